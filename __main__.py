@@ -1,0 +1,5 @@
+"""secure-mesh: Consul on Kubernetes with Vault as its CA and secrets store, for one stack."""
+
+from components.program import main
+
+main()

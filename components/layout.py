@@ -1,0 +1,361 @@
+"""Layer 2: every name the system shares, computed once from settings.
+
+Vault mount paths, PKI roles and their issue/CA endpoints, KV-v2 paths (in both the API form with
+``/data/`` and the logical form), Vault policy and Kubernetes-auth role names, the Consul chart's
+fullname and service accounts, namespaces. The Helm values, the Vault policies, the roles and the
+policy pack all read names from here, so they cannot drift apart. Nothing else spells a path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
+
+from .settings import AppSettings, ChainName, RootCustody, Settings
+
+CONSUL_CHART_NAME = "consul"
+CONSUL_CHART_REPOSITORY = "https://helm.releases.hashicorp.com"
+VAULT_CHART_NAME = "vault"
+CONSUL_TELEMETRY_COLLECTOR_ACCOUNT = "consul-telemetry-collector"
+
+
+class Identity(StrEnum):
+    """The Consul components that log in to Vault, each with its own role and policy."""
+
+    SERVER = "server"
+    CLIENT = "client"
+    SERVER_ACL_INIT = "server-acl-init"
+    PARTITION_INIT = "partition-init"
+    CONNECT_INJECTOR = "connect-injector"
+    CA_READER = "ca-reader"
+
+
+class KvSecret(StrEnum):
+    """Consul's secrets kept in the KV-v2 mount."""
+
+    GOSSIP = "gossip"
+    BOOTSTRAP_TOKEN = "bootstrap-token"
+    REPLICATION_TOKEN = "replication-token"
+    PARTITION_TOKEN = "partition-token"
+    LICENSE = "license"
+    SNAPSHOT_AGENT = "snapshot-agent"
+
+
+KV_FIELDS: dict[KvSecret, str] = {
+    KvSecret.GOSSIP: "key",
+    KvSecret.BOOTSTRAP_TOKEN: "token",
+    KvSecret.REPLICATION_TOKEN: "token",
+    KvSecret.PARTITION_TOKEN: "token",
+    KvSecret.LICENSE: "license",
+    KvSecret.SNAPSHOT_AGENT: "config",
+}
+"""The field inside each KV secret that holds the value the chart reads."""
+
+
+def truncate_name(name: str, limit: int = 63) -> str:
+    """Helm's ``trunc 63 | trimSuffix "-"``, applied to every Kubernetes name the chart derives."""
+    return name[:limit].rstrip("-")
+
+
+@dataclass(frozen=True)
+class PkiMount:
+    """One Vault PKI mount holding exactly one CA."""
+
+    chain: ChainName | None
+    level: int
+    """0 for the root mount, 1–3 for the intermediate levels (1 is signed by the root)."""
+    path: str
+
+    @property
+    def ca_path(self) -> str:
+        """The endpoint that serves this CA's certificate (the chart reads ``.Data.certificate``)."""
+        return f"{self.path}/cert/ca"
+
+    @property
+    def ca_chain_path(self) -> str:
+        """The endpoint that serves this CA's chain up to the root."""
+        return f"{self.path}/cert/ca_chain"
+
+    def issue_path(self, role: str) -> str:
+        """The endpoint that issues certificates with one of this mount's roles."""
+        return f"{self.path}/issue/{role}"
+
+
+@dataclass(frozen=True)
+class KvPath:
+    """A secret in the KV-v2 mount, in every form the system spells it."""
+
+    mount: str
+    name: str
+    field: str
+
+    @property
+    def data_path(self) -> str:
+        """The API path with ``/data/``, as Helm values and Vault policies need it."""
+        return f"{self.mount}/data/{self.name}"
+
+    @property
+    def metadata_path(self) -> str:
+        """The metadata API path (never granted to workloads)."""
+        return f"{self.mount}/metadata/{self.name}"
+
+
+@dataclass(frozen=True)
+class AppNames:
+    """Names that belong to one onboarded application."""
+
+    app: str
+    namespace: str
+    service_account: str
+    auth_role: str
+    policy: str
+    kv_prefix: str
+    database_role: str
+    database_creds_path: str
+
+
+class Layout:
+    """The one place that computes shared names from settings. Pure and cheap; build it once per run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    # --------------------------------------------------------------------------- Vault basics
+    @cached_property
+    def mount_prefix(self) -> str:
+        """Every Vault mount this stack creates lives under this path."""
+        return self.settings.vault.mount_prefix
+
+    @cached_property
+    def name_prefix(self) -> str:
+        """The mount prefix as a name fragment, for Vault objects with flat names (policies)."""
+        return self.mount_prefix.replace("/", "-").replace("_", "-")
+
+    @cached_property
+    def datacenter(self) -> str:
+        """The Consul datacenter this stack deploys."""
+        return self.settings.consul.datacenter
+
+    # ----------------------------------------------------------------------------------- PKI
+    @cached_property
+    def root_mount(self) -> PkiMount | None:
+        """The mount holding the root CA; only when the root lives in Vault (dev custody)."""
+        if self.settings.pki.root_custody is not RootCustody.VAULT:
+            return None
+        return PkiMount(chain=None, level=0, path=f"{self.mount_prefix}/pki_root")
+
+    def chain_mounts(self, chain: ChainName) -> tuple[PkiMount, ...]:
+        """The Vault-held intermediate mounts of one chain, level 1 (signed by the root) first."""
+        levels = self.settings.pki.chains.by_name(chain).levels
+        return tuple(
+            PkiMount(chain=chain, level=level, path=f"{self.mount_prefix}/{chain.value}/pki_int{level}")
+            for level in range(1, levels + 1)
+        )
+
+    def issuing_mount(self, chain: ChainName) -> PkiMount:
+        """The deepest Vault-held CA of a chain: where its roles live (and, for connect, Consul's root path)."""
+        return self.chain_mounts(chain)[-1]
+
+    @cached_property
+    def all_pki_mounts(self) -> tuple[PkiMount, ...]:
+        """Every PKI mount this stack creates, root first (if in Vault), then chain by chain."""
+        mounts = [self.root_mount] if self.root_mount is not None else []
+        for chain in ChainName:
+            mounts.extend(self.chain_mounts(chain))
+        return tuple(mounts)
+
+    server_role = "consul-server"
+    """PKI role on the server chain that issues the servers' TLS certificates."""
+    gateway_role = "api-gateway"
+    """PKI role on the gateway chain that issues the API gateway's listener certificate."""
+    webhook_role = "connect-injector"
+    """PKI role on the webhook chain that issues the connect injector's webhook certificate."""
+
+    @cached_property
+    def server_pki_issue_path(self) -> str:
+        """``server.serverCert.secretName``: where servers request their certificate."""
+        return self.issuing_mount(ChainName.SERVER).issue_path(self.server_role)
+
+    @cached_property
+    def server_ca_path(self) -> str:
+        """``global.tls.caCert.secretName``: the CA every Consul agent trusts for server TLS."""
+        return self.issuing_mount(ChainName.SERVER).ca_path
+
+    @cached_property
+    def gateway_pki_issue_path(self) -> str:
+        """Where the API gateway's certificate is issued (through the Vault CSI provider)."""
+        return self.issuing_mount(ChainName.GATEWAY).issue_path(self.gateway_role)
+
+    @cached_property
+    def webhook_pki_issue_path(self) -> str:
+        """``connectInject.tlsCert.secretName``: the injector's webhook certificate."""
+        return self.issuing_mount(ChainName.WEBHOOK).issue_path(self.webhook_role)
+
+    @cached_property
+    def webhook_ca_path(self) -> str:
+        """``connectInject.caCert.secretName``: the CA the API server trusts for the webhook."""
+        return self.issuing_mount(ChainName.WEBHOOK).ca_path
+
+    @cached_property
+    def connect_root_pki_path(self) -> str:
+        """``connectCA.rootPKIPath``: the mesh chain's deepest Vault-held CA, which Consul signs with."""
+        return self.issuing_mount(ChainName.CONNECT).path
+
+    @cached_property
+    def connect_intermediate_pki_path(self) -> str:
+        """``connectCA.intermediatePKIPath``: created and owned by Consul, one per datacenter."""
+        return f"{self.mount_prefix}/connect/pki_consul_{self.datacenter.replace('-', '_')}"
+
+    # ------------------------------------------------------------------------------------ KV
+    @cached_property
+    def kv_mount(self) -> str:
+        """The KV version 2 mount that holds Consul's secrets."""
+        return f"{self.mount_prefix}/kv"
+
+    def kv(self, secret: KvSecret) -> KvPath:
+        """One of Consul's secrets in the KV mount."""
+        return KvPath(mount=self.kv_mount, name=f"consul/{secret.value}", field=KV_FIELDS[secret])
+
+    def app_kv(self, app: AppSettings, secret: str) -> KvPath:
+        """One of an application's own secrets in the KV mount."""
+        return KvPath(mount=self.kv_mount, name=f"apps/{app.name}/{secret}", field="value")
+
+    # ------------------------------------------------------------------------ Kubernetes auth
+    @cached_property
+    def kubernetes_auth_path(self) -> str:
+        """The Kubernetes auth mount of this datacenter (``kubernetes-<dc>`` unless set)."""
+        return self.settings.vault.kubernetes_auth_mount or f"kubernetes-{self.datacenter}"
+
+    @cached_property
+    def kubernetes_auth_login_path(self) -> str:
+        """Where pods log in (``auth/<mount>``), the value of the agent's auth-path annotation."""
+        return f"auth/{self.kubernetes_auth_path}"
+
+    def auth_role(self, identity: Identity) -> str:
+        """The Kubernetes-auth role name a Consul component logs in with."""
+        return f"consul-{identity.value}" if not identity.value.startswith("consul") else identity.value
+
+    def policy_name(self, identity: Identity) -> str:
+        """The Vault policy attached to one Consul identity (names are global in a Vault namespace)."""
+        return f"{self.name_prefix}-{self.datacenter}-{identity.value}"
+
+    @cached_property
+    def mesh_ca_policy_name(self) -> str:
+        """The policy that lets Consul's Vault CA provider drive the mesh CA paths."""
+        return f"{self.name_prefix}-{self.datacenter}-mesh-ca"
+
+    @cached_property
+    def gateway_policy_name(self) -> str:
+        """The policy that lets the API gateway's CSI mount issue its listener certificate."""
+        return f"{self.name_prefix}-{self.datacenter}-api-gateway"
+
+    @cached_property
+    def gateway_auth_role(self) -> str:
+        """The Kubernetes-auth role the API gateway's CSI volume logs in with."""
+        return "api-gateway"
+
+    @cached_property
+    def token_reviewer_service_account(self) -> str:
+        """The service account whose token Vault uses to review logins when it runs outside the cluster."""
+        return "vault-token-reviewer"
+
+    # --------------------------------------------------------------------------- Consul chart
+    @cached_property
+    def consul_namespace(self) -> str:
+        """The Kubernetes namespace of the Consul release (and every Consul service account)."""
+        return self.settings.kubernetes.consul_namespace
+
+    @cached_property
+    def consul_release_name(self) -> str:
+        """The Helm release name of the Consul chart."""
+        return self.settings.consul.release_name
+
+    @cached_property
+    def consul_fullname(self) -> str:
+        """The chart's ``consul.fullname``: ``global.name``, else ``<release>-consul``, truncated to 63."""
+        name = self.settings.consul.name or f"{self.consul_release_name}-{CONSUL_CHART_NAME}"
+        return truncate_name(name)
+
+    def service_account(self, identity: Identity) -> str:
+        """The Kubernetes service account the chart creates for a Consul component."""
+        if identity is Identity.CA_READER:
+            return "*"
+        return truncate_name(f"{self.consul_fullname}-{identity.value}")
+
+    @cached_property
+    def identities(self) -> tuple[Identity, ...]:
+        """The Consul identities this stack needs, given clients and Enterprise partitions."""
+        wanted = [Identity.SERVER, Identity.SERVER_ACL_INIT, Identity.CONNECT_INJECTOR, Identity.CA_READER]
+        if self.settings.consul.clients_enabled:
+            wanted.insert(1, Identity.CLIENT)
+        if self.settings.consul.enterprise:
+            wanted.append(Identity.PARTITION_INIT)
+        return tuple(wanted)
+
+    @cached_property
+    def server_dns_domains(self) -> tuple[str, ...]:
+        """The server role's ``allowed_domains``, exactly as the chart requests names (contract §4)."""
+        fn, ns = self.consul_fullname, self.consul_namespace
+        return (
+            f"{self.datacenter}.{self.settings.consul.domain}",
+            f"{fn}-server",
+            f"{fn}-server.{ns}",
+            f"{fn}-server.{ns}.svc",
+        )
+
+    @cached_property
+    def server_common_name(self) -> str:
+        """The common name a Consul server requests: ``server.<dc>.<domain>``."""
+        return f"server.{self.datacenter}.{self.settings.consul.domain}"
+
+    @cached_property
+    def webhook_dns_names(self) -> tuple[str, ...]:
+        """The names the connect injector's webhook certificate carries."""
+        base = f"{self.consul_fullname}-connect-injector"
+        return (
+            base,
+            f"{base}.{self.consul_namespace}",
+            f"{base}.{self.consul_namespace}.svc",
+            f"{base}.{self.consul_namespace}.svc.cluster.local",
+        )
+
+    @cached_property
+    def consul_ui_service(self) -> str:
+        """The Kubernetes service of Consul's UI."""
+        return f"{self.consul_fullname}-ui"
+
+    @cached_property
+    def consul_server_service(self) -> str:
+        """The Kubernetes service of Consul's servers (HTTPS API and RPC)."""
+        return f"{self.consul_fullname}-server"
+
+    @cached_property
+    def vault_ca_secret_name(self) -> str:
+        """The Kubernetes secret, in Consul's namespace, that holds the CA of Vault's TLS certificate."""
+        return f"{self.consul_fullname}-vault-ca"
+
+    vault_ca_secret_key = "tls.crt"
+
+    # ---------------------------------------------------------------------------------- apps
+    def app(self, app: AppSettings) -> AppNames:
+        """Names that belong to one onboarded application."""
+        return AppNames(
+            app=app.name,
+            namespace=app.namespace,
+            service_account=app.service_account,
+            auth_role=f"app-{app.name}",
+            policy=f"{self.name_prefix}-{self.datacenter}-app-{app.name}",
+            kv_prefix=f"{self.kv_mount}/data/apps/{app.name}",
+            database_role=f"app-{app.name}",
+            database_creds_path=f"{self.database_mount}/creds/app-{app.name}",
+        )
+
+    @cached_property
+    def database_mount(self) -> str:
+        """The database secrets engine mount for applications' dynamic credentials."""
+        return f"{self.mount_prefix}/database"
+
+    def database_connection(self, app: AppSettings) -> str:
+        """The database connection (one per app database) in the database mount."""
+        return f"{app.name}-{app.database.database_name if app.database else 'db'}".replace("_", "-")

@@ -1,0 +1,1 @@
+"""Application onboarding: app identities, dynamic database credentials, API gateway certificates."""

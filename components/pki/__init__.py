@@ -1,0 +1,1 @@
+"""Vault PKI: root custody (vault, external, aws-kms) and the per-purpose intermediate chains."""

@@ -1,0 +1,71 @@
+"""The top component: composes the PKI, Consul's secrets, the Vault identities, the Consul cluster,
+the mesh intentions and the onboarded applications, in dependency order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from .consul.component import ConsulCluster, ConsulClusterArgs
+from .identities.component import VaultIdentities, VaultIdentitiesArgs
+from .layout import Layout
+from .mesh.component import MeshIntentions, MeshIntentionsArgs
+from .pki.component import CertificateAuthority, CertificateAuthorityArgs
+from .secrets.component import ConsulSecrets, ConsulSecretsArgs
+from .settings import Settings
+
+TYPE_PREFIX = "secure-mesh"
+
+
+@dataclass(frozen=True)
+class SecretInputs:
+    """Secret stack config values, read once as Pulumi secrets (never part of the settings models)."""
+
+    consul_license: pulumi.Output[str] | None = None
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    """Inputs of :class:`SecureMeshPlatform`: the validated settings and the names derived from them."""
+
+    settings: Settings
+    layout: Layout
+    secrets: SecretInputs = SecretInputs()
+
+
+class SecureMeshPlatform(pulumi.ComponentResource):
+    """One environment of the secure mesh: Vault PKI and secrets, Consul on Kubernetes, intentions."""
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{TYPE_PREFIX}:index:Platform", name, None, opts)
+        settings, layout = args.settings, args.layout
+        self.settings = settings
+        self.layout = layout
+        child = pulumi.ResourceOptions(parent=self)
+
+        # --- PKI (issue 3) ---------------------------------------------------------------------
+        self.pki = CertificateAuthority(f"{name}-pki", CertificateAuthorityArgs(settings, layout), child)
+
+        # --- KV secrets and Vault identities (issue 4) -----------------------------------------
+        self.secrets = ConsulSecrets(f"{name}-secrets", ConsulSecretsArgs(settings, layout), child)
+        self.identities = VaultIdentities(f"{name}-identities", VaultIdentitiesArgs(settings, layout), child)
+
+        # --- Consul and intentions (issue 5): only once the chain of trust is complete ---------
+        self.consul: ConsulCluster | None = None
+        self.intentions: MeshIntentions | None = None
+        if self.pki.complete:
+            vault_ready = [*self.pki.ready, *self.secrets.ready, *self.identities.ready]
+            self.consul = ConsulCluster(
+                f"{name}-consul",
+                ConsulClusterArgs(settings, layout),
+                pulumi.ResourceOptions(parent=self, depends_on=vault_ready),
+            )
+            self.intentions = MeshIntentions(
+                f"{name}-intentions",
+                MeshIntentionsArgs(settings, layout),
+                pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
+            )
+
+        self.register_outputs({})

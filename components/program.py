@@ -1,0 +1,51 @@
+"""The Pulumi program behind ``__main__.py``: read settings once, build providers and the platform, export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from .layout import Layout
+from .platform import PlatformArgs, SecretInputs, SecureMeshPlatform
+from .providers import build_providers
+from .settings import CONFIG_NAMESPACE, Settings, SettingsError, load_settings, split_stack_config
+
+
+def current_stack_config() -> tuple[dict[str, Any], frozenset[str]]:
+    """This project's stack configuration as handed to the program, with the names of secret keys."""
+    merged: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = set(runtime_config.get_config_secret_keys_env()) | {
+        key for key in merged if runtime_config.is_config_secret(key)
+    }
+    return split_stack_config(merged, secret_keys)
+
+
+def read_settings() -> Settings:
+    """Validate the stack's configuration, or stop with a clean, key-path-naming error (no traceback)."""
+    plain, secret_keys = current_stack_config()
+    try:
+        return load_settings(plain, secret_keys)
+    except SettingsError as error:
+        raise pulumi.RunError(str(error)) from None
+
+
+def read_secret_inputs(settings: Settings) -> SecretInputs:
+    """Read the secret config keys the settings call for, as Pulumi secrets."""
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    license_text = config.require_secret("consulLicense") if settings.consul.enterprise else None
+    return SecretInputs(consul_license=license_text)
+
+
+def main() -> SecureMeshPlatform:
+    """Run the whole program for the current stack."""
+    settings = read_settings()
+    layout = Layout(settings)
+    providers = build_providers(settings, layout)
+    platform = SecureMeshPlatform(
+        "secure-mesh",
+        PlatformArgs(settings=settings, layout=layout, secrets=read_secret_inputs(settings)),
+        opts=pulumi.ResourceOptions(providers=providers.as_list()),
+    )
+    return platform

@@ -1,0 +1,288 @@
+"""Rules that need several settings at once: TTL cascades, custody fields, references, production rules.
+
+Each rule reports the exact key path it is about, so a stack author sees
+``secure-mesh:pki.chains.server.leafMaxTtl: …`` rather than a generic model error.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from .durations import duration_seconds
+from .errors import Problem
+from .models import (
+    ALLOWED_KEY_BITS,
+    DEFAULT_INTERMEDIATE_TTLS,
+    L7_PROTOCOLS,
+    ChainName,
+    ChainSettings,
+    IntentionAction,
+    IntentionsRendering,
+    Protocol,
+    RootCustody,
+    Settings,
+    VaultPlacement,
+)
+
+SECRET_CONFIG_KEYS = {
+    "consulLicense": "the Consul Enterprise license text (required when consul.enterprise is true)",
+}
+"""Top-level keys read only with ``Config.require_secret``; never part of the settings models."""
+
+
+def intermediate_ttls(chain: ChainSettings) -> list[str]:
+    """The TTL of each Vault-held level of a chain, level 1 first (explicit or the defaults)."""
+    if chain.intermediate_ttls is not None:
+        return list(chain.intermediate_ttls)
+    return list(DEFAULT_INTERMEDIATE_TTLS[: chain.levels])
+
+
+def check_consistency(settings: Settings, secret_keys: frozenset[str] = frozenset()) -> list[Problem]:
+    """Every cross-field problem in the settings, in a stable order."""
+    checks = (
+        _pki_keys(settings),
+        _pki_custody(settings),
+        _pki_chains(settings),
+        _vault(settings),
+        _consul(settings, secret_keys),
+        _mesh(settings),
+        _apps(settings),
+        _production(settings),
+    )
+    return [problem for check in checks for problem in check]
+
+
+def _pki_keys(settings: Settings) -> Iterator[Problem]:
+    allowed = ALLOWED_KEY_BITS[settings.pki.key_type]
+    if settings.pki.key_bits not in allowed:
+        yield Problem(
+            "pki.keyBits",
+            f"{settings.pki.key_bits} is not allowed for keyType '{settings.pki.key_type.value}'; "
+            f"allowed: {', '.join(map(str, allowed))}",
+        )
+
+
+def _pki_custody(settings: Settings) -> Iterator[Problem]:
+    pki = settings.pki
+    if pki.external is not None and pki.root_custody is not RootCustody.EXTERNAL:
+        yield Problem("pki.external", f"is only used with rootCustody 'external'; rootCustody is '{pki.root_custody}'")
+    if pki.aws_kms is not None and pki.root_custody is not RootCustody.AWS_KMS:
+        yield Problem("pki.awsKms", f"is only used with rootCustody 'aws-kms'; rootCustody is '{pki.root_custody}'")
+    if pki.root_custody is RootCustody.AWS_KMS:
+        if pki.aws_kms is None:
+            yield Problem("pki.awsKms", "is required with rootCustody 'aws-kms' (keyId, region, rootCertificatePem)")
+        elif pki.aws_kms.root_certificate_pem is None:
+            yield Problem(
+                "pki.awsKms.rootCertificatePem",
+                "is required: run the root ceremony once (python -m components root-ca init "
+                "--kms-key <keyId> --region <region>) and paste its certificate here",
+            )
+    if pki.root_custody is RootCustody.EXTERNAL and pki.external is not None:
+        signed = pki.external.signed_intermediates
+        if signed and pki.external.root_certificate_pem is None:
+            yield Problem(
+                "pki.external.rootCertificatePem",
+                "is required once signedIntermediates are given: the chain must end at the offline root",
+            )
+
+
+def _pki_chains(settings: Settings) -> Iterator[Problem]:
+    pki = settings.pki
+    root_seconds = duration_seconds(pki.root_ttl)
+    for name in ChainName:
+        chain = pki.chains.by_name(name)
+        base = f"pki.chains.{name.value}"
+        if chain.intermediate_ttls is not None and len(chain.intermediate_ttls) != chain.levels:
+            yield Problem(
+                f"{base}.intermediateTtls",
+                f"has {len(chain.intermediate_ttls)} entries but levels is {chain.levels}; give one TTL per level",
+            )
+            continue
+        # The cascade: root > level 1 > … > deepest level (> Consul's intermediate) > leaf max TTL ≥ leaf TTL.
+        above_name, above_seconds = "pki.rootTtl", root_seconds
+        for index, ttl in enumerate(intermediate_ttls(chain)):
+            path = f"{base}.intermediateTtls[{index}]"
+            seconds = duration_seconds(ttl)
+            if seconds >= above_seconds:
+                yield Problem(path, f"'{ttl}' must be shorter than {above_name} (the CA that signs it)")
+            above_name, above_seconds = path, seconds
+        if name is ChainName.CONNECT:
+            seconds = duration_seconds(pki.consul_intermediate_ttl)
+            if seconds >= above_seconds:
+                yield Problem(
+                    "pki.consulIntermediateTtl",
+                    f"'{pki.consul_intermediate_ttl}' must be shorter than {above_name} (Consul's root path CA)",
+                )
+            above_name, above_seconds = "pki.consulIntermediateTtl", seconds
+        if duration_seconds(chain.leaf_max_ttl) >= above_seconds:
+            yield Problem(f"{base}.leafMaxTtl", f"'{chain.leaf_max_ttl}' must be shorter than {above_name}")
+        if duration_seconds(chain.leaf_ttl) > duration_seconds(chain.leaf_max_ttl):
+            yield Problem(f"{base}.leafTtl", f"'{chain.leaf_ttl}' must not exceed leafMaxTtl '{chain.leaf_max_ttl}'")
+        if name is not ChainName.GATEWAY and chain.domains:
+            yield Problem(
+                f"{base}.domains",
+                "is only for the gateway chain; the other chains' names are computed from the Consul settings",
+            )
+        duplicates = sorted(d for d, n in Counter(chain.domains).items() if n > 1)
+        if duplicates:
+            yield Problem(f"{base}.domains", f"lists {', '.join(duplicates)} more than once")
+    if settings.consul.api_gateway and not pki.chains.gateway.domains:
+        yield Problem(
+            "pki.chains.gateway.domains",
+            "must list at least one DNS domain when consul.apiGateway is true (the listener certificate's names)",
+        )
+
+
+def _vault(settings: Settings) -> Iterator[Problem]:
+    vault = settings.vault
+    if vault.placement is VaultPlacement.EXTERNAL:
+        if vault.kubernetes_ca_cert_pem is None:
+            yield Problem(
+                "vault.kubernetesCaCertPem",
+                "is required when vault.placement is 'external': Vault must verify the Kubernetes API",
+            )
+        if vault.kubernetes_host == "https://kubernetes.default.svc":
+            yield Problem(
+                "vault.kubernetesHost",
+                "must be the cluster's external API address when vault.placement is 'external'",
+            )
+    if vault.tls.ca_cert_pem is not None and not vault.address.startswith("https://"):
+        yield Problem("vault.tls.caCertPem", "is set but vault.address is not https; use an https address")
+
+
+def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem]:
+    consul = settings.consul
+    if consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES and consul.address is None:
+        yield Problem("consul.address", "is required when consul.intentionsRendering is 'config-entries'")
+    if consul.enterprise and "consulLicense" not in secret_keys:
+        yield Problem(
+            "consulLicense",
+            "is required as a secret when consul.enterprise is true "
+            '(pulumi config set --secret secure-mesh:consulLicense "$(cat consul.hclic)")',
+        )
+    if not consul.enterprise and "consulLicense" in secret_keys:
+        yield Problem("consulLicense", "is set but consul.enterprise is false; remove it or enable enterprise")
+
+
+def _mesh(settings: Settings) -> Iterator[Problem]:
+    services = settings.mesh.services
+    protocols = {s.name: s.protocol for s in services}
+    seen: set[str] = set()
+    for index, service in enumerate(services):
+        if service.name in seen:
+            yield Problem(f"mesh.services[{index}].name", f"'{service.name}' is declared more than once")
+        seen.add(service.name)
+    pairs: set[tuple[str, str]] = set()
+    for index, intention in enumerate(settings.mesh.intentions):
+        base = f"mesh.intentions[{index}]"
+        for end in ("source", "destination"):
+            name = getattr(intention, end)
+            if name not in protocols:
+                yield Problem(
+                    f"{base}.{end}", f"'{name}' is not a service in mesh.services; declared: {_names(protocols)}"
+                )
+        pair = (intention.source, intention.destination)
+        if pair in pairs:
+            yield Problem(base, f"a second rule for {pair[0]} → {pair[1]}; merge them into one")
+        pairs.add(pair)
+        if intention.source == intention.destination:
+            yield Problem(f"{base}.destination", "a service does not need an intention to reach itself")
+        if (intention.action is None) == (intention.permissions is None):
+            yield Problem(base, "give exactly one of 'action' (L4 allow/deny) or 'permissions' (L7 rules)")
+        if intention.permissions is not None:
+            protocol = protocols.get(intention.destination)
+            if protocol is not None and protocol not in L7_PROTOCOLS:
+                yield Problem(
+                    f"{base}.permissions",
+                    f"L7 permissions need an http, http2 or grpc destination; '{intention.destination}' is "
+                    f"'{protocol.value}'",
+                )
+            if not intention.permissions:
+                yield Problem(f"{base}.permissions", "is empty; list at least one rule or use action")
+            for p_index, permission in enumerate(intention.permissions):
+                p_path = f"{base}.permissions[{p_index}]"
+                if permission.path_exact is not None and permission.path_prefix is not None:
+                    yield Problem(p_path, "give at most one of pathExact and pathPrefix")
+                if permission.path_exact is None and permission.path_prefix is None and not permission.methods:
+                    yield Problem(p_path, "matches everything; give pathExact, pathPrefix or methods, or use action")
+
+
+def _apps(settings: Settings) -> Iterator[Problem]:
+    protocols = {s.name: s.protocol for s in settings.mesh.services}
+    denied = {(i.source, i.destination) for i in settings.mesh.intentions if i.action is IntentionAction.DENY}
+    names: set[str] = set()
+    accounts: set[tuple[str, str]] = set()
+    gateway_domains = settings.pki.chains.gateway.domains
+    for index, app in enumerate(settings.apps):
+        base = f"apps[{index}]"
+        if app.name in names:
+            yield Problem(f"{base}.name", f"'{app.name}' is declared more than once")
+        names.add(app.name)
+        account = (app.namespace, app.service_account)
+        if account in accounts:
+            yield Problem(
+                f"{base}.serviceAccount",
+                f"'{app.namespace}/{app.service_account}' is already another app's identity; each app needs its own",
+            )
+        accounts.add(account)
+        if app.namespace == settings.kubernetes.consul_namespace:
+            yield Problem(f"{base}.namespace", "apps must not run in Consul's own namespace")
+        if app.service not in protocols:
+            yield Problem(
+                f"{base}.service", f"'{app.service}' is not a service in mesh.services; declared: {_names(protocols)}"
+            )
+        for u_index, upstream in enumerate(app.upstreams):
+            path = f"{base}.upstreams[{u_index}]"
+            if upstream not in protocols:
+                yield Problem(path, f"'{upstream}' is not a service in mesh.services; declared: {_names(protocols)}")
+            elif upstream == app.service:
+                yield Problem(path, "an app does not list its own service as an upstream")
+            elif (app.service, upstream) in denied:
+                yield Problem(path, f"contradicts the deny intention {app.service} → {upstream} in mesh.intentions")
+        for s_index, secret in enumerate(app.secrets):
+            if app.secrets.index(secret) != s_index:
+                yield Problem(f"{base}.secrets[{s_index}]", f"'{secret}' is listed more than once")
+        if app.database is not None:
+            address = app.database.address
+            if (address.host is None) == (address.consul_service is None):
+                yield Problem(f"{base}.database.address", "give exactly one of 'host' or 'consulService'")
+            if address.consul_service is not None and settings.consul.address is None:
+                yield Problem(
+                    f"{base}.database.address.consulService",
+                    "needs consul.address: the catalog is looked up through the Consul provider",
+                )
+            if duration_seconds(app.database.credential_ttl) > duration_seconds(app.database.credential_max_ttl):
+                yield Problem(f"{base}.database.credentialTtl", "must not exceed credentialMaxTtl")
+        if app.route is not None:
+            hostname = app.route.hostname
+            if not any(hostname == d or hostname.endswith("." + d) for d in gateway_domains):
+                yield Problem(
+                    f"{base}.route.hostname",
+                    f"'{hostname}' is not within the gateway's domains "
+                    f"(pki.chains.gateway.domains: {', '.join(gateway_domains) or 'none'})",
+                )
+            if protocols.get(app.service) not in (Protocol.HTTP, Protocol.HTTP2, Protocol.GRPC, None):
+                yield Problem(f"{base}.route", f"an HTTPS route needs an http service; '{app.service}' is tcp")
+
+
+def _production(settings: Settings) -> Iterator[Problem]:
+    if not settings.is_production:
+        return
+    replicas = settings.consul.server_replicas
+    if replicas < 3 or replicas % 2 == 0:
+        yield Problem(
+            "consul.serverReplicas",
+            f"{replicas} is not allowed in prod; use an odd number of at least 3 (3, 5, 7 or 9) for quorum",
+        )
+    if not settings.vault.address.startswith("https://"):
+        yield Problem("vault.address", "must be https in prod")
+    if settings.pki.root_custody is RootCustody.VAULT:
+        yield Problem(
+            "pki.rootCustody",
+            "'vault' keeps the root key in Vault and is for dev and staging only; use 'external' or 'aws-kms' in prod",
+        )
+
+
+def _names(protocols: dict[str, Protocol]) -> str:
+    return ", ".join(sorted(protocols)) or "none"

@@ -1,0 +1,389 @@
+"""The stack's settings as frozen, typed models.
+
+Every model here maps one object of stack configuration under the ``secure-mesh:`` namespace.
+Keys are written in camelCase in the stack files (``leafMaxTtl``) and read as snake_case in Python
+(``leaf_max_ttl``). Field-level rules live on the fields; rules that need several fields at once
+live in :mod:`components.settings.consistency`, so each can report the exact key path it is about.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from .durations import Duration
+from .names import DnsLabel, DnsName, VaultPrefix
+
+PINNED_CONSUL_CHART_VERSION = "2.0.3"
+"""The only Consul Helm chart version whose values keys this program knows (see consul/chart_keys.py)."""
+
+
+class SettingsModel(BaseModel):
+    """Base for every settings object: frozen, camelCase keys, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        validate_default=True,
+    )
+
+
+def _check_http_url(value: str) -> str:
+    if not (value.startswith("https://") or value.startswith("http://")) or len(value.split("://", 1)[1]) == 0:
+        raise ValueError(f"'{value}' is not an http(s) URL; expected e.g. 'https://vault.example.com:8200'")
+    if value.endswith("/"):
+        raise ValueError(f"'{value}' ends with '/'; write the URL without a trailing slash")
+    return value
+
+
+def _check_pem_certificate(value: str) -> str:
+    text = value.strip()
+    if not text.startswith("-----BEGIN CERTIFICATE-----") or not text.endswith("-----END CERTIFICATE-----"):
+        raise ValueError("expected a PEM certificate ('-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----')")
+    if "PRIVATE KEY" in text:
+        raise ValueError("a private key must never be in stack configuration")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+PemCertificate = Annotated[str, AfterValidator(_check_pem_certificate)]
+
+
+class Environment(StrEnum):
+    """What the stack is for; production-only rules (quorum, protect, https) key off ``prod``."""
+
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+# --------------------------------------------------------------------------------------------- vault
+
+
+class VaultPlacement(StrEnum):
+    """Where Vault runs relative to the Consul cluster; decides the Kubernetes auth reviewer."""
+
+    IN_CLUSTER = "in-cluster"
+    EXTERNAL = "external"
+
+
+class VaultTlsSettings(SettingsModel):
+    """How Consul's pods trust Vault's own TLS certificate."""
+
+    ca_cert_pem: PemCertificate | None = None
+    """PEM of the CA that signed Vault's listener certificate (public). Required for an https address."""
+    server_name: DnsName | None = None
+    """TLS server name to verify when Vault's certificate does not match the address."""
+
+
+class VaultSettings(SettingsModel):
+    """The Vault server this stack configures, and how Kubernetes workloads reach it."""
+
+    address: HttpUrl
+    """Vault's address as Consul's pods reach it (Helm values, CA and CRL URLs)."""
+    provider_address: HttpUrl | None = None
+    """Vault's address as this program reaches it (a laptop port-forward); defaults to ``address``."""
+    namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$", max_length=64)] | None = None
+    mount_prefix: VaultPrefix = "consul"
+    kubernetes_auth_mount: VaultPrefix | None = None
+    placement: VaultPlacement = VaultPlacement.IN_CLUSTER
+    kubernetes_host: HttpUrl = "https://kubernetes.default.svc"
+    """The Kubernetes API address as Vault sees it (for the Kubernetes auth method)."""
+    kubernetes_ca_cert_pem: PemCertificate | None = None
+    """The Kubernetes API CA as Vault needs it; required when Vault runs outside the cluster."""
+    tls: VaultTlsSettings = VaultTlsSettings()
+
+
+# ----------------------------------------------------------------------------------------------- pki
+
+
+class RootCustody(StrEnum):
+    """Who holds the root CA's private key."""
+
+    VAULT = "vault"
+    EXTERNAL = "external"
+    AWS_KMS = "aws-kms"
+
+
+class KeyType(StrEnum):
+    """Key algorithm of every CA in every chain (one type throughout, for Consul's cross-signing)."""
+
+    EC = "ec"
+    RSA = "rsa"
+
+
+ALLOWED_KEY_BITS: dict[KeyType, tuple[int, ...]] = {KeyType.EC: (256, 384), KeyType.RSA: (2048, 3072, 4096)}
+
+
+class ChainName(StrEnum):
+    """The purposes a certificate chain can serve; each gets its own mounts under the root."""
+
+    SERVER = "server"
+    CONNECT = "connect"
+    GATEWAY = "gateway"
+    WEBHOOK = "webhook"
+
+
+class ExternalRootSettings(SettingsModel):
+    """Phase-two input of the ``external`` custody: what the operator signed offline."""
+
+    root_certificate_pem: PemCertificate | None = None
+    signed_intermediates: dict[ChainName, PemCertificate] = {}
+    """Level-1 certificates signed by the offline root, keyed by chain (server, connect, …)."""
+
+
+class AwsKmsRootSettings(SettingsModel):
+    """The ``aws-kms`` custody: the root key lives in AWS KMS and never leaves it."""
+
+    key_id: Annotated[str, Field(min_length=1, max_length=2048)]
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
+    root_certificate_pem: PemCertificate | None = None
+    """The self-signed root made once by ``python -m components root-ca init``."""
+
+
+class ChainSettings(SettingsModel):
+    """One purpose's chain: how many Vault-held intermediate levels, their TTLs and the leaf TTLs."""
+
+    levels: Annotated[int, Field(ge=1, le=3)] = 2
+    intermediate_ttls: list[Duration] | None = None
+    """TTL of each intermediate level, level 1 first; defaults to 43800h, 26280h, 17520h."""
+    leaf_ttl: Duration = "720h"
+    leaf_max_ttl: Duration = "720h"
+    domains: list[DnsName] = []
+    """Extra DNS domains this chain may issue for (the gateway's listener domains)."""
+
+
+DEFAULT_INTERMEDIATE_TTLS = ("43800h", "26280h", "17520h")
+
+
+class ChainsSettings(SettingsModel):
+    """The four chains: Consul server TLS, the mesh CA, the API gateway and the injector webhook."""
+
+    server: ChainSettings = ChainSettings()
+    connect: ChainSettings = ChainSettings(leaf_ttl="72h", leaf_max_ttl="72h")
+    gateway: ChainSettings = ChainSettings()
+    webhook: ChainSettings = ChainSettings(levels=1)
+
+    def by_name(self, name: ChainName) -> ChainSettings:
+        """Return the settings of one chain."""
+        result: ChainSettings = getattr(self, name.value)
+        return result
+
+
+class PkiSettings(SettingsModel):
+    """Root custody, key algorithm and the chains under the root."""
+
+    root_custody: RootCustody = RootCustody.VAULT
+    root_ttl: Duration = "87600h"
+    external: ExternalRootSettings | None = None
+    aws_kms: AwsKmsRootSettings | None = None
+    key_type: KeyType = KeyType.EC
+    key_bits: int = 256
+    organization: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 .,'&-]+$")] = "secure-mesh"
+    consul_intermediate_ttl: Duration = "8760h"
+    """TTL of the intermediate Consul creates in its own mount under the mesh chain."""
+    chains: ChainsSettings = ChainsSettings()
+
+
+# ---------------------------------------------------------------------------------------- kubernetes
+
+
+class KubernetesSettings(SettingsModel):
+    """The cluster Consul runs in."""
+
+    context: Annotated[str, Field(min_length=1, max_length=253)] | None = None
+    """kubeconfig context; the kubeconfig file itself comes from KUBECONFIG, as kubectl reads it."""
+    consul_namespace: DnsLabel = "consul"
+
+
+# -------------------------------------------------------------------------------------------- consul
+
+
+class AclBootstrap(StrEnum):
+    """How the ACL bootstrap token comes to be."""
+
+    AUTO = "auto"
+    """Stored empty; the chart's server-acl-init job bootstraps ACLs and writes the token back."""
+    GENERATED = "generated"
+    """The program generates a UUID (a Pulumi secret) and Consul adopts it."""
+
+
+class IntentionsRendering(StrEnum):
+    """How the intention graph reaches Consul."""
+
+    CONFIG_ENTRIES = "config-entries"
+    CRDS = "crds"
+
+
+class SnapshotAgentSettings(SettingsModel):
+    """Consul's snapshot agent, a sidecar of the servers; its config is kept in Vault KV."""
+
+    enabled: bool = False
+    interval: Duration = "1h"
+    retain: Annotated[int, Field(ge=1, le=720)] = 24
+
+
+class ConsulSettings(SettingsModel):
+    """The Consul cluster the Helm chart installs."""
+
+    datacenter: DnsLabel = "dc1"
+    primary_datacenter: DnsLabel | None = None
+    domain: DnsName = "consul"
+    release_name: Annotated[str, AfterValidator(lambda v: _label(v, 53))] = "consul"
+    name: Annotated[str, AfterValidator(lambda v: _label(v, 40))] | None = None
+    """The chart's ``global.name``; defaults to ``<releaseName>-consul``."""
+    chart_version: Literal["2.0.3"] = "2.0.3"
+    server_replicas: Annotated[int, Field(ge=1, le=9)] = 1
+    enterprise: bool = False
+    clients_enabled: bool = False
+    acl_bootstrap: AclBootstrap = AclBootstrap.AUTO
+    snapshot_agent: SnapshotAgentSettings = SnapshotAgentSettings()
+    api_gateway: bool = True
+    mesh_gateway: bool = False
+    intentions_rendering: IntentionsRendering = IntentionsRendering.CRDS
+    address: HttpUrl | None = None
+    """Consul's HTTP API for the Consul provider (config-entry intentions, catalog look-ups)."""
+
+
+def _label(value: str, max_length: int) -> str:
+    from .names import check_dns_label
+
+    return check_dns_label(value, max_length)
+
+
+# ---------------------------------------------------------------------------------------------- mesh
+
+
+class Protocol(StrEnum):
+    """A service's protocol as Consul's service-defaults know it."""
+
+    TCP = "tcp"
+    HTTP = "http"
+    HTTP2 = "http2"
+    GRPC = "grpc"
+
+
+L7_PROTOCOLS = frozenset({Protocol.HTTP, Protocol.HTTP2, Protocol.GRPC})
+
+
+class IntentionAction(StrEnum):
+    """What an intention does to traffic from its source."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
+
+
+class HttpPermission(SettingsModel):
+    """An L7 allow rule: one path match and optional methods."""
+
+    path_exact: Annotated[str, Field(pattern=r"^/[^*\s]*$")] | None = None
+    path_prefix: Annotated[str, Field(pattern=r"^/[^*\s]*$")] | None = None
+    methods: list[Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"]] = []
+
+
+class ServiceSettings(SettingsModel):
+    """A service in the mesh."""
+
+    name: DnsLabel
+    protocol: Protocol = Protocol.TCP
+
+
+class IntentionSettings(SettingsModel):
+    """One source → destination rule: an L4 action, or L7 permissions (never both)."""
+
+    source: DnsLabel
+    destination: DnsLabel
+    action: IntentionAction | None = None
+    permissions: list[HttpPermission] | None = None
+
+    @field_validator("source", "destination", mode="before")
+    @classmethod
+    def _no_wildcard(cls, value: object) -> object:
+        if value == "*":
+            raise ValueError(
+                "'*' is not allowed: the single '*' → '*' deny is built in; name both services of every rule"
+            )
+        return value
+
+
+class MeshSettings(SettingsModel):
+    """The services in the mesh and the intentions between them (default deny is always on)."""
+
+    services: list[ServiceSettings] = []
+    intentions: list[IntentionSettings] = []
+
+
+# ---------------------------------------------------------------------------------------------- apps
+
+
+class DatabaseEngine(StrEnum):
+    """Database engines the onboarding can issue dynamic credentials for."""
+
+    POSTGRESQL = "postgresql"
+
+
+class DatabaseAddress(SettingsModel):
+    """A database's address: static, or the Consul catalog service that registers it."""
+
+    host: DnsName | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 5432
+    consul_service: DnsLabel | None = None
+
+
+class AppDatabaseSettings(SettingsModel):
+    """An app's database: Vault issues it short-lived credentials."""
+
+    engine: DatabaseEngine = DatabaseEngine.POSTGRESQL
+    database_name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+    address: DatabaseAddress
+    credential_ttl: Duration = "1h"
+    credential_max_ttl: Duration = "24h"
+
+
+class AppRouteSettings(SettingsModel):
+    """A public HTTPS route through the API gateway to the app's service."""
+
+    hostname: DnsName
+    path_prefix: Annotated[str, Field(pattern=r"^/[^*\s]*$")] = "/"
+
+
+class AppSettings(SettingsModel):
+    """An application onboarded into the mesh with its own Vault identity."""
+
+    name: DnsLabel
+    namespace: DnsLabel
+    service_account: DnsLabel
+    service: DnsLabel
+    upstreams: list[DnsLabel] = []
+    secrets: list[DnsLabel] = []
+    database: AppDatabaseSettings | None = None
+    route: AppRouteSettings | None = None
+
+
+# ------------------------------------------------------------------------------------------ settings
+
+
+class Settings(SettingsModel):
+    """Everything one stack says, validated: the single input of the layout and the documents."""
+
+    environment: Environment
+    vault: VaultSettings
+    pki: PkiSettings = PkiSettings()
+    kubernetes: KubernetesSettings = KubernetesSettings()
+    consul: ConsulSettings = ConsulSettings()
+    mesh: MeshSettings = MeshSettings()
+    apps: list[AppSettings] = []
+
+    @property
+    def is_production(self) -> bool:
+        """True for the stacks whose durability rules (protect, quorum) are enforced."""
+        return self.environment is Environment.PROD

@@ -1,0 +1,82 @@
+"""Turn pydantic's validation errors into :class:`Problem` lines a stack author can act on."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from .errors import Problem, join_path
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated/Optional wrappers down to the type that holds nested keys."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else annotation
+    return annotation
+
+
+def _model_at(root: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The settings model found at a location, following fields by alias, list items and dict values."""
+    current: Any = root
+    for part in loc:
+        current = _unwrap(current)
+        origin = typing.get_origin(current)
+        if isinstance(part, int) and origin is list:
+            current = typing.get_args(current)[0]
+        elif origin is dict:
+            current = typing.get_args(current)[1]
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = next(
+                (f for name, f in current.model_fields.items() if part in (name, f.alias)),
+                None,
+            )
+            if field is None:
+                return None
+            current = field.annotation
+        else:
+            return None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def allowed_keys(model: type[BaseModel]) -> list[str]:
+    """The camelCase keys a settings object accepts."""
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _describe(error: ErrorDetails, root: type[BaseModel]) -> str:
+    kind = error["type"]
+    loc = error["loc"]
+    if kind == "extra_forbidden":
+        parent = _model_at(root, loc[:-1])
+        allowed = ", ".join(allowed_keys(parent)) if parent else "see the settings reference"
+        return f"unknown key '{loc[-1]}'; allowed keys here: {allowed}"
+    if kind == "missing":
+        return "is required but missing"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    return f"{message}; got {_shown(error.get('input'))}"
+
+
+def problems_from_validation_error(error: ValidationError, root: type[BaseModel], prefix: str = "") -> list[Problem]:
+    """One :class:`Problem` per pydantic error, with the camelCase key path it is about."""
+    problems = []
+    for detail in error.errors():
+        loc = tuple(part for part in detail["loc"] if part != "[key]")
+        path = join_path(((prefix,) if prefix else ()) + loc)
+        problems.append(Problem(path=path, message=_describe(detail, root)))
+    return problems

@@ -1,0 +1,35 @@
+"""Shared fixtures: each checked-in stack run once under mocks per test session (runs are read-only)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import STACKS, ProgramRun, run_stack
+
+_RUNS: dict[tuple[str, bool], ProgramRun] = {}
+
+
+def stack_run(stack: str, preview: bool = False) -> ProgramRun:
+    """The mocked run of a checked-in stack, computed once and shared (treat it as read-only)."""
+    key = (stack, preview)
+    if key not in _RUNS:
+        _RUNS[key] = run_stack(stack, preview=preview)
+    return _RUNS[key]
+
+
+@pytest.fixture(params=STACKS)
+def any_stack(request: pytest.FixtureRequest) -> ProgramRun:
+    """The mocked run of every checked-in ``Pulumi.<stack>.yaml``."""
+    return stack_run(request.param)
+
+
+@pytest.fixture
+def dev_run() -> ProgramRun:
+    """The mocked run of the dev stack."""
+    return stack_run("dev")
+
+
+@pytest.fixture
+def prod_run() -> ProgramRun:
+    """The mocked run of the prod stack."""
+    return stack_run("prod")
