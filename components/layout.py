@@ -17,6 +17,8 @@ from .settings import AppSettings, ChainName, RootCustody, Settings
 CONSUL_CHART_NAME = "consul"
 CONSUL_CHART_REPOSITORY = "https://helm.releases.hashicorp.com"
 VAULT_CHART_NAME = "vault"
+VAULT_CHART_REPOSITORY = CONSUL_CHART_REPOSITORY
+"""HashiCorp's Helm repository also serves the Vault chart (agent injector and CSI provider)."""
 CONSUL_TELEMETRY_COLLECTOR_ACCOUNT = "consul-telemetry-collector"
 
 
@@ -207,6 +209,21 @@ class Layout:
         """``connectCA.intermediatePKIPath``: created and owned by Consul, one per datacenter."""
         return f"{self.mount_prefix}/connect/pki_consul_{self.datacenter.replace('-', '_')}"
 
+    @cached_property
+    def vault_api_base_url(self) -> str:
+        """Vault's API as clients reach it (``<address>/v1``, plus the Vault namespace if any)."""
+        namespace = self.settings.vault.namespace
+        base = f"{self.settings.vault.address}/v1"
+        return f"{base}/{namespace}" if namespace else base
+
+    def pki_issuing_certificate_url(self, mount: PkiMount) -> str:
+        """The AIA ``issuing_certificates`` URL of a PKI mount: where clients fetch its CA (DER)."""
+        return f"{self.vault_api_base_url}/{mount.path}/ca"
+
+    def pki_crl_distribution_point(self, mount: PkiMount) -> str:
+        """The CRL distribution point of a PKI mount."""
+        return f"{self.vault_api_base_url}/{mount.path}/crl"
+
     # ------------------------------------------------------------------------------------ KV
     @cached_property
     def kv_mount(self) -> str:
@@ -216,6 +233,24 @@ class Layout:
     def kv(self, secret: KvSecret) -> KvPath:
         """One of Consul's secrets in the KV mount."""
         return KvPath(mount=self.kv_mount, name=f"consul/{secret.value}", field=KV_FIELDS[secret])
+
+    @cached_property
+    def is_secondary_datacenter(self) -> bool:
+        """True when ``consul.primaryDatacenter`` names another datacenter (ACL replication applies)."""
+        primary = self.settings.consul.primary_datacenter
+        return primary is not None and primary != self.datacenter
+
+    @cached_property
+    def kv_secrets(self) -> tuple[KvSecret, ...]:
+        """The KV secrets this stack holds: gossip and bootstrap always, the rest when the settings call for them."""
+        wanted = [KvSecret.GOSSIP, KvSecret.BOOTSTRAP_TOKEN]
+        if self.is_secondary_datacenter:
+            wanted.append(KvSecret.REPLICATION_TOKEN)
+        if self.settings.consul.enterprise:
+            wanted.extend((KvSecret.PARTITION_TOKEN, KvSecret.LICENSE))
+        if self.settings.consul.snapshot_agent.enabled:
+            wanted.append(KvSecret.SNAPSHOT_AGENT)
+        return tuple(wanted)
 
     def app_kv(self, app: AppSettings, secret: str) -> KvPath:
         """One of an application's own secrets in the KV mount."""
@@ -259,6 +294,19 @@ class Layout:
     def token_reviewer_service_account(self) -> str:
         """The service account whose token Vault uses to review logins when it runs outside the cluster."""
         return "vault-token-reviewer"
+
+    token_reviewer_namespace = "vault-auth"
+    """The token reviewer's own namespace (Consul's namespace belongs to the Consul release, which waits for Vault)."""
+
+    @cached_property
+    def token_reviewer_secret_name(self) -> str:
+        """The ``kubernetes.io/service-account-token`` secret holding the reviewer's long-lived JWT."""
+        return f"{self.token_reviewer_service_account}-token"
+
+    @cached_property
+    def token_reviewer_binding_name(self) -> str:
+        """The ClusterRoleBinding that grants the reviewer ``system:auth-delegator`` (TokenReview)."""
+        return f"{self.token_reviewer_service_account}-auth-delegator"
 
     # --------------------------------------------------------------------------- Consul chart
     @cached_property
@@ -336,6 +384,13 @@ class Layout:
         return f"{self.consul_fullname}-vault-ca"
 
     vault_ca_secret_key = "tls.crt"
+
+    vault_namespace = "vault"
+    """The Kubernetes namespace of Vault's own pods: the in-cluster server, or the agent injector and CSI
+    provider installed for an external Vault. Never part of the mesh (Consul's pods must reach Vault)."""
+
+    vault_injector_release_name = "vault"
+    """The Helm release of HashiCorp's Vault chart (server disabled) when Vault runs outside the cluster."""
 
     # ---------------------------------------------------------------------------------- apps
     def app(self, app: AppSettings) -> AppNames:

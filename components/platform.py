@@ -24,6 +24,8 @@ class SecretInputs:
     """Secret stack config values, read once as Pulumi secrets (never part of the settings models)."""
 
     consul_license: pulumi.Output[str] | None = None
+    consul_replication_token: pulumi.Output[str] | None = None
+    """The primary datacenter's ACL replication token (secondary datacenters only)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,16 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         self.pki = CertificateAuthority(f"{name}-pki", CertificateAuthorityArgs(settings, layout), child)
 
         # --- KV secrets and Vault identities (issue 4) -----------------------------------------
-        self.secrets = ConsulSecrets(f"{name}-secrets", ConsulSecretsArgs(settings, layout), child)
+        self.secrets = ConsulSecrets(
+            f"{name}-secrets",
+            ConsulSecretsArgs(
+                settings,
+                layout,
+                license=args.secrets.consul_license,
+                replication_token=args.secrets.consul_replication_token,
+            ),
+            child,
+        )
         self.identities = VaultIdentities(f"{name}-identities", VaultIdentitiesArgs(settings, layout), child)
 
         # --- Consul and intentions (issue 5): only once the chain of trust is complete ---------

@@ -35,7 +35,9 @@ def read_secret_inputs(settings: Settings) -> SecretInputs:
     """Read the secret config keys the settings call for, as Pulumi secrets."""
     config = pulumi.Config(CONFIG_NAMESPACE)
     license_text = config.require_secret("consulLicense") if settings.consul.enterprise else None
-    return SecretInputs(consul_license=license_text)
+    secondary = Layout(settings).is_secondary_datacenter
+    replication_token = config.require_secret("consulReplicationToken") if secondary else None
+    return SecretInputs(consul_license=license_text, consul_replication_token=replication_token)
 
 
 def main() -> SecureMeshPlatform:

@@ -22,6 +22,7 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -61,6 +62,7 @@ class RegisteredResource:
     dependencies: tuple[str, ...]
     property_dependencies: dict[str, tuple[str, ...]]
     order: int
+    ignore_changes: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"<{self.type} {self.name}>"
@@ -143,6 +145,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=tuple(request.dependencies),
                 property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
                 order=len(self.recorded),
+                ignore_changes=tuple(request.ignoreChanges),
             )
         )
         return response
@@ -225,6 +228,13 @@ def _resolve(value: Any) -> tuple[Any, bool]:
     return resolved, secret
 
 
+def _reset_runtime() -> None:
+    """Forget the previous run: its root stack resource and any RPCs or outputs a failed run left behind."""
+    runtime_settings.ROOT.set(None)
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
+
+
 def run_program(
     config: Mapping[str, Any],
     secrets: Mapping[str, str] | None = None,
@@ -234,6 +244,7 @@ def run_program(
     """Run ``__main__.py`` fresh under mocks with this config and return everything it registered."""
     mocks = ProgramMocks(_collect_mock_outputs())
     monitor = RecordingMonitor(mocks)
+    _reset_runtime()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     wire, secret_keys = _wire_config(config, secrets or {})
     pulumi.runtime.set_all_config(wire, secret_keys)
@@ -251,6 +262,27 @@ def run_program(
         if secret:
             secret_outputs.add(name)
     return ProgramRun(resources=list(monitor.recorded), outputs=outputs, secret_outputs=frozenset(secret_outputs))
+
+
+def run_program_expecting_failure(
+    config: Mapping[str, Any], secrets: Mapping[str, str] | None = None
+) -> tuple[BaseException, list[RegisteredResource]]:
+    """Run the program with config that must be rejected; return the error and whatever was registered."""
+    mocks = ProgramMocks(_collect_mock_outputs())
+    monitor = RecordingMonitor(mocks)
+    _reset_runtime()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="test", preview=True, monitor=monitor)
+    wire, secret_keys = _wire_config(config, secrets or {})
+    pulumi.runtime.set_all_config(wire, secret_keys)
+
+    def program() -> None:
+        runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+
+    try:
+        _sync_await(run_pulumi_func(program))
+    except BaseException as error:  # returned to the test to inspect
+        return error, list(monitor.recorded)
+    raise AssertionError("the program accepted a configuration that should have been rejected")
 
 
 def run_stack(stack: str, preview: bool = False, secrets: Mapping[str, str] | None = None) -> ProgramRun:

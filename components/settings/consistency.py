@@ -27,6 +27,10 @@ from .models import (
 
 SECRET_CONFIG_KEYS = {
     "consulLicense": "the Consul Enterprise license text (required when consul.enterprise is true)",
+    "consulReplicationToken": (
+        "the ACL replication token's SecretID from the primary datacenter "
+        "(required when consul.primaryDatacenter names another datacenter)"
+    ),
 }
 """Top-level keys read only with ``Config.require_secret``; never part of the settings models."""
 
@@ -163,6 +167,19 @@ def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem
         )
     if not consul.enterprise and "consulLicense" in secret_keys:
         yield Problem("consulLicense", "is set but consul.enterprise is false; remove it or enable enterprise")
+    secondary = consul.primary_datacenter is not None and consul.primary_datacenter != consul.datacenter
+    if secondary and "consulReplicationToken" not in secret_keys:
+        yield Problem(
+            "consulReplicationToken",
+            f"is required as a secret when consul.primaryDatacenter ('{consul.primary_datacenter}') is another "
+            "datacenter: the SecretID of the primary's ACL replication token "
+            "(pulumi config set --secret secure-mesh:consulReplicationToken <uuid>)",
+        )
+    if not secondary and "consulReplicationToken" in secret_keys:
+        yield Problem(
+            "consulReplicationToken",
+            "is set but this is not a secondary datacenter (consul.primaryDatacenter is unset or this datacenter)",
+        )
 
 
 def _mesh(settings: Settings) -> Iterator[Problem]:

@@ -97,6 +97,13 @@ class VaultSettings(SettingsModel):
     """The Kubernetes API address as Vault sees it (for the Kubernetes auth method)."""
     kubernetes_ca_cert_pem: PemCertificate | None = None
     """The Kubernetes API CA as Vault needs it; required when Vault runs outside the cluster."""
+    kubernetes_audience: Annotated[str, Field(pattern=r"^\S+$", max_length=512)] = (
+        "https://kubernetes.default.svc.cluster.local"
+    )
+    """The ``aud`` of the service-account tokens Consul's pods present to Vault (every Kubernetes-auth role
+    checks it). The chart's Vault agents and Consul's CA provider send the pod's default token, whose
+    audience is the API server's default (``--api-audiences``): kind/kubeadm use this value, EKS
+    ``https://kubernetes.default.svc``."""
     tls: VaultTlsSettings = VaultTlsSettings()
 
 
