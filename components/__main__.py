@@ -1,0 +1,39 @@
+"""``python -m components``: the project's offline commands (the root ceremony; more are added here)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .pki.ceremony import add_root_ca_commands
+from .settings.reference import settings_reference_markdown
+from .settings.schema import settings_json_schema_text
+
+
+def _print_settings_reference(_: argparse.Namespace) -> int:
+    sys.stdout.write(settings_reference_markdown())
+    return 0
+
+
+def _print_schema(_: argparse.Namespace) -> int:
+    sys.stdout.write(settings_json_schema_text())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run one command."""
+    parser = argparse.ArgumentParser(prog="python -m components", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_root_ca_commands(subparsers)
+    schema = subparsers.add_parser("schema", help="print the JSON Schema of the stack settings (settings.schema.json)")
+    schema.set_defaults(handler=_print_schema)
+    reference = subparsers.add_parser("settings-reference", help="print the README's settings reference table")
+    reference.set_defaults(handler=_print_settings_reference)
+    args = parser.parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

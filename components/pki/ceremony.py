@@ -1,0 +1,87 @@
+r"""The root ceremony of the ``aws-kms`` custody: make the self-signed root certificate once, through KMS.
+
+    python -m components root-ca init --kms-key <key id or ARN> --region <region> \\
+        [--common-name "secure-mesh root CA"] [--organization secure-mesh] [--ttl 87600h] [--max-path-length 4]
+
+It prints the root certificate (PEM) on stdout; paste it into ``pki.awsKms.rootCertificatePem``. The
+key must be an asymmetric ``SIGN_VERIFY`` KMS key (ECC_NIST_P256/P384 or RSA_2048/3072/4096) matching
+``pki.keyType``/``keyBits``. AWS credentials come from the environment; the private key never leaves KMS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..settings import duration_seconds
+from .certificates import CertificateCheckError
+
+DEFAULT_COMMON_NAME = "secure-mesh root CA"
+DEFAULT_ORGANIZATION = "secure-mesh"
+DEFAULT_TTL = "87600h"
+DEFAULT_MAX_PATH_LENGTH = 4
+"""Room for three Vault-held levels plus Consul's own intermediate under the mesh chain."""
+
+
+def _duration(text: str) -> int:
+    try:
+        return duration_seconds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .kms import KmsSigner, build_root_certificate
+
+    signer = KmsSigner(args.kms_key, args.region)
+    try:
+        pem = build_root_certificate(
+            signer,
+            common_name=args.common_name,
+            organization=args.organization,
+            ttl_seconds=args.ttl,
+            max_path_length=args.max_path_length,
+        )
+    except CertificateCheckError as error:
+        print(f"root-ca init: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(pem)
+    print(
+        f"root-ca init: made a {signer.algorithm.key_spec} root certificate with KMS key {args.kms_key}; "
+        "paste it into secure-mesh:pki.awsKms.rootCertificatePem",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def add_root_ca_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``root-ca init`` to a command-line parser's subcommands."""
+    root_ca = subparsers.add_parser("root-ca", help="the offline root CA of the aws-kms custody")
+    commands = root_ca.add_subparsers(dest="root_ca_command", required=True)
+    init = commands.add_parser("init", help="make the self-signed root certificate through AWS KMS (once)")
+    init.add_argument("--kms-key", required=True, help="the KMS key id, alias or ARN (SIGN_VERIFY)")
+    init.add_argument("--region", required=True, help="the key's AWS region")
+    init.add_argument("--common-name", default=DEFAULT_COMMON_NAME)
+    init.add_argument("--organization", default=DEFAULT_ORGANIZATION)
+    init.add_argument("--ttl", type=_duration, default=DEFAULT_TTL, help="validity, e.g. 87600h (10 years)")
+    init.add_argument(
+        "--max-path-length",
+        type=int,
+        default=DEFAULT_MAX_PATH_LENGTH,
+        help="CA levels allowed below the root (default: 3 Vault levels + Consul's intermediate)",
+    )
+    init.set_defaults(handler=_init)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the root ceremony commands on their own (``python -m components.pki.ceremony root-ca init ...``)."""
+    parser = argparse.ArgumentParser(prog="python -m components")
+    add_root_ca_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

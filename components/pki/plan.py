@@ -1,0 +1,384 @@
+"""Layer 3 for the PKI: what every mount, CA and role must be, as plain Python data.
+
+The component in :mod:`components.pki.component` only turns this plan into resources, so every
+security-relevant value (TTLs, path lengths, name constraints, role flags and domains) is a plain value
+computed from settings and the layout, checkable by the policy pack during preview and by tests
+without Pulumi.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..layout import Layout, PkiMount
+from ..settings import ChainName, RootCustody, Settings, duration_seconds, intermediate_ttls
+
+CONNECT_PERMITTED_DNS_DOMAINS: tuple[str, ...] = ("consul",)
+"""Name constraint of the mesh (Connect) chain.
+
+Consul's mesh identities are SPIFFE URIs in the trust domain ``<cluster-id>.consul``; the cluster id is
+made by Consul at runtime, but the ``consul`` suffix is fixed in Consul's code (it does not follow
+``consul.domain``). Every DNS name Consul's Vault CA provider puts in the certificates it signs — its own
+intermediate's name (``pri-….vault.ca.<id>.consul``), service leaves (``<svc>.svc.<ns>.<id>.consul``) and
+agent certificates — sits under that suffix. Constraining the chain to ``consul`` stops a compromised
+mesh intermediate from minting certificates for any real hostname, while leaving Consul's own names alone.
+It would break ingress gateways serving custom hostnames from the mesh CA; this platform publishes apps
+through the API gateway, whose listener certificates come from the separate gateway chain.
+"""
+
+CONSUL_INTERMEDIATE_PATH_LENGTH = 1
+"""Below the mesh chain's deepest Vault-held CA, Consul creates one more CA (its intermediate)."""
+
+DEFAULT_LEASE_TTL_SECONDS = 3600
+"""Every PKI mount's default lease TTL; roles and signing calls always pass explicit TTLs."""
+
+CRL_EXPIRY = "72h"
+CRL_AUTO_REBUILD_GRACE_PERIOD = "12h"
+CRL_DELTA_REBUILD_INTERVAL = "15m"
+TIDY_INTERVAL = "24h"
+"""Auto-tidy interval (the health check wants at most two days)."""
+TIDY_SAFETY_BUFFER = "72h"
+LEAF_NOT_AFTER_BEHAVIOR = "err"
+"""Intermediates refuse to issue past their own expiry instead of silently issuing short certificates."""
+
+
+@dataclass(frozen=True)
+class MountHygiene:
+    """What every Vault-held CA mount configures before anything is issued from it."""
+
+    issuing_certificates: tuple[str, ...]
+    crl_distribution_points: tuple[str, ...]
+    crl_expiry: str = CRL_EXPIRY
+    crl_auto_rebuild: bool = True
+    crl_auto_rebuild_grace_period: str = CRL_AUTO_REBUILD_GRACE_PERIOD
+    crl_enable_delta: bool = True
+    crl_delta_rebuild_interval: str = CRL_DELTA_REBUILD_INTERVAL
+    tidy_interval: str = TIDY_INTERVAL
+    tidy_safety_buffer: str = TIDY_SAFETY_BUFFER
+
+
+@dataclass(frozen=True)
+class MountPlan:
+    """One PKI mount holding one CA, with its lease limits and hygiene settings."""
+
+    mount: PkiMount
+    description: str
+    ca_ttl_seconds: int
+    """TTL of the CA generated in (or imported into) this mount."""
+    max_lease_ttl_seconds: int
+    default_lease_ttl_seconds: int
+    hygiene: MountHygiene
+
+    @property
+    def path(self) -> str:
+        """The mount path (from the layout)."""
+        return self.mount.path
+
+
+@dataclass(frozen=True)
+class RootPlan:
+    """The root CA when Vault holds it (custody ``vault``): alone in its mount, only signing level 1."""
+
+    mount: MountPlan
+    common_name: str
+    organization: str
+    ttl_seconds: int
+    max_path_length: int
+    key_type: str
+    key_bits: int
+    issuer_name: str = "root"
+
+
+@dataclass(frozen=True)
+class LevelPlan:
+    """One Vault-held intermediate CA of a chain and how it gets signed."""
+
+    chain: ChainName
+    level: int
+    """1 is signed by the root; deeper levels by the level above, inside Vault."""
+    mount: MountPlan
+    common_name: str
+    organization: str
+    ttl: str
+    ttl_seconds: int
+    max_path_length: int
+    permitted_dns_domains: tuple[str, ...]
+    key_type: str
+    key_bits: int
+    signer_path: str | None
+    """The mount that signs this level's CSR in Vault; None when the root is outside Vault (external, aws-kms)."""
+    issuer_name: str
+
+    @property
+    def path(self) -> str:
+        """This level's mount path."""
+        return self.mount.path
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """A PKI role: every field is a ``vault.pkisecret.SecretBackendRole`` argument, set explicitly."""
+
+    chain: ChainName
+    """The chain whose deepest mount holds the role (not a Vault argument)."""
+    backend: str
+    name: str
+    allowed_domains: tuple[str, ...]
+    allow_subdomains: bool
+    allow_bare_domains: bool
+    allow_localhost: bool
+    allow_wildcard_certificates: bool
+    allow_ip_sans: bool
+    allow_glob_domains: bool
+    allow_any_name: bool
+    enforce_hostnames: bool
+    server_flag: bool
+    client_flag: bool
+    code_signing_flag: bool
+    email_protection_flag: bool
+    ttl: str
+    max_ttl: str
+    key_type: str
+    key_bits: int
+    generate_lease: bool
+    no_store: bool
+    require_cn: bool
+    basic_constraints_valid_for_non_ca: bool
+    organizations: tuple[str, ...]
+
+    def resource_args(self) -> dict[str, Any]:
+        """The role as keyword arguments of ``SecretBackendRole`` (tuples become lists)."""
+        fields = asdict(self)
+        del fields["chain"]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+
+
+@dataclass(frozen=True)
+class PkiPlan:
+    """The whole PKI of one stack: custody, the root (if in Vault), every chain's levels and the roles."""
+
+    custody: RootCustody
+    root: RootPlan | None
+    chains: dict[ChainName, tuple[LevelPlan, ...]]
+    roles: tuple[RoleSpec, ...]
+    root_common_name: str
+
+    def level(self, chain: ChainName, level: int) -> LevelPlan:
+        """One level of one chain (1-based)."""
+        return self.chains[chain][level - 1]
+
+    @property
+    def mounts(self) -> tuple[MountPlan, ...]:
+        """Every mount the program creates, root first (if in Vault), then chain by chain."""
+        found = [self.root.mount] if self.root is not None else []
+        for levels in self.chains.values():
+            found.extend(level.mount for level in levels)
+        return tuple(found)
+
+
+def mount_hygiene(settings: Settings, layout: Layout, mount: PkiMount) -> MountHygiene:
+    """Issuing-certificate and CRL URLs of a mount, as clients reach Vault (settings.vault.address)."""
+    return MountHygiene(
+        issuing_certificates=(layout.pki_issuing_certificate_url(mount),),
+        crl_distribution_points=(layout.pki_crl_distribution_point(mount),),
+    )
+
+
+def chain_permitted_dns_domains(settings: Settings, layout: Layout, chain: ChainName) -> tuple[str, ...]:
+    """The DNS name constraint every intermediate of a chain carries, fitting the chain's purpose."""
+    if chain is ChainName.SERVER:
+        return (*layout.server_dns_domains, "localhost")
+    if chain is ChainName.GATEWAY:
+        return tuple(settings.pki.chains.gateway.domains)
+    if chain is ChainName.WEBHOOK:
+        return layout.webhook_dns_names
+    return CONNECT_PERMITTED_DNS_DOMAINS
+
+
+def deepest_path_length(chain: ChainName) -> int:
+    """Path length of a chain's deepest Vault-held CA: 1 for the mesh chain (Consul's CA is below it), else 0."""
+    return CONSUL_INTERMEDIATE_PATH_LENGTH if chain is ChainName.CONNECT else 0
+
+
+def level_path_length(chain: ChainName, level: int, levels: int) -> int:
+    """Path length of one level: the deepest level's, plus one for each Vault-held level below it."""
+    return deepest_path_length(chain) + (levels - level)
+
+
+def root_common_name(settings: Settings) -> str:
+    """The root CA's common name (also the default of the root ceremony)."""
+    return f"{settings.pki.organization} root CA"
+
+
+def level_common_name(settings: Settings, chain: ChainName, level: int) -> str:
+    """An intermediate's common name; not a hostname, so no name constraint ever applies to it."""
+    return f"{settings.pki.organization} {chain.value} CA level {level}"
+
+
+def required_root_path_length(settings: Settings) -> int:
+    """The smallest path length a root needs to sign every chain's level 1."""
+    return 1 + max(level_path_length(chain, 1, settings.pki.chains.by_name(chain).levels) for chain in ChainName)
+
+
+def _mount_plan(
+    settings: Settings, layout: Layout, mount: PkiMount, ca_ttl_seconds: int, description: str
+) -> MountPlan:
+    return MountPlan(
+        mount=mount,
+        description=description,
+        ca_ttl_seconds=ca_ttl_seconds,
+        max_lease_ttl_seconds=ca_ttl_seconds,
+        default_lease_ttl_seconds=min(DEFAULT_LEASE_TTL_SECONDS, ca_ttl_seconds),
+        hygiene=mount_hygiene(settings, layout, mount),
+    )
+
+
+def build_root(settings: Settings, layout: Layout) -> RootPlan | None:
+    """The Vault-held root (custody ``vault`` only)."""
+    mount = layout.root_mount
+    if mount is None:
+        return None
+    pki = settings.pki
+    seconds = duration_seconds(pki.root_ttl)
+    return RootPlan(
+        mount=_mount_plan(
+            settings, layout, mount, seconds, "Root CA (holds no roles; signs level-1 intermediates only)"
+        ),
+        common_name=root_common_name(settings),
+        organization=pki.organization,
+        ttl_seconds=seconds,
+        max_path_length=required_root_path_length(settings),
+        key_type=pki.key_type.value,
+        key_bits=pki.key_bits,
+    )
+
+
+def build_chain(settings: Settings, layout: Layout, chain: ChainName) -> tuple[LevelPlan, ...]:
+    """Every Vault-held level of one chain, level 1 first."""
+    pki = settings.pki
+    chain_settings = pki.chains.by_name(chain)
+    mounts = layout.chain_mounts(chain)
+    ttls = intermediate_ttls(chain_settings)
+    root_mount = layout.root_mount
+    domains = chain_permitted_dns_domains(settings, layout, chain)
+    levels: list[LevelPlan] = []
+    for index, mount in enumerate(mounts):
+        level = index + 1
+        seconds = duration_seconds(ttls[index])
+        # Level 1 is signed by the Vault-held root (if any); deeper levels by the level above.
+        above = mounts[index - 1] if index > 0 else root_mount
+        signer = above.path if above is not None else None
+        levels.append(
+            LevelPlan(
+                chain=chain,
+                level=level,
+                mount=_mount_plan(
+                    settings, layout, mount, seconds, f"{chain.value} chain, intermediate CA level {level}"
+                ),
+                common_name=level_common_name(settings, chain, level),
+                organization=pki.organization,
+                ttl=ttls[index],
+                ttl_seconds=seconds,
+                max_path_length=level_path_length(chain, level, len(mounts)),
+                permitted_dns_domains=domains,
+                key_type=pki.key_type.value,
+                key_bits=pki.key_bits,
+                signer_path=signer,
+                issuer_name=f"{chain.value}-level{level}",
+            )
+        )
+    return tuple(levels)
+
+
+def _role(
+    settings: Settings,
+    layout: Layout,
+    chain: ChainName,
+    name: str,
+    allowed_domains: tuple[str, ...],
+    *,
+    consul_server: bool = False,
+    allow_subdomains: bool,
+    allow_bare_domains: bool,
+    client_flag: bool,
+) -> RoleSpec:
+    chain_settings = settings.pki.chains.by_name(chain)
+    return RoleSpec(
+        chain=chain,
+        backend=layout.issuing_mount(chain).path,
+        name=name,
+        allowed_domains=allowed_domains,
+        allow_subdomains=allow_subdomains,
+        allow_bare_domains=allow_bare_domains,
+        # The Consul server role is the one exception the chart contract (§4) justifies.
+        allow_localhost=consul_server,
+        allow_wildcard_certificates=consul_server,
+        allow_ip_sans=consul_server,
+        allow_glob_domains=False,
+        allow_any_name=False,
+        enforce_hostnames=True,
+        server_flag=True,
+        client_flag=client_flag,
+        code_signing_flag=False,
+        email_protection_flag=False,
+        ttl=str(duration_seconds(chain_settings.leaf_ttl)),
+        max_ttl=str(duration_seconds(chain_settings.leaf_max_ttl)),
+        key_type=settings.pki.key_type.value,
+        key_bits=settings.pki.key_bits,
+        generate_lease=False,
+        # Few certificates (servers, one gateway, one injector): keep them stored so they can be revoked.
+        no_store=False,
+        require_cn=True,
+        basic_constraints_valid_for_non_ca=False,
+        organizations=(settings.pki.organization,),
+    )
+
+
+def build_roles(settings: Settings, layout: Layout) -> tuple[RoleSpec, ...]:
+    """The PKI roles: Consul servers, the API gateway and the injector webhook; none on a root or the mesh chain."""
+    return (
+        _role(
+            settings,
+            layout,
+            ChainName.SERVER,
+            layout.server_role,
+            layout.server_dns_domains,
+            consul_server=True,
+            allow_subdomains=True,
+            allow_bare_domains=True,
+            client_flag=True,
+        ),
+        _role(
+            settings,
+            layout,
+            ChainName.GATEWAY,
+            layout.gateway_role,
+            tuple(settings.pki.chains.gateway.domains),
+            allow_subdomains=True,
+            # An app's route hostname may equal a gateway domain (settings consistency allows it).
+            allow_bare_domains=True,
+            client_flag=False,
+        ),
+        _role(
+            settings,
+            layout,
+            ChainName.WEBHOOK,
+            layout.webhook_role,
+            layout.webhook_dns_names,
+            allow_subdomains=False,
+            allow_bare_domains=True,
+            client_flag=False,
+        ),
+    )
+
+
+def build_plan(settings: Settings, layout: Layout) -> PkiPlan:
+    """The PKI plan of a stack (pure; cheap)."""
+    return PkiPlan(
+        custody=settings.pki.root_custody,
+        root=build_root(settings, layout),
+        chains={chain: build_chain(settings, layout, chain) for chain in ChainName},
+        roles=build_roles(settings, layout),
+        root_common_name=root_common_name(settings),
+    )

@@ -1,0 +1,134 @@
+"""Helpers for the PKI tests: an offline root held by the test, and look-ups into a mocked run."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from pulumi.runtime import settings as pulumi_settings
+
+from tests.harness import ProgramRun, RegisteredResource, run_program_expecting_failure
+
+T = "vault:pkiSecret/"
+MOUNT = "vault:index/mount:Mount"
+ROOT_CERT = f"{T}secretBackendRootCert:SecretBackendRootCert"
+CSR = f"{T}secretBackendIntermediateCertRequest:SecretBackendIntermediateCertRequest"
+SIGN = f"{T}secretBackendRootSignIntermediate:SecretBackendRootSignIntermediate"
+SET_SIGNED = f"{T}secretBackendIntermediateSetSigned:SecretBackendIntermediateSetSigned"
+ISSUER = f"{T}secretBackendIssuer:SecretBackendIssuer"
+DEFAULT_ISSUER = f"{T}secretBackendConfigIssuers:SecretBackendConfigIssuers"
+URLS = f"{T}secretBackendConfigUrls:SecretBackendConfigUrls"
+CRL = f"{T}secretBackendCrlConfig:SecretBackendCrlConfig"
+TIDY = f"{T}backendConfigAutoTidy:BackendConfigAutoTidy"
+ROLE = f"{T}secretBackendRole:SecretBackendRole"
+KMS_SIGNED = "pulumi-python:dynamic/pki:KmsSignedLevel1"
+PKI_PREFIX = "secure-mesh-pki"
+
+
+def pki_resources(run: ProgramRun) -> list[RegisteredResource]:
+    """The resources the CertificateAuthority registered (by name)."""
+    return [r for r in run.resources if r.name.startswith(f"{PKI_PREFIX}-")]
+
+
+def dependency_names(run: ProgramRun, resource: RegisteredResource) -> set[str]:
+    """Names of the resources a resource depends on (explicitly or through its inputs)."""
+    urns = set(resource.dependencies)
+    for values in resource.property_dependencies.values():
+        urns.update(values)
+    return {run.by_urn(urn).name for urn in urns}
+
+
+def by_backend(run: ProgramRun, type_token: str) -> dict[str, RegisteredResource]:
+    """Resources of one type keyed by their ``backend`` input (one per mount)."""
+    found: dict[str, RegisteredResource] = {}
+    for resource in run.of_type(type_token):
+        backend = resource.inputs["backend"]
+        assert backend not in found, f"two {type_token} on {backend}: {found[backend].name}, {resource.name}"
+        found[backend] = resource
+    return found
+
+
+class OfflineRoot:
+    """A root CA whose key the test holds: stands in for the operator's offline root."""
+
+    def __init__(
+        self, common_name: str = "offline root CA", path_length: int | None = 4, curve: ec.EllipticCurve | None = None
+    ) -> None:
+        self.key = ec.generate_private_key(curve or ec.SECP256R1())
+        self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        now = datetime.now(UTC)
+        self.not_before = now - timedelta(days=1)
+        self.not_after = now + timedelta(days=3650)
+        self.certificate = (
+            x509.CertificateBuilder()
+            .subject_name(self.name)
+            .issuer_name(self.name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(self.not_before)
+            .not_valid_after(self.not_after)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+
+    @property
+    def pem(self) -> str:
+        return self.certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+    def sign(self, csr_pem: str, path_length: int | None = 2, ca: bool = True, days: int = 1825) -> str:
+        """Sign a CSR as an intermediate CA, the way an operator would offline."""
+        csr = x509.load_pem_x509_csr(csr_pem.encode())
+        now = datetime.now(UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(csr.subject)
+            .issuer_name(self.name)
+            .public_key(csr.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now)
+            .not_valid_after(now + timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, ca, ca, False, False), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+        return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def make_csr(common_name: str, curve: ec.EllipticCurve | None = None, dns_names: tuple[str, ...] = ()) -> str:
+    """A CSR like Vault's for an intermediate: CA basic constraints requested, key generated here."""
+    key = ec.generate_private_key(curve or ec.SECP256R1())
+    builder = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    )
+    if dns_names:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False
+        )
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+
+
+def expect_failure(config: dict[str, Any]) -> tuple[BaseException, list[RegisteredResource]]:
+    """``run_program_expecting_failure``, then cancel what the failed run left on the event loop.
+
+    A run that fails inside an ``apply`` leaves its other outputs pending on the shared loop; unless they
+    are drained (and the runtime's RPC manager cleared) the old error fails the next mocked run of the session.
+    """
+    error, registered = run_program_expecting_failure(config)
+    loop = asyncio.get_event_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    # set_mocks replaces neither the runtime's RPC manager (it still holds the failed run's exception) nor its
+    # set of outstanding outputs (it still lists the tasks cancelled above).
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+    return error, registered

@@ -1,0 +1,359 @@
+"""The PKI under mocks: mounts, CAs, signing order, path lengths, name constraints, hygiene and protect."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
+
+from .helpers import (
+    CRL,
+    CSR,
+    DEFAULT_ISSUER,
+    ISSUER,
+    KMS_SIGNED,
+    MOUNT,
+    PKI_PREFIX,
+    ROLE,
+    ROOT_CERT,
+    SET_SIGNED,
+    SIGN,
+    TIDY,
+    URLS,
+    by_backend,
+    dependency_names,
+    pki_resources,
+)
+
+DEV_MOUNTS = {
+    "consul/pki_root": 315360000,  # rootTtl 87600h
+    "consul/server/pki_int1": 157680000,  # 43800h
+    "consul/server/pki_int2": 94608000,  # 26280h
+    "consul/connect/pki_int1": 157680000,
+    "consul/connect/pki_int2": 94608000,
+    "consul/gateway/pki_int1": 157680000,
+    "consul/webhook/pki_int1": 157680000,
+}
+PROD_MOUNTS = {
+    "consul/server/pki_int1": 157680000,
+    "consul/server/pki_int2": 94608000,
+    "consul/connect/pki_int1": 157680000,
+    "consul/connect/pki_int2": 94608000,
+    "consul/gateway/pki_int1": 157680000,
+    "consul/gateway/pki_int2": 94608000,
+    "consul/webhook/pki_int1": 157680000,
+}
+DEV_SERVER_DOMAINS = [
+    "dc1.consul",
+    "consul-consul-server",
+    "consul-consul-server.consul",
+    "consul-consul-server.consul.svc",
+]
+DEV_WEBHOOK_NAMES = [
+    "consul-consul-connect-injector",
+    "consul-consul-connect-injector.consul",
+    "consul-consul-connect-injector.consul.svc",
+    "consul-consul-connect-injector.consul.svc.cluster.local",
+]
+
+
+def _levels_run(levels: int) -> ProgramRun:
+    ttls = {1: ["43800h"], 3: ["43800h", "26280h", "17520h"]}[levels]
+    chain = {"levels": levels, "intermediateTtls": ttls}
+    config = deep_merge(
+        load_stack_config("dev"),
+        {"pki": {"chains": {"server": chain, "connect": chain, "gateway": chain, "webhook": chain}}},
+    )
+    return run_program(config)
+
+
+_LEVEL_RUNS: dict[int, ProgramRun] = {}
+
+
+@pytest.fixture(params=[1, 3], ids=["1-level", "3-levels"])
+def levels_run(request: pytest.FixtureRequest) -> tuple[int, ProgramRun]:
+    if request.param not in _LEVEL_RUNS:
+        _LEVEL_RUNS[request.param] = _levels_run(request.param)
+    return request.param, _LEVEL_RUNS[request.param]
+
+
+# ----------------------------------------------------------------------------------------- mounts
+
+
+@pytest.mark.parametrize(("stack", "expected"), [("dev", DEV_MOUNTS), ("prod", PROD_MOUNTS)])
+def test_one_pki_mount_per_ca_with_exact_paths_and_lease_limits(
+    stack: str, expected: dict[str, int], dev_run: ProgramRun, prod_run: ProgramRun
+) -> None:
+    run = dev_run if stack == "dev" else prod_run
+    mounts = {r.inputs["path"]: r for r in run.of_type(MOUNT) if r.inputs["type"] == "pki"}
+    assert sorted(mounts) == sorted(expected)
+    for path, ca_ttl in expected.items():
+        mount = mounts[path]
+        assert mount.inputs["maxLeaseTtlSeconds"] == ca_ttl, f"{mount.name}: max lease must equal the CA TTL"
+        assert mount.inputs["maxLeaseTtlSeconds"] >= ca_ttl
+        assert mount.inputs["defaultLeaseTtlSeconds"] == 3600, mount.name
+
+
+def test_mount_counts_follow_levels(levels_run: tuple[int, ProgramRun]) -> None:
+    levels, run = levels_run
+    paths = sorted(r.inputs["path"] for r in run.of_type(MOUNT) if r.inputs["type"] == "pki")
+    expected = ["consul/pki_root"] + [
+        f"consul/{chain}/pki_int{level}"
+        for chain in ("connect", "gateway", "server", "webhook")
+        for level in range(1, levels + 1)
+    ]
+    assert paths == sorted(expected)
+
+
+def test_every_vault_held_ca_mount_has_urls_crl_tidy_and_a_default_issuer(any_stack: ProgramRun) -> None:
+    mounts = [r.inputs["path"] for r in any_stack.of_type(MOUNT) if r.inputs["type"] == "pki"]
+    urls, crls = by_backend(any_stack, URLS), by_backend(any_stack, CRL)
+    tidies, defaults = by_backend(any_stack, TIDY), by_backend(any_stack, DEFAULT_ISSUER)
+    issuers = by_backend(any_stack, ISSUER)
+    address = (
+        "http://vault.vault.svc.cluster.local:8200"
+        if "consul/pki_root" in mounts
+        else ("https://vault.prod.example.com:8200")
+    )
+    for path in mounts:
+        assert urls[path].inputs["issuingCertificates"] == [f"{address}/v1/{path}/ca"], path
+        assert urls[path].inputs["crlDistributionPoints"] == [f"{address}/v1/{path}/crl"], path
+        crl = crls[path].inputs
+        assert (crl["autoRebuild"], crl["enableDelta"], crl["disable"], crl["expiry"]) == (True, True, False, "72h"), (
+            path
+        )
+        tidy = tidies[path].inputs
+        assert tidy["enabled"] and tidy["tidyCertStore"] and tidy["tidyRevokedCerts"] and tidy["tidyExpiredIssuers"], (
+            path
+        )
+        assert tidy["intervalDuration"] == "24h", path
+        assert issuers[path].inputs["leafNotAfterBehavior"] == "err", path
+        assert defaults[path].inputs["defaultFollowsLatestIssuer"] is False, path
+        assert defaults[path].inputs["default"] == issuers[path].inputs["issuerRef"], (
+            f"{defaults[path].name}: the default issuer must be the mount's own CA"
+        )
+    # Consul's own intermediate mount is never declared, so nothing tidies or tunes it behind Consul's back.
+    consul_path = (
+        "consul/connect/pki_consul_dc1" if "consul/pki_root" in mounts else "consul/connect/pki_consul_eu_west_1"
+    )
+    for resource in pki_resources(any_stack):
+        assert consul_path not in (resource.inputs.get("path"), resource.inputs.get("backend")), resource.name
+
+
+def test_hygiene_is_configured_before_the_mount_signs_or_issues(dev_run: ProgramRun) -> None:
+    sign = dev_run.one(SIGN, f"{PKI_PREFIX}-server-l2-signed")
+    deps = dependency_names(dev_run, sign)
+    assert {f"{PKI_PREFIX}-server-l1-urls", f"{PKI_PREFIX}-server-l1-crl", f"{PKI_PREFIX}-server-l1-tidy"} <= deps
+    role = dev_run.one(ROLE, f"{PKI_PREFIX}-server-role")
+    assert {f"{PKI_PREFIX}-server-l2-urls", f"{PKI_PREFIX}-server-l2-default-issuer"} <= dependency_names(dev_run, role)
+
+
+# ------------------------------------------------------------------------------------------- CAs
+
+
+def test_dev_root_is_internal_alone_in_its_mount_and_only_signs_level_1(dev_run: ProgramRun) -> None:
+    root = dev_run.one(ROOT_CERT)
+    assert root.inputs["backend"] == "consul/pki_root"
+    assert root.inputs["type"] == "internal"
+    assert root.inputs["ttl"] == "315360000"
+    assert (root.inputs["keyType"], root.inputs["keyBits"]) == ("ec", 256)
+    assert root.inputs["maxPathLength"] == 3, "root must allow connect level 1 (2) + 1"
+    signed_by_root = sorted(r.name for r in dev_run.of_type(SIGN) if r.inputs["backend"] == "consul/pki_root")
+    assert signed_by_root == [f"{PKI_PREFIX}-{c}-l1-signed" for c in ("connect", "gateway", "server", "webhook")]
+    assert not [r for r in dev_run.of_type(ROLE) if r.inputs["backend"] == "consul/pki_root"]
+
+
+def test_keys_are_generated_inside_vault_with_the_chain_key_type(any_stack: ProgramRun) -> None:
+    csrs = any_stack.of_type(CSR)
+    dev = bool(any_stack.of_type(ROOT_CERT))
+    assert len(csrs) == (6 if dev else 7), "one CSR per Vault-held intermediate (dev's gateway chain has 1 level)"
+    expected = ("ec", 256) if dev else ("ec", 384)
+    for csr in csrs:
+        assert csr.inputs["type"] == "internal", csr.name
+        assert (csr.inputs["keyType"], csr.inputs["keyBits"]) == expected, csr.name
+        assert csr.inputs["addBasicConstraints"] is True, csr.name
+
+
+@pytest.mark.parametrize(
+    ("name", "signer", "ttl", "path_length"),
+    [
+        ("server-l1", "consul/pki_root", "157680000", 1),
+        ("server-l2", "consul/server/pki_int1", "94608000", 0),
+        ("connect-l1", "consul/pki_root", "157680000", 2),
+        ("connect-l2", "consul/connect/pki_int1", "94608000", 1),
+        ("gateway-l1", "consul/pki_root", "157680000", 0),
+        ("webhook-l1", "consul/pki_root", "157680000", 0),
+    ],
+)
+def test_signing_order_ttls_and_path_lengths_in_dev(
+    dev_run: ProgramRun, name: str, signer: str, ttl: str, path_length: int
+) -> None:
+    sign = dev_run.one(SIGN, f"{PKI_PREFIX}-{name}-signed")
+    assert sign.inputs["backend"] == signer, f"{sign.name} must be signed on {signer}"
+    assert sign.inputs["ttl"] == ttl, sign.name
+    assert sign.inputs["maxPathLength"] == path_length, sign.name
+    assert sign.inputs["useCsrValues"] is False, sign.name
+    deps = dependency_names(dev_run, sign)
+    assert f"{PKI_PREFIX}-{name}-csr" in deps, f"{sign.name} must sign its own level's CSR"
+    parent = "root" if signer == "consul/pki_root" else name.replace("l2", "l1")
+    assert f"{PKI_PREFIX}-{parent}-default-issuer" in deps, f"{sign.name} waits for its signer's default issuer"
+    set_signed = dev_run.one(SET_SIGNED, f"{PKI_PREFIX}-{name}-set-signed")
+    assert set_signed.inputs["backend"] == f"consul/{name.split('-')[0]}/pki_int{name[-1]}"
+    assert sign.name in dependency_names(dev_run, set_signed)
+    assert sign.order < set_signed.order
+
+
+def test_deeper_levels_are_signed_by_the_level_above(levels_run: tuple[int, ProgramRun]) -> None:
+    levels, run = levels_run
+    for chain, deepest in (("server", 0), ("connect", 1), ("gateway", 0), ("webhook", 0)):
+        for level in range(1, levels + 1):
+            sign = run.one(SIGN, f"{PKI_PREFIX}-{chain}-l{level}-signed")
+            signer = "consul/pki_root" if level == 1 else f"consul/{chain}/pki_int{level - 1}"
+            assert sign.inputs["backend"] == signer, sign.name
+            assert sign.inputs["maxPathLength"] == deepest + levels - level, sign.name
+    root = run.one(ROOT_CERT)
+    assert root.inputs["maxPathLength"] == 1 + 1 + (levels - 1)
+
+
+@pytest.mark.parametrize(
+    ("chain", "domains"),
+    [
+        ("server", [*DEV_SERVER_DOMAINS, "localhost"]),
+        ("connect", ["consul"]),
+        ("gateway", ["apps.secure-mesh.test"]),
+        ("webhook", DEV_WEBHOOK_NAMES),
+    ],
+)
+def test_every_intermediate_carries_its_purpose_name_constraints(
+    dev_run: ProgramRun, chain: str, domains: list[str]
+) -> None:
+    signs = [r for r in dev_run.of_type(SIGN) if r.name.startswith(f"{PKI_PREFIX}-{chain}-")]
+    assert signs
+    for sign in signs:
+        assert sign.inputs["permittedDnsDomains"] == domains, sign.name
+
+
+def test_prod_level_1_is_signed_through_kms_and_deeper_levels_in_vault(prod_run: ProgramRun) -> None:
+    assert not prod_run.of_type(ROOT_CERT), "the aws-kms root must not live in Vault"
+    assert not [r for r in prod_run.of_type(MOUNT) if r.inputs["path"] == "consul/pki_root"]
+    kms = {r.inputs["chain"]: r for r in prod_run.of_type(KMS_SIGNED)}
+    assert sorted(kms) == ["connect", "gateway", "server", "webhook"]
+    server = kms["server"].inputs
+    assert server["key_id"] == "arn:aws:kms:eu-west-1:111122223333:key/0c7a3d0e-5b5e-4b8e-9d7e-3f2f4b9d1a11"
+    assert server["region"] == "eu-west-1"
+    assert server["max_path_length"] == 1 and kms["connect"].inputs["max_path_length"] == 2
+    assert server["ttl_seconds"] == 157680000
+    assert server["common_name"] == "Example Corp server CA level 1"
+    assert "PRIVATE KEY" not in str({k: v for k, v in server.items() if k != "__provider"})
+    assert {r.inputs["backend"] for r in prod_run.of_type(SIGN)} == {
+        "consul/server/pki_int1",
+        "consul/connect/pki_int1",
+        "consul/gateway/pki_int1",
+    }
+    set_signed = prod_run.one(SET_SIGNED, f"{PKI_PREFIX}-server-l1-set-signed")
+    assert kms["server"].name in dependency_names(prod_run, set_signed)
+
+
+# ----------------------------------------------------------------------------------------- roles
+
+
+def test_roles_sit_only_on_the_deepest_mount_of_server_gateway_and_webhook(any_stack: ProgramRun) -> None:
+    roles = {r.inputs["name"]: r.inputs["backend"] for r in any_stack.of_type(ROLE) if r.name.startswith(PKI_PREFIX)}
+    gateway_deepest = "consul/gateway/pki_int1" if any_stack.of_type(ROOT_CERT) else "consul/gateway/pki_int2"
+    assert roles == {
+        "consul-server": "consul/server/pki_int2",
+        "api-gateway": gateway_deepest,
+        "connect-injector": "consul/webhook/pki_int1",
+    }
+    assert not any(b.startswith("consul/connect/") or b == "consul/pki_root" for b in roles.values())
+
+
+def test_server_role_is_exactly_what_the_chart_requests(dev_run: ProgramRun) -> None:
+    role = dev_run.one(ROLE, f"{PKI_PREFIX}-server-role").inputs
+    assert role["allowedDomains"] == DEV_SERVER_DOMAINS
+    expected_flags = {
+        "allowSubdomains": True,
+        "allowBareDomains": True,
+        "allowLocalhost": True,
+        "allowWildcardCertificates": True,
+        "allowIpSans": True,
+        "allowGlobDomains": False,
+        "allowAnyName": False,
+        "enforceHostnames": True,
+        "serverFlag": True,
+        "clientFlag": True,
+        "codeSigningFlag": False,
+        "emailProtectionFlag": False,
+        "generateLease": False,
+        "noStore": False,
+        "keyType": "ec",
+        "keyBits": 256,
+        "ttl": "2592000",
+        "maxTtl": "2592000",
+    }
+    assert {k: role[k] for k in expected_flags} == expected_flags
+
+
+def test_gateway_role_allows_only_its_domains(dev_run: ProgramRun) -> None:
+    role = dev_run.one(ROLE, f"{PKI_PREFIX}-gateway-role").inputs
+    assert role["allowedDomains"] == ["apps.secure-mesh.test"]
+    expected_flags = {
+        "allowSubdomains": True,
+        "allowBareDomains": True,
+        "allowLocalhost": False,
+        "allowWildcardCertificates": False,
+        "allowIpSans": False,
+        "allowGlobDomains": False,
+        "allowAnyName": False,
+        "enforceHostnames": True,
+        "serverFlag": True,
+        "clientFlag": False,
+        "generateLease": False,
+        "ttl": "2592000",
+        "maxTtl": "2592000",
+    }
+    assert {k: role[k] for k in expected_flags} == expected_flags
+
+
+def test_webhook_role_allows_only_the_injector_names(dev_run: ProgramRun) -> None:
+    role = dev_run.one(ROLE, f"{PKI_PREFIX}-webhook-role").inputs
+    assert role["allowedDomains"] == DEV_WEBHOOK_NAMES
+    expected_flags = {
+        "allowSubdomains": False,
+        "allowBareDomains": True,
+        "allowLocalhost": False,
+        "allowWildcardCertificates": False,
+        "allowIpSans": False,
+        "allowGlobDomains": False,
+        "allowAnyName": False,
+        "enforceHostnames": True,
+        "serverFlag": True,
+        "clientFlag": False,
+    }
+    assert {k: role[k] for k in expected_flags} == expected_flags
+
+
+def test_prod_role_ttls_are_seconds_from_the_chain_leaf_ttls(prod_run: ProgramRun) -> None:
+    role = prod_run.one(ROLE, f"{PKI_PREFIX}-server-role").inputs
+    assert (role["ttl"], role["maxTtl"]) == ("604800", "2592000")  # 168h, 720h
+    assert (role["keyType"], role["keyBits"]) == ("ec", 384)
+    assert role["allowedDomains"][0] == "eu-west-1.consul"
+
+
+# --------------------------------------------------------------------------------------- protect
+
+
+def test_prod_protects_mounts_and_ca_resources_dev_protects_nothing(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+    must_protect = (MOUNT, CSR, SIGN, SET_SIGNED, ISSUER, DEFAULT_ISSUER, KMS_SIGNED, ROOT_CERT)
+    prod = [r for r in pki_resources(prod_run) if r.type in must_protect]
+    assert len(prod) == 7 + 7 + 3 + 7 + 7 + 7 + 4
+    assert [r.name for r in prod if not r.protect] == []
+    assert [r.name for r in pki_resources(dev_run) if r.protect] == []
+
+
+def test_security_inputs_are_plain_values_in_preview() -> None:
+    run = run_program(load_stack_config("dev"), preview=True)
+    role = run.one(ROLE, f"{PKI_PREFIX}-server-role")
+    assert role.inputs["allowedDomains"] == DEV_SERVER_DOMAINS and role.inputs["maxTtl"] == "2592000"
+    sign = run.one(SIGN, f"{PKI_PREFIX}-connect-l1-signed")
+    assert (sign.inputs["maxPathLength"], sign.inputs["permittedDnsDomains"]) == (2, ["consul"])

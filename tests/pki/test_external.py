@@ -1,0 +1,200 @@
+"""The external custody: phase one exports CSRs and stops; phase two imports what the offline root signed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cryptography import x509
+
+from components.pki.certificates import CertificateCheckError, Level1Requirements, verify_signed_level1
+from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
+from tests.mocks import pki as pki_mocks
+
+from .helpers import (
+    CSR,
+    KMS_SIGNED,
+    MOUNT,
+    PKI_PREFIX,
+    ROLE,
+    ROOT_CERT,
+    SET_SIGNED,
+    SIGN,
+    OfflineRoot,
+    expect_failure,
+    make_csr,
+)
+
+CHAINS = ("server", "connect", "gateway", "webhook")
+PATH_LENGTHS = {"server": 1, "connect": 2, "gateway": 0, "webhook": 0}
+
+
+def _external_config(external: dict[str, Any] | None = None) -> dict[str, Any]:
+    pki: dict[str, Any] = {"rootCustody": "external"}
+    if external is not None:
+        pki["external"] = external
+    return deep_merge(load_stack_config("dev"), {"pki": pki})
+
+
+def _vault_csr(chain: str) -> str:
+    """The CSR the mocked Vault made for a chain's level 1 (same key for the whole session)."""
+    return pki_mocks.make_csr(f"{PKI_PREFIX}-{chain}-l1-csr", f"secure-mesh dev {chain} CA level 1", "secure-mesh dev")
+
+
+_RUNS: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="module")
+def offline_root() -> OfflineRoot:
+    return OfflineRoot()
+
+
+@pytest.fixture
+def phase_one() -> ProgramRun:
+    if "one" not in _RUNS:
+        _RUNS["one"] = run_program(_external_config())
+    run: ProgramRun = _RUNS["one"]
+    return run
+
+
+@pytest.fixture
+def phase_two(offline_root: OfflineRoot) -> ProgramRun:
+    if "two" not in _RUNS:
+        signed = {chain: offline_root.sign(_vault_csr(chain), PATH_LENGTHS[chain]) for chain in CHAINS}
+        config = _external_config({"rootCertificatePem": offline_root.pem, "signedIntermediates": signed})
+        _RUNS["two"] = run_program(config)
+    run: ProgramRun = _RUNS["two"]
+    return run
+
+
+def test_phase_one_creates_level_1_mounts_and_csrs_and_nothing_dependent(phase_one: ProgramRun) -> None:
+    mounts = sorted(r.inputs["path"] for r in phase_one.of_type(MOUNT) if r.inputs["type"] == "pki")
+    assert mounts == [f"consul/{chain}/pki_int1" for chain in sorted(CHAINS)]
+    assert sorted(r.name for r in phase_one.of_type(CSR)) == sorted(f"{PKI_PREFIX}-{c}-l1-csr" for c in CHAINS)
+    for token in (ROOT_CERT, SIGN, SET_SIGNED, ROLE, KMS_SIGNED):
+        assert [r.name for r in phase_one.of_type(token) if r.name.startswith(PKI_PREFIX)] == [], token
+    assert not [r for r in phase_one.resources if r.name.startswith("secure-mesh-consul")], (
+        "Consul must wait for a complete chain of trust"
+    )
+
+
+def test_phase_one_exposes_csrs_and_says_what_to_do_next() -> None:
+    from components.pki.component import external_next_steps
+    from components.settings import ChainName
+
+    message = external_next_steps([ChainName.SERVER, ChainName.CONNECT])
+    assert "server, connect" in message
+    for step in ("signedIntermediates", "rootCertificatePem", "pulumi up"):
+        assert step in message
+
+
+def test_phase_one_component_is_incomplete_with_level1_csrs() -> None:
+    import pulumi
+
+    from components.layout import Layout
+    from components.pki.component import CertificateAuthority, CertificateAuthorityArgs
+    from components.settings import ChainName, load_settings
+    from tests.harness import ProgramMocks, _collect_mock_outputs
+
+    pulumi.runtime.set_mocks(ProgramMocks(_collect_mock_outputs()), project="secure-mesh", stack="t", preview=False)
+    settings = load_settings(_external_config())
+    ca = CertificateAuthority("ca", CertificateAuthorityArgs(settings, Layout(settings)))
+    assert ca.complete is False
+    assert ca.pending_chains == tuple(ChainName)
+    assert sorted(ca.level1_csrs) == sorted(ChainName)
+    assert ca.ca_chain_pems == {}
+
+    @pulumi.runtime.test
+    def check() -> pulumi.Output[None]:
+        def csr_ok(csr: str) -> None:
+            assert csr.startswith("-----BEGIN CERTIFICATE REQUEST-----")
+
+        return ca.level1_csrs[ChainName.SERVER].apply(csr_ok)
+
+    check()
+
+
+def test_phase_two_imports_the_signed_certificates_and_completes_the_chains(
+    phase_two: ProgramRun, offline_root: OfflineRoot
+) -> None:
+    set_signed = {r.inputs["backend"]: r for r in phase_two.of_type(SET_SIGNED)}
+    assert sorted(set_signed) == sorted(
+        [
+            "consul/server/pki_int1",
+            "consul/server/pki_int2",
+            "consul/connect/pki_int1",
+            "consul/connect/pki_int2",
+            "consul/gateway/pki_int1",
+            "consul/webhook/pki_int1",
+        ]
+    )
+    server = set_signed["consul/server/pki_int1"].inputs["certificate"]
+    first = x509.load_pem_x509_certificate(server.encode())  # the bundle starts with level 1 itself
+    vault_key = pki_mocks.CSR_KEYS[f"{PKI_PREFIX}-server-l1-csr"].public_key()
+    assert first.public_key() == vault_key, "level 1 must carry the key Vault generated for it"
+    assert server.strip().endswith(offline_root.pem.strip()), "level 1 is imported with the root behind it"
+    assert not [r for r in phase_two.of_type(SIGN) if r.inputs["backend"] == "consul/pki_root"]
+    assert sorted(r.inputs["backend"] for r in phase_two.of_type(SIGN)) == [
+        "consul/connect/pki_int1",
+        "consul/server/pki_int1",
+    ]
+    assert sorted(r.inputs["name"] for r in phase_two.of_type(ROLE) if r.name.startswith(PKI_PREFIX)) == [
+        "api-gateway",
+        "connect-injector",
+        "consul-server",
+    ]
+    assert [r for r in phase_two.resources if r.name.startswith("secure-mesh-consul")], "Consul follows a complete PKI"
+
+
+def test_phase_two_rejects_a_certificate_that_does_not_match_its_csr(offline_root: OfflineRoot) -> None:
+    signed = {chain: offline_root.sign(_vault_csr(chain), PATH_LENGTHS[chain]) for chain in CHAINS}
+    signed["gateway"] = offline_root.sign(make_csr("secure-mesh dev gateway CA level 1"), 0)
+    config = _external_config({"rootCertificatePem": offline_root.pem, "signedIntermediates": signed})
+    error, _ = expect_failure(config)
+    assert "chain 'gateway'" in str(error) and "does not match its CSR" in str(error)
+
+
+def test_phase_two_needs_the_root_certificate(offline_root: OfflineRoot) -> None:
+    config = _external_config({"signedIntermediates": {"server": offline_root.sign(_vault_csr("server"), 1)}})
+    error, registered = expect_failure(config)
+    assert "pki.external.rootCertificatePem" in str(error)
+    assert not [r for r in registered if r.name.startswith(PKI_PREFIX)]
+
+
+# ------------------------------------------------------------------------------- the pure check
+
+REQUIREMENTS = Level1Requirements("server", "server CA level 1", 1, ("dc1.consul",), "ec", 256)
+
+
+def test_verify_accepts_a_correctly_signed_level_1(offline_root: OfflineRoot) -> None:
+    csr = make_csr("server CA level 1")
+    verify_signed_level1(offline_root.sign(csr, 1), csr, offline_root.pem, REQUIREMENTS)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("other-csr", "does not match its CSR"),
+        ("other-root", "not signed by the root's key"),
+        ("not-ca", "not a CA certificate"),
+        ("short-path", "has path length 0"),
+        ("outlives-root", "outside the root's"),
+    ],
+)
+def test_verify_rejects_with_a_clear_error(offline_root: OfflineRoot, case: str, message: str) -> None:
+    csr = make_csr("server CA level 1")
+    root_pem = offline_root.pem
+    if case == "other-csr":
+        certificate = offline_root.sign(make_csr("server CA level 1"), 1)
+    elif case == "other-root":
+        impostor = OfflineRoot(common_name="offline root CA")  # same name, different key
+        certificate = impostor.sign(csr, 1)
+    elif case == "not-ca":
+        certificate = offline_root.sign(csr, ca=False)
+    elif case == "short-path":
+        certificate = offline_root.sign(csr, 0)
+    else:
+        certificate = offline_root.sign(csr, 1, days=4000)
+    with pytest.raises(CertificateCheckError, match=message) as raised:
+        verify_signed_level1(certificate, csr, root_pem, REQUIREMENTS)
+    assert "chain 'server'" in str(raised.value)
