@@ -1,0 +1,56 @@
+"""Layer 3: the Kubernetes-auth role of every Consul identity, as plain data.
+
+A role binds exactly one service account (the chart's name for that component, from the layout) in
+exactly the Consul namespace, checks the token's audience, names identity aliases by service-account
+UID (a deleted and re-created account with the same name is a new identity), issues short-lived
+tokens with an explicit maximum, and carries exactly that identity's policy. The CA-reader role is the
+only one bound to ``*``: still only in the pinned namespace, and only with the CA-read policy.
+
+The tokens keep Vault's ``default`` policy: the chart's Vault agents renew and look up their own
+token through it (``auth/token/renew-self``, ``lookup-self``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..layout import Identity, Layout
+from .policies import attached_policies
+
+TOKEN_TTL_SECONDS = 3600
+"""1 h: a Vault agent renews well within it; a stolen token is short-lived."""
+TOKEN_MAX_TTL_SECONDS = 14400
+"""4 h: after this the agent (or Consul's CA provider) logs in again with a fresh service-account token."""
+ALIAS_NAME_SOURCE = "serviceaccount_uid"
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One Kubernetes-auth role exactly as it is written to Vault (inputs of ``AuthBackendRole``)."""
+
+    identity: Identity
+    role_name: str
+    bound_service_account_names: tuple[str, ...]
+    bound_service_account_namespaces: tuple[str, ...]
+    audience: str
+    token_policies: tuple[str, ...]
+    alias_name_source: str = ALIAS_NAME_SOURCE
+    token_ttl: int = TOKEN_TTL_SECONDS
+    token_max_ttl: int = TOKEN_MAX_TTL_SECONDS
+
+
+def role_spec(layout: Layout, identity: Identity) -> RoleSpec:
+    """The role one Consul identity logs in with."""
+    return RoleSpec(
+        identity=identity,
+        role_name=layout.auth_role(identity),
+        bound_service_account_names=(layout.service_account(identity),),
+        bound_service_account_namespaces=(layout.consul_namespace,),
+        audience=layout.settings.vault.kubernetes_audience,
+        token_policies=attached_policies(layout, identity),
+    )
+
+
+def role_specs(layout: Layout) -> tuple[RoleSpec, ...]:
+    """The roles of every identity this stack needs, in the layout's order."""
+    return tuple(role_spec(layout, identity) for identity in layout.identities)

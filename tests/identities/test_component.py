@@ -1,0 +1,188 @@
+"""The VaultIdentities component under mocks: auth mount, its config per Vault placement, policies and roles."""
+
+from __future__ import annotations
+
+import json
+
+from components.identities.policies import documents_by_name
+from tests.harness import ProgramRun, RegisteredResource
+from tests.identities.variants import everything_run, layout_for
+from tests.mocks.identities import REVIEWER_JWT
+
+COMPONENT = "secure-mesh:identities:VaultIdentities"
+AUTH = "vault:index/authBackend:AuthBackend"
+AUTH_CONFIG = "vault:kubernetes/authBackendConfig:AuthBackendConfig"
+ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
+POLICY = "vault:index/policy:Policy"
+K8S_TYPES = (
+    "kubernetes:core/v1:Namespace",
+    "kubernetes:core/v1:ServiceAccount",
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+    "kubernetes:core/v1:Secret",
+)
+PROD_CA = "-----BEGIN CERTIFICATE-----\nMIIBhzCCAS2gAwIBAgIUfAWDUzFn4bE6njfg2Nkj3Y0Tg2AwCgYIKoZIzj0EAwIw\n"
+
+
+def _children(run: ProgramRun) -> list[RegisteredResource]:
+    return run.children_of(run.one(COMPONENT))
+
+
+def _reviewer_resources(run: ProgramRun) -> list[RegisteredResource]:
+    return [r for r in _children(run) if r.type in K8S_TYPES]
+
+
+def test_auth_mount_per_datacenter(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+    assert dev_run.one(AUTH).inputs == {
+        "type": "kubernetes",
+        "path": "kubernetes-dc1",
+        "description": "Kubernetes auth for Consul datacenter dc1",
+    }
+    assert prod_run.one(AUTH).inputs["path"] == "kubernetes-eu-west-1"
+
+
+def test_auth_mount_is_protected_in_prod_only(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+    assert prod_run.one(AUTH).protect, "prod auth mount must be protected"
+    assert not dev_run.one(AUTH).protect, "dev auth mount must not be protected"
+
+
+def test_in_cluster_vault_reviews_with_its_own_token(dev_run: ProgramRun) -> None:
+    config = dev_run.one(AUTH_CONFIG)
+    assert config.inputs == {
+        "backend": "kubernetes-dc1",
+        "kubernetesHost": "https://kubernetes.default.svc",
+        "disableLocalCaJwt": False,
+    }, f"{config.name}: in-cluster Vault must use its local token, not a reviewer JWT"
+    assert _reviewer_resources(dev_run) == [], "no token reviewer resources when Vault runs in the cluster"
+
+
+def test_external_vault_gets_a_reviewer_with_auth_delegator(prod_run: ProgramRun) -> None:
+    namespace = prod_run.one("kubernetes:core/v1:Namespace", "secure-mesh-identities-reviewer-namespace")
+    assert namespace.inputs["metadata"] == {"name": "vault-auth"}
+    account = prod_run.one("kubernetes:core/v1:ServiceAccount", "secure-mesh-identities-token-reviewer")
+    assert account.inputs["metadata"] == {"name": "vault-token-reviewer", "namespace": "vault-auth"}
+    binding = prod_run.one(
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "secure-mesh-identities-token-reviewer-binding"
+    )
+    assert binding.inputs["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "system:auth-delegator",
+    }
+    assert binding.inputs["subjects"] == [
+        {"kind": "ServiceAccount", "name": "vault-token-reviewer", "namespace": "vault-auth"}
+    ]
+    token = prod_run.one("kubernetes:core/v1:Secret", "secure-mesh-identities-token-reviewer-token")
+    assert token.inputs["type"] == "kubernetes.io/service-account-token"
+    assert token.inputs["metadata"] == {
+        "name": "vault-token-reviewer-token",
+        "namespace": "vault-auth",
+        "annotations": {"kubernetes.io/service-account.name": "vault-token-reviewer"},
+    }
+    for resource in _reviewer_resources(prod_run):
+        assert "pulumi:providers:kubernetes::" in resource.provider, f"{resource.name}: explicit Kubernetes provider"
+
+
+def test_external_vault_config_carries_the_reviewer_jwt_as_a_secret(prod_run: ProgramRun) -> None:
+    config = prod_run.one(AUTH_CONFIG)
+    assert config.inputs["tokenReviewerJwt"] == REVIEWER_JWT
+    assert "tokenReviewerJwt" in config.secret_inputs, f"{config.name}: reviewer JWT must be a secret input"
+    assert config.inputs["kubernetesHost"] == "https://k8s-api.prod.example.com:6443"
+    assert config.inputs["kubernetesCaCert"].startswith(PROD_CA)
+    assert config.inputs["disableLocalCaJwt"] is True
+    token = prod_run.one("kubernetes:core/v1:Secret", "secure-mesh-identities-token-reviewer-token")
+    assert token.urn in config.dependencies, f"{config.name} must wait for the reviewer token"
+
+
+def test_one_policy_per_identity_with_the_exact_document(any_stack: ProgramRun) -> None:
+    policies = {r.inputs["name"]: r for r in any_stack.of_type(POLICY) if r.parent == any_stack.one(COMPONENT).urn}
+    stack = "prod" if any_stack.one(AUTH).inputs["path"] == "kubernetes-eu-west-1" else "dev"
+    expected = documents_by_name(layout_for(stack))
+    assert sorted(policies) == sorted(expected)
+    for name, resource in policies.items():
+        assert resource.inputs["policy"] == expected[name].render(), f"{resource.name}: policy text differs"
+        assert "pulumi:providers:vault::" in resource.provider, f"{resource.name}: explicit Vault provider"
+
+
+def test_dev_server_acl_init_policy_text(dev_run: ProgramRun) -> None:
+    policy = dev_run.one(POLICY, "secure-mesh-identities-server-acl-init-policy")
+    assert policy.inputs["name"] == "consul-dc1-server-acl-init"
+    assert json.loads(policy.inputs["policy"]) == {
+        "path": {
+            "consul/kv/data/consul/bootstrap-token": {"capabilities": ["read", "update"]},
+            "consul/server/pki_int2/cert/ca": {"capabilities": ["read"]},
+        }
+    }
+
+
+def test_roles_are_exact(dev_run: ProgramRun) -> None:
+    roles = {r.inputs["roleName"]: r.inputs for r in dev_run.of_type(ROLE)}
+    common = {
+        "backend": "kubernetes-dc1",
+        "boundServiceAccountNamespaces": ["consul"],
+        "audience": "https://kubernetes.default.svc.cluster.local",
+        "aliasNameSource": "serviceaccount_uid",
+        "tokenTtl": 3600,
+        "tokenMaxTtl": 14400,
+    }
+    assert roles == {
+        "consul-server": {
+            **common,
+            "roleName": "consul-server",
+            "boundServiceAccountNames": ["consul-consul-server"],
+            "tokenPolicies": ["consul-dc1-server", "consul-dc1-mesh-ca"],
+        },
+        "consul-server-acl-init": {
+            **common,
+            "roleName": "consul-server-acl-init",
+            "boundServiceAccountNames": ["consul-consul-server-acl-init"],
+            "tokenPolicies": ["consul-dc1-server-acl-init"],
+        },
+        "consul-connect-injector": {
+            **common,
+            "roleName": "consul-connect-injector",
+            "boundServiceAccountNames": ["consul-consul-connect-injector"],
+            "tokenPolicies": ["consul-dc1-connect-injector"],
+        },
+        "consul-ca-reader": {
+            **common,
+            "roleName": "consul-ca-reader",
+            "boundServiceAccountNames": ["*"],
+            "tokenPolicies": ["consul-dc1-ca-reader"],
+        },
+    }
+
+
+def test_optional_roles_exist_only_when_enabled(dev_run: ProgramRun) -> None:
+    assert {r.inputs["roleName"] for r in everything_run().of_type(ROLE)} == {
+        "consul-server",
+        "consul-client",
+        "consul-server-acl-init",
+        "consul-partition-init",
+        "consul-connect-injector",
+        "consul-ca-reader",
+    }
+    assert "consul-client" not in {r.inputs["roleName"] for r in dev_run.of_type(ROLE)}
+
+
+def test_roles_wait_for_the_auth_config_and_their_policies(dev_run: ProgramRun) -> None:
+    config = dev_run.one(AUTH_CONFIG)
+    policy_urns = {r.inputs["name"]: r.urn for r in dev_run.of_type(POLICY)}
+    for role in dev_run.of_type(ROLE):
+        assert config.urn in role.dependencies, f"{role.name} must wait for the auth config"
+        for policy in role.inputs["tokenPolicies"]:
+            assert policy_urns[policy] in role.dependencies, f"{role.name} must wait for policy {policy}"
+
+
+def test_children_are_parented_and_use_explicit_providers(any_stack: ProgramRun) -> None:
+    children = _children(any_stack)
+    assert children, "the identities component registered nothing"
+    for child in children:
+        assert child.name.startswith("secure-mesh-identities-"), child.name
+        provider = "kubernetes" if child.type.startswith("kubernetes:") else "vault"
+        assert f"pulumi:providers:{provider}::" in child.provider, f"{child.name} uses provider {child.provider!r}"
+
+
+def test_consul_release_waits_for_every_identity(dev_run: ProgramRun) -> None:
+    consul = dev_run.one("secure-mesh:consul:ConsulCluster")
+    for resource in _children(dev_run):
+        assert resource.urn in consul.dependencies, f"the Consul release must wait for {resource.name}"

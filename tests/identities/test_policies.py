@@ -1,0 +1,197 @@
+"""The policy documents as data: every identity's full path → capabilities map, per settings variant."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.identities.policies import (
+    Capability,
+    Grant,
+    PolicyDocument,
+    attached_policies,
+    documents_by_name,
+    identity_policies,
+    identity_policy,
+    mesh_ca_policy,
+)
+from components.layout import Identity
+from tests.identities.variants import EVERYTHING_ON, layout_for
+
+# Paths of the dev stack (prefix consul, dc1, server chain 2 levels, webhook chain 1 level).
+GOSSIP = "consul/kv/data/consul/gossip"
+BOOTSTRAP = "consul/kv/data/consul/bootstrap-token"
+REPLICATION = "consul/kv/data/consul/replication-token"
+PARTITION = "consul/kv/data/consul/partition-token"
+LICENSE = "consul/kv/data/consul/license"
+SNAPSHOT = "consul/kv/data/consul/snapshot-agent"
+SERVER_ISSUE = "consul/server/pki_int2/issue/consul-server"
+SERVER_CA = "consul/server/pki_int2/cert/ca"
+WEBHOOK_ISSUE = "consul/webhook/pki_int1/issue/connect-injector"
+WEBHOOK_CA = "consul/webhook/pki_int1/cert/ca"
+
+R, RU, CU = ["read"], ["read", "update"], ["create", "update"]
+
+
+def test_dev_policies_are_exactly_the_contract() -> None:
+    layout = layout_for("dev")
+    policies = {identity: document.paths for identity, document in identity_policies(layout).items()}
+    assert policies == {
+        Identity.SERVER: {GOSSIP: R, SERVER_ISSUE: CU, SERVER_CA: R, BOOTSTRAP: R},
+        Identity.SERVER_ACL_INIT: {BOOTSTRAP: RU, SERVER_CA: R},
+        Identity.CONNECT_INJECTOR: {WEBHOOK_ISSUE: CU, WEBHOOK_CA: R, SERVER_CA: R},
+        Identity.CA_READER: {SERVER_CA: R},
+    }
+
+
+def test_everything_on_adds_exactly_the_optional_grants() -> None:
+    layout = layout_for("dev", EVERYTHING_ON)
+    policies = {identity: document.paths for identity, document in identity_policies(layout).items()}
+    assert policies == {
+        Identity.SERVER: {
+            GOSSIP: R,
+            SERVER_ISSUE: CU,
+            SERVER_CA: R,
+            BOOTSTRAP: R,
+            LICENSE: R,
+            SNAPSHOT: R,
+            REPLICATION: R,
+        },
+        Identity.CLIENT: {GOSSIP: R, SERVER_CA: R, LICENSE: R},
+        Identity.SERVER_ACL_INIT: {BOOTSTRAP: RU, SERVER_CA: R, REPLICATION: R, PARTITION: R},
+        Identity.CONNECT_INJECTOR: {WEBHOOK_ISSUE: CU, WEBHOOK_CA: R, SERVER_CA: R},
+        Identity.CA_READER: {SERVER_CA: R},
+        Identity.PARTITION_INIT: {PARTITION: R, SERVER_CA: R},
+    }
+
+
+@pytest.mark.parametrize(
+    ("override", "identity", "expected"),
+    [
+        ({"consul": {"clientsEnabled": True}}, Identity.CLIENT, {GOSSIP: R, SERVER_CA: R}),
+        ({"consul": {"snapshotAgent": {"enabled": True}}}, Identity.SERVER, {SNAPSHOT: R}),
+        ({"consul": {"enterprise": True}}, Identity.SERVER, {LICENSE: R}),
+        ({"consul": {"enterprise": True}}, Identity.SERVER_ACL_INIT, {PARTITION: R}),
+        ({"consul": {"primaryDatacenter": "dc0"}}, Identity.SERVER, {REPLICATION: R}),
+        ({"consul": {"primaryDatacenter": "dc0"}}, Identity.SERVER_ACL_INIT, {REPLICATION: R}),
+    ],
+)
+def test_each_option_adds_only_its_own_paths(override: dict, identity: Identity, expected: dict) -> None:
+    baseline = identity_policy(layout_for("dev"), identity).paths if identity is not Identity.CLIENT else {}
+    changed = identity_policy(layout_for("dev", override), identity).paths
+    added = {path: caps for path, caps in changed.items() if baseline.get(path) != caps}
+    assert added == expected, f"{identity}: {override} added {added}"
+    assert set(baseline) <= set(changed)
+
+
+def test_primary_datacenter_equal_to_own_datacenter_is_not_secondary() -> None:
+    layout = layout_for("dev", {"consul": {"primaryDatacenter": "dc1"}})
+    assert REPLICATION not in identity_policy(layout, Identity.SERVER).paths
+    assert REPLICATION not in identity_policy(layout, Identity.SERVER_ACL_INIT).paths
+
+
+def test_optional_identities_follow_the_settings() -> None:
+    assert Identity.CLIENT not in identity_policies(layout_for("dev"))
+    assert Identity.PARTITION_INIT not in identity_policies(layout_for("dev"))
+    assert Identity.CLIENT in identity_policies(layout_for("dev", {"consul": {"clientsEnabled": True}}))
+    assert Identity.PARTITION_INIT in identity_policies(layout_for("dev", {"consul": {"enterprise": True}}))
+
+
+def test_prod_policies_use_the_prod_datacenter_and_snapshot_agent() -> None:
+    documents = documents_by_name(layout_for("prod"))
+    assert sorted(documents) == [
+        "consul-eu-west-1-ca-reader",
+        "consul-eu-west-1-connect-injector",
+        "consul-eu-west-1-mesh-ca",
+        "consul-eu-west-1-server",
+        "consul-eu-west-1-server-acl-init",
+    ]
+    assert documents["consul-eu-west-1-server"].paths == {
+        GOSSIP: R,
+        SERVER_ISSUE: CU,
+        SERVER_CA: R,
+        BOOTSTRAP: R,
+        SNAPSHOT: R,
+    }
+
+
+def test_mesh_ca_policy_is_the_vault_managed_paths() -> None:
+    assert mesh_ca_policy(layout_for("dev")).paths == {
+        "sys/mounts/consul/connect/pki_int2": ["read"],
+        "sys/mounts/consul/connect/pki_consul_dc1": ["read"],
+        "sys/mounts/consul/connect/pki_consul_dc1/tune": ["update"],
+        "consul/connect/pki_int2/": ["read"],
+        "consul/connect/pki_int2/root/sign-intermediate": ["update"],
+        "consul/connect/pki_consul_dc1/*": ["create", "delete", "list", "read", "update"],
+        "auth/token/renew-self": ["update"],
+        "auth/token/lookup-self": ["read"],
+    }
+    prod = mesh_ca_policy(layout_for("prod"))
+    assert prod.name == "consul-eu-west-1-mesh-ca"
+    assert "consul/connect/pki_consul_eu_west_1/*" in prod.paths
+
+
+def test_only_the_server_carries_the_mesh_ca_policy() -> None:
+    layout = layout_for("dev", EVERYTHING_ON)
+    assert attached_policies(layout, Identity.SERVER) == ("consul-dc1-server", "consul-dc1-mesh-ca")
+    for identity in layout.identities:
+        if identity is not Identity.SERVER:
+            assert attached_policies(layout, identity) == (layout.policy_name(identity),), identity
+
+
+@pytest.mark.parametrize("variant", [("dev", None), ("prod", None), ("dev", EVERYTHING_ON)])
+def test_least_privilege_invariants(variant: tuple[str, dict | None]) -> None:
+    layout = layout_for(*variant)
+    for name, document in documents_by_name(layout).items():
+        for path, caps in document.paths.items():
+            assert "sudo" not in caps and "deny" not in caps, f"{name}: {path} {caps}"
+            assert name != "root"
+            if path.startswith(f"{layout.kv_mount}/"):
+                assert path.startswith(f"{layout.kv_mount}/data/"), f"{name}: KV path without /data/: {path}"
+                assert "delete" not in caps, f"{name}: delete on KV path {path}"
+            if path.startswith("sys/"):
+                assert name == layout.mesh_ca_policy_name, f"{name}: sys/ path {path}"
+            if "*" in path or "+" in path:
+                assert name == layout.mesh_ca_policy_name, f"{name}: glob {path}"
+                assert path == f"{layout.connect_intermediate_pki_path}/*", f"{name}: glob {path}"
+        if name != layout.mesh_ca_policy_name:
+            assert all(p.startswith(f"{layout.mount_prefix}/") for p in document.paths), name
+
+
+def test_rendered_policy_is_vault_json_syntax() -> None:
+    document = identity_policy(layout_for("dev"), Identity.SERVER_ACL_INIT)
+    assert json.loads(document.render()) == {
+        "path": {
+            BOOTSTRAP: {"capabilities": ["read", "update"]},
+            SERVER_CA: {"capabilities": ["read"]},
+        }
+    }
+    assert document.render() == identity_policy(layout_for("dev"), Identity.SERVER_ACL_INIT).render()
+
+
+def test_same_path_twice_merges_capabilities() -> None:
+    document = PolicyDocument.build(
+        "p", [("a/b", frozenset({Capability.READ})), ("a/b", frozenset({Capability.UPDATE}))]
+    )
+    assert document.paths == {"a/b": ["read", "update"]}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "expected"),
+    [
+        ("a/b", "a/b", True),
+        ("a/b", "a/b/c", False),
+        ("a/b", "a/bc", False),
+        ("a/b/", "a/b/", True),
+        ("a/b/", "a/b", False),
+        ("a/b/*", "a/b/c/d", True),
+        ("a/b/*", "a/b", False),
+        ("a/b*", "a/bc/d", True),
+        ("a/+/c", "a/x/c", True),
+        ("a/+/c", "a/x/y/c", False),
+        ("/a/b", "a/b", True),
+    ],
+)
+def test_grant_matching_follows_vault_globs(pattern: str, path: str, expected: bool) -> None:
+    assert Grant(pattern, frozenset({Capability.READ})).matches(path) is expected

@@ -1,0 +1,55 @@
+"""Stack settings variants shared by the identities and secrets tests (pure: no Pulumi involved)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from components.layout import Layout
+from components.settings import Settings, load_settings
+from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
+
+LICENSE_TEXT = "02MV4UU43BK5HGYYTOJZWFQMTMNNEWU33JLKYE2V2NLJWVGWDZNFJVGMLLNJMFMVCQKZZE6"
+REPLICATION_TOKEN = "5e2a4a5c-1d2e-4f3a-9b8c-7d6e5f4a3b2c"
+
+EVERYTHING_ON: dict[str, Any] = {
+    "consul": {
+        "enterprise": True,
+        "clientsEnabled": True,
+        "primaryDatacenter": "dc0",
+        "snapshotAgent": {"enabled": True, "interval": "30m", "retain": 48},
+        "aclBootstrap": "generated",
+        "meshGateway": True,  # the chart requires mesh gateways for WAN federation
+    }
+}
+"""Every optional identity and secret at once: Enterprise, clients, a secondary datacenter, snapshots."""
+EVERYTHING_ON_SECRETS = {"consulLicense": LICENSE_TEXT, "consulReplicationToken": REPLICATION_TOKEN}
+
+
+def secret_keys_for(config: dict[str, Any]) -> frozenset[str]:
+    """The secret config keys a config needs (license for Enterprise, replication token for a secondary DC)."""
+    consul = config.get("consul", {})
+    keys = set()
+    if consul.get("enterprise"):
+        keys.add("consulLicense")
+    primary = consul.get("primaryDatacenter")
+    if primary is not None and primary != consul.get("datacenter", "dc1"):
+        keys.add("consulReplicationToken")
+    return frozenset(keys)
+
+
+def settings_for(stack: str, override: dict[str, Any] | None = None) -> Settings:
+    """A checked-in stack's settings with an override merged in."""
+    config = deep_merge(load_stack_config(stack), override or {})
+    return load_settings(config, secret_keys_for(config))
+
+
+def layout_for(stack: str, override: dict[str, Any] | None = None) -> Layout:
+    """The layout of a checked-in stack with an override merged in."""
+    return Layout(settings_for(stack, override))
+
+
+@cache
+def everything_run() -> ProgramRun:
+    """The dev stack with every option on, run once under mocks and shared (read-only)."""
+    return run_program(deep_merge(load_stack_config("dev"), EVERYTHING_ON), secrets=EVERYTHING_ON_SECRETS)

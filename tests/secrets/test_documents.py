@@ -1,0 +1,92 @@
+"""What Consul's KV secrets contain and which ones a stack holds (pure)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from components.layout import KvSecret
+from components.secrets.documents import (
+    KV_DELETE_VERSION_AFTER,
+    KV_MAX_VERSIONS,
+    kv_data,
+    snapshot_agent_config,
+    uuid_from_random_hex,
+)
+from components.settings import SettingsError, load_settings
+from tests.harness import deep_merge, load_stack_config
+from tests.identities.variants import EVERYTHING_ON, layout_for, settings_for
+
+
+def test_uuid_is_lowercase_version_4_from_the_random_bytes() -> None:
+    token = uuid_from_random_hex("FF" * 16)
+    assert token == "ffffffff-ffff-4fff-bfff-ffffffffffff"
+    zero = uuid_from_random_hex("00" * 16)
+    assert zero == "00000000-0000-4000-8000-000000000000"
+    parsed = uuid.UUID(uuid_from_random_hex("0123456789abcdef0123456789abcdef"))
+    assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert str(parsed) == "01234567-89ab-4def-8123-456789abcdef"
+
+
+def test_uuid_refuses_the_wrong_number_of_bytes() -> None:
+    with pytest.raises(ValueError, match="expected 16 random bytes, got 32"):
+        uuid_from_random_hex("00" * 32)
+
+
+def test_kv_data_uses_the_field_the_chart_reads() -> None:
+    assert json.loads(kv_data(KvSecret.GOSSIP, "k")) == {"key": "k"}
+    assert json.loads(kv_data(KvSecret.BOOTSTRAP_TOKEN, "")) == {"token": ""}
+    assert json.loads(kv_data(KvSecret.LICENSE, "lic")) == {"license": "lic"}
+    assert json.loads(kv_data(KvSecret.SNAPSHOT_AGENT, "{}")) == {"config": "{}"}
+
+
+def test_snapshot_agent_config_follows_the_settings() -> None:
+    assert json.loads(snapshot_agent_config(settings_for("prod"))) == {
+        "snapshot_agent": {"snapshot": {"interval": "1h", "retain": 72}}
+    }
+    assert json.loads(snapshot_agent_config(settings_for("dev", EVERYTHING_ON))) == {
+        "snapshot_agent": {"snapshot": {"interval": "30m", "retain": 48}}
+    }
+
+
+def test_kv_mount_keeps_history() -> None:
+    assert KV_MAX_VERSIONS >= 5
+    assert KV_DELETE_VERSION_AFTER == 0
+
+
+@pytest.mark.parametrize(
+    ("stack", "override", "expected"),
+    [
+        ("dev", None, (KvSecret.GOSSIP, KvSecret.BOOTSTRAP_TOKEN)),
+        ("prod", None, (KvSecret.GOSSIP, KvSecret.BOOTSTRAP_TOKEN, KvSecret.SNAPSHOT_AGENT)),
+        (
+            "dev",
+            EVERYTHING_ON,
+            (
+                KvSecret.GOSSIP,
+                KvSecret.BOOTSTRAP_TOKEN,
+                KvSecret.REPLICATION_TOKEN,
+                KvSecret.PARTITION_TOKEN,
+                KvSecret.LICENSE,
+                KvSecret.SNAPSHOT_AGENT,
+            ),
+        ),
+        ("dev", {"consul": {"primaryDatacenter": "dc1"}}, (KvSecret.GOSSIP, KvSecret.BOOTSTRAP_TOKEN)),
+    ],
+)
+def test_which_secrets_a_stack_holds(stack: str, override: dict | None, expected: tuple[KvSecret, ...]) -> None:
+    assert layout_for(stack, override).kv_secrets == expected
+
+
+def test_secondary_datacenter_requires_the_replication_token_secret() -> None:
+    config = deep_merge(load_stack_config("dev"), {"consul": {"primaryDatacenter": "dc0"}})
+    with pytest.raises(SettingsError, match=r"consulReplicationToken.*is required as a secret"):
+        load_settings(config)
+    assert load_settings(config, frozenset({"consulReplicationToken"})).consul.primary_datacenter == "dc0"
+
+
+def test_replication_token_is_rejected_outside_a_secondary_datacenter() -> None:
+    with pytest.raises(SettingsError, match=r"consulReplicationToken.*not a secondary datacenter"):
+        load_settings(load_stack_config("dev"), frozenset({"consulReplicationToken"}))

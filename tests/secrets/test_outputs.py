@@ -1,0 +1,83 @@
+"""The attributes the lead exports: KV paths in Helm form, role names, and generated values that stay secret."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.identities.component import VaultIdentities, VaultIdentitiesArgs, reviewer_jwt_from_secret_data
+from components.layout import Identity, KvSecret
+from components.secrets.component import ConsulSecrets, ConsulSecretsArgs
+from tests.harness import PROJECT, ProgramMocks, _collect_mock_outputs, _resolve
+from tests.identities.variants import EVERYTHING_ON, LICENSE_TEXT, REPLICATION_TOKEN, layout_for
+
+
+def _build(override: dict[str, Any] | None) -> tuple[ConsulSecrets, VaultIdentities]:
+    pulumi.runtime.set_mocks(ProgramMocks(_collect_mock_outputs()), project=PROJECT, stack="outputs", preview=False)
+    layout = layout_for("dev", override)
+    secrets = ConsulSecrets(
+        "t-secrets",
+        ConsulSecretsArgs(
+            layout.settings,
+            layout,
+            license=pulumi.Output.secret(LICENSE_TEXT),
+            replication_token=pulumi.Output.secret(REPLICATION_TOKEN),
+        ),
+    )
+    identities = VaultIdentities("t-identities", VaultIdentitiesArgs(layout.settings, layout))
+    return secrets, identities
+
+
+def test_generated_values_are_secret_outputs() -> None:
+    secrets, _ = _build(EVERYTHING_ON)
+    for label, output in (
+        ("gossip key", secrets.gossip_key),
+        ("bootstrap token", secrets.bootstrap_token),
+        ("partition token", secrets.partition_token),
+    ):
+        assert output is not None, label
+        value, secret = _resolve(output)
+        assert secret, f"{label} must be a secret Output"
+        assert value, label
+    gossip, _ = _resolve(secrets.gossip_key)
+    assert len(base64.b64decode(gossip)) == 32
+
+
+def test_auto_bootstrap_exposes_no_token() -> None:
+    secrets, _ = _build(None)
+    assert secrets.bootstrap_token is None, "with automatic bootstrap only Vault knows the token"
+    assert secrets.partition_token is None
+
+
+def test_helm_paths_and_role_names() -> None:
+    secrets, identities = _build(EVERYTHING_ON)
+    assert secrets.helm_paths == {
+        KvSecret.GOSSIP: "consul/kv/data/consul/gossip",
+        KvSecret.BOOTSTRAP_TOKEN: "consul/kv/data/consul/bootstrap-token",
+        KvSecret.REPLICATION_TOKEN: "consul/kv/data/consul/replication-token",
+        KvSecret.PARTITION_TOKEN: "consul/kv/data/consul/partition-token",
+        KvSecret.LICENSE: "consul/kv/data/consul/license",
+        KvSecret.SNAPSHOT_AGENT: "consul/kv/data/consul/snapshot-agent",
+    }
+    assert identities.auth_mount_path == "kubernetes-dc1"
+    assert identities.role_names == {
+        Identity.SERVER: "consul-server",
+        Identity.CLIENT: "consul-client",
+        Identity.SERVER_ACL_INIT: "consul-server-acl-init",
+        Identity.CONNECT_INJECTOR: "consul-connect-injector",
+        Identity.CA_READER: "consul-ca-reader",
+        Identity.PARTITION_INIT: "consul-partition-init",
+    }
+    assert identities.policy_names[Identity.SERVER] == "consul-dc1-server"
+    assert set(identities.ready) >= {identities.auth, identities.auth_config, *identities.roles.values()}
+    assert set(secrets.ready) >= {secrets.mount, secrets.backend, *secrets.secrets.values()}
+
+
+def test_reviewer_jwt_decoding_and_missing_token() -> None:
+    encoded = base64.b64encode(b"header.payload.sig").decode()
+    assert reviewer_jwt_from_secret_data("vault-token-reviewer-token", {"token": encoded}) == "header.payload.sig"
+    with pytest.raises(ValueError, match="vault-token-reviewer-token has no token yet"):
+        reviewer_jwt_from_secret_data("vault-token-reviewer-token", {})
