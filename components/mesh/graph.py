@@ -1,0 +1,214 @@
+"""Layer 3: the mesh's intentions as one typed graph, built from settings as plain Python data.
+
+The graph holds the declared services with their protocols and, per destination, the sources allowed
+or denied (L4 ``action``) or allowed per request (L7 ``permissions``), plus exactly one ``*`` → ``*``
+deny. Rules come from ``mesh.intentions`` and from each app's ``upstreams`` (an allow from the app's
+service to each upstream); an explicit intention wins for its pair. Both renderings (Consul config
+entries, consul-k8s custom resources) are made from the same graph, and :meth:`IntentionGraph.matrix`
+states what each call between declared services gets, so both can be checked against one meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..settings import IntentionAction, Protocol, Settings
+from ..settings.models import L7_PROTOCOLS, HttpPermission
+
+WILDCARD = "*"
+
+
+class GraphError(ValueError):
+    """An intention graph that breaks the mesh's rules (INT-DEFAULT-DENY, INT-NO-WILDCARD-ALLOW, INT-L7)."""
+
+
+@dataclass(frozen=True)
+class HttpMatch:
+    """One L7 allow rule: a path match (exact or prefix) and optional methods."""
+
+    path_exact: str | None = None
+    path_prefix: str | None = None
+    methods: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """A short readable form, e.g. ``POST prefix /payments.v1.Payments/``."""
+        parts = [",".join(self.methods)] if self.methods else ["ANY"]
+        if self.path_exact is not None:
+            parts.append(f"exact {self.path_exact}")
+        if self.path_prefix is not None:
+            parts.append(f"prefix {self.path_prefix}")
+        return " ".join(parts)
+
+    @classmethod
+    def from_settings(cls, permission: HttpPermission) -> HttpMatch:
+        """The match of one ``mesh.intentions[].permissions[]`` entry."""
+        return cls(
+            path_exact=permission.path_exact, path_prefix=permission.path_prefix, methods=tuple(permission.methods)
+        )
+
+
+@dataclass(frozen=True)
+class SourceRule:
+    """What one source gets at a destination: an L4 action, or L7 permissions (never both)."""
+
+    source: str
+    action: IntentionAction | None = None
+    permissions: tuple[HttpMatch, ...] | None = None
+    origin: str = ""
+    """Where the rule comes from (a settings key path), for error messages and review."""
+
+
+@dataclass(frozen=True)
+class DestinationEntry:
+    """Everything that may call one destination: one config entry or custom resource per destination."""
+
+    destination: str
+    sources: tuple[SourceRule, ...]
+
+
+DEFAULT_DENY = SourceRule(WILDCARD, IntentionAction.DENY, origin="built-in default deny")
+"""The one ``*`` → ``*`` deny every graph ends with (INT-DEFAULT-DENY)."""
+
+
+class AccessKind(StrEnum):
+    """What a call from one service to another gets."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+    L7 = "l7"
+
+
+@dataclass(frozen=True)
+class Access:
+    """The outcome for one (source, destination) pair: allow, deny, or allowed per request by L7 rules."""
+
+    kind: AccessKind
+    permissions: tuple[HttpMatch, ...] = ()
+
+    def describe(self) -> str:
+        """``allow``, ``deny`` or ``l7[POST prefix /x; GET exact /y]``."""
+        if self.kind is AccessKind.L7:
+            return "l7[" + "; ".join(p.describe() for p in self.permissions) + "]"
+        return self.kind.value
+
+    @classmethod
+    def of(cls, rule: SourceRule) -> Access:
+        """The access a single rule grants."""
+        if rule.permissions is not None:
+            return cls(AccessKind.L7, rule.permissions)
+        return cls(AccessKind.ALLOW if rule.action is IntentionAction.ALLOW else AccessKind.DENY)
+
+
+@dataclass(frozen=True)
+class IntentionGraph:
+    """The declared services and, per destination (``*`` included), who may call them and how."""
+
+    services: Mapping[str, Protocol]
+    entries: tuple[DestinationEntry, ...]
+
+    def entry(self, destination: str) -> DestinationEntry | None:
+        """The entry of one destination, if it has any rule."""
+        return next((e for e in self.entries if e.destination == destination), None)
+
+    def validate(self) -> None:
+        """Raise :class:`GraphError` unless every mesh intention rule holds."""
+        wildcard_rules = [
+            (entry.destination, rule)
+            for entry in self.entries
+            for rule in entry.sources
+            if WILDCARD in (entry.destination, rule.source)
+        ]
+        is_default_deny = [
+            dest == WILDCARD
+            and rule.source == WILDCARD
+            and rule.action is IntentionAction.DENY
+            and rule.permissions is None
+            for dest, rule in wildcard_rules
+        ]
+        if is_default_deny != [True]:
+            found = ", ".join(
+                f"{rule.source} → {dest} ({rule.action.value if rule.action else 'permissions'})"
+                for dest, rule in wildcard_rules
+            )
+            raise GraphError(
+                "exactly one '*' → '*' deny is required and no other rule may name '*'; "
+                f"found: {found or 'none'}"
+            )
+        seen: set[str] = set()
+        for entry in self.entries:
+            if entry.destination in seen:
+                raise GraphError(f"destination '{entry.destination}' has more than one entry; merge its sources")
+            seen.add(entry.destination)
+            if entry.destination == WILDCARD:
+                continue
+            protocol = self.services.get(entry.destination)
+            if protocol is None:
+                raise GraphError(f"destination '{entry.destination}' is not a declared service")
+            sources: set[str] = set()
+            for rule in entry.sources:
+                where = f"{rule.source} → {entry.destination}" + (f" ({rule.origin})" if rule.origin else "")
+                if rule.source not in self.services:
+                    raise GraphError(f"{where}: source '{rule.source}' is not a declared service")
+                if rule.source in sources:
+                    raise GraphError(f"{where}: a second rule for the same pair")
+                sources.add(rule.source)
+                if (rule.action is None) == (rule.permissions is None):
+                    raise GraphError(f"{where}: give exactly one of an action or L7 permissions")
+                if rule.permissions is not None:
+                    if protocol not in L7_PROTOCOLS:
+                        raise GraphError(
+                            f"{where}: L7 permissions need an http, http2 or grpc destination; it is '{protocol}'"
+                        )
+                    if not rule.permissions:
+                        raise GraphError(f"{where}: empty L7 permissions")
+
+    def access(self, source: str, destination: str) -> Access:
+        """What a call from ``source`` to ``destination`` gets (an exact rule, else the default deny)."""
+        entry = self.entry(destination)
+        if entry is not None:
+            for rule in entry.sources:
+                if rule.source == source:
+                    return Access.of(rule)
+        return Access(AccessKind.DENY)
+
+    def matrix(self) -> dict[tuple[str, str], Access]:
+        """The access of every ordered pair of distinct declared services."""
+        names = sorted(self.services)
+        return {(s, d): self.access(s, d) for s in names for d in names if s != d}
+
+
+def build_graph(settings: Settings) -> IntentionGraph:
+    """The intention graph of a stack: explicit intentions, app upstreams as allows, and the one default deny."""
+    services = {service.name: service.protocol for service in settings.mesh.services}
+    rules: dict[str, dict[str, SourceRule]] = {}
+    for index, intention in enumerate(settings.mesh.intentions):
+        permissions = (
+            tuple(HttpMatch.from_settings(p) for p in intention.permissions)
+            if intention.permissions is not None
+            else None
+        )
+        rules.setdefault(intention.destination, {})[intention.source] = SourceRule(
+            source=intention.source,
+            action=intention.action,
+            permissions=permissions,
+            origin=f"mesh.intentions[{index}]",
+        )
+    for a_index, app in enumerate(settings.apps):
+        for u_index, upstream in enumerate(app.upstreams):
+            sources = rules.setdefault(upstream, {})
+            if app.service not in sources:  # an explicit intention for the pair wins
+                sources[app.service] = SourceRule(
+                    source=app.service,
+                    action=IntentionAction.ALLOW,
+                    origin=f"apps[{a_index}].upstreams[{u_index}]",
+                )
+    entries = [
+        DestinationEntry(destination, tuple(sources[s] for s in sorted(sources)))
+        for destination, sources in sorted(rules.items())
+    ]
+    entries.append(DestinationEntry(WILDCARD, (DEFAULT_DENY,)))
+    graph = IntentionGraph(services=dict(sorted(services.items())), entries=tuple(entries))
+    graph.validate()
+    return graph

@@ -1,0 +1,163 @@
+"""The Consul cluster under mocks: namespace, Vault CA secret, the pinned release, the Vault injector, ordering."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as kubernetes
+import pytest
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.consul.component import ConsulCluster, ConsulClusterArgs
+from components.consul.helm_values import build_consul_values, flatten
+from components.consul.vault_injector import VAULT_CHART_KEYS, VAULT_CHART_VERSION
+from components.layout import CONSUL_CHART_NAME, CONSUL_CHART_REPOSITORY, VAULT_CHART_NAME, VAULT_CHART_REPOSITORY
+from tests.consul.helpers import settings_and_layout
+from tests.harness import (
+    PROJECT,
+    ProgramMocks,
+    ProgramRun,
+    RecordingMonitor,
+    RegisteredResource,
+    _collect_mock_outputs,
+)
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+SECRET = "kubernetes:core/v1:Secret"
+CONSUL_RELEASE = "secure-mesh-consul-release"
+INJECTOR_RELEASE = "secure-mesh-consul-vault-injector"
+COMPONENT = "secure-mesh:consul:ConsulCluster"
+
+
+def _stack(request: pytest.FixtureRequest, stack: str) -> ProgramRun:
+    return request.getfixturevalue(f"{stack}_run")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_namespace_is_the_layouts(request: pytest.FixtureRequest, stack: str) -> None:
+    run = _stack(request, stack)
+    _, layout = settings_and_layout(stack)
+    namespace = run.one(NAMESPACE, "secure-mesh-consul-namespace")
+    assert namespace.inputs["metadata"]["name"] == layout.consul_namespace
+    assert namespace.protect is (stack == "prod"), f"{namespace}: protect must follow is_production"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_release_installs_the_pinned_chart_with_the_builders_values(request: pytest.FixtureRequest, stack: str) -> None:
+    run = _stack(request, stack)
+    settings, layout = settings_and_layout(stack)
+    release = run.one(RELEASE, CONSUL_RELEASE)
+    assert release.inputs["chart"] == CONSUL_CHART_NAME
+    assert release.inputs["version"] == "2.0.3"
+    assert release.inputs["repositoryOpts"] == {"repo": CONSUL_CHART_REPOSITORY}
+    assert release.inputs["namespace"] == layout.consul_namespace
+    assert release.inputs["name"] == layout.consul_release_name
+    assert release.inputs["atomic"] is True
+    assert release.inputs["values"] == build_consul_values(settings, layout), f"{release}: values differ from builder"
+    assert release.secret_inputs == frozenset(), f"{release}: nothing secret may reach Helm values"
+    assert release.protect is (stack == "prod")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_consul_resources_use_the_explicit_kubernetes_provider(request: pytest.FixtureRequest, stack: str) -> None:
+    run = _stack(request, stack)
+    children = run.children_of(run.one(COMPONENT))
+    assert len(children) >= 2, f"the Consul component registered only {children}"
+    for child in children:
+        assert child.provider.split("$")[-1].startswith("pulumi:providers:kubernetes::kubernetes::"), (
+            f"{child} does not use the stack's explicit kubernetes provider: {child.provider!r}"
+        )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_release_waits_for_everything_the_platform_passed(request: pytest.FixtureRequest, stack: str) -> None:
+    run = _stack(request, stack)
+    component = run.one(COMPONENT)
+    release = run.one(RELEASE, CONSUL_RELEASE)
+    namespace = run.one(NAMESPACE, "secure-mesh-consul-namespace")
+    missing = set(component.dependencies) - set(release.dependencies)
+    assert not missing, f"{release} does not wait for Vault objects the platform passed: {sorted(missing)}"
+    assert namespace.urn in release.dependencies
+    passed_types = {run.by_urn(urn).type.split(":")[0] for urn in component.dependencies}
+    assert passed_types <= {"vault", "kubernetes", "random", "secure-mesh"}, passed_types
+
+
+@pytest.fixture(scope="module")
+def unit_cluster() -> tuple[ConsulCluster, dict[str, RegisteredResource]]:
+    """The component alone (dev settings) under mocks, with a stand-in Vault object passed as depends_on."""
+    mocks = ProgramMocks(_collect_mock_outputs())
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="unit", preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config({}, [])
+    settings, layout = settings_and_layout("dev")
+    built: list[ConsulCluster] = []
+
+    def program() -> None:
+        vault_object = kubernetes.core.v1.ConfigMap("stand-in-vault-object", data={"a": "b"})
+        built.append(
+            ConsulCluster(
+                "unit-consul", ConsulClusterArgs(settings, layout), pulumi.ResourceOptions(depends_on=[vault_object])
+            )
+        )
+
+    _sync_await(run_pulumi_func(program))
+    return built[0], {r.name: r for r in monitor.recorded}
+
+
+def test_release_lists_a_passed_dependency_itself(unit_cluster: tuple[ConsulCluster, dict]) -> None:
+    """A component's depends_on does not hold back its children, so the release must carry it."""
+    _, recorded = unit_cluster
+    stand_in = recorded["stand-in-vault-object"]
+    assert stand_in.urn in recorded["unit-consul-release"].dependencies
+
+
+def test_component_exposes_names_for_stack_references(unit_cluster: tuple[ConsulCluster, dict]) -> None:
+    cluster, _ = unit_cluster
+    _, layout = settings_and_layout("dev")
+    assert (cluster.datacenter, cluster.domain, cluster.namespace, cluster.release_name) == (
+        "dc1",
+        "consul",
+        "consul",
+        "consul",
+    )
+    assert cluster.ui_service == "consul-consul-ui" == layout.consul_ui_service
+    assert cluster.api_service == "consul-consul-server" == layout.consul_server_service
+    assert cluster.server_ca_path == "consul/server/pki_int2/cert/ca" == layout.server_ca_path
+    assert cluster.ready == [cluster.release], "intentions must wait for the Consul release"
+
+
+def test_vault_ca_secret_only_when_vault_uses_a_private_ca(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+    settings, layout = settings_and_layout("prod")
+    secret = prod_run.one(SECRET, "secure-mesh-consul-vault-ca")
+    assert secret.inputs["metadata"] == {"name": layout.vault_ca_secret_name, "namespace": layout.consul_namespace}
+    assert secret.inputs["stringData"] == {layout.vault_ca_secret_key: settings.vault.tls.ca_cert_pem}
+    assert secret.urn in prod_run.one(RELEASE, CONSUL_RELEASE).dependencies
+    assert [r.name for r in dev_run.of_type(SECRET) if r.name.startswith("secure-mesh-consul-")] == []
+
+
+def test_external_vault_gets_the_injector_and_csi_provider(prod_run: ProgramRun) -> None:
+    settings, layout = settings_and_layout("prod")
+    injector = prod_run.one(RELEASE, INJECTOR_RELEASE)
+    assert injector.inputs["chart"] == VAULT_CHART_NAME
+    assert injector.inputs["version"] == VAULT_CHART_VERSION
+    assert injector.inputs["repositoryOpts"] == {"repo": VAULT_CHART_REPOSITORY}
+    assert injector.inputs["namespace"] == layout.vault_namespace
+    assert injector.inputs["values"] == {
+        "global": {"externalVaultAddr": settings.vault.address},
+        "server": {"enabled": False},
+        "injector": {"enabled": True, "replicas": 2, "authPath": layout.kubernetes_auth_login_path},
+        "csi": {"enabled": True},
+    }
+    assert set(flatten(injector.inputs["values"])) <= VAULT_CHART_KEYS
+    namespace = prod_run.one(NAMESPACE, "secure-mesh-consul-vault-namespace")
+    assert namespace.inputs["metadata"]["name"] == layout.vault_namespace
+    assert namespace.urn in injector.dependencies
+    assert injector.urn in prod_run.one(RELEASE, CONSUL_RELEASE).dependencies, "Consul must wait for the injector"
+
+
+def test_in_cluster_vault_installs_no_injector(dev_run: ProgramRun) -> None:
+    assert [r.name for r in dev_run.of_type(RELEASE)] == [CONSUL_RELEASE]
+    assert [r.name for r in dev_run.of_type(NAMESPACE) if r.name.startswith("secure-mesh-consul-")] == [
+        "secure-mesh-consul-namespace"
+    ]

@@ -1,0 +1,197 @@
+"""The pure intention graph: what it holds for the stacks, and the rules every graph must keep."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from components.mesh.graph import (
+    DEFAULT_DENY,
+    WILDCARD,
+    AccessKind,
+    DestinationEntry,
+    GraphError,
+    HttpMatch,
+    IntentionGraph,
+    SourceRule,
+    build_graph,
+)
+from components.mesh.render import (
+    config_entry_service_intentions,
+    crd_service_intentions,
+    intentions_resource_name,
+)
+from components.settings import IntentionAction, Protocol
+from components.settings.models import L7_PROTOCOLS
+from tests.consul.helpers import stack_settings
+
+ALLOW, DENY = IntentionAction.ALLOW, IntentionAction.DENY
+SERVICES = {"web": Protocol.HTTP, "api": Protocol.GRPC, "db": Protocol.TCP}
+POST = (HttpMatch(path_prefix="/v1/", methods=("POST",)),)
+
+
+def _graph(*entries: DestinationEntry, services: dict[str, Protocol] | None = None) -> IntentionGraph:
+    return IntentionGraph(services=services or SERVICES, entries=entries)
+
+
+DENY_ALL = DestinationEntry(WILDCARD, (DEFAULT_DENY,))
+
+
+def test_dev_graph_holds_explicit_intentions_app_upstreams_and_one_default_deny() -> None:
+    graph = build_graph(stack_settings("dev"))
+    assert graph.entries == (
+        DestinationEntry("api", (SourceRule("web", ALLOW, origin="apps[0].upstreams[0]"),)),
+        DestinationEntry(
+            "ledger",
+            (
+                SourceRule("api", ALLOW, origin="apps[1].upstreams[0]"),
+                SourceRule("web", DENY, origin="mesh.intentions[1]"),
+            ),
+        ),
+        DestinationEntry(
+            "payments",
+            (
+                SourceRule(
+                    "api",
+                    permissions=(HttpMatch(path_prefix="/payments.v1.Payments/", methods=("POST",)),),
+                    origin="mesh.intentions[0]",
+                ),
+            ),
+        ),
+        DENY_ALL,
+    )
+    assert dict(graph.services) == {"api": "http", "ledger": "tcp", "payments": "grpc", "web": "http"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_graphs_keep_the_rules(stack: str) -> None:
+    graph = build_graph(stack_settings(stack))
+    wildcard = [(e.destination, r) for e in graph.entries for r in e.sources if WILDCARD in (e.destination, r.source)]
+    assert wildcard == [(WILDCARD, DEFAULT_DENY)], "exactly one '*' → '*' deny, and nothing else names '*'"
+    for entry in graph.entries:
+        for rule in entry.sources:
+            assert (rule.action is None) != (rule.permissions is None), f"{rule.source} → {entry.destination}"
+            if rule.permissions is not None:
+                assert graph.services[entry.destination] in L7_PROTOCOLS, f"L7 on {entry.destination}"
+
+
+def test_an_explicit_intention_wins_over_an_app_upstream() -> None:
+    settings = stack_settings(
+        "dev",
+        {
+            "mesh": {
+                "services": [
+                    {"name": "web", "protocol": "http"},
+                    {"name": "api", "protocol": "http"},
+                    {"name": "ledger", "protocol": "tcp"},
+                ],
+                "intentions": [{"source": "web", "destination": "api", "permissions": [{"pathPrefix": "/public/"}]}],
+            },
+            "pki": {"chains": {"gateway": {"domains": ["apps.secure-mesh.test"]}}},
+        },
+    )
+    access = build_graph(settings).access("web", "api")
+    assert access.kind is AccessKind.L7, "the app's upstream must not widen an explicit L7 intention to allow"
+    assert access.permissions == (HttpMatch(path_prefix="/public/"),)
+
+
+def test_undeclared_pairs_are_denied() -> None:
+    graph = build_graph(stack_settings("dev"))
+    assert graph.access("payments", "web").kind is AccessKind.DENY
+    assert graph.access("ledger", "api").describe() == "deny"
+
+
+INVALID: dict[str, tuple[IntentionGraph, str]] = {
+    "no default deny": (_graph(DestinationEntry("web", (SourceRule("api", ALLOW),))), "exactly one '*' → '*' deny"),
+    "two default denies": (
+        _graph(DENY_ALL, DestinationEntry(WILDCARD, (SourceRule(WILDCARD, DENY),))),
+        "exactly one '*' → '*' deny",
+    ),
+    "allow from *": (_graph(DestinationEntry("web", (SourceRule(WILDCARD, ALLOW),)), DENY_ALL), "name '*'"),
+    "allow to *": (_graph(DestinationEntry(WILDCARD, (DEFAULT_DENY, SourceRule("web", ALLOW)))), "name '*'"),
+    "default allow": (_graph(DestinationEntry(WILDCARD, (SourceRule(WILDCARD, ALLOW),))), "found: * → * (allow)"),
+    "L7 on tcp": (
+        _graph(DestinationEntry("db", (SourceRule("web", permissions=POST),)), DENY_ALL),
+        "L7 permissions need an http, http2 or grpc destination; it is 'tcp'",
+    ),
+    "action and permissions": (
+        _graph(DestinationEntry("web", (SourceRule("api", ALLOW, POST),)), DENY_ALL),
+        "exactly one of an action or L7 permissions",
+    ),
+    "neither action nor permissions": (
+        _graph(DestinationEntry("web", (SourceRule("api"),)), DENY_ALL),
+        "exactly one of an action or L7 permissions",
+    ),
+    "empty permissions": (
+        _graph(DestinationEntry("web", (SourceRule("api", permissions=()),)), DENY_ALL),
+        "empty L7 permissions",
+    ),
+    "undeclared destination": (
+        _graph(DestinationEntry("cache", (SourceRule("web", ALLOW),)), DENY_ALL),
+        "'cache' is not a declared service",
+    ),
+    "undeclared source": (
+        _graph(DestinationEntry("web", (SourceRule("cron", ALLOW),)), DENY_ALL),
+        "source 'cron' is not a declared service",
+    ),
+    "two entries for one destination": (
+        _graph(
+            DestinationEntry("web", (SourceRule("api", ALLOW),)),
+            DestinationEntry("web", (SourceRule("db", ALLOW),)),
+            DENY_ALL,
+        ),
+        "more than one entry",
+    ),
+    "two rules for one pair": (
+        _graph(DestinationEntry("web", (SourceRule("api", ALLOW), SourceRule("api", DENY))), DENY_ALL),
+        "a second rule for the same pair",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID))
+def test_invalid_graph_is_rejected(case: str) -> None:
+    graph, message = INVALID[case]
+    with pytest.raises(GraphError) as raised:
+        graph.validate()
+    assert message in str(raised.value), f"{case}: {raised.value}"
+
+
+def test_l7_is_fine_on_http2_and_grpc() -> None:
+    services = {"a": Protocol.HTTP2, "b": Protocol.GRPC, "c": Protocol.HTTP}
+    for destination in services:
+        source = next(s for s in services if s != destination)
+        _graph(
+            DestinationEntry(destination, (SourceRule(source, permissions=POST),)), DENY_ALL, services=services
+        ).validate()
+
+
+def test_renderers_put_all_sources_of_a_destination_in_one_document() -> None:
+    entry = DestinationEntry("web", (SourceRule("api", ALLOW), SourceRule("db", permissions=POST)))
+    crd = crd_service_intentions(entry, "consul")
+    assert crd["spec"] == {
+        "destination": {"name": "web"},
+        "sources": [
+            {"name": "api", "action": "allow"},
+            {"name": "db", "permissions": [{"action": "allow", "http": {"pathPrefix": "/v1/", "methods": ["POST"]}}]},
+        ],
+    }
+    assert crd["metadata"] == {"name": "web-intentions", "namespace": "consul"}
+    assert config_entry_service_intentions(entry, enterprise=False) == {
+        "name": "web",
+        "sources": [
+            {"name": "api", "type": "consul", "action": "allow"},
+            {
+                "name": "db",
+                "type": "consul",
+                "permissions": [{"action": "allow", "https": [{"path_prefix": "/v1/", "methods": ["POST"]}]}],
+            },
+        ],
+    }
+    assert intentions_resource_name(WILDCARD) == "default-deny"
+
+
+def test_graph_values_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DEFAULT_DENY.action = ALLOW  # type: ignore[misc]
