@@ -1,0 +1,341 @@
+"""Vault policies and Kubernetes auth: least privilege, KV-v2 data paths, no root, tightly bound roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from . import types as t
+from .documents import CAPABILITIES, REACH, duration_seconds, human, literal_prefix, names, parse_policy
+from .framework import UNSET, Res, Setting, StackView, as_bool, resource_rule, stack_rule
+from .index import kv2_mounts, policies_by_name
+
+Finding = tuple[str, str | None]
+
+ALLOWED_AUTH_PATHS = {"auth/token/renew-self": frozenset({"update"}), "auth/token/lookup-self": frozenset({"read"})}
+
+
+def _sys_allowed(pattern: str, capabilities: frozenset[str]) -> bool:
+    """The only sys/ paths: the mesh CA provider's ``sys/mounts/<p>`` (read) and ``sys/mounts/<p>/tune`` (update)."""
+    if "*" in pattern or "+" in pattern.split("/") or not pattern.startswith("sys/mounts/"):
+        return False
+    if pattern.endswith("/tune"):
+        return capabilities <= {"read", "update"}
+    return capabilities <= {"read"}
+
+
+@resource_rule(
+    "POL-LEAST",
+    checks="Vault policies parse as JSON, use only known capabilities, never grant sudo, never glob from the top, "
+    "and touch sys/ and auth/ only at the mesh CA's documented mount reads/tune and the token self-endpoints.",
+    why="Vault policy docs and the chart contract §3: each identity gets exactly the paths it needs.",
+    fix="Render policies in Vault's JSON syntax from the chart contract's path table; drop sudo and broad globs.",
+    types=(t.POLICY,),
+)
+def pol_least(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
+    """A policy document is well formed and narrow."""
+    parsed = parse_policy(str(res.get("name") or res.name), res.get("policy"))
+    if parsed.error:
+        yield res.finding(
+            "policy", res.get("policy"), parsed.error, 'write {"path": {"<path>": {"capabilities": [..]}}}'
+        )
+        return
+    for pattern, capabilities in parsed.rules.items():
+        prop = f"policy.path[{pattern!r}]"
+        path = pattern.lstrip("/")
+        unknown = capabilities - CAPABILITIES
+        if unknown:
+            yield res.finding(
+                prop,
+                sorted(capabilities),
+                f"unknown capabilities {sorted(unknown)} are ignored by Vault",
+                "use create, read, update, patch, delete, list or deny",
+            )
+        if "sudo" in capabilities:
+            yield res.finding(prop, sorted(capabilities), "sudo reaches root-protected endpoints", "remove sudo")
+        if not capabilities & REACH:
+            continue
+        if "/" not in literal_prefix(path).rstrip("/") and literal_prefix(path) != path:
+            yield res.finding(prop, sorted(capabilities), "the glob spans every mount", "grant exact paths")
+        elif path.startswith("sys/") and not _sys_allowed(path, capabilities):
+            yield res.finding(
+                prop, sorted(capabilities), "sys/ access beyond the mesh CA's mount read and tune", "remove the path"
+            )
+        elif path.startswith("auth/") and not capabilities <= ALLOWED_AUTH_PATHS.get(path, frozenset()):
+            yield res.finding(
+                prop,
+                sorted(capabilities),
+                "an identity may reconfigure or use auth methods",
+                "only auth/token/renew-self (update) and auth/token/lookup-self (read) are allowed",
+            )
+
+
+def _segments(pattern: str) -> list[str]:
+    return pattern.strip("/").split("/")
+
+
+@resource_rule(
+    "POL-KV-DATA",
+    checks="No policy grants KV-v2 delete or destroy: no delete on data/ or metadata/ paths, nothing on destroy/ "
+    "or the delete/ and undelete/ endpoints.",
+    why="Vault KV-v2 API: delete/destroy lose secret history; workloads only read.",
+    fix="Grant read on <kv>/data/<path> only.",
+    types=(t.POLICY,),
+)
+def pol_kv_data(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
+    """Workloads never delete KV secrets or their history."""
+    parsed = parse_policy(str(res.get("name") or res.name), res.get("policy"))
+    for pattern, capabilities in parsed.rules.items():
+        segments = _segments(pattern)
+        prop = f"policy.path[{pattern!r}]"
+        if not capabilities & REACH:
+            continue
+        if "destroy" in segments or "undelete" in segments:
+            yield res.finding(prop, sorted(capabilities), "reaches KV-v2 version destruction", "remove the path")
+        elif "delete" in segments[1:] and capabilities & {"update", "create"}:
+            yield res.finding(prop, sorted(capabilities), "can soft-delete KV-v2 versions", "remove the path")
+        elif ("data" in segments or "metadata" in segments) and "delete" in capabilities:
+            yield res.finding(
+                prop, sorted(capabilities), "grants delete on KV-v2 data or metadata", "drop the delete capability"
+            )
+
+
+@stack_rule(
+    "POL-KV-DATA",
+    part="stack",
+    checks="Every policy path inside a KV-v2 mount goes through data/ (or metadata/ for read/list only).",
+    why="Vault KV-v2 API: a path without /data/ matches nothing (or the wrong endpoint) in a v2 mount.",
+    fix="Write KV-v2 policy paths as <mount>/data/<path>.",
+)
+def pol_kv_data_stack(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
+    """KV-v2 paths in policies include /data/."""
+    mounts = kv2_mounts(view)
+    for declared in policies_by_name(view).values():
+        for pattern, capabilities in declared.parsed.rules.items():
+            path = pattern.lstrip("/")
+            for mount in mounts:
+                if not path.startswith(mount + "/"):
+                    continue
+                first = path[len(mount) + 1 :].split("/", 1)[0]
+                if first == "data" or (first == "metadata" and capabilities <= {"read", "list", "deny"}):
+                    continue
+                yield (
+                    declared.res.finding(
+                        f"policy.path[{pattern!r}]",
+                        sorted(capabilities),
+                        f"a path in the KV-v2 mount {mount} outside data/ (metadata/ only for read/list)",
+                        f"use {mount}/data/...",
+                    ),
+                    declared.res.urn,
+                )
+
+
+@resource_rule(
+    "POL-NO-ROOT",
+    checks="No role or token attaches the root policy.",
+    why="Vault tokens docs: the root policy bypasses every ACL.",
+    fix="Attach the identity's own least-privilege policy.",
+    types=None,
+)
+def pol_no_root(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
+    """The root policy is never attached."""
+    if not res.type.startswith("vault:"):
+        return
+    for prop in ("tokenPolicies", "policies"):
+        if res.has(prop) and "root" in names(res.get(prop)):
+            yield res.finding(prop, names(res.get(prop)), "attaches the root policy", "remove 'root'")
+
+
+# -------------------------------------------------------------------------------- Kubernetes auth
+
+
+@resource_rule(
+    "K8S-NAMESPACE",
+    checks="bound_service_account_namespaces is never empty, never '*' and has no globs.",
+    why="Vault Kubernetes auth API: '*' lets any namespace's service account of that name log in.",
+    fix="Bind the role to the exact namespace(s) of its service accounts.",
+    types=(t.K8S_AUTH_ROLE,),
+)
+def k8s_namespace(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
+    """The role is pinned to named namespaces."""
+    namespaces = names(res.get("boundServiceAccountNamespaces"))
+    if not namespaces:
+        yield res.finding("boundServiceAccountNamespaces", namespaces, "empty", "list the namespaces explicitly")
+    elif any("*" in n for n in namespaces):
+        yield res.finding(
+            "boundServiceAccountNamespaces", namespaces, "a wildcard binds every namespace", "list the exact namespaces"
+        )
+
+
+@resource_rule(
+    "K8S-NAMES",
+    checks="bound_service_account_names is never empty and never '*' (or a glob), except the CA-read role: "
+    "exactly ['*'], one pinned namespace and a single policy.",
+    why="Vault Kubernetes auth API; chart contract §1: only consulCARole binds '*', and it may only read the CA.",
+    fix="Bind the role to the exact service account names the chart creates.",
+    types=(t.K8S_AUTH_ROLE,),
+)
+def k8s_names(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
+    """Service accounts are named, except in the CA-read shape."""
+    accounts = names(res.get("boundServiceAccountNames"))
+    if not accounts:
+        yield res.finding("boundServiceAccountNames", accounts, "empty", "list the service accounts")
+        return
+    if not any("*" in a for a in accounts):
+        return
+    namespaces = names(res.get("boundServiceAccountNamespaces"))
+    policies = [p for p in names(res.get("tokenPolicies")) if p != "default"]
+    ca_read_shape = accounts == ["*"] and len(namespaces) == 1 and "*" not in namespaces[0] and len(policies) == 1
+    if not ca_read_shape:
+        yield res.finding(
+            "boundServiceAccountNames",
+            accounts,
+            "a wildcard binding outside the CA-read shape (['*'], one namespace, one policy)",
+            "name the service accounts",
+        )
+
+
+@stack_rule(
+    "K8S-NAMES",
+    part="stack",
+    checks="A role bound to '*' service accounts only gets policies that read CA certificates.",
+    why="Chart contract §1: consulCARole is bound to '*' and may only read the CA.",
+    fix="Attach only the CA-read policy (<mount>/cert/ca read) to the wildcard role.",
+)
+def k8s_names_stack(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
+    """The wildcard role can only read CAs."""
+    policies = policies_by_name(view)
+    for role in view.of(t.K8S_AUTH_ROLE):
+        if not any("*" in a for a in names(role.get("boundServiceAccountNames"))):
+            continue
+        attached = [p for p in names(role.get("tokenPolicies")) if p != "default"]
+        for name in attached:
+            if name not in policies:
+                yield (
+                    role.finding(
+                        "tokenPolicies",
+                        attached,
+                        f"policy {name!r} is not declared in this stack, so "
+                        "what the wildcard role can do cannot be checked",
+                        "declare the CA-read policy",
+                    ),
+                    role.urn,
+                )
+                continue
+            for pattern, capabilities in policies[name].parsed.rules.items():
+                path = pattern.lstrip("/")
+                ca_read = path.endswith(("/cert/ca", "/cert/ca_chain")) and capabilities <= {"read"} and "*" not in path
+                if ca_read or capabilities <= ALLOWED_AUTH_PATHS.get(path, frozenset()) or not capabilities & REACH:
+                    continue
+                yield (
+                    role.finding(
+                        "tokenPolicies",
+                        attached,
+                        f"policy {name!r} grants {sorted(capabilities)} on {pattern!r} to any service account",
+                        "the wildcard role may only read <mount>/cert/ca",
+                    ),
+                    role.urn,
+                )
+
+
+@resource_rule(
+    "K8S-AUDIENCE",
+    checks="Every Kubernetes-auth role sets audience.",
+    why="Vault Kubernetes auth API: without an audience any token for any audience logs in (Vault warns).",
+    fix="Set audience (e.g. 'vault').",
+    types=(t.K8S_AUTH_ROLE,),
+)
+def k8s_audience(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
+    """The role checks the token's audience."""
+    audience = res.get("audience", UNSET)
+    if not audience or audience is UNSET or audience == "*":
+        yield res.finding("audience", audience, "the token audience is not checked", "set audience")
+
+
+@resource_rule(
+    "K8S-ALIAS",
+    checks="alias_name_source is serviceaccount_uid (Vault's default when unset).",
+    why="Vault Kubernetes auth API: serviceaccount_name aliases can be re-taken by a new account with the same name.",
+    fix="Set alias_name_source = 'serviceaccount_uid' (or leave it unset).",
+    types=(t.K8S_AUTH_ROLE,),
+)
+def k8s_alias(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
+    """Entity aliases follow the service account's UID."""
+    source = res.get("aliasNameSource", UNSET)
+    if source is not UNSET and source not in ("", "serviceaccount_uid"):
+        yield res.finding(
+            "aliasNameSource", source, "aliases by name survive account re-creation", "set 'serviceaccount_uid'"
+        )
+
+
+MAX_TOKEN_TTL = Setting("maxTokenTtlSeconds", "integer", 3600, "The longest token_ttl a Kubernetes-auth role may set.")
+
+
+@resource_rule(
+    "K8S-TTL",
+    checks="token_ttl is set and short (<= 1h by default), token_max_ttl is set, token_ttl <= token_max_ttl, and "
+    "tokens are not periodic.",
+    why="Vault token docs: long-lived or periodic tokens outlive the pod that logged in.",
+    fix="Set token_ttl = 3600 and token_max_ttl (e.g. 14400); leave token_period unset.",
+    types=(t.K8S_AUTH_ROLE,),
+    settings=(MAX_TOKEN_TTL,),
+)
+def k8s_ttl(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
+    """Tokens are short-lived."""
+    ttl = duration_seconds(res.get("tokenTtl"))
+    max_ttl = duration_seconds(res.get("tokenMaxTtl"))
+    limit = int(config.get("maxTokenTtlSeconds") or 3600)
+    if not ttl:
+        yield res.finding(
+            "tokenTtl", res.get("tokenTtl", UNSET), "the system default (32 days) applies", f"set token_ttl <= {limit}"
+        )
+    elif ttl > limit:
+        yield res.finding("tokenTtl", res.get("tokenTtl"), f"longer than {human(limit)}", f"set token_ttl <= {limit}")
+    if not max_ttl:
+        yield res.finding(
+            "tokenMaxTtl",
+            res.get("tokenMaxTtl", UNSET),
+            "tokens can be renewed up to the system max",
+            "set token_max_ttl",
+        )
+    elif ttl and ttl > max_ttl:
+        yield res.finding(
+            "tokenTtl", res.get("tokenTtl"), f"longer than tokenMaxTtl {max_ttl}", "set token_ttl <= token_max_ttl"
+        )
+    if duration_seconds(res.get("tokenPeriod")):
+        yield res.finding(
+            "tokenPeriod", res.get("tokenPeriod"), "periodic tokens can be renewed forever", "leave token_period unset"
+        )
+
+
+IN_CLUSTER_HOSTS = ("https://kubernetes.default.svc", "https://kubernetes.default", "https://kubernetes")
+
+
+@resource_rule(
+    "K8S-REVIEWER",
+    checks="When Vault runs inside the cluster (kubernetes_host is the in-cluster service), it reviews logins with "
+    "its own short-lived token: no token_reviewer_jwt, and the local token is not disabled.",
+    why="Vault Kubernetes auth docs: a long-lived reviewer JWT is a standing credential; the local token rotates.",
+    fix="Leave token_reviewer_jwt unset and disable_local_ca_jwt false when Vault runs in the cluster.",
+    types=(t.K8S_AUTH_CONFIG,),
+)
+def k8s_reviewer(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
+    """In-cluster Vault uses its local reviewer token."""
+    host = str(res.get("kubernetesHost", "")).rstrip("/")
+    in_cluster = any(host == h or host.startswith(h + ":") or host.startswith(h + ".") for h in IN_CLUSTER_HOSTS)
+    if not in_cluster:
+        return
+    if res.has("tokenReviewerJwt") or res.has("tokenReviewerJwtWo"):
+        yield res.finding(
+            "tokenReviewerJwt",
+            "<secret>",
+            "a long-lived reviewer JWT although Vault runs in the cluster",
+            "remove it; Vault uses its own service account token",
+        )
+    if as_bool(res.get("disableLocalCaJwt"), False):
+        yield res.finding(
+            "disableLocalCaJwt",
+            True,
+            "Vault cannot use its local token although it runs in the cluster",
+            "set disable_local_ca_jwt = false",
+        )

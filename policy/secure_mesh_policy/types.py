@@ -1,0 +1,62 @@
+"""The resource type tokens the rules look at, exactly as the installed providers register them.
+
+Each token was checked against the ``super().__init__('<token>', ...)`` call of its class in
+pulumi-vault 7.14, pulumi-consul 3.15, pulumi-kubernetes 4.34 and pulumi-random 4.21, so a rule
+can never silently miss a resource because of a misspelt type.
+"""
+
+from __future__ import annotations
+
+# Vault: mounts, policies, auth
+MOUNT = "vault:index/mount:Mount"
+POLICY = "vault:index/policy:Policy"
+AUTH_BACKEND = "vault:index/authBackend:AuthBackend"
+K8S_AUTH_ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
+K8S_AUTH_CONFIG = "vault:kubernetes/authBackendConfig:AuthBackendConfig"
+
+# Vault PKI
+PKI_ROLE = "vault:pkiSecret/secretBackendRole:SecretBackendRole"
+PKI_ROOT_CERT = "vault:pkiSecret/secretBackendRootCert:SecretBackendRootCert"
+PKI_INT_REQUEST = "vault:pkiSecret/secretBackendIntermediateCertRequest:SecretBackendIntermediateCertRequest"
+PKI_SIGN_INTERMEDIATE = "vault:pkiSecret/secretBackendRootSignIntermediate:SecretBackendRootSignIntermediate"
+PKI_SET_SIGNED = "vault:pkiSecret/secretBackendIntermediateSetSigned:SecretBackendIntermediateSetSigned"
+PKI_ISSUER = "vault:pkiSecret/secretBackendIssuer:SecretBackendIssuer"
+PKI_KEY = "vault:pkiSecret/secretBackendKey:SecretBackendKey"
+PKI_CONFIG_CA = "vault:pkiSecret/secretBackendConfigCa:SecretBackendConfigCa"
+PKI_CONFIG_ISSUERS = "vault:pkiSecret/secretBackendConfigIssuers:SecretBackendConfigIssuers"
+PKI_CONFIG_URLS = "vault:pkiSecret/secretBackendConfigUrls:SecretBackendConfigUrls"
+PKI_CRL_CONFIG = "vault:pkiSecret/secretBackendCrlConfig:SecretBackendCrlConfig"
+PKI_AUTO_TIDY = "vault:pkiSecret/backendConfigAutoTidy:BackendConfigAutoTidy"
+PKI_CERT = "vault:pkiSecret/secretBackendCert:SecretBackendCert"
+PKI_SIGN = "vault:pkiSecret/secretBackendSign:SecretBackendSign"
+
+# Vault KV
+KV_BACKEND_V2 = "vault:kv/secretBackendV2:SecretBackendV2"
+KV_SECRET_V2 = "vault:kv/secretV2:SecretV2"
+KV_SECRET_V1 = "vault:kv/secret:Secret"
+
+# Kubernetes
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+CRD_SERVICE_INTENTIONS = "kubernetes:consul.hashicorp.com/v1alpha1:ServiceIntentions"
+CRD_SERVICE_DEFAULTS = "kubernetes:consul.hashicorp.com/v1alpha1:ServiceDefaults"
+CRD_PROXY_DEFAULTS = "kubernetes:consul.hashicorp.com/v1alpha1:ProxyDefaults"
+
+# Consul
+CONSUL_INTENTIONS = "consul:index/configEntryServiceIntentions:ConfigEntryServiceIntentions"
+CONSUL_SERVICE_DEFAULTS = "consul:index/configEntryServiceDefaults:ConfigEntryServiceDefaults"
+CONSUL_CONFIG_ENTRY = "consul:index/configEntry:ConfigEntry"
+
+# Random
+RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
+RANDOM_ID = "random:index/randomId:RandomId"
+
+CA_GENERATING = (PKI_ROOT_CERT, PKI_INT_REQUEST, PKI_KEY)
+"""Resources that make a CA key pair inside a PKI mount."""
+
+CA_RESOURCES = (PKI_ROOT_CERT, PKI_INT_REQUEST, PKI_SIGN_INTERMEDIATE, PKI_SET_SIGNED, PKI_ISSUER, PKI_KEY)
+"""Resources whose loss loses (or re-keys) a CA: what production stacks protect."""
+
+
+def short(type_token: str) -> str:
+    """The readable tail of a type token (``vault:index/policy:Policy`` → ``Policy``)."""
+    return type_token.rsplit(":", 1)[-1]

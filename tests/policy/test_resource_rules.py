@@ -1,0 +1,890 @@
+"""Every resource rule, called through its policy's ``validate``: compliant cases pass, violating cases are caught.
+
+Each case is (policy, resource type, props, expected fragment of the message or None for compliant).
+Where Vault's default is insecure, both the "unset" and the "explicitly insecure" form are cases.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from secure_mesh_policy import types as t
+
+from tests.policy.support import RULES, check
+
+SERVER_DOMAINS = [
+    "dc1.consul",
+    "consul-consul-server",
+    "consul-consul-server.consul",
+    "consul-consul-server.consul.svc",
+]
+
+
+def policy_doc(paths: dict[str, list[str]]) -> str:
+    return json.dumps({"path": {p: {"capabilities": c} for p, c in paths.items()}})
+
+
+def good_role(**over: Any) -> dict[str, Any]:
+    props = {
+        "backend": "consul/gateway/pki_int1",
+        "name": "api-gateway",
+        "allowedDomains": ["apps.example.com"],
+        "allowSubdomains": True,
+        "allowLocalhost": False,
+        "allowIpSans": False,
+        "allowWildcardCertificates": False,
+        "clientFlag": False,
+        "serverFlag": True,
+        "keyType": "ec",
+        "keyBits": 256.0,
+        "ttl": "720h",
+        "maxTtl": "720h",
+        "generateLease": False,
+    }
+    props.update(over)
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def good_k8s_role(**over: Any) -> dict[str, Any]:
+    props = {
+        "backend": "kubernetes-dc1",
+        "roleName": "consul-server",
+        "boundServiceAccountNames": ["consul-consul-server"],
+        "boundServiceAccountNamespaces": ["consul"],
+        "tokenPolicies": ["consul-dc1-server"],
+        "audience": "vault",
+        "aliasNameSource": "serviceaccount_uid",
+        "tokenTtl": 3600.0,
+        "tokenMaxTtl": 14400.0,
+    }
+    props.update(over)
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def consul_values(**over: Any) -> dict[str, Any]:
+    """Compliant consul chart values; ``over`` replaces dotted keys (None deletes)."""
+    values: dict[str, Any] = {
+        "global": {
+            "tls": {
+                "enabled": True,
+                "enableAutoEncrypt": True,
+                "verify": True,
+                "httpsOnly": True,
+                "caCert": {"secretName": "consul/server/pki_int2/cert/ca"},
+            },
+            "acls": {
+                "manageSystemACLs": True,
+                "bootstrapToken": {"secretName": "consul/kv/data/consul/bootstrap-token", "secretKey": "token"},
+            },
+            "gossipEncryption": {"secretName": "consul/kv/data/consul/gossip", "secretKey": "key"},
+            "secretsBackend": {
+                "vault": {
+                    "enabled": True,
+                    "consulServerRole": "consul-server",
+                    "ca": {"secretName": "consul-vault-ca", "secretKey": "tls.crt"},
+                    "connectCA": {
+                        "address": "https://vault.example.com:8200",
+                        "rootPKIPath": "consul/connect/pki_int2",
+                        "intermediatePKIPath": "consul/connect/pki_consul_dc1",
+                        "additionalConfig": json.dumps({"connect": [{"ca_config": [{"leaf_cert_ttl": "72h"}]}]}),
+                    },
+                }
+            },
+        },
+        "server": {
+            "replicas": 3.0,
+            "serverCert": {"secretName": "consul/server/pki_int2/issue/consul-server"},
+            "extraConfig": json.dumps({"log_level": "INFO"}),
+            "snapshotAgent": {
+                "enabled": True,
+                "configSecret": {"secretName": "consul/kv/data/consul/snap", "secretKey": "config"},
+            },
+        },
+    }
+    for dotted, value in over.items():
+        node = values
+        keys = dotted.split("__")
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        if value is None:
+            node.pop(keys[-1], None)
+        else:
+            node[keys[-1]] = value
+    return values
+
+
+def release(**over: Any) -> dict[str, Any]:
+    return {
+        "chart": "consul",
+        "version": "2.0.3",
+        "name": "consul",
+        "namespace": "consul",
+        "values": consul_values(**over),
+    }
+
+
+def crd(destination: str, sources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "consul.hashicorp.com/v1alpha1",
+        "kind": "ServiceIntentions",
+        "metadata": {"name": destination},
+        "spec": {"destination": {"name": destination}, "sources": sources},
+    }
+
+
+@dataclass
+class Case:
+    policy: str
+    type: str
+    props: dict[str, Any]
+    expect: str | None
+    """A fragment every reported message must contain (None: compliant, nothing reported)."""
+    id: str
+    stack: str = "dev"
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def ok(policy: str, type_: str, props: dict[str, Any], id: str, **kw: Any) -> Case:
+    return Case(policy, type_, props, None, id, **kw)
+
+
+def bad(policy: str, type_: str, props: dict[str, Any], expect: str, id: str, **kw: Any) -> Case:
+    return Case(policy, type_, props, expect, id, **kw)
+
+
+PKI_MOUNT = {"path": "consul/server/pki_int1", "type": "pki", "maxLeaseTtlSeconds": 157680000.0}
+
+CASES = [
+    # ------------------------------------------------------------------ PKI
+    ok("pki-root-offline", t.PKI_ROOT_CERT, {"backend": "consul/pki_root", "type": "internal"}, "dev-internal-root"),
+    bad(
+        "pki-root-offline",
+        t.PKI_ROOT_CERT,
+        {"backend": "consul/pki_root", "type": "exported"},
+        "stored in state",
+        "exported-root",
+    ),
+    bad(
+        "pki-root-offline",
+        t.PKI_ROOT_CERT,
+        {"backend": "consul/pki_root", "type": "internal"},
+        "production stack",
+        "root-in-vault-in-prod",
+        stack="prod",
+    ),
+    bad(
+        "pki-root-offline",
+        t.PKI_ROOT_CERT,
+        {"backend": "consul/pki_root", "type": "internal"},
+        "production stack",
+        "root-in-vault-prod-by-config",
+        config={"environment": "prod"},
+    ),
+    bad(
+        "pki-root-offline",
+        t.PKI_CONFIG_CA,
+        {"backend": "consul/pki", "pemBundle": "-----BEGIN"},
+        "private key",
+        "imported-bundle",
+    ),
+    ok("pki-key-internal", t.PKI_INT_REQUEST, {"backend": "b", "type": "internal"}, "internal"),
+    ok("pki-key-internal", t.PKI_ROOT_CERT, {"backend": "b", "type": "kms"}, "kms"),
+    bad("pki-key-internal", t.PKI_INT_REQUEST, {"backend": "b", "type": "exported"}, "inside Vault", "exported"),
+    bad("pki-key-internal", t.PKI_KEY, {"backend": "b", "type": "existing"}, "inside Vault", "existing"),
+    bad("pki-key-internal", t.PKI_INT_REQUEST, {"backend": "b"}, "<unset>", "unset"),
+    ok("pki-mount-ttl", t.MOUNT, PKI_MOUNT, "mount-set"),
+    ok("pki-mount-ttl", t.MOUNT, {"path": "consul/kv", "type": "kv"}, "not-pki"),
+    ok("pki-mount-ttl", t.PKI_ROLE, good_role(), "role-set"),
+    bad("pki-mount-ttl", t.MOUNT, {"path": "p", "type": "pki"}, "32 days", "mount-unset"),
+    bad("pki-mount-ttl", t.PKI_ROLE, good_role(ttl=None), "default TTL", "role-ttl-unset"),
+    bad("pki-mount-ttl", t.PKI_ROLE, good_role(maxTtl=None), "max TTL", "role-max-ttl-unset"),
+    bad("pki-mount-ttl", t.PKI_ROLE, good_role(ttl="800h"), "longer than maxTtl", "role-ttl-over-max"),
+    ok("pki-keys", t.PKI_INT_REQUEST, {"keyType": "ec", "keyBits": 384.0}, "ec-384"),
+    ok("pki-keys", t.PKI_ROOT_CERT, {"keyType": "rsa", "keyBits": 4096.0}, "rsa-4096"),
+    ok("pki-keys", t.PKI_ROLE, {}, "role-defaults-rsa-2048"),
+    bad("pki-keys", t.PKI_INT_REQUEST, {"keyType": "rsa", "keyBits": 1024.0}, "at least 2048", "rsa-1024"),
+    bad(
+        "pki-keys",
+        t.PKI_INT_REQUEST,
+        {"keyType": "rsa", "keyBits": 2048.0},
+        "at least 3072",
+        "rsa-below-config",
+        config={"minRsaKeyBits": 3072},
+    ),
+    bad("pki-keys", t.PKI_INT_REQUEST, {"keyType": "ec", "keyBits": 521.0}, "P-256 or P-384", "ec-521"),
+    bad("pki-keys", t.PKI_ROLE, {"keyType": "any"}, "only RSA and EC", "role-any"),
+    bad("pki-keys", t.PKI_KEY, {"keyType": "ed25519"}, "only RSA and EC", "ed25519"),
+    ok("pki-name-constraints", t.PKI_SIGN_INTERMEDIATE, {"permittedDnsDomains": ["consul"]}, "constrained"),
+    bad("pki-name-constraints", t.PKI_SIGN_INTERMEDIATE, {}, "any name", "unconstrained"),
+    ok("pki-role-hygiene", t.PKI_ROLE, good_role(), "gateway-role"),
+    ok(
+        "pki-role-hygiene",
+        t.PKI_ROLE,
+        good_role(
+            allowedDomains=SERVER_DOMAINS,
+            allowLocalhost=True,
+            allowIpSans=True,
+            allowWildcardCertificates=True,
+            allowBareDomains=True,
+            clientFlag=True,
+        ),
+        "consul-server-exception",
+    ),
+    bad("pki-role-hygiene", t.PKI_ROLE, good_role(allowAnyName=True), "any name", "allow-any-name"),
+    bad(
+        "pki-role-hygiene",
+        t.PKI_ROLE,
+        good_role(allowedDomains=SERVER_DOMAINS, allowAnyName=True),
+        "any name",
+        "server-role-still-no-any-name",
+    ),
+    bad("pki-role-hygiene", t.PKI_ROLE, good_role(allowGlobDomains=True), "glob", "glob-domains"),
+    bad("pki-role-hygiene", t.PKI_ROLE, good_role(enforceHostnames=False), "DNS SAN", "no-enforce-hostnames"),
+    bad("pki-role-hygiene", t.PKI_ROLE, good_role(allowLocalhost=None), "allowLocalhost = <unset>", "localhost-unset"),
+    bad("pki-role-hygiene", t.PKI_ROLE, good_role(allowLocalhost=True), "allowLocalhost = True", "localhost-true"),
+    bad("pki-role-hygiene", t.PKI_ROLE, good_role(allowIpSans=None), "allowIpSans = <unset>", "ip-sans-unset"),
+    bad("pki-role-hygiene", t.PKI_ROLE, good_role(allowIpSans=True), "allowIpSans = True", "ip-sans-true"),
+    bad(
+        "pki-role-hygiene",
+        t.PKI_ROLE,
+        good_role(allowWildcardCertificates=None),
+        "allowWildcardCertificates",
+        "wildcards-unset",
+    ),
+    bad("pki-role-hygiene", t.PKI_ROLE, good_role(clientFlag=None), "both server and client", "client-flag-unset"),
+    bad(
+        "pki-role-hygiene",
+        t.PKI_ROLE,
+        good_role(allowedDomains=[*SERVER_DOMAINS[:3], "other.example.com.evil"], allowLocalhost=True),
+        "allowLocalhost",
+        "near-miss-server-shape",
+    ),
+    bad(
+        "pki-role-hygiene",
+        t.PKI_ROLE,
+        good_role(allowedDomains=[*SERVER_DOMAINS, "extra.example.com"], allowIpSans=True),
+        "allowIpSans",
+        "server-shape-plus-extra",
+    ),
+    ok("pki-no-lease", t.PKI_ROLE, good_role(generateLease=None), "lease-unset"),
+    bad("pki-no-lease", t.PKI_ROLE, good_role(generateLease=True), "lease", "lease-true"),
+    ok(
+        "pki-urls",
+        t.PKI_CONFIG_URLS,
+        {"backend": "b", "issuingCertificates": ["https://v/v1/b/ca"], "crlDistributionPoints": ["https://v/v1/b/crl"]},
+        "urls",
+    ),
+    bad(
+        "pki-urls",
+        t.PKI_CONFIG_URLS,
+        {"backend": "b", "issuingCertificates": ["https://v/v1/b/ca"]},
+        "crlDistributionPoints",
+        "no-crl-url",
+    ),
+    bad(
+        "pki-urls",
+        t.PKI_CONFIG_URLS,
+        {"backend": "b", "issuingCertificates": [], "crlDistributionPoints": ["x"]},
+        "issuingCertificates",
+        "empty-issuing",
+    ),
+    ok("pki-crl", t.PKI_CRL_CONFIG, {"backend": "b", "autoRebuild": True, "enableDelta": True, "expiry": "72h"}, "crl"),
+    bad("pki-crl", t.PKI_CRL_CONFIG, {"backend": "b", "expiry": "72h"}, "Vault's default", "crl-defaults"),
+    bad(
+        "pki-crl",
+        t.PKI_CRL_CONFIG,
+        {"backend": "b", "autoRebuild": True, "enableDelta": False, "expiry": "72h"},
+        "enableDelta",
+        "delta-false",
+    ),
+    bad(
+        "pki-crl",
+        t.PKI_CRL_CONFIG,
+        {"backend": "b", "autoRebuild": True, "enableDelta": True},
+        "expiry",
+        "expiry-unset",
+    ),
+    bad(
+        "pki-crl",
+        t.PKI_CRL_CONFIG,
+        {"backend": "b", "autoRebuild": True, "enableDelta": True, "expiry": "72h", "disable": True},
+        "not published",
+        "disabled",
+    ),
+    ok(
+        "pki-tidy",
+        t.PKI_AUTO_TIDY,
+        {
+            "backend": "b",
+            "enabled": True,
+            "tidyCertStore": True,
+            "tidyRevokedCerts": True,
+            "tidyExpiredIssuers": True,
+            "intervalDuration": "12h",
+        },
+        "tidy",
+    ),
+    bad(
+        "pki-tidy",
+        t.PKI_AUTO_TIDY,
+        {"backend": "b", "tidyCertStore": True, "tidyRevokedCerts": True, "tidyExpiredIssuers": True},
+        "enabled",
+        "tidy-unset-enabled",
+    ),
+    bad(
+        "pki-tidy",
+        t.PKI_AUTO_TIDY,
+        {
+            "backend": "b",
+            "enabled": True,
+            "tidyCertStore": True,
+            "tidyRevokedCerts": True,
+            "tidyExpiredIssuers": True,
+            "intervalDuration": "168h",
+        },
+        "48h",
+        "tidy-weekly",
+    ),
+    ok(
+        "pki-sensitive-paths",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"consul/server/pki_int2/issue/consul-server": ["create", "update"]})},
+        "issue-only",
+    ),
+    ok(
+        "pki-sensitive-paths",
+        t.POLICY,
+        {
+            "name": "mesh",
+            "policy": policy_doc(
+                {
+                    "sys/mounts/consul/connect/pki_int2": ["read"],
+                    "consul/connect/pki_int2/root/sign-intermediate": ["update"],
+                }
+            ),
+        },
+        "mesh-ca-exception",
+    ),
+    ok(
+        "pki-sensitive-paths",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"pki/sign-verbatim/x": ["deny"]})},
+        "explicit-deny",
+    ),
+    bad(
+        "pki-sensitive-paths",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"pki/sign-verbatim/x": ["update"]})},
+        "sign-verbatim",
+        "sign-verbatim",
+    ),
+    bad(
+        "pki-sensitive-paths",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"pki/+/generate/internal": ["update"]})},
+        "generate",
+        "plus-generate",
+    ),
+    bad(
+        "pki-sensitive-paths",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"pki/sign-*": ["update"]})},
+        "sign-verbatim",
+        "partial-glob",
+    ),
+    bad(
+        "pki-sensitive-paths",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"consul/connect/pki_int2/root/sign-intermediate": ["update"]})},
+        "root/sign-intermediate",
+        "sign-intermediate-without-mesh-shape",
+    ),
+    # ------------------------------------------------------------- policies
+    ok(
+        "pol-least",
+        t.POLICY,
+        {
+            "name": "p",
+            "policy": policy_doc(
+                {
+                    "consul/kv/data/consul/gossip": ["read"],
+                    "sys/mounts/consul/connect/pki_int2": ["read"],
+                    "sys/mounts/x/tune": ["update"],
+                    "auth/token/renew-self": ["update"],
+                }
+            ),
+        },
+        "narrow",
+    ),
+    bad(
+        "pol-least",
+        t.POLICY,
+        {"name": "p", "policy": 'path "secret/*" { capabilities = ["read"] }'},
+        "JSON",
+        "hcl-unparsable",
+    ),
+    bad("pol-least", t.POLICY, {"name": "p", "policy": json.dumps({"paths": {}})}, '"path"', "wrong-shape"),
+    bad("pol-least", t.POLICY, {"name": "p"}, "empty", "policy-unset"),
+    bad(
+        "pol-least",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"consul/kv/data/x": ["read", "sudo"]})},
+        "sudo",
+        "sudo",
+    ),
+    bad(
+        "pol-least",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"consul/kv/data/x": ["reed"]})},
+        "unknown",
+        "typo-capability",
+    ),
+    bad("pol-least", t.POLICY, {"name": "p", "policy": policy_doc({"*": ["read"]})}, "spans", "star"),
+    bad("pol-least", t.POLICY, {"name": "p", "policy": policy_doc({"consul/*": ["read"]})}, "spans", "top-glob"),
+    bad(
+        "pol-least",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"sys/policies/acl/x": ["update"]})},
+        "sys/",
+        "sys-policy",
+    ),
+    bad(
+        "pol-least",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"sys/mounts/x": ["update"]})},
+        "sys/",
+        "sys-mounts-update",
+    ),
+    bad(
+        "pol-least",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"auth/kubernetes/role/x": ["update"]})},
+        "auth",
+        "auth-role-write",
+    ),
+    ok(
+        "pol-kv-data",
+        t.POLICY,
+        {
+            "name": "p",
+            "policy": policy_doc({"consul/kv/data/consul/gossip": ["read"], "consul/kv/metadata/apps/*": ["list"]}),
+        },
+        "read",
+    ),
+    bad(
+        "pol-kv-data",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"consul/kv/data/x": ["read", "delete"]})},
+        "delete",
+        "data-delete",
+    ),
+    bad(
+        "pol-kv-data",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"consul/kv/destroy/x": ["update"]})},
+        "destruction",
+        "destroy",
+    ),
+    bad(
+        "pol-kv-data",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"consul/kv/delete/x": ["update"]})},
+        "soft-delete",
+        "soft-delete-endpoint",
+    ),
+    bad(
+        "pol-kv-data",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"consul/kv/metadata/x": ["delete"]})},
+        "delete",
+        "metadata-delete",
+    ),
+    ok("pol-no-root", t.K8S_AUTH_ROLE, good_k8s_role(), "own-policy"),
+    bad("pol-no-root", t.K8S_AUTH_ROLE, good_k8s_role(tokenPolicies=["default", "root"]), "root", "root-policy"),
+    bad("pol-no-root", "vault:index/token:Token", {"policies": ["root"]}, "root", "root-token"),
+    # ---------------------------------------------------------- kubernetes auth
+    ok("k8s-namespace", t.K8S_AUTH_ROLE, good_k8s_role(), "pinned"),
+    bad("k8s-namespace", t.K8S_AUTH_ROLE, good_k8s_role(boundServiceAccountNamespaces=["*"]), "wildcard", "star"),
+    bad(
+        "k8s-namespace",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(boundServiceAccountNamespaces=["consul", "*"]),
+        "wildcard",
+        "mixed",
+    ),
+    bad("k8s-namespace", t.K8S_AUTH_ROLE, good_k8s_role(boundServiceAccountNamespaces=["cons*"]), "wildcard", "glob"),
+    bad("k8s-namespace", t.K8S_AUTH_ROLE, good_k8s_role(boundServiceAccountNamespaces=None), "empty", "unset"),
+    ok("k8s-names", t.K8S_AUTH_ROLE, good_k8s_role(), "named"),
+    ok(
+        "k8s-names",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(boundServiceAccountNames=["*"], tokenPolicies=["ca-read"]),
+        "ca-read-shape",
+    ),
+    bad(
+        "k8s-names",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(boundServiceAccountNames=["*"], tokenPolicies=["a", "b"]),
+        "CA-read shape",
+        "star-two-policies",
+    ),
+    bad(
+        "k8s-names",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(boundServiceAccountNames=["*"], boundServiceAccountNamespaces=["a", "b"]),
+        "CA-read shape",
+        "star-two-namespaces",
+    ),
+    bad("k8s-names", t.K8S_AUTH_ROLE, good_k8s_role(boundServiceAccountNames=["consul-*"]), "CA-read shape", "glob"),
+    bad("k8s-names", t.K8S_AUTH_ROLE, good_k8s_role(boundServiceAccountNames=None), "empty", "unset"),
+    ok("k8s-audience", t.K8S_AUTH_ROLE, good_k8s_role(), "set"),
+    bad("k8s-audience", t.K8S_AUTH_ROLE, good_k8s_role(audience=None), "audience", "unset"),
+    bad("k8s-audience", t.K8S_AUTH_ROLE, good_k8s_role(audience="*"), "audience", "star"),
+    ok("k8s-alias", t.K8S_AUTH_ROLE, good_k8s_role(), "uid"),
+    ok("k8s-alias", t.K8S_AUTH_ROLE, good_k8s_role(aliasNameSource=None), "unset-is-uid"),
+    bad("k8s-alias", t.K8S_AUTH_ROLE, good_k8s_role(aliasNameSource="serviceaccount_name"), "re-creation", "by-name"),
+    ok("k8s-ttl", t.K8S_AUTH_ROLE, good_k8s_role(), "hour"),
+    bad("k8s-ttl", t.K8S_AUTH_ROLE, good_k8s_role(tokenTtl=None), "system default", "ttl-unset"),
+    bad("k8s-ttl", t.K8S_AUTH_ROLE, good_k8s_role(tokenTtl=86400.0, tokenMaxTtl=86400.0), "longer than 1h", "ttl-day"),
+    ok(
+        "k8s-ttl",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenTtl=7200.0),
+        "ttl-2h-allowed-by-config",
+        config={"maxTokenTtlSeconds": 7200},
+    ),
+    bad("k8s-ttl", t.K8S_AUTH_ROLE, good_k8s_role(tokenMaxTtl=None), "token_max_ttl", "max-unset"),
+    bad(
+        "k8s-ttl",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenTtl=3600.0, tokenMaxTtl=1800.0),
+        "longer than tokenMaxTtl",
+        "ttl-over-max",
+    ),
+    bad("k8s-ttl", t.K8S_AUTH_ROLE, good_k8s_role(tokenPeriod=3600.0), "periodic", "periodic"),
+    ok(
+        "k8s-reviewer",
+        t.K8S_AUTH_CONFIG,
+        {"backend": "k", "kubernetesHost": "https://kubernetes.default.svc"},
+        "in-cluster-local-token",
+    ),
+    ok(
+        "k8s-reviewer",
+        t.K8S_AUTH_CONFIG,
+        {"backend": "k", "kubernetesHost": "https://k8s.example.com:6443", "tokenReviewerJwt": "eyJ"},
+        "external-with-jwt",
+    ),
+    bad(
+        "k8s-reviewer",
+        t.K8S_AUTH_CONFIG,
+        {"backend": "k", "kubernetesHost": "https://kubernetes.default.svc:443", "tokenReviewerJwt": "eyJ"},
+        "long-lived",
+        "in-cluster-jwt",
+    ),
+    bad(
+        "k8s-reviewer",
+        t.K8S_AUTH_CONFIG,
+        {"backend": "k", "kubernetesHost": "https://kubernetes.default.svc", "disableLocalCaJwt": True},
+        "local token",
+        "local-disabled",
+    ),
+    # ------------------------------------------------------------------- KV
+    ok("kv-v2", t.MOUNT, {"path": "consul/kv", "type": "kv", "options": {"version": "2"}}, "kv2"),
+    ok("kv-v2", t.MOUNT, {"path": "consul/kv", "type": "kv-v2"}, "kv-v2-type"),
+    bad("kv-v2", t.MOUNT, {"path": "consul/kv", "type": "kv"}, "version 1", "options-unset"),
+    bad("kv-v2", t.MOUNT, {"path": "consul/kv", "type": "kv", "options": {"version": "1"}}, "version 1", "v1"),
+    bad("kv-v2", t.KV_SECRET_V1, {"path": "secret/x", "dataJson": "{}"}, "version 1", "v1-secret"),
+    ok("kv-versions", t.KV_BACKEND_V2, {"mount": "consul/kv", "maxVersions": 10.0, "deleteVersionAfter": 0.0}, "ten"),
+    ok("kv-versions", t.KV_BACKEND_V2, {"mount": "consul/kv"}, "defaults"),
+    bad("kv-versions", t.KV_BACKEND_V2, {"mount": "consul/kv", "maxVersions": 1.0}, "fewer than 5", "one-version"),
+    bad("kv-versions", t.KV_BACKEND_V2, {"mount": "consul/kv", "deleteVersionAfter": 3600.0}, "deleted", "expiring"),
+    bad(
+        "kv-versions",
+        t.KV_SECRET_V2,
+        {"mount": "m", "name": "n", "customMetadata": {"maxVersions": 2.0}},
+        "customMetadata.maxVersions",
+        "secret-metadata",
+    ),
+    ok("kv-cas", t.KV_BACKEND_V2, {"mount": "consul/kv", "casRequired": True}, "cas"),
+    bad("kv-cas", t.KV_BACKEND_V2, {"mount": "consul/kv"}, "check-and-set", "cas-unset"),
+    ok("kv-soft-delete", t.KV_SECRET_V2, {"mount": "m", "name": "n", "deleteAllVersions": False}, "keep"),
+    bad(
+        "kv-soft-delete",
+        t.KV_SECRET_V2,
+        {"mount": "m", "name": "n", "deleteAllVersions": True},
+        "every version",
+        "delete-all",
+    ),
+    ok("kv-no-plaintext", t.HELM_RELEASE, release(), "paths-only"),
+    bad(
+        "kv-no-plaintext",
+        t.HELM_RELEASE,
+        release(global__gossipEncryption={"key": "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE="}),
+        "gossip",
+        "gossip-key-inline",
+    ),
+    bad(
+        "kv-no-plaintext",
+        t.HELM_RELEASE,
+        release(global__acls__bootstrapToken={"value": "0b5f1a7e-3c3d-4a56-9e0f-1d2c3b4a5f6e"}),
+        "ACL token",
+        "uuid-inline",
+    ),
+    bad(
+        "kv-no-plaintext",
+        t.HELM_RELEASE,
+        release(server__extraConfig=json.dumps({"encrypt": "abc"})),
+        "extra config",
+        "extra-config-encrypt",
+    ),
+    bad(
+        "kv-no-plaintext",
+        t.HELM_RELEASE,
+        {"chart": "vault", "values": {"server": {"dev": {"devRootToken": "root"}}}},
+        "secret-named",
+        "vault-dev-token",
+    ),
+    bad(
+        "kv-no-plaintext",
+        t.HELM_RELEASE,
+        {"chart": "vault", "values": {"tls": "-----BEGIN EC PRIVATE KEY-----"}},
+        "private key",
+        "pem-key",
+    ),
+    # --------------------------------------------------------------- consul
+    ok("csl-tls", t.HELM_RELEASE, release(), "tls"),
+    ok("csl-tls", t.HELM_RELEASE, {"chart": "vault", "values": {}}, "not-consul"),
+    bad("csl-tls", t.HELM_RELEASE, release(global__tls__enabled=None), "global.tls.enabled = <unset>", "tls-unset"),
+    bad("csl-tls", t.HELM_RELEASE, release(global__tls__enabled=False), "global.tls.enabled = False", "tls-off"),
+    bad("csl-tls", t.HELM_RELEASE, release(global__tls__verify=False), "verify", "no-verify"),
+    bad("csl-tls", t.HELM_RELEASE, release(global__tls__enableAutoEncrypt=None), "enableAutoEncrypt", "auto-encrypt"),
+    ok("csl-acl", t.HELM_RELEASE, release(), "acls"),
+    bad("csl-acl", t.HELM_RELEASE, release(global__acls__manageSystemACLs=None), "not managed", "acls-unset"),
+    bad(
+        "csl-acl",
+        t.HELM_RELEASE,
+        release(server__extraConfig=json.dumps({"acl": {"default_policy": "allow"}})),
+        "default policy allow",
+        "default-allow",
+    ),
+    bad("csl-acl", t.HELM_RELEASE, release(server__extraConfig="{not json"), "not valid JSON", "bad-json"),
+    ok("csl-gossip", t.HELM_RELEASE, release(), "gossip"),
+    bad("csl-gossip", t.HELM_RELEASE, release(global__gossipEncryption=None), "not encrypted", "gossip-unset"),
+    bad("csl-gossip", t.HELM_RELEASE, release(global__gossipEncryption={"autoGenerate": True}), "Vault", "autogen"),
+    bad(
+        "csl-gossip",
+        t.HELM_RELEASE,
+        release(global__gossipEncryption={"secretName": "consul/kv/consul/gossip", "secretKey": "key"}),
+        "KV-v2",
+        "no-data-segment",
+    ),
+    bad(
+        "csl-gossip",
+        t.HELM_RELEASE,
+        release(server__extraConfig=json.dumps({"encrypt_verify_incoming": False})),
+        "unencrypted",
+        "verify-incoming-off",
+    ),
+    ok("csl-no-scripts", t.HELM_RELEASE, release(), "no-scripts"),
+    bad(
+        "csl-no-scripts",
+        t.HELM_RELEASE,
+        release(client__extraConfig=json.dumps({"enable_script_checks": True})),
+        "script",
+        "script-checks",
+    ),
+    bad(
+        "csl-no-scripts",
+        t.HELM_RELEASE,
+        release(server__extraConfig=json.dumps({"disable_remote_exec": False})),
+        "remote exec",
+        "remote-exec",
+    ),
+    ok("csl-vault-ca", t.HELM_RELEASE, release(), "vault-ca"),
+    bad(
+        "csl-vault-ca",
+        t.HELM_RELEASE,
+        release(global__secretsBackend__vault__enabled=None),
+        "does not use Vault",
+        "vault-off",
+    ),
+    bad(
+        "csl-vault-ca",
+        t.HELM_RELEASE,
+        release(global__secretsBackend__vault__connectCA={"address": "https://v"}),
+        "rootPKIPath",
+        "no-root-path",
+    ),
+    bad("csl-vault-ca", t.HELM_RELEASE, release(global__secretsBackend__vault__ca=None), "TLS CA", "no-vault-ca"),
+    bad(
+        "csl-vault-ca",
+        t.HELM_RELEASE,
+        release(
+            global__secretsBackend__vault__connectCA__additionalConfig=json.dumps(
+                {"connect": [{"ca_config": [{"token": "s.abc", "tls_skip_verify": True}]}]}
+            )
+        ),
+        "",
+        "static-token-and-skip-verify",
+    ),
+    bad(
+        "csl-vault-ca",
+        t.HELM_RELEASE,
+        release(global__secretsBackend__vault__connectCA__address="http://vault:8200"),
+        "plain http",
+        "http-in-prod",
+        stack="prod",
+    ),
+    ok(
+        "csl-vault-ca",
+        t.HELM_RELEASE,
+        release(
+            global__secretsBackend__vault__connectCA__address="http://vault:8200",
+            global__secretsBackend__vault__ca=None,
+        ),
+        "http-in-dev",
+    ),
+    ok("csl-binding", t.HELM_RELEASE, release(), "default-selector"),
+    bad(
+        "csl-binding",
+        t.HELM_RELEASE,
+        release(connectInject={"aclBindingRuleSelector": ""}),
+        "default service account",
+        "selector-cleared",
+    ),
+    ok("csl-quorum", t.HELM_RELEASE, release(server__replicas=1.0), "dev-single-server"),
+    ok("csl-quorum", t.HELM_RELEASE, release(), "prod-three", stack="prod"),
+    bad("csl-quorum", t.HELM_RELEASE, release(server__replicas=None), "quorum", "prod-unset", stack="prod"),
+    bad("csl-quorum", t.HELM_RELEASE, release(server__replicas=4.0), "quorum", "prod-even", stack="prod"),
+    bad(
+        "csl-quorum",
+        t.HELM_RELEASE,
+        release(server__disruptionBudget={"enabled": False}),
+        "disruption",
+        "prod-no-pdb",
+        stack="prod",
+    ),
+    ok("csl-bootstrap-token", t.HELM_RELEASE, release(), "in-vault"),
+    bad("csl-bootstrap-token", t.HELM_RELEASE, release(global__acls__bootstrapToken=None), "not kept", "unset"),
+    bad(
+        "csl-bootstrap-token",
+        t.HELM_RELEASE,
+        release(global__acls__bootstrapToken={"secretName": "consul-bootstrap", "secretKey": "token"}),
+        "not kept",
+        "k8s-secret-name",
+    ),
+    ok("kv-backup", t.HELM_RELEASE, release(), "snapshots", stack="prod"),
+    ok("kv-backup", t.HELM_RELEASE, release(server__snapshotAgent=None), "dev-no-snapshots"),
+    bad("kv-backup", t.HELM_RELEASE, release(server__snapshotAgent=None), "no snapshots", "prod-unset", stack="prod"),
+    bad(
+        "kv-backup",
+        t.HELM_RELEASE,
+        release(server__snapshotAgent={"enabled": True}),
+        "configuration",
+        "no-config",
+        stack="prod",
+    ),
+    # ----------------------------------------------------------- intentions
+    ok("int-no-wildcard-allow", t.CRD_SERVICE_INTENTIONS, crd("*", [{"name": "*", "action": "deny"}]), "default-deny"),
+    ok(
+        "int-no-wildcard-allow",
+        t.CONSUL_INTENTIONS,
+        {"name": "api", "sources": [{"name": "web", "action": "allow"}]},
+        "named-allow",
+    ),
+    bad(
+        "int-no-wildcard-allow",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("api", [{"name": "*", "action": "allow"}]),
+        "wildcard",
+        "crd-allow-from-star",
+    ),
+    bad(
+        "int-no-wildcard-allow",
+        t.CONSUL_INTENTIONS,
+        {"name": "*", "sources": [{"name": "web", "action": "allow"}]},
+        "wildcard",
+        "entry-allow-to-star",
+    ),
+    bad(
+        "int-no-wildcard-allow",
+        t.CONSUL_CONFIG_ENTRY,
+        {
+            "kind": "service-intentions",
+            "name": "api",
+            "configJson": json.dumps({"Sources": [{"Name": "*", "Action": "allow"}]}),
+        },
+        "wildcard",
+        "generic-entry",
+    ),
+    ok(
+        "int-l7",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("payments", [{"name": "api", "permissions": [{"action": "allow", "http": {"pathPrefix": "/p"}}]}]),
+        "l7",
+    ),
+    ok(
+        "int-l7",
+        t.CONSUL_INTENTIONS,
+        {
+            "name": "payments",
+            "sources": [{"name": "api", "permissions": [{"action": "allow", "https": [{"pathPrefix": "/p"}]}]}],
+        },
+        "l7-entry",
+    ),
+    bad(
+        "int-l7",
+        t.CRD_SERVICE_INTENTIONS,
+        crd(
+            "payments",
+            [{"name": "api", "action": "allow", "permissions": [{"action": "allow", "http": {"pathPrefix": "/p"}}]}],
+        ),
+        "together",
+        "both",
+    ),
+    bad(
+        "int-l7",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("payments", [{"name": "*", "permissions": [{"action": "allow", "http": {"pathPrefix": "/p"}}]}]),
+        "wildcard",
+        "l7-wildcard",
+    ),
+    bad("int-l7", t.CRD_SERVICE_INTENTIONS, crd("payments", [{"name": "api"}]), "neither", "neither"),
+    bad(
+        "int-l7",
+        t.CONSUL_INTENTIONS,
+        {"name": "payments", "sources": [{"name": "api", "permissions": [{"action": "maybe", "https": [{}]}]}]},
+        "allow or deny",
+        "bad-permission-action",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.policy}:{c.id}" for c in CASES])
+def test_resource_rule_case(case: Case) -> None:
+    messages = check(case.policy, case.type, case.props, name=f"{case.id}-res", stack=case.stack, config=case.config)
+    if case.expect is None:
+        assert messages == [], f"{case.policy} flagged compliant resource {case.id}-res: {messages}"
+        return
+    assert messages, f"{case.policy} missed {case.id}-res ({case.type}) with {case.props}"
+    assert any(case.expect in m for m in messages), f"{case.policy} on {case.id}-res said {messages}"
+    for message in messages:
+        assert f"'{case.id}-res'" in message, f"message does not name the resource: {message}"
+        assert "Fix:" in message and " = " in message, f"message lacks property/value/fix: {message}"
+
+
+def test_every_resource_rule_has_compliant_and_violating_cases() -> None:
+    resource_rules = {name for name, rule in RULES.items() if rule.info.scope == "resource"}
+    compliant = {c.policy for c in CASES if c.expect is None}
+    violating = {c.policy for c in CASES if c.expect is not None}
+    assert resource_rules - compliant == set(), "resource rules without a compliant case"
+    assert resource_rules - violating == set(), "resource rules without a violating case"
+
+
+def test_rules_ignore_other_resource_types() -> None:
+    for name, rule in RULES.items():
+        if rule.info.scope == "resource":
+            assert check(name, "aws:s3/bucket:Bucket", {"acl": "public-read"}) == [], name

@@ -1,0 +1,524 @@
+"""Every stack rule, called through its policy's ``validate``.
+
+Compliant case: the checked-in stacks as the program registers them (dev and prod under mocks).
+Violating cases: the dev (or prod) stack with one resource weakened, removed or added, so each case
+differs from a real, passing stack by exactly the fault the rule exists to catch.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from secure_mesh_policy import types as t
+
+from tests.conftest import stack_run
+from tests.policy.support import RULES, Subject, check_stack, from_run, subject
+
+STACK_RULES = sorted(name for name, rule in RULES.items() if rule.info.scope == "stack")
+
+
+def stack_subjects(stack: str) -> list[Subject]:
+    """A private deep copy of a checked-in stack's resources (the cached run stays untouched)."""
+    return copy.deepcopy(from_run(stack_run(stack).resources))
+
+
+def named(subjects: list[Subject], name: str) -> Subject:
+    found = [s for s in subjects if s.name == name]
+    assert len(found) == 1, f"expected one resource named {name}, found {[s.name for s in found]}"
+    return found[0]
+
+
+def set_props(subjects: list[Subject], name: str, **changes: Any) -> list[Subject]:
+    target = named(subjects, name)
+    props = dict(target.props)
+    for key, value in changes.items():
+        if value is None:
+            props.pop(key, None)
+        else:
+            props[key] = value
+    target.props = props
+    return subjects
+
+
+def drop(subjects: list[Subject], name: str) -> list[Subject]:
+    named(subjects, name)
+    return [s for s in subjects if s.name != name]
+
+
+def consul_release(subjects: list[Subject]) -> Subject:
+    return named(subjects, "secure-mesh-consul-release")
+
+
+def set_value(subjects: list[Subject], dotted: str, value: Any) -> list[Subject]:
+    """Change one Helm value of the Consul release (None deletes the key)."""
+    release = consul_release(subjects)
+    values = copy.deepcopy(release.props["values"])
+    node = values
+    keys = dotted.split(".")
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    if value is None:
+        node.pop(keys[-1], None)
+    else:
+        node[keys[-1]] = value
+    release.props = {**release.props, "values": values}
+    return subjects
+
+
+def edit_policy(
+    subjects: list[Subject], name: str, add: dict[str, list[str]] | None = None, remove: tuple[str, ...] = ()
+) -> list[Subject]:
+    """Add or remove paths in a declared Vault policy's JSON document."""
+    target = named(subjects, name)
+    document = json.loads(target.props["policy"])
+    for path in remove:
+        document["path"].pop(path)
+    for path, capabilities in (add or {}).items():
+        document["path"][path] = {"capabilities": capabilities}
+    target.props = {**target.props, "policy": json.dumps(document)}
+    return subjects
+
+
+def add(subjects: list[Subject], type_token: str, name: str, props: dict[str, Any], **extra: Any) -> list[Subject]:
+    return [*subjects, subject(type_token, name, props, **extra)]
+
+
+def without_dependencies(subjects: list[Subject], name: str) -> list[Subject]:
+    named(subjects, name).property_dependencies = {}
+    return subjects
+
+
+def protect_off(subjects: list[Subject], name: str) -> list[Subject]:
+    named(subjects, name).protect = False
+    return subjects
+
+
+POLICY = "secure-mesh-identities-{}-policy"
+ROLE = "secure-mesh-identities-{}-role"
+
+
+@dataclass
+class StackCase:
+    policy: str
+    id: str
+    weaken: Callable[[list[Subject]], list[Subject]]
+    expect: str
+    """A fragment of at least one message."""
+    at: str
+    """The resource the finding must point at (by URN)."""
+    stack: str = "dev"
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+CASES = [
+    StackCase(
+        "pki-root-offline-stack",
+        "role-on-root",
+        lambda s: add(s, t.PKI_ROLE, "leaf-role", {"backend": "consul/pki_root", "name": "leaf"}),
+        "root CA's mount",
+        "leaf-role",
+    ),
+    StackCase(
+        "pki-root-offline-stack",
+        "chart-uses-root",
+        lambda s: set_value(s, "server.serverCert.secretName", "consul/pki_root/issue/consul-server"),
+        "uses the root CA's mount",
+        "secure-mesh-consul-release",
+    ),
+    StackCase(
+        "pki-one-purpose",
+        "role-on-root",
+        lambda s: add(s, t.PKI_ROLE, "leaf-role", {"backend": "consul/pki_root", "name": "leaf"}),
+        "straight from the root",
+        "leaf-role",
+    ),
+    StackCase(
+        "pki-one-purpose",
+        "root-and-intermediate",
+        lambda s: add(s, t.PKI_INT_REQUEST, "extra-csr", {"backend": "consul/pki_root", "type": "internal"}),
+        "both a root and an intermediate",
+        "extra-csr",
+    ),
+    StackCase(
+        "pki-one-purpose",
+        "mesh-root-is-server-mount",
+        lambda s: set_value(s, "global.secretsBackend.vault.connectCA.rootPKIPath", "consul/server/pki_int2"),
+        "also serves",
+        "secure-mesh-consul-release",
+    ),
+    StackCase(
+        "pki-ttl-cascade",
+        "intermediate-outlives-root",
+        lambda s: set_props(s, "secure-mesh-pki-server-l1-signed", ttl="90000h"),
+        "longer than its signer",
+        "secure-mesh-pki-server-l1-signed",
+    ),
+    StackCase(
+        "pki-ttl-cascade",
+        "level2-equals-level1",
+        lambda s: set_props(s, "secure-mesh-pki-server-l2-signed", ttl="43800h"),
+        "as long as or longer",
+        "secure-mesh-pki-server-l2-signed",
+    ),
+    StackCase(
+        "pki-ttl-cascade",
+        "sign-ttl-unset",
+        lambda s: set_props(s, "secure-mesh-pki-server-l2-signed", ttl=None),
+        "not set",
+        "secure-mesh-pki-server-l2-signed",
+    ),
+    StackCase(
+        "pki-ttl-cascade",
+        "leaf-over-max",
+        lambda s: set_props(s, "secure-mesh-pki-gateway-role", maxTtl="2160h"),
+        "maximum leaf TTL",
+        "secure-mesh-pki-gateway-role",
+    ),
+    StackCase(
+        "pki-ttl-cascade",
+        "leaf-over-configured-max",
+        lambda s: s,
+        "maximum leaf TTL",
+        "secure-mesh-pki-gateway-role",
+        config={"maxLeafTtl": "168h"},
+    ),
+    StackCase(
+        "pki-ttl-cascade",
+        "consul-intermediate-outlives-root-path",
+        lambda s: set_value(
+            s,
+            "global.secretsBackend.vault.connectCA.additionalConfig",
+            json.dumps({"connect": [{"ca_config": [{"intermediate_cert_ttl": "43800h"}]}]}),
+        ),
+        "Consul's intermediate",
+        "secure-mesh-consul-release",
+    ),
+    StackCase(
+        "pki-mount-ttl-stack",
+        "root-mount-ceiling-too-low",
+        lambda s: set_props(s, "secure-mesh-pki-root-mount", maxLeaseTtlSeconds=31536000.0),
+        "truncate",
+        "secure-mesh-pki-root-mount",
+    ),
+    StackCase(
+        "pki-mount-ttl-stack",
+        "ceiling-unset",
+        lambda s: set_props(s, "secure-mesh-pki-connect-l1-mount", maxLeaseTtlSeconds=None),
+        "768h",
+        "secure-mesh-pki-connect-l1-mount",
+    ),
+    StackCase(
+        "pki-not-after",
+        "intermediate-permit",
+        lambda s: set_props(s, "secure-mesh-pki-server-l2-issuer", leafNotAfterBehavior="permit"),
+        "outlive",
+        "secure-mesh-pki-server-l2-issuer",
+    ),
+    StackCase(
+        "pki-keys-stack",
+        "mixed-key-types",
+        lambda s: set_props(s, "secure-mesh-pki-connect-l2-csr", keyType="rsa", keyBits=2048.0),
+        "differs",
+        "secure-mesh-pki-connect-l2-csr",
+    ),
+    StackCase(
+        "pki-role-hygiene-stack",
+        "server-shape-elsewhere",
+        lambda s: add(
+            s,
+            t.PKI_ROLE,
+            "copycat-role",
+            {
+                "backend": "consul/gateway/pki_int1",
+                "name": "copycat",
+                "allowedDomains": [
+                    "dc1.consul",
+                    "consul-consul-server",
+                    "consul-consul-server.consul",
+                    "consul-consul-server.consul.svc",
+                ],
+            },
+        ),
+        "does not use it",
+        "copycat-role",
+    ),
+    StackCase(
+        "pki-urls-stack",
+        "urls-missing",
+        lambda s: drop(s, "secure-mesh-pki-server-l2-urls"),
+        "no URL configuration",
+        "secure-mesh-pki-server-l2-mount",
+    ),
+    StackCase(
+        "pki-crl-stack",
+        "crl-missing",
+        lambda s: drop(s, "secure-mesh-pki-webhook-l1-crl"),
+        "no CRL configuration",
+        "secure-mesh-pki-webhook-l1-mount",
+    ),
+    StackCase(
+        "pki-tidy-stack",
+        "tidy-missing",
+        lambda s: drop(s, "secure-mesh-pki-gateway-l1-tidy"),
+        "no enabled auto-tidy",
+        "secure-mesh-pki-gateway-l1-mount",
+    ),
+    StackCase(
+        "pki-tidy-stack",
+        "tidy-in-consul-mount",
+        lambda s: add(s, t.PKI_AUTO_TIDY, "consul-tidy", {"backend": "consul/connect/pki_consul_dc1", "enabled": True}),
+        "Consul owns",
+        "consul-tidy",
+    ),
+    StackCase(
+        "pki-default-issuer",
+        "default-missing",
+        lambda s: drop(s, "secure-mesh-pki-server-l2-default-issuer"),
+        "no explicit default issuer",
+        "secure-mesh-pki-server-l2-mount",
+    ),
+    StackCase(
+        "pki-sensitive-paths-stack",
+        "whole-pki-mount-glob",
+        lambda s: edit_policy(s, POLICY.format("connect-injector"), add={"consul/webhook/pki_int1/*": ["update"]}),
+        "whole PKI mount",
+        POLICY.format("connect-injector"),
+    ),
+    StackCase(
+        "pki-sensitive-paths-stack",
+        "mesh-exception-on-other-root",
+        lambda s: edit_policy(
+            s,
+            POLICY.format("mesh-ca"),
+            add={
+                "sys/mounts/consul/server/pki_int2": ["read"],
+                "consul/server/pki_int2/root/sign-intermediate": ["update"],
+            },
+        ),
+        "not the chart's connectCA.rootPKIPath",
+        POLICY.format("mesh-ca"),
+    ),
+    StackCase(
+        "pol-kv-data-stack",
+        "kv-path-without-data",
+        lambda s: edit_policy(s, POLICY.format("server"), add={"consul/kv/consul/gossip": ["read"]}),
+        "outside data/",
+        POLICY.format("server"),
+    ),
+    StackCase(
+        "pol-least-granted",
+        "gossip-not-granted",
+        lambda s: edit_policy(s, POLICY.format("server"), remove=("consul/kv/data/consul/gossip",)),
+        "do not grant ['read'] on consul/kv/data/consul/gossip",
+        ROLE.format("server"),
+    ),
+    StackCase(
+        "pol-least-granted",
+        "issue-policy-forgotten",
+        lambda s: set_props(s, ROLE.format("server"), tokenPolicies=["consul-dc1-server"]),
+        "root/sign-intermediate",
+        ROLE.format("server"),
+    ),
+    StackCase(
+        "pol-least-granted",
+        "webhook-issue-policy-forgotten",
+        lambda s: edit_policy(
+            s, POLICY.format("connect-injector"), remove=("consul/webhook/pki_int1/issue/connect-injector",)
+        ),
+        "consul/webhook/pki_int1/issue/connect-injector",
+        ROLE.format("connect-injector"),
+    ),
+    StackCase(
+        "pol-least-granted",
+        "values-name-missing-role",
+        lambda s: set_value(s, "global.secretsBackend.vault.manageSystemACLsRole", "consul-acl-init"),
+        "no Kubernetes-auth role 'consul-acl-init'",
+        "secure-mesh-consul-release",
+    ),
+    StackCase(
+        "pol-least-granted",
+        "role-on-other-auth-mount",
+        lambda s: set_props(s, ROLE.format("ca-reader"), backend="kubernetes"),
+        "found on ['kubernetes']",
+        "secure-mesh-consul-release",
+    ),
+    StackCase(
+        "pol-least-purpose",
+        "injector-reads-gossip",
+        lambda s: edit_policy(s, POLICY.format("connect-injector"), add={"consul/kv/data/consul/gossip": ["read"]}),
+        "reaches consul/kv/data/consul/gossip",
+        ROLE.format("connect-injector"),
+    ),
+    StackCase(
+        "pol-least-purpose",
+        "acl-init-issues-server-certs",
+        lambda s: edit_policy(s, POLICY.format("server-acl-init"), add={"consul/server/pki_int2/issue/+": ["update"]}),
+        "reaches consul/server/pki_int2/issue/consul-server",
+        ROLE.format("server-acl-init"),
+    ),
+    StackCase(
+        "pol-least-purpose",
+        "whole-kv-glob",
+        lambda s: edit_policy(s, POLICY.format("server"), add={"consul/kv/*": ["read"]}),
+        "covers the whole mount(s) ['consul/kv']",
+        POLICY.format("server"),
+    ),
+    StackCase(
+        "k8s-names-stack",
+        "wildcard-role-can-issue",
+        lambda s: edit_policy(
+            s, POLICY.format("ca-reader"), add={"consul/server/pki_int2/issue/consul-server": ["update"]}
+        ),
+        "to any service account",
+        ROLE.format("ca-reader"),
+    ),
+    StackCase(
+        "k8s-names-stack",
+        "wildcard-role-undeclared-policy",
+        lambda s: set_props(s, ROLE.format("ca-reader"), tokenPolicies=["somewhere-else"]),
+        "not declared",
+        ROLE.format("ca-reader"),
+    ),
+    StackCase(
+        "kv-v2-stack",
+        "gossip-path-without-data",
+        lambda s: set_value(s, "global.gossipEncryption.secretName", "consul/kv/consul/gossip"),
+        "missing /data/",
+        "secure-mesh-consul-release",
+    ),
+    StackCase(
+        "kv-v2-stack",
+        "kv-mount-v1",
+        lambda s: set_props(s, "secure-mesh-secrets-kv", options=None),
+        "not inside a declared KV-v2 mount",
+        "secure-mesh-consul-release",
+    ),
+    StackCase(
+        "kv-v2-stack",
+        "secret-undeclared",
+        lambda s: drop(s, "secure-mesh-secrets-bootstrap-token"),
+        "no vault.kv.SecretV2",
+        "secure-mesh-consul-release",
+    ),
+    StackCase(
+        "kv-gossip-format",
+        "short-key",
+        lambda s: set_props(s, "secure-mesh-secrets-gossip-key", length=16.0),
+        "computed from secure-mesh-secrets-gossip-key",
+        "secure-mesh-secrets-gossip",
+    ),
+    StackCase(
+        "kv-gossip-format",
+        "no-random-source",
+        lambda s: without_dependencies(s, "secure-mesh-secrets-gossip"),
+        "no random source",
+        "secure-mesh-secrets-gossip",
+    ),
+    StackCase(
+        "kv-soft-delete-protect",
+        "prod-kv-mount-unprotected",
+        lambda s: protect_off(s, "secure-mesh-secrets-kv"),
+        "not protected",
+        "secure-mesh-secrets-kv",
+        stack="prod",
+    ),
+    StackCase(
+        "kv-soft-delete-protect",
+        "prod-ca-unprotected",
+        lambda s: protect_off(s, "secure-mesh-pki-server-l2-set-signed"),
+        "not protected",
+        "secure-mesh-pki-server-l2-set-signed",
+        stack="prod",
+    ),
+    StackCase(
+        "kv-soft-delete-protect",
+        "dev-with-always",
+        lambda s: s,
+        "not protected",
+        "secure-mesh-pki-root-mount",
+        config={"requireProtect": "always"},
+    ),
+    StackCase(
+        "kv-soft-delete-protect",
+        "dev-declared-prod-by-config",
+        lambda s: s,
+        "not protected",
+        "secure-mesh-secrets-kv",
+        config={"environment": "prod"},
+    ),
+    StackCase(
+        "csl-vault-ca-stack",
+        "root-path-is-root-ca",
+        lambda s: set_value(s, "global.secretsBackend.vault.connectCA.rootPKIPath", "consul/pki_root"),
+        "Vault-signed intermediate",
+        "secure-mesh-consul-release",
+    ),
+    StackCase(
+        "csl-vault-ca-stack",
+        "role-inside-consul-mount",
+        lambda s: add(
+            s, t.PKI_ROLE, "consul-mount-role", {"backend": "consul/connect/pki_consul_dc1", "name": "leaf-cert"}
+        ),
+        "Consul creates and owns",
+        "consul-mount-role",
+    ),
+    StackCase(
+        "csl-vault-ca-stack",
+        "auth-path-annotation-missing",
+        lambda s: set_value(s, "global.secretsBackend.vault.agentAnnotations", None),
+        "no Kubernetes auth method is mounted there",
+        "secure-mesh-consul-release",
+    ),
+    StackCase(
+        "int-default-deny",
+        "default-deny-missing",
+        lambda s: drop(s, "secure-mesh-intentions-default-deny"),
+        "no '*' -> '*' deny",
+        "secure-mesh-intentions-api-intentions",
+    ),
+    StackCase(
+        "int-default-deny",
+        "default-deny-twice",
+        lambda s: add(
+            s, t.CONSUL_INTENTIONS, "second-deny", {"name": "*", "sources": [{"name": "*", "action": "deny"}]}
+        ),
+        "2 default-deny",
+        "second-deny",
+    ),
+    StackCase(
+        "int-l7-stack",
+        "l7-to-tcp-service",
+        lambda s: set_props(s, "secure-mesh-intentions-payments-defaults", spec={"protocol": "tcp"}),
+        "'tcp' destination",
+        "secure-mesh-intentions-payments-intentions",
+    ),
+]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("policy", STACK_RULES)
+def test_stack_rule_passes_checked_in_stack(policy: str, stack: str) -> None:
+    findings = check_stack(policy, from_run(stack_run(stack).resources))
+    assert findings == [], f"{policy} on the {stack} stack: {findings}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.policy}:{c.id}" for c in CASES])
+def test_stack_rule_catches_weakened_stack(case: StackCase) -> None:
+    subjects = case.weaken(stack_subjects(case.stack))
+    findings = check_stack(case.policy, subjects, case.config)
+    assert findings, f"{case.policy} missed {case.id}"
+    matching = [(m, urn) for m, urn in findings if case.expect in m]
+    assert matching, f"{case.policy} ({case.id}) reported {findings}"
+    urns = {urn for _, urn in matching}
+    assert named(subjects, case.at).urn in urns, f"{case.policy} ({case.id}) blamed {urns}, not {case.at}"
+    for message, _ in matching:
+        assert "Fix:" in message, message
+
+
+def test_every_stack_rule_has_a_violating_case() -> None:
+    assert set(STACK_RULES) - {c.policy for c in CASES} == set()
