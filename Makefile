@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  ?= dev
 OUT    ?= build/$(STACK)
 
-.PHONY: test lint typecheck preview up schema clean
+.PHONY: test lint typecheck preview up schema settings-reference render dev-up dev-down integration clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt policy/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,28 @@ up: $(VENV)/.installed
 
 schema: $(VENV)/.installed
 	$(BIN)/python -m components schema > settings.schema.json
+
+settings-reference: $(VENV)/.installed
+	$(BIN)/python -m components settings-reference
+
+# The offline review: what STACK would create, without credentials or network (see README).
+render: $(VENV)/.installed
+	$(BIN)/python -m components render --stack $(STACK) --out $(OUT)
+	$(BIN)/python policy/check_inventory.py $(OUT)/inventory.json
+
+# The laptop environment: kind + Vault dev server (injector, CSI provider) + `pulumi up` of the dev stack
+# into a local file backend under .pulumi-state (no Pulumi Cloud account). Idempotent.
+dev-up: $(VENV)/.installed
+	scripts/dev-up.sh
+
+# `pulumi destroy` the dev stack, stop the Vault port-forward, delete the kind cluster.
+dev-down:
+	scripts/dev-down.sh
+
+# The Automation API tests against the dev environment (up, checks through Vault/Consul, destroy).
+integration: $(VENV)/.installed
+	scripts/dev-up.sh --env-only
+	. ./.pulumi-state/dev.env && SECURE_MESH_INTEGRATION=1 $(BIN)/python -m pytest tests/integration -m integration -rs
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

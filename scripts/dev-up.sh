@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Bring up the laptop dev environment and deploy the `dev` stack into it:
+#   1. a kind cluster (the context Pulumi.dev.yaml names),
+#   2. the Secrets Store CSI driver (kubernetes-sigs chart, syncSecret on) that Vault's CSI provider plugs into,
+#   3. HashiCorp's Vault chart in dev mode with the agent injector and the CSI provider,
+#   4. a background port-forward to Vault at the stack's vault.providerAddress (http://127.0.0.1:8200),
+#   5. a local Pulumi backend under .pulumi-state (file://, no Pulumi Cloud account), the `dev` stack selected
+#      or created, and `pulumi up --yes --stack dev --policy-pack policy`.
+# The Gateway API CRDs are not installed here: the Consul chart installs them itself
+# (connectInject.apiGateway.manageExternalCRDs, which the program sets when consul.apiGateway is on).
+#
+# Every name and version comes from the dev stack's settings and the program's layout through
+# scripts/stack_env.py. Re-running skips what already exists. `--env-only` stops before Pulumi (CI uses it to
+# prepare the environment for a preview or for the integration tests).
+#
+# Usage: scripts/dev-up.sh [--env-only]
+# Afterwards: `source .pulumi-state/dev.env` gives your shell VAULT_ADDR, VAULT_TOKEN and the Pulumi backend.
+set -euo pipefail
+
+readonly SCRIPT_NAME="dev-up"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly REPO_ROOT
+
+log() { printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+env_only=false
+for arg in "$@"; do
+  case "$arg" in
+    --env-only) env_only=true ;;
+    -h | --help)
+      awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
+      exit 0
+      ;;
+    *) die "unknown argument '$arg' (usage: scripts/dev-up.sh [--env-only])" ;;
+  esac
+done
+
+# ------------------------------------------------------------------------------------------ prerequisites
+required=(kind kubectl helm python3 make curl)
+if [[ "$env_only" == false ]]; then
+  required+=(pulumi)
+fi
+missing=()
+for tool in "${required[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]} > 0)); then
+  die "missing prerequisites: ${missing[*]} (needs kind, kubectl, helm, pulumi, python3 3.11+, make and curl on PATH;
+  see https://kind.sigs.k8s.io, https://helm.sh, https://www.pulumi.com/docs/install/)"
+fi
+
+cd "$REPO_ROOT"
+if [[ ! -x .venv/bin/python ]]; then
+  log "creating the project's virtualenv (.venv) with make"
+  make .venv/.installed
+fi
+
+stack_env="$(.venv/bin/python scripts/stack_env.py dev-shell)" || die "cannot derive the dev environment from Pulumi.dev.yaml"
+eval "$stack_env"
+: "${STACK:?}" "${KUBE_CONTEXT:?}" "${KIND_CLUSTER:?}" "${VAULT_NAMESPACE:?}" "${VAULT_RELEASE:?}" "${VAULT_SERVICE:?}"
+: "${VAULT_SERVICE_PORT:?}" "${VAULT_CHART:?}" "${VAULT_CHART_REPOSITORY:?}" "${VAULT_CHART_VERSION:?}"
+: "${VAULT_INJECTOR_AUTH_PATH:?}" "${LOCAL_VAULT_ADDR:?}" "${LOCAL_VAULT_PORT:?}" "${CSI_DRIVER_CHART:?}"
+: "${CSI_DRIVER_REPOSITORY:?}" "${CSI_DRIVER_VERSION:?}" "${CSI_DRIVER_RELEASE:?}" "${CSI_DRIVER_NAMESPACE:?}"
+: "${STATE_DIR:?}" "${BACKEND_URL:?}" "${DEV_PASSPHRASE:?}" "${VAULT_TOKEN_FILE:?}" "${VAULT_VALUES_FILE:?}"
+: "${PORT_FORWARD_PID_FILE:?}" "${PORT_FORWARD_LOG_FILE:?}" "${SHELL_ENV_FILE:?}"
+
+mkdir -p "$STATE_DIR"
+chmod 700 "$STATE_DIR"
+
+# True when Helm release $1 in namespace $2 is deployed from chart $3 at version $4.
+release_is() {
+  helm list --kube-context "$KUBE_CONTEXT" --namespace "$2" --filter "^$1\$" --deployed --output json 2>/dev/null |
+    grep -q "\"chart\":\"$3-$4\""
+}
+
+# ------------------------------------------------------------------------------------------ 1. kind cluster
+if kind get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"; then
+  log "kind cluster '$KIND_CLUSTER' exists"
+else
+  log "creating kind cluster '$KIND_CLUSTER'"
+  kind create cluster --name "$KIND_CLUSTER" --wait 180s
+fi
+kubectl --context "$KUBE_CONTEXT" get --raw /readyz >/dev/null || die "the cluster behind context '$KUBE_CONTEXT' is not ready"
+
+# ------------------------------------------------------------------------------ 2. Secrets Store CSI driver
+if release_is "$CSI_DRIVER_RELEASE" "$CSI_DRIVER_NAMESPACE" "$CSI_DRIVER_CHART" "$CSI_DRIVER_VERSION"; then
+  log "Secrets Store CSI driver $CSI_DRIVER_VERSION is installed"
+else
+  log "installing the Secrets Store CSI driver chart $CSI_DRIVER_VERSION"
+  helm upgrade --install "$CSI_DRIVER_RELEASE" "$CSI_DRIVER_CHART" \
+    --repo "$CSI_DRIVER_REPOSITORY" --version "$CSI_DRIVER_VERSION" \
+    --kube-context "$KUBE_CONTEXT" --namespace "$CSI_DRIVER_NAMESPACE" \
+    --set syncSecret.enabled=true \
+    --wait --timeout 5m
+fi
+
+# ----------------------------------------------------------------------------------- 3. Vault (dev mode)
+# The dev server's root token is random per environment, kept in .pulumi-state (mode 600), never "root".
+if [[ ! -s "$VAULT_TOKEN_FILE" ]]; then
+  if helm status "$VAULT_RELEASE" --kube-context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" >/dev/null 2>&1; then
+    # Vault is installed but the token file is gone: read the token back from the release's values.
+    helm get values "$VAULT_RELEASE" --kube-context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" --output json |
+      .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["server"]["dev"]["devRootToken"])' \
+        >"$VAULT_TOKEN_FILE"
+  else
+    .venv/bin/python -c 'import secrets; print("hvs.dev-" + secrets.token_hex(16))' >"$VAULT_TOKEN_FILE"
+  fi
+  chmod 600 "$VAULT_TOKEN_FILE"
+fi
+vault_token="$(<"$VAULT_TOKEN_FILE")"
+
+if release_is "$VAULT_RELEASE" "$VAULT_NAMESPACE" "$VAULT_CHART" "$VAULT_CHART_VERSION"; then
+  log "Vault chart $VAULT_CHART_VERSION is installed in namespace '$VAULT_NAMESPACE'"
+else
+  log "installing HashiCorp's Vault chart $VAULT_CHART_VERSION (dev server, agent injector, CSI provider)"
+  (
+    umask 077
+    cat >"$VAULT_VALUES_FILE" <<EOF
+server:
+  dev:
+    enabled: true
+    devRootToken: "${vault_token}"
+injector:
+  enabled: true
+  authPath: "${VAULT_INJECTOR_AUTH_PATH}"
+csi:
+  enabled: true
+EOF
+  )
+  helm upgrade --install "$VAULT_RELEASE" "$VAULT_CHART" \
+    --repo "$VAULT_CHART_REPOSITORY" --version "$VAULT_CHART_VERSION" \
+    --kube-context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" --create-namespace \
+    --values "$VAULT_VALUES_FILE" \
+    --wait --timeout 5m
+fi
+log "waiting for Vault, its agent injector and its CSI provider"
+kubectl --context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" rollout status "statefulset/$VAULT_RELEASE" --timeout 180s
+kubectl --context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" wait --for=condition=Ready "pod/${VAULT_RELEASE}-0" --timeout 180s
+kubectl --context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" rollout status "deployment/${VAULT_RELEASE}-agent-injector" --timeout 180s
+kubectl --context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" rollout status "daemonset/${VAULT_RELEASE}-csi-provider" --timeout 180s
+
+# --------------------------------------------------------------------------------------- 4. port-forward
+vault_healthy() { curl --silent --fail --max-time 2 "$LOCAL_VAULT_ADDR/v1/sys/health" >/dev/null; }
+
+port_forward_running() {
+  [[ -s "$PORT_FORWARD_PID_FILE" ]] || return 1
+  local pid
+  pid="$(<"$PORT_FORWARD_PID_FILE")"
+  [[ "$(ps -p "$pid" -o comm= 2>/dev/null || true)" == kubectl ]]
+}
+
+if port_forward_running && vault_healthy; then
+  log "Vault is reachable at $LOCAL_VAULT_ADDR (port-forward pid $(<"$PORT_FORWARD_PID_FILE"))"
+else
+  if port_forward_running; then
+    kill "$(<"$PORT_FORWARD_PID_FILE")" 2>/dev/null || true
+  fi
+  vault_healthy && die "something else already answers at $LOCAL_VAULT_ADDR; stop it or change vault.providerAddress"
+  log "port-forwarding Vault to $LOCAL_VAULT_ADDR in the background (log: $PORT_FORWARD_LOG_FILE)"
+  nohup kubectl --context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" port-forward --address 127.0.0.1 \
+    "service/$VAULT_SERVICE" "${LOCAL_VAULT_PORT}:${VAULT_SERVICE_PORT}" >"$PORT_FORWARD_LOG_FILE" 2>&1 &
+  echo "$!" >"$PORT_FORWARD_PID_FILE"
+  for _ in $(seq 1 30); do
+    vault_healthy && break
+    sleep 1
+  done
+  vault_healthy || die "Vault did not answer at $LOCAL_VAULT_ADDR; see $PORT_FORWARD_LOG_FILE"
+fi
+
+# ------------------------------------------------------------------------------------------ 5. environment
+export VAULT_ADDR="$LOCAL_VAULT_ADDR"
+export VAULT_TOKEN="$vault_token"
+export PULUMI_BACKEND_URL="$BACKEND_URL"
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-$DEV_PASSPHRASE}"
+(
+  umask 077
+  {
+    echo "# Written by scripts/dev-up.sh: the dev environment for this shell (source it)."
+    printf 'export VAULT_ADDR=%q\n' "$VAULT_ADDR"
+    printf 'export VAULT_TOKEN=%q\n' "$VAULT_TOKEN"
+    printf 'export PULUMI_BACKEND_URL=%q\n' "$PULUMI_BACKEND_URL"
+    printf 'export PULUMI_CONFIG_PASSPHRASE=%q\n' "$PULUMI_CONFIG_PASSPHRASE"
+    printf 'export SECURE_MESH_INTEGRATION=1\n'
+  } >"$SHELL_ENV_FILE"
+)
+if [[ -n "${GITHUB_ENV:-}" ]]; then
+  # In GitHub Actions: later steps see the same environment; the token is masked in every log.
+  echo "::add-mask::$VAULT_TOKEN"
+  {
+    echo "VAULT_ADDR=$VAULT_ADDR"
+    echo "VAULT_TOKEN=$VAULT_TOKEN"
+    echo "PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL"
+    echo "PULUMI_CONFIG_PASSPHRASE=$PULUMI_CONFIG_PASSPHRASE"
+  } >>"$GITHUB_ENV"
+fi
+
+if [[ "$env_only" == true ]]; then
+  log "environment ready (--env-only: Pulumi not run); source $SHELL_ENV_FILE to use it"
+  exit 0
+fi
+
+# ----------------------------------------------------------------------------------------------- 6. Pulumi
+# PULUMI_BACKEND_URL selects the local file backend for this run only: your global `pulumi login` is untouched.
+log "using the local Pulumi backend $PULUMI_BACKEND_URL"
+if pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
+  log "stack '$STACK' exists"
+else
+  log "creating stack '$STACK' (passphrase secrets provider)"
+  pulumi stack init "$STACK" --secrets-provider passphrase --non-interactive
+fi
+pulumi up --yes --stack "$STACK" --policy-pack policy
+
+log "done. Vault: $VAULT_ADDR (token in $VAULT_TOKEN_FILE); source $SHELL_ENV_FILE to use pulumi and vault here"

@@ -1,0 +1,236 @@
+"""The dev stack, deployed for real with the Automation API, checked through Vault's and Consul's own APIs.
+
+One module-scoped deployment: ``up`` (with the policy pack), the checks, then ``destroy`` (unless
+``SECURE_MESH_INTEGRATION_KEEP=1``, for a laptop that wants to keep its dev deployment). Every Vault path,
+Kubernetes name and service pair comes from the program's settings, layout and intention graph.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import ssl
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.verification import DNSName, PolicyBuilder, Store
+from pulumi import automation as auto
+
+from components.layout import KvSecret, Layout
+from components.mesh.graph import AccessKind, IntentionGraph, build_graph
+from components.settings import ChainName, Settings, duration_seconds
+from scripts.stack_env import REPO_ROOT, DevEnvironment, load_stack_settings
+from tests.integration.clients import Response, VaultApi, https_get, port_forward
+from tests.integration.environment import dev_env
+
+CONSUL_HTTPS_PORT = 8501
+"""The Consul chart's HTTPS API port on the server service (TLS is always on in this program)."""
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What the checks need: the live stack and the names it was built from."""
+
+    stack: auto.Stack
+    settings: Settings
+    layout: Layout
+    environment: DevEnvironment
+    vault: VaultApi
+
+
+@pytest.fixture(scope="module")
+def deployed() -> Iterator[Deployed]:
+    """``pulumi up`` the dev stack through the Automation API; ``pulumi destroy`` it afterwards."""
+    environment = dev_env()
+    settings = load_stack_settings(environment.stack)
+    workspace = auto.LocalWorkspaceOptions(
+        env_vars={
+            "PULUMI_BACKEND_URL": os.environ.get("PULUMI_BACKEND_URL", environment.backend_url),
+            "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", environment.dev_passphrase),
+        },
+        secrets_provider="passphrase",
+    )
+    stack = auto.create_or_select_stack(stack_name=environment.stack, work_dir=str(REPO_ROOT), opts=workspace)
+    result = stack.up(policy_packs=[str(REPO_ROOT / "policy")], on_output=print, color="never")
+    assert result.summary.result == "succeeded", f"pulumi up of stack {environment.stack}: {result.summary.result}"
+    try:
+        yield Deployed(
+            stack=stack,
+            settings=settings,
+            layout=Layout(settings),
+            environment=environment,
+            vault=VaultApi(os.environ["VAULT_ADDR"], os.environ["VAULT_TOKEN"]),
+        )
+    finally:
+        if os.environ.get("SECURE_MESH_INTEGRATION_KEEP") != "1":
+            stack.destroy(on_output=print, color="never")
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _pem_list(value: object) -> list[x509.Certificate]:
+    pems = value if isinstance(value, list) else [value]
+    return [x509.load_pem_x509_certificate(pem.encode()) for pem in pems if isinstance(pem, str) and pem.strip()]
+
+
+def _is_self_signed(certificate: x509.Certificate) -> bool:
+    if certificate.issuer != certificate.subject:
+        return False
+    try:
+        certificate.verify_directly_issued_by(certificate)
+    except (ValueError, TypeError, x509.InvalidSignature):
+        return False
+    return True
+
+
+def _issue_server_certificate(deployed: Deployed) -> Response:
+    layout = deployed.layout
+    fullname, namespace = layout.consul_fullname, layout.consul_namespace
+    return deployed.vault.write(
+        layout.server_pki_issue_path,
+        {
+            "common_name": layout.server_common_name,
+            "alt_names": f"localhost,{fullname}-server,{fullname}-server.{namespace}.svc",
+            "ip_sans": "127.0.0.1",
+        },
+    )
+
+
+def _root_certificate(deployed: Deployed) -> x509.Certificate:
+    root_mount = deployed.layout.root_mount
+    assert root_mount is not None, "the dev stack keeps its root in Vault (pki.rootCustody: vault)"
+    reply = deployed.vault.read(root_mount.ca_path)
+    assert reply.status == 200, f"GET {root_mount.ca_path}: {reply.status} {reply.body}"
+    return x509.load_pem_x509_certificate(reply.body["data"]["certificate"].encode())
+
+
+def _unlisted_pairs(graph: IntentionGraph) -> list[tuple[str, str]]:
+    """Pairs of declared services no intention or app upstream names: only the default deny applies."""
+    unlisted = []
+    for source, destination in graph.matrix():
+        entry = graph.entry(destination)
+        if entry is None or all(rule.source != source for rule in entry.sources):
+            unlisted.append((source, destination))
+    return unlisted
+
+
+# ----------------------------------------------------------------------------------------------- tests
+
+
+def test_server_role_issues_a_server_certificate(deployed: Deployed) -> None:
+    reply = _issue_server_certificate(deployed)
+    path = deployed.layout.server_pki_issue_path
+    assert reply.status == 200, f"POST {path}: {reply.status} {reply.body}"
+    leaf = x509.load_pem_x509_certificate(reply.body["data"]["certificate"].encode())
+
+    common_names = [a.value for a in leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    assert common_names == [deployed.layout.server_common_name], f"{path}: subject {leaf.subject}"
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    fullname, namespace = deployed.layout.consul_fullname, deployed.layout.consul_namespace
+    assert {
+        deployed.layout.server_common_name,
+        "localhost",
+        f"{fullname}-server",
+        f"{fullname}-server.{namespace}.svc",
+    } <= set(san.get_values_for_type(x509.DNSName)), f"{path}: SANs {san}"
+    assert ipaddress.ip_address("127.0.0.1") in san.get_values_for_type(x509.IPAddress), f"{path}: SANs {san}"
+    usages = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.SERVER_AUTH in usages, f"{path}: extended key usage {usages}"
+    lifetime = leaf.not_valid_after_utc - leaf.not_valid_before_utc
+    max_ttl = duration_seconds(deployed.settings.pki.chains.by_name(ChainName.SERVER).leaf_max_ttl)
+    assert lifetime <= datetime.timedelta(seconds=max_ttl + 60), f"{path}: lifetime {lifetime} exceeds max_ttl"
+
+
+def test_server_role_refuses_names_outside_its_domains(deployed: Deployed) -> None:
+    layout = deployed.layout
+    foreign = f"server.not-{layout.datacenter}.{deployed.settings.consul.domain}"
+    reply = deployed.vault.write(layout.server_pki_issue_path, {"common_name": foreign})
+    assert reply.status == 400, f"POST {layout.server_pki_issue_path} for {foreign}: {reply.status} {reply.body}"
+    assert any(foreign in error for error in reply.body.get("errors", [])), reply.body
+
+
+def test_server_certificate_chain_verifies_to_the_root(deployed: Deployed) -> None:
+    reply = _issue_server_certificate(deployed)
+    path = deployed.layout.server_pki_issue_path
+    assert reply.status == 200, f"POST {path}: {reply.status} {reply.body}"
+    leaf = x509.load_pem_x509_certificate(reply.body["data"]["certificate"].encode())
+    root = _root_certificate(deployed)
+    assert _is_self_signed(root), f"{deployed.layout.root_mount}: the root is not self-signed"
+
+    chain = _pem_list(reply.body["data"].get("ca_chain") or reply.body["data"]["issuing_ca"])
+    intermediates = [c for c in chain if not _is_self_signed(c)]
+    levels = deployed.settings.pki.chains.by_name(ChainName.SERVER).levels
+    assert len(intermediates) == levels, f"{path}: ca_chain holds {len(intermediates)} intermediates, want {levels}"
+
+    # Link by link: leaf <- deepest intermediate <- ... <- level 1 <- root.
+    for child, parent in zip([leaf, *intermediates], [*intermediates, root], strict=True):
+        child.verify_directly_issued_by(parent)
+
+    # And as a TLS client would: RFC 5280 path validation to the root as the only trust anchor.
+    verifier = (
+        PolicyBuilder()
+        .store(Store([root]))
+        .time(datetime.datetime.now(datetime.UTC))
+        .build_server_verifier(DNSName(deployed.layout.server_common_name))
+    )
+    verified = verifier.verify(leaf, intermediates)
+    assert verified[-1] == root, f"{path}: the chain does not end at the root"
+
+
+def test_unlisted_service_pair_is_denied(deployed: Deployed) -> None:
+    layout = deployed.layout
+    graph = build_graph(deployed.settings)
+    unlisted = _unlisted_pairs(graph)
+    assert unlisted, "the dev stack declares no unlisted service pair to check"
+    denied_pair = ("web", "payments") if ("web", "payments") in unlisted else unlisted[0]
+    allowed_pairs = [pair for pair, access in graph.matrix().items() if access.kind is AccessKind.ALLOW]
+    assert allowed_pairs, "the dev stack declares no allowed pair (needed as the positive control)"
+
+    token_path = layout.kv(KvSecret.BOOTSTRAP_TOKEN)
+    token = ""
+    deadline = time.monotonic() + 180  # server-acl-init writes the bootstrapped token back into Vault
+    while not token and time.monotonic() < deadline:
+        reply = deployed.vault.read(token_path.data_path)
+        if reply.status == 200:
+            token = (reply.body.get("data", {}).get("data") or {}).get(token_path.field, "")
+        if not token:
+            time.sleep(5)
+    assert token, f"no ACL bootstrap token at {token_path.data_path} (field {token_path.field})"
+
+    # Trust exactly the program's server CA chain: the issued chain plus the root.
+    issued = _issue_server_certificate(deployed)
+    assert issued.status == 200, f"POST {layout.server_pki_issue_path}: {issued.status} {issued.body}"
+    pems = _pem_list(issued.body["data"].get("ca_chain") or issued.body["data"]["issuing_ca"])
+    tls = ssl.create_default_context(
+        cadata="".join(c.public_bytes(Encoding.PEM).decode() for c in [*pems, _root_certificate(deployed)])
+    )
+
+    context = deployed.environment.kube_context
+    with port_forward(context, layout.consul_namespace, layout.consul_server_service, CONSUL_HTTPS_PORT) as port:
+
+        def allowed(source: str, destination: str) -> bool:
+            query = urllib.parse.urlencode({"source": source, "destination": destination})
+            reply = https_get(
+                f"https://127.0.0.1:{port}/v1/connect/intentions/check?{query}",
+                headers={"X-Consul-Token": token},
+                context=tls,
+            )
+            assert reply.status == 200, f"intention check {source} -> {destination}: {reply.status} {reply.body}"
+            return bool(reply.body["Allowed"])
+
+        # Positive control first: the ServiceIntentions resources reach Consul asynchronously.
+        source, destination = allowed_pairs[0]
+        deadline = time.monotonic() + 180
+        while not allowed(source, destination):
+            assert time.monotonic() < deadline, f"declared allow {source} -> {destination} never took effect"
+            time.sleep(5)
+        assert not allowed(*denied_pair), f"unlisted pair {denied_pair[0]} -> {denied_pair[1]} is allowed"
+
