@@ -1,36 +1,50 @@
-"""Run the whole Pulumi program under mocks and return what it registered.
+"""Run the whole Pulumi program under mocks and return what it registered (the base of every program test).
 
-``run_program(load_stack_config("dev"))`` executes ``__main__.py`` fresh with the stack's config, records
-every RegisterResource request (type, name, parent, provider, inputs, protect, retain_on_delete,
-additional_secret_outputs, dependencies, order) and resolves the stack outputs. Canned outputs for
-computed properties (CSRs, random bytes, …) come from the modules in ``tests/mocks/``.
+``run_program(load_stack_config("dev"))`` executes ``__main__.py`` fresh with the stack's config and
+returns a :class:`ProgramRun`: every registered resource with its type, name, parent, provider,
+inputs, secret inputs, ``protect``, ``retain_on_delete``, ``additional_secret_outputs``,
+``ignore_changes``, dependencies and order, plus the resolved stack outputs. The machinery lives in
+``components.offline.program_run`` (the offline review uses it too); canned computed outputs for
+mocked resources (CSRs, random bytes, …) come from the modules in ``tests/mocks/``.
 """
 
 from __future__ import annotations
 
-import copy
 import importlib
-import json
 import pkgutil
 import runpy
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pulumi
-import yaml
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from components.offline import program_run as engine
+from components.offline.program_run import (
+    MockOutputs,
+    ProgramMocks,
+    ProgramRun,
+    RecordingMonitor,
+    RegisteredResource,
+    deep_merge,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "secure-mesh"
 STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
 
-MockOutputs = Callable[[str, dict[str, Any]], dict[str, Any]]
+__all__ = [
+    "PROJECT",
+    "PROJECT_DIR",
+    "STACKS",
+    "ProgramMocks",
+    "ProgramRun",
+    "RecordingMonitor",
+    "RegisteredResource",
+    "deep_merge",
+    "load_stack_config",
+    "run_program",
+    "run_program_expecting_failure",
+    "run_stack",
+]
 
 
 def _collect_mock_outputs() -> dict[str, MockOutputs]:
@@ -44,195 +58,17 @@ def _collect_mock_outputs() -> dict[str, MockOutputs]:
     return found
 
 
-@dataclass
-class RegisteredResource:
-    """One resource as the program registered it."""
-
-    type: str
-    name: str
-    urn: str
-    parent: str
-    provider: str
-    custom: bool
-    inputs: dict[str, Any]
-    secret_inputs: frozenset[str]
-    protect: bool
-    retain_on_delete: bool
-    additional_secret_outputs: tuple[str, ...]
-    dependencies: tuple[str, ...]
-    property_dependencies: dict[str, tuple[str, ...]]
-    order: int
-    ignore_changes: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        return f"<{self.type} {self.name}>"
+def _main() -> None:
+    runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
 
 
-@dataclass
-class ProgramRun:
-    """What one mocked run of the program registered and exported."""
-
-    resources: list[RegisteredResource]
-    outputs: dict[str, Any]
-    secret_outputs: frozenset[str]
-    logs: list[tuple[str, str]] = field(default_factory=list)
-
-    def of_type(self, type_token: str) -> list[RegisteredResource]:
-        """All resources of one type, in registration order."""
-        return [r for r in self.resources if r.type == type_token]
-
-    def one(self, type_token: str, name: str | None = None, **inputs: Any) -> RegisteredResource:
-        """The single resource of a type (optionally by name or by input values); fails naming what it saw."""
-        matches = [
-            r
-            for r in self.of_type(type_token)
-            if (name is None or r.name == name) and all(r.inputs.get(k) == v for k, v in inputs.items())
-        ]
-        if len(matches) != 1:
-            seen = [r.name for r in self.of_type(type_token)]
-            raise AssertionError(
-                f"expected one {type_token} named {name!r} with {inputs}, found {len(matches)}; registered: {seen}"
-            )
-        return matches[0]
-
-    def by_urn(self, urn: str) -> RegisteredResource:
-        """The resource with a URN."""
-        for resource in self.resources:
-            if resource.urn == urn:
-                return resource
-        raise AssertionError(f"no resource with URN {urn}")
-
-    def children_of(self, parent: RegisteredResource) -> list[RegisteredResource]:
-        """The resources parented directly to another."""
-        return [r for r in self.resources if r.parent == parent.urn]
-
-
-def _unwrap(value: Any) -> Any:
-    if rpc.is_rpc_secret(value):
-        return _unwrap(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: _unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrap(v) for v in value]
-    return value
-
-
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that also records the resource options found only on the gRPC request."""
-
-    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
-        super().__init__(mocks)
-        self.recorded: list[RegisteredResource] = []
-
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
-            return response
-        raw_inputs = rpc.deserialize_properties(request.object)
-        self.recorded.append(
-            RegisteredResource(
-                type=request.type,
-                name=request.name,
-                urn=response.urn,
-                parent=request.parent,
-                provider=request.provider,
-                custom=bool(request.custom),
-                inputs=_unwrap(raw_inputs),
-                secret_inputs=frozenset(k for k, v in raw_inputs.items() if rpc.is_rpc_secret(v)),
-                protect=bool(request.protect),
-                retain_on_delete=bool(request.retainOnDelete),
-                additional_secret_outputs=tuple(request.additionalSecretOutputs),
-                dependencies=tuple(request.dependencies),
-                property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
-                order=len(self.recorded),
-                ignore_changes=tuple(request.ignoreChanges),
-            )
-        )
-        return response
-
-
-class ProgramMocks(pulumi_mocks.Mocks):
-    """Echo inputs back as state, adding canned computed outputs for the types that need them."""
-
-    def __init__(self, outputs: Mapping[str, MockOutputs]) -> None:
-        self._outputs = outputs
-
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        state = dict(args.inputs)
-        extra = self._outputs.get(args.typ)
-        if extra is not None:
-            state.update(extra(args.name, _unwrap(dict(args.inputs))))
-        return f"{args.name}-id", state
-
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        extra = self._outputs.get(args.token)
-        if extra is not None:
-            return extra("", _unwrap(dict(args.args))), None
-        return {}, None
-
-
-# ------------------------------------------------------------------------------------------ config
-
-
-def _project_defaults() -> dict[str, Any]:
-    """The config values Pulumi.yaml itself sets (``value:``/``default:``), keyed with their namespace."""
-    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
-    defaults: dict[str, Any] = {}
-    for key, spec in (project.get("config") or {}).items():
-        full_key = key if ":" in key else f"{PROJECT}:{key}"
-        if isinstance(spec, dict) and ("value" in spec or "default" in spec):
-            defaults[full_key] = spec.get("value", spec.get("default"))
-    return defaults
+_reset_runtime = engine.reset_runtime
+_resolve = engine._resolve
 
 
 def load_stack_config(stack: str) -> dict[str, Any]:
     """A stack file's ``secure-mesh:*`` config as plain Python values, keys without the namespace."""
-    document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
-    prefix = f"{PROJECT}:"
-    return {
-        key[len(prefix) :]: value for key, value in (document.get("config") or {}).items() if key.startswith(prefix)
-    }
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``base`` with ``override`` merged in (dicts recursively; lists and scalars replaced)."""
-    merged = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _wire_config(config: Mapping[str, Any], secrets: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
-    """Config as the engine hands it to a program: every value a string, objects as JSON."""
-    wire: dict[str, str] = {}
-    for key, value in _project_defaults().items():
-        wire[key] = value if isinstance(value, str) else json.dumps(value)
-    for key, value in config.items():
-        wire[f"{PROJECT}:{key}"] = value if isinstance(value, str) else json.dumps(value)
-    for key, value in secrets.items():
-        wire[f"{PROJECT}:{key}"] = value
-    return wire, [f"{PROJECT}:{key}" for key in secrets]
-
-
-# --------------------------------------------------------------------------------------------- run
-
-
-def _resolve(value: Any) -> tuple[Any, bool]:
-    """Resolve an exported value to plain data and whether any part of it is secret."""
-    output = pulumi.Output.from_input(value)
-    resolved = _sync_await(output.future())
-    secret = bool(_sync_await(output.is_secret()))
-    return resolved, secret
-
-
-def _reset_runtime() -> None:
-    """Forget the previous run: its root stack resource and any RPCs or outputs a failed run left behind."""
-    runtime_settings.ROOT.set(None)
-    runtime_settings.SETTINGS.rpc_manager.clear()
-    runtime_settings.SETTINGS.outputs.clear()
+    return engine.load_stack_config(PROJECT_DIR, stack)
 
 
 def run_program(
@@ -242,47 +78,14 @@ def run_program(
     preview: bool = False,
 ) -> ProgramRun:
     """Run ``__main__.py`` fresh under mocks with this config and return everything it registered."""
-    mocks = ProgramMocks(_collect_mock_outputs())
-    monitor = RecordingMonitor(mocks)
-    _reset_runtime()
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
-    wire, secret_keys = _wire_config(config, secrets or {})
-    pulumi.runtime.set_all_config(wire, secret_keys)
-
-    def program() -> None:
-        runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
-
-    _sync_await(run_pulumi_func(program))
-    root = pulumi.runtime.get_root_resource()
-    outputs: dict[str, Any] = {}
-    secret_outputs: set[str] = set()
-    for name, value in (getattr(root, "outputs", None) or {}).items():
-        resolved, secret = _resolve(value)
-        outputs[name] = resolved
-        if secret:
-            secret_outputs.add(name)
-    return ProgramRun(resources=list(monitor.recorded), outputs=outputs, secret_outputs=frozenset(secret_outputs))
+    return engine.run_program(_main, PROJECT_DIR, config, secrets, stack, preview, _collect_mock_outputs())
 
 
 def run_program_expecting_failure(
     config: Mapping[str, Any], secrets: Mapping[str, str] | None = None
 ) -> tuple[BaseException, list[RegisteredResource]]:
     """Run the program with config that must be rejected; return the error and whatever was registered."""
-    mocks = ProgramMocks(_collect_mock_outputs())
-    monitor = RecordingMonitor(mocks)
-    _reset_runtime()
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="test", preview=True, monitor=monitor)
-    wire, secret_keys = _wire_config(config, secrets or {})
-    pulumi.runtime.set_all_config(wire, secret_keys)
-
-    def program() -> None:
-        runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
-
-    try:
-        _sync_await(run_pulumi_func(program))
-    except BaseException as error:  # returned to the test to inspect
-        return error, list(monitor.recorded)
-    raise AssertionError("the program accepted a configuration that should have been rejected")
+    return engine.run_program_expecting_failure(_main, PROJECT_DIR, config, secrets, _collect_mock_outputs())
 
 
 def run_stack(stack: str, preview: bool = False, secrets: Mapping[str, str] | None = None) -> ProgramRun:

@@ -1,0 +1,302 @@
+"""Run the Pulumi program in-process under mocks and record everything it registers.
+
+The offline review (``python -m components render``) and the test suite both use this: the program
+runs exactly as under ``pulumi preview``/``up`` but the engine is :class:`RecordingMonitor`, which
+keeps every RegisterResource request — type, name, parent, provider, inputs (secrets marked),
+``protect``, ``retain_on_delete``, ``additional_secret_outputs``, ``ignore_changes``, dependencies
+and registration order — options that Pulumi's own mock arguments do not carry.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from ..settings import CONFIG_NAMESPACE
+
+MockOutputs = Callable[[str, dict[str, Any]], dict[str, Any]]
+"""Canned computed outputs for one resource type: (resource name, inputs) → extra state."""
+
+
+@dataclass
+class RegisteredResource:
+    """One resource as the program registered it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    provider: str
+    custom: bool
+    inputs: dict[str, Any]
+    secret_inputs: frozenset[str]
+    protect: bool
+    retain_on_delete: bool
+    additional_secret_outputs: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    property_dependencies: dict[str, tuple[str, ...]]
+    order: int
+    ignore_changes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<{self.type} {self.name}>"
+
+
+@dataclass
+class ProgramRun:
+    """What one mocked run of the program registered and exported."""
+
+    resources: list[RegisteredResource]
+    outputs: dict[str, Any]
+    secret_outputs: frozenset[str]
+    logs: list[tuple[str, str]] = field(default_factory=list)
+
+    def of_type(self, type_token: str) -> list[RegisteredResource]:
+        """All resources of one type, in registration order."""
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str, name: str | None = None, **inputs: Any) -> RegisteredResource:
+        """The single resource of a type (optionally by name or by input values); fails naming what it saw."""
+        matches = [
+            r
+            for r in self.of_type(type_token)
+            if (name is None or r.name == name) and all(r.inputs.get(k) == v for k, v in inputs.items())
+        ]
+        if len(matches) != 1:
+            seen = [r.name for r in self.of_type(type_token)]
+            raise AssertionError(
+                f"expected one {type_token} named {name!r} with {inputs}, found {len(matches)}; registered: {seen}"
+            )
+        return matches[0]
+
+    def by_urn(self, urn: str) -> RegisteredResource:
+        """The resource with a URN."""
+        for resource in self.resources:
+            if resource.urn == urn:
+                return resource
+        raise AssertionError(f"no resource with URN {urn}")
+
+    def children_of(self, parent: RegisteredResource) -> list[RegisteredResource]:
+        """The resources parented directly to another."""
+        return [r for r in self.resources if r.parent == parent.urn]
+
+
+def _unwrap(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return _unwrap(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that also records the resource options found only on the gRPC request."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RegisteredResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """Register as the mock monitor does, and keep the whole request."""
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        raw_inputs = rpc.deserialize_properties(request.object)
+        self.recorded.append(
+            RegisteredResource(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                provider=request.provider,
+                custom=bool(request.custom),
+                inputs=_unwrap(raw_inputs),
+                secret_inputs=frozenset(k for k, v in raw_inputs.items() if rpc.is_rpc_secret(v)),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                additional_secret_outputs=tuple(request.additionalSecretOutputs),
+                dependencies=tuple(request.dependencies),
+                property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
+                order=len(self.recorded),
+                ignore_changes=tuple(request.ignoreChanges),
+            )
+        )
+        return response
+
+
+class ProgramMocks(pulumi_mocks.Mocks):
+    """Echo inputs back as state, adding canned computed outputs for the types that need them."""
+
+    def __init__(self, outputs: Mapping[str, MockOutputs]) -> None:
+        self._outputs = outputs
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        """State = inputs plus the canned outputs of the type; the id is derived from the name."""
+        state = dict(args.inputs)
+        extra = self._outputs.get(args.typ)
+        if extra is not None:
+            state.update(extra(args.name, _unwrap(dict(args.inputs))))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        """Invokes (data sources) answer with their canned outputs, or nothing."""
+        extra = self._outputs.get(args.token)
+        if extra is not None:
+            return extra("", _unwrap(dict(args.args))), []  # the mock monitor iterates the failures
+        return {}, []
+
+
+
+# ------------------------------------------------------------------------------------------ config
+
+
+def project_defaults(project_dir: Path) -> dict[str, Any]:
+    """The config values Pulumi.yaml itself sets (``value:``/``default:``), keyed with their namespace."""
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    defaults: dict[str, Any] = {}
+    for key, spec in (project.get("config") or {}).items():
+        full_key = key if ":" in key else f"{CONFIG_NAMESPACE}:{key}"
+        if isinstance(spec, dict) and ("value" in spec or "default" in spec):
+            defaults[full_key] = spec.get("value", spec.get("default"))
+    return defaults
+
+
+def load_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
+    """A stack file's ``secure-mesh:*`` config as plain Python values, keys without the namespace.
+
+    Secure (encrypted) values come back as their ``{"secure": …}`` envelope; see :func:`split_secure_values`.
+    """
+    document = yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text())
+    prefix = f"{CONFIG_NAMESPACE}:"
+    return {
+        key[len(prefix) :]: value for key, value in (document.get("config") or {}).items() if key.startswith(prefix)
+    }
+
+
+def split_secure_values(config: Mapping[str, Any], placeholder: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Separate encrypted top-level values (``{"secure": …}``) from plain ones, standing in a placeholder."""
+    plain: dict[str, Any] = {}
+    secrets: dict[str, str] = {}
+    for key, value in config.items():
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            secrets[key] = placeholder
+        else:
+            plain[key] = value
+    return plain, secrets
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with ``override`` merged in (dicts recursively; lists and scalars replaced)."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def wire_config(
+    project_dir: Path, config: Mapping[str, Any], secrets: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Config as the engine hands it to a program: every value a string, objects as JSON."""
+    wire: dict[str, str] = {}
+    for key, value in project_defaults(project_dir).items():
+        wire[key] = value if isinstance(value, str) else json.dumps(value)
+    for key, value in config.items():
+        wire[f"{CONFIG_NAMESPACE}:{key}"] = value if isinstance(value, str) else json.dumps(value)
+    for key, value in secrets.items():
+        wire[f"{CONFIG_NAMESPACE}:{key}"] = value
+    return wire, [f"{CONFIG_NAMESPACE}:{key}" for key in secrets]
+
+
+# --------------------------------------------------------------------------------------------- run
+
+
+def _resolve(value: Any) -> tuple[Any, bool]:
+    """Resolve an exported value to plain data and whether any part of it is secret."""
+    output = pulumi.Output.from_input(value)
+    resolved = _sync_await(output.future())
+    secret = bool(_sync_await(output.is_secret()))
+    return resolved, secret
+
+
+def reset_runtime() -> None:
+    """Forget the previous run: its root stack resource and any RPCs or outputs a failed run left behind."""
+    runtime_settings.ROOT.set(None)
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
+
+
+def _discard(_: object) -> None:
+    """Run-functions must return None (or an awaitable); the program's return value is not needed."""
+
+
+def _start(
+    project_dir: Path,
+    config: Mapping[str, Any],
+    secrets: Mapping[str, str],
+    stack: str,
+    preview: bool,
+    mock_outputs: Mapping[str, MockOutputs],
+) -> RecordingMonitor:
+    mocks = ProgramMocks(mock_outputs)
+    monitor = RecordingMonitor(mocks)
+    reset_runtime()
+    pulumi.runtime.set_mocks(mocks, project=CONFIG_NAMESPACE, stack=stack, preview=preview, monitor=monitor)
+    wire, secret_keys = wire_config(project_dir, config, secrets)
+    pulumi.runtime.set_all_config(wire, secret_keys)
+    return monitor
+
+
+def run_program(
+    program: Callable[[], object],
+    project_dir: Path,
+    config: Mapping[str, Any],
+    secrets: Mapping[str, str] | None = None,
+    stack: str = "test",
+    preview: bool = False,
+    mock_outputs: Mapping[str, MockOutputs] | None = None,
+) -> ProgramRun:
+    """Run the program under mocks with this config and return everything it registered and exported."""
+    monitor = _start(project_dir, config, secrets or {}, stack, preview, mock_outputs or {})
+    _sync_await(run_pulumi_func(lambda: _discard(program())))
+    root = pulumi.runtime.get_root_resource()
+    outputs: dict[str, Any] = {}
+    secret_outputs: set[str] = set()
+    for name, value in (getattr(root, "outputs", None) or {}).items():
+        resolved, secret = _resolve(value)
+        outputs[name] = resolved
+        if secret:
+            secret_outputs.add(name)
+    return ProgramRun(resources=list(monitor.recorded), outputs=outputs, secret_outputs=frozenset(secret_outputs))
+
+
+def run_program_expecting_failure(
+    program: Callable[[], object],
+    project_dir: Path,
+    config: Mapping[str, Any],
+    secrets: Mapping[str, str] | None = None,
+    mock_outputs: Mapping[str, MockOutputs] | None = None,
+) -> tuple[BaseException, list[RegisteredResource]]:
+    """Run the program with config that must be rejected; return the error and whatever was registered."""
+    monitor = _start(project_dir, config, secrets or {}, "test", True, mock_outputs or {})
+    try:
+        _sync_await(run_pulumi_func(lambda: _discard(program())))
+    except BaseException as error:  # handed back to the caller to inspect
+        return error, list(monitor.recorded)
+    raise AssertionError("the program accepted a configuration that should have been rejected")

@@ -1,0 +1,123 @@
+"""The stack outputs: an API other Pulumi projects read through ``StackReference``.
+
+Every output is listed once in :data:`STACK_OUTPUTS` with its type and meaning; the README table
+and the contract test (``tests/program/test_stack_outputs.py``, against a checked-in snapshot) are
+built from this list, so an output cannot disappear or change type unnoticed. Names are camelCase.
+Values are names and paths computed from the layout (stable in every phase of every custody) and
+public certificates; no secret is exported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import pulumi
+
+from .layout import Layout
+from .settings import ChainName
+
+if TYPE_CHECKING:
+    from .platform import SecureMeshPlatform
+
+OutputKind = Literal["string", "map", "list"]
+
+
+@dataclass(frozen=True)
+class StackOutput:
+    """One exported name: its JSON kind, whether it is a Pulumi secret, and what it means."""
+
+    name: str
+    kind: OutputKind
+    description: str
+    secret: bool = False
+
+
+STACK_OUTPUTS: tuple[StackOutput, ...] = (
+    StackOutput("environment", "string", "The stack's environment: dev, staging or prod."),
+    StackOutput("vaultAddress", "string", "Vault's address as workloads in the cluster reach it."),
+    StackOutput("vaultKubernetesAuthPath", "string", "The Kubernetes auth mount of this datacenter (no `auth/`)."),
+    StackOutput("vaultKubernetesAudience", "string", "The audience every Kubernetes-auth role of the mesh checks."),
+    StackOutput("vaultKvMount", "string", "The KV-v2 mount holding Consul's and apps' secrets (`apps/<app>/…`)."),
+    StackOutput("vaultAuthRoles", "map", "Consul identity → Kubernetes-auth role name (server, connect-injector, …)."),
+    StackOutput("vaultPolicies", "map", "Consul identity → Vault policy name."),
+    StackOutput("consulDatacenter", "string", "Consul's datacenter."),
+    StackOutput("consulDomain", "string", "Consul's DNS domain."),
+    StackOutput("consulNamespace", "string", "The Kubernetes namespace Consul runs in."),
+    StackOutput("consulReleaseName", "string", "The Helm release name of the Consul chart."),
+    StackOutput("consulFullname", "string", "The chart's fullname (`global.name`), prefix of every Consul object."),
+    StackOutput("consulUiService", "string", "The Kubernetes service of Consul's UI."),
+    StackOutput("consulApiService", "string", "The Kubernetes service of Consul's HTTPS API (the servers)."),
+    StackOutput("consulKvPaths", "map", "Consul secret → its KV-v2 path in the `/data/` form Helm and policies use."),
+    StackOutput("pkiMountPaths", "map", "Chain (server, connect, gateway, webhook) → its mounts, level 1 first."),
+    StackOutput("pkiIssuePaths", "map", "Chain → the `<mount>/issue/<role>` path that issues its leaves."),
+    StackOutput("pkiCaPaths", "map", "Chain → the `<mount>/cert/ca` path of its issuing CA."),
+    StackOutput("pkiCaChainPems", "map", "Chain → PEM of its issuing CA chain up to the root, for clients to trust."),
+    StackOutput("pkiLevel1Csrs", "map", "External custody only: chain → level-1 CSR waiting for the offline root."),
+    StackOutput("meshRootPkiPath", "string", "`connectCA.rootPKIPath`: the mesh chain's deepest Vault-held CA."),
+    StackOutput("meshIntermediatePkiPath", "string", "`connectCA.intermediatePKIPath`, owned by Consul."),
+    StackOutput("serverCaChainPem", "string", "PEM of the Consul server TLS chain (empty until the chain is signed)."),
+)
+
+
+def _by_chain(values: dict[ChainName, Any]) -> dict[str, Any]:
+    return {chain.value: value for chain, value in values.items()}
+
+
+def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
+    """The value of every contract output for this run (plain values or Outputs)."""
+    layout: Layout = platform.layout
+    settings = platform.settings
+    pki = platform.pki
+    return {
+        "environment": settings.environment.value,
+        "vaultAddress": settings.vault.address,
+        "vaultKubernetesAuthPath": layout.kubernetes_auth_path,
+        "vaultKubernetesAudience": settings.vault.kubernetes_audience,
+        "vaultKvMount": layout.kv_mount,
+        "vaultAuthRoles": {identity.value: layout.auth_role(identity) for identity in layout.identities},
+        "vaultPolicies": {
+            **{identity.value: layout.policy_name(identity) for identity in layout.identities},
+            "mesh-ca": layout.mesh_ca_policy_name,
+        },
+        "consulDatacenter": layout.datacenter,
+        "consulDomain": settings.consul.domain,
+        "consulNamespace": layout.consul_namespace,
+        "consulReleaseName": layout.consul_release_name,
+        "consulFullname": layout.consul_fullname,
+        "consulUiService": layout.consul_ui_service,
+        "consulApiService": layout.consul_server_service,
+        "consulKvPaths": {secret.value: layout.kv(secret).data_path for secret in layout.kv_secrets},
+        "pkiMountPaths": {chain.value: [m.path for m in layout.chain_mounts(chain)] for chain in ChainName},
+        "pkiIssuePaths": {
+            ChainName.SERVER.value: layout.server_pki_issue_path,
+            ChainName.GATEWAY.value: layout.gateway_pki_issue_path,
+            ChainName.WEBHOOK.value: layout.webhook_pki_issue_path,
+        },
+        "pkiCaPaths": {chain.value: layout.issuing_mount(chain).ca_path for chain in ChainName},
+        "pkiCaChainPems": _by_chain(pki.ca_chain_pems),
+        "pkiLevel1Csrs": _by_chain(pki.level1_csrs),
+        "meshRootPkiPath": layout.connect_root_pki_path,
+        "meshIntermediatePkiPath": layout.connect_intermediate_pki_path,
+        "serverCaChainPem": pki.ca_chain_pems.get(ChainName.SERVER, ""),
+    }
+
+
+def export_stack_outputs(platform: SecureMeshPlatform) -> None:
+    """Export every contract output, secret ones as Pulumi secrets; fail loudly if the contract and values differ."""
+    values = stack_output_values(platform)
+    declared = {output.name for output in STACK_OUTPUTS}
+    if set(values) != declared:
+        raise AssertionError(f"stack outputs differ from the contract: {sorted(set(values) ^ declared)}")
+    for output in STACK_OUTPUTS:
+        value = values[output.name]
+        pulumi.export(output.name, pulumi.Output.secret(value) if output.secret else value)
+
+
+def stack_outputs_markdown() -> str:
+    """The README's table of stack outputs."""
+    rows = ["| output | type | meaning |", "|---|---|---|"]
+    rows += [
+        f"| `{o.name}` | {o.kind}{' (secret)' if o.secret else ''} | {o.description} |" for o in STACK_OUTPUTS
+    ]
+    return "\n".join(rows) + "\n"

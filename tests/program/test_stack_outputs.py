@@ -1,0 +1,121 @@
+"""Stack outputs are an API: names and types are pinned by a checked-in contract, and nothing secret leaks."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import mocks as pulumi_mocks
+
+from components.outputs import STACK_OUTPUTS, stack_outputs_markdown
+from tests.harness import PROJECT_DIR, ProgramRun, RecordingMonitor, _reset_runtime
+from tests.mocks.identities import OUTPUTS as IDENTITY_OUTPUTS
+
+CONTRACT_FILE = Path(__file__).with_name("stack_outputs_contract.json")
+KINDS = {"string": str, "map": dict, "list": list}
+
+
+def test_contract_matches_the_checked_in_snapshot() -> None:
+    """Removing or retyping an output breaks consumers: it must be a deliberate change to this file too."""
+    pinned = json.loads(CONTRACT_FILE.read_text())
+    current = {o.name: {"kind": o.kind, "secret": o.secret} for o in STACK_OUTPUTS}
+    missing = sorted(set(pinned) - set(current))
+    assert not missing, f"outputs removed from the contract: {missing}"
+    changed = {name: (pinned[name], current[name]) for name in pinned if pinned[name] != current[name]}
+    assert not changed, f"outputs changed type or secrecy: {changed}"
+    added = sorted(set(current) - set(pinned))
+    assert not added, f"new outputs must be added to {CONTRACT_FILE.name}: {added}"
+
+
+def test_every_stack_exports_exactly_the_contract_with_its_types(any_stack: ProgramRun) -> None:
+    assert set(any_stack.outputs) == {o.name for o in STACK_OUTPUTS}
+    for output in STACK_OUTPUTS:
+        value = any_stack.outputs[output.name]
+        assert isinstance(value, KINDS[output.kind]), f"{output.name} is {type(value).__name__}, not {output.kind}"
+        assert (output.name in any_stack.secret_outputs) == output.secret, f"{output.name} secrecy changed"
+
+
+def test_outputs_carry_no_generated_secret(any_stack: ProgramRun) -> None:
+    exported = json.dumps(any_stack.outputs)
+    secrets = [
+        value
+        for resource in any_stack.resources
+        for key, value in resource.inputs.items()
+        if key in resource.secret_inputs and isinstance(value, str) and len(value) >= 8
+    ]
+    assert secrets, "expected the stack to hold generated secrets to compare against"
+    for secret in secrets:
+        assert secret not in exported, "a secret input value appears in the stack outputs"
+
+
+def test_dev_outputs_name_the_paths_the_layout_computes(dev_run: ProgramRun) -> None:
+    outputs = dev_run.outputs
+    assert outputs["pkiIssuePaths"]["server"] == "consul/server/pki_int2/issue/consul-server"
+    assert outputs["meshRootPkiPath"] == "consul/connect/pki_int2"
+    assert outputs["consulKvPaths"]["gossip"] == "consul/kv/data/consul/gossip"
+    assert outputs["vaultAuthRoles"]["server"] == "consul-server"
+    assert outputs["pkiLevel1Csrs"] == {}
+    assert outputs["serverCaChainPem"].startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_readme_lists_every_output() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    assert stack_outputs_markdown() in readme, "regenerate the README's stack-output table"
+
+
+# -------------------------------------------------------------------------- the consumer example
+
+
+class ConsumerMocks(pulumi_mocks.Mocks):
+    """Serve a StackReference with the real dev stack's outputs; echo everything else."""
+
+    def __init__(self, mesh_outputs: dict[str, Any]) -> None:
+        self.mesh_outputs = mesh_outputs
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            return args.name, {"name": args.name, "outputs": self.mesh_outputs, "secretOutputNames": []}
+        state = dict(args.inputs)
+        extra = IDENTITY_OUTPUTS.get(args.typ)
+        if extra is not None:
+            state.update(extra(args.name, state))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@pytest.mark.parametrize("missing", [None, "vaultKubernetesAuthPath"])
+def test_consumer_example_reads_the_real_output_names(dev_run: ProgramRun, missing: str | None) -> None:
+    outputs = {k: v for k, v in dev_run.outputs.items() if k != missing}
+    mocks = ConsumerMocks(outputs)
+    monitor = RecordingMonitor(mocks)
+    _reset_runtime()
+    pulumi.runtime.set_mocks(mocks, project="secure-mesh-consumer", stack="dev", preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(
+        {"secure-mesh-consumer:meshStack": "acme/secure-mesh/dev", "secure-mesh-consumer:service": "billing"}
+    )
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    def program() -> None:
+        runpy.run_path(str(PROJECT_DIR / "examples" / "consumer" / "__main__.py"), run_name="__main__")
+
+    if missing is not None:
+        with pytest.raises(Exception, match=missing):
+            _sync_await(run_pulumi_func(program))
+        return
+    _sync_await(run_pulumi_func(program))
+    role = next(r for r in monitor.recorded if r.type == "vault:kubernetes/authBackendRole:AuthBackendRole")
+    assert role.inputs["backend"] == "kubernetes-dc1"
+    assert role.inputs["audience"] == dev_run.outputs["vaultKubernetesAudience"]
+    policy = next(r for r in monitor.recorded if r.type == "vault:index/policy:Policy")
+    assert json.loads(policy.inputs["policy"]) == {
+        "path": {"consul/kv/data/apps/billing/*": {"capabilities": ["read"]}}
+    }
+    config_map = next(r for r in monitor.recorded if r.type == "kubernetes:core/v1:ConfigMap")
+    assert config_map.inputs["data"]["ca.crt"] == dev_run.outputs["serverCaChainPem"]
