@@ -13,6 +13,7 @@ from . import types as t
 from .chart import VAULT, ConsulValues, consul_values, is_consul_release, mesh_intermediate_paths
 from .documents import find_keys, parse_json_text, value_at
 from .framework import (
+    ADVISORY,
     ENVIRONMENT_SETTING,
     UNSET,
     Res,
@@ -374,19 +375,23 @@ def csl_bootstrap_token(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
         )
 
 
+def _is_enterprise(values: ConsulValues) -> bool:
+    return bool(value_at(values.values, "global.enterpriseLicense.secretName"))
+
+
 @resource_rule(
     "KV-BACKUP",
-    checks="Production: Consul's snapshot agent is enabled with its config read from Vault KV (Vault's own Raft "
-    "snapshots are outside the program and are not checked).",
+    checks="Production Consul Enterprise: the snapshot agent is enabled with its config read from Vault KV "
+    "(Vault's own Raft snapshots are outside the program and are not checked).",
     why="Consul and Vault operations guides: snapshots are the recovery path for lost quorum or data.",
     fix="Set server.snapshotAgent.enabled: true and server.snapshotAgent.configSecret.secretName/secretKey.",
     types=(t.HELM_RELEASE,),
     settings=(ENVIRONMENT_SETTING,),
 )
 def kv_backup(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
-    """Production Consul takes snapshots."""
+    """Production Consul Enterprise takes snapshots (the agent does not exist in Consul OSS)."""
     values = _consul(res)
-    if values is None or not is_production(config, res.urn):
+    if values is None or not is_production(config, res.urn) or not _is_enterprise(values):
         return
     if values.get("server.snapshotAgent.enabled") is not True:
         yield res.finding(
@@ -402,3 +407,27 @@ def kv_backup(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
             "the snapshot agent has no configuration from Vault",
             "set configSecret.secretName/secretKey",
         )
+
+
+@resource_rule(
+    "KV-BACKUP",
+    part="oss",
+    checks="Production Consul OSS: reminds that snapshots must be taken out of band (the snapshot agent is "
+    "Enterprise only, so nothing in the release can be checked).",
+    why="Consul operations guide: `consul snapshot save` on a schedule is the OSS recovery path.",
+    fix="Schedule `consul snapshot save` (for example a CronJob with a snapshot-scoped ACL token), or use Enterprise.",
+    types=(t.HELM_RELEASE,),
+    enforcement=ADVISORY,
+    settings=(ENVIRONMENT_SETTING,),
+)
+def kv_backup_oss(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
+    """Production Consul OSS gets an advisory reminder that backups happen outside the release."""
+    values = _consul(res)
+    if values is None or not is_production(config, res.urn) or _is_enterprise(values):
+        return
+    yield res.finding(
+        "values.global.enterpriseLicense",
+        UNSET,
+        "Consul OSS has no snapshot agent, so this release takes no snapshots",
+        "schedule `consul snapshot save` out of band, or run Consul Enterprise with server.snapshotAgent",
+    )

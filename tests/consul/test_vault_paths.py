@@ -32,8 +32,9 @@ def test_dev_readers_are_exactly_the_contract_table() -> None:
     )
 
 
-def test_prod_adds_the_snapshot_agent_config_for_the_server() -> None:
-    settings, layout = settings_and_layout("prod")
+def test_the_snapshot_agent_config_is_read_by_the_server() -> None:
+    enterprise = {"consul": {"enterprise": True, "snapshotAgent": {"enabled": True}}}
+    settings, layout = settings_and_layout("prod", enterprise, LICENSE)
     triples = vault_paths_by_reader(build_consul_values(settings, layout))
     snapshot_key = "server.snapshotAgent.configSecret.secretName"
     assert [(k, p, i) for k, p, i in triples if k == snapshot_key] == [

@@ -70,7 +70,8 @@ def test_everything_on_adds_exactly_the_optional_grants() -> None:
     ("override", "identity", "expected"),
     [
         ({"consul": {"clientsEnabled": True}}, Identity.CLIENT, {GOSSIP: R, SERVER_CA: R}),
-        ({"consul": {"snapshotAgent": {"enabled": True}}}, Identity.SERVER, {SNAPSHOT: R}),
+        ({"consul": {"enterprise": True, "snapshotAgent": {"enabled": True}}}, Identity.SERVER,
+         {SNAPSHOT: R, LICENSE: R}),
         ({"consul": {"enterprise": True}}, Identity.SERVER, {LICENSE: R}),
         ({"consul": {"enterprise": True}}, Identity.SERVER_ACL_INIT, {PARTITION: R}),
         ({"consul": {"primaryDatacenter": "dc0"}}, Identity.SERVER, {REPLICATION: R}),
@@ -98,7 +99,7 @@ def test_optional_identities_follow_the_settings() -> None:
     assert Identity.PARTITION_INIT in identity_policies(layout_for("dev", {"consul": {"enterprise": True}}))
 
 
-def test_prod_policies_use_the_prod_datacenter_and_snapshot_agent() -> None:
+def test_prod_policies_use_the_prod_datacenter() -> None:
     documents = documents_by_name(layout_for("prod"))
     assert sorted(documents) == [
         "consul-eu-west-1-ca-reader",
@@ -112,7 +113,6 @@ def test_prod_policies_use_the_prod_datacenter_and_snapshot_agent() -> None:
         SERVER_ISSUE: CU,
         SERVER_CA: R,
         BOOTSTRAP: R,
-        SNAPSHOT: R,
     }
 
 

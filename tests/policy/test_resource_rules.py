@@ -116,6 +116,9 @@ def consul_values(**over: Any) -> dict[str, Any]:
     return values
 
 
+LICENSE = {"secretName": "consul/kv/data/consul/license", "secretKey": "license", "enableLicenseAutoload": True}
+
+
 def release(**over: Any) -> dict[str, Any]:
     return {
         "chart": "consul",
@@ -776,17 +779,29 @@ CASES = [
         "not kept",
         "k8s-secret-name",
     ),
-    ok("kv-backup", t.HELM_RELEASE, release(), "snapshots", stack="prod"),
-    ok("kv-backup", t.HELM_RELEASE, release(server__snapshotAgent=None), "dev-no-snapshots"),
-    bad("kv-backup", t.HELM_RELEASE, release(server__snapshotAgent=None), "no snapshots", "prod-unset", stack="prod"),
+    ok("kv-backup", t.HELM_RELEASE, release(global__enterpriseLicense=LICENSE), "snapshots", stack="prod"),
+    ok("kv-backup", t.HELM_RELEASE, release(server__snapshotAgent=None), "oss-prod-not-checkable", stack="prod"),
+    ok("kv-backup", t.HELM_RELEASE, release(server__snapshotAgent=None, global__enterpriseLicense=LICENSE), "dev"),
     bad(
         "kv-backup",
         t.HELM_RELEASE,
-        release(server__snapshotAgent={"enabled": True}),
+        release(server__snapshotAgent=None, global__enterpriseLicense=LICENSE),
+        "no snapshots",
+        "prod-unset",
+        stack="prod",
+    ),
+    bad(
+        "kv-backup",
+        t.HELM_RELEASE,
+        release(server__snapshotAgent={"enabled": True}, global__enterpriseLicense=LICENSE),
         "configuration",
         "no-config",
         stack="prod",
     ),
+    ok("kv-backup-oss", t.HELM_RELEASE, release(server__snapshotAgent=None), "dev-oss"),
+    ok("kv-backup-oss", t.HELM_RELEASE, release(global__enterpriseLicense=LICENSE), "prod-enterprise", stack="prod"),
+    bad("kv-backup-oss", t.HELM_RELEASE, release(server__snapshotAgent=None), "no snapshot agent", "prod-oss",
+        stack="prod"),
     # ----------------------------------------------------------- intentions
     ok("int-no-wildcard-allow", t.CRD_SERVICE_INTENTIONS, crd("*", [{"name": "*", "action": "deny"}]), "default-deny"),
     ok(

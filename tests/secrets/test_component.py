@@ -47,11 +47,11 @@ def test_dev_holds_gossip_and_bootstrap_token_only(dev_run: ProgramRun) -> None:
     assert sorted(_secrets(dev_run)) == ["consul/bootstrap-token", "consul/gossip"]
 
 
-def test_prod_adds_the_snapshot_agent_config(prod_run: ProgramRun) -> None:
-    secrets = _secrets(prod_run)
-    assert sorted(secrets) == ["consul/bootstrap-token", "consul/gossip", "consul/snapshot-agent"]
+def test_the_snapshot_agent_config_is_stored_when_enabled(prod_run: ProgramRun) -> None:
+    assert "consul/snapshot-agent" not in _secrets(prod_run), "OSS prod has no snapshot agent to configure"
+    secrets = _secrets(everything_run())
     config = json.loads(_data(secrets["consul/snapshot-agent"])["config"])
-    assert config == {"snapshot_agent": {"snapshot": {"interval": "1h", "retain": 72}}}
+    assert config == {"snapshot_agent": {"snapshot": {"interval": "30m", "retain": 48}}}
 
 
 def test_every_secret_is_a_secret_input_kept_on_delete(any_stack: ProgramRun) -> None:

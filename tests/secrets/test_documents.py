@@ -43,7 +43,8 @@ def test_kv_data_uses_the_field_the_chart_reads() -> None:
 
 
 def test_snapshot_agent_config_follows_the_settings() -> None:
-    assert json.loads(snapshot_agent_config(settings_for("prod"))) == {
+    enterprise = {"consul": {"enterprise": True, "snapshotAgent": {"enabled": True, "retain": 72}}}
+    assert json.loads(snapshot_agent_config(settings_for("prod", enterprise))) == {
         "snapshot_agent": {"snapshot": {"interval": "1h", "retain": 72}}
     }
     assert json.loads(snapshot_agent_config(settings_for("dev", EVERYTHING_ON))) == {
@@ -60,7 +61,7 @@ def test_kv_mount_keeps_history() -> None:
     ("stack", "override", "expected"),
     [
         ("dev", None, (KvSecret.GOSSIP, KvSecret.BOOTSTRAP_TOKEN)),
-        ("prod", None, (KvSecret.GOSSIP, KvSecret.BOOTSTRAP_TOKEN, KvSecret.SNAPSHOT_AGENT)),
+        ("prod", None, (KvSecret.GOSSIP, KvSecret.BOOTSTRAP_TOKEN)),
         (
             "dev",
             EVERYTHING_ON,

@@ -235,6 +235,12 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         "apps[0].upstreams[0]",
         "contradicts the deny intention web → ledger",
     ),
+    (
+        "snapshot-agent-without-enterprise",
+        merge({"consul": {"snapshotAgent": {"enabled": True}}}),
+        "consul.snapshotAgent.enabled",
+        "Consul Enterprise feature",
+    ),
     # custody and production rules
     ("kms-without-settings", merge({"pki": {"rootCustody": "aws-kms"}}), "pki.awsKms", "is required"),
     (
