@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  ?= dev
 OUT    ?= build/$(STACK)
 
-.PHONY: test lint typecheck preview up schema settings-reference render dev-up dev-down integration clean
+.PHONY: test lint typecheck preview up schema readme render dev-up dev-down integration clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt policy/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,8 @@ up: $(VENV)/.installed
 schema: $(VENV)/.installed
 	$(BIN)/python -m components schema > settings.schema.json
 
-settings-reference: $(VENV)/.installed
-	$(BIN)/python -m components settings-reference
+readme: $(VENV)/.installed
+	$(BIN)/python -m components readme
 
 # The offline review: what STACK would create, without credentials or network (see README).
 render: $(VENV)/.installed

@@ -1,4 +1,4 @@
-"""``python -m components``: the project's offline commands (the root ceremony; more are added here)."""
+"""``python -m components``: the offline commands (root ceremony, render, settings schema, README blocks)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .offline.render import render_stack
 from .pki.ceremony import add_root_ca_commands
-from .settings.reference import settings_reference_markdown
+from .readme import regenerate_readme
 from .settings.schema import settings_json_schema_text
 
 
@@ -20,8 +20,16 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_settings_reference(_: argparse.Namespace) -> int:
-    sys.stdout.write(settings_reference_markdown())
+def _readme(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    current = path.read_text()
+    updated = regenerate_readme(current)
+    if args.check:
+        if updated != current:
+            print(f"{path} is out of date: run `python -m components readme`", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(updated)
     return 0
 
 
@@ -37,8 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_root_ca_commands(subparsers)
     schema = subparsers.add_parser("schema", help="print the JSON Schema of the stack settings (settings.schema.json)")
     schema.set_defaults(handler=_print_schema)
-    reference = subparsers.add_parser("settings-reference", help="print the README's settings reference table")
-    reference.set_defaults(handler=_print_settings_reference)
+    readme = subparsers.add_parser("readme", help="rewrite the README's generated blocks (settings, outputs)")
+    readme.add_argument("--path", default="README.md")
+    readme.add_argument("--check", action="store_true", help="only report whether the README is up to date")
+    readme.set_defaults(handler=_readme)
     render = subparsers.add_parser(
         "render", help="write what a stack would create (inventory, Helm values, policies, intentions) offline"
     )
