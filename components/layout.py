@@ -115,6 +115,10 @@ class AppNames:
     kv_prefix: str
     database_role: str
     database_creds_path: str
+    http_route: str = ""
+    """The Gateway API ``HTTPRoute`` (in the app's namespace) of an app with a public route."""
+    database_secret_file: str = "database-credentials"
+    """The file the Vault agent renders the database credentials to (``/vault/secrets/<file>``)."""
 
 
 class Layout:
@@ -290,6 +294,36 @@ class Layout:
         """The Kubernetes-auth role the API gateway's CSI volume logs in with."""
         return "api-gateway"
 
+    gateway_name = "api-gateway"
+    """The Gateway API ``Gateway`` (class ``consul``) in Consul's namespace that serves the apps' public routes."""
+
+    @cached_property
+    def gateway_service_account(self) -> str:
+        """The gateway's service account: consul-k8s creates (and owns) one named after the Gateway, in its namespace.
+
+        Do not create it: consul-k8s refuses a service account of that name that the Gateway does not own.
+        """
+        return self.gateway_name
+
+    @cached_property
+    def gateway_tls_secret_name(self) -> str:
+        """The ``kubernetes.io/tls`` secret the CSI driver syncs the listener certificate into."""
+        return f"{self.gateway_name}-tls"
+
+    @cached_property
+    def gateway_secret_provider_class(self) -> str:
+        """The ``SecretProviderClass`` that issues the listener certificate from Vault's gateway chain."""
+        return f"{self.gateway_name}-vault-tls"
+
+    @cached_property
+    def gateway_certificate_sync_workload(self) -> str:
+        """The Deployment that mounts the CSI volume (the driver only syncs secrets of mounted volumes)."""
+        return f"{self.gateway_name}-certificate-sync"
+
+    csi_driver_release_name = "csi-secrets-store"
+    """The Helm release of the Secrets Store CSI driver (this program installs it only for an external Vault)."""
+    csi_driver_namespace = "kube-system"
+
     @cached_property
     def token_reviewer_service_account(self) -> str:
         """The service account whose token Vault uses to review logins when it runs outside the cluster."""
@@ -404,6 +438,7 @@ class Layout:
             kv_prefix=f"{self.kv_mount}/data/apps/{app.name}",
             database_role=f"app-{app.name}",
             database_creds_path=f"{self.database_mount}/creds/app-{app.name}",
+            http_route=f"{app.name}-route",
         )
 
     @cached_property

@@ -5,13 +5,16 @@ the mesh intentions and the onboarded applications, in dependency order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
+import pulumi_consul as consul
 
 from .consul.component import ConsulCluster, ConsulClusterArgs
 from .identities.component import VaultIdentities, VaultIdentitiesArgs
 from .layout import Layout
 from .mesh.component import MeshIntentions, MeshIntentionsArgs
+from .onboarding.component import AppOnboarding, AppOnboardingArgs
 from .pki.component import CertificateAuthority, CertificateAuthorityArgs
 from .secrets.component import ConsulSecrets, ConsulSecretsArgs
 from .settings import Settings
@@ -26,6 +29,8 @@ class SecretInputs:
     consul_license: pulumi.Output[str] | None = None
     consul_replication_token: pulumi.Output[str] | None = None
     """The primary datacenter's ACL replication token (secondary datacenters only)."""
+    database_root_credentials: pulumi.Output[Any] | None = None
+    """``databaseRootCredentials``: ``{<app>: {username, password}}`` (only when an app has a database)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class PlatformArgs:
     settings: Settings
     layout: Layout
     secrets: SecretInputs = SecretInputs()
+    consul_provider: consul.Provider | None = None
+    """The explicit Consul provider (``Providers.consul``), for catalog look-ups of app database addresses."""
 
 
 class SecureMeshPlatform(pulumi.ComponentResource):
@@ -66,6 +73,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         # --- Consul and intentions (issue 5): only once the chain of trust is complete ---------
         self.consul: ConsulCluster | None = None
         self.intentions: MeshIntentions | None = None
+        self.onboarding: AppOnboarding | None = None
         if self.pki.complete:
             vault_ready = [*self.pki.ready, *self.secrets.ready, *self.identities.ready]
             self.consul = ConsulCluster(
@@ -77,6 +85,18 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                 f"{name}-intentions",
                 MeshIntentionsArgs(settings, layout),
                 pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
+            )
+            # --- Service onboarding (issue 7): app identities, database credentials, gateway TLS -------
+            self.onboarding = AppOnboarding(
+                f"{name}-onboarding",
+                AppOnboardingArgs(
+                    settings,
+                    layout,
+                    database_root_credentials=args.secrets.database_root_credentials,
+                    consul_provider=args.consul_provider,
+                ),
+                # Kubernetes auth, the gateway chain's role and the Consul release (Gateway API CRDs, catalog).
+                pulumi.ResourceOptions(parent=self, depends_on=[*vault_ready, *self.consul.ready]),
             )
 
         self.register_outputs({})

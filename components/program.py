@@ -8,6 +8,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from .layout import Layout
+from .outputs import export_stack_outputs
 from .platform import PlatformArgs, SecretInputs, SecureMeshPlatform
 from .providers import build_providers
 from .settings import CONFIG_NAMESPACE, Settings, SettingsError, load_settings, split_stack_config
@@ -37,7 +38,13 @@ def read_secret_inputs(settings: Settings) -> SecretInputs:
     license_text = config.require_secret("consulLicense") if settings.consul.enterprise else None
     secondary = Layout(settings).is_secondary_datacenter
     replication_token = config.require_secret("consulReplicationToken") if secondary else None
-    return SecretInputs(consul_license=license_text, consul_replication_token=replication_token)
+    has_database = any(app.database is not None for app in settings.apps)
+    database_credentials = config.require_secret_object("databaseRootCredentials") if has_database else None
+    return SecretInputs(
+        consul_license=license_text,
+        consul_replication_token=replication_token,
+        database_root_credentials=database_credentials,
+    )
 
 
 def main() -> SecureMeshPlatform:
@@ -47,7 +54,13 @@ def main() -> SecureMeshPlatform:
     providers = build_providers(settings, layout)
     platform = SecureMeshPlatform(
         "secure-mesh",
-        PlatformArgs(settings=settings, layout=layout, secrets=read_secret_inputs(settings)),
+        PlatformArgs(
+            settings=settings,
+            layout=layout,
+            secrets=read_secret_inputs(settings),
+            consul_provider=providers.consul,
+        ),
         opts=pulumi.ResourceOptions(providers=providers.as_list()),
     )
+    export_stack_outputs(platform)
     return platform

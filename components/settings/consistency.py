@@ -31,8 +31,24 @@ SECRET_CONFIG_KEYS = {
         "the ACL replication token's SecretID from the primary datacenter "
         "(required when consul.primaryDatacenter names another datacenter)"
     ),
+    "databaseRootCredentials": (
+        "an object {<app name>: {username, password}} with the root credentials Vault uses to set up each app "
+        "database (required for every app with a database; Vault rotates the password after setup)"
+    ),
 }
 """Top-level keys read only with ``Config.require_secret``; never part of the settings models."""
+
+DATABASE_ROOT_CREDENTIALS = "databaseRootCredentials"
+"""The secret object key holding each app database's root credentials, by app name."""
+SECRET_OBJECT_KEYS = frozenset({DATABASE_ROOT_CREDENTIALS})
+"""Secret keys whose value is an object: the settings see only ``<key>.<top-level name>`` entries, never values."""
+UNKNOWN_NAMES = "*"
+"""``<key>.*`` stands for a secret object whose names cannot be read (still encrypted in a stack file)."""
+
+
+def secret_object_entry(key: str, name: str) -> str:
+    """How a top-level name of a secret object appears among the secret key names (``key.name``)."""
+    return f"{key}.{name}"
 
 
 def intermediate_ttls(chain: ChainSettings) -> list[str]:
@@ -52,6 +68,7 @@ def check_consistency(settings: Settings, secret_keys: frozenset[str] = frozense
         _consul(settings, secret_keys),
         _mesh(settings),
         _apps(settings),
+        _database_credentials(settings, secret_keys),
         _production(settings),
     )
     return [problem for check in checks for problem in check]
@@ -159,6 +176,12 @@ def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem
     consul = settings.consul
     if consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES and consul.address is None:
         yield Problem("consul.address", "is required when consul.intentionsRendering is 'config-entries'")
+    if consul.snapshot_agent.enabled and not consul.enterprise:
+        yield Problem(
+            "consul.snapshotAgent.enabled",
+            "the snapshot agent is a Consul Enterprise feature; set consul.enterprise (with a license) or disable it "
+            "and back up with `consul snapshot save` on a schedule",
+        )
     if consul.enterprise and "consulLicense" not in secret_keys:
         yield Problem(
             "consulLicense",
@@ -281,6 +304,28 @@ def _apps(settings: Settings) -> Iterator[Problem]:
                 )
             if protocols.get(app.service) not in (Protocol.HTTP, Protocol.HTTP2, Protocol.GRPC, None):
                 yield Problem(f"{base}.route", f"an HTTPS route needs an http service; '{app.service}' is tcp")
+
+
+def _database_credentials(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem]:
+    """Every app database has root credentials in the secret object, and the object names only such apps."""
+    key = DATABASE_ROOT_CREDENTIALS
+    if secret_object_entry(key, UNKNOWN_NAMES) in secret_keys:
+        return  # an encrypted stack-file value: the names are checked when the program reads it
+    given = {entry[len(key) + 1 :] for entry in secret_keys if entry.startswith(key + ".")}
+    with_database = {app.name for app in settings.apps if app.database is not None}
+    for index, app in enumerate(settings.apps):
+        if app.database is not None and app.name not in given:
+            yield Problem(
+                f"apps[{index}].database",
+                f"has no root credentials: set them as a secret, {key}.{app.name} = {{username, password}} "
+                f"(pulumi config set --secret --path 'secure-mesh:{key}.{app.name}.password' <password>, and the "
+                "same for .username)",
+            )
+    for name in sorted(given - with_database):
+        yield Problem(
+            secret_object_entry(key, name),
+            f"names no app with a database; apps with a database: {', '.join(sorted(with_database)) or 'none'}",
+        )
 
 
 def _production(settings: Settings) -> Iterator[Problem]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .consistency import SECRET_CONFIG_KEYS, check_consistency
+from .consistency import SECRET_CONFIG_KEYS, SECRET_OBJECT_KEYS, UNKNOWN_NAMES, check_consistency, secret_object_entry
 from .errors import CONFIG_NAMESPACE, Problem, SettingsError
 from .models import Settings
 from .problems_from_pydantic import allowed_keys, problems_from_validation_error
@@ -38,6 +38,8 @@ def load_settings(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozense
             hint = " (it is a secret: set it with --secret)" if key in SECRET_CONFIG_KEYS else ""
             problems.append(Problem(key, f"unknown key{hint}; allowed keys: {allowed}"))
     for key in sorted(secret_keys - set(SECRET_CONFIG_KEYS)):
+        if key.split(".", 1)[0] in SECRET_OBJECT_KEYS:
+            continue  # a top-level name of a secret object (see split_stack_config)
         if key not in known:
             problems.append(Problem(key, f"unknown secret key; allowed secret keys: {', '.join(SECRET_CONFIG_KEYS)}"))
     document = {key: _decode(value) for key, value in raw.items() if key in known}
@@ -57,7 +59,10 @@ def split_stack_config(
     """Split full config keys (``secure-mesh:vault``) into this project's plain values and secret key names.
 
     Keys of other namespaces (``vault:``, ``pulumi:``) are left alone; secret values are dropped here
-    and read later, as Pulumi secrets, by the components that need them.
+    and read later, as Pulumi secrets, by the components that need them. A secret *object*
+    (``SECRET_OBJECT_KEYS``) also contributes its top-level names as ``<key>.<name>`` (never its values),
+    so the settings can tell which apps have credentials; an object given in plain text stays in the
+    plain config, where the loader rejects it as a secret set without ``--secret``.
     """
     prefix = f"{CONFIG_NAMESPACE}:"
     plain: dict[str, Any] = {}
@@ -66,8 +71,25 @@ def split_stack_config(
         if not full_key.startswith(prefix):
             continue
         key = full_key[len(prefix) :]
-        if full_key in secret_keys or key in SECRET_CONFIG_KEYS:
+        if key in SECRET_OBJECT_KEYS:
+            names = _secret_object_names(value, is_secret=full_key in secret_keys)
+            if names is None:
+                plain[key] = value
+            else:
+                secrets.add(key)
+                secrets.update(secret_object_entry(key, name) for name in names)
+        elif full_key in secret_keys or key in SECRET_CONFIG_KEYS:
             secrets.add(key)
         else:
             plain[key] = value
     return plain, frozenset(secrets)
+
+
+def _secret_object_names(value: Any, is_secret: bool) -> list[str] | None:
+    """The top-level names of a secret object's value; ``[*]`` when still encrypted; None when given in plain text."""
+    if isinstance(value, Mapping) and set(value) == {"secure"}:
+        return [UNKNOWN_NAMES]  # a stack file's encrypted value: names are unknown until Pulumi decrypts it
+    if not is_secret:
+        return None
+    decoded = _decode(value)
+    return [str(name) for name in decoded] if isinstance(decoded, Mapping) else []

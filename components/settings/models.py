@@ -354,6 +354,9 @@ class AppDatabaseSettings(SettingsModel):
     address: DatabaseAddress
     credential_ttl: Duration = "1h"
     credential_max_ttl: Duration = "24h"
+    root_password_version: Annotated[int, Field(ge=1)] = 1
+    """Bump it to push the root password from ``databaseRootCredentials`` again (e.g. after restoring the database):
+    Vault rotates the root password after setup, so the program sends it only at creation and on a new version."""
 
 
 class AppRouteSettings(SettingsModel):
@@ -361,6 +364,8 @@ class AppRouteSettings(SettingsModel):
 
     hostname: DnsName
     path_prefix: Annotated[str, Field(pattern=r"^/[^*\s]*$")] = "/"
+    service_port: Annotated[int, Field(ge=1, le=65535)] = 80
+    """The port of the app's Kubernetes Service (named after ``service``) the gateway routes to."""
 
 
 class AppSettings(SettingsModel):

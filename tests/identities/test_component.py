@@ -114,8 +114,13 @@ def test_dev_server_acl_init_policy_text(dev_run: ProgramRun) -> None:
     }
 
 
+def _consul_roles(run: ProgramRun) -> list[RegisteredResource]:
+    """The roles of Consul's identities (onboarded apps and the gateway have theirs in the onboarding component)."""
+    return [r for r in run.of_type(ROLE) if run.by_urn(r.parent).type == "secure-mesh:identities:VaultIdentities"]
+
+
 def test_roles_are_exact(dev_run: ProgramRun) -> None:
-    roles = {r.inputs["roleName"]: r.inputs for r in dev_run.of_type(ROLE)}
+    roles = {r.inputs["roleName"]: r.inputs for r in _consul_roles(dev_run)}
     common = {
         "backend": "kubernetes-dc1",
         "boundServiceAccountNamespaces": ["consul"],
@@ -153,7 +158,7 @@ def test_roles_are_exact(dev_run: ProgramRun) -> None:
 
 
 def test_optional_roles_exist_only_when_enabled(dev_run: ProgramRun) -> None:
-    assert {r.inputs["roleName"] for r in everything_run().of_type(ROLE)} == {
+    assert {r.inputs["roleName"] for r in _consul_roles(everything_run())} == {
         "consul-server",
         "consul-client",
         "consul-server-acl-init",
@@ -161,13 +166,13 @@ def test_optional_roles_exist_only_when_enabled(dev_run: ProgramRun) -> None:
         "consul-connect-injector",
         "consul-ca-reader",
     }
-    assert "consul-client" not in {r.inputs["roleName"] for r in dev_run.of_type(ROLE)}
+    assert "consul-client" not in {r.inputs["roleName"] for r in _consul_roles(dev_run)}
 
 
 def test_roles_wait_for_the_auth_config_and_their_policies(dev_run: ProgramRun) -> None:
     config = dev_run.one(AUTH_CONFIG)
     policy_urns = {r.inputs["name"]: r.urn for r in dev_run.of_type(POLICY)}
-    for role in dev_run.of_type(ROLE):
+    for role in _consul_roles(dev_run):
         assert config.urn in role.dependencies, f"{role.name} must wait for the auth config"
         for policy in role.inputs["tokenPolicies"]:
             assert policy_urns[policy] in role.dependencies, f"{role.name} must wait for policy {policy}"

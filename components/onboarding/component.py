@@ -1,0 +1,326 @@
+"""Service onboarding: each app's Vault identity, its dynamic database credentials, and the API gateway's TLS.
+
+Everything security-relevant (policies, role bindings, statements, TTLs, Kubernetes documents) is plain
+data from :mod:`.identity`, :mod:`.database`, :mod:`.gateway` and :mod:`.annotations`; this component only
+turns it into resources.
+
+Database resources: a ``vault.Mount`` of type ``database`` plus one ``database.SecretBackendConnection``
+and one ``database.SecretBackendRole`` per app, rather than ``database.SecretsMount`` (which holds every
+connection as a nested block of one resource). Separate connections can be updated independently (a
+database that moved in the Consul catalog rewrites only its own connection), are protected one by one,
+and adding or removing an app never rewrites another app's connection.
+
+The root password is passed through the provider's write-only ``password_wo`` with
+``password_wo_version``: Vault rotates the root password right after setup
+(``root_rotation_statements``), so the value in config is stale from then on; a write-only field is
+never read back (no drift) and is only sent at creation and when the version
+(``apps[].database.rootPasswordVersion``) is bumped. Connection URL changes are sent without it.
+
+A database address from the Consul catalog is looked up at deploy time through the explicit Consul
+provider (``consul.get_service``), after the Consul release exists; each ``pulumi up`` re-reads it and
+updates the connection if the instance moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_consul as consul
+import pulumi_kubernetes as kubernetes
+import pulumi_vault as vault
+
+from ..consul.component import passed_dependencies
+from ..layout import Layout
+from ..settings import Settings
+from .annotations import all_agent_annotations
+from .database import (
+    POSTGRESQL_PLUGIN,
+    DatabasePlan,
+    database_plans,
+    pick_catalog_instance,
+    postgresql_connection_url,
+    root_credentials,
+)
+from .gateway import (
+    SECRETS_STORE_CSI_DRIVER_CHART,
+    SECRETS_STORE_CSI_DRIVER_REPOSITORY,
+    SECRETS_STORE_CSI_DRIVER_VERSION,
+    csi_driver_values,
+    gateway,
+    gateway_enabled,
+    http_route,
+    needs_csi_driver,
+    routed_apps,
+    secret_provider_class,
+    sync_workload,
+)
+from .identity import AppRoleSpec, app_policy, app_role, gateway_policy, gateway_role
+
+DATABASE_DEFAULT_LEASE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class AppOnboardingArgs:
+    """Inputs of :class:`AppOnboarding`."""
+
+    settings: Settings
+    layout: Layout
+    database_root_credentials: pulumi.Output[Any] | None = None
+    """The ``databaseRootCredentials`` secret object ``{<app>: {username, password}}`` (a Pulumi secret)."""
+    consul_provider: consul.Provider | None = None
+    """The explicit Consul provider, for catalog look-ups of database addresses (``consulService``)."""
+
+
+class AppOnboarding(pulumi.ComponentResource):
+    """The onboarded apps: Vault roles and policies, database credentials, the API gateway and its routes."""
+
+    app_annotations: dict[str, dict[str, str]]
+    """Vault agent pod annotations by app name, ready for app charts."""
+    app_roles: dict[str, str]
+    """The Kubernetes-auth role of each app."""
+    app_policies: dict[str, str]
+    """The Vault policy of each app."""
+    database_creds_paths: dict[str, str]
+    """Where each app with a database reads its credentials."""
+    ready: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: AppOnboardingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("secure-mesh:onboarding:AppOnboarding", name, None, opts)
+        settings, layout = args.settings, args.layout
+        self._name = name
+        self._layout = layout
+        self._protect = settings.is_production
+        self._upstream = passed_dependencies(opts)
+        self.ready = []
+
+        self.policies: dict[str, vault.Policy] = {}
+        self.roles: dict[str, vault.kubernetes.AuthBackendRole] = {}
+        for app in settings.apps:
+            self._identity(
+                f"app-{app.name}", app_policy(layout, app).name, app_policy(layout, app).render(), app_role(layout, app)
+            )
+        self.app_roles = {app.name: layout.app(app).auth_role for app in settings.apps}
+        self.app_policies = {app.name: layout.app(app).policy for app in settings.apps}
+        self.app_annotations = all_agent_annotations(layout)
+        self.vault_ca_secrets = self._vault_ca_secrets(settings)
+
+        plans = database_plans(layout)
+        self.database_creds_paths = {
+            app.name: layout.app(app).database_creds_path for app in settings.apps if app.database is not None
+        }
+        self.database_mount: vault.Mount | None = None
+        self.connections: dict[str, vault.database.SecretBackendConnection] = {}
+        self.database_roles: dict[str, vault.database.SecretBackendRole] = {}
+        if plans:
+            if args.database_root_credentials is None:
+                raise ValueError(f"{name}: apps with a database need the databaseRootCredentials secret")
+            self._databases(plans, args.database_root_credentials, args.consul_provider)
+
+        self.csi_driver: kubernetes.helm.v3.Release | None = None
+        self.gateway: kubernetes.apiextensions.CustomResource | None = None
+        self.routes: dict[str, kubernetes.apiextensions.CustomResource] = {}
+        if gateway_enabled(settings):
+            self._gateway(settings)
+
+        self.register_outputs(
+            {
+                "appRoles": self.app_roles,
+                "appPolicies": self.app_policies,
+                "appAnnotations": self.app_annotations,
+                "databaseCredsPaths": self.database_creds_paths,
+            }
+        )
+
+    # ------------------------------------------------------------------------------- identities
+    def _identity(self, key: str, policy_name: str, policy_text: str, spec: AppRoleSpec) -> None:
+        policy = vault.Policy(
+            f"{self._name}-{key}-policy",
+            name=policy_name,
+            policy=policy_text,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+        )
+        role = vault.kubernetes.AuthBackendRole(
+            f"{self._name}-{key}-role",
+            backend=self._layout.kubernetes_auth_path,
+            role_name=spec.role_name,
+            bound_service_account_names=list(spec.bound_service_account_names),
+            bound_service_account_namespaces=list(spec.bound_service_account_namespaces),
+            audience=spec.audience,
+            alias_name_source=spec.alias_name_source,
+            token_ttl=spec.token_ttl,
+            token_max_ttl=spec.token_max_ttl,
+            token_policies=list(spec.token_policies),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._upstream, policy]),
+        )
+        self.policies[key] = policy
+        self.roles[key] = role
+        self.ready.extend((policy, role))
+
+    def _vault_ca_secrets(self, settings: Settings) -> list[kubernetes.core.v1.Secret]:
+        """The (public) CA of Vault's TLS certificate in each app namespace, for the agent's ``tls-secret``."""
+        ca_pem = settings.vault.tls.ca_cert_pem
+        if ca_pem is None:
+            return []
+        created = []
+        for namespace in sorted({app.namespace for app in settings.apps}):
+            created.append(
+                kubernetes.core.v1.Secret(
+                    f"{self._name}-{namespace}-vault-ca",
+                    metadata={"name": self._layout.vault_ca_secret_name, "namespace": namespace},
+                    type="Opaque",
+                    string_data={self._layout.vault_ca_secret_key: ca_pem},
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        return created
+
+    # -------------------------------------------------------------------------------- databases
+    def _databases(
+        self, plans: tuple[DatabasePlan, ...], credentials: pulumi.Output[Any], consul_provider: consul.Provider | None
+    ) -> None:
+        layout = self._layout
+        self.database_mount = vault.Mount(
+            f"{self._name}-database",
+            path=layout.database_mount,
+            type="database",
+            description="Dynamic database credentials for onboarded applications",
+            default_lease_ttl_seconds=min(DATABASE_DEFAULT_LEASE_SECONDS, *(p.max_ttl for p in plans)),
+            max_lease_ttl_seconds=max(p.max_ttl for p in plans),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._protect, depends_on=self._upstream),
+        )
+        for plan in plans:
+            username, password = self._root_credentials(plan.app, credentials)
+            connection = vault.database.SecretBackendConnection(
+                f"{self._name}-{plan.app}-db-connection",
+                backend=layout.database_mount,
+                name=plan.connection_name,
+                plugin_name=POSTGRESQL_PLUGIN,
+                allowed_roles=list(plan.allowed_roles),
+                verify_connection=plan.verify_connection,
+                root_rotation_statements=list(plan.root_rotation_statements),
+                postgresql=vault.database.SecretBackendConnectionPostgresqlArgs(
+                    connection_url=self._connection_url(plan, consul_provider),
+                    username=username,
+                    password_wo=password,
+                    password_wo_version=plan.root_password_version,
+                ),
+                opts=pulumi.ResourceOptions(
+                    parent=self, protect=self._protect, depends_on=[*self._upstream, self.database_mount]
+                ),
+            )
+            role = vault.database.SecretBackendRole(
+                f"{self._name}-{plan.app}-db-role",
+                backend=layout.database_mount,
+                name=plan.role_name,
+                db_name=plan.connection_name,
+                creation_statements=list(plan.creation_statements),
+                revocation_statements=list(plan.revocation_statements),
+                default_ttl=plan.default_ttl,
+                max_ttl=plan.max_ttl,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[connection]),
+            )
+            self.connections[plan.app] = connection
+            self.database_roles[plan.app] = role
+            self.ready.extend((connection, role))
+        self.ready.insert(0, self.database_mount)
+
+    @staticmethod
+    def _root_credentials(app: str, credentials: pulumi.Output[Any]) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """One app's root username and password from the secret object, both kept secret."""
+
+        def pick(index: int) -> Any:
+            def get(value: Mapping[str, Any]) -> str:
+                return root_credentials(app, value)[index]
+
+            return get
+
+        username: pulumi.Output[str] = pulumi.Output.secret(credentials.apply(pick(0)))
+        password: pulumi.Output[str] = pulumi.Output.secret(credentials.apply(pick(1)))
+        return username, password
+
+    def _connection_url(self, plan: DatabasePlan, consul_provider: consul.Provider | None) -> pulumi.Input[str]:
+        """The static URL, or one built from the Consul catalog instance of the database's service."""
+        static = plan.static_connection_url()
+        if static is not None:
+            return static
+        service = plan.consul_service
+        if service is None or consul_provider is None:
+            raise ValueError(f"{self._name}: app '{plan.app}' needs a static database host or the Consul provider")
+        found = consul.get_service_output(
+            name=service,
+            datacenter=self._layout.datacenter,
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=consul_provider, depends_on=self._upstream),
+        )
+
+        def to_url(result: consul.GetServiceResult) -> str:
+            instances = [
+                {
+                    "address": instance.address,
+                    "node_address": instance.node_address,
+                    "port": instance.port,
+                    "node_name": instance.node_name,
+                    "id": instance.id,
+                }
+                for instance in result.services or []
+            ]
+            host, port = pick_catalog_instance(service, instances)
+            return postgresql_connection_url(host, port, plan.database_name)
+
+        return found.apply(to_url)
+
+    # ---------------------------------------------------------------------------------- gateway
+    def _gateway(self, settings: Settings) -> None:
+        layout = self._layout
+        self._identity("gateway", gateway_policy(layout).name, gateway_policy(layout).render(), gateway_role(layout))
+        spc_needs: list[pulumi.Resource] = list(self._upstream)
+        if needs_csi_driver(settings):
+            self.csi_driver = kubernetes.helm.v3.Release(
+                f"{self._name}-csi-driver",
+                name=layout.csi_driver_release_name,
+                chart=SECRETS_STORE_CSI_DRIVER_CHART,
+                version=SECRETS_STORE_CSI_DRIVER_VERSION,
+                repository_opts={"repo": SECRETS_STORE_CSI_DRIVER_REPOSITORY},
+                namespace=layout.csi_driver_namespace,
+                values=csi_driver_values(settings),
+                atomic=True,
+                cleanup_on_fail=True,
+                timeout=300,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+            )
+            spc_needs.append(self.csi_driver)
+            self.ready.append(self.csi_driver)
+        spc_document = secret_provider_class(layout)
+        spc = self._custom_resource("gateway-tls-provider", spc_document, spc_needs)
+        gateway_document = gateway(layout)
+        self.gateway = self._custom_resource("gateway", gateway_document, list(self._upstream))
+        sync = sync_workload(layout)
+        self.certificate_sync = kubernetes.apps.v1.Deployment(
+            f"{self._name}-gateway-certificate-sync",
+            metadata=sync["metadata"],
+            spec=sync["spec"],
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # The Gateway's service account is created by consul-k8s for the Gateway; Vault must accept its login.
+                depends_on=[spc, self.gateway, self.roles["gateway"], self.policies["gateway"]],
+            ),
+        )
+        for app in routed_apps(settings):
+            self.routes[app.name] = self._custom_resource(
+                f"{app.name}-route", http_route(layout, app), [*self._upstream, self.gateway]
+            )
+        self.ready.extend((spc, self.gateway, self.certificate_sync, *self.routes.values()))
+
+    def _custom_resource(
+        self, key: str, document: Mapping[str, Any], depends_on: list[pulumi.Resource]
+    ) -> kubernetes.apiextensions.CustomResource:
+        return kubernetes.apiextensions.CustomResource(
+            f"{self._name}-{key}",
+            api_version=document["apiVersion"],
+            kind=document["kind"],
+            metadata=document["metadata"],
+            spec=document["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+        )

@@ -1,0 +1,71 @@
+"""Layer 3: each onboarded app's Vault identity, and the API gateway's, as plain data.
+
+An app's Kubernetes-auth role binds exactly its service account in exactly its namespace and carries
+exactly its own policy; the policy grants ``read`` on the app's own KV-v2 secrets (``/data/`` paths)
+and on its database credentials endpoint, nothing else. The gateway's role binds the service account
+consul-k8s creates for the ``Gateway`` (named after it) in Consul's namespace, and its policy may only
+request listener certificates from the gateway chain's issue endpoint.
+
+Documents reuse :class:`~components.identities.policies.PolicyDocument` so the same matching decides
+what an identity can reach in tests and in the policy pack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..identities.policies import ISSUE, READ, PolicyDocument
+from ..identities.roles import ALIAS_NAME_SOURCE, TOKEN_MAX_TTL_SECONDS, TOKEN_TTL_SECONDS
+from ..layout import Layout
+from ..settings import AppSettings
+
+
+@dataclass(frozen=True)
+class AppRoleSpec:
+    """One Kubernetes-auth role of an onboarded workload, exactly as written to Vault (``AuthBackendRole`` inputs)."""
+
+    role_name: str
+    bound_service_account_names: tuple[str, ...]
+    bound_service_account_namespaces: tuple[str, ...]
+    audience: str
+    token_policies: tuple[str, ...]
+    alias_name_source: str = ALIAS_NAME_SOURCE
+    token_ttl: int = TOKEN_TTL_SECONDS
+    token_max_ttl: int = TOKEN_MAX_TTL_SECONDS
+
+
+def app_policy(layout: Layout, app: AppSettings) -> PolicyDocument:
+    """The app's policy: read on each of its KV secrets and, with a database, on its credentials endpoint."""
+    names = layout.app(app)
+    grants = [(layout.app_kv(app, secret).data_path, READ) for secret in app.secrets]
+    if app.database is not None:
+        grants.append((names.database_creds_path, READ))
+    return PolicyDocument.build(names.policy, grants)
+
+
+def app_role(layout: Layout, app: AppSettings) -> AppRoleSpec:
+    """The role an app's pods log in with: its service account, its namespace, its policy only."""
+    names = layout.app(app)
+    return AppRoleSpec(
+        role_name=names.auth_role,
+        bound_service_account_names=(app.service_account,),
+        bound_service_account_namespaces=(app.namespace,),
+        audience=layout.settings.vault.kubernetes_audience,
+        token_policies=(names.policy,),
+    )
+
+
+def gateway_policy(layout: Layout) -> PolicyDocument:
+    """The gateway's policy: request listener certificates from the gateway chain's role, nothing else."""
+    return PolicyDocument.build(layout.gateway_policy_name, [(layout.gateway_pki_issue_path, ISSUE)])
+
+
+def gateway_role(layout: Layout) -> AppRoleSpec:
+    """The role the gateway's CSI volume logs in with: the Gateway's service account in Consul's namespace."""
+    return AppRoleSpec(
+        role_name=layout.gateway_auth_role,
+        bound_service_account_names=(layout.gateway_service_account,),
+        bound_service_account_namespaces=(layout.consul_namespace,),
+        audience=layout.settings.vault.kubernetes_audience,
+        token_policies=(layout.gateway_policy_name,),
+    )
