@@ -13,6 +13,7 @@ from enum import StrEnum
 from functools import cached_property
 
 from .settings import AppSettings, ChainName, RootCustody, Settings
+from .settings.consistency import API_GATEWAY_SERVICE
 
 CONSUL_CHART_NAME = "consul"
 CONSUL_CHART_REPOSITORY = "https://helm.releases.hashicorp.com"
@@ -294,7 +295,7 @@ class Layout:
         """The Kubernetes-auth role the API gateway's CSI volume logs in with."""
         return "api-gateway"
 
-    gateway_name = "api-gateway"
+    gateway_name = API_GATEWAY_SERVICE
     """The Gateway API ``Gateway`` (class ``consul``) in Consul's namespace that serves the apps' public routes."""
 
     @cached_property

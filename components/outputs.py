@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pulumi
 
 from .layout import Layout
+from .onboarding.annotations import all_agent_annotations
 from .settings import ChainName
 
 if TYPE_CHECKING:
@@ -57,6 +58,10 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput("meshRootPkiPath", "string", "`connectCA.rootPKIPath`: the mesh chain's deepest Vault-held CA."),
     StackOutput("meshIntermediatePkiPath", "string", "`connectCA.intermediatePKIPath`, owned by Consul."),
     StackOutput("serverCaChainPem", "string", "PEM of the Consul server TLS chain (empty until the chain is signed)."),
+    StackOutput("appVaultRoles", "map", "App → its Kubernetes-auth role in `vaultKubernetesAuthPath`."),
+    StackOutput("appVaultPolicies", "map", "App → its Vault policy (only its own KV secrets and credentials)."),
+    StackOutput("appVaultAnnotations", "map", "App → pod annotations for the Vault agent to render its secrets."),
+    StackOutput("appDatabaseCredsPaths", "map", "App with a database → where its short-lived credentials come from."),
 )
 
 
@@ -100,6 +105,12 @@ def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
         "meshRootPkiPath": layout.connect_root_pki_path,
         "meshIntermediatePkiPath": layout.connect_intermediate_pki_path,
         "serverCaChainPem": pki.ca_chain_pems.get(ChainName.SERVER, ""),
+        "appVaultRoles": {app.name: layout.app(app).auth_role for app in settings.apps},
+        "appVaultPolicies": {app.name: layout.app(app).policy for app in settings.apps},
+        "appVaultAnnotations": all_agent_annotations(layout),
+        "appDatabaseCredsPaths": {
+            app.name: layout.app(app).database_creds_path for app in settings.apps if app.database is not None
+        },
     }
 
 

@@ -62,6 +62,7 @@ eval "$stack_env"
 : "${VAULT_SERVICE_PORT:?}" "${VAULT_CHART:?}" "${VAULT_CHART_REPOSITORY:?}" "${VAULT_CHART_VERSION:?}"
 : "${VAULT_INJECTOR_AUTH_PATH:?}" "${LOCAL_VAULT_ADDR:?}" "${LOCAL_VAULT_PORT:?}" "${CSI_DRIVER_CHART:?}"
 : "${CSI_DRIVER_REPOSITORY:?}" "${CSI_DRIVER_VERSION:?}" "${CSI_DRIVER_RELEASE:?}" "${CSI_DRIVER_NAMESPACE:?}"
+: "${CSI_ROTATION_POLL_INTERVAL:?}"
 : "${STATE_DIR:?}" "${BACKEND_URL:?}" "${DEV_PASSPHRASE:?}" "${VAULT_TOKEN_FILE:?}" "${VAULT_VALUES_FILE:?}"
 : "${PORT_FORWARD_PID_FILE:?}" "${PORT_FORWARD_LOG_FILE:?}" "${SHELL_ENV_FILE:?}"
 
@@ -92,6 +93,7 @@ else
     --repo "$CSI_DRIVER_REPOSITORY" --version "$CSI_DRIVER_VERSION" \
     --kube-context "$KUBE_CONTEXT" --namespace "$CSI_DRIVER_NAMESPACE" \
     --set syncSecret.enabled=true \
+    --set enableSecretRotation=true --set rotationPollInterval="$CSI_ROTATION_POLL_INTERVAL" \
     --wait --timeout 5m
 fi
 

@@ -26,6 +26,12 @@ if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere: the program
 
 from components.consul.vault_injector import VAULT_CHART_VERSION  # noqa: E402
 from components.layout import VAULT_CHART_NAME, VAULT_CHART_REPOSITORY, Layout  # noqa: E402
+from components.onboarding.gateway import (  # noqa: E402
+    SECRETS_STORE_CSI_DRIVER_CHART,
+    SECRETS_STORE_CSI_DRIVER_REPOSITORY,
+    SECRETS_STORE_CSI_DRIVER_VERSION,
+    rotation_poll_interval,
+)
 from components.settings import RootCustody, Settings, load_settings, split_stack_config  # noqa: E402
 
 DEV_STACK = "dev"
@@ -38,13 +44,6 @@ DEV_PASSPHRASE = "secure-mesh-dev"
 """Default ``PULUMI_CONFIG_PASSPHRASE`` of the dev stack only. Not a secret: it encrypts the secrets of a
 throwaway laptop stack whose state never leaves ``.pulumi-state``; set the variable to use your own."""
 
-SECRETS_STORE_CSI_DRIVER_CHART = "secrets-store-csi-driver"
-SECRETS_STORE_CSI_DRIVER_REPOSITORY = "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts"
-SECRETS_STORE_CSI_DRIVER_VERSION = "1.5.5"
-"""The pinned kubernetes-sigs chart (driver v1.5.5). Vault's CSI provider plugs into it; the API gateway's
-listener certificate is mounted (and synced to a Kubernetes secret, hence ``syncSecret.enabled``) through it."""
-SECRETS_STORE_CSI_DRIVER_RELEASE = "csi-secrets-store"
-SECRETS_STORE_CSI_DRIVER_NAMESPACE = "kube-system"
 
 KIND_CONTEXT_PREFIX = "kind-"
 
@@ -85,6 +84,7 @@ class DevEnvironment:
     csi_driver_version: str
     csi_driver_release: str
     csi_driver_namespace: str
+    csi_rotation_poll_interval: str
     state_dir: str
     backend_url: str
     dev_passphrase: str
@@ -151,8 +151,9 @@ def dev_environment(settings: Settings, repo_root: Path = REPO_ROOT) -> DevEnvir
         csi_driver_chart=SECRETS_STORE_CSI_DRIVER_CHART,
         csi_driver_repository=SECRETS_STORE_CSI_DRIVER_REPOSITORY,
         csi_driver_version=SECRETS_STORE_CSI_DRIVER_VERSION,
-        csi_driver_release=SECRETS_STORE_CSI_DRIVER_RELEASE,
-        csi_driver_namespace=SECRETS_STORE_CSI_DRIVER_NAMESPACE,
+        csi_driver_release=layout.csi_driver_release_name,
+        csi_driver_namespace=layout.csi_driver_namespace,
+        csi_rotation_poll_interval=rotation_poll_interval(settings),
         state_dir=str(state_dir),
         backend_url=f"file://{state_dir}",
         dev_passphrase=DEV_PASSPHRASE,

@@ -11,9 +11,10 @@ states what each call between declared services gets, so both can be checked aga
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ..layout import Layout
 from ..settings import IntentionAction, Protocol, Settings
 from ..settings.models import L7_PROTOCOLS, HttpPermission
 
@@ -107,6 +108,8 @@ class IntentionGraph:
 
     services: Mapping[str, Protocol]
     entries: tuple[DestinationEntry, ...]
+    gateways: Mapping[str, Protocol] = field(default_factory=dict)
+    """Gateways that may appear as sources (the API gateway towards routed apps); they get no service defaults."""
 
     def entry(self, destination: str) -> DestinationEntry | None:
         """The entry of one destination, if it has any rule."""
@@ -149,7 +152,7 @@ class IntentionGraph:
             sources: set[str] = set()
             for rule in entry.sources:
                 where = f"{rule.source} → {entry.destination}" + (f" ({rule.origin})" if rule.origin else "")
-                if rule.source not in self.services:
+                if rule.source not in self.services and rule.source not in self.gateways:
                     raise GraphError(f"{where}: source '{rule.source}' is not a declared service")
                 if rule.source in sources:
                     raise GraphError(f"{where}: a second rule for the same pair")
@@ -204,11 +207,23 @@ def build_graph(settings: Settings) -> IntentionGraph:
                     action=IntentionAction.ALLOW,
                     origin=f"apps[{a_index}].upstreams[{u_index}]",
                 )
+    gateways: dict[str, Protocol] = {}
+    routed = [(index, app) for index, app in enumerate(settings.apps) if app.route is not None]
+    if settings.consul.api_gateway and routed:
+        # The API gateway is a source like any other under default deny: it may reach exactly the routed apps.
+        gateway = Layout.gateway_name
+        gateways[gateway] = Protocol.HTTP
+        for index, app in routed:
+            rules.setdefault(app.service, {}).setdefault(
+                gateway, SourceRule(source=gateway, action=IntentionAction.ALLOW, origin=f"apps[{index}].route")
+            )
     entries = [
         DestinationEntry(destination, tuple(sources[s] for s in sorted(sources)))
         for destination, sources in sorted(rules.items())
     ]
     entries.append(DestinationEntry(WILDCARD, (DEFAULT_DENY,)))
-    graph = IntentionGraph(services=dict(sorted(services.items())), entries=tuple(entries))
+    graph = IntentionGraph(
+        services=dict(sorted(services.items())), entries=tuple(entries), gateways=gateways
+    )
     graph.validate()
     return graph

@@ -91,6 +91,9 @@ def intention_matrix_markdown(settings: Settings) -> str:
     for source in names:
         cells = ["—" if source == dest else graph.access(source, dest).describe() for dest in names]
         lines.append(f"| **{source}** | " + " | ".join(cells) + " |")
+    for gateway in sorted(graph.gateways):
+        cells = [graph.access(gateway, dest).describe() for dest in names]
+        lines.append(f"| **{gateway}** (gateway) | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

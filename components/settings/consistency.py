@@ -25,6 +25,9 @@ from .models import (
     VaultPlacement,
 )
 
+API_GATEWAY_SERVICE = "api-gateway"
+"""The Consul service of the API gateway (the Gateway's name, ``Layout.gateway_name``)."""
+
 SECRET_CONFIG_KEYS = {
     "consulLicense": "the Consul Enterprise license text (required when consul.enterprise is true)",
     "consulReplicationToken": (
@@ -213,6 +216,11 @@ def _mesh(settings: Settings) -> Iterator[Problem]:
         if service.name in seen:
             yield Problem(f"mesh.services[{index}].name", f"'{service.name}' is declared more than once")
         seen.add(service.name)
+        if settings.consul.api_gateway and service.name == API_GATEWAY_SERVICE:
+            yield Problem(
+                f"mesh.services[{index}].name",
+                f"'{API_GATEWAY_SERVICE}' is the API gateway's own service name; choose another name",
+            )
     pairs: set[tuple[str, str]] = set()
     for index, intention in enumerate(settings.mesh.intentions):
         base = f"mesh.intentions[{index}]"
@@ -294,6 +302,8 @@ def _apps(settings: Settings) -> Iterator[Problem]:
                 )
             if duration_seconds(app.database.credential_ttl) > duration_seconds(app.database.credential_max_ttl):
                 yield Problem(f"{base}.database.credentialTtl", "must not exceed credentialMaxTtl")
+        if app.route is not None and not settings.consul.api_gateway:
+            yield Problem(f"{base}.route", "needs consul.apiGateway: true (Consul's API gateway serves the route)")
         if app.route is not None:
             hostname = app.route.hostname
             if not any(hostname == d or hostname.endswith("." + d) for d in gateway_domains):

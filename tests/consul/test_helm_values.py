@@ -186,7 +186,7 @@ def test_explicitly_false_switches_are_rendered() -> None:
     assert get_value(dev, "client.enabled") is False
     assert get_value(dev, "meshGateway.enabled") is False
     assert get_value(dev, "server.snapshotAgent.enabled") is False
-    no_gateway = _values("dev", {"consul": {"apiGateway": False}})
+    no_gateway = _values("dev", {"consul": {"apiGateway": False}, "apps": []})
     assert get_value(no_gateway, "connectInject.apiGateway.manageExternalCRDs") is False
 
 

@@ -59,6 +59,7 @@ def test_dev_graph_holds_explicit_intentions_app_upstreams_and_one_default_deny(
                 ),
             ),
         ),
+        DestinationEntry("web", (SourceRule("api-gateway", ALLOW, origin="apps[0].route"),)),
         DENY_ALL,
     )
     assert dict(graph.services) == {"api": "http", "ledger": "tcp", "payments": "grpc", "web": "http"}
@@ -195,3 +196,16 @@ def test_renderers_put_all_sources_of_a_destination_in_one_document() -> None:
 def test_graph_values_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         DEFAULT_DENY.action = ALLOW  # type: ignore[misc]
+
+
+def test_the_api_gateway_may_reach_exactly_the_routed_apps() -> None:
+    from components.layout import Layout
+    from components.settings import load_settings
+    from tests.harness import load_stack_config
+
+    graph = build_graph(load_settings(load_stack_config("dev")))
+    gateway = Layout.gateway_name
+    assert dict(graph.gateways) == {gateway: Protocol.HTTP}
+    assert gateway not in graph.services, "the gateway gets no service defaults"
+    reachable = {d for d in graph.services if graph.access(gateway, d).kind is AccessKind.ALLOW}
+    assert reachable == {"web"}, "dev routes only the web app"

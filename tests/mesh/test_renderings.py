@@ -81,8 +81,9 @@ def test_each_rendering_has_exactly_one_default_deny_and_no_wildcard_allow(
 
 def test_one_entry_per_destination_with_all_its_sources(dev_run: ProgramRun) -> None:
     entries = entries_from_crds(dev_run)
-    assert sorted(entries) == ["*", "api", "ledger", "payments"]
+    assert sorted(entries) == ["*", "api", "ledger", "payments", "web"]
     assert [s["name"] for s in entries["ledger"]] == ["api", "web"]
+    assert [(s["name"], s["action"]) for s in entries["web"]] == [("api-gateway", "allow")]
 
 
 def test_service_defaults_carry_each_protocol(dev_run: ProgramRun, config_entries_run: ProgramRun) -> None:
@@ -105,7 +106,7 @@ def test_custom_resources_live_in_consuls_namespace_and_wait_for_the_release(dev
 def test_config_entries_go_through_the_consul_provider(config_entries_run: ProgramRun) -> None:
     release = config_entries_run.one("kubernetes:helm.sh/v3:Release", "secure-mesh-consul-release")
     resources = [*config_entries_run.of_type(ENTRY_INTENTIONS), *config_entries_run.of_type(ENTRY_DEFAULTS)]
-    assert len(resources) == 8
+    assert len(resources) == 9  # 5 intention entries (4 destinations + '*') and 4 service defaults
     for resource in resources:
         assert resource.provider.split("$")[-1].startswith("pulumi:providers:consul::consul::"), (
             f"{resource} would talk to a default Consul: {resource.provider}"

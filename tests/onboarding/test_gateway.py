@@ -150,7 +150,7 @@ def test_external_vault_installs_the_csi_driver_with_rotation() -> None:
 def test_no_gateway_without_a_route_or_with_the_api_gateway_off() -> None:
     base = load_stack_config("dev")
     no_routes = deep_merge(base, {"apps": [{k: v for k, v in app.items() if k != "route"} for app in base["apps"]]})
-    gateway_off = deep_merge(base, {"consul": {"apiGateway": False}})
+    gateway_off = deep_merge(no_routes, {"consul": {"apiGateway": False}})
     for config in (no_routes, gateway_off):
         run = run_program(config)
         assert not run.of_type(GATEWAY) and not run.of_type(SPC) and not run.of_type(ROUTE)

@@ -103,6 +103,7 @@ def test_intention_matrix_table_shows_allow_deny_and_l7(rendered: tuple[str, Pat
         assert "| source \\ destination | api | ledger | payments | web |" in table
         assert "| **web** | allow | deny | deny | — |" in table
         assert "| **api** | — | allow | l7[POST prefix /payments.v1.Payments/] | deny |" in table
+        assert "| **api-gateway** (gateway) | deny | deny | deny | allow |" in table
 
 
 def test_the_policy_pack_passes_over_the_rendered_inventory(rendered: tuple[str, Path]) -> None:

@@ -121,3 +121,13 @@ def test_consumer_example_runs_against_the_real_dev_outputs(dev_run: ProgramRun)
     }
     config_map = next(r for r in monitor.recorded if r.type == "kubernetes:core/v1:ConfigMap")
     assert config_map.inputs["data"]["ca.crt"] == dev_run.outputs["serverCaChainPem"]
+
+
+def test_app_outputs_hand_each_app_its_own_identity(dev_run: ProgramRun) -> None:
+    outputs = dev_run.outputs
+    assert outputs["appVaultRoles"] == {"web": "app-web", "api": "app-api"}
+    annotations = outputs["appVaultAnnotations"]["web"]
+    assert annotations["vault.hashicorp.com/agent-inject"] == "true"
+    assert annotations["vault.hashicorp.com/role"] == "app-web"
+    assert annotations["vault.hashicorp.com/auth-path"] == "auth/kubernetes-dc1"
+    assert outputs["appDatabaseCredsPaths"] == {}, "no dev app declares a database"

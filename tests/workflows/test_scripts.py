@@ -22,6 +22,7 @@ import yaml
 
 from components.consul.vault_injector import VAULT_CHART_VERSION
 from components.layout import VAULT_CHART_REPOSITORY, Layout
+from components.onboarding.gateway import rotation_poll_interval
 from components.settings import load_settings
 from scripts.stack_env import (
     DEV_PASSPHRASE,
@@ -189,6 +190,8 @@ def test_dev_up_builds_the_environment_then_skips_it_on_a_rerun(sandbox: Sandbox
     assert "kind create cluster --name secure-mesh --wait 180s" in calls
     csi = next(c for c in calls if c.startswith("helm upgrade --install csi-secrets-store "))
     assert f"--version {SECRETS_STORE_CSI_DRIVER_VERSION}" in csi and "--set syncSecret.enabled=true" in csi, csi
+    poll = rotation_poll_interval(load_settings(load_stack_config("dev")))
+    assert f"--set enableSecretRotation=true --set rotationPollInterval={poll}" in csi, csi
     vault = next(c for c in calls if c.startswith("helm upgrade --install vault vault "))
     assert f"--repo {VAULT_CHART_REPOSITORY} --version {VAULT_CHART_VERSION}" in vault, vault
     assert "--kube-context kind-secure-mesh --namespace vault --create-namespace" in vault, vault
