@@ -31,6 +31,7 @@ class SettingsModel(BaseModel):
         frozen=True,
         strict=True,
         validate_default=True,
+        use_attribute_docstrings=True,
     )
 
 
@@ -77,7 +78,7 @@ class VaultTlsSettings(SettingsModel):
     """How Consul's pods trust Vault's own TLS certificate."""
 
     ca_cert_pem: PemCertificate | None = None
-    """PEM of the CA that signed Vault's listener certificate (public). Required for an https address."""
+    """PEM of the CA that signed Vault's listener certificate (public); set it when that CA is not publicly trusted."""
     server_name: DnsName | None = None
     """TLS server name to verify when Vault's certificate does not match the address."""
 
@@ -90,9 +91,14 @@ class VaultSettings(SettingsModel):
     provider_address: HttpUrl | None = None
     """Vault's address as this program reaches it (a laptop port-forward); defaults to ``address``."""
     namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$", max_length=64)] | None = None
+    """Vault Enterprise namespace for every path (unset on Vault OSS)."""
     mount_prefix: VaultPrefix = "consul"
+    """Every Vault mount this stack creates lives under this path (`consul/server/pki_int1`, `consul/kv`, …)."""
     kubernetes_auth_mount: VaultPrefix | None = None
+    """The Kubernetes auth mount; defaults to `kubernetes-<datacenter>`."""
     placement: VaultPlacement = VaultPlacement.IN_CLUSTER
+    """`in-cluster`: Vault reviews logins with its own token; `external`: a reviewer service account, and the program
+    installs the Vault agent injector and CSI provider."""
     kubernetes_host: HttpUrl = "https://kubernetes.default.svc"
     """The Kubernetes API address as Vault sees it (for the Kubernetes auth method)."""
     kubernetes_ca_cert_pem: PemCertificate | None = None
@@ -105,6 +111,7 @@ class VaultSettings(SettingsModel):
     audience is the API server's default (``--api-audiences``): kind/kubeadm use this value, EKS
     ``https://kubernetes.default.svc``."""
     tls: VaultTlsSettings = VaultTlsSettings()
+    """How Consul's pods trust Vault's TLS certificate."""
 
 
 # ----------------------------------------------------------------------------------------------- pki
@@ -141,6 +148,7 @@ class ExternalRootSettings(SettingsModel):
     """Phase-two input of the ``external`` custody: what the operator signed offline."""
 
     root_certificate_pem: PemCertificate | None = None
+    """The offline root's certificate (public), which the signed intermediates chain to."""
     signed_intermediates: dict[ChainName, PemCertificate] = {}
     """Level-1 certificates signed by the offline root, keyed by chain (server, connect, …)."""
 
@@ -149,7 +157,9 @@ class AwsKmsRootSettings(SettingsModel):
     """The ``aws-kms`` custody: the root key lives in AWS KMS and never leaves it."""
 
     key_id: Annotated[str, Field(min_length=1, max_length=2048)]
+    """The KMS key id or ARN (an asymmetric `SIGN_VERIFY` key matching keyType/keyBits)."""
     region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
+    """The key's AWS region."""
     root_certificate_pem: PemCertificate | None = None
     """The self-signed root made once by ``python -m components root-ca init``."""
 
@@ -158,10 +168,13 @@ class ChainSettings(SettingsModel):
     """One purpose's chain: how many Vault-held intermediate levels, their TTLs and the leaf TTLs."""
 
     levels: Annotated[int, Field(ge=1, le=3)] = 2
+    """How many Vault-held intermediate levels the chain has under the root (1–3)."""
     intermediate_ttls: list[Duration] | None = None
     """TTL of each intermediate level, level 1 first; defaults to 43800h, 26280h, 17520h."""
     leaf_ttl: Duration = "720h"
+    """TTL of the certificates the chain's role issues (Consul's `leaf_cert_ttl` for connect)."""
     leaf_max_ttl: Duration = "720h"
+    """The role's `max_ttl`; shorter than the deepest intermediate."""
     domains: list[DnsName] = []
     """Extra DNS domains this chain may issue for (the gateway's listener domains)."""
 
@@ -173,9 +186,13 @@ class ChainsSettings(SettingsModel):
     """The four chains: Consul server TLS, the mesh CA, the API gateway and the injector webhook."""
 
     server: ChainSettings = ChainSettings()
+    """Consul server TLS (role `consul-server`)."""
     connect: ChainSettings = ChainSettings(leaf_ttl="72h", leaf_max_ttl="72h")
+    """The service-mesh CA: its deepest level is Consul's `rootPKIPath`; its leaf TTLs are Consul's leaf TTL."""
     gateway: ChainSettings = ChainSettings()
+    """The API gateway's listener certificates (role `api-gateway`)."""
     webhook: ChainSettings = ChainSettings(levels=1)
+    """The connect injector's webhook certificate (role `connect-injector`)."""
 
     def by_name(self, name: ChainName) -> ChainSettings:
         """Return the settings of one chain."""
@@ -187,15 +204,23 @@ class PkiSettings(SettingsModel):
     """Root custody, key algorithm and the chains under the root."""
 
     root_custody: RootCustody = RootCustody.VAULT
+    """Who holds the root key: `vault` (dev/staging), `external` (signed offline), `aws-kms` (a KMS key)."""
     root_ttl: Duration = "87600h"
+    """The root CA's lifetime; every level below must be shorter."""
     external: ExternalRootSettings | None = None
+    """Custody `external`, phase two: the offline-signed level-1 certificates and the root."""
     aws_kms: AwsKmsRootSettings | None = None
+    """Custody `aws-kms`: the KMS key and the root certificate the ceremony made."""
     key_type: KeyType = KeyType.EC
+    """Key algorithm of every CA and leaf: `ec` (faster) or `rsa`."""
     key_bits: int = 256
+    """Key size: 256 or 384 for `ec`; 2048, 3072 or 4096 for `rsa`."""
     organization: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 .,'&-]+$")] = "secure-mesh"
+    """The O= of every CA certificate."""
     consul_intermediate_ttl: Duration = "8760h"
     """TTL of the intermediate Consul creates in its own mount under the mesh chain."""
     chains: ChainsSettings = ChainsSettings()
+    """The four chains under the root."""
 
 
 # ---------------------------------------------------------------------------------------- kubernetes
@@ -207,6 +232,7 @@ class KubernetesSettings(SettingsModel):
     context: Annotated[str, Field(min_length=1, max_length=253)] | None = None
     """kubeconfig context; the kubeconfig file itself comes from KUBECONFIG, as kubectl reads it."""
     consul_namespace: DnsLabel = "consul"
+    """The namespace of the Consul release and every Consul service account."""
 
 
 # -------------------------------------------------------------------------------------------- consul
@@ -232,28 +258,45 @@ class SnapshotAgentSettings(SettingsModel):
     """Consul's snapshot agent, a sidecar of the servers; its config is kept in Vault KV."""
 
     enabled: bool = False
+    """Run the snapshot agent (Enterprise only)."""
     interval: Duration = "1h"
+    """How often a snapshot is taken."""
     retain: Annotated[int, Field(ge=1, le=720)] = 24
+    """How many snapshots are kept."""
 
 
 class ConsulSettings(SettingsModel):
     """The Consul cluster the Helm chart installs."""
 
     datacenter: DnsLabel = "dc1"
+    """Consul's datacenter; also names the auth mount, policies and Consul's intermediate mount."""
     primary_datacenter: DnsLabel | None = None
+    """The primary datacenter when this one is a secondary (needs the `consulReplicationToken` secret)."""
     domain: DnsName = "consul"
+    """Consul's DNS domain."""
     release_name: Annotated[str, AfterValidator(lambda v: _label(v, 53))] = "consul"
+    """The Helm release name of the Consul chart."""
     name: Annotated[str, AfterValidator(lambda v: _label(v, 40))] | None = None
     """The chart's ``global.name``; defaults to ``<releaseName>-consul``."""
     chart_version: Literal["2.0.3"] = "2.0.3"
+    """The Consul chart version; pinned, the values builder knows only this one."""
     server_replicas: Annotated[int, Field(ge=1, le=9)] = 1
+    """Consul servers; prod needs an odd number of at least 3."""
     enterprise: bool = False
+    """Consul Enterprise (needs the `consulLicense` secret); enables partitions and the snapshot agent."""
     clients_enabled: bool = False
+    """Run the client DaemonSet (not needed with dataplane; adds the client identity)."""
     acl_bootstrap: AclBootstrap = AclBootstrap.AUTO
+    """`auto`: server-acl-init bootstraps ACLs and stores the token; `generated`: the program generates it."""
     snapshot_agent: SnapshotAgentSettings = SnapshotAgentSettings()
+    """Consul Enterprise's snapshot agent, configured from Vault KV."""
     api_gateway: bool = True
+    """Consul's API gateway (the Gateway API CRDs, and the gateway that serves app routes)."""
     mesh_gateway: bool = False
+    """Mesh gateways (needed for WAN federation)."""
     intentions_rendering: IntentionsRendering = IntentionsRendering.CRDS
+    """`crds`: ServiceIntentions/ServiceDefaults through Kubernetes; `config-entries`: through the Consul provider
+    (needs consul.address)."""
     address: HttpUrl | None = None
     """Consul's HTTP API for the Consul provider (config-entry intentions, catalog look-ups)."""
 
@@ -293,24 +336,33 @@ class HttpPermission(SettingsModel):
     """An L7 allow rule: one path match and optional methods."""
 
     path_exact: Annotated[str, Field(pattern=r"^/[^*\s]*$")] | None = None
+    """Match this exact path."""
     path_prefix: Annotated[str, Field(pattern=r"^/[^*\s]*$")] | None = None
+    """Match paths with this prefix."""
     methods: list[Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"]] = []
+    """Match only these HTTP methods (all when empty)."""
 
 
 class ServiceSettings(SettingsModel):
     """A service in the mesh."""
 
     name: DnsLabel
+    """The Consul service name."""
     protocol: Protocol = Protocol.TCP
+    """`tcp`, `http`, `http2` or `grpc`; L7 permissions need one of the last three."""
 
 
 class IntentionSettings(SettingsModel):
     """One source → destination rule: an L4 action, or L7 permissions (never both)."""
 
     source: DnsLabel
+    """The calling service (a declared service, never `*`)."""
     destination: DnsLabel
+    """The called service (a declared service, never `*`)."""
     action: IntentionAction | None = None
+    """`allow` or `deny` at L4; give this or permissions, not both."""
     permissions: list[HttpPermission] | None = None
+    """L7 allow rules (http/http2/grpc destinations only); everything else from the source is denied."""
 
     @field_validator("source", "destination", mode="before")
     @classmethod
@@ -326,7 +378,10 @@ class MeshSettings(SettingsModel):
     """The services in the mesh and the intentions between them (default deny is always on)."""
 
     services: list[ServiceSettings] = []
+    """The services of the mesh, with their protocols."""
     intentions: list[IntentionSettings] = []
+    """Explicit rules between declared services (app upstreams add allows on their own); a `*` → `*` deny is always
+    there."""
 
 
 # ---------------------------------------------------------------------------------------------- apps
@@ -342,18 +397,26 @@ class DatabaseAddress(SettingsModel):
     """A database's address: static, or the Consul catalog service that registers it."""
 
     host: DnsName | None = None
+    """A static host name."""
     port: Annotated[int, Field(ge=1, le=65535)] = 5432
+    """The port of a static host."""
     consul_service: DnsLabel | None = None
+    """The Consul catalog service that registers the database (looked up at deploy time)."""
 
 
 class AppDatabaseSettings(SettingsModel):
     """An app's database: Vault issues it short-lived credentials."""
 
     engine: DatabaseEngine = DatabaseEngine.POSTGRESQL
+    """The database engine (PostgreSQL)."""
     database_name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+    """The database the app's credentials may connect to."""
     address: DatabaseAddress
+    """Where the database is: a static host, or a Consul catalog service."""
     credential_ttl: Duration = "1h"
+    """Default lifetime of a credential."""
     credential_max_ttl: Duration = "24h"
+    """Maximum lifetime of a credential, renewals included."""
     root_password_version: Annotated[int, Field(ge=1)] = 1
     """Bump it to push the root password from ``databaseRootCredentials`` again (e.g. after restoring the database):
     Vault rotates the root password after setup, so the program sends it only at creation and on a new version."""
@@ -363,7 +426,9 @@ class AppRouteSettings(SettingsModel):
     """A public HTTPS route through the API gateway to the app's service."""
 
     hostname: DnsName
+    """The public host name (within pki.chains.gateway.domains)."""
     path_prefix: Annotated[str, Field(pattern=r"^/[^*\s]*$")] = "/"
+    """The path prefix routed to the app."""
     service_port: Annotated[int, Field(ge=1, le=65535)] = 80
     """The port of the app's Kubernetes Service (named after ``service``) the gateway routes to."""
 
@@ -372,13 +437,21 @@ class AppSettings(SettingsModel):
     """An application onboarded into the mesh with its own Vault identity."""
 
     name: DnsLabel
+    """The app's name: its Vault role `app-<name>`, policy and KV prefix `apps/<name>/`."""
     namespace: DnsLabel
+    """The app's Kubernetes namespace (must exist; never Consul's)."""
     service_account: DnsLabel
+    """The service account the app's Vault role binds to (unique per app)."""
     service: DnsLabel
+    """The app's mesh service (declared in mesh.services)."""
     upstreams: list[DnsLabel] = []
+    """Services the app may call: each becomes an allow intention."""
     secrets: list[DnsLabel] = []
+    """Names of the app's own KV secrets (`<kv>/data/apps/<name>/<secret>`), readable only by the app."""
     database: AppDatabaseSettings | None = None
+    """A database the app gets short-lived credentials for (root credentials: the `databaseRootCredentials` secret)."""
     route: AppRouteSettings | None = None
+    """A public HTTPS route through the API gateway."""
 
 
 # ------------------------------------------------------------------------------------------ settings
@@ -388,12 +461,19 @@ class Settings(SettingsModel):
     """Everything one stack says, validated: the single input of the layout and the documents."""
 
     environment: Environment
+    """What the stack is for: `prod` turns on the production rules (quorum, https, root outside Vault, protect)."""
     vault: VaultSettings
+    """The Vault server this stack configures."""
     pki: PkiSettings = PkiSettings()
+    """Root custody and the certificate chains."""
     kubernetes: KubernetesSettings = KubernetesSettings()
+    """The cluster Consul runs in."""
     consul: ConsulSettings = ConsulSettings()
+    """The Consul cluster the Helm chart installs."""
     mesh: MeshSettings = MeshSettings()
+    """Services in the mesh and the intentions between them."""
     apps: list[AppSettings] = []
+    """Applications to onboard, each with its own Vault identity."""
 
     @property
     def is_production(self) -> bool:
