@@ -101,15 +101,7 @@ class VaultIdentities(pulumi.ComponentResource):
         for spec in specs:
             self.roles[spec.identity] = vault.kubernetes.AuthBackendRole(
                 f"{name}-{spec.identity.value}-role",
-                backend=layout.kubernetes_auth_path,
-                role_name=spec.role_name,
-                bound_service_account_names=list(spec.bound_service_account_names),
-                bound_service_account_namespaces=list(spec.bound_service_account_namespaces),
-                audience=spec.audience,
-                alias_name_source=spec.alias_name_source,
-                token_ttl=spec.token_ttl,
-                token_max_ttl=spec.token_max_ttl,
-                token_policies=list(spec.token_policies),
+                **spec.resource_args(layout.kubernetes_auth_path),
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     depends_on=[self.auth, self.auth_config, *(by_name[p] for p in spec.token_policies)],

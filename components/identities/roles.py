@@ -13,6 +13,7 @@ token through it (``auth/token/renew-self``, ``lookup-self``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..layout import Identity, Layout
 from .policies import attached_policies
@@ -24,11 +25,13 @@ TOKEN_MAX_TTL_SECONDS = 14400
 ALIAS_NAME_SOURCE = "serviceaccount_uid"
 
 
-@dataclass(frozen=True)
-class RoleSpec:
-    """One Kubernetes-auth role exactly as it is written to Vault (inputs of ``AuthBackendRole``)."""
+@dataclass(frozen=True, kw_only=True)
+class AuthRoleSpec:
+    """One Kubernetes-auth role exactly as it is written to Vault (inputs of ``AuthBackendRole``).
 
-    identity: Identity
+    Consul's identities and onboarded apps share it, so every role of the stack has the same hygiene.
+    """
+
     role_name: str
     bound_service_account_names: tuple[str, ...]
     bound_service_account_namespaces: tuple[str, ...]
@@ -37,6 +40,27 @@ class RoleSpec:
     alias_name_source: str = ALIAS_NAME_SOURCE
     token_ttl: int = TOKEN_TTL_SECONDS
     token_max_ttl: int = TOKEN_MAX_TTL_SECONDS
+
+    def resource_args(self, backend: str) -> dict[str, Any]:
+        """The keyword arguments of ``vault.kubernetes.AuthBackendRole`` for this role on an auth mount."""
+        return {
+            "backend": backend,
+            "role_name": self.role_name,
+            "bound_service_account_names": list(self.bound_service_account_names),
+            "bound_service_account_namespaces": list(self.bound_service_account_namespaces),
+            "audience": self.audience,
+            "alias_name_source": self.alias_name_source,
+            "token_ttl": self.token_ttl,
+            "token_max_ttl": self.token_max_ttl,
+            "token_policies": list(self.token_policies),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoleSpec(AuthRoleSpec):
+    """The role of one Consul identity."""
+
+    identity: Identity
 
 
 def role_spec(layout: Layout, identity: Identity) -> RoleSpec:

@@ -33,6 +33,7 @@ import pulumi_kubernetes as kubernetes
 import pulumi_vault as vault
 
 from ..consul.component import passed_dependencies
+from ..identities.roles import AuthRoleSpec
 from ..layout import Layout
 from ..settings import Settings
 from .annotations import all_agent_annotations
@@ -57,7 +58,7 @@ from .gateway import (
     secret_provider_class,
     sync_workload,
 )
-from .identity import AppRoleSpec, app_policy, app_role, gateway_policy, gateway_role
+from .identity import app_policy, app_role, gateway_policy, gateway_role
 
 DATABASE_DEFAULT_LEASE_SECONDS = 3600
 
@@ -135,7 +136,7 @@ class AppOnboarding(pulumi.ComponentResource):
         )
 
     # ------------------------------------------------------------------------------- identities
-    def _identity(self, key: str, policy_name: str, policy_text: str, spec: AppRoleSpec) -> None:
+    def _identity(self, key: str, policy_name: str, policy_text: str, spec: AuthRoleSpec) -> None:
         policy = vault.Policy(
             f"{self._name}-{key}-policy",
             name=policy_name,
@@ -144,15 +145,7 @@ class AppOnboarding(pulumi.ComponentResource):
         )
         role = vault.kubernetes.AuthBackendRole(
             f"{self._name}-{key}-role",
-            backend=self._layout.kubernetes_auth_path,
-            role_name=spec.role_name,
-            bound_service_account_names=list(spec.bound_service_account_names),
-            bound_service_account_namespaces=list(spec.bound_service_account_namespaces),
-            audience=spec.audience,
-            alias_name_source=spec.alias_name_source,
-            token_ttl=spec.token_ttl,
-            token_max_ttl=spec.token_max_ttl,
-            token_policies=list(spec.token_policies),
+            **spec.resource_args(self._layout.kubernetes_auth_path),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._upstream, policy]),
         )
         self.policies[key] = policy

@@ -12,26 +12,10 @@ what an identity can reach in tests and in the policy pack.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..identities.policies import ISSUE, READ, PolicyDocument
-from ..identities.roles import ALIAS_NAME_SOURCE, TOKEN_MAX_TTL_SECONDS, TOKEN_TTL_SECONDS
+from ..identities.roles import AuthRoleSpec
 from ..layout import Layout
 from ..settings import AppSettings
-
-
-@dataclass(frozen=True)
-class AppRoleSpec:
-    """One Kubernetes-auth role of an onboarded workload, exactly as written to Vault (``AuthBackendRole`` inputs)."""
-
-    role_name: str
-    bound_service_account_names: tuple[str, ...]
-    bound_service_account_namespaces: tuple[str, ...]
-    audience: str
-    token_policies: tuple[str, ...]
-    alias_name_source: str = ALIAS_NAME_SOURCE
-    token_ttl: int = TOKEN_TTL_SECONDS
-    token_max_ttl: int = TOKEN_MAX_TTL_SECONDS
 
 
 def app_policy(layout: Layout, app: AppSettings) -> PolicyDocument:
@@ -43,10 +27,10 @@ def app_policy(layout: Layout, app: AppSettings) -> PolicyDocument:
     return PolicyDocument.build(names.policy, grants)
 
 
-def app_role(layout: Layout, app: AppSettings) -> AppRoleSpec:
+def app_role(layout: Layout, app: AppSettings) -> AuthRoleSpec:
     """The role an app's pods log in with: its service account, its namespace, its policy only."""
     names = layout.app(app)
-    return AppRoleSpec(
+    return AuthRoleSpec(
         role_name=names.auth_role,
         bound_service_account_names=(app.service_account,),
         bound_service_account_namespaces=(app.namespace,),
@@ -60,9 +44,9 @@ def gateway_policy(layout: Layout) -> PolicyDocument:
     return PolicyDocument.build(layout.gateway_policy_name, [(layout.gateway_pki_issue_path, ISSUE)])
 
 
-def gateway_role(layout: Layout) -> AppRoleSpec:
+def gateway_role(layout: Layout) -> AuthRoleSpec:
     """The role the gateway's CSI volume logs in with: the Gateway's service account in Consul's namespace."""
-    return AppRoleSpec(
+    return AuthRoleSpec(
         role_name=layout.gateway_auth_role,
         bound_service_account_names=(layout.gateway_service_account,),
         bound_service_account_namespaces=(layout.consul_namespace,),
