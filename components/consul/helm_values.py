@@ -174,6 +174,8 @@ def _global(settings: Settings, layout: Layout) -> dict[str, Any]:
         "gossipEncryption": {"autoGenerate": False, **_secret(layout, KvSecret.GOSSIP)},
         "acls": acls,
     }
+    if consul.image is not None:
+        block["image"] = consul.image
     if consul.enterprise:
         block["adminPartitions"] = {"enabled": True, "name": "default"}
         block["enterpriseLicense"] = {**_secret(layout, KvSecret.LICENSE), "enableLicenseAutoload": True}

@@ -179,6 +179,12 @@ def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem
     consul = settings.consul
     if consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES and consul.address is None:
         yield Problem("consul.address", "is required when consul.intentionsRendering is 'config-entries'")
+    if consul.enterprise and (consul.image is None or "-ent" not in consul.image):
+        yield Problem(
+            "consul.image",
+            f"{consul.image!r} is not a Consul Enterprise image; with consul.enterprise set an -ent image, "
+            "e.g. 'hashicorp/consul-enterprise:1.22-ent' (the chart's default image is Consul OSS)",
+        )
     if consul.snapshot_agent.enabled and not consul.enterprise:
         yield Problem(
             "consul.snapshotAgent.enabled",

@@ -265,6 +265,10 @@ class SnapshotAgentSettings(SettingsModel):
     """How many snapshots are kept."""
 
 
+IMAGE_PATTERN = r"^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$"
+"""A container image reference: repository, optional tag, optional digest."""
+
+
 class ConsulSettings(SettingsModel):
     """The Consul cluster the Helm chart installs."""
 
@@ -284,6 +288,8 @@ class ConsulSettings(SettingsModel):
     """Consul servers; prod needs an odd number of at least 3."""
     enterprise: bool = False
     """Consul Enterprise (needs the `consulLicense` secret); enables partitions and the snapshot agent."""
+    image: Annotated[str, Field(pattern=IMAGE_PATTERN)] | None = None
+    """The Consul image (``global.image``), pinned by tag or digest; Enterprise needs an ``-ent`` image."""
     clients_enabled: bool = False
     """Run the client DaemonSet (not needed with dataplane; adds the client identity)."""
     acl_bootstrap: AclBootstrap = AclBootstrap.AUTO

@@ -51,7 +51,10 @@ VARIANTS = {
     "prod": ("prod", None, None),
     "enterprise-clients-namespace": (
         "dev",
-        {"consul": {"enterprise": True, "clientsEnabled": True}, "vault": {"namespace": "admin/mesh"}},
+        {
+            "consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent", "clientsEnabled": True},
+            "vault": {"namespace": "admin/mesh"},
+        },
         LICENSE,
     ),
     "secondary-dc": ("prod", SECONDARY, {"consulReplicationToken"}),
@@ -210,7 +213,11 @@ def test_unset_optional_features_are_omitted() -> None:
 
 
 def test_enterprise_with_clients_adds_license_partitions_and_client_role() -> None:
-    settings, layout = settings_and_layout("dev", {"consul": {"enterprise": True, "clientsEnabled": True}}, LICENSE)
+    settings, layout = settings_and_layout(
+        "dev",
+        {"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent", "clientsEnabled": True}},
+        LICENSE,
+    )
     values = build_consul_values(settings, layout)
     assert get_value(values, "global.enterpriseLicense") == {
         "secretName": layout.kv(KvSecret.LICENSE).data_path,
@@ -249,3 +256,11 @@ def test_vault_pods_stay_out_of_the_mesh() -> None:
     _, layout = settings_and_layout("dev")
     assert get_value(_BUILT["dev"], "connectInject.k8sDenyNamespaces") == [layout.vault_namespace]
     assert get_value(_BUILT["dev"], "connectInject.default") is True
+
+
+def test_the_consul_image_is_pinned_only_when_set() -> None:
+    assert "image" not in _BUILT["dev"]["global"], "unset: the chart's own default image"
+    image = "hashicorp/consul-enterprise:1.22-ent"
+    enterprise = {"consul": {"enterprise": True, "image": image}}
+    settings, layout = settings_and_layout("dev", enterprise, LICENSE)
+    assert get_value(build_consul_values(settings, layout), "global.image") == image

@@ -33,7 +33,13 @@ def test_dev_readers_are_exactly_the_contract_table() -> None:
 
 
 def test_the_snapshot_agent_config_is_read_by_the_server() -> None:
-    enterprise = {"consul": {"enterprise": True, "snapshotAgent": {"enabled": True}}}
+    enterprise = {
+        "consul": {
+            "enterprise": True,
+            "image": "hashicorp/consul-enterprise:1.22-ent",
+            "snapshotAgent": {"enabled": True},
+        }
+    }
     settings, layout = settings_and_layout("prod", enterprise, LICENSE)
     triples = vault_paths_by_reader(build_consul_values(settings, layout))
     snapshot_key = "server.snapshotAgent.configSecret.secretName"
@@ -43,7 +49,11 @@ def test_the_snapshot_agent_config_is_read_by_the_server() -> None:
 
 
 def test_clients_and_enterprise_bring_their_readers() -> None:
-    settings, layout = settings_and_layout("dev", {"consul": {"enterprise": True, "clientsEnabled": True}}, LICENSE)
+    settings, layout = settings_and_layout(
+        "dev",
+        {"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent", "clientsEnabled": True}},
+        LICENSE,
+    )
     triples = set(vault_paths_by_reader(build_consul_values(settings, layout)))
     gossip = layout.kv(KvSecret.GOSSIP).data_path
     license_path = layout.kv(KvSecret.LICENSE).data_path

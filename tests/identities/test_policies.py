@@ -70,10 +70,27 @@ def test_everything_on_adds_exactly_the_optional_grants() -> None:
     ("override", "identity", "expected"),
     [
         ({"consul": {"clientsEnabled": True}}, Identity.CLIENT, {GOSSIP: R, SERVER_CA: R}),
-        ({"consul": {"enterprise": True, "snapshotAgent": {"enabled": True}}}, Identity.SERVER,
-         {SNAPSHOT: R, LICENSE: R}),
-        ({"consul": {"enterprise": True}}, Identity.SERVER, {LICENSE: R}),
-        ({"consul": {"enterprise": True}}, Identity.SERVER_ACL_INIT, {PARTITION: R}),
+        (
+            {
+                "consul": {
+                    "enterprise": True,
+                    "image": "hashicorp/consul-enterprise:1.22-ent",
+                    "snapshotAgent": {"enabled": True},
+                }
+            },
+            Identity.SERVER,
+            {SNAPSHOT: R, LICENSE: R},
+        ),
+        (
+            {"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"}},
+            Identity.SERVER,
+            {LICENSE: R},
+        ),
+        (
+            {"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"}},
+            Identity.SERVER_ACL_INIT,
+            {PARTITION: R},
+        ),
         ({"consul": {"primaryDatacenter": "dc0"}}, Identity.SERVER, {REPLICATION: R}),
         ({"consul": {"primaryDatacenter": "dc0"}}, Identity.SERVER_ACL_INIT, {REPLICATION: R}),
     ],
@@ -96,7 +113,9 @@ def test_optional_identities_follow_the_settings() -> None:
     assert Identity.CLIENT not in identity_policies(layout_for("dev"))
     assert Identity.PARTITION_INIT not in identity_policies(layout_for("dev"))
     assert Identity.CLIENT in identity_policies(layout_for("dev", {"consul": {"clientsEnabled": True}}))
-    assert Identity.PARTITION_INIT in identity_policies(layout_for("dev", {"consul": {"enterprise": True}}))
+    assert Identity.PARTITION_INIT in identity_policies(
+        layout_for("dev", {"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"}})
+    )
 
 
 def test_prod_policies_use_the_prod_datacenter() -> None:

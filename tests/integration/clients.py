@@ -84,8 +84,16 @@ def port_forward(context: str, namespace: str, service: str, remote_port: int) -
     local_port = free_port()
     process = subprocess.Popen(
         [
-            "kubectl", "--context", context, "--namespace", namespace, "port-forward", "--address", "127.0.0.1",
-            f"service/{service}", f"{local_port}:{remote_port}",
+            "kubectl",
+            "--context",
+            context,
+            "--namespace",
+            namespace,
+            "port-forward",
+            "--address",
+            "127.0.0.1",
+            f"service/{service}",
+            f"{local_port}:{remote_port}",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -233,4 +233,3 @@ def test_unlisted_service_pair_is_denied(deployed: Deployed) -> None:
             assert time.monotonic() < deadline, f"declared allow {source} -> {destination} never took effect"
             time.sleep(5)
         assert not allowed(*denied_pair), f"unlisted pair {denied_pair[0]} -> {denied_pair[1]} is allowed"
-

@@ -800,8 +800,14 @@ CASES = [
     ),
     ok("kv-backup-oss", t.HELM_RELEASE, release(server__snapshotAgent=None), "dev-oss"),
     ok("kv-backup-oss", t.HELM_RELEASE, release(global__enterpriseLicense=LICENSE), "prod-enterprise", stack="prod"),
-    bad("kv-backup-oss", t.HELM_RELEASE, release(server__snapshotAgent=None), "no snapshot agent", "prod-oss",
-        stack="prod"),
+    bad(
+        "kv-backup-oss",
+        t.HELM_RELEASE,
+        release(server__snapshotAgent=None),
+        "no snapshot agent",
+        "prod-oss",
+        stack="prod",
+    ),
     # ----------------------------------------------------------- intentions
     ok("int-no-wildcard-allow", t.CRD_SERVICE_INTENTIONS, crd("*", [{"name": "*", "action": "deny"}]), "default-deny"),
     ok(

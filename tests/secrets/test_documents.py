@@ -43,7 +43,13 @@ def test_kv_data_uses_the_field_the_chart_reads() -> None:
 
 
 def test_snapshot_agent_config_follows_the_settings() -> None:
-    enterprise = {"consul": {"enterprise": True, "snapshotAgent": {"enabled": True, "retain": 72}}}
+    enterprise = {
+        "consul": {
+            "enterprise": True,
+            "image": "hashicorp/consul-enterprise:1.22-ent",
+            "snapshotAgent": {"enabled": True, "retain": 72},
+        }
+    }
     assert json.loads(snapshot_agent_config(settings_for("prod", enterprise))) == {
         "snapshot_agent": {"snapshot": {"interval": "1h", "retain": 72}}
     }

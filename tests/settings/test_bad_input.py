@@ -241,6 +241,12 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         "consul.snapshotAgent.enabled",
         "Consul Enterprise feature",
     ),
+    (
+        "enterprise-with-oss-image",
+        merge({"consul": {"enterprise": True, "image": "hashicorp/consul:1.22"}}),
+        "consul.image",
+        "not a Consul Enterprise image",
+    ),
     # custody and production rules
     ("kms-without-settings", merge({"pki": {"rootCustody": "aws-kms"}}), "pki.awsKms", "is required"),
     (
@@ -263,7 +269,12 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         "vault.kubernetesCaCertPem",
         "is required when vault.placement is 'external'",
     ),
-    ("enterprise-without-license", merge({"consul": {"enterprise": True}}), "consulLicense", "is required as a secret"),
+    (
+        "enterprise-without-license",
+        merge({"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"}}),
+        "consulLicense",
+        "is required as a secret",
+    ),
     (
         "config-entries-without-address",
         merge({"consul": {"intentionsRendering": "config-entries"}}),
@@ -308,7 +319,13 @@ def test_program_stops_cleanly_before_registering_anything(case_id: str, mutate:
 
 
 def test_all_problems_are_reported_at_once() -> None:
-    config = deep_merge(DEV, {"consul": {"serverReplicas": 2, "enterprise": True}, "environment": "prod"})
+    config = deep_merge(
+        DEV,
+        {
+            "consul": {"serverReplicas": 2, "enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"},
+            "environment": "prod",
+        },
+    )
     with pytest.raises(SettingsError) as caught:
         load_settings(config)
     assert {"consul.serverReplicas", "consulLicense", "vault.address", "pki.rootCustody"} <= set(caught.value.paths)
