@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  ?= dev
 OUT    ?= build/$(STACK)
 
-.PHONY: test lint typecheck preview up schema readme render dev-up dev-down integration clean
+.PHONY: test lint typecheck preview up schema readme render dev-up dev-down integration bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt policy/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ readme: $(VENV)/.installed
 render: $(VENV)/.installed
 	$(BIN)/python -m components render --stack $(STACK) --out $(OUT)
 	$(BIN)/python policy/check_inventory.py $(OUT)/inventory.json
+
+# The scale benchmark: the program and the offline render for 10–2,000 services under mocks, each in a fresh
+# process; prints a table, writes benchmarks/results.json and benchmarks/scale.png. Not part of `make test`
+# (its regression check, tests/benchmarks, is). About 3 minutes on 2 cores; run it on an idle machine.
+bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	$(BIN)/python -m benchmarks.run
 
 # The laptop environment: kind + Vault dev server (injector, CSI provider) + `pulumi up` of the dev stack
 # into a local file backend under .pulumi-state (no Pulumi Cloud account). Idempotent.

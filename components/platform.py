@@ -5,10 +5,9 @@ the mesh intentions and the onboarded applications, in dependency order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
-import pulumi_consul as consul
 
 from .consul.component import ConsulCluster, ConsulClusterArgs
 from .identities.component import VaultIdentities, VaultIdentitiesArgs
@@ -18,6 +17,9 @@ from .onboarding.component import AppOnboarding, AppOnboardingArgs
 from .pki.component import CertificateAuthority, CertificateAuthorityArgs
 from .secrets.component import ConsulSecrets, ConsulSecretsArgs
 from .settings import Settings
+
+if TYPE_CHECKING:
+    import pulumi_consul as consul  # only for annotations; see providers.py
 
 TYPE_PREFIX = "secure-mesh"
 
@@ -96,7 +98,10 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                     consul_provider=args.consul_provider,
                 ),
                 # Kubernetes auth, the gateway chain's role and the Consul release (Gateway API CRDs, catalog).
-                pulumi.ResourceOptions(parent=self, depends_on=[*vault_ready, *self.consul.ready]),
+                # The release itself waits for every resource of ``vault_ready``, so waiting for the release
+                # waits for Vault too; listing ``vault_ready`` again on each app's resources only cost the SDK
+                # O(apps x Vault resources) dependency bookkeeping (issue 9: 2,000 apps x ~55 resources).
+                pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
             )
 
         self.register_outputs({})

@@ -8,15 +8,20 @@ makes any resource that forgot its provider an error instead of a silent write t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
-import pulumi_consul as consul
 import pulumi_kubernetes as kubernetes
 import pulumi_random as random
 import pulumi_vault as vault
 
 from .layout import Layout
 from .settings import IntentionsRendering, Settings
+
+if TYPE_CHECKING:
+    # pulumi_consul is imported where used: its package imports all ~60 modules (~0.2 s), and only stacks that
+    # talk to Consul's API (config-entry intentions, catalog look-ups) need it (issue 9).
+    import pulumi_consul as consul
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ def build_providers(settings: Settings, layout: Layout) -> Providers:
     random_provider = random.Provider("random")
     consul_provider = None
     if needs_consul_provider(settings) and settings.consul.address is not None:
+        import pulumi_consul as consul
+
         scheme, _, host = settings.consul.address.partition("://")
         consul_provider = consul.Provider(
             "consul",

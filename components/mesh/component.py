@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_consul as consul
 import pulumi_kubernetes as kubernetes
 
 from ..consul.component import passed_dependencies
@@ -85,6 +84,8 @@ class MeshIntentions(pulumi.ComponentResource):
         return created
 
     def _config_entries(self, name: str, enterprise: bool, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        import pulumi_consul as consul  # only config-entry stacks need it (~0.2 s of import; issue 9)
+
         created: list[pulumi.Resource] = []
         for service, protocol in self.graph.services.items():
             created.append(

@@ -29,6 +29,12 @@ import yaml
 
 from ..mesh.graph import build_graph
 from ..settings import Settings, load_settings, split_stack_config
+from ..settings.consistency import (
+    DATABASE_ROOT_CREDENTIALS,
+    SECRET_OBJECT_KEYS,
+    UNKNOWN_NAMES,
+    secret_object_entry,
+)
 from .program_run import ProgramRun, RegisteredResource, load_stack_config, run_program, split_secure_values
 
 REDACTED = "[secret]"
@@ -76,12 +82,37 @@ def inventory_entry(resource: RegisteredResource) -> dict[str, Any]:
     }
 
 
+MATRIX_LIMIT = 40
+"""Above this many services a matrix is unreadable (and quadratic in size): the review lists rules instead."""
+
+
+def intention_rules_markdown(settings: Settings) -> str:
+    """The mesh's rules per destination: who may call it and how; everything unlisted is denied."""
+    graph = build_graph(settings)
+    lines = [
+        f"{len(graph.services)} services. Every call not listed here is denied by the single `*` → `*` deny.",
+        "",
+        "| destination | sources (access) |",
+        "|---|---|",
+    ]
+    for entry in graph.entries:
+        if entry.destination == "*":
+            continue
+        sources = ", ".join(
+            f"{rule.source} ({graph.access(rule.source, entry.destination).describe()})" for rule in entry.sources
+        )
+        lines.append(f"| **{entry.destination}** | {sources} |")
+    return "\n".join(lines) + "\n"
+
+
 def intention_matrix_markdown(settings: Settings) -> str:
-    """The mesh's access matrix: one row per source, one column per destination."""
+    """The mesh's access matrix: one row per source, one column per destination (a rule list for big meshes)."""
     graph = build_graph(settings)
     names = sorted(graph.services)
     if not names:
         return "No services are declared in `mesh.services`; everything is denied by the `*` → `*` deny.\n"
+    if len(names) > MATRIX_LIMIT:
+        return intention_rules_markdown(settings)
     lines = [
         "Rows are sources, columns destinations. Anything not listed is denied by the single `*` → `*` deny.",
         "",
@@ -95,6 +126,14 @@ def intention_matrix_markdown(settings: Settings) -> str:
         cells = [graph.access(gateway, dest).describe() for dest in names]
         lines.append(f"| **{gateway}** (gateway) | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def placeholder_secret_object(key: str, settings: Settings) -> str:
+    """A stand-in for an encrypted secret object: its expected names, every value the placeholder (JSON)."""
+    if key != DATABASE_ROOT_CREDENTIALS:
+        return SECRET_PLACEHOLDER
+    entry = {"username": SECRET_PLACEHOLDER, "password": SECRET_PLACEHOLDER}
+    return json.dumps({app.name: entry for app in settings.apps if app.database is not None})
 
 
 @dataclass(frozen=True)
@@ -126,7 +165,13 @@ def render_stack(
     config = dict(config_override) if config_override is not None else load_stack_config(project_dir, stack)
     plain, secrets = split_secure_values(config, SECRET_PLACEHOLDER)
     plain_settings, secret_keys = split_stack_config({f"secure-mesh:{k}": v for k, v in plain.items()}, set())
-    settings = load_settings(plain_settings, secret_keys | frozenset(secrets))
+    # An encrypted secret object's names are unknown here (``<key>.*``); the program gets a same-shaped stand-in.
+    unknown_names = {secret_object_entry(key, UNKNOWN_NAMES) for key in secrets if key in SECRET_OBJECT_KEYS}
+    settings = load_settings(plain_settings, secret_keys | frozenset(secrets) | unknown_names)
+    secrets = {
+        key: placeholder_secret_object(key, settings) if key in SECRET_OBJECT_KEYS else value
+        for key, value in secrets.items()
+    }
     run = run_program(main, project_dir, plain, secrets, stack=stack, preview=True)
 
     out_dir.mkdir(parents=True, exist_ok=True)

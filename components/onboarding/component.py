@@ -25,10 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
-import pulumi_consul as consul
 import pulumi_kubernetes as kubernetes
 import pulumi_vault as vault
 
@@ -59,6 +58,9 @@ from .gateway import (
     sync_workload,
 )
 from .identity import app_policy, app_role, gateway_policy, gateway_role
+
+if TYPE_CHECKING:
+    import pulumi_consul as consul  # imported where used: only catalog look-ups need it (issue 9)
 
 DATABASE_DEFAULT_LEASE_SECONDS = 3600
 
@@ -242,6 +244,8 @@ class AppOnboarding(pulumi.ComponentResource):
         service = plan.consul_service
         if service is None or consul_provider is None:
             raise ValueError(f"{self._name}: app '{plan.app}' needs a static database host or the Consul provider")
+        import pulumi_consul as consul
+
         found = consul.get_service_output(
             name=service,
             datacenter=self._layout.datacenter,

@@ -133,3 +133,25 @@ def test_the_policy_pack_fails_a_weakened_inventory(rendered: tuple[str, Path], 
     )
     assert result.returncode == 1
     assert "csl-tls" in result.stdout
+
+
+def test_a_large_mesh_is_reviewed_as_rules_not_a_matrix() -> None:
+    from benchmarks.generate import generate_config
+    from components.mesh.graph import build_graph
+    from components.offline.render import MATRIX_LIMIT, intention_matrix_markdown
+
+    config, secrets = generate_config(MATRIX_LIMIT + 10)
+    settings = load_settings(config, frozenset({f"databaseRootCredentials.{name}" for name in _db_apps(secrets)}))
+    text = intention_matrix_markdown(settings)
+    graph = build_graph(settings)
+    assert "| destination | sources (access) |" in text
+    listed = [line for line in text.splitlines() if line.startswith("| **")]
+    assert len(listed) == len([e for e in graph.entries if e.destination != "*"])
+    for entry in graph.entries:
+        for rule in entry.sources:
+            if entry.destination != "*":
+                assert f"{rule.source} ({graph.access(rule.source, entry.destination).describe()})" in text
+
+
+def _db_apps(secrets: dict[str, str]) -> list[str]:
+    return list(json.loads(secrets["databaseRootCredentials"])) if "databaseRootCredentials" in secrets else []

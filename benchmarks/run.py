@@ -1,0 +1,394 @@
+"""The scale benchmark: the whole program under mocks, and the offline render, for meshes of 10 to 2,000 services.
+
+``python -m benchmarks.run`` (``make bench``) generates each mesh with :mod:`benchmarks.generate`, then runs
+every measurement in a FRESH Python process, so import time and peak memory belong to one run:
+
+* **program**: a child process imports the program and the mock engine and runs ``components.program.main``
+  under :mod:`components.offline.program_run` (as the test suite does). ``seconds`` is wall time from the
+  moment the parent starts the child process (interpreter start-up included) to the last resource
+  registration the mock engine receives; ``peak_rss_mb`` is the child's ``ru_maxrss``.
+* **render**: another child runs :func:`components.offline.render.render_stack` into a temporary directory
+  (the same config, its secret object given as an encrypted stack value); wall time from process start
+  to the render's return, and the child's peak RSS.
+* **import**: a child that only imports ``components.program`` and the provider SDK submodules the program
+  uses (the start-up every ``pulumi preview`` pays before registering anything); the median of three.
+
+It prints a table, writes ``benchmarks/results.json`` (rows plus the machine) and plots time and resources
+against services to ``benchmarks/scale.png`` (skipped with a message when matplotlib is not installed:
+``pip install -r requirements-bench.txt``). It is not part of the test suite; the fast regression check is
+``tests/benchmarks``.
+"""
+
+from __future__ import annotations
+
+import time
+
+_CHILD_START = time.perf_counter()  # first statement of a child process: everything after is measured
+
+import argparse  # noqa: E402 - after the start mark on purpose
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BENCH_DIR = PROJECT_DIR / "benchmarks"
+SIZES = (10, 100, 500, 2000)
+BENCH_STACK = "bench"
+TARGET_SECONDS_2000 = 20.0
+TARGET_RSS_MB = 1024.0
+TARGET_LINEARITY = 1.5
+SDK_MODULES = (
+    "pulumi",
+    "pulumi_vault",
+    "pulumi_vault.pkisecret",
+    "pulumi_vault.kubernetes",
+    "pulumi_vault.kv",
+    "pulumi_vault.database",
+    "pulumi_kubernetes",
+    "pulumi_kubernetes.core.v1",
+    "pulumi_kubernetes.apps.v1",
+    "pulumi_kubernetes.helm.v3",
+    "pulumi_kubernetes.apiextensions",
+    "pulumi_random",
+)
+"""The provider SDK modules a preview of the checked-in stacks loads (pulumi_vault's submodules are lazy)."""
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+# ------------------------------------------------------------------------------------------ children
+
+
+def _child_import() -> dict[str, Any]:
+    import importlib
+
+    importlib.import_module("components.program")
+    program_done = time.perf_counter()
+    for module in SDK_MODULES:
+        importlib.import_module(module)
+    return {
+        "import_seconds": time.perf_counter() - _CHILD_START,
+        "import_program_seconds": program_done - _CHILD_START,
+        "consul_sdk_loaded": "pulumi_consul" in sys.modules,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def _child_program(config_file: Path) -> dict[str, Any]:
+    from components.offline import program_run as engine
+    from components.program import main
+    from tests.harness import _collect_mock_outputs
+
+    imported = time.perf_counter()
+    document = json.loads(config_file.read_text())
+    last = [0.0]
+
+    class TimedMonitor(engine.RecordingMonitor):
+        """The recording monitor, noting when the last registration arrived."""
+
+        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+            response = super().RegisterResource(request)
+            last[0] = time.time()
+            return response
+
+    engine.RecordingMonitor = TimedMonitor  # type: ignore[misc]
+    started = time.perf_counter()
+    run = engine.run_program(
+        main, PROJECT_DIR, document["config"], document["secrets"], BENCH_STACK, False, _collect_mock_outputs()
+    )
+    finished = time.perf_counter()
+    return {
+        "resources": len(run.resources),
+        "last_registration_epoch": last[0],
+        "in_process_seconds": finished - _CHILD_START,
+        "imports_seconds": imported - _CHILD_START,
+        "run_seconds": finished - started,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def _child_render(config_file: Path) -> dict[str, Any]:
+    from components.offline.render import render_stack
+
+    document = json.loads(config_file.read_text())
+    config = dict(document["config"])
+    for key in document["secrets"]:
+        config[key] = {"secure": "v1:benchmark-encrypted-value"}  # as a stack file holds it
+    with tempfile.TemporaryDirectory() as out:
+        result = render_stack(PROJECT_DIR, BENCH_STACK, Path(out), config_override=config)
+        files = len(result.files)
+    return {
+        "render_end_epoch": time.time(),
+        "render_files": files,
+        "render_resources": sum(result.resource_counts.values()),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def _child_floor(count: int) -> dict[str, Any]:
+    """The SDK's own cost per registration: ``count`` trivial custom resources, no dependencies, same engine."""
+    import pulumi
+    import pulumi_kubernetes as kubernetes
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from components.offline import program_run as engine
+
+    def program() -> None:
+        provider = kubernetes.Provider("floor")  # the project disables default providers
+        for index in range(count):
+            kubernetes.apiextensions.CustomResource(
+                f"floor-{index}",
+                api_version="v1",
+                kind="Floor",
+                metadata={"name": f"floor-{index}"},
+                spec={},
+                opts=pulumi.ResourceOptions(provider=provider),
+            )
+
+    monitor = engine._start(PROJECT_DIR, {}, {}, BENCH_STACK, False, {})
+    started = time.perf_counter()
+    _sync_await(run_pulumi_func(program))
+    seconds = time.perf_counter() - started
+    assert len(monitor.recorded) == count + 1, "every registration must reach the engine"
+    return {"floor_resources": count, "floor_seconds": seconds}
+
+
+def _child_main(argv: list[str]) -> None:
+    kind = argv[0]
+    if kind == "import":
+        result = _child_import()
+    elif kind == "program":
+        result = _child_program(Path(argv[1]))
+    elif kind == "floor":
+        result = _child_floor(int(argv[1]))
+    elif kind == "render":
+        result = _child_render(Path(argv[1]))
+    else:
+        raise SystemExit(f"unknown child kind {kind!r}")
+    print("RESULT " + json.dumps(result))
+
+
+# -------------------------------------------------------------------------------------------- parent
+
+
+def _spawn(*args: str) -> tuple[float, dict[str, Any]]:
+    """Run one child measurement; return the parent's wall clock at launch and the child's result."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
+    launched = time.time()
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--child", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"benchmark child {args} failed:\n{completed.stderr[-4000:]}")
+    line = next(line for line in completed.stdout.splitlines() if line.startswith("RESULT "))
+    return launched, json.loads(line[len("RESULT ") :])
+
+
+def measure_import(repeats: int = 3) -> dict[str, Any]:
+    """Median start-up (interpreter + imports) of a fresh process, and the part that is the program's imports."""
+    samples = []
+    for _ in range(repeats):
+        launched, result = _spawn("import")
+        result["process_seconds"] = time.time() - launched  # includes interpreter start and exit
+        samples.append(result)
+    return {
+        "import_seconds": statistics.median(s["import_seconds"] for s in samples),
+        "import_program_seconds": statistics.median(s["import_program_seconds"] for s in samples),
+        "import_process_seconds": statistics.median(s["process_seconds"] for s in samples),
+        "import_peak_rss_mb": statistics.median(s["peak_rss_mb"] for s in samples),
+        "consul_sdk_loaded": any(s["consul_sdk_loaded"] for s in samples),
+    }
+
+
+def measure_floor(count: int = 2000) -> dict[str, Any]:
+    """The mock engine + SDK cost of one registration without any program logic (the floor under ms/resource)."""
+    _, result = _spawn("floor", str(count))
+    return {**result, "floor_ms_per_resource": round(1000 * result["floor_seconds"] / count, 3)}
+
+
+def measure(services: int, import_seconds: float) -> dict[str, Any]:
+    """One row of the results: the program and the render for an N-service mesh, each in its own process."""
+    from benchmarks.generate import generate_config, mesh_shape
+
+    config, secrets = generate_config(services)
+    shape = mesh_shape(config)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump({"config": config, "secrets": secrets}, handle)
+        config_file = Path(handle.name)
+    try:
+        launched, program = _spawn("program", str(config_file))
+        render_launched, render = _spawn("render", str(config_file))
+    finally:
+        config_file.unlink()
+    seconds = program["last_registration_epoch"] - launched
+    resources = program["resources"]
+    return {
+        "services": services,
+        "resources": resources,
+        "seconds": round(seconds, 3),
+        "peak_rss_mb": round(program["peak_rss_mb"], 1),
+        "resources_per_service": round(resources / services, 3),
+        "seconds_per_service": round(seconds / services, 5),
+        "ms_per_resource": round(1000 * seconds / resources, 3),
+        "program_run_seconds": round(program["run_seconds"], 3),
+        "program_imports_seconds": round(program["imports_seconds"], 3),
+        "render_seconds": round(render["render_end_epoch"] - render_launched, 3),
+        "render_peak_rss_mb": round(render["peak_rss_mb"], 1),
+        "render_files": render["render_files"],
+        "import_seconds": round(import_seconds, 3),
+        "shape": shape.__dict__,
+    }
+
+
+def machine() -> dict[str, Any]:
+    """Where the numbers were measured."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "load_average_1m_at_start": round(load, 2),
+    }
+
+
+def targets(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The issue's targets, checked against the rows (linearity: per-service time at 2,000 vs at 100)."""
+    by_size = {row["services"]: row for row in rows}
+    checks: dict[str, Any] = {}
+    if 100 in by_size and 2000 in by_size:
+        ratio = by_size[2000]["seconds_per_service"] / by_size[100]["seconds_per_service"]
+        checks["linearity_ratio_2000_vs_100"] = round(ratio, 3)
+        checks["linear"] = ratio <= TARGET_LINEARITY
+    if 2000 in by_size:
+        checks["under_20s_at_2000"] = by_size[2000]["seconds"] < TARGET_SECONDS_2000
+        checks["under_1gib_at_2000"] = by_size[2000]["peak_rss_mb"] < TARGET_RSS_MB
+    return checks
+
+
+def table(rows: list[dict[str, Any]], startup: dict[str, Any]) -> str:
+    """The results as a Markdown table (printed, and pasted into the README)."""
+    lines = [
+        "| services | resources | res/service | program s | s/service | ms/resource | peak RSS MiB "
+        "| render s | render RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['services']} | {row['resources']} | {row['resources_per_service']:.2f} | {row['seconds']:.2f} "
+            f"| {row['seconds_per_service'] * 1000:.1f} ms | {row['ms_per_resource']:.2f} | {row['peak_rss_mb']:.0f} "
+            f"| {row['render_seconds']:.2f} | {row['render_peak_rss_mb']:.0f} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Start-up (fresh process, median of 3): {startup['import_seconds']:.2f} s to import the program and its SDK "
+        f"modules ({startup['import_program_seconds']:.2f} s for `components.program` alone), "
+        f"{startup['import_process_seconds']:.2f} s for the whole process including interpreter start and exit."
+    )
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> str:
+    """Program and render time, and resources, against services (log-log); a message when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return f"matplotlib is not installed: skipped {path.name} (pip install -r requirements-bench.txt)"
+    services = [row["services"] for row in rows]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    left.plot(services, [row["seconds"] for row in rows], "o-", label="program (process start → last registration)")
+    left.plot(services, [row["render_seconds"] for row in rows], "s--", label="offline render")
+    left.axhline(TARGET_SECONDS_2000, color="grey", linestyle=":", label="target at 2,000 services")
+    left.set(xscale="log", yscale="log", xlabel="services", ylabel="seconds", title="Wall time")
+    left.legend(fontsize=8)
+    right.plot(services, [row["resources"] for row in rows], "o-", color="tab:green", label="resources")
+    right.set(xscale="log", yscale="log", xlabel="services", ylabel="resources registered", title="Resources")
+    twin = right.twinx()
+    twin.plot(services, [row["peak_rss_mb"] for row in rows], "^:", color="tab:red", label="peak RSS (MiB)")
+    twin.set(yscale="log", ylabel="peak RSS MiB")
+    right.legend(loc="upper left", fontsize=8)
+    twin.legend(loc="lower right", fontsize=8)
+    for axis in (left, right):
+        axis.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return f"wrote {path.relative_to(PROJECT_DIR)}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every size, print the table, write results.json and the plot."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="mesh sizes (services)")
+    parser.add_argument("--out", default=str(BENCH_DIR / "results.json"))
+    parser.add_argument("--plot", default=str(BENCH_DIR / "scale.png"))
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child_main(args.child)
+        return 0
+    info = machine()
+    startup = measure_import()
+    floor = measure_floor()
+    rows = []
+    for size in args.sizes:
+        row = measure(size, startup["import_seconds"])
+        rows.append(row)
+        print(
+            f"{size:5d} services: {row['resources']} resources in {row['seconds']:.2f} s "
+            f"({row['peak_rss_mb']:.0f} MiB); render {row['render_seconds']:.2f} s",
+            flush=True,
+        )
+    checks = targets(rows)
+    Path(args.out).write_text(
+        json.dumps(
+            {"machine": info, "startup": startup, "sdk_floor": floor, "targets": checks, "rows": rows}, indent=2
+        ) + "\n"
+    )
+    print()
+    print(table(rows, startup))
+    print()
+    print(f"machine: {info['nproc']} x {info['cpu_model']}, Python {info['python']}, {info['date']}")
+    print(
+        f"SDK + mock engine floor: {floor['floor_ms_per_resource']:.2f} ms per trivial resource "
+        f"({floor['floor_resources']} registrations, no program logic)"
+    )
+    print(f"targets: {json.dumps(checks)}")
+    print(plot(rows, Path(args.plot)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
