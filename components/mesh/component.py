@@ -8,6 +8,7 @@ comes with the Consul chart (so the platform passes the Consul release as ``depe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
@@ -56,31 +57,23 @@ class MeshIntentions(pulumi.ComponentResource):
         self.register_outputs({"rendering": self.rendering.value})
 
     def _crds(self, name: str, namespace: str, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
-        created: list[pulumi.Resource] = []
-        for service, protocol in self.graph.services.items():
-            document = crd_service_defaults(service, protocol, namespace)
-            created.append(
-                kubernetes.apiextensions.CustomResource(
-                    f"{name}-{service}-defaults",
-                    api_version=document["apiVersion"],
-                    kind=document["kind"],
-                    metadata=document["metadata"],
-                    spec=document["spec"],
-                    opts=child,
-                )
+        def custom_resource(resource_name: str, document: dict[str, Any]) -> pulumi.Resource:
+            return kubernetes.apiextensions.CustomResource(
+                resource_name,
+                api_version=document["apiVersion"],
+                kind=document["kind"],
+                metadata=document["metadata"],
+                spec=document["spec"],
+                opts=child,
             )
+
+        created = [
+            custom_resource(f"{name}-{service}-defaults", crd_service_defaults(service, protocol, namespace))
+            for service, protocol in self.graph.services.items()
+        ]
         for entry in self.graph.entries:
             document = crd_service_intentions(entry, namespace)
-            created.append(
-                kubernetes.apiextensions.CustomResource(
-                    f"{name}-{document['metadata']['name']}",
-                    api_version=document["apiVersion"],
-                    kind=document["kind"],
-                    metadata=document["metadata"],
-                    spec=document["spec"],
-                    opts=child,
-                )
-            )
+            created.append(custom_resource(f"{name}-{document['metadata']['name']}", document))
         return created
 
     def _config_entries(self, name: str, enterprise: bool, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
