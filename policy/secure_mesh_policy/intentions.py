@@ -218,7 +218,12 @@ def int_default_deny(view: StackView, config: Mapping[str, Any]) -> Iterator[Fin
     if len(denies) == 1:
         return
     if not denies:
-        anchor = entries[0].res if entries else next(r for r in view.resources if is_consul_release(r))
+        # Registration order is not deterministic (the engine registers concurrently): blame the first by URN.
+        anchor = (
+            min((e.res for e in entries), key=lambda res: res.urn)
+            if entries
+            else next(r for r in view.resources if is_consul_release(r))
+        )
         yield (
             anchor.finding(
                 "sources",
