@@ -41,7 +41,7 @@ render: $(VENV)/.installed
 
 # The scale benchmark: the program and the offline render for 10–2,000 services under mocks, each in a fresh
 # process; prints a table, writes benchmarks/results.json and benchmarks/scale.png. Not part of `make test`
-# (its regression check, tests/benchmarks, is). About 3 minutes on 2 cores; run it on an idle machine.
+# (its regression check, tests/benchmarks, is). About 5 minutes on 2 cores (median of 3 runs per size).
 bench: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python -m benchmarks.run

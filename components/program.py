@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pulumi
@@ -12,6 +13,21 @@ from .outputs import export_stack_outputs
 from .platform import PlatformArgs, SecretInputs, SecureMeshPlatform
 from .providers import build_providers
 from .settings import CONFIG_NAMESPACE, Settings, SettingsError, load_settings, split_stack_config
+
+YOUNG_GENERATION_THRESHOLD = 100_000
+"""Allocations between collections of Python's youngest GC generation (CPython's default is 700).
+
+A run registers thousands of resources, each allocating hundreds of short-lived objects (Outputs,
+futures, protobuf messages) that reference counting frees; with the default threshold the cyclic
+collector runs every few hundred allocations and takes about 40 % of the run (2,000 services: 42 s →
+27 s, same peak memory; README, "Scale").
+"""
+
+
+def tune_garbage_collection() -> None:
+    """Collect the young generation less often: the program's garbage is short-lived and acyclic."""
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, oldest)
 
 
 def current_stack_config() -> tuple[dict[str, Any], frozenset[str]]:

@@ -13,6 +13,7 @@ import copy
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ MockOutputs = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 @dataclass
 class RegisteredResource:
-    """One resource as the program registered it."""
+    """One resource as the program registered it (its inputs decoded on first use, not during the run)."""
 
     type: str
     name: str
@@ -40,8 +41,8 @@ class RegisteredResource:
     parent: str
     provider: str
     custom: bool
-    inputs: dict[str, Any]
-    secret_inputs: frozenset[str]
+    wire_inputs: Any
+    """The request's inputs as the engine received them (a protobuf ``Struct``)."""
     protect: bool
     retain_on_delete: bool
     additional_secret_outputs: tuple[str, ...]
@@ -52,6 +53,20 @@ class RegisteredResource:
 
     def __repr__(self) -> str:
         return f"<{self.type} {self.name}>"
+
+    @cached_property
+    def _decoded(self) -> dict[str, Any]:
+        return dict(rpc.deserialize_properties(self.wire_inputs))
+
+    @cached_property
+    def inputs(self) -> dict[str, Any]:
+        """The inputs with camelCase wire names, secrets unwrapped."""
+        return {key: _unwrap(value) for key, value in self._decoded.items()}
+
+    @cached_property
+    def secret_inputs(self) -> frozenset[str]:
+        """The top-level inputs the program marked secret."""
+        return frozenset(key for key, value in self._decoded.items() if rpc.is_rpc_secret(value))
 
 
 @dataclass
@@ -115,7 +130,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             return response
-        raw_inputs = rpc.deserialize_properties(request.object)
         self.recorded.append(
             RegisteredResource(
                 type=request.type,
@@ -124,8 +138,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 parent=request.parent,
                 provider=request.provider,
                 custom=bool(request.custom),
-                inputs=_unwrap(raw_inputs),
-                secret_inputs=frozenset(k for k, v in raw_inputs.items() if rpc.is_rpc_secret(v)),
+                wire_inputs=request.object,
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 additional_secret_outputs=tuple(request.additionalSecretOutputs),

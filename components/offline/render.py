@@ -160,8 +160,9 @@ def render_stack(
     project_dir: Path, stack: str, out_dir: Path, config_override: Mapping[str, Any] | None = None
 ) -> RenderResult:
     """Render one stack's desired state to ``out_dir`` (created if needed) and return what was written."""
-    from ..program import main
+    from ..program import main, tune_garbage_collection
 
+    tune_garbage_collection()
     config = dict(config_override) if config_override is not None else load_stack_config(project_dir, stack)
     plain, secrets = split_secure_values(config, SECRET_PLACEHOLDER)
     plain_settings, secret_keys = split_stack_config({f"secure-mesh:{k}": v for k, v in plain.items()}, set())

@@ -53,3 +53,13 @@ def test_default_providers_are_disabled_for_vault_consul_and_kubernetes() -> Non
     project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
     disabled = project["config"]["pulumi:disable-default-providers"]["value"]
     assert set(disabled) >= {"vault", "consul", "kubernetes"}
+
+
+def test_the_entry_point_tunes_garbage_collection_before_the_run(dev_run: ProgramRun) -> None:
+    import gc
+
+    from components.program import YOUNG_GENERATION_THRESHOLD
+
+    source = (PROJECT_DIR / "__main__.py").read_text()
+    assert source.index("tune_garbage_collection()") < source.index("main()")
+    assert gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD
