@@ -114,22 +114,14 @@ def csl_gossip(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
     values = _consul(res)
     if values is None:
         return
-    name = value_at(values.values, "global.gossipEncryption.secretName")
-    key = value_at(values.values, "global.gossipEncryption.secretKey")
-    if not isinstance(name, str) or "/data/" not in name:
-        yield res.finding(
-            "values.global.gossipEncryption.secretName",
-            name,
-            "gossip is not encrypted with a KV-v2 key",
-            "set it to <kv>/data/<path>",
-        )
-    if not isinstance(key, str) or not key:
-        yield res.finding(
-            "values.global.gossipEncryption.secretKey",
-            key,
-            "the key's field is not named",
-            "set secretKey (e.g. 'key')",
-        )
+    yield from _kv_reference(
+        res,
+        values,
+        "global.gossipEncryption",
+        "gossip is not encrypted with a KV-v2 key",
+        "the key's field is not named",
+        "set secretKey (e.g. 'key')",
+    )
     if as_bool(values.get("global.gossipEncryption.autoGenerate"), False):
         yield res.finding(
             "values.global.gossipEncryption.autoGenerate", True, "does not work with Vault", "set autoGenerate: false"
@@ -360,19 +352,26 @@ def csl_bootstrap_token(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
     values = _consul(res)
     if values is None or values.get("global.acls.manageSystemACLs") is not True:
         return
-    name = value_at(values.values, "global.acls.bootstrapToken.secretName")
-    key = value_at(values.values, "global.acls.bootstrapToken.secretKey")
+    yield from _kv_reference(
+        res,
+        values,
+        "global.acls.bootstrapToken",
+        "the bootstrap token is not kept in Vault KV-v2",
+        "the token's field is not named",
+        "set secretKey: token",
+    )
+
+
+def _kv_reference(
+    res: Res, values: ConsulValues, block: str, not_in_kv: str, no_field: str, field_fix: str
+) -> Iterator[str]:
+    """Findings for a chart secret reference (``<block>.secretName``/``secretKey``) that is not a KV-v2 field."""
+    name = value_at(values.values, f"{block}.secretName")
+    key = value_at(values.values, f"{block}.secretKey")
     if not isinstance(name, str) or "/data/" not in name:
-        yield res.finding(
-            "values.global.acls.bootstrapToken.secretName",
-            name,
-            "the bootstrap token is not kept in Vault KV-v2",
-            "set it to <kv>/data/<path>",
-        )
+        yield res.finding(f"values.{block}.secretName", name, not_in_kv, "set it to <kv>/data/<path>")
     if not isinstance(key, str) or not key:
-        yield res.finding(
-            "values.global.acls.bootstrapToken.secretKey", key, "the token's field is not named", "set secretKey: token"
-        )
+        yield res.finding(f"values.{block}.secretKey", key, no_field, field_fix)
 
 
 def _is_enterprise(values: ConsulValues) -> bool:
