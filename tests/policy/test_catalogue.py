@@ -107,3 +107,14 @@ def test_readme_is_the_generated_table() -> None:
     )
     for rule in secure_mesh_policy.RULES:
         assert f"`{rule.info.policy_name}`" in checked_in
+
+
+def test_readme_states_the_number_of_rules() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    scopes = [rule.info.scope for rule in secure_mesh_policy.RULES]
+    stated = (
+        f"{len(scopes)} CrossGuard rules ({scopes.count('resource')} per resource, {scopes.count('stack')} stack-wide)"
+    )
+    assert stated in readme
