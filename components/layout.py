@@ -420,6 +420,14 @@ class Layout:
 
     vault_ca_secret_key = "tls.crt"
 
+    vault_csi_ca_directory = "/vault/tls"
+    """Where the Vault CSI provider installed for an external Vault mounts the CA of Vault's certificate."""
+
+    @cached_property
+    def vault_csi_ca_cert_path(self) -> str:
+        """The ``vaultCACertPath`` a ``SecretProviderClass`` names: the CA file inside the CSI provider pod."""
+        return f"{self.vault_csi_ca_directory}/{self.vault_ca_secret_key}"
+
     vault_namespace = "vault"
     """The Kubernetes namespace of Vault's own pods: the in-cluster server, or the agent injector and CSI
     provider installed for an external Vault. Never part of the mesh (Consul's pods must reach Vault)."""

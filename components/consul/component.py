@@ -105,6 +105,18 @@ class ConsulCluster(pulumi.ComponentResource):
                 metadata={"name": layout.vault_namespace},
                 opts=pulumi.ResourceOptions(parent=self, protect=protect),
             )
+            injector_needs: list[pulumi.Resource] = [injector_namespace]
+            if ca_pem is not None:
+                # The CSI provider verifies Vault with this CA (vaultCACertPath); it runs in Vault's namespace.
+                injector_needs.append(
+                    kubernetes.core.v1.Secret(
+                        f"{name}-vault-ca-for-csi",
+                        metadata={"name": layout.vault_ca_secret_name, "namespace": layout.vault_namespace},
+                        type="Opaque",
+                        string_data={layout.vault_ca_secret_key: ca_pem},
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[injector_namespace]),
+                    )
+                )
             self.vault_injector = kubernetes.helm.v3.Release(
                 f"{name}-vault-injector",
                 name=layout.vault_injector_release_name,
@@ -116,7 +128,7 @@ class ConsulCluster(pulumi.ComponentResource):
                 atomic=True,
                 cleanup_on_fail=True,
                 timeout=300,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[injector_namespace]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=injector_needs),
             )
             release_needs.append(self.vault_injector)
 

@@ -35,6 +35,8 @@ VAULT_CHART_KEYS: frozenset[str] = frozenset(
         "csi.enabled",
         "csi.agent.enabled",
         "csi.logLevel",
+        "csi.volumes",
+        "csi.volumeMounts",
         "ui.enabled",
     }
 )
@@ -46,8 +48,21 @@ def needs_vault_injector(settings: Settings) -> bool:
     return settings.vault.placement is VaultPlacement.EXTERNAL
 
 
+VAULT_CA_VOLUME = "vault-ca"
+
+
 def build_vault_injector_values(settings: Settings, layout: Layout) -> dict[str, Any]:
-    """Values for the Vault chart: no server, the injector pointed at the external Vault, the CSI provider."""
+    """Values for the Vault chart: no server, the injector pointed at the external Vault, the CSI provider.
+
+    When Vault's certificate comes from a private CA, the CSI provider mounts that CA (a copy of the
+    secret in Vault's namespace) so ``SecretProviderClass`` objects can verify Vault with ``vaultCACertPath``.
+    """
+    csi: dict[str, Any] = {"enabled": True}
+    if settings.vault.tls.ca_cert_pem is not None:
+        csi["volumes"] = [{"name": VAULT_CA_VOLUME, "secret": {"secretName": layout.vault_ca_secret_name}}]
+        csi["volumeMounts"] = [
+            {"name": VAULT_CA_VOLUME, "mountPath": layout.vault_csi_ca_directory, "readOnly": True}
+        ]
     return {
         "global": {"externalVaultAddr": settings.vault.address},
         "server": {"enabled": False},
@@ -56,5 +71,5 @@ def build_vault_injector_values(settings: Settings, layout: Layout) -> dict[str,
             "replicas": 2 if settings.is_production else 1,
             "authPath": layout.kubernetes_auth_login_path,
         },
-        "csi": {"enabled": True},
+        "csi": csi,
     }

@@ -114,6 +114,9 @@ def secret_provider_class(layout: Layout) -> dict[str, Any]:
         parameters["vaultNamespace"] = vault.namespace
     if vault.tls.server_name:
         parameters["vaultTLSServerName"] = vault.tls.server_name
+    if vault.tls.ca_cert_pem is not None and vault.placement is VaultPlacement.EXTERNAL:
+        # The CSI provider this program installs mounts the CA there (components/consul/vault_injector.py).
+        parameters["vaultCACertPath"] = layout.vault_csi_ca_cert_path
     return {
         "apiVersion": SECRET_PROVIDER_CLASS_API_VERSION,
         "kind": "SecretProviderClass",

@@ -10,7 +10,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.consul.component import ConsulCluster, ConsulClusterArgs
 from components.consul.helm_values import build_consul_values, flatten
-from components.consul.vault_injector import VAULT_CHART_KEYS, VAULT_CHART_VERSION
+from components.consul.vault_injector import VAULT_CHART_KEYS, VAULT_CHART_VERSION, build_vault_injector_values
 from components.layout import CONSUL_CHART_NAME, CONSUL_CHART_REPOSITORY, VAULT_CHART_NAME, VAULT_CHART_REPOSITORY
 from tests.consul.helpers import settings_and_layout
 from tests.harness import (
@@ -147,13 +147,34 @@ def test_external_vault_gets_the_injector_and_csi_provider(prod_run: ProgramRun)
         "global": {"externalVaultAddr": settings.vault.address},
         "server": {"enabled": False},
         "injector": {"enabled": True, "replicas": 2, "authPath": layout.kubernetes_auth_login_path},
-        "csi": {"enabled": True},
+        "csi": {
+            "enabled": True,
+            "volumes": [{"name": "vault-ca", "secret": {"secretName": layout.vault_ca_secret_name}}],
+            "volumeMounts": [{"name": "vault-ca", "mountPath": "/vault/tls", "readOnly": True}],
+        },
     }
     assert set(flatten(injector.inputs["values"])) <= VAULT_CHART_KEYS
     namespace = prod_run.one(NAMESPACE, "secure-mesh-consul-vault-namespace")
     assert namespace.inputs["metadata"]["name"] == layout.vault_namespace
     assert namespace.urn in injector.dependencies
     assert injector.urn in prod_run.one(RELEASE, CONSUL_RELEASE).dependencies, "Consul must wait for the injector"
+
+
+def test_the_csi_provider_trusts_vaults_private_ca(prod_run: ProgramRun) -> None:
+    settings, layout = settings_and_layout("prod")
+    copy = prod_run.one("kubernetes:core/v1:Secret", "secure-mesh-consul-vault-ca-for-csi")
+    assert copy.inputs["metadata"] == {"name": layout.vault_ca_secret_name, "namespace": layout.vault_namespace}
+    assert copy.inputs["stringData"] == {layout.vault_ca_secret_key: settings.vault.tls.ca_cert_pem}
+    assert copy.urn in prod_run.one(RELEASE, INJECTOR_RELEASE).dependencies, "the provider mounts it at start"
+    spc = prod_run.one(
+        "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass", "secure-mesh-onboarding-gateway-tls-provider"
+    )
+    assert spc.inputs["spec"]["parameters"]["vaultCACertPath"] == "/vault/tls/tls.crt"
+
+
+def test_without_a_private_ca_the_csi_provider_mounts_nothing() -> None:
+    settings, layout = settings_and_layout("prod", {"vault": {"tls": {"caCertPem": None}}})
+    assert build_vault_injector_values(settings, layout)["csi"] == {"enabled": True}
 
 
 def test_in_cluster_vault_installs_no_injector(dev_run: ProgramRun) -> None:
