@@ -308,18 +308,22 @@ def resource_rule(
             for message in check(Res.from_resource_args(args), config):
                 report(message)
 
-        policy = ResourceValidationPolicy(
-            name=info.policy_name,
-            description=info.description,
-            validate=validate,
-            enforcement_level=info.enforcement,
-            config_schema=info.config_schema(),
-            remediation_steps=info.fix,
-        )
+        policy = ResourceValidationPolicy(validate=validate, **_policy_metadata(info))
         REGISTRY.append(Rule(info, policy, wanted))
         return check
 
     return wrap
+
+
+def _policy_metadata(info: RuleInfo) -> dict[str, Any]:
+    """What every ``pulumi_policy`` policy of the pack carries besides its ``validate``."""
+    return {
+        "name": info.policy_name,
+        "description": info.description,
+        "enforcement_level": info.enforcement,
+        "config_schema": info.config_schema(),
+        "remediation_steps": info.fix,
+    }
 
 
 def stack_rule(
@@ -342,14 +346,7 @@ def stack_rule(
             for message, urn in check(view, config):
                 report(message, urn)
 
-        policy = StackValidationPolicy(
-            name=info.policy_name,
-            description=info.description,
-            validate=validate,
-            enforcement_level=info.enforcement,
-            config_schema=info.config_schema(),
-            remediation_steps=info.fix,
-        )
+        policy = StackValidationPolicy(validate=validate, **_policy_metadata(info))
         REGISTRY.append(Rule(info, policy, None))
         return check
 
