@@ -1,0 +1,269 @@
+"""One violating case per policy of the pack, keyed by policy name: the table behind the "no vacuous rule" test.
+
+``tests/policy/test_no_vacuous_rule.py`` fails when a mandatory rule of ``secure_mesh_policy.RULES`` has no
+entry here, or when its entry does not make the rule report the resource the entry blames. A rule that
+can never fire protects nothing, so every mandatory rule must be shown firing at least once.
+
+How to add a case for a new rule (one entry, keyed by the rule's policy name):
+
+* a per-resource rule, or any rule a hand-written resource trips::
+
+      "my-rule": shape(t.SOME_TYPE, {"prop": "bad value"}),
+
+  (``stack="prod"`` for production-only rules, ``config={...}`` for a policy-config threshold; the
+  finding must name the resource, which is called ``offender`` unless ``name=`` says otherwise);
+
+* a stack rule: a checked-in stack with one change, and the resource the finding must point at::
+
+      "my-rule-stack": weakened(lambda s: set_props(s, "secure-mesh-...", prop="bad"), blame="secure-mesh-..."),
+
+  The same rule must report nothing on the unchanged stack, so the finding is the change's.
+
+The helpers of ``test_resource_rules`` (compliant shapes to start from) and ``test_stack_rules`` (edits of
+a checked-in stack) are re-exported below for that purpose. Keep entries in catalogue order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from secure_mesh_policy import types as t
+
+from tests.conftest import stack_run
+from tests.policy.support import Subject, from_run, subject
+from tests.policy.test_resource_rules import LICENSE, crd, good_k8s_role, good_role, policy_doc, release
+from tests.policy.test_stack_rules import (
+    POLICY,
+    ROLE,
+    add,
+    drop,
+    edit_policy,
+    protect_off,
+    set_props,
+    set_value,
+    stack_subjects,
+    without_dependencies,
+)
+
+__all__ = [
+    "LICENSE",
+    "POLICY",
+    "ROLE",
+    "VIOLATIONS",
+    "Violating",
+    "add",
+    "crd",
+    "drop",
+    "edit_policy",
+    "good_k8s_role",
+    "good_role",
+    "policy_doc",
+    "protect_off",
+    "release",
+    "set_props",
+    "set_value",
+    "shape",
+    "weakened",
+    "without_dependencies",
+]
+
+Change = Callable[[list[Subject]], list[Subject]]
+
+
+@dataclass(frozen=True)
+class Violating:
+    """A stack (hand-written resources, or a checked-in stack with one change) the rule must report."""
+
+    build: Callable[[], list[Subject]]
+    """The resources the rule runs over, exactly as the engine would hand them."""
+    blame: str
+    """The name of the resource the finding must be about."""
+    config: Mapping[str, Any] = field(default_factory=dict)
+    """The rule's policy config for this case (thresholds, ``environment``)."""
+    baseline: Callable[[], list[Subject]] | None = None
+    """The unchanged stack, for a weakened one: the rule must report nothing on it."""
+    stack: str = "dev"
+
+
+def shape(
+    type_token: str,
+    props: Mapping[str, Any],
+    *,
+    name: str = "offender",
+    stack: str = "dev",
+    config: Mapping[str, Any] | None = None,
+) -> Violating:
+    """One hand-written resource (a shape a careless change would write) that the rule must report."""
+    return Violating(lambda: [subject(type_token, name, dict(props), stack)], name, dict(config or {}), stack=stack)
+
+
+def weakened(
+    change: Change, *, blame: str, stack: str = "dev", config: Mapping[str, Any] | None = None
+) -> Violating:
+    """A checked-in stack (as the program registers it under mocks) with one change the rule must report."""
+    return Violating(
+        lambda: change(stack_subjects(stack)),
+        blame,
+        dict(config or {}),
+        baseline=lambda: from_run(stack_run(stack).resources),
+        stack=stack,
+    )
+
+
+CONNECT_INJECTOR_POLICY = POLICY.format("connect-injector")
+
+VIOLATIONS: dict[str, Violating] = {
+    # ------------------------------------------------------------------------------------------- PKI
+    "pki-crl": shape(t.PKI_CRL_CONFIG, {"backend": "b", "expiry": "72h"}),
+    "pki-crl-stack": weakened(
+        lambda s: drop(s, "secure-mesh-pki-webhook-l1-crl"), blame="secure-mesh-pki-webhook-l1-mount"
+    ),
+    "pki-default-issuer": weakened(
+        lambda s: drop(s, "secure-mesh-pki-server-l2-default-issuer"), blame="secure-mesh-pki-server-l2-mount"
+    ),
+    "pki-key-internal": shape(t.PKI_INT_REQUEST, {"backend": "b", "type": "exported"}),
+    "pki-keys": shape(t.PKI_INT_REQUEST, {"keyType": "rsa", "keyBits": 1024.0}),
+    "pki-keys-stack": weakened(
+        lambda s: set_props(s, "secure-mesh-pki-connect-l2-csr", keyType="rsa", keyBits=2048.0),
+        blame="secure-mesh-pki-connect-l2-csr",
+    ),
+    "pki-mount-ttl": shape(t.MOUNT, {"path": "p", "type": "pki"}),
+    "pki-mount-ttl-stack": weakened(
+        lambda s: set_props(s, "secure-mesh-pki-root-mount", maxLeaseTtlSeconds=31536000.0),
+        blame="secure-mesh-pki-root-mount",
+    ),
+    "pki-name-constraints": shape(t.PKI_SIGN_INTERMEDIATE, {}),
+    "pki-no-lease": shape(t.PKI_ROLE, good_role(generateLease=True)),
+    "pki-not-after": weakened(
+        lambda s: set_props(s, "secure-mesh-pki-server-l2-issuer", leafNotAfterBehavior="permit"),
+        blame="secure-mesh-pki-server-l2-issuer",
+    ),
+    "pki-one-purpose": weakened(
+        lambda s: add(s, t.PKI_ROLE, "leaf-role", {"backend": "consul/pki_root", "name": "leaf"}), blame="leaf-role"
+    ),
+    "pki-role-hygiene": shape(t.PKI_ROLE, good_role(allowAnyName=True)),
+    "pki-role-hygiene-stack": weakened(
+        lambda s: add(
+            s,
+            t.PKI_ROLE,
+            "copycat-role",
+            {
+                "backend": "consul/gateway/pki_int1",
+                "name": "copycat",
+                "allowedDomains": [
+                    "dc1.consul",
+                    "consul-consul-server",
+                    "consul-consul-server.consul",
+                    "consul-consul-server.consul.svc",
+                ],
+            },
+        ),
+        blame="copycat-role",
+    ),
+    "pki-root-offline": shape(t.PKI_ROOT_CERT, {"backend": "consul/pki_root", "type": "exported"}),
+    "pki-root-offline-stack": weakened(
+        lambda s: add(s, t.PKI_ROLE, "leaf-role", {"backend": "consul/pki_root", "name": "leaf"}), blame="leaf-role"
+    ),
+    "pki-sensitive-paths": shape(t.POLICY, {"name": "p", "policy": policy_doc({"pki/sign-verbatim/x": ["update"]})}),
+    "pki-sensitive-paths-stack": weakened(
+        lambda s: edit_policy(s, CONNECT_INJECTOR_POLICY, add={"consul/webhook/pki_int1/*": ["update"]}),
+        blame=CONNECT_INJECTOR_POLICY,
+    ),
+    "pki-tidy": shape(
+        t.PKI_AUTO_TIDY, {"backend": "b", "tidyCertStore": True, "tidyRevokedCerts": True, "tidyExpiredIssuers": True}
+    ),
+    "pki-tidy-stack": weakened(
+        lambda s: drop(s, "secure-mesh-pki-gateway-l1-tidy"), blame="secure-mesh-pki-gateway-l1-mount"
+    ),
+    "pki-ttl-cascade": weakened(
+        lambda s: set_props(s, "secure-mesh-pki-server-l1-signed", ttl="90000h"),
+        blame="secure-mesh-pki-server-l1-signed",
+    ),
+    "pki-urls": shape(t.PKI_CONFIG_URLS, {"backend": "b", "issuingCertificates": ["https://v/v1/b/ca"]}),
+    "pki-urls-stack": weakened(
+        lambda s: drop(s, "secure-mesh-pki-server-l2-urls"), blame="secure-mesh-pki-server-l2-mount"
+    ),
+    # -------------------------------------------------------------------------------------- policies
+    "pol-kv-data": shape(t.POLICY, {"name": "p", "policy": policy_doc({"consul/kv/destroy/x": ["update"]})}),
+    "pol-kv-data-stack": weakened(
+        lambda s: edit_policy(s, POLICY.format("server"), add={"consul/kv/consul/gossip": ["read"]}),
+        blame=POLICY.format("server"),
+    ),
+    "pol-least": shape(t.POLICY, {"name": "p", "policy": policy_doc({"consul/kv/data/x": ["read", "sudo"]})}),
+    "pol-least-granted": weakened(
+        lambda s: edit_policy(s, POLICY.format("server"), remove=("consul/kv/data/consul/gossip",)),
+        blame=ROLE.format("server"),
+    ),
+    "pol-least-purpose": weakened(
+        lambda s: edit_policy(s, CONNECT_INJECTOR_POLICY, add={"consul/kv/data/consul/gossip": ["read"]}),
+        blame=ROLE.format("connect-injector"),
+    ),
+    "pol-no-root": shape(t.K8S_AUTH_ROLE, good_k8s_role(tokenPolicies=["default", "root"])),
+    # ------------------------------------------------------------------------------- Kubernetes auth
+    "k8s-alias": shape(t.K8S_AUTH_ROLE, good_k8s_role(aliasNameSource="serviceaccount_name")),
+    "k8s-audience": shape(t.K8S_AUTH_ROLE, good_k8s_role(audience=None)),
+    "k8s-names": shape(t.K8S_AUTH_ROLE, good_k8s_role(boundServiceAccountNames=["consul-*"])),
+    "k8s-names-stack": weakened(
+        lambda s: edit_policy(
+            s, POLICY.format("ca-reader"), add={"consul/server/pki_int2/issue/consul-server": ["update"]}
+        ),
+        blame=ROLE.format("ca-reader"),
+    ),
+    "k8s-namespace": shape(t.K8S_AUTH_ROLE, good_k8s_role(boundServiceAccountNamespaces=["*"])),
+    "k8s-reviewer": shape(
+        t.K8S_AUTH_CONFIG,
+        {"backend": "k", "kubernetesHost": "https://kubernetes.default.svc:443", "tokenReviewerJwt": "eyJ"},
+    ),
+    "k8s-ttl": shape(t.K8S_AUTH_ROLE, good_k8s_role(tokenPeriod=3600.0)),
+    # -------------------------------------------------------------------------------------------- KV
+    "kv-backup": shape(
+        t.HELM_RELEASE, release(server__snapshotAgent=None, global__enterpriseLicense=LICENSE), stack="prod"
+    ),
+    "kv-backup-oss": shape(t.HELM_RELEASE, release(server__snapshotAgent=None), stack="prod"),
+    "kv-cas": shape(t.KV_BACKEND_V2, {"mount": "consul/kv"}),
+    "kv-gossip-format": weakened(
+        lambda s: set_props(s, "secure-mesh-secrets-gossip-key", length=16.0), blame="secure-mesh-secrets-gossip"
+    ),
+    "kv-no-plaintext": shape(
+        t.HELM_RELEASE, release(global__acls__bootstrapToken={"value": "0b5f1a7e-3c3d-4a56-9e0f-1d2c3b4a5f6e"})
+    ),
+    "kv-soft-delete": shape(t.KV_SECRET_V2, {"mount": "m", "name": "n", "deleteAllVersions": True}),
+    "kv-soft-delete-protect": weakened(
+        lambda s: protect_off(s, "secure-mesh-secrets-kv"), blame="secure-mesh-secrets-kv", stack="prod"
+    ),
+    "kv-v2": shape(t.MOUNT, {"path": "consul/kv", "type": "kv", "options": {"version": "1"}}),
+    "kv-v2-stack": weakened(
+        lambda s: set_value(s, "global.gossipEncryption.secretName", "consul/kv/consul/gossip"),
+        blame="secure-mesh-consul-release",
+    ),
+    "kv-versions": shape(t.KV_BACKEND_V2, {"mount": "consul/kv", "maxVersions": 1.0}),
+    # ---------------------------------------------------------------------------------------- Consul
+    "csl-acl": shape(t.HELM_RELEASE, release(global__acls__manageSystemACLs=None)),
+    "csl-binding": shape(t.HELM_RELEASE, release(connectInject={"aclBindingRuleSelector": ""})),
+    "csl-bootstrap-token": shape(t.HELM_RELEASE, release(global__acls__bootstrapToken=None)),
+    "csl-gossip": shape(t.HELM_RELEASE, release(global__gossipEncryption=None)),
+    "csl-no-scripts": shape(
+        t.HELM_RELEASE, release(client__extraConfig=json.dumps({"enable_script_checks": True}))
+    ),
+    "csl-quorum": shape(t.HELM_RELEASE, release(server__replicas=4.0), stack="prod"),
+    "csl-tls": shape(t.HELM_RELEASE, release(global__tls__enabled=False)),
+    "csl-vault-ca": shape(t.HELM_RELEASE, release(global__secretsBackend__vault__enabled=None)),
+    "csl-vault-ca-stack": weakened(
+        lambda s: set_value(s, "global.secretsBackend.vault.connectCA.rootPKIPath", "consul/pki_root"),
+        blame="secure-mesh-consul-release",
+    ),
+    # ------------------------------------------------------------------------------------ intentions
+    "int-default-deny": weakened(
+        lambda s: drop(s, "secure-mesh-intentions-default-deny"), blame="secure-mesh-intentions-api-intentions"
+    ),
+    "int-l7": shape(t.CRD_SERVICE_INTENTIONS, crd("payments", [{"name": "api"}])),
+    "int-l7-stack": weakened(
+        lambda s: set_props(s, "secure-mesh-intentions-payments-defaults", spec={"protocol": "tcp"}),
+        blame="secure-mesh-intentions-payments-intentions",
+    ),
+    "int-no-wildcard-allow": shape(t.CRD_SERVICE_INTENTIONS, crd("api", [{"name": "*", "action": "allow"}])),
+}
+"""Policy name → a case the rule must report. Mandatory rules must have one; advisory rules may."""
