@@ -7,14 +7,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .command_errors import CommandError, describe_failure
 from .offline.render import render_stack
 from .pki.ceremony import add_root_ca_commands
 from .readme import regenerate_readme
+from .settings import SettingsError
 from .settings.schema import settings_json_schema_text
 
 
 def _render(args: argparse.Namespace) -> int:
     project_dir = Path(args.project_dir).resolve()
+    if not (project_dir / "Pulumi.yaml").is_file():
+        raise CommandError(f"{project_dir} holds no Pulumi.yaml; pass --project-dir with the project's folder")
     result = render_stack(project_dir, args.stack, Path(args.out))
     print(result.summary)
     return 0
@@ -57,7 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     render.add_argument("--project-dir", default=".", help="the folder holding Pulumi.yaml (default: .)")
     render.set_defaults(handler=_render)
     args = parser.parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except SettingsError as error:
+        # The stack file is invalid: the list of problems is the whole message (no traceback).
+        print(f"{parser.prog} {args.command}: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        message = describe_failure(error)
+        if message is None:
+            raise
+        print(f"{parser.prog} {args.command}: {message}", file=sys.stderr)
+        return 2
     return result
 
 

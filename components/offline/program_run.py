@@ -25,6 +25,7 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from ..command_errors import CommandError
 from ..settings import CONFIG_NAMESPACE
 
 MockOutputs = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -193,7 +194,16 @@ def load_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
 
     Secure (encrypted) values come back as their ``{"secure": …}`` envelope; see :func:`split_secure_values`.
     """
-    document = yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text())
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+        raise CommandError(f"no stack file {path.name} in {project_dir}; stacks here: {', '.join(known) or 'none'}")
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise CommandError(f"{path.name} is not valid YAML: {' '.join(str(error).split())}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise CommandError(f"{path.name} must be a mapping with a `config:` mapping, as Pulumi writes stack files")
     prefix = f"{CONFIG_NAMESPACE}:"
     return {
         key[len(prefix) :]: value for key, value in (document.get("config") or {}).items() if key.startswith(prefix)

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from ..command_errors import CommandError
 from ..mesh.graph import build_graph
 from ..settings import Settings, load_settings, split_stack_config
 from ..settings.consistency import (
@@ -162,6 +163,8 @@ def render_stack(
     """Render one stack's desired state to ``out_dir`` (created if needed) and return what was written."""
     from ..program import main, tune_garbage_collection
 
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CommandError(f"--out {out_dir} is a file, not a directory; name a directory (it is created if missing)")
     tune_garbage_collection()
     config = dict(config_override) if config_override is not None else load_stack_config(project_dir, stack)
     plain, secrets = split_secure_values(config, SECRET_PLACEHOLDER)
