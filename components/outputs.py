@@ -36,7 +36,20 @@ class StackOutput:
 
 STACK_OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput("environment", "string", "The stack's environment: dev, staging or prod."),
-    StackOutput("vaultAddress", "string", "Vault's address as workloads in the cluster reach it."),
+    StackOutput("vaultAddress", "string", "Vault's address as workloads in the cluster reach it (in-cluster)."),
+    StackOutput(
+        "vaultExternalAddress",
+        "string",
+        "Vault's address from outside the cluster, as this stack's own program reaches it (`vault.providerAddress`, "
+        "else `vault.address`): what another project's Vault provider uses.",
+    ),
+    StackOutput(
+        "vaultCaCertPem",
+        "string",
+        "PEM of the CA that signed Vault's listener certificate (`vault.tls.caCertPem`); empty when Vault's "
+        "certificate is publicly trusted.",
+    ),
+    StackOutput("vaultTlsServerName", "string", "The name to verify Vault's certificate against; empty for the host."),
     StackOutput("vaultKubernetesAuthPath", "string", "The Kubernetes auth mount of this datacenter (no `auth/`)."),
     StackOutput("vaultKubernetesAudience", "string", "The audience every Kubernetes-auth role of the mesh checks."),
     StackOutput("vaultKvMount", "string", "The KV-v2 mount holding Consul's and apps' secrets (`apps/<app>/…`)."),
@@ -77,6 +90,9 @@ def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
     return {
         "environment": settings.environment.value,
         "vaultAddress": settings.vault.address,
+        "vaultExternalAddress": settings.vault.provider_address or settings.vault.address,
+        "vaultCaCertPem": settings.vault.tls.ca_cert_pem or "",
+        "vaultTlsServerName": settings.vault.tls.server_name or "",
         "vaultKubernetesAuthPath": layout.kubernetes_auth_path,
         "vaultKubernetesAudience": settings.vault.kubernetes_audience,
         "vaultKvMount": layout.kv_mount,

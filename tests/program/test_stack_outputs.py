@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
 from components.outputs import STACK_OUTPUTS, stack_outputs_markdown
-from tests.harness import PROJECT_DIR, ProgramRun, RecordingMonitor, _reset_runtime
+from tests.conftest import stack_run
+from tests.harness import PROJECT_DIR, ProgramRun, RecordingMonitor, _reset_runtime, load_stack_config
 from tests.mocks.identities import OUTPUTS as IDENTITY_OUTPUTS
 
 CONTRACT_FILE = Path(__file__).with_name("stack_outputs_contract.json")
@@ -97,8 +99,8 @@ def test_consumer_example_requires_only_contract_outputs() -> None:
     assert required <= declared, f"not in the contract: {required - declared}"
 
 
-def test_consumer_example_runs_against_the_real_dev_outputs(dev_run: ProgramRun) -> None:
-    mocks = ConsumerMocks(dict(dev_run.outputs))
+def _run_consumer(mesh_outputs: dict[str, Any]) -> list[Any]:
+    mocks = ConsumerMocks(dict(mesh_outputs))
     monitor = RecordingMonitor(mocks)
     _reset_runtime()
     pulumi.runtime.set_mocks(mocks, project="secure-mesh-consumer", stack="dev", preview=False, monitor=monitor)
@@ -112,15 +114,47 @@ def test_consumer_example_runs_against_the_real_dev_outputs(dev_run: ProgramRun)
         runpy.run_path(str(PROJECT_DIR / "examples" / "consumer" / "__main__.py"), run_name="__main__")
 
     _sync_await(run_pulumi_func(program))
-    role = next(r for r in monitor.recorded if r.type == "vault:kubernetes/authBackendRole:AuthBackendRole")
+    return list(monitor.recorded)
+
+
+def test_consumer_example_runs_against_the_real_dev_outputs(dev_run: ProgramRun) -> None:
+    recorded = _run_consumer(dict(dev_run.outputs))
+    role = next(r for r in recorded if r.type == "vault:kubernetes/authBackendRole:AuthBackendRole")
     assert role.inputs["backend"] == "kubernetes-dc1"
     assert role.inputs["audience"] == dev_run.outputs["vaultKubernetesAudience"]
-    policy = next(r for r in monitor.recorded if r.type == "vault:index/policy:Policy")
+    policy = next(r for r in recorded if r.type == "vault:index/policy:Policy")
     assert json.loads(policy.inputs["policy"]) == {
         "path": {"consul/kv/data/apps/billing/*": {"capabilities": ["read"]}}
     }
-    config_map = next(r for r in monitor.recorded if r.type == "kubernetes:core/v1:ConfigMap")
+    config_map = next(r for r in recorded if r.type == "kubernetes:core/v1:ConfigMap")
     assert config_map.inputs["data"]["ca.crt"] == dev_run.outputs["serverCaChainPem"]
+
+
+def test_consumer_reaches_vault_at_the_external_address_and_trusts_its_ca(any_stack: ProgramRun) -> None:
+    """The consumer runs outside the cluster: the in-cluster address (a cluster DNS name) is unreachable there."""
+    outputs = any_stack.outputs
+    recorded = _run_consumer(dict(outputs))
+    provider = next(r for r in recorded if r.type == "pulumi:providers:vault")
+    assert provider.inputs["address"] == outputs["vaultExternalAddress"]
+    assert provider.inputs.get("skipTlsVerify") in (False, "false")
+    ca_file = provider.inputs.get("caCertFile")
+    if outputs["vaultCaCertPem"]:
+        assert ca_file and Path(ca_file).read_text() == outputs["vaultCaCertPem"]
+    else:
+        assert not ca_file, "no CA is published: the provider uses the system's trust store"
+    assert provider.inputs.get("tlsServerName") == (outputs["vaultTlsServerName"] or None)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_vault_addresses_follow_the_settings(stack: str) -> None:
+    run = stack_run(stack)
+    vault = load_stack_config(stack)["vault"]
+    assert run.outputs["vaultAddress"] == vault["address"]
+    assert run.outputs["vaultExternalAddress"] == vault.get("providerAddress", vault["address"])
+    assert run.outputs["vaultCaCertPem"] == vault.get("tls", {}).get("caCertPem", "")
+    assert run.outputs["vaultTlsServerName"] == vault.get("tls", {}).get("serverName", "")
+    if stack == "dev":
+        assert run.outputs["vaultExternalAddress"] != run.outputs["vaultAddress"], "dev's Vault is port-forwarded"
 
 
 def test_app_outputs_hand_each_app_its_own_identity(dev_run: ProgramRun) -> None:
