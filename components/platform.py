@@ -15,8 +15,9 @@ from .layout import Layout
 from .mesh.component import MeshIntentions, MeshIntentionsArgs
 from .onboarding.component import AppOnboarding, AppOnboardingArgs
 from .pki.component import CertificateAuthority, CertificateAuthorityArgs
+from .providers import build_consul_provider
 from .secrets.component import ConsulSecrets, ConsulSecretsArgs
-from .settings import Settings
+from .settings import ChainName, Settings
 
 if TYPE_CHECKING:
     import pulumi_consul as consul  # only for annotations; see providers.py
@@ -42,8 +43,6 @@ class PlatformArgs:
     settings: Settings
     layout: Layout
     secrets: SecretInputs = SecretInputs()
-    consul_provider: consul.Provider | None = None
-    """The explicit Consul provider (``Providers.consul``), for catalog look-ups of app database addresses."""
 
 
 class SecureMeshPlatform(pulumi.ComponentResource):
@@ -76,7 +75,10 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         self.consul: ConsulCluster | None = None
         self.intentions: MeshIntentions | None = None
         self.onboarding: AppOnboarding | None = None
+        self.consul_provider: consul.Provider | None = None
+        """Consul's API (config-entry intentions, catalog look-ups), trusting the server chain's CA from Vault."""
         if self.pki.complete:
+            self.consul_provider = build_consul_provider(settings, layout, self.pki.ca_chain_pems[ChainName.SERVER])
             vault_ready = [*self.pki.ready, *self.secrets.ready, *self.identities.ready]
             self.consul = ConsulCluster(
                 f"{name}-consul",
@@ -85,7 +87,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
             )
             self.intentions = MeshIntentions(
                 f"{name}-intentions",
-                MeshIntentionsArgs(settings, layout),
+                MeshIntentionsArgs(settings, layout, consul_provider=self.consul_provider),
                 pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
             )
             # --- Service onboarding (issue 7): app identities, database credentials, gateway TLS -------
@@ -95,7 +97,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                     settings,
                     layout,
                     database_root_credentials=args.secrets.database_root_credentials,
-                    consul_provider=args.consul_provider,
+                    consul_provider=self.consul_provider,
                 ),
                 # Kubernetes auth, the gateway chain's role and the Consul release (Gateway API CRDs, catalog).
                 # The release itself waits for every resource of ``vault_ready``, so waiting for the release

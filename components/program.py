@@ -74,7 +74,6 @@ def main() -> SecureMeshPlatform:
             settings=settings,
             layout=layout,
             secrets=read_secret_inputs(settings),
-            consul_provider=providers.consul,
         ),
         opts=pulumi.ResourceOptions(providers=providers.as_list()),
     )

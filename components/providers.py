@@ -3,6 +3,9 @@
 Credentials never come from plain config: each provider reads them from the environment the way its
 CLI does (``VAULT_TOKEN``, ``KUBECONFIG``, ``CONSUL_HTTP_TOKEN``). ``pulumi:disable-default-providers``
 makes any resource that forgot its provider an error instead of a silent write to a default endpoint.
+
+The Consul provider is built later than the others, by the platform (:func:`build_consul_provider`): it
+verifies Consul's HTTPS certificate against the server chain's CA, which the PKI component computes.
 """
 
 from __future__ import annotations
@@ -31,15 +34,10 @@ class Providers:
     vault: vault.Provider
     kubernetes: kubernetes.Provider
     random: random.Provider
-    consul: consul.Provider | None
-    """Only when Consul's API is reachable from the program (config-entry intentions, catalog look-ups)."""
 
     def as_list(self) -> list[pulumi.ProviderResource]:
         """All providers, for ``ResourceOptions(providers=...)`` on the top component."""
-        found: list[pulumi.ProviderResource] = [self.vault, self.kubernetes, self.random]
-        if self.consul is not None:
-            found.append(self.consul)
-        return found
+        return [self.vault, self.kubernetes, self.random]
 
 
 def needs_consul_provider(settings: Settings) -> bool:
@@ -68,18 +66,39 @@ def build_providers(settings: Settings, layout: Layout) -> Providers:
         delete_unreachable=False,
     )
     random_provider = random.Provider("random")
-    consul_provider = None
-    if needs_consul_provider(settings) and settings.consul.address is not None:
-        import pulumi_consul as consul
+    return Providers(vault=vault_provider, kubernetes=kubernetes_provider, random=random_provider)
 
-        scheme, _, host = settings.consul.address.partition("://")
-        consul_provider = consul.Provider(
-            "consul",
-            address=host,
-            scheme=scheme,
-            datacenter=layout.datacenter,
-            insecure_https=False,
-        )
-    return Providers(
-        vault=vault_provider, kubernetes=kubernetes_provider, random=random_provider, consul=consul_provider
+
+CONSUL_HTTPS_PORT = 8501
+"""The chart's HTTPS API port (``server.ports.https``; with ``global.tls.httpsOnly`` the only HTTP API port)."""
+
+
+def build_consul_provider(
+    settings: Settings, layout: Layout, server_ca_pem: pulumi.Input[str]
+) -> consul.Provider | None:
+    """The explicit Consul provider, trusting exactly the CA chain that signs Consul's server certificates.
+
+    ``server_ca_pem`` is the server chain's CA chain from Vault (``CertificateAuthority.ca_chain_pems``): the
+    chart is HTTPS-only and its servers present a certificate Vault issued from that chain, so the provider
+    gets it as ``ca_pem`` and keeps verification on (``insecure_https=False``). pulumi-consul has no TLS
+    server-name option, so ``consul.address`` must name a host in the server certificate: the chart requests
+    ``server.<datacenter>.<domain>`` with the SANs ``localhost``, ``<fullname>-server``,
+    ``<fullname>-server.<namespace>``, ``<fullname>-server.<namespace>.svc``, ``*.server.<datacenter>.<domain>``
+    and IP ``127.0.0.1`` (charts/consul/templates/_helpers.tpl ``consul.serverTLSAltNames``, chart 2.0.3). From a
+    laptop: ``kubectl port-forward -n <namespace> svc/<fullname>-server 8501`` and ``https://localhost:8501``;
+    from inside the cluster: ``https://<fullname>-server.<namespace>.svc:8501``. The provider is top-level (no
+    parent), so its URN does not depend on where it is built.
+    """
+    if not needs_consul_provider(settings) or settings.consul.address is None:
+        return None
+    import pulumi_consul as consul
+
+    scheme, _, host = str(settings.consul.address).rstrip("/").partition("://")
+    return consul.Provider(
+        "consul",
+        address=host,
+        scheme=scheme,
+        datacenter=layout.datacenter,
+        ca_pem=server_ca_pem,
+        insecure_https=False,
     )

@@ -3,12 +3,31 @@
 ``consul.intentionsRendering`` picks the delivery: ``config-entries`` writes through the Consul provider
 (which the platform hands down), ``crds`` applies custom resources through Kubernetes, whose controller
 comes with the Consul chart (so the platform passes the Consul release as ``depends_on``).
+
+Besides the intentions and each service's defaults, the component owns the mesh-wide ``mesh`` entry and
+the ``global`` proxy-defaults entry (see :mod:`.render`). Each resource depends on the entries Consul
+reads when it validates that resource's write or delete (agent/consul/state/config_entry.go,
+``validateProposedConfigEntryInGraph``), so ``up`` writes them in an order Consul accepts and ``destroy``
+deletes them in the reverse order:
+
+* proxy-defaults and every service-defaults → the mesh entry (``checkMutualTLSMode`` reads it);
+* every service-defaults → proxy-defaults (the service's discovery chain is compiled with it);
+* every intentions entry with a named destination → that destination's service-defaults and proxy-defaults:
+  the chain's protocol comes from them, and Consul refuses L7 permissions on a non-HTTP destination
+  ("service ... has protocol tcp, which is incompatible with L7 intentions permissions") — on the intentions'
+  write and on the defaults' delete alike. Deleting an intentions entry is never checked.
+
+The consul-k8s controller does not order anything itself: it writes each resource to Consul, and on a
+refusal marks it ``Synced=False`` and retries with back-off, keeping the finalizer of a resource whose delete
+Consul refused (control-plane/controllers/configentries/configentry_controller.go, v2.0.3). The custom
+resources get the same dependencies, so neither ``up`` nor ``destroy`` waits on those retries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
@@ -16,14 +35,21 @@ import pulumi_kubernetes as kubernetes
 from ..consul.component import passed_dependencies
 from ..layout import Layout
 from ..settings import IntentionsRendering, Settings
-from .graph import IntentionGraph, build_graph
+from .graph import WILDCARD, IntentionGraph, build_graph
 from .render import (
+    config_entry_mesh,
+    config_entry_proxy_defaults,
     config_entry_service_defaults,
     config_entry_service_intentions,
+    crd_mesh,
+    crd_proxy_defaults,
     crd_service_defaults,
     crd_service_intentions,
     intentions_resource_name,
 )
+
+if TYPE_CHECKING:
+    import pulumi_consul as consul  # imported where used (issue 9); here only for annotations
 
 
 @dataclass(frozen=True)
@@ -32,16 +58,26 @@ class MeshIntentionsArgs:
 
     settings: Settings
     layout: Layout
+    consul_provider: consul.Provider | None = None
+    """The explicit Consul provider; required for the ``config-entries`` rendering."""
 
 
 class MeshIntentions(pulumi.ComponentResource):
-    """The intention graph rendered as config entries or CRDs, plus each service's protocol."""
+    """The intention graph, each service's defaults, the mesh entry and proxy-defaults, as config entries or CRDs."""
 
     ready: list[pulumi.Resource]
-    """The rendered intentions and service defaults (what onboarding may wait for)."""
+    """The rendered entries (what onboarding may wait for)."""
     graph: IntentionGraph
     """The graph the resources were rendered from."""
     rendering: IntentionsRendering
+    mesh: pulumi.Resource
+    """The ``mesh`` entry (``Mesh`` resource or ``mesh`` config entry)."""
+    proxy_defaults: pulumi.Resource
+    """The ``global`` proxy-defaults entry."""
+    service_defaults: dict[str, pulumi.Resource]
+    """Each declared service's defaults, by service name."""
+    intentions: dict[str, pulumi.Resource]
+    """Each destination's intentions entry, by destination (``*`` included)."""
 
     def __init__(self, name: str, args: MeshIntentionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-mesh:mesh:MeshIntentions", name, None, opts)
@@ -49,51 +85,74 @@ class MeshIntentions(pulumi.ComponentResource):
         self.graph = build_graph(settings)
         self.rendering = settings.consul.intentions_rendering
         # A component's depends_on does not hold back its children: each child lists them itself.
-        child = pulumi.ResourceOptions(parent=self, depends_on=passed_dependencies(opts))
+        self._upstream = passed_dependencies(opts)
+        self._provider: pulumi.ProviderResource | None = None
+        if self.rendering is IntentionsRendering.CONFIG_ENTRIES:
+            if args.consul_provider is None:
+                raise pulumi.RunError(
+                    "consul.intentionsRendering 'config-entries' needs the Consul provider (consul.address)"
+                )
+            self._provider = args.consul_provider
+        self.service_defaults = {}
+        self.intentions = {}
         if self.rendering is IntentionsRendering.CRDS:
-            self.ready = self._crds(name, layout.consul_namespace, child)
+            self._crds(name, layout.consul_namespace)
         else:
-            self.ready = self._config_entries(name, settings.consul.enterprise, child)
+            self._config_entries(name, settings.consul.enterprise)
+        self.ready = [self.mesh, self.proxy_defaults, *self.service_defaults.values(), *self.intentions.values()]
         self.register_outputs({"rendering": self.rendering.value})
 
-    def _crds(self, name: str, namespace: str, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
-        def custom_resource(resource_name: str, document: dict[str, Any]) -> pulumi.Resource:
+    def _opts(self, after: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
+        """Child options: the caller's dependencies plus the entries Consul checks this one against."""
+        return pulumi.ResourceOptions(parent=self, depends_on=[*self._upstream, *after], provider=self._provider)
+
+    def _intention_needs(self, destination: str) -> list[pulumi.Resource]:
+        """What an intentions entry's write (and its destination's defaults' delete) is validated against."""
+        if destination == WILDCARD:
+            return []  # Consul skips the protocol check for a wildcard destination
+        return [self.service_defaults[destination], self.proxy_defaults]
+
+    def _crds(self, name: str, namespace: str) -> None:
+        def custom_resource(resource_name: str, document: dict[str, Any], after: Sequence[pulumi.Resource]) -> Any:
             return kubernetes.apiextensions.CustomResource(
                 resource_name,
                 api_version=document["apiVersion"],
                 kind=document["kind"],
                 metadata=document["metadata"],
                 spec=document["spec"],
-                opts=child,
+                opts=self._opts(after),
             )
 
-        created = [
-            custom_resource(f"{name}-{service}-defaults", crd_service_defaults(service, protocol, namespace))
-            for service, protocol in self.graph.services.items()
-        ]
+        self.mesh = custom_resource(f"{name}-mesh", crd_mesh(namespace), [])
+        self.proxy_defaults = custom_resource(f"{name}-proxy-defaults", crd_proxy_defaults(namespace), [self.mesh])
+        for service, protocol in self.graph.services.items():
+            self.service_defaults[service] = custom_resource(
+                f"{name}-{service}-defaults",
+                crd_service_defaults(service, protocol, namespace),
+                [self.mesh, self.proxy_defaults],
+            )
         for entry in self.graph.entries:
             document = crd_service_intentions(entry, namespace)
-            created.append(custom_resource(f"{name}-{document['metadata']['name']}", document))
-        return created
+            self.intentions[entry.destination] = custom_resource(
+                f"{name}-{document['metadata']['name']}", document, self._intention_needs(entry.destination)
+            )
 
-    def _config_entries(self, name: str, enterprise: bool, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+    def _config_entries(self, name: str, enterprise: bool) -> None:
         import pulumi_consul as consul  # only config-entry stacks need it (~0.2 s of import; issue 9)
 
-        created: list[pulumi.Resource] = []
+        self.mesh = consul.ConfigEntry(f"{name}-mesh", **config_entry_mesh(enterprise), opts=self._opts([]))
+        self.proxy_defaults = consul.ConfigEntry(
+            f"{name}-proxy-defaults", **config_entry_proxy_defaults(enterprise), opts=self._opts([self.mesh])
+        )
         for service, protocol in self.graph.services.items():
-            created.append(
-                consul.ConfigEntryServiceDefaults(
-                    f"{name}-{service}-defaults",
-                    **config_entry_service_defaults(service, protocol, enterprise),
-                    opts=child,
-                )
+            self.service_defaults[service] = consul.ConfigEntryServiceDefaults(
+                f"{name}-{service}-defaults",
+                **config_entry_service_defaults(service, protocol, enterprise),
+                opts=self._opts([self.mesh, self.proxy_defaults]),
             )
         for entry in self.graph.entries:
-            created.append(
-                consul.ConfigEntryServiceIntentions(
-                    f"{name}-{intentions_resource_name(entry.destination)}",
-                    **config_entry_service_intentions(entry, enterprise),
-                    opts=child,
-                )
+            self.intentions[entry.destination] = consul.ConfigEntryServiceIntentions(
+                f"{name}-{intentions_resource_name(entry.destination)}",
+                **config_entry_service_intentions(entry, enterprise),
+                opts=self._opts(self._intention_needs(entry.destination)),
             )
-        return created

@@ -1,16 +1,20 @@
 """Layer 3: the intention graph rendered as plain documents, for either delivery to Consul.
 
-* consul-k8s custom resources (``consul.hashicorp.com/v1alpha1`` ``ServiceIntentions`` and
-  ``ServiceDefaults``), applied through Kubernetes and reconciled by the chart's controller;
-* Consul config entries (``service-intentions``, ``service-defaults``) written through the Consul
-  provider, as the keyword arguments of ``ConfigEntryServiceIntentions`` / ``ConfigEntryServiceDefaults``.
+* consul-k8s custom resources (``consul.hashicorp.com/v1alpha1`` ``ServiceIntentions``,
+  ``ServiceDefaults``, ``ProxyDefaults`` and ``Mesh``), applied through Kubernetes and reconciled by the
+  chart's controller;
+* Consul config entries (``service-intentions``, ``service-defaults``, ``proxy-defaults``, ``mesh``)
+  written through the Consul provider, as the keyword arguments of ``ConfigEntryServiceIntentions`` /
+  ``ConfigEntryServiceDefaults`` / ``ConfigEntry``.
 
-One entry per destination holding all its sources, plus the ``*`` destination with the ``*`` deny.
-Every value is plain data, so the policy pack can check intentions during preview.
+One entry per destination holding all its sources, plus the ``*`` destination with the ``*`` deny; one
+mesh-wide ``mesh`` entry and one ``global`` proxy-defaults entry. Every value is plain data, so the
+policy pack can check intentions and the mesh settings during preview.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..settings import Protocol
@@ -21,6 +25,48 @@ DEFAULT_DENY_RESOURCE_NAME = "default-deny"
 """Kubernetes name of the ``*`` destination's ServiceIntentions ('*' is not a valid object name)."""
 ENTERPRISE_SCOPE = "default"
 """The Consul Enterprise namespace and partition config entries live in (set to avoid perpetual diffs)."""
+MESH_ENTRY_NAME = "mesh"
+"""The only name Consul gives the mesh entry (``structs.MeshConfigMesh``); the consul-k8s webhook refuses any
+other name for a ``Mesh`` resource and a second one (control-plane/api/v1alpha1/mesh_webhook.go, v2.0.3)."""
+PROXY_DEFAULTS_NAME = "global"
+"""The only proxy-defaults entry Consul uses (``structs.ProxyConfigGlobal``); the consul-k8s webhook refuses other
+names (control-plane/api/v1alpha1/proxydefaults_webhook.go, v2.0.3)."""
+MUTUAL_TLS_MODE = "strict"
+"""``MutualTLSMode`` on proxy-defaults and every service-defaults: only mTLS reaches a sidecar's public listener.
+Consul accepts "", "strict" and "permissive" (agent/structs/config_entry.go ``MutualTLSMode``)."""
+MESH_TLS_MIN_VERSION = "TLSv1_3"
+"""Minimum TLS version of mesh traffic, incoming and outgoing. Every mesh proxy is Envoy, which speaks TLS 1.3;
+Consul accepts ``TLS_AUTO``, ``TLSv1_0`` … ``TLSv1_3`` (types/tls.go; consul-k8s mesh_types.go validates the same)."""
+
+
+def mesh_spec() -> dict[str, Any]:
+    """What the mesh entry says, in the consul-k8s ``Mesh`` spec's field names (crd-meshes.yaml, chart 2.0.3).
+
+    * ``transparentProxy.meshDestinationsOnly``: transparent proxies reach only services in Consul's catalog,
+      never an arbitrary IP outside the mesh;
+    * ``allowEnablingPermissiveMutualTLS: false``: Consul refuses any *change* to ``MutualTLSMode=permissive`` in
+      proxy-defaults or service-defaults ("cannot set MutualTLSMode=permissive because
+      AllowEnablingPermissiveMutualTLS=false in the mesh config entry", agent/consul/state/config_entry.go
+      ``checkMutualTLSMode``);
+    * ``tls.incoming``/``tls.outgoing.tlsMinVersion``: the floor for mTLS between proxies.
+    """
+    return {
+        "allowEnablingPermissiveMutualTLS": False,
+        "tls": {
+            "incoming": {"tlsMinVersion": MESH_TLS_MIN_VERSION},
+            "outgoing": {"tlsMinVersion": MESH_TLS_MIN_VERSION},
+        },
+        "transparentProxy": {"meshDestinationsOnly": True},
+    }
+
+
+def proxy_defaults_spec() -> dict[str, Any]:
+    """What the global proxy-defaults entry says (consul-k8s ``ProxyDefaults`` field names, crd-proxydefaults.yaml).
+
+    Only ``mutualTLSMode: strict``: no global protocol (each service's protocol is its own service-defaults), no
+    ``expose`` paths (they bypass mTLS), no mesh-gateway mode (the chart's gateways decide).
+    """
+    return {"mutualTLSMode": MUTUAL_TLS_MODE}
 
 
 def intentions_resource_name(destination: str) -> str:
@@ -70,7 +116,27 @@ def crd_service_defaults(service: str, protocol: Protocol, namespace: str) -> di
         "apiVersion": CRD_API_VERSION,
         "kind": "ServiceDefaults",
         "metadata": {"name": service, "namespace": namespace},
-        "spec": {"protocol": protocol.value},
+        "spec": {"protocol": protocol.value, "mutualTLSMode": MUTUAL_TLS_MODE},
+    }
+
+
+def crd_mesh(namespace: str) -> dict[str, Any]:
+    """The cluster's one ``Mesh`` custom resource."""
+    return {
+        "apiVersion": CRD_API_VERSION,
+        "kind": "Mesh",
+        "metadata": {"name": MESH_ENTRY_NAME, "namespace": namespace},
+        "spec": mesh_spec(),
+    }
+
+
+def crd_proxy_defaults(namespace: str) -> dict[str, Any]:
+    """The cluster's one ``ProxyDefaults`` custom resource (named ``global``)."""
+    return {
+        "apiVersion": CRD_API_VERSION,
+        "kind": "ProxyDefaults",
+        "metadata": {"name": PROXY_DEFAULTS_NAME, "namespace": namespace},
+        "spec": proxy_defaults_spec(),
     }
 
 
@@ -115,4 +181,43 @@ def config_entry_service_intentions(entry: DestinationEntry, enterprise: bool) -
 def config_entry_service_defaults(service: str, protocol: Protocol, enterprise: bool) -> dict[str, Any]:
     """Keyword arguments of ``consul.ConfigEntryServiceDefaults`` for one service (snake_case)."""
     # The provider requires an ``expose`` block; an empty one exposes nothing.
-    return {"name": service, **_scope(enterprise), "protocol": protocol.value, "exposes": [{}]}
+    return {
+        "name": service,
+        **_scope(enterprise),
+        "protocol": protocol.value,
+        "mutual_tls_mode": MUTUAL_TLS_MODE,
+        "exposes": [{}],
+    }
+
+
+def _api_keys(value: Any) -> Any:
+    """A consul-k8s spec in the Consul HTTP API's field names (``tlsMinVersion`` → ``TLSMinVersion``).
+
+    consul-k8s converts the same way (``ToConsul`` in control-plane/api/v1alpha1/mesh_types.go), so both
+    renderings write the same entry.
+    """
+    special = {"tls": "TLS", "tlsMinVersion": "TLSMinVersion", "mutualTLSMode": "MutualTLSMode"}
+    special["allowEnablingPermissiveMutualTLS"] = "AllowEnablingPermissiveMutualTLS"
+    if isinstance(value, dict):
+        return {special.get(k, k[:1].upper() + k[1:]): _api_keys(v) for k, v in value.items()}
+    return value
+
+
+def config_entry_mesh(enterprise: bool) -> dict[str, Any]:
+    """Keyword arguments of ``consul.ConfigEntry`` for the ``mesh`` entry (``config_json`` in API field names)."""
+    return {
+        "kind": "mesh",
+        "name": MESH_ENTRY_NAME,
+        **_scope(enterprise),
+        "config_json": json.dumps(_api_keys(mesh_spec()), sort_keys=True),
+    }
+
+
+def config_entry_proxy_defaults(enterprise: bool) -> dict[str, Any]:
+    """Keyword arguments of ``consul.ConfigEntry`` for the ``global`` proxy-defaults entry."""
+    return {
+        "kind": "proxy-defaults",
+        "name": PROXY_DEFAULTS_NAME,
+        **_scope(enterprise),
+        "config_json": json.dumps(_api_keys(proxy_defaults_spec()), sort_keys=True),
+    }
