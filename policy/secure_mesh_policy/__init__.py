@@ -10,12 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import auth, consul_values, intentions, kv, options, pki, stack  # noqa: F401 - importing registers the rules
+from . import (  # noqa: F401 - importing registers the rules
+    auth,
+    consul_agent,
+    consul_values,
+    intentions,
+    kv,
+    mesh,
+    options,
+    pki,
+    stack,
+)
 from .framework import REGISTRY, Rule
 
 PACK_NAME = "secure-mesh"
 
-_CATALOGUE_ORDER = ("PKI-", "POL-", "K8S-", "KV-", "CSL-", "INT-")
+_CATALOGUE_ORDER = ("PKI-", "POL-", "K8S-", "KV-", "CSL-", "INT-", "MESH-")
 
 
 def _order(rule: Rule) -> tuple[int, str, int]:
@@ -24,7 +34,7 @@ def _order(rule: Rule) -> tuple[int, str, int]:
 
 
 RULES: list[Rule] = sorted(REGISTRY, key=_order)
-"""Every rule, grouped as the catalogue is (PKI, policies, Kubernetes auth, KV, Consul, intentions)."""
+"""Every rule, grouped as the catalogue is (PKI, policies, Kubernetes auth, KV, Consul, intentions, mesh)."""
 
 POLICIES: list[Any] = [rule.policy for rule in RULES]
 """The ``pulumi_policy`` policies, for ``PolicyPack(policies=...)``."""

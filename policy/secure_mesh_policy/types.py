@@ -40,6 +40,14 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 CRD_SERVICE_INTENTIONS = "kubernetes:consul.hashicorp.com/v1alpha1:ServiceIntentions"
 CRD_SERVICE_DEFAULTS = "kubernetes:consul.hashicorp.com/v1alpha1:ServiceDefaults"
 CRD_PROXY_DEFAULTS = "kubernetes:consul.hashicorp.com/v1alpha1:ProxyDefaults"
+CRD_MESH = "kubernetes:consul.hashicorp.com/v1alpha1:Mesh"
+CRD_TERMINATING_GATEWAY = "kubernetes:consul.hashicorp.com/v1alpha1:TerminatingGateway"
+K8S_SERVICE = "kubernetes:core/v1:Service"
+HELM_CHART_V4 = "kubernetes:helm.sh/v4:Chart"
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+"""Gateway API resources are ``kubernetes:gateway.networking.k8s.io/<version>:<Kind>`` (CustomResource tokens are
+``kubernetes:<apiVersion>:<kind>``, pulumi_kubernetes/apiextensions/CustomResource.py)."""
+CONSUL_CRD_GROUP = "consul.hashicorp.com"
 
 # Consul
 CONSUL_INTENTIONS = "consul:index/configEntryServiceIntentions:ConfigEntryServiceIntentions"

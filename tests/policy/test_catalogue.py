@@ -51,9 +51,17 @@ CATALOGUE_IDS = {
     "CSL-BINDING",
     "CSL-QUORUM",
     "CSL-BOOTSTRAP-TOKEN",
+    "CSL-EXTRA-CONFIG",
+    "CSL-EXPOSE",
+    "CSL-CHART-PIN",
     "INT-DEFAULT-DENY",
     "INT-NO-WILDCARD-ALLOW",
     "INT-L7",
+    "MESH-MTLS-STRICT",
+    "MESH-DESTINATIONS",
+    "MESH-TLS-VERSION",
+    "MESH-ENTRY",
+    "MESH-GATEWAY-ROUTES",
 }
 """Every catalogue rule decidable from resource inputs (PKI-ROTATION is a runtime procedure)."""
 ADVISORY = {"PKI-NAME-CONSTRAINTS", "KV-CAS"}

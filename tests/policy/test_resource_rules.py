@@ -881,6 +881,52 @@ CASES = [
         "allow or deny",
         "bad-permission-action",
     ),
+    # ------------------------------------------------- Consul free-form keys, exposure, chart pins (issue 14 class 7)
+    # (more cases, from the program's own release: tests/policy/test_consul_rules.py)
+    ok("csl-extra-config", t.HELM_RELEASE, release(), "info-log-level"),
+    bad(
+        "csl-extra-config",
+        t.HELM_RELEASE,
+        release(server__extraConfig=json.dumps({"tls": {"defaults": {"verify_incoming": False}}})),
+        "verification off",
+        "verify-off",
+    ),
+    ok("csl-expose", t.HELM_RELEASE, release(), "cluster-ip-ui"),
+    bad("csl-expose", t.HELM_RELEASE, release(ui__service__type="LoadBalancer"), "exposes", "lb-ui"),
+    ok("csl-chart-pin", t.HELM_RELEASE, release(), "pinned"),
+    bad("csl-chart-pin", t.HELM_RELEASE, {**release(), "version": "^2.0"}, "exact", "range"),
+    # ------------------------------------------------------------------- mesh bypasses (issue 14 class 8)
+    # (more cases, in every rendering: tests/policy/test_mesh_rules.py)
+    ok("mesh-mtls-strict", t.CRD_PROXY_DEFAULTS, {"spec": {"mutualTLSMode": "strict"}}, "strict"),
+    bad("mesh-mtls-strict", t.CRD_PROXY_DEFAULTS, {"spec": {"mutualTLSMode": "permissive"}}, "plain-text", "perm"),
+    ok("mesh-destinations", t.CRD_MESH, {"spec": {"transparentProxy": {"meshDestinationsOnly": True}}}, "only"),
+    bad("mesh-destinations", t.CRD_MESH, {"spec": {}}, "outside the mesh", "unset"),
+    ok(
+        "mesh-tls-version",
+        t.CRD_MESH,
+        {"spec": {"tls": {"incoming": {"tlsMinVersion": "TLSv1_2"}, "outgoing": {"tlsMinVersion": "TLSv1_3"}}}},
+        "tls12-tls13",
+    ),
+    bad(
+        "mesh-tls-version",
+        t.CRD_MESH,
+        {"spec": {"tls": {"incoming": {"tlsMinVersion": "TLSv1_0"}, "outgoing": {"tlsMinVersion": "TLSv1_3"}}}},
+        "TLS 1.2+",
+        "tls10-incoming",
+    ),
+    ok(
+        "mesh-gateway-routes",
+        "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+        {"spec": {"listeners": [{"name": "https", "allowedRoutes": {"namespaces": {"from": "Same"}}}]}},
+        "same-namespace",
+    ),
+    bad(
+        "mesh-gateway-routes",
+        "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+        {"spec": {"listeners": [{"name": "https", "allowedRoutes": {"namespaces": {"from": "All"}}}]}},
+        "every namespace",
+        "all-namespaces",
+    ),
 ]
 
 

@@ -497,6 +497,25 @@ CASES = [
         "'tcp' destination",
         "secure-mesh-intentions-payments-intentions",
     ),
+    StackCase(
+        "mesh-entry",
+        "no-mesh-entry",
+        lambda s: drop(s, "secure-mesh-intentions-mesh"),
+        "no mesh entry",
+        "secure-mesh-consul-release",
+    ),
+    StackCase(
+        "mesh-entry",
+        "second-proxy-defaults-as-config-entry",
+        lambda s: add(
+            s,
+            t.CONSUL_CONFIG_ENTRY,
+            "second-proxy-defaults",
+            {"kind": "proxy-defaults", "name": "global", "configJson": '{"MutualTLSMode": "strict"}'},
+        ),
+        "2 proxy-defaults entries",
+        "second-proxy-defaults",
+    ),
 ]
 
 
