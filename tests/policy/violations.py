@@ -248,6 +248,9 @@ VIOLATIONS: dict[str, Violating] = {
     "csl-no-scripts": shape(
         t.HELM_RELEASE, release(client__extraConfig=json.dumps({"enable_script_checks": True}))
     ),
+    "csl-chart-pin": shape(t.HELM_RELEASE, {**release(), "version": "^2.0"}),
+    "csl-expose": shape(t.HELM_RELEASE, release(ui__service__type="LoadBalancer")),
+    "csl-extra-config": shape(t.HELM_RELEASE, release(server__extraConfig=json.dumps({"ports": {"http": 8500}}))),
     "csl-quorum": shape(t.HELM_RELEASE, release(server__replicas=4.0), stack="prod"),
     "csl-tls": shape(t.HELM_RELEASE, release(global__tls__enabled=False)),
     "csl-vault-ca": shape(t.HELM_RELEASE, release(global__secretsBackend__vault__enabled=None)),
@@ -265,5 +268,17 @@ VIOLATIONS: dict[str, Violating] = {
         blame="secure-mesh-intentions-payments-intentions",
     ),
     "int-no-wildcard-allow": shape(t.CRD_SERVICE_INTENTIONS, crd("api", [{"name": "*", "action": "allow"}])),
+    # ------------------------------------------------------------------------------------ mesh
+    "mesh-destinations": shape(t.CRD_MESH, {"spec": {"transparentProxy": {"meshDestinationsOnly": False}}}),
+    "mesh-entry": weakened(lambda s: drop(s, "secure-mesh-intentions-mesh"), blame="secure-mesh-consul-release"),
+    "mesh-gateway-routes": shape(
+        "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+        {"spec": {"listeners": [{"name": "https", "allowedRoutes": {"namespaces": {"from": "All"}}}]}},
+    ),
+    "mesh-mtls-strict": shape(
+        t.CONSUL_CONFIG_ENTRY,
+        {"kind": "service-defaults", "name": "web", "configJson": json.dumps({"MutualTLSMode": "permissive"})},
+    ),
+    "mesh-tls-version": shape(t.CRD_MESH, {"spec": {"tls": {"incoming": {"tlsMinVersion": "TLSv1_1"}}}}),
 }
 """Policy name → a case the rule must report. Mandatory rules must have one; advisory rules may."""
