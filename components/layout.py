@@ -343,6 +343,24 @@ class Layout:
         """The ClusterRoleBinding that grants the reviewer ``system:auth-delegator`` (TokenReview)."""
         return f"{self.token_reviewer_service_account}-auth-delegator"
 
+    @cached_property
+    def vault_clients_binding_name(self) -> str:
+        """The ClusterRoleBinding of ``system:auth-delegator`` to exactly the service accounts that log in to Vault.
+
+        Only with an external Vault reviewing logins with the client's own JWT (``vault.tokenReviewer: client-jwt``).
+        """
+        return f"{self.name_prefix}-{self.datacenter}-vault-clients-auth-delegator"
+
+    @cached_property
+    def mesh_gateway_service_account(self) -> str:
+        """The chart's mesh gateway service account (``<fullname>-mesh-gateway``); it logs in with the CA-read role."""
+        return truncate_name(f"{self.consul_fullname}-mesh-gateway")
+
+    @cached_property
+    def audit_device_path(self) -> str:
+        """Where this stack's Vault audit device is enabled (``sys/audit/<path>``); one per datacenter."""
+        return self.settings.vault.audit.path or f"secure-mesh-{self.datacenter}"
+
     # --------------------------------------------------------------------------- Consul chart
     @cached_property
     def consul_namespace(self) -> str:

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
 
+from .identities.roles import workload_audience
 from .layout import Layout
-from .onboarding.annotations import all_agent_annotations
+from .onboarding.annotations import all_agent_annotations, all_token_volumes
 from .settings import ChainName
 
 if TYPE_CHECKING:
@@ -51,7 +52,11 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
     ),
     StackOutput("vaultTlsServerName", "string", "The name to verify Vault's certificate against; empty for the host."),
     StackOutput("vaultKubernetesAuthPath", "string", "The Kubernetes auth mount of this datacenter (no `auth/`)."),
-    StackOutput("vaultKubernetesAudience", "string", "The audience every Kubernetes-auth role of the mesh checks."),
+    StackOutput(
+        "vaultKubernetesAudience",
+        "string",
+        "The audience the roles of Consul's identities check (the API server's default audience).",
+    ),
     StackOutput("vaultKvMount", "string", "The KV-v2 mount holding Consul's and apps' secrets (`apps/<app>/…`)."),
     StackOutput("vaultAuthRoles", "map", "Consul identity → Kubernetes-auth role name (server, connect-injector, …)."),
     StackOutput("vaultPolicies", "map", "Consul identity → Vault policy name."),
@@ -74,6 +79,18 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput("appVaultRoles", "map", "App → its Kubernetes-auth role in `vaultKubernetesAuthPath`."),
     StackOutput("appVaultPolicies", "map", "App → its Vault policy (only its own KV secrets and credentials)."),
     StackOutput("appVaultAnnotations", "map", "App → pod annotations for the Vault agent to render its secrets."),
+    StackOutput(
+        "appVaultTokenVolumes",
+        "map",
+        "App → pod volumes to add with the annotations: the projected token (audience `vaultWorkloadAudience`) its "
+        "Vault agent logs in with; empty when the app logs in with the pod's default token.",
+    ),
+    StackOutput(
+        "vaultWorkloadAudience",
+        "string",
+        "The audience apps' and the API gateway's Kubernetes-auth roles check (`vaultKubernetesAudience` when Vault "
+        "reviews with the client's JWT).",
+    ),
     StackOutput("appDatabaseCredsPaths", "map", "App with a database → where its short-lived credentials come from."),
 )
 
@@ -124,6 +141,8 @@ def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
         "appVaultRoles": {app.name: layout.app(app).auth_role for app in settings.apps},
         "appVaultPolicies": {app.name: layout.app(app).policy for app in settings.apps},
         "appVaultAnnotations": all_agent_annotations(layout),
+        "appVaultTokenVolumes": all_token_volumes(layout),
+        "vaultWorkloadAudience": workload_audience(settings),
         "appDatabaseCredsPaths": {
             app.name: layout.app(app).database_creds_path for app in settings.apps if app.database is not None
         },
@@ -144,7 +163,5 @@ def export_stack_outputs(platform: SecureMeshPlatform) -> None:
 def stack_outputs_markdown() -> str:
     """The README's table of stack outputs."""
     rows = ["| output | type | meaning |", "|---|---|---|"]
-    rows += [
-        f"| `{o.name}` | {o.kind}{' (secret)' if o.secret else ''} | {o.description} |" for o in STACK_OUTPUTS
-    ]
+    rows += [f"| `{o.name}` | {o.kind}{' (secret)' if o.secret else ''} | {o.description} |" for o in STACK_OUTPUTS]
     return "\n".join(rows) + "\n"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from .audit import VaultAudit, VaultAuditArgs
 from .consul.component import ConsulCluster, ConsulClusterArgs
 from .identities.component import VaultIdentities, VaultIdentitiesArgs
 from .layout import Layout
@@ -54,6 +55,9 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         self.settings = settings
         self.layout = layout
         child = pulumi.ResourceOptions(parent=self)
+
+        # --- Vault's audit trail (issue 13 item 11): on by default in prod ------------------------
+        self.audit = VaultAudit(f"{name}-audit", VaultAuditArgs(settings, layout), child)
 
         # --- PKI (issue 3) ---------------------------------------------------------------------
         self.pki = CertificateAuthority(f"{name}-pki", CertificateAuthorityArgs(settings, layout), child)

@@ -1,15 +1,25 @@
 """Vault identities for Consul's components: the Kubernetes auth mount and its config, policies and roles.
 
 Policy documents and role inputs are plain data computed by :mod:`.policies` and :mod:`.roles`, so the
-policy pack can check them during preview. The auth method's config depends on where Vault runs:
+policy pack can check them during preview. The auth method's config depends on where Vault runs and on
+``vault.tokenReviewer``:
 
-- ``in-cluster``: Vault reviews logins with its own pod's short-lived token and CA
+- ``in-cluster``: Vault reviews logins with its own pod's short-lived, rotating token and CA
   (``disable_local_ca_jwt`` false, no reviewer JWT: K8S-REVIEWER);
-- ``external``: a dedicated token-reviewer service account with ``system:auth-delegator`` and a
-  ``kubernetes.io/service-account-token`` secret whose JWT becomes ``token_reviewer_jwt`` (a Pulumi
-  secret). The reviewer lives in its own namespace (``Layout.token_reviewer_namespace``), not in
-  Consul's: Consul's namespace is created by the Consul release, which itself waits for these
-  identities, so a reviewer there would be a dependency cycle.
+- ``external`` with ``client-jwt`` (the default): ``disable_local_ca_jwt`` true and no
+  ``token_reviewer_jwt``, so each login's own short-lived JWT is the TokenReview bearer; one
+  ClusterRoleBinding gives ``system:auth-delegator`` to exactly the service accounts that log in
+  (:func:`.reviewers.vault_login_service_accounts`). Nothing long-lived is stored anywhere;
+- ``external`` with ``long-lived-secret`` (explicit opt-in): a dedicated token-reviewer service account
+  with ``system:auth-delegator`` and a ``kubernetes.io/service-account-token`` secret whose JWT (it never
+  expires) becomes ``token_reviewer_jwt`` (a Pulumi secret, but copied into Vault and into state). The
+  reviewer lives in its own namespace (``Layout.token_reviewer_namespace``), not in Consul's: Consul's
+  namespace is created by the Consul release, which itself waits for these identities, so a reviewer
+  there would be a dependency cycle.
+
+A short-lived reviewer token requested at each ``up`` (TokenRequest) is not offered: pulumi-kubernetes
+has no resource or function for the ``serviceaccounts/token`` subresource, and a token minted during a
+deployment would have to outlive it anyway (Vault keeps using the configured JWT until the next ``up``).
 
 Production stacks protect the auth mount (losing it logs every Consul pod out of Vault).
 """
@@ -19,6 +29,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
@@ -26,10 +37,11 @@ import pulumi_vault as vault
 
 from ..layout import Identity, Layout
 from ..settings import Settings, VaultPlacement
+from ..settings.models import TokenReviewer
 from .policies import PolicyDocument, identity_policies, mesh_ca_policy
+from .reviewers import AUTH_DELEGATOR_CLUSTER_ROLE, vault_login_service_accounts
 from .roles import role_specs
 
-AUTH_DELEGATOR_CLUSTER_ROLE = "system:auth-delegator"
 SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token"
 
 
@@ -121,26 +133,51 @@ class VaultIdentities(pulumi.ComponentResource):
         )
 
     def _auth_config(self, name: str, settings: Settings, layout: Layout) -> vault.kubernetes.AuthBackendConfig:
-        """The auth method's config: Vault's own token when in the cluster, a reviewer JWT when outside it."""
+        """The auth config: Vault's own token in the cluster; outside it, the client's JWT or an opt-in secret."""
         vault_settings = settings.vault
+        resource_name = f"{name}-kubernetes-auth-config"
+        common: dict[str, Any] = {
+            "backend": layout.kubernetes_auth_path,
+            "kubernetes_host": vault_settings.kubernetes_host,
+            "kubernetes_ca_cert": vault_settings.kubernetes_ca_cert_pem,
+        }
         if vault_settings.placement is VaultPlacement.IN_CLUSTER:
             return vault.kubernetes.AuthBackendConfig(
-                f"{name}-kubernetes-auth-config",
-                backend=layout.kubernetes_auth_path,
-                kubernetes_host=vault_settings.kubernetes_host,
-                kubernetes_ca_cert=vault_settings.kubernetes_ca_cert_pem,
+                resource_name,
+                **common,
                 disable_local_ca_jwt=False,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.auth]),
             )
+        if vault_settings.token_reviewer is TokenReviewer.CLIENT_JWT:
+            self.reviewer = [self._client_reviewers(name, layout)]
+            return vault.kubernetes.AuthBackendConfig(
+                resource_name,
+                **common,
+                disable_local_ca_jwt=True,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.auth, *self.reviewer]),
+            )
         reviewer_jwt = self._token_reviewer(name, layout)
         return vault.kubernetes.AuthBackendConfig(
-            f"{name}-kubernetes-auth-config",
-            backend=layout.kubernetes_auth_path,
-            kubernetes_host=vault_settings.kubernetes_host,
-            kubernetes_ca_cert=vault_settings.kubernetes_ca_cert_pem,
+            resource_name,
+            **common,
             token_reviewer_jwt=reviewer_jwt,
             disable_local_ca_jwt=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.auth, *self.reviewer]),
+        )
+
+    def _client_reviewers(self, name: str, layout: Layout) -> kubernetes.rbac.v1.ClusterRoleBinding:
+        """``system:auth-delegator`` for exactly the service accounts that log in (each reviews its own JWT)."""
+        return kubernetes.rbac.v1.ClusterRoleBinding(
+            f"{name}-vault-clients-auth-delegator",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=layout.vault_clients_binding_name),
+            role_ref=kubernetes.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=AUTH_DELEGATOR_CLUSTER_ROLE
+            ),
+            subjects=[
+                kubernetes.rbac.v1.SubjectArgs(kind="ServiceAccount", name=account.name, namespace=account.namespace)
+                for account in vault_login_service_accounts(layout)
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _token_reviewer(self, name: str, layout: Layout) -> pulumi.Output[str]:

@@ -35,6 +35,14 @@ ISSUE = frozenset({Capability.CREATE, Capability.UPDATE})
 """What requesting a certificate from ``<pki>/issue/<role>`` takes (the agent writes to it)."""
 READ_UPDATE = frozenset({Capability.READ, Capability.UPDATE})
 UPDATE = frozenset({Capability.UPDATE})
+TOKEN_SELF: tuple[tuple[str, frozenset[Capability]], ...] = (
+    ("auth/token/renew-self", frozenset({Capability.UPDATE})),
+    ("auth/token/lookup-self", frozenset({Capability.READ})),
+)
+"""What a Vault agent does with its own token (renew, look up). Roles set ``token_no_default_policy``, so these
+two come from the identity's own policy instead of Vault's ``default`` policy. Nothing else of ``default`` is
+granted: without ``sys/leases/renew`` the Vault API client treats a lease as non-renewable on "permission
+denied" and the agent fetches a fresh secret before the lease ends (vault ``api/lifetime_watcher.go``)."""
 OWN_MOUNT = frozenset(Capability)
 """Full control (create, read, update, delete, list) inside a mount Consul owns: its mesh intermediate."""
 
@@ -144,7 +152,7 @@ def identity_policy(layout: Layout, identity: Identity) -> PolicyDocument:
         grants = [(kv[KvSecret.PARTITION_TOKEN], READ), server_ca]
     else:  # pragma: no cover - exhaustive over Identity
         raise ValueError(f"no policy is defined for identity {identity!r}")
-    return PolicyDocument.build(layout.policy_name(identity), grants)
+    return PolicyDocument.build(layout.policy_name(identity), [*grants, *TOKEN_SELF])
 
 
 def mesh_ca_policy(layout: Layout) -> PolicyDocument:
@@ -164,8 +172,7 @@ def mesh_ca_policy(layout: Layout) -> PolicyDocument:
             (f"{root}/", READ),
             (f"{root}/root/sign-intermediate", UPDATE),
             (f"{intermediate}/*", OWN_MOUNT),
-            ("auth/token/renew-self", UPDATE),
-            ("auth/token/lookup-self", READ),
+            *TOKEN_SELF,  # Consul's CA provider renews its own token (it has no Vault agent)
         ],
     )
 

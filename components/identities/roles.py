@@ -6,8 +6,15 @@ UID (a deleted and re-created account with the same name is a new identity), iss
 tokens with an explicit maximum, and carries exactly that identity's policy. The CA-reader role is the
 only one bound to ``*``: still only in the pinned namespace, and only with the CA-read policy.
 
-The tokens keep Vault's ``default`` policy: the chart's Vault agents renew and look up their own
-token through it (``auth/token/renew-self``, ``lookup-self``).
+Tokens never carry Vault's ``default`` policy (``token_no_default_policy``): it grants far more than a
+workload uses (cubbyhole, response wrapping, ``sys/leases/*``, ``sys/capabilities-self``, …). What a Vault
+agent needs on its own token (``auth/token/renew-self``, ``lookup-self``) is in each identity's own policy.
+
+Audience: Consul's identities check ``vault.kubernetesAudience`` (the API server's default audience): the
+chart's Vault agents and Consul's Vault CA provider log in with the pod's default service-account token,
+and the chart offers no way to mount a token of another audience into its pods (see README, "Vault
+identities"). Onboarded apps and the API gateway present a token requested for Vault
+(:func:`workload_audience`).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..layout import Identity, Layout
+from ..settings import Settings, VaultPlacement
+from ..settings.models import TokenReviewer
 from .policies import attached_policies
 
 TOKEN_TTL_SECONDS = 3600
@@ -40,6 +49,8 @@ class AuthRoleSpec:
     alias_name_source: str = ALIAS_NAME_SOURCE
     token_ttl: int = TOKEN_TTL_SECONDS
     token_max_ttl: int = TOKEN_MAX_TTL_SECONDS
+    token_no_default_policy: bool = True
+    """Never attach Vault's ``default`` policy: the role's own policies are all its tokens get."""
 
     def resource_args(self, backend: str) -> dict[str, Any]:
         """The keyword arguments of ``vault.kubernetes.AuthBackendRole`` for this role on an auth mount."""
@@ -53,6 +64,7 @@ class AuthRoleSpec:
             "token_ttl": self.token_ttl,
             "token_max_ttl": self.token_max_ttl,
             "token_policies": list(self.token_policies),
+            "token_no_default_policy": self.token_no_default_policy,
         }
 
 
@@ -78,3 +90,25 @@ def role_spec(layout: Layout, identity: Identity) -> RoleSpec:
 def role_specs(layout: Layout) -> tuple[RoleSpec, ...]:
     """The roles of every identity this stack needs, in the layout's order."""
     return tuple(role_spec(layout, identity) for identity in layout.identities)
+
+
+def client_jwt_reviews(settings: Settings) -> bool:
+    """Whether Vault reviews a login with the client's own JWT (external Vault, ``tokenReviewer: client-jwt``)."""
+    vault = settings.vault
+    return vault.placement is VaultPlacement.EXTERNAL and vault.token_reviewer is TokenReviewer.CLIENT_JWT
+
+
+def dedicated_audience_possible(settings: Settings) -> bool:
+    """Whether roles may check a dedicated audience: only when the client's JWT is not also the reviewer's bearer.
+
+    With a client-JWT review, Vault sends the client's token as the bearer of the TokenReview request
+    (vault-plugin-auth-kubernetes ``token_review.go``: ``bearer = jwt`` when no reviewer JWT is set), and the
+    API server authenticates a bearer only if its audience is one of ``--api-audiences``.
+    """
+    return not client_jwt_reviews(settings)
+
+
+def workload_audience(settings: Settings) -> str:
+    """The audience of roles whose clients request their own token (apps' agents, the gateway's CSI volume)."""
+    vault = settings.vault
+    return vault.workload_audience if dedicated_audience_possible(settings) else vault.kubernetes_audience

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from ..identities.roles import workload_audience
 from ..layout import Layout
 from ..settings import AppSettings, Settings, VaultPlacement, duration_seconds
 
@@ -107,7 +108,8 @@ def secret_provider_class(layout: Layout) -> dict[str, Any]:
         "vaultAddress": vault.address,
         "roleName": layout.gateway_auth_role,
         "vaultKubernetesMountPath": layout.kubernetes_auth_path,
-        "audience": vault.kubernetes_audience,
+        # The CSI provider requests the pod's token for this audience (TokenRequest); the role checks the same.
+        "audience": workload_audience(layout.settings),
         "objects": yaml.safe_dump(csi_objects(layout), sort_keys=True),
     }
     if vault.namespace:

@@ -6,14 +6,21 @@ and on its database credentials endpoint, nothing else. The gateway's role binds
 consul-k8s creates for the ``Gateway`` (named after it) in Consul's namespace, and its policy may only
 request listener certificates from the gateway chain's issue endpoint.
 
+Both roles set ``token_no_default_policy`` (see :mod:`components.identities.roles`); an app's policy also
+grants its Vault agent renew/lookup on its own token. The gateway's token is used once by the CSI provider
+for one issue request, so its policy has nothing else. Both check :func:`workload_audience`: the dedicated
+``vault.workloadAudience`` where the reviewer allows it: the app's agent presents a projected token of that
+audience (:mod:`.annotations`), the Vault CSI provider requests one through TokenRequest (vault-csi-provider
+1.5.1 ``internal/auth/kubernetes_jwt.go``, the ``SecretProviderClass``'s ``audience`` parameter).
+
 Documents reuse :class:`~components.identities.policies.PolicyDocument` so the same matching decides
 what an identity can reach in tests and in the policy pack.
 """
 
 from __future__ import annotations
 
-from ..identities.policies import ISSUE, READ, PolicyDocument
-from ..identities.roles import AuthRoleSpec
+from ..identities.policies import ISSUE, READ, TOKEN_SELF, PolicyDocument
+from ..identities.roles import AuthRoleSpec, workload_audience
 from ..layout import Layout
 from ..settings import AppSettings
 
@@ -24,7 +31,7 @@ def app_policy(layout: Layout, app: AppSettings) -> PolicyDocument:
     grants = [(layout.app_kv(app, secret).data_path, READ) for secret in app.secrets]
     if app.database is not None:
         grants.append((names.database_creds_path, READ))
-    return PolicyDocument.build(names.policy, grants)
+    return PolicyDocument.build(names.policy, [*grants, *TOKEN_SELF])
 
 
 def app_role(layout: Layout, app: AppSettings) -> AuthRoleSpec:
@@ -34,7 +41,7 @@ def app_role(layout: Layout, app: AppSettings) -> AuthRoleSpec:
         role_name=names.auth_role,
         bound_service_account_names=(app.service_account,),
         bound_service_account_namespaces=(app.namespace,),
-        audience=layout.settings.vault.kubernetes_audience,
+        audience=workload_audience(layout.settings),
         token_policies=(names.policy,),
     )
 
@@ -50,6 +57,6 @@ def gateway_role(layout: Layout) -> AuthRoleSpec:
         role_name=layout.gateway_auth_role,
         bound_service_account_names=(layout.gateway_service_account,),
         bound_service_account_namespaces=(layout.consul_namespace,),
-        audience=layout.settings.vault.kubernetes_audience,
+        audience=workload_audience(layout.settings),
         token_policies=(layout.gateway_policy_name,),
     )

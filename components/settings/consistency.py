@@ -15,6 +15,7 @@ from .models import (
     ALLOWED_KEY_BITS,
     DEFAULT_INTERMEDIATE_TTLS,
     L7_PROTOCOLS,
+    AuditDeviceType,
     ChainName,
     ChainSettings,
     IntentionAction,
@@ -22,6 +23,7 @@ from .models import (
     Protocol,
     RootCustody,
     Settings,
+    TokenReviewer,
     VaultPlacement,
 )
 
@@ -68,6 +70,7 @@ def check_consistency(settings: Settings, secret_keys: frozenset[str] = frozense
         _pki_custody(settings),
         _pki_chains(settings),
         _vault(settings),
+        _vault_identity(settings),
         _consul(settings, secret_keys),
         _mesh(settings),
         _apps(settings),
@@ -173,6 +176,35 @@ def _vault(settings: Settings) -> Iterator[Problem]:
             )
     if vault.tls.ca_cert_pem is not None and not vault.address.startswith("https://"):
         yield Problem("vault.tls.caCertPem", "is set but vault.address is not https; use an https address")
+
+
+def _vault_identity(settings: Settings) -> Iterator[Problem]:
+    """The token reviewer fits the placement; each audit device key belongs to the chosen device type."""
+    vault = settings.vault
+    if vault.placement is VaultPlacement.IN_CLUSTER and vault.token_reviewer is TokenReviewer.LONG_LIVED_SECRET:
+        yield Problem(
+            "vault.tokenReviewer",
+            "'long-lived-secret' applies only when vault.placement is 'external'; in the cluster Vault reviews "
+            "logins with its own rotating token: remove vault.tokenReviewer (allowed there: 'client-jwt')",
+        )
+    audit = vault.audit
+    kind = audit.type
+    if kind is AuditDeviceType.SOCKET and audit.address is None:
+        yield Problem(
+            "vault.audit.address", "is required when vault.audit.type is 'socket' (e.g. 'logs.internal:9090')"
+        )
+    for key, value, owner in (
+        ("address", audit.address, AuditDeviceType.SOCKET),
+        ("filePath", audit.file_path, AuditDeviceType.FILE),
+        ("facility", audit.facility, AuditDeviceType.SYSLOG),
+        ("tag", audit.tag, AuditDeviceType.SYSLOG),
+    ):
+        if value is not None and kind is not owner:
+            yield Problem(
+                f"vault.audit.{key}",
+                f"'{value}' applies only to vault.audit.type '{owner.value}', but the type is '{kind.value}'; "
+                "remove it or change the type",
+            )
 
 
 def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem]:

@@ -74,6 +74,60 @@ class VaultPlacement(StrEnum):
     EXTERNAL = "external"
 
 
+class TokenReviewer(StrEnum):
+    """Whose JWT Vault presents to the Kubernetes TokenReview API when it runs outside the cluster."""
+
+    CLIENT_JWT = "client-jwt"
+    """Each client's own (short-lived) JWT reviews itself; its service account holds ``system:auth-delegator``."""
+    LONG_LIVED_SECRET = "long-lived-secret"
+    """A reviewer service account's legacy token Secret: a JWT that never expires, copied into Vault and state."""
+
+
+class AuditDeviceType(StrEnum):
+    """Vault's audit device types (Vault docs, "Audit devices")."""
+
+    FILE = "file"
+    SOCKET = "socket"
+    SYSLOG = "syslog"
+
+
+class AuditSocketType(StrEnum):
+    """The socket audit device's ``socket_type``."""
+
+    TCP = "tcp"
+    UDP = "udp"
+    UNIX = "unix"
+
+
+def _check_audit_file_path(value: str) -> str:
+    if value == "stdout" or (value.startswith("/") and not any(c.isspace() for c in value) and len(value) > 1):
+        return value
+    if value == "discard":
+        raise ValueError("'discard' throws every audit entry away; use 'stdout' or an absolute file path")
+    raise ValueError(f"'{value}' is not 'stdout' or an absolute file path on the Vault server")
+
+
+class VaultAuditSettings(SettingsModel):
+    """A Vault audit device this stack enables (``sys/audit``): who did what, HMAC'd, never raw values."""
+
+    enabled: bool | None = None
+    """Enable the audit device; unset means on in prod and off elsewhere."""
+    type: AuditDeviceType = AuditDeviceType.FILE
+    """`file` (to `filePath`), `socket` (to `address`) or `syslog`."""
+    path: VaultPrefix | None = None
+    """Where the device is enabled (`sys/audit/<path>`); defaults to `secure-mesh-<datacenter>`."""
+    file_path: Annotated[str, AfterValidator(_check_audit_file_path)] | None = None
+    """Type `file`: `stdout` (the default: Vault's log stream) or an absolute path on the Vault server."""
+    address: Annotated[str, Field(pattern=r"^\S+$", max_length=256)] | None = None
+    """Type `socket` (required): `host:port`, or a socket path with socketType `unix`."""
+    socket_type: AuditSocketType = AuditSocketType.TCP
+    """Type `socket`: `tcp`, `udp` or `unix`."""
+    facility: Annotated[str, Field(pattern=r"^[A-Z0-9]+$", max_length=16)] | None = None
+    """Type `syslog`: the syslog facility (Vault's default `AUTH`)."""
+    tag: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=64)] | None = None
+    """Type `syslog`: the syslog tag (Vault's default `vault`)."""
+
+
 class VaultTlsSettings(SettingsModel):
     """How Consul's pods trust Vault's own TLS certificate."""
 
@@ -97,8 +151,8 @@ class VaultSettings(SettingsModel):
     kubernetes_auth_mount: VaultPrefix | None = None
     """The Kubernetes auth mount; defaults to `kubernetes-<datacenter>`."""
     placement: VaultPlacement = VaultPlacement.IN_CLUSTER
-    """`in-cluster`: Vault reviews logins with its own token; `external`: a reviewer service account, and the program
-    installs the Vault agent injector and CSI provider."""
+    """`in-cluster`: Vault reviews logins with its own token; `external`: reviews as `tokenReviewer` says, and the
+    program installs the Vault agent injector and CSI provider."""
     kubernetes_host: HttpUrl = "https://kubernetes.default.svc"
     """The Kubernetes API address as Vault sees it (for the Kubernetes auth method)."""
     kubernetes_ca_cert_pem: PemCertificate | None = None
@@ -112,6 +166,18 @@ class VaultSettings(SettingsModel):
     ``https://kubernetes.default.svc``."""
     tls: VaultTlsSettings = VaultTlsSettings()
     """How Consul's pods trust Vault's TLS certificate."""
+    token_reviewer: TokenReviewer = TokenReviewer.CLIENT_JWT
+    """Placement `external` only: `client-jwt` (each client's own JWT reviews itself; the program binds
+    `system:auth-delegator` to exactly the service accounts that log in) or `long-lived-secret` (a reviewer's
+    legacy token Secret: a JWT that never expires, kept in Vault and in state; opt in only if clients may not
+    hold `system:auth-delegator`)."""
+    workload_audience: Annotated[str, Field(pattern=r"^\S+$", max_length=512)] = "vault"
+    """The dedicated ``aud`` of the tokens onboarded apps (a projected token volume) and the API gateway's CSI
+    volume (a TokenRequest) present to Vault. Used only when the reviewer is not the client's JWT (in-cluster Vault
+    or `long-lived-secret`): a client-JWT review sends the token to the API server, which accepts only its own
+    audiences, so those roles then check `kubernetesAudience`."""
+    audit: VaultAuditSettings = VaultAuditSettings()
+    """The Vault audit device this stack enables (on by default in prod)."""
 
 
 # ----------------------------------------------------------------------------------------------- pki

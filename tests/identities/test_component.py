@@ -6,7 +6,7 @@ import json
 
 from components.identities.policies import documents_by_name
 from tests.harness import ProgramRun, RegisteredResource
-from tests.identities.variants import everything_run, layout_for
+from tests.identities.variants import everything_run, layout_for, prod_variant_run
 from tests.mocks.identities import REVIEWER_JWT
 
 COMPONENT = "secure-mesh:identities:VaultIdentities"
@@ -14,12 +14,8 @@ AUTH = "vault:index/authBackend:AuthBackend"
 AUTH_CONFIG = "vault:kubernetes/authBackendConfig:AuthBackendConfig"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 POLICY = "vault:index/policy:Policy"
-K8S_TYPES = (
-    "kubernetes:core/v1:Namespace",
-    "kubernetes:core/v1:ServiceAccount",
-    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
-    "kubernetes:core/v1:Secret",
-)
+BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+K8S_TYPES = ("kubernetes:core/v1:Namespace", "kubernetes:core/v1:ServiceAccount", BINDING, "kubernetes:core/v1:Secret")
 PROD_CA = "-----BEGIN CERTIFICATE-----\nMIIBhzCCAS2gAwIBAgIUfAWDUzFn4bE6njfg2Nkj3Y0Tg2AwCgYIKoZIzj0EAwIw\n"
 
 
@@ -55,14 +51,80 @@ def test_in_cluster_vault_reviews_with_its_own_token(dev_run: ProgramRun) -> Non
     assert _reviewer_resources(dev_run) == [], "no token reviewer resources when Vault runs in the cluster"
 
 
-def test_external_vault_gets_a_reviewer_with_auth_delegator(prod_run: ProgramRun) -> None:
-    namespace = prod_run.one("kubernetes:core/v1:Namespace", "secure-mesh-identities-reviewer-namespace")
-    assert namespace.inputs["metadata"] == {"name": "vault-auth"}
-    account = prod_run.one("kubernetes:core/v1:ServiceAccount", "secure-mesh-identities-token-reviewer")
-    assert account.inputs["metadata"] == {"name": "vault-token-reviewer", "namespace": "vault-auth"}
-    binding = prod_run.one(
-        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "secure-mesh-identities-token-reviewer-binding"
+def test_external_vault_reviews_each_login_with_the_clients_own_jwt(prod_run: ProgramRun) -> None:
+    config = prod_run.one(AUTH_CONFIG)
+    assert config.inputs == {
+        "backend": "kubernetes-eu-west-1",
+        "kubernetesHost": "https://k8s-api.prod.example.com:6443",
+        "kubernetesCaCert": config.inputs["kubernetesCaCert"],
+        "disableLocalCaJwt": True,
+    }, f"{config.name}: client-JWT review has no reviewer JWT and never uses a local token"
+    assert config.inputs["kubernetesCaCert"].startswith(PROD_CA)
+    assert config.secret_inputs == frozenset() or "tokenReviewerJwt" not in config.secret_inputs
+    reviewers = _reviewer_resources(prod_run)
+    assert [r.type for r in reviewers] == [BINDING], "only the auth-delegator binding: no reviewer account or Secret"
+    binding = reviewers[0]
+    assert binding.urn in config.dependencies, f"{config.name} must wait for the clients' TokenReview permission"
+    assert "pulumi:providers:kubernetes::" in binding.provider
+
+
+def _named_role_accounts(run: ProgramRun) -> set[tuple[str, str]]:
+    """(namespace, name) of every service account a registered Kubernetes-auth role names (``*`` aside)."""
+    return {
+        (namespace, name)
+        for role in run.of_type(ROLE)
+        for name in role.inputs["boundServiceAccountNames"]
+        for namespace in role.inputs["boundServiceAccountNamespaces"]
+        if name != "*"
+    }
+
+
+def _subjects(binding: RegisteredResource) -> set[tuple[str, str]]:
+    subjects = binding.inputs["subjects"]
+    assert all(s["kind"] == "ServiceAccount" and set(s) == {"kind", "name", "namespace"} for s in subjects)
+    pairs = [(s["namespace"], s["name"]) for s in subjects]
+    assert len(pairs) == len(set(pairs)), "each service account once"
+    assert pairs == sorted(pairs), "subjects in a stable order"
+    return set(pairs)
+
+
+def test_client_jwt_binding_is_exactly_the_accounts_that_log_in(prod_run: ProgramRun) -> None:
+    binding = prod_run.one(BINDING, "secure-mesh-identities-vault-clients-auth-delegator")
+    assert binding.inputs["metadata"] == {"name": "consul-eu-west-1-vault-clients-auth-delegator"}
+    assert binding.inputs["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "system:auth-delegator",
+    }
+    # Every role's named account (Consul's identities, both apps, the API gateway's CSI volume), nothing else:
+    # the CA-read role's clients in prod (connect-injector, server-acl-init) are named by their own roles.
+    assert (
+        _subjects(binding)
+        == _named_role_accounts(prod_run)
+        == {
+            ("consul", "consul-consul-server"),
+            ("consul", "consul-consul-server-acl-init"),
+            ("consul", "consul-consul-connect-injector"),
+            ("consul", "api-gateway"),
+            ("storefront", "storefront"),
+            ("checkout", "checkout"),
+        }
     )
+
+
+def test_mesh_gateways_log_in_with_the_ca_read_role_and_are_bound_too() -> None:
+    run = prod_variant_run("mesh-gateways")
+    binding = run.one(BINDING, "secure-mesh-identities-vault-clients-auth-delegator")
+    assert _subjects(binding) == _named_role_accounts(run) | {("consul", "consul-consul-mesh-gateway")}
+
+
+def test_long_lived_reviewer_secret_is_an_explicit_opt_in() -> None:
+    run = prod_variant_run("long-lived-reviewer")
+    namespace = run.one("kubernetes:core/v1:Namespace", "secure-mesh-identities-reviewer-namespace")
+    assert namespace.inputs["metadata"] == {"name": "vault-auth"}
+    account = run.one("kubernetes:core/v1:ServiceAccount", "secure-mesh-identities-token-reviewer")
+    assert account.inputs["metadata"] == {"name": "vault-token-reviewer", "namespace": "vault-auth"}
+    binding = run.one(BINDING, "secure-mesh-identities-token-reviewer-binding")
     assert binding.inputs["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
         "kind": "ClusterRole",
@@ -70,26 +132,31 @@ def test_external_vault_gets_a_reviewer_with_auth_delegator(prod_run: ProgramRun
     }
     assert binding.inputs["subjects"] == [
         {"kind": "ServiceAccount", "name": "vault-token-reviewer", "namespace": "vault-auth"}
-    ]
-    token = prod_run.one("kubernetes:core/v1:Secret", "secure-mesh-identities-token-reviewer-token")
+    ], "only the reviewer: clients need no TokenReview permission when a reviewer JWT is configured"
+    token = run.one("kubernetes:core/v1:Secret", "secure-mesh-identities-token-reviewer-token")
     assert token.inputs["type"] == "kubernetes.io/service-account-token"
     assert token.inputs["metadata"] == {
         "name": "vault-token-reviewer-token",
         "namespace": "vault-auth",
         "annotations": {"kubernetes.io/service-account.name": "vault-token-reviewer"},
     }
-    for resource in _reviewer_resources(prod_run):
+    assert not [r for r in run.of_type(BINDING) if "vault-clients" in r.name], "no client binding with a reviewer"
+    for resource in _reviewer_resources(run):
         assert "pulumi:providers:kubernetes::" in resource.provider, f"{resource.name}: explicit Kubernetes provider"
 
 
-def test_external_vault_config_carries_the_reviewer_jwt_as_a_secret(prod_run: ProgramRun) -> None:
-    config = prod_run.one(AUTH_CONFIG)
-    assert config.inputs["tokenReviewerJwt"] == REVIEWER_JWT
+def test_long_lived_reviewer_config_carries_the_jwt_as_a_secret() -> None:
+    run = prod_variant_run("long-lived-reviewer")
+    config = run.one(AUTH_CONFIG)
+    assert config.inputs == {
+        "backend": "kubernetes-eu-west-1",
+        "kubernetesHost": "https://k8s-api.prod.example.com:6443",
+        "kubernetesCaCert": config.inputs["kubernetesCaCert"],
+        "tokenReviewerJwt": REVIEWER_JWT,
+        "disableLocalCaJwt": True,
+    }
     assert "tokenReviewerJwt" in config.secret_inputs, f"{config.name}: reviewer JWT must be a secret input"
-    assert config.inputs["kubernetesHost"] == "https://k8s-api.prod.example.com:6443"
-    assert config.inputs["kubernetesCaCert"].startswith(PROD_CA)
-    assert config.inputs["disableLocalCaJwt"] is True
-    token = prod_run.one("kubernetes:core/v1:Secret", "secure-mesh-identities-token-reviewer-token")
+    token = run.one("kubernetes:core/v1:Secret", "secure-mesh-identities-token-reviewer-token")
     assert token.urn in config.dependencies, f"{config.name} must wait for the reviewer token"
 
 
@@ -108,6 +175,8 @@ def test_dev_server_acl_init_policy_text(dev_run: ProgramRun) -> None:
     assert policy.inputs["name"] == "consul-dc1-server-acl-init"
     assert json.loads(policy.inputs["policy"]) == {
         "path": {
+            "auth/token/lookup-self": {"capabilities": ["read"]},
+            "auth/token/renew-self": {"capabilities": ["update"]},
             "consul/kv/data/consul/bootstrap-token": {"capabilities": ["read", "update"]},
             "consul/server/pki_int2/cert/ca": {"capabilities": ["read"]},
         }
@@ -128,6 +197,7 @@ def test_roles_are_exact(dev_run: ProgramRun) -> None:
         "aliasNameSource": "serviceaccount_uid",
         "tokenTtl": 3600,
         "tokenMaxTtl": 14400,
+        "tokenNoDefaultPolicy": True,
     }
     assert roles == {
         "consul-server": {

@@ -97,7 +97,9 @@ def test_injector_issues_webhook_certificates(variant: tuple[Access, Layout]) ->
 def test_ca_role_reads_only_the_ca(variant: tuple[Access, Layout]) -> None:
     access, layout = variant
     ca_role = layout.auth_role(Identity.CA_READER)
-    assert [d.paths for d in access.roles[ca_role]] == [{layout.server_ca_path: ["read"]}]
+    assert [d.paths for d in access.roles[ca_role]] == [
+        {layout.server_ca_path: ["read"], "auth/token/lookup-self": ["read"], "auth/token/renew-self": ["update"]}
+    ], "the CA and its own token, nothing else (the role carries no default policy)"
     every_path = [layout.kv(s).data_path for s in KvSecret] + [
         layout.server_pki_issue_path,
         layout.webhook_pki_issue_path,

@@ -32,38 +32,48 @@ WEBHOOK_ISSUE = "consul/webhook/pki_int1/issue/connect-injector"
 WEBHOOK_CA = "consul/webhook/pki_int1/cert/ca"
 
 R, RU, CU = ["read"], ["read", "update"], ["create", "update"]
+SELF = {"auth/token/lookup-self": R, "auth/token/renew-self": ["update"]}
+"""Every identity's agent renews and looks up its own token (roles carry no ``default`` policy)."""
+
+
+def _with_self(policies: dict[Identity, dict[str, list[str]]]) -> dict[Identity, dict[str, list[str]]]:
+    return {identity: {**paths, **SELF} for identity, paths in policies.items()}
 
 
 def test_dev_policies_are_exactly_the_contract() -> None:
     layout = layout_for("dev")
     policies = {identity: document.paths for identity, document in identity_policies(layout).items()}
-    assert policies == {
-        Identity.SERVER: {GOSSIP: R, SERVER_ISSUE: CU, SERVER_CA: R, BOOTSTRAP: R},
-        Identity.SERVER_ACL_INIT: {BOOTSTRAP: RU, SERVER_CA: R},
-        Identity.CONNECT_INJECTOR: {WEBHOOK_ISSUE: CU, WEBHOOK_CA: R, SERVER_CA: R},
-        Identity.CA_READER: {SERVER_CA: R},
-    }
+    assert policies == _with_self(
+        {
+            Identity.SERVER: {GOSSIP: R, SERVER_ISSUE: CU, SERVER_CA: R, BOOTSTRAP: R},
+            Identity.SERVER_ACL_INIT: {BOOTSTRAP: RU, SERVER_CA: R},
+            Identity.CONNECT_INJECTOR: {WEBHOOK_ISSUE: CU, WEBHOOK_CA: R, SERVER_CA: R},
+            Identity.CA_READER: {SERVER_CA: R},
+        }
+    )
 
 
 def test_everything_on_adds_exactly_the_optional_grants() -> None:
     layout = layout_for("dev", EVERYTHING_ON)
     policies = {identity: document.paths for identity, document in identity_policies(layout).items()}
-    assert policies == {
-        Identity.SERVER: {
-            GOSSIP: R,
-            SERVER_ISSUE: CU,
-            SERVER_CA: R,
-            BOOTSTRAP: R,
-            LICENSE: R,
-            SNAPSHOT: R,
-            REPLICATION: R,
-        },
-        Identity.CLIENT: {GOSSIP: R, SERVER_CA: R, LICENSE: R},
-        Identity.SERVER_ACL_INIT: {BOOTSTRAP: RU, SERVER_CA: R, REPLICATION: R, PARTITION: R},
-        Identity.CONNECT_INJECTOR: {WEBHOOK_ISSUE: CU, WEBHOOK_CA: R, SERVER_CA: R},
-        Identity.CA_READER: {SERVER_CA: R},
-        Identity.PARTITION_INIT: {PARTITION: R, SERVER_CA: R},
-    }
+    assert policies == _with_self(
+        {
+            Identity.SERVER: {
+                GOSSIP: R,
+                SERVER_ISSUE: CU,
+                SERVER_CA: R,
+                BOOTSTRAP: R,
+                LICENSE: R,
+                SNAPSHOT: R,
+                REPLICATION: R,
+            },
+            Identity.CLIENT: {GOSSIP: R, SERVER_CA: R, LICENSE: R},
+            Identity.SERVER_ACL_INIT: {BOOTSTRAP: RU, SERVER_CA: R, REPLICATION: R, PARTITION: R},
+            Identity.CONNECT_INJECTOR: {WEBHOOK_ISSUE: CU, WEBHOOK_CA: R, SERVER_CA: R},
+            Identity.CA_READER: {SERVER_CA: R},
+            Identity.PARTITION_INIT: {PARTITION: R, SERVER_CA: R},
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,7 +106,7 @@ def test_everything_on_adds_exactly_the_optional_grants() -> None:
     ],
 )
 def test_each_option_adds_only_its_own_paths(override: dict, identity: Identity, expected: dict) -> None:
-    baseline = identity_policy(layout_for("dev"), identity).paths if identity is not Identity.CLIENT else {}
+    baseline = identity_policy(layout_for("dev"), identity).paths if identity is not Identity.CLIENT else SELF
     changed = identity_policy(layout_for("dev", override), identity).paths
     added = {path: caps for path, caps in changed.items() if baseline.get(path) != caps}
     assert added == expected, f"{identity}: {override} added {added}"
@@ -132,6 +142,7 @@ def test_prod_policies_use_the_prod_datacenter() -> None:
         SERVER_ISSUE: CU,
         SERVER_CA: R,
         BOOTSTRAP: R,
+        **SELF,
     }
 
 
@@ -175,13 +186,17 @@ def test_least_privilege_invariants(variant: tuple[str, dict | None]) -> None:
                 assert name == layout.mesh_ca_policy_name, f"{name}: glob {path}"
                 assert path == f"{layout.connect_intermediate_pki_path}/*", f"{name}: glob {path}"
         if name != layout.mesh_ca_policy_name:
-            assert all(p.startswith(f"{layout.mount_prefix}/") for p in document.paths), name
+            # Outside the stack's own mounts, only the token self-endpoints (what `default` gave, and no more).
+            outside = {p: c for p, c in document.paths.items() if not p.startswith(f"{layout.mount_prefix}/")}
+            assert outside == SELF, name
 
 
 def test_rendered_policy_is_vault_json_syntax() -> None:
     document = identity_policy(layout_for("dev"), Identity.SERVER_ACL_INIT)
     assert json.loads(document.render()) == {
         "path": {
+            "auth/token/lookup-self": {"capabilities": ["read"]},
+            "auth/token/renew-self": {"capabilities": ["update"]},
             BOOTSTRAP: {"capabilities": ["read", "update"]},
             SERVER_CA: {"capabilities": ["read"]},
         }

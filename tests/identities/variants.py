@@ -54,3 +54,16 @@ def layout_for(stack: str, override: dict[str, Any] | None = None) -> Layout:
 def everything_run() -> ProgramRun:
     """The dev stack with every option on, run once under mocks and shared (read-only)."""
     return run_program(deep_merge(load_stack_config("dev"), EVERYTHING_ON), secrets=EVERYTHING_ON_SECRETS)
+
+
+LONG_LIVED_REVIEWER: dict[str, Any] = {"vault": {"tokenReviewer": "long-lived-secret"}}
+"""The prod stack's external Vault with the opt-in long-lived reviewer Secret."""
+PROD_MESH_GATEWAYS: dict[str, Any] = {"consul": {"meshGateway": True}}
+"""The prod stack with mesh gateways, whose pods log in with the CA-read role only."""
+
+
+@cache
+def prod_variant_run(variant: str) -> ProgramRun:
+    """The prod stack with one override (``long-lived-reviewer`` or ``mesh-gateways``), run once and shared."""
+    override = {"long-lived-reviewer": LONG_LIVED_REVIEWER, "mesh-gateways": PROD_MESH_GATEWAYS}[variant]
+    return run_program(deep_merge(load_stack_config("prod"), override))

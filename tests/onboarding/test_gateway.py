@@ -28,7 +28,7 @@ def test_secret_provider_class_issues_from_the_gateway_chain_and_syncs_a_tls_sec
         "vaultAddress": "http://vault.vault.svc.cluster.local:8200",
         "roleName": "api-gateway",
         "vaultKubernetesMountPath": "kubernetes-dc1",
-        "audience": "https://kubernetes.default.svc.cluster.local",
+        "audience": "vault",  # in-cluster Vault reviews with its own token: the dedicated workload audience
     }
     request = {"common_name": "web.apps.secure-mesh.test", "alt_names": "web.apps.secure-mesh.test", "ttl": "720h"}
     assert objects == [

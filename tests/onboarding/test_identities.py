@@ -14,7 +14,9 @@ from tests.onboarding.stacks import onboarding_layout, onboarding_run
 
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 POLICY = "vault:index/policy:Policy"
-AUDIENCE = "https://kubernetes.default.svc.cluster.local"
+AUDIENCE = "vault"
+"""The dev stack's Vault runs in the cluster and reviews with its own token, so apps check the dedicated audience."""
+TOKEN_SELF = {"auth/token/lookup-self": ["read"], "auth/token/renew-self": ["update"]}
 
 
 def _app(name: str) -> AppSettings:
@@ -23,14 +25,17 @@ def _app(name: str) -> AppSettings:
 
 def test_app_policies_grant_exactly_their_own_paths() -> None:
     layout = onboarding_layout()
-    assert app_policy(layout, _app("web")).paths == {"consul/kv/data/apps/web/session-key": ["read"]}
+    assert app_policy(layout, _app("web")).paths == {"consul/kv/data/apps/web/session-key": ["read"], **TOKEN_SELF}
     assert app_policy(layout, _app("orders")).paths == {
         "consul/database/creds/app-orders": ["read"],
         "consul/kv/data/apps/orders/api-key": ["read"],
+        **TOKEN_SELF,
     }
-    assert app_policy(layout, _app("api")).paths == {}, "an app without secrets or database gets no path"
+    assert app_policy(layout, _app("api")).paths == TOKEN_SELF, "an app without secrets or database: its token only"
     assert json.loads(app_policy(layout, _app("orders")).render()) == {
         "path": {
+            "auth/token/lookup-self": {"capabilities": ["read"]},
+            "auth/token/renew-self": {"capabilities": ["update"]},
             "consul/database/creds/app-orders": {"capabilities": ["read"]},
             "consul/kv/data/apps/orders/api-key": {"capabilities": ["read"]},
         }
@@ -68,6 +73,7 @@ def test_each_app_role_is_registered_bound_to_exactly_its_service_account(
         "tokenTtl": 3600,
         "tokenMaxTtl": 14400,
         "tokenPolicies": [f"consul-dc1-app-{app}"],
+        "tokenNoDefaultPolicy": True,
     }, f"role of {app}"
     spec = app_role(onboarding_layout(), _app(app))
     assert spec.token_ttl <= spec.token_max_ttl

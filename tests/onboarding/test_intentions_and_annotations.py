@@ -38,6 +38,7 @@ def test_database_app_annotations_are_ready_to_use() -> None:
         "vault.hashicorp.com/agent-inject": "true",
         "vault.hashicorp.com/role": "app-orders",
         "vault.hashicorp.com/auth-path": "auth/kubernetes-dc1",
+        "vault.hashicorp.com/agent-service-account-token-volume-name": "vault-token",
         "vault.hashicorp.com/agent-inject-secret-database-credentials": "consul/database/creds/app-orders",
         "vault.hashicorp.com/agent-inject-template-database-credentials": (
             '{{- with secret "consul/database/creds/app-orders" -}}\n'

@@ -1,0 +1,70 @@
+"""Layer 3: who reviews Kubernetes-auth logins, and the service accounts that log in to Vault, as plain data.
+
+With Vault outside the cluster and ``vault.tokenReviewer: client-jwt`` (the default), Vault's Kubernetes
+auth config sets ``disable_local_ca_jwt`` and no ``token_reviewer_jwt``, so each login's own JWT is the
+bearer of its TokenReview request (Vault docs, Kubernetes auth, "Use the Vault client's JWT as the
+reviewer JWT"; vault-plugin-auth-kubernetes ``token_review.go``). Every service account that logs in
+therefore needs ``system:auth-delegator`` (the ``tokenreviews`` and ``subjectaccessreviews`` create
+verbs), and :func:`vault_login_service_accounts` lists exactly those, nothing broader: no group, no
+namespace-wide subject.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..layout import Identity, Layout
+from ..onboarding.gateway import gateway_enabled
+
+AUTH_DELEGATOR_CLUSTER_ROLE = "system:auth-delegator"
+
+
+@dataclass(frozen=True, order=True)
+class ServiceAccountRef:
+    """One Kubernetes service account, as a ClusterRoleBinding subject names it."""
+
+    namespace: str
+    name: str
+
+    def subject(self) -> dict[str, str]:
+        """The ``subjects[]`` entry of a ClusterRoleBinding."""
+        return {"kind": "ServiceAccount", "name": self.name, "namespace": self.namespace}
+
+
+def ca_reader_clients(layout: Layout) -> tuple[ServiceAccountRef, ...]:
+    """The chart pods that log in with the CA-read role (bound to ``*``), for the components this program enables.
+
+    consul-k8s 2.0.3 annotates ``global.secretsBackend.vault.consulCARole`` on the client, connect-injector,
+    server-acl-init, partition-init and mesh-gateway pods (``charts/consul/templates/*``); the first four
+    run as service accounts that have their own role too. Sync-catalog, DNS proxy, telemetry collector and
+    ingress/terminating gateways are never enabled by this program.
+    """
+    namespace = layout.consul_namespace
+    accounts = [
+        ServiceAccountRef(namespace, layout.service_account(identity))
+        for identity in layout.identities
+        if identity in (Identity.CLIENT, Identity.CONNECT_INJECTOR, Identity.SERVER_ACL_INIT, Identity.PARTITION_INIT)
+    ]
+    if layout.settings.consul.mesh_gateway:
+        accounts.append(ServiceAccountRef(namespace, layout.mesh_gateway_service_account))
+    return tuple(sorted(accounts))
+
+
+def vault_login_service_accounts(layout: Layout) -> tuple[ServiceAccountRef, ...]:
+    """Every service account that logs in to this stack's Kubernetes auth mount, sorted, each once.
+
+    Consul's identities (each bound to one named account), the CA-read role's clients, every onboarded
+    app's account, and the API gateway's account (its CSI volume logs in) when the gateway exists.
+    """
+    settings = layout.settings
+    namespace = layout.consul_namespace
+    accounts = {
+        ServiceAccountRef(namespace, layout.service_account(identity))
+        for identity in layout.identities
+        if identity is not Identity.CA_READER
+    }
+    accounts.update(ca_reader_clients(layout))
+    accounts.update(ServiceAccountRef(app.namespace, app.service_account) for app in settings.apps)
+    if gateway_enabled(settings):
+        accounts.add(ServiceAccountRef(namespace, layout.gateway_service_account))
+    return tuple(sorted(accounts))

@@ -1,0 +1,168 @@
+"""Who reviews logins, which accounts log in, which audience each role checks, and no role keeps `default`.
+
+Pure checks on the layout's data, then the registered resources: what a role checks must be what its
+client presents (the app agent's projected token volume, the gateway's ``SecretProviderClass``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.identities.reviewers import ServiceAccountRef, ca_reader_clients, vault_login_service_accounts
+from components.identities.roles import dedicated_audience_possible, role_specs, workload_audience
+from components.onboarding.annotations import agent_annotations, token_volumes
+from components.onboarding.identity import app_role, gateway_role
+from components.settings import SettingsError
+from tests.harness import ProgramRun
+from tests.identities.variants import EVERYTHING_ON, layout_for, prod_variant_run, settings_for
+
+API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
+ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
+SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
+TOKEN_VOLUME_ANNOTATION = "vault.hashicorp.com/agent-service-account-token-volume-name"
+
+
+def test_prod_login_accounts_are_exactly_the_bound_ones() -> None:
+    assert vault_login_service_accounts(layout_for("prod")) == (
+        ServiceAccountRef("checkout", "checkout"),
+        ServiceAccountRef("consul", "api-gateway"),
+        ServiceAccountRef("consul", "consul-consul-connect-injector"),
+        ServiceAccountRef("consul", "consul-consul-server"),
+        ServiceAccountRef("consul", "consul-consul-server-acl-init"),
+        ServiceAccountRef("storefront", "storefront"),
+    )
+
+
+def test_ca_read_clients_follow_the_enabled_chart_components() -> None:
+    assert ca_reader_clients(layout_for("prod")) == (
+        ServiceAccountRef("consul", "consul-consul-connect-injector"),
+        ServiceAccountRef("consul", "consul-consul-server-acl-init"),
+    )
+    assert ca_reader_clients(layout_for("dev", EVERYTHING_ON)) == (
+        ServiceAccountRef("consul", "consul-consul-client"),
+        ServiceAccountRef("consul", "consul-consul-connect-injector"),
+        ServiceAccountRef("consul", "consul-consul-mesh-gateway"),
+        ServiceAccountRef("consul", "consul-consul-partition-init"),
+        ServiceAccountRef("consul", "consul-consul-server-acl-init"),
+    )
+
+
+def test_no_gateway_account_without_a_routed_app() -> None:
+    from tests.harness import load_stack_config
+
+    apps = [{k: v for k, v in app.items() if k != "route"} for app in load_stack_config("prod")["apps"]]
+    layout = layout_for("prod", {"apps": apps})
+    accounts = vault_login_service_accounts(layout)
+    assert ServiceAccountRef("consul", "api-gateway") not in accounts
+    assert ServiceAccountRef("storefront", "storefront") in accounts
+
+
+@pytest.mark.parametrize(
+    ("stack", "override", "expected"),
+    [
+        ("dev", None, "vault"),  # in-cluster: Vault's own token reviews, any audience can be checked
+        ("prod", None, API_AUDIENCE),  # client JWT is the TokenReview bearer: the API server's audience only
+        ("prod", {"vault": {"tokenReviewer": "long-lived-secret"}}, "vault"),
+        ("dev", {"vault": {"workloadAudience": "vault.dev.example"}}, "vault.dev.example"),
+        ("prod", {"vault": {"workloadAudience": "vault.dev.example"}}, API_AUDIENCE),
+    ],
+)
+def test_workload_audience_is_dedicated_only_where_the_reviewer_allows(
+    stack: str, override: dict[str, Any] | None, expected: str
+) -> None:
+    settings = settings_for(stack, override)
+    assert workload_audience(settings) == expected
+    assert dedicated_audience_possible(settings) == (expected != API_AUDIENCE)
+
+
+def test_consul_identities_always_check_the_api_servers_audience() -> None:
+    for stack in ("dev", "prod"):
+        assert {spec.audience for spec in role_specs(layout_for(stack))} == {API_AUDIENCE}, stack
+
+
+@pytest.mark.parametrize(
+    ("stack", "override"), [("dev", None), ("prod", None), ("prod", {"vault": {"tokenReviewer": "long-lived-secret"}})]
+)
+def test_what_each_app_presents_is_what_its_role_checks(stack: str, override: dict[str, Any] | None) -> None:
+    layout = layout_for(stack, override)
+    audience = workload_audience(layout.settings)
+    for app in layout.settings.apps:
+        role = app_role(layout, app)
+        assert role.audience == audience, app.name
+        annotations = agent_annotations(layout, app)
+        volumes = token_volumes(layout)
+        if audience == API_AUDIENCE:
+            # The agent presents the pod's default token, whose audience is the API server's.
+            assert TOKEN_VOLUME_ANNOTATION not in annotations, app.name
+            assert volumes == []
+        else:
+            assert annotations[TOKEN_VOLUME_ANNOTATION] == "vault-token"
+            assert volumes == [
+                {
+                    "name": "vault-token",
+                    "projected": {
+                        "sources": [
+                            {"serviceAccountToken": {"audience": audience, "expirationSeconds": 3600, "path": "token"}}
+                        ]
+                    },
+                }
+            ]
+    assert gateway_role(layout).audience == audience
+
+
+def _gateway_audiences(run: ProgramRun) -> tuple[str, str]:
+    role = run.one(ROLE, "secure-mesh-onboarding-gateway-role")
+    spc = run.one(SPC)
+    return role.inputs["audience"], spc.inputs["spec"]["parameters"]["audience"]
+
+
+def test_gateway_csi_volume_requests_the_audience_its_role_checks(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+    assert _gateway_audiences(dev_run) == ("vault", "vault")
+    assert _gateway_audiences(prod_run) == (API_AUDIENCE, API_AUDIENCE)
+    assert _gateway_audiences(prod_variant_run("long-lived-reviewer")) == ("vault", "vault")
+
+
+def test_exported_token_volumes_match_the_annotations(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+    for run, audience in ((dev_run, "vault"), (prod_run, API_AUDIENCE)):
+        volumes, annotations = run.outputs["appVaultTokenVolumes"], run.outputs["appVaultAnnotations"]
+        assert run.outputs["vaultWorkloadAudience"] == audience
+        assert set(volumes) == set(annotations)
+        for app, app_volumes in volumes.items():
+            named = annotations[app].get(TOKEN_VOLUME_ANNOTATION)
+            assert [v["name"] for v in app_volumes] == ([named] if named else []), app
+
+
+def test_every_registered_role_drops_the_default_policy(any_stack: ProgramRun) -> None:
+    roles = any_stack.of_type(ROLE)
+    assert len(roles) >= 6
+    for role in roles:
+        assert role.inputs["tokenNoDefaultPolicy"] is True, role.name
+        assert "default" not in role.inputs["tokenPolicies"], role.name
+
+
+@pytest.mark.parametrize(
+    ("override", "path", "fragment"),
+    [
+        (
+            {"vault": {"tokenReviewer": "long-lived-secret"}},
+            "vault.tokenReviewer",
+            "only when vault.placement is 'external'",
+        ),
+        ({"vault": {"tokenReviewer": "forever"}}, "vault.tokenReviewer", "client-jwt"),
+        ({"vault": {"audit": {"type": "socket"}}}, "vault.audit.address", "is required"),
+        ({"vault": {"audit": {"filePath": "discard"}}}, "vault.audit.filePath", "throws every audit entry away"),
+        ({"vault": {"audit": {"filePath": "audit.log"}}}, "vault.audit.filePath", "absolute file path"),
+        ({"vault": {"audit": {"type": "syslog", "filePath": "/var/log/a"}}}, "vault.audit.filePath", "only to"),
+        ({"vault": {"audit": {"address": "logs:9090"}}}, "vault.audit.address", "applies only to"),
+        ({"vault": {"audit": {"type": "kafka"}}}, "vault.audit.type", "syslog"),
+        ({"vault": {"audit": {"logRaw": True}}}, "vault.audit.logRaw", ""),
+    ],
+)
+def test_bad_identity_and_audit_settings_name_their_key(override: dict[str, Any], path: str, fragment: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings_for("dev", override)
+    problems = {p.path: p.message for p in caught.value.problems}
+    assert path in problems, caught.value
+    assert fragment in problems[path], problems[path]
