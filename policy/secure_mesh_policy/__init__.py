@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import (  # noqa: F401 - importing registers the rules
+    audit,
     auth,
     consul_agent,
     consul_values,
@@ -20,12 +21,13 @@ from . import (  # noqa: F401 - importing registers the rules
     options,
     pki,
     stack,
+    tokens,
 )
 from .framework import REGISTRY, Rule
 
 PACK_NAME = "secure-mesh"
 
-_CATALOGUE_ORDER = ("PKI-", "POL-", "K8S-", "KV-", "CSL-", "INT-", "MESH-")
+_CATALOGUE_ORDER = ("PKI-", "POL-", "K8S-", "VLT-", "KV-", "CSL-", "INT-", "MESH-")
 
 
 def _order(rule: Rule) -> tuple[int, str, int]:
@@ -34,7 +36,8 @@ def _order(rule: Rule) -> tuple[int, str, int]:
 
 
 RULES: list[Rule] = sorted(REGISTRY, key=_order)
-"""Every rule, grouped as the catalogue is (PKI, policies, Kubernetes auth, KV, Consul, intentions, mesh)."""
+"""Every rule, grouped as the catalogue is (PKI, policies, Kubernetes auth, Vault tokens and audit, KV, Consul,
+intentions, mesh)."""
 
 POLICIES: list[Any] = [rule.policy for rule in RULES]
 """The ``pulumi_policy`` policies, for ``PolicyPack(policies=...)``."""

@@ -36,6 +36,8 @@ CATALOGUE_IDS = {
     "K8S-ALIAS",
     "K8S-TTL",
     "K8S-REVIEWER",
+    "VLT-NO-DEFAULT-POLICY",
+    "VLT-AUDIT",
     "KV-V2",
     "KV-VERSIONS",
     "KV-CAS",

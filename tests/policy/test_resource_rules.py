@@ -594,6 +594,29 @@ CASES = [
         "local token",
         "local-disabled",
     ),
+    # ------------------------------------------------------------- Vault tokens and audit
+    ok("vlt-no-default-policy", t.K8S_AUTH_ROLE, good_k8s_role(tokenNoDefaultPolicy=True), "k8s-role"),
+    bad("vlt-no-default-policy", t.K8S_AUTH_ROLE, good_k8s_role(), "default policy", "k8s-role-unset"),
+    bad(
+        "vlt-no-default-policy",
+        "vault:appRole/authBackendRole:AuthBackendRole",
+        {"backend": "approle", "roleName": "ci", "tokenPolicies": ["ci"], "tokenNoDefaultPolicy": False},
+        "default policy",
+        "approle-false",
+    ),
+    ok(
+        "vlt-audit",
+        "vault:index/audit:Audit",
+        {"path": "a", "type": "file", "options": {"file_path": "stdout", "hmac_accessor": "true", "log_raw": "false"}},
+        "file-stdout",
+    ),
+    bad(
+        "vlt-audit",
+        "vault:index/audit:Audit",
+        {"path": "a", "type": "file", "options": {"file_path": "stdout", "log_raw": "true"}},
+        "plain text",
+        "log-raw",
+    ),
     # ------------------------------------------------------------------- KV
     ok("kv-v2", t.MOUNT, {"path": "consul/kv", "type": "kv", "options": {"version": "2"}}, "kv2"),
     ok("kv-v2", t.MOUNT, {"path": "consul/kv", "type": "kv-v2"}, "kv-v2-type"),

@@ -452,6 +452,22 @@ CASES = [
         config={"environment": "prod"},
     ),
     StackCase(
+        "vlt-audit-stack",
+        "prod-without-audit-device",
+        lambda s: drop(s, "secure-mesh-audit-device"),
+        "enables no audit device",
+        "secure-mesh-identities-kubernetes-auth",
+        stack="prod",
+    ),
+    StackCase(
+        "vlt-audit-stack",
+        "dev-with-always",
+        lambda s: s,
+        "enables no audit device",
+        "secure-mesh-identities-kubernetes-auth",
+        config={"requireAudit": "always"},
+    ),
+    StackCase(
         "csl-vault-ca-stack",
         "root-path-is-root-ca",
         lambda s: set_value(s, "global.secretsBackend.vault.connectCA.rootPKIPath", "consul/pki_root"),
