@@ -218,6 +218,17 @@ VIOLATIONS: dict[str, Violating] = {
         {"backend": "k", "kubernetesHost": "https://kubernetes.default.svc:443", "tokenReviewerJwt": "eyJ"},
     ),
     "k8s-ttl": shape(t.K8S_AUTH_ROLE, good_k8s_role(tokenPeriod=3600.0)),
+    # ----------------------------------------------------------------------------- Vault tokens and audit
+    "vlt-audit": shape(
+        "vault:index/audit:Audit", {"path": "secure-mesh-dc1", "type": "file", "options": {"file_path": "discard"}}
+    ),
+    "vlt-audit-stack": weakened(
+        lambda s: drop(s, "secure-mesh-audit-device"), blame="secure-mesh-identities-kubernetes-auth", stack="prod"
+    ),
+    "vlt-no-default-policy": weakened(
+        lambda s: set_props(s, "secure-mesh-identities-server-role", tokenNoDefaultPolicy=None),
+        blame="secure-mesh-identities-server-role",
+    ),
     # -------------------------------------------------------------------------------------------- KV
     "kv-backup": shape(
         t.HELM_RELEASE, release(server__snapshotAgent=None, global__enterpriseLicense=LICENSE), stack="prod"
