@@ -6,15 +6,22 @@ Each rule reports the exact key path it is about, so a stack author sees
 
 from __future__ import annotations
 
+import types
+import typing
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
-from .durations import duration_seconds
+from pydantic import BaseModel
+
+from .durations import duration_seconds, format_duration
 from .errors import Problem
 from .models import (
     ALLOWED_KEY_BITS,
     DEFAULT_INTERMEDIATE_TTLS,
+    HTTP_URL_CHECK,
     L7_PROTOCOLS,
+    PLAIN_HTTP_ENVIRONMENTS,
     AuditDeviceType,
     ChainName,
     ChainSettings,
@@ -56,6 +63,16 @@ def secret_object_entry(key: str, name: str) -> str:
     return f"{key}.{name}"
 
 
+CONSUL_MIN_LEAF_TTL = 3600
+"""Consul's ``MinLeafCertTTL`` (1h): ``leaf_cert_ttl`` below it is refused (consul agent/structs/connect_ca.go)."""
+CONSUL_MAX_LEAF_TTL = 365 * 24 * 3600
+"""Consul's ``MaxLeafCertTTL`` (8760h): ``leaf_cert_ttl`` above it is refused (same file)."""
+CONSUL_MIN_INTERMEDIATE_TTL = 3 * 3600
+"""Consul refuses ``intermediate_cert_ttl`` below 3 × its 1h renew interval (same file)."""
+CONSUL_INTERMEDIATE_TO_LEAF = 3
+"""Consul refuses ``intermediate_cert_ttl`` below 3 × ``leaf_cert_ttl`` (same file)."""
+
+
 def intermediate_ttls(chain: ChainSettings) -> list[str]:
     """The TTL of each Vault-held level of a chain, level 1 first (explicit or the defaults)."""
     if chain.intermediate_ttls is not None:
@@ -76,6 +93,7 @@ def check_consistency(settings: Settings, secret_keys: frozenset[str] = frozense
         _apps(settings),
         _database_credentials(settings, secret_keys),
         _production(settings),
+        _plain_http(settings),
     )
     return [problem for check in checks for problem in check]
 
@@ -142,6 +160,8 @@ def _pki_chains(settings: Settings) -> Iterator[Problem]:
                     f"'{pki.consul_intermediate_ttl}' must be shorter than {above_name} (Consul's root path CA)",
                 )
             above_name, above_seconds = "pki.consulIntermediateTtl", seconds
+        if name is ChainName.CONNECT:
+            yield from _consul_ca_ttls(settings)
         if duration_seconds(chain.leaf_max_ttl) >= above_seconds:
             yield Problem(f"{base}.leafMaxTtl", f"'{chain.leaf_max_ttl}' must be shorter than {above_name}")
         if duration_seconds(chain.leaf_ttl) > duration_seconds(chain.leaf_max_ttl):
@@ -158,6 +178,31 @@ def _pki_chains(settings: Settings) -> Iterator[Problem]:
         yield Problem(
             "pki.chains.gateway.domains",
             "must list at least one DNS domain when consul.apiGateway is true (the listener certificate's names)",
+        )
+
+
+def _consul_ca_ttls(settings: Settings) -> Iterator[Problem]:
+    """Consul's own CA config rules for the TTLs the program passes as ``leaf_cert_ttl``/``intermediate_cert_ttl``.
+
+    Consul refuses the whole CA configuration (the servers never get a CA) when
+    ``CommonCAProviderConfig.Validate`` fails (consul agent/structs/connect_ca.go, called from
+    agent/connect/ca/provider_vault.go ``ParseVaultCAConfig``).
+    """
+    leaf = settings.pki.chains.connect.leaf_ttl
+    leaf_seconds = duration_seconds(leaf)
+    if not CONSUL_MIN_LEAF_TTL <= leaf_seconds <= CONSUL_MAX_LEAF_TTL:
+        yield Problem(
+            "pki.chains.connect.leafTtl",
+            f"'{leaf}' is outside the range Consul's CA accepts for leaf_cert_ttl; allowed: "
+            f"{format_duration(CONSUL_MIN_LEAF_TTL)} to {format_duration(CONSUL_MAX_LEAF_TTL)}",
+        )
+    intermediate = settings.pki.consul_intermediate_ttl
+    minimum = max(CONSUL_MIN_INTERMEDIATE_TTL, CONSUL_INTERMEDIATE_TO_LEAF * leaf_seconds)
+    if duration_seconds(intermediate) < minimum:
+        yield Problem(
+            "pki.consulIntermediateTtl",
+            f"'{intermediate}' is shorter than Consul's CA accepts for intermediate_cert_ttl: at least "
+            f"3 × pki.chains.connect.leafTtl ('{leaf}') and at least 3h; allowed: {format_duration(minimum)} or more",
         )
 
 
@@ -292,6 +337,14 @@ def _mesh(settings: Settings) -> Iterator[Problem]:
                     yield Problem(p_path, "give at most one of pathExact and pathPrefix")
                 if permission.path_exact is None and permission.path_prefix is None and not permission.methods:
                     yield Problem(p_path, "matches everything; give pathExact, pathPrefix or methods, or use action")
+                repeated = sorted(m for m, n in Counter(permission.methods).items() if n > 1)
+                if repeated:
+                    # Consul: "Sources[i].Permissions[j].HTTP.Methods contains %q more than once"
+                    # (consul agent/structs/config_entry_intentions.go, ServiceIntentionsConfigEntry.validate).
+                    yield Problem(
+                        f"{p_path}.methods",
+                        f"lists {', '.join(repeated)} more than once; Consul refuses repeated methods",
+                    )
 
 
 def _apps(settings: Settings) -> Iterator[Problem]:
@@ -300,6 +353,7 @@ def _apps(settings: Settings) -> Iterator[Problem]:
     names: set[str] = set()
     accounts: set[tuple[str, str]] = set()
     gateway_domains = settings.pki.chains.gateway.domains
+    routes: dict[tuple[str, str], int] = {}
     for index, app in enumerate(settings.apps):
         base = f"apps[{index}]"
         if app.name in names:
@@ -350,6 +404,19 @@ def _apps(settings: Settings) -> Iterator[Problem]:
                     f"'{hostname}' is not within the gateway's domains "
                     f"(pki.chains.gateway.domains: {', '.join(gateway_domains) or 'none'})",
                 )
+            # Gateway API: a PathPrefix matches whole path elements and ignores a trailing '/', so '/shop' and
+            # '/shop/' are one match; two HTTPRoutes with the same hostname and match conflict, and the gateway
+            # serves only the oldest (consul-k8s chart 2.0.3 crd-httproutes-external.yaml, HTTPRoute.spec.hostnames).
+            match = (hostname, app.route.path_prefix.rstrip("/") or "/")
+            if match in routes:
+                yield Problem(
+                    f"{base}.route",
+                    f"hostname '{hostname}' with pathPrefix '{app.route.path_prefix}' is already routed to "
+                    f"apps[{routes[match]}] ('{settings.apps[routes[match]].name}'); give each app its own "
+                    "hostname or path",
+                )
+            else:
+                routes[match] = index
             if protocols.get(app.service) not in (Protocol.HTTP, Protocol.HTTP2, Protocol.GRPC, None):
                 yield Problem(f"{base}.route", f"an HTTPS route needs an http service; '{app.service}' is tcp")
 
@@ -385,8 +452,6 @@ def _production(settings: Settings) -> Iterator[Problem]:
             "consul.serverReplicas",
             f"{replicas} is not allowed in prod; use an odd number of at least 3 (3, 5, 7 or 9) for quorum",
         )
-    if not settings.vault.address.startswith("https://"):
-        yield Problem("vault.address", "must be https in prod")
     if settings.pki.root_custody is RootCustody.VAULT:
         yield Problem(
             "pki.rootCustody",
@@ -396,3 +461,70 @@ def _production(settings: Settings) -> Iterator[Problem]:
 
 def _names(protocols: dict[str, Protocol]) -> str:
     return ", ".join(sorted(protocols)) or "none"
+
+
+def _is_url(annotation: Any, metadata: list[Any]) -> bool:
+    """True when a field (or list item / map value) is declared with the shared ``HttpUrl`` type."""
+    if any(m is HTTP_URL_CHECK for m in metadata):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return any(m is HTTP_URL_CHECK for m in typing.get_args(annotation)[1:])
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_url(arg, []) for arg in typing.get_args(annotation))
+    return False
+
+
+def _item_annotation(annotation: Any, position: int) -> Any:
+    """The item type of ``list[X]`` (position 0) or value type of ``dict[K, V]`` (position 1), through Optional."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            if typing.get_origin(arg) in (list, dict):
+                return _item_annotation(arg, position)
+        return None
+    if origin is typing.Annotated:
+        return _item_annotation(typing.get_args(annotation)[0], position)
+    args = typing.get_args(annotation)
+    return args[min(position, len(args) - 1)] if args else None
+
+
+def _urls(value: Any, annotation: Any, metadata: list[Any], path: str) -> Iterator[tuple[str, str]]:
+    if value is None:
+        return
+    if isinstance(value, str):
+        if _is_url(annotation, metadata):
+            yield path, value
+    elif isinstance(value, BaseModel):
+        yield from url_settings(value, path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _urls(item, _item_annotation(annotation, 0), [], f"{path}[{index}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _urls(item, _item_annotation(annotation, 1), [], f"{path}.{getattr(key, 'value', key)}")
+
+
+def url_settings(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Every URL setting (a field of the shared ``HttpUrl`` type, at any depth) with its camelCase key path."""
+    for name, field in type(model).model_fields.items():
+        path = f"{prefix}.{field.alias or name}" if prefix else (field.alias or name)
+        yield from _urls(getattr(model, name), field.annotation, list(field.metadata), path)
+
+
+def _plain_http(settings: Settings) -> Iterator[Problem]:
+    """Every URL setting is https outside ``dev``: Vault's, the provider's, Kubernetes', Consul's, CRL/issuer bases.
+
+    Vault and Consul serve their APIs over TLS in every stack but the laptop one (issue 13 item 5); a plain-http
+    address would send tokens and secrets in clear text, so the value is refused rather than tried.
+    """
+    environment = settings.environment.value
+    if environment in PLAIN_HTTP_ENVIRONMENTS:
+        return
+    for path, url in url_settings(settings):
+        if url.startswith("http://"):
+            yield Problem(
+                path,
+                f"'{url}' is plain http, allowed only with environment 'dev' (environment is '{environment}'); "
+                f"allowed: an https URL such as 'https://{url[len('http://') :]}'",
+            )

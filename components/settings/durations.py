@@ -31,3 +31,11 @@ def _validate(text: str) -> str:
 
 Duration = Annotated[str, AfterValidator(_validate)]
 """A settings field holding a positive Vault-style duration string."""
+
+
+def format_duration(seconds: int) -> str:
+    """Write a length in seconds the way Vault and Consul do (``216h``, ``1h30m``, ``45s``)."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"

@@ -2,7 +2,8 @@
 
 Every model here maps one object of stack configuration under the ``secure-mesh:`` namespace.
 Keys are written in camelCase in the stack files (``leafMaxTtl``) and read as snake_case in Python
-(``leaf_max_ttl``). Field-level rules live on the fields; rules that need several fields at once
+(``leaf_max_ttl``); the loader accepts only the camelCase spelling from a stack (Python code may build
+models by field name). Field-level rules live on the fields; rules that need several fields at once
 live in :mod:`components.settings.consistency`, so each can report the exact key path it is about.
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
+from cryptography import x509
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
@@ -22,11 +25,16 @@ PINNED_CONSUL_CHART_VERSION = "2.0.3"
 
 
 class SettingsModel(BaseModel):
-    """Base for every settings object: frozen, camelCase keys, unknown keys rejected."""
+    """Base for every settings object: frozen, camelCase keys, unknown keys rejected.
+
+    Python code may construct models by field name (``leaf_ttl=``); the loader validates stack input with
+    ``by_name=False``, so a stack file's ``leaf_ttl`` is an unknown key (with a "did you mean 'leafTtl'?").
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
-        populate_by_name=True,
+        validate_by_name=True,
+        validate_by_alias=True,
         extra="forbid",
         frozen=True,
         strict=True,
@@ -35,25 +43,87 @@ class SettingsModel(BaseModel):
     )
 
 
+PLAIN_HTTP_ENVIRONMENTS = frozenset({"dev"})
+"""Environments where a plain-http URL setting is accepted (issue 13 item 5: every other stack talks TLS to Vault);
+enforced for every ``HttpUrl`` field by :func:`components.settings.consistency.plain_http_urls`."""
+
+
 def _check_http_url(value: str) -> str:
-    if not (value.startswith("https://") or value.startswith("http://")) or len(value.split("://", 1)[1]) == 0:
+    """An absolute http(s) base URL without credentials, query, fragment or trailing slash.
+
+    Vault's client and Consul's provider take the address as a base and append ``/v1/...`` (so no trailing
+    slash, no query); Vault's ``config/urls`` refuses values that are not URLs
+    (vault builtin/logical/pki/path_config_urls.go, ``validateURLs``). Credentials in a URL would sit in
+    plain text in the stack file. Whether plain http is allowed depends on the environment, a cross-field
+    rule (consistency.plain_http_urls), so it is reported together with every other problem.
+    """
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname or "://" not in value:
         raise ValueError(f"'{value}' is not an http(s) URL; expected e.g. 'https://vault.example.com:8200'")
     if value.endswith("/"):
         raise ValueError(f"'{value}' ends with '/'; write the URL without a trailing slash")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"'{parts.scheme}://{parts.hostname}…' has credentials in it; never put credentials in a URL")
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ValueError(
+            f"'{value}' has a query or fragment; expected a base URL such as 'https://vault.example.com:8200'"
+        )
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError:
+        raise ValueError(f"'{value}' has an invalid port; expected 1-65535") from None
     return value
 
 
 def _check_pem_certificate(value: str) -> str:
+    """One or more PEM certificates that parse as X.509 CA certificates (basic constraints CA:TRUE).
+
+    Every certificate this program takes from config is a trust anchor or a CA it chains to: Vault's
+    listener CA (the chart's ``global.secretsBackend.vault.ca``), the Kubernetes API CA (Vault's Kubernetes
+    auth ``kubernetes_ca_cert``, vault-plugin-auth-kubernetes path_config.go: unparseable PEM leaves
+    Vault with an empty trust pool and every login fails), the offline/KMS root and the level-1 CAs
+    (Vault's ``intermediate/set-signed`` needs a CA certificate, builtin/logical/pki/path_manage_issuers.go).
+    """
     text = value.strip()
+    if "PRIVATE KEY" in text:
+        raise ValueError("a private key must never be in stack configuration; give only the certificate")
     if not text.startswith("-----BEGIN CERTIFICATE-----") or not text.endswith("-----END CERTIFICATE-----"):
         raise ValueError("expected a PEM certificate ('-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----')")
-    if "PRIVATE KEY" in text:
-        raise ValueError("a private key must never be in stack configuration")
+    try:
+        certificates = x509.load_pem_x509_certificates(text.encode())
+    except ValueError as error:
+        raise ValueError(f"does not parse as an X.509 PEM certificate ({error})") from None
+    for index, certificate in enumerate(certificates):
+        try:
+            constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+            is_ca = constraints.ca
+        except x509.ExtensionNotFound:
+            is_ca = False
+        if not is_ca:
+            where = f"certificate {index + 1} of {len(certificates)}" if len(certificates) > 1 else "the certificate"
+            raise ValueError(
+                f"{where} ({certificate.subject.rfc4514_string() or 'no subject'}) is not a CA certificate "
+                "(basic constraints CA:TRUE missing); give the CA that signed it, not a leaf"
+            )
     return value
 
 
-HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+def _check_single_certificate(value: str) -> str:
+    """Exactly one PEM certificate (a root or a signed level-1 CA, never a bundle)."""
+    count = value.count("-----BEGIN CERTIFICATE-----")
+    if count > 1:
+        raise ValueError(f"holds {count} certificates; expected exactly one (no chain or bundle)")
+    return value
+
+
+HTTP_URL_CHECK = AfterValidator(_check_http_url)
+"""The validator that marks a field as a URL setting (found by consistency.plain_http_urls)."""
+HttpUrl = Annotated[str, HTTP_URL_CHECK]
+"""A base URL (``https://host:port``); plain http only in the ``dev`` environment. Use it for every URL setting."""
 PemCertificate = Annotated[str, AfterValidator(_check_pem_certificate)]
+"""One or more PEM X.509 CA certificates (a trust bundle). Use it for every certificate setting."""
+PemSingleCertificate = Annotated[str, AfterValidator(_check_single_certificate), AfterValidator(_check_pem_certificate)]
+"""Exactly one PEM X.509 CA certificate."""
 
 
 class Environment(StrEnum):
@@ -198,7 +268,10 @@ class KeyType(StrEnum):
     RSA = "rsa"
 
 
-ALLOWED_KEY_BITS: dict[KeyType, tuple[int, ...]] = {KeyType.EC: (256, 384), KeyType.RSA: (2048, 3072, 4096)}
+ALLOWED_KEY_BITS: dict[KeyType, tuple[int, ...]] = {KeyType.EC: (256, 384), KeyType.RSA: (2048, 4096)}
+"""Key sizes every party accepts. Consul's CA config (``private_key_bits``, which the program passes) allows EC
+224/256/384/521 and RSA 2048/4096 only (consul agent/structs/connect_ca.go, ``CommonCAProviderConfig.Validate``:
+"RSA key length must be 2048 or 4096 bits"); AWS KMS signs with P-256/P-384 only, so EC 224/521 are out too."""
 
 
 class ChainName(StrEnum):
@@ -213,9 +286,9 @@ class ChainName(StrEnum):
 class ExternalRootSettings(SettingsModel):
     """Phase-two input of the ``external`` custody: what the operator signed offline."""
 
-    root_certificate_pem: PemCertificate | None = None
+    root_certificate_pem: PemSingleCertificate | None = None
     """The offline root's certificate (public), which the signed intermediates chain to."""
-    signed_intermediates: dict[ChainName, PemCertificate] = {}
+    signed_intermediates: dict[ChainName, PemSingleCertificate] = {}
     """Level-1 certificates signed by the offline root, keyed by chain (server, connect, …)."""
 
 
@@ -226,7 +299,7 @@ class AwsKmsRootSettings(SettingsModel):
     """The KMS key id or ARN (an asymmetric `SIGN_VERIFY` key matching keyType/keyBits)."""
     region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
     """The key's AWS region."""
-    root_certificate_pem: PemCertificate | None = None
+    root_certificate_pem: PemSingleCertificate | None = None
     """The self-signed root made once by ``python -m components root-ca init``."""
 
 
@@ -280,7 +353,7 @@ class PkiSettings(SettingsModel):
     key_type: KeyType = KeyType.EC
     """Key algorithm of every CA and leaf: `ec` (faster) or `rsa`."""
     key_bits: int = 256
-    """Key size: 256 or 384 for `ec`; 2048, 3072 or 4096 for `rsa`."""
+    """Key size: 256 or 384 for `ec`; 2048 or 4096 for `rsa` (Consul's CA refuses RSA 3072)."""
     organization: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 .,'&-]+$")] = "secure-mesh"
     """The O= of every CA certificate."""
     consul_intermediate_ttl: Duration = "8760h"
@@ -499,7 +572,7 @@ class AppRouteSettings(SettingsModel):
 
     hostname: DnsName
     """The public host name (within pki.chains.gateway.domains)."""
-    path_prefix: Annotated[str, Field(pattern=r"^/[^*\s]*$")] = "/"
+    path_prefix: Annotated[str, Field(pattern=r"^/[^*\s]*$", max_length=1024)] = "/"
     """The path prefix routed to the app."""
     service_port: Annotated[int, Field(ge=1, le=65535)] = 80
     """The port of the app's Kubernetes Service (named after ``service``) the gateway routes to."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails
 
 from .errors import Problem, join_path
@@ -52,6 +55,31 @@ def allowed_keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
+def nearest_key(key: str, allowed: Sequence[str]) -> str | None:
+    """The allowed key the author most likely meant: its camelCase spelling, a case slip, or the closest typo."""
+    if not isinstance(key, str) or not allowed:
+        return None
+    camel = to_camel(key)
+    if camel in allowed:
+        return camel
+    by_lower = {candidate.lower(): candidate for candidate in allowed}
+    folded = key.replace("_", "").replace("-", "").lower()
+    if folded in by_lower:
+        return by_lower[folded]
+    close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[close[0]] if close else None
+
+
+def unknown_key_message(key: str, allowed: Sequence[str], label: str = "allowed keys here") -> str:
+    """``unknown key 'leaf_ttl'; did you mean 'leafTtl'? allowed keys here: …`` (camelCase only)."""
+    suggestion = nearest_key(key, allowed)
+    text = f"unknown key '{key}'"
+    if suggestion is None:
+        return f"{text}; {label}: {', '.join(allowed)}"
+    camel = " (keys are camelCase)" if "_" in key and to_camel(key) == suggestion else ""
+    return f"{text}; did you mean '{suggestion}'?{camel} {label}: {', '.join(allowed)}"
+
+
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -62,8 +90,9 @@ def _describe(error: ErrorDetails, root: type[BaseModel]) -> str:
     loc = error["loc"]
     if kind == "extra_forbidden":
         parent = _model_at(root, loc[:-1])
-        allowed = ", ".join(allowed_keys(parent)) if parent else "see the settings reference"
-        return f"unknown key '{loc[-1]}'; allowed keys here: {allowed}"
+        if parent is None:
+            return f"unknown key '{loc[-1]}'; see the settings reference"
+        return unknown_key_message(str(loc[-1]), allowed_keys(parent))
     if kind == "missing":
         return "is required but missing"
     message = error["msg"]

@@ -23,8 +23,9 @@ _VALIDATOR_NAMES = {
     "names.check_dns_label": "DNS label",
     "names.check_dns_name": "DNS name",
     "names.check_vault_prefix": "Vault path prefix",
-    "models._check_http_url": "http(s) URL",
-    "models._check_pem_certificate": "PEM certificate",
+    "models._check_http_url": "URL (https outside dev)",
+    "models._check_pem_certificate": "PEM CA certificate(s)",
+    "models._check_single_certificate": "one PEM CA certificate",
     "models.<lambda>": "DNS label",
 }
 
