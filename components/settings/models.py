@@ -48,6 +48,10 @@ PLAIN_HTTP_ENVIRONMENTS = frozenset({"dev"})
 enforced for every ``HttpUrl`` field by :func:`components.settings.consistency.plain_http_urls`."""
 
 
+class ConcealedInputError(ValueError):
+    """A refusal whose input may hold a secret (a URL with credentials): the problem must not repeat the input."""
+
+
 def _check_http_url(value: str) -> str:
     """An absolute http(s) base URL without credentials, query, fragment or trailing slash.
 
@@ -63,7 +67,10 @@ def _check_http_url(value: str) -> str:
     if value.endswith("/"):
         raise ValueError(f"'{value}' ends with '/'; write the URL without a trailing slash")
     if parts.username is not None or parts.password is not None:
-        raise ValueError(f"'{parts.scheme}://{parts.hostname}…' has credentials in it; never put credentials in a URL")
+        raise ConcealedInputError(
+            f"'{parts.scheme}://…@{parts.hostname}' has credentials in it; never put credentials in a URL "
+            "(allowed: a base URL such as 'https://vault.example.com:8200')"
+        )
     if parts.query or parts.fragment or "?" in value or "#" in value:
         raise ValueError(
             f"'{value}' has a query or fragment; expected a base URL such as 'https://vault.example.com:8200'"
@@ -127,7 +134,7 @@ PemSingleCertificate = Annotated[str, AfterValidator(_check_single_certificate),
 
 
 class Environment(StrEnum):
-    """What the stack is for; production-only rules (quorum, protect, https) key off ``prod``."""
+    """What the stack is for; production-only rules (quorum, protect) key off ``prod``, https all but ``dev``."""
 
     DEV = "dev"
     STAGING = "staging"
@@ -606,7 +613,8 @@ class Settings(SettingsModel):
     """Everything one stack says, validated: the single input of the layout and the documents."""
 
     environment: Environment
-    """What the stack is for: `prod` turns on the production rules (quorum, https, root outside Vault, protect)."""
+    """What the stack is for: `prod` turns on the production rules (quorum, root outside Vault, protect); every
+    environment but `dev` requires https for every URL setting."""
     vault: VaultSettings
     """The Vault server this stack configures."""
     pki: PkiSettings = PkiSettings()

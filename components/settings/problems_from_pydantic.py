@@ -13,6 +13,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails
 
 from .errors import Problem, join_path
+from .models import ConcealedInputError
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -98,6 +99,8 @@ def _describe(error: ErrorDetails, root: type[BaseModel]) -> str:
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
+    if isinstance(error.get("ctx", {}).get("error"), ConcealedInputError):
+        return message  # the input may hold a secret; the message names the problem without it
     return f"{message}; got {_shown(error.get('input'))}"
 
 
