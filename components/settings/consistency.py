@@ -86,6 +86,7 @@ def check_consistency(settings: Settings, secret_keys: frozenset[str] = frozense
         _pki_keys(settings),
         _pki_custody(settings),
         _pki_chains(settings),
+        _root_certificates(settings),
         _vault(settings),
         _vault_identity(settings),
         _consul(settings, secret_keys),
@@ -179,6 +180,33 @@ def _pki_chains(settings: Settings) -> Iterator[Problem]:
             "pki.chains.gateway.domains",
             "must list at least one DNS domain when consul.apiGateway is true (the listener certificate's names)",
         )
+
+
+def _root_certificates(settings: Settings) -> Iterator[Problem]:
+    """A configured root (KMS or offline) fits the chains: self-signed CA, the chains' key type, path length, unexpired.
+
+    Vault refuses to chain a level 1 of another key type to it and clients refuse an expired or too-short
+    root; the same check (components/pki/certificates.py ``check_root``) used to run only when the PKI
+    component was built, after providers and components were registered. The import is local: those pure
+    certificate helpers live with the PKI code that also uses them.
+    """
+    from ..pki.certificates import CertificateCheckError, check_root
+    from ..pki.plan import required_root_path_length
+
+    pki = settings.pki
+    roots: list[tuple[str, str | None]] = []
+    if pki.root_custody is RootCustody.AWS_KMS and pki.aws_kms is not None:
+        roots.append(("pki.awsKms.rootCertificatePem", pki.aws_kms.root_certificate_pem))
+    if pki.root_custody is RootCustody.EXTERNAL and pki.external is not None:
+        roots.append(("pki.external.rootCertificatePem", pki.external.root_certificate_pem))
+    for path, pem in roots:
+        if pem is None:
+            continue
+        try:
+            check_root(pem, pki.key_type.value, pki.key_bits, required_root_path_length(settings), path)
+        except CertificateCheckError as error:
+            message = str(error)
+            yield Problem(path, message[len(path) + 1 :] if message.startswith(path + " ") else message)
 
 
 def _consul_ca_ttls(settings: Settings) -> Iterator[Problem]:

@@ -596,3 +596,42 @@ def test_every_checked_in_stack_file_still_validates(stack: str) -> None:
     document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
     plain, secret_keys = split_stack_config(document.get("config") or {})
     assert load_settings(plain, secret_keys).environment.value == document["config"]["secure-mesh:environment"]
+
+
+# ------------------------------------------------------------------------------------- roots
+
+
+def test_a_root_of_another_key_type_is_refused_before_any_resource() -> None:
+    config = deep_merge(PROD, {"pki": {"keyBits": 256}})
+    assert problems_of(config) == {
+        "pki.awsKms.rootCertificatePem": (
+            "has a ec secp384r1 key but pki.keyType/keyBits are ec 256; every CA of a chain must use the same key type"
+        )
+    }
+    error, registered = run_program_expecting_failure(config)
+    assert "secure-mesh:pki.awsKms.rootCertificatePem: has a ec secp384r1 key" in str(error)
+    assert registered == []
+
+
+def test_an_offline_root_must_be_self_signed() -> None:
+    issuer_key = ec.generate_private_key(ec.SECP384R1())
+    subject_key = ec.generate_private_key(ec.SECP384R1())
+    now = datetime.datetime.now(datetime.UTC)
+    not_self_signed = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "root")]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "root")]))
+        .public_key(subject_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(issuer_key, hashes.SHA384())
+        .public_bytes(serialization.Encoding.PEM)
+        .decode()
+    )
+    config = deep_merge(PROD, {"pki": {"rootCustody": "external", "external": {"rootCertificatePem": not_self_signed}}})
+    config["pki"] = {k: v for k, v in config["pki"].items() if k != "awsKms"}
+    assert problems_of(config) == {
+        "pki.external.rootCertificatePem": "is not self-signed (its signature does not verify with its own key)"
+    }
