@@ -88,6 +88,7 @@ def check_consistency(settings: Settings, secret_keys: frozenset[str] = frozense
         _pki_chains(settings),
         _root_certificates(settings),
         _vault(settings),
+        _vault_paths(settings),
         _vault_identity(settings),
         _consul(settings, secret_keys),
         _mesh(settings),
@@ -249,6 +250,31 @@ def _vault(settings: Settings) -> Iterator[Problem]:
             )
     if vault.tls.ca_cert_pem is not None and not vault.address.startswith("https://"):
         yield Problem("vault.tls.caCertPem", "is set but vault.address is not https; use an https address")
+
+
+VAULT_PROTECTED_MOUNTS = ("audit", "auth", "sys", "cubbyhole", "identity")
+"""First path segments Vault refuses to mount a secrets engine under ("cannot mount"; vault/mount.go,
+``protectedMounts``)."""
+
+
+def _vault_paths(settings: Settings) -> Iterator[Problem]:
+    """Mount paths Vault itself refuses: a secrets engine under a protected path, an auth method at ``token``."""
+    prefix = settings.vault.mount_prefix
+    first = prefix.split("/", 1)[0]
+    if first in VAULT_PROTECTED_MOUNTS:
+        yield Problem(
+            "vault.mountPrefix",
+            f"'{prefix}' starts with '{first}/', where Vault refuses to mount secrets engines; allowed: any first "
+            f"segment but {', '.join(VAULT_PROTECTED_MOUNTS)}",
+        )
+    auth_mount = settings.vault.kubernetes_auth_mount
+    if auth_mount is not None and auth_mount.split("/", 1)[0] == "token":
+        # auth/token/ is the token store every Vault has; enabling another method there is a path conflict
+        # (vault/auth.go enableCredentialInternal: "path is already in use").
+        yield Problem(
+            "vault.kubernetesAuthMount",
+            f"'{auth_mount}' is under auth/token/, Vault's own token store; allowed: any other path",
+        )
 
 
 def _vault_identity(settings: Settings) -> Iterator[Problem]:

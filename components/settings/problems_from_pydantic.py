@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Sequence
@@ -101,7 +102,13 @@ def _describe(error: ErrorDetails, root: type[BaseModel]) -> str:
         message = message[len("Value error, ") :]
     if isinstance(error.get("ctx", {}).get("error"), ConcealedInputError):
         return message  # the input may hold a secret; the message names the problem without it
-    return f"{message}; got {_shown(error.get('input'))}"
+    got = f"; got {_shown(error.get('input'))}"
+    if kind in ("enum", "literal_error") and isinstance(error.get("input"), str):
+        choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        suggestion = nearest_key(str(error["input"]), choices)
+        if suggestion is not None:
+            got += f"; did you mean '{suggestion}'?"
+    return f"{message}{got}"
 
 
 def problems_from_validation_error(error: ValidationError, root: type[BaseModel], prefix: str = "") -> list[Problem]:

@@ -644,3 +644,51 @@ def test_an_offline_root_must_be_self_signed() -> None:
     assert problems_of(config) == {
         "pki.external.rootCertificatePem": "is not self-signed (its signature does not verify with its own key)"
     }
+
+
+# ------------------------------------------------------------------------------------- Vault paths
+
+
+@pytest.mark.parametrize("prefix", ["sys", "auth/consul", "identity", "cubbyhole/x", "audit"])
+def test_a_mount_prefix_vault_protects_is_refused(prefix: str) -> None:
+    first = prefix.split("/")[0]
+    assert problems_of(deep_merge(DEV, {"vault": {"mountPrefix": prefix}})) == {
+        "vault.mountPrefix": (
+            f"'{prefix}' starts with '{first}/', where Vault refuses to mount secrets engines; allowed: any first "
+            "segment but audit, auth, sys, cubbyhole, identity"
+        )
+    }
+
+
+@pytest.mark.parametrize("prefix", ["system", "platform/sys", "authz", "consul"])
+def test_a_mount_prefix_that_only_resembles_a_protected_one_is_fine(prefix: str) -> None:
+    assert problems_of(deep_merge(DEV, {"vault": {"mountPrefix": prefix}})) == {}
+
+
+def test_the_kubernetes_auth_method_may_not_sit_on_the_token_store() -> None:
+    assert problems_of(deep_merge(DEV, {"vault": {"kubernetesAuthMount": "token"}})) == {
+        "vault.kubernetesAuthMount": "'token' is under auth/token/, Vault's own token store; allowed: any other path"
+    }
+    assert problems_of(deep_merge(DEV, {"vault": {"kubernetesAuthMount": "tokens"}})) == {}
+
+
+@pytest.mark.parametrize(
+    ("override", "path", "message"),
+    [
+        (
+            {"pki": {"rootCustody": "aws_kms"}},
+            "pki.rootCustody",
+            "Input should be 'vault', 'external' or 'aws-kms'; got 'aws_kms'; did you mean 'aws-kms'?",
+        ),
+        (
+            {"environment": "Prod"},
+            "environment",
+            "Input should be 'dev', 'staging' or 'prod'; got 'Prod'; did you mean 'prod'?",
+        ),
+        ({"environment": "qa"}, "environment", "Input should be 'dev', 'staging' or 'prod'; got 'qa'"),
+    ],
+)
+def test_a_misspelt_choice_suggests_the_nearest_allowed_value(
+    override: dict[str, Any], path: str, message: str
+) -> None:
+    assert problems_of(deep_merge(DEV, override))[path] == message
