@@ -121,8 +121,9 @@ def split_stack_config(
 ) -> tuple[dict[str, Any], frozenset[str]]:
     """Split full config keys (``secure-mesh:vault``) into this project's plain values and secret key names.
 
-    A key is secret when Pulumi says so (``secret_keys``: ``PULUMI_CONFIG_SECRET_KEYS`` under the engine,
-    the runtime's secret keys under mocks) or when its stack-file value is encrypted. Keys of other
+    A key is secret when Pulumi says so (``secret_keys``: ``PULUMI_CONFIG_SECRET_KEYS`` under the engine, set by
+    the Python language host, pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go; the runtime's secret
+    keys under mocks) or when its stack-file value is encrypted. Keys of other
     namespaces (``vault:``, ``pulumi:``) are left alone; secret values are dropped here and read later,
     as Pulumi secrets, by the components that need them. A secret key given in plain text stays in the
     plain config, where the loader refuses it with the ``pulumi config set --secret`` command to use. A

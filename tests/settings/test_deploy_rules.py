@@ -692,3 +692,33 @@ def test_a_misspelt_choice_suggests_the_nearest_allowed_value(
     override: dict[str, Any], path: str, message: str
 ) -> None:
     assert problems_of(deep_merge(DEV, override))[path] == message
+
+
+# ---------------------------------------------------------------- the real engine's hand-over of config
+
+
+@pytest.mark.parametrize(("marked_secret", "refused"), [(False, True), (True, False)])
+def test_under_the_engine_the_secret_key_list_decides(
+    monkeypatch: pytest.MonkeyPatch, marked_secret: bool, refused: bool
+) -> None:
+    """``pulumi up`` hands config as PULUMI_CONFIG (decrypted) and PULUMI_CONFIG_SECRET_KEYS (which keys were
+    secret): pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go, ``pulumiConfigSecretKeysVar``."""
+    from pulumi.runtime import config as runtime_config
+
+    from components.program import current_stack_config
+
+    config = {f"secure-mesh:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in DEV.items()}
+    config["secure-mesh:consulReplicationToken"] = "5b2c8f7e-3d7a-4c3e-9a52-0b0f2f1c9e11"
+    secret_keys = ["secure-mesh:consulReplicationToken"] if marked_secret else []
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(secret_keys))
+    runtime_config.set_all_config({}, [])
+    plain, secrets = current_stack_config()
+    assert ("consulReplicationToken" in plain) is refused
+    assert ("consulReplicationToken" in secrets) is not refused
+    problems = problems_of(plain, secrets)
+    if refused:
+        assert problems["consulReplicationToken"].startswith("is given in plain text, but it is a secret")
+    else:
+        # accepted as a secret; refused only because this is not a secondary datacenter
+        assert problems["consulReplicationToken"].startswith("is set but this is not a secondary datacenter")
