@@ -22,6 +22,7 @@ from . import (  # noqa: F401 - importing registers the rules
     pki,
     stack,
     tokens,
+    transport,
 )
 from .framework import REGISTRY, Rule
 

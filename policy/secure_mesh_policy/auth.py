@@ -7,8 +7,9 @@ from typing import Any
 
 from . import types as t
 from .documents import CAPABILITIES, REACH, duration_seconds, human, literal_prefix, names, parse_policy
-from .framework import UNSET, Res, Setting, StackView, as_bool, resource_rule, stack_rule
-from .index import kv2_mounts, policies_by_name
+from .framework import UNSET, Res, Setting, StackView, as_bool, as_list, resource_rule, stack_rule
+from .index import identities, kv2_mounts, policies_by_name
+from .vaultpaths import reach, target
 
 Finding = tuple[str, str | None]
 
@@ -100,15 +101,29 @@ def pol_kv_data(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
             )
 
 
+KV_DESTRUCTIVE = (
+    ("destroy", frozenset({"create", "update", "patch"}), "destroys KV-v2 versions"),
+    ("delete", frozenset({"create", "update", "patch"}), "soft-deletes KV-v2 versions"),
+    ("undelete", frozenset({"create", "update", "patch"}), "restores deleted KV-v2 versions"),
+    ("data", frozenset({"delete"}), "deletes KV-v2 secrets"),
+    ("metadata", frozenset({"delete", "create", "update", "patch"}), "deletes KV-v2 history or rewrites its "
+     "retention (max_versions, delete_version_after, cas_required)"),
+)
+"""KV-v2 endpoints (``<mount>/<endpoint>/<path>``), the capabilities that make them destructive, and why."""
+
+
 @stack_rule(
     "POL-KV-DATA",
     part="stack",
-    checks="Every policy path inside a KV-v2 mount goes through data/ (or metadata/ for read/list only).",
-    why="Vault KV-v2 API: a path without /data/ matches nothing (or the wrong endpoint) in a v2 mount.",
-    fix="Write KV-v2 policy paths as <mount>/data/<path>.",
+    checks="Every policy path inside a KV-v2 mount goes through data/ (or metadata/ for read/list only), and no "
+    "identity can reach, through any glob or '+' segment, delete on data/ or metadata/, writes to metadata/ or "
+    "destroy/, delete/ and undelete/ in a KV-v2 mount.",
+    why="Vault KV-v2 API: a path without /data/ matches nothing (or the wrong endpoint) in a v2 mount; delete, "
+    "destroy and metadata writes lose secret history.",
+    fix="Write KV-v2 policy paths as <mount>/data/<path> with read only.",
 )
 def pol_kv_data_stack(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
-    """KV-v2 paths in policies include /data/."""
+    """KV-v2 paths in policies include /data/, and no identity can destroy history."""
     mounts = kv2_mounts(view)
     for declared in policies_by_name(view).values():
         for pattern, capabilities in declared.parsed.rules.items():
@@ -128,6 +143,21 @@ def pol_kv_data_stack(view: StackView, config: Mapping[str, Any]) -> Iterator[Fi
                     ),
                     declared.res.urn,
                 )
+    for identity in identities(view):
+        for mount in sorted(mounts):
+            for endpoint, capabilities, problem in KV_DESTRUCTIVE:
+                for found in reach(identity.acl, target(f"{mount}/{endpoint}", subtree=True), capabilities):
+                    yield (
+                        identity.res.finding(
+                            identity.prop,
+                            list(identity.policy_names),
+                            f"may {sorted(found.capabilities)} {found.shown} (via {found.rule.pattern.raw!r} in "
+                            f"{list(found.rule.policies)}): {problem}",
+                            f"grant read on {mount}/data/<path> only",
+                        ),
+                        identity.res.urn,
+                    )
+                    break
 
 
 @resource_rule(
@@ -169,18 +199,26 @@ def k8s_namespace(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
 
 @resource_rule(
     "K8S-NAMES",
-    checks="bound_service_account_names is never empty and never '*' (or a glob), except the CA-read role: "
-    "exactly ['*'], one pinned namespace and a single policy.",
-    why="Vault Kubernetes auth API; chart contract §1: only consulCARole binds '*', and it may only read the CA.",
-    fix="Bind the role to the exact service account names the chart creates.",
+    checks="bound_service_account_names is never empty, never a namespace's 'default' service account, and never "
+    "'*' (or a glob), except the CA-read role: exactly ['*'], one pinned namespace and a single policy.",
+    why="Vault Kubernetes auth API; chart contract §1: only consulCARole binds '*', and it may only read the CA. "
+    "Every pod without its own service account runs as 'default', so a role bound to it serves them all.",
+    fix="Bind the role to the exact, dedicated service account names the chart or the app creates.",
     types=(t.K8S_AUTH_ROLE,),
 )
 def k8s_names(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
-    """Service accounts are named, except in the CA-read shape."""
+    """Service accounts are named and dedicated, except in the CA-read shape."""
     accounts = names(res.get("boundServiceAccountNames"))
     if not accounts:
         yield res.finding("boundServiceAccountNames", accounts, "empty", "list the service accounts")
         return
+    if "default" in accounts:
+        yield res.finding(
+            "boundServiceAccountNames",
+            accounts,
+            "binds the namespace's 'default' service account, which every pod without its own account runs as",
+            "create a dedicated service account for the workload and bind that",
+        )
     if not any("*" in a for a in accounts):
         return
     namespaces = names(res.get("boundServiceAccountNamespaces"))
@@ -339,3 +377,130 @@ def k8s_reviewer(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
             "Vault cannot use its local token although it runs in the cluster",
             "set disable_local_ca_jwt = false",
         )
+
+
+# ------------------------------------------------------------------------- Kubernetes RBAC for Vault
+
+AUTH_DELEGATOR = "system:auth-delegator"
+_REVIEW_RESOURCES = {("authentication.k8s.io", "tokenreviews"), ("authorization.k8s.io", "subjectaccessreviews")}
+
+
+def _role_ref(binding: Res) -> tuple[str, str]:
+    """A binding's (roleRef.kind, roleRef.name)."""
+    ref = binding.get("roleRef", {})
+    if not isinstance(ref, Mapping):
+        return "", ""
+    return str(ref.get("kind") or ""), str(ref.get("name") or "")
+
+
+def _subjects(binding: Res) -> list[tuple[str, str, str]]:
+    """A binding's subjects as (kind, namespace, name); a ServiceAccount without namespace takes the binding's."""
+    metadata = binding.get("metadata", {})
+    own_namespace = str(metadata.get("namespace") or "") if isinstance(metadata, Mapping) else ""
+    found = []
+    for subject in as_list(binding.get("subjects")):
+        if isinstance(subject, Mapping):
+            kind = str(subject.get("kind") or "")
+            namespace = str(subject.get("namespace") or (own_namespace if kind == "ServiceAccount" else ""))
+            found.append((kind, namespace, str(subject.get("name") or "")))
+    return found
+
+
+def _declared_roles(view: StackView) -> dict[tuple[str, str], Res]:
+    """Declared ClusterRoles and Roles by (kind, name)."""
+    found: dict[tuple[str, str], Res] = {}
+    for res in view.of(t.CLUSTER_ROLE, t.ROLE):
+        metadata = res.get("metadata", {})
+        name = str(metadata.get("name") or res.name) if isinstance(metadata, Mapping) else res.name
+        found[("ClusterRole" if res.type == t.CLUSTER_ROLE else "Role", name)] = res
+    return found
+
+
+def _grants_only_reviews(role: Res) -> bool:
+    """A role whose rules only create token and subject-access reviews (what system:auth-delegator grants)."""
+    if role.get("aggregationRule"):
+        return False
+    rules = as_list(role.get("rules"))
+    for rule in rules:
+        if not isinstance(rule, Mapping) or as_list(rule.get("nonResourceURLs")):
+            return False
+        pairs = {(str(g), str(r)) for g in as_list(rule.get("apiGroups")) for r in as_list(rule.get("resources"))}
+        if not pairs or not pairs <= _REVIEW_RESOURCES or set(names(rule.get("verbs"))) - {"create"}:
+            return False
+    return bool(rules)
+
+
+def _reviews_tokens(role: Res) -> bool:
+    """A role whose rules (with wildcards) let its subjects create TokenReviews."""
+    for rule in as_list(role.get("rules")):
+        if not isinstance(rule, Mapping):
+            continue
+        groups, resources, verbs = (set(names(rule.get(k))) for k in ("apiGroups", "resources", "verbs"))
+        if (groups & {"authentication.k8s.io", "*"}) and (resources & {"tokenreviews", "*"}) and (
+            verbs & {"create", "*"}
+        ):
+            return True
+    return False
+
+
+@stack_rule(
+    "K8S-REVIEWER",
+    part="rbac",
+    checks="The Kubernetes service accounts that review tokens for Vault (bound to system:auth-delegator, or to a "
+    "role that creates tokenreviews) are bound to nothing broader: no other ClusterRoleBinding or RoleBinding gives "
+    "them cluster-admin, admin, edit, a wildcard rule or a custom role that does more than create token and "
+    "subject-access reviews; and the reviewer grant goes to named service accounts, never to groups or users.",
+    why="Vault Kubernetes auth docs: the reviewer JWT only needs system:auth-delegator; it is a long-lived "
+    "credential stored in Vault, so anything more it can do is exposed with it.",
+    fix="Bind the reviewer service account only to the ClusterRole system:auth-delegator.",
+)
+def k8s_reviewer_rbac(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
+    """The token reviewer can review tokens, and nothing else."""
+    roles = _declared_roles(view)
+    bindings = view.of(t.CLUSTER_ROLE_BINDING, t.ROLE_BINDING)
+
+    def is_review_role(binding: Res) -> bool:
+        kind, name = _role_ref(binding)
+        if kind == "ClusterRole" and name == AUTH_DELEGATOR:
+            return True
+        declared = roles.get((kind, name))
+        return declared is not None and _reviews_tokens(declared)
+
+    reviewers: set[tuple[str, str]] = set()
+    for binding in bindings:
+        if not is_review_role(binding):
+            continue
+        for index, (kind, namespace, name) in enumerate(_subjects(binding)):
+            if kind == "ServiceAccount":
+                reviewers.add((namespace, name))
+            else:
+                yield (
+                    binding.finding(
+                        f"subjects[{index}]",
+                        f"{kind} {name}",
+                        "grants token review to a group or user: every member can review tokens for Vault",
+                        "bind the reviewer grant to Vault's dedicated reviewer service account only",
+                    ),
+                    binding.urn,
+                )
+    for binding in bindings:
+        kind, name = _role_ref(binding)
+        declared = roles.get((kind, name))
+        if kind == "ClusterRole" and name == AUTH_DELEGATOR:
+            continue
+        if declared is not None and _grants_only_reviews(declared):
+            continue
+        for index, (subject_kind, namespace, subject) in enumerate(_subjects(binding)):
+            if subject_kind != "ServiceAccount" or (namespace, subject) not in reviewers:
+                continue
+            what = "a custom role that does more than review tokens" if declared is not None else f"{kind} {name}"
+            yield (
+                binding.finding(
+                    "roleRef",
+                    f"{kind} {name}",
+                    f"binds the Vault token reviewer {namespace}/{subject} (subjects[{index}]) to {what}, broader "
+                    f"than {AUTH_DELEGATOR}",
+                    f"bind the reviewer only to the ClusterRole {AUTH_DELEGATOR}",
+                ),
+                binding.urn,
+            )

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .framework import UNSET, as_list, is_seq
+from .vaultpaths import Acl, Pattern
 
 # ------------------------------------------------------------------------------------- durations
 
@@ -192,39 +193,36 @@ def literal_prefix(pattern: str) -> str:
 
 
 def matches(pattern: str, path: str) -> bool:
-    """Vault's path matching: exact, ``+`` for exactly one segment, a trailing ``*`` for any suffix."""
-    pattern, path = pattern.lstrip("/"), path.lstrip("/")
-    glob = pattern.endswith("*")
-    stem = pattern[:-1] if glob else pattern
-    regex = "/".join("[^/]+" if s == "+" else re.escape(s) for s in stem.split("/"))
-    return re.fullmatch(regex + (".*" if glob else ""), path, flags=re.DOTALL) is not None
-
-
-def _priority(pattern: str) -> tuple[int, int, int, int, str]:
-    """Vault's rule priority: later first wildcard, no trailing ``*``, fewer ``+``, longer, then lexical."""
-    prefix = literal_prefix(pattern)
-    first_wildcard = len(prefix) if is_glob(pattern) else len(pattern) + 1
-    return (first_wildcard, 0 if pattern.endswith("*") else 1, -pattern.split("/").count("+"), len(pattern), pattern)
+    """Vault's path matching (see :mod:`.vaultpaths`): exact, ``+`` for one segment, a trailing ``*`` prefix."""
+    return Pattern.parse(pattern).matches(path)
 
 
 def merge(policies: Iterable[VaultPolicy]) -> dict[str, frozenset[str]]:
-    """Several policies as one ACL, as Vault merges the policies of a token (same pattern: union)."""
+    """Several policies as one ACL, as Vault merges the policies of a token (same pattern: union; deny wins)."""
     merged: dict[str, set[str]] = {}
     for policy in policies:
         for pattern, capabilities in policy.rules.items():
-            merged.setdefault(pattern.lstrip("/"), set()).update(capabilities)
+            caps = merged.setdefault(pattern.lstrip("/"), set())
+            if "deny" in caps:
+                continue
+            if "deny" in capabilities:
+                caps.clear()
+                caps.add("deny")
+            else:
+                caps.update(capabilities)
     return {p: frozenset(c) for p, c in merged.items()}
 
 
+def acl_of(policies: Iterable[VaultPolicy]) -> Acl:
+    """The merged ACL of a token carrying these policies, matched exactly as Vault does."""
+    return Acl.of((p.name, p.rules) for p in policies)
+
+
 def capabilities_on(acl: Mapping[str, frozenset[str]], path: str) -> frozenset[str]:
-    """The capabilities a merged ACL grants on a request path (the highest-priority matching rule; deny wins)."""
-    candidates = [p for p in acl if matches(p, path)]
-    if not candidates:
-        return frozenset()
-    best = acl[max(candidates, key=_priority)]
-    return frozenset() if "deny" in best else best
+    """The capabilities a merged ACL grants on a request path (the deciding rule; ``deny`` means none)."""
+    return Acl.of([("acl", acl)]).capabilities(path)
 
 
-def names(values: Sequence[Any]) -> list[str]:
+def names(values: Any) -> list[str]:
     """A list property as strings."""
     return [str(v) for v in as_list(values)]

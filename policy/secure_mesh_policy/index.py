@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import types as t
-from .documents import VaultPolicy, merge, parse_policy
+from .documents import VaultPolicy, acl_of, merge, parse_policy
 from .framework import Res, StackView, as_list, norm_path
+from .vaultpaths import Acl
 
 
 def pki_mounts(view: StackView) -> dict[str, Res]:
@@ -29,6 +30,11 @@ def kv2_mounts(view: StackView) -> set[str]:
     """Paths of every KV version 2 mount (``vault.Mount`` or ``kv.SecretBackendV2`` settings)."""
     paths = {norm_path(m.get("path")) for m in view.of(t.MOUNT) if is_kv2_mount(m)}
     return paths
+
+
+def declared_kv2_mounts(view: StackView) -> dict[str, Res]:
+    """Every declared KV version 2 ``vault.Mount`` by path."""
+    return {norm_path(m.get("path")): m for m in view.of(t.MOUNT) if is_kv2_mount(m)}
 
 
 def declared_mount_paths(view: StackView) -> dict[str, Res]:
@@ -69,3 +75,42 @@ def role_acl(role: Res, policies: Mapping[str, DeclaredPolicy]) -> dict[str, fro
 def auth_roles(view: StackView) -> list[Res]:
     """Every Kubernetes-auth role."""
     return view.of(t.K8S_AUTH_ROLE)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Something that logs in to Vault or holds a token, with the ACL its declared policies give it."""
+
+    res: Res
+    name: str
+    """The name Vault knows it by (a Kubernetes-auth role's ``roleName``, else the resource name)."""
+    policy_names: tuple[str, ...]
+    """Every policy it carries (``default`` and undeclared ones included, for messages)."""
+    acl: Acl
+
+    @property
+    def prop(self) -> str:
+        """The property that attaches its policies."""
+        return "tokenPolicies" if self.res.has("tokenPolicies") else "policies"
+
+
+def identities(view: StackView) -> list[Identity]:
+    """Every Vault resource that attaches policies (auth roles, tokens): who can reach what."""
+    declared = policies_by_name(view)
+    found: list[Identity] = []
+    for res in view.resources:
+        if not res.type.startswith("vault:") or res.type == t.POLICY:
+            continue
+        prop = "tokenPolicies" if res.has("tokenPolicies") else "policies" if res.has("policies") else None
+        if prop is None:
+            continue
+        attached = tuple(str(n) for n in as_list(res.get(prop)))
+        name = str(res.get("roleName") or res.get("name") or res.name)
+        acl = acl_of(declared[n].parsed for n in attached if n in declared)
+        found.append(Identity(res, name, attached, acl))
+    return found
+
+
+def mounts_of_type(view: StackView, *kinds: str) -> dict[str, Res]:
+    """Declared ``vault.Mount`` paths of some engine types (``pki``, ``database``, …)."""
+    return {norm_path(m.get("path")): m for m in view.of(t.MOUNT) if m.get("type") in kinds}

@@ -12,9 +12,20 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .chart import CA_PATHS, ISSUE_PATHS, KV_SECRETS, ConsulValues, consul_values, mesh_intermediate_paths
+from .consumers import APP_ROLE_PREFIX, app_of_kv_path, database_mounts, declared_uses
 from .documents import REACH, capabilities_on, is_glob, literal_prefix
 from .framework import Res, StackView, norm_path, stack_rule
-from .index import auth_roles, declared_mount_paths, policies_by_name, role_acl
+from .index import (
+    Identity,
+    auth_roles,
+    declared_mount_paths,
+    identities,
+    kv2_mounts,
+    pki_mounts,
+    policies_by_name,
+    role_acl,
+)
+from .vaultpaths import ANY_SEGMENT, Reach, reach, target
 
 Finding = tuple[str, str | None]
 Need = tuple[str, str, frozenset[str], str]
@@ -136,34 +147,108 @@ def _allowed_readers(values: ConsulValues) -> dict[str, set[str]]:
     return allowed
 
 
+def _exact_grants(identity: Identity) -> set[str]:
+    """The paths an identity's policies name exactly (no ``*``, ``+`` or template)."""
+    return {r.pattern.path for r in identity.acl.rules if r.pattern.is_exact and not r.denies}
+
+
+def _finding(identity: Identity, found: Reach, problem: str, fix: str) -> Finding:
+    """A finding against the identity, naming the witness path, the capabilities and the rule that grants them."""
+    via = f"{found.rule.pattern.raw!r} in {list(found.rule.policies)}"
+    return (
+        identity.res.finding(
+            identity.prop,
+            list(identity.policy_names),
+            f"may {sorted(found.capabilities)} {found.shown} (via {via}): {problem}",
+            fix,
+        ),
+        identity.res.urn,
+    )
+
+
+def _first_per_rule(found: list[Reach]) -> list[Reach]:
+    """One witness per granting rule, so a glob is reported once with its most telling path."""
+    seen: dict[str, Reach] = {}
+    for item in found:
+        seen.setdefault(item.rule.pattern.raw, item)
+    return list(seen.values())
+
+
+def _kv_problem(identity: Identity, path: str, mounts: set[str], exact: set[str]) -> str | None:
+    """Why an identity must not reach a KV-v2 path (None when it may)."""
+    app = app_of_kv_path(path, mounts)
+    if app is not None:
+        shown = app.replace(ANY_SEGMENT, "<any>")
+        return None if identity.name == f"{APP_ROLE_PREFIX}{app}" else f"another app's KV secrets (app {shown!r})"
+    if path in exact:
+        return None
+    return "KV paths no policy names exactly (the glob reaches the whole KV tree, today's and future secrets)"
+
+
+def _database_problem(identity: Identity, path: str, mount: str) -> str | None:
+    """Why an identity must not reach a database-engine path (None: its own app's credentials)."""
+    own = {f"{mount}/creds/{identity.name}", f"{mount}/static-creds/{identity.name}"}
+    if path in own and identity.name.startswith(APP_ROLE_PREFIX):
+        return None
+    parts = path[len(mount) + 1 :].split("/")
+    if len(parts) == 2 and parts[0] in ("creds", "static-creds"):
+        return f"database credentials of role {parts[1]!r}, which is not this identity's own ({identity.name!r})"
+    return "the database engine's configuration, roles or root credentials"
+
+
 @stack_rule(
     "POL-LEAST",
     part="purpose",
-    checks="No identity reaches another purpose's secrets: only the roles the contract lists can reach each KV secret, "
-    "issue path and the mesh root's sign-intermediate; no policy globs over a whole mount (except Consul's own "
-    "intermediate mount) or over several mounts.",
-    why="Chart contract §3; Vault policy docs: a glob that crosses a purpose grants every secret under it.",
-    fix="Grant exact paths per identity; never share a policy between purposes.",
+    checks="No identity reaches another identity's secrets, decided with Vault's own path matching (exact rules "
+    "first, then the most specific of '*' prefixes and '+' segments; deny wins): the Consul chart's KV secrets, issue "
+    "paths and the mesh root's sign-intermediate only by the roles the contract lists; an app's KV subtree "
+    "(<kv>/data|metadata/apps/<app>/) only by its role app-<app>; no KV-v2 path through a glob outside the "
+    "identity's own app subtree; database credentials only the identity's own (<db>/creds/app-<app>), nothing else "
+    "in a database mount; no policy globs over a whole mount (except Consul's own intermediate mount) or several.",
+    why="Chart contract §3 and the onboarding contract; Vault policy docs (vault/acl.go): a glob that crosses a "
+    "purpose grants every secret under it, including secrets written later.",
+    fix="Grant exact paths per identity (an app may glob only inside <kv>/data/apps/<app>/); never share a policy "
+    "between purposes.",
 )
 def pol_least_purpose(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
     """Each secret is reachable only by its own readers; no whole-mount globs."""
     policies = policies_by_name(view)
+    kv_mounts = kv2_mounts(view)
+    db_mounts = database_mounts(view)
+    contract: dict[str, set[str]] = {}
     for values in consul_values(view):
-        allowed = _allowed_readers(values)
-        for role in auth_roles(view):
-            acl = role_acl(role, policies)
-            name = str(role.get("roleName"))
-            for path, readers in allowed.items():
-                reach = capabilities_on(acl, path) & REACH
-                if reach and name not in readers:
-                    yield (
-                        role.finding(
-                            "tokenPolicies",
-                            [str(p) for p in (role.get("tokenPolicies") or [])],
-                            f"reaches {path} ({sorted(reach)}), which only {sorted(readers)} may use",
-                            "remove the path (or the glob covering it) from this role's policies",
-                        ),
-                        role.urn,
+        for path, readers in _allowed_readers(values).items():
+            contract.setdefault(path, set()).update(readers)
+    for identity in identities(view):
+        exact = _exact_grants(identity)
+        for path, readers in contract.items():
+            for found in reach(identity.acl, target(path)):
+                if identity.name not in readers:
+                    yield _finding(
+                        identity,
+                        found,
+                        f"only {sorted(readers)} may use {path}",
+                        "remove the path (or the glob covering it) from this role's policies",
+                    )
+        for mount in sorted(kv_mounts):
+            for found in _first_per_rule(reach(identity.acl, target(mount, subtree=True))):
+                if found.path in contract:
+                    continue
+                problem = _kv_problem(identity, found.path, kv_mounts, exact)
+                if problem:
+                    yield _finding(
+                        identity,
+                        found,
+                        problem,
+                        "grant the identity's own exact KV paths (an app may glob only inside "
+                        f"{mount}/data/apps/<its name>/)",
+                    )
+        for mount in sorted(db_mounts):
+            for found in _first_per_rule(reach(identity.acl, target(mount, subtree=True))):
+                problem = _database_problem(identity, found.path, mount)
+                if problem:
+                    yield _finding(
+                        identity, found, problem, f"grant read on {mount}/creds/<the identity's own role> only"
                     )
     owned = mesh_intermediate_paths(view)
     mounts = {p: m for p, m in declared_mount_paths(view).items() if p not in owned}
@@ -183,3 +268,95 @@ def pol_least_purpose(view: StackView, config: Mapping[str, Any]) -> Iterator[Fi
                     ),
                     declared.res.urn,
                 )
+
+
+WRITE = frozenset({"create", "update", "patch"})
+SIGNING = ("issue/", "sign/", "sign-verbatim", "root/sign-", "issuer/", "intermediate/", "root/generate", "issuers/")
+
+
+@stack_rule(
+    "POL-LEAST",
+    part="issue",
+    checks="No identity may write into a PKI mount (issue, sign, sign-verbatim, root/sign-intermediate, "
+    "root/sign-self-issued, issuer/<ref>/sign-*, generate, roles, config) except: issue/<role> where a declared "
+    "consumer (the Consul chart's values, a CSI SecretProviderClass, Vault agent annotations) uses that role with "
+    "this identity; and Consul's server role inside its own mesh intermediate mount and on its root's "
+    "sign-intermediate. Decided with Vault's path matching, so globs and '+' segments count.",
+    why="Cross-purpose issuance: an identity that can issue on the gateway's, the servers' or the webhook's role "
+    "(or sign verbatim, or sign a CA) can impersonate that purpose; chart contract §3; Vault PKI API.",
+    fix="Grant create/update on exactly <mount>/issue/<role> for the role the identity's consumer names; nothing "
+    "else in PKI mounts.",
+)
+def pol_least_issue(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
+    """Each identity issues only from its own purpose's role, through the mount that serves it."""
+    mounts = set(pki_mounts(view))
+    servers: dict[str, tuple[str | None, str | None]] = {}
+    for values in consul_values(view):
+        mounts |= {p for p in (values.root_pki_path, values.intermediate_pki_path) if p}
+        mounts |= {path.rsplit("/issue/", 1)[0] for path in values.issue_paths().values() if "/issue/" in path}
+        if "consulServerRole" in values.roles:
+            servers[values.roles["consulServerRole"]] = (values.root_pki_path, values.intermediate_pki_path)
+    uses: dict[str, set[str]] = {}
+    for use in declared_uses(view):
+        uses.setdefault(use.path, set()).add(use.role)
+    for identity in identities(view):
+        exact = _exact_grants(identity)
+        root, intermediate = servers.get(identity.name, (None, None))
+        for mount in sorted(mounts):
+            if mount == intermediate:
+                continue
+            for found in _first_per_rule(reach(identity.acl, target(mount, subtree=True), WRITE)):
+                rest = found.path[len(mount) + 1 :]
+                if mount == root and rest == "root/sign-intermediate":
+                    continue
+                if rest.startswith("issue/") and found.path in exact and identity.name in uses.get(found.path, set()):
+                    continue
+                if rest.startswith("issue/") and found.path in uses:
+                    problem = f"issues on a role only {sorted(uses[found.path])} may use"
+                elif rest.startswith(SIGNING):
+                    problem = "issues, signs or mints certificates through a role or endpoint no consumer uses with it"
+                else:
+                    problem = "reconfigures the PKI mount (roles, config, keys)"
+                yield _finding(
+                    identity, found, problem, f"grant create/update on exactly {mount}/issue/<its own role> only"
+                )
+
+
+@stack_rule(
+    "POL-LEAST",
+    part="sys",
+    checks="Nothing under sys/ is reachable (read or tune of any mount, auth tune, policies, audit) except what "
+    "Consul's Vault CA provider needs, and only by the chart's consulServerRole: read sys/mounts/<rootPKIPath> and "
+    "sys/mounts/<intermediatePKIPath>, update sys/mounts/<intermediatePKIPath>/tune.",
+    why="Consul's Vault CA provider docs (the only documented sys/ paths); tuning any other mount can change TTLs, "
+    "audit HMAC settings or listing visibility of another purpose's secrets.",
+    fix="Drop sys/ paths; keep only the mesh CA policy's sys/mounts reads and its own intermediate's tune.",
+)
+def pol_least_sys(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
+    """sys/ only for Consul's CA provider, on its own mounts."""
+    allowed: dict[str, dict[str, frozenset[str]]] = {}
+    for values in consul_values(view):
+        server = values.roles.get("consulServerRole")
+        if server is None:
+            continue
+        paths = allowed.setdefault(server, {})
+        for mount in (values.root_pki_path, values.intermediate_pki_path):
+            if mount:
+                paths[f"sys/mounts/{mount}"] = frozenset({"read"})
+        if values.intermediate_pki_path:
+            paths[f"sys/mounts/{values.intermediate_pki_path}/tune"] = frozenset({"update"})
+    for identity in identities(view):
+        own = allowed.get(identity.name, {})
+        for found in _first_per_rule(reach(identity.acl, target("sys", subtree=True))):
+            if found.capabilities <= own.get(found.path, frozenset()):
+                continue
+            tune = found.path.endswith("/tune")
+            yield _finding(
+                identity,
+                found,
+                "tunes a mount other than Consul's own mesh intermediate"
+                if tune
+                else "reaches sys/ beyond the mesh CA provider's documented mount reads",
+                "remove the sys/ path; only the server role's mesh CA policy reads sys/mounts/<its PKI paths> and "
+                "tunes its own intermediate",
+            )

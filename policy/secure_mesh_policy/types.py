@@ -1,8 +1,9 @@
 """The resource type tokens the rules look at, exactly as the installed providers register them.
 
-Each token was checked against the ``super().__init__('<token>', ...)`` call of its class in
-pulumi-vault 7.14, pulumi-consul 3.15, pulumi-kubernetes 4.34 and pulumi-random 4.21, so a rule
-can never silently miss a resource because of a misspelt type.
+Each token was checked against the ``super().__init__('<token>', ...)`` call (or the
+``@pulumi.type_token(...)`` decorator) of its class in pulumi-vault 7.14, pulumi-consul 3.15,
+pulumi-kubernetes 4.34 and pulumi-random 4.21, so a rule can never silently miss a resource because
+of a misspelt type.
 """
 
 from __future__ import annotations
@@ -13,6 +14,17 @@ POLICY = "vault:index/policy:Policy"
 AUTH_BACKEND = "vault:index/authBackend:AuthBackend"
 K8S_AUTH_ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 K8S_AUTH_CONFIG = "vault:kubernetes/authBackendConfig:AuthBackendConfig"
+
+VAULT_PROVIDER = "pulumi:providers:vault"
+TOKEN = "vault:index/token:Token"
+GENERIC_SECRET = "vault:generic/secret:Secret"
+GENERIC_ENDPOINT = "vault:generic/endpoint:Endpoint"
+
+# Vault database secrets engine
+DB_MOUNT = "vault:database/secretsMount:SecretsMount"
+DB_ROLE = "vault:database/secretBackendRole:SecretBackendRole"
+DB_STATIC_ROLE = "vault:database/secretBackendStaticRole:SecretBackendStaticRole"
+DB_CONNECTION = "vault:database/secretBackendConnection:SecretBackendConnection"
 
 # Vault PKI
 PKI_ROLE = "vault:pkiSecret/secretBackendRole:SecretBackendRole"
@@ -37,6 +49,24 @@ KV_SECRET_V1 = "vault:kv/secret:Secret"
 
 # Kubernetes
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+K8S_SECRET = "kubernetes:core/v1:Secret"
+SECRET_PROVIDER_CLASS = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
+CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+POD = "kubernetes:core/v1:Pod"
+WORKLOADS = (
+    POD,
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:apps/v1:ReplicaSet",
+    "kubernetes:batch/v1:Job",
+    "kubernetes:batch/v1:CronJob",
+)
+"""Kubernetes resources that carry a pod spec (a Pod's own, a template's, or a CronJob's job template's)."""
 CRD_SERVICE_INTENTIONS = "kubernetes:consul.hashicorp.com/v1alpha1:ServiceIntentions"
 CRD_SERVICE_DEFAULTS = "kubernetes:consul.hashicorp.com/v1alpha1:ServiceDefaults"
 CRD_PROXY_DEFAULTS = "kubernetes:consul.hashicorp.com/v1alpha1:ProxyDefaults"
