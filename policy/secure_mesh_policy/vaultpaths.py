@@ -245,28 +245,41 @@ class Acl:
                     sources.append(name)
         return cls(Rule(p, frozenset(c), tuple(s)) for p, c, s in merged.values())
 
-    def deciding_rule(self, path: str) -> Rule | None:
-        """The rule Vault uses for a request path (``sys/capabilities`` semantics, list fallback included)."""
+    def deciding_rule(self, path: str, operation: str = "list") -> Rule | None:
+        """The rule Vault uses for a request (``AllowOperation``).
+
+        ``list`` (the default, what ``sys/capabilities`` uses) also tries the path without its trailing ``/``
+        first; every other operation looks the path up as given.
+        """
         path = path.lstrip("/")
-        exact = self._exact.get(path) or self._exact.get(path[:-1] if path.endswith("/") else path)
+        exact = self._exact.get(path)
         if exact is not None:
             return exact
-        lookup = path[:-1] if path.endswith("/") else path
-        found = self._best(lookup)
-        if found is None and lookup != path:
-            found = self._best(path)
-        return found
+        if operation != "list":
+            return self._best(path)
+        trimmed = path[:-1] if path.endswith("/") else path
+        exact = self._exact.get(trimmed)
+        if exact is not None:
+            return exact
+        found = self._best(trimmed) if trimmed != path else None
+        return found if found is not None else self._best(path)
 
     def _best(self, path: str) -> Rule | None:
         candidates = [r for r in self._globs if r.pattern.matches(path)]
         return max(candidates, key=lambda r: r.pattern.priority()) if candidates else None
 
-    def capabilities(self, path: str) -> frozenset[str]:
+    def capabilities(self, path: str, operation: str = "list") -> frozenset[str]:
         """What a token may do on a path: the deciding rule's capabilities, none when it denies."""
-        rule = self.deciding_rule(path)
+        rule = self.deciding_rule(path, operation)
         if rule is None or rule.denies:
             return frozenset()
         return rule.capabilities
+
+
+    def allows(self, operation: str, path: str) -> bool:
+        """Whether a request is allowed (``read``, ``list``, ``create``, ``update``, ``delete``, ``patch``, …)."""
+        capability = "update" if operation in ("revoke", "renew", "rollback") else operation
+        return capability in self.capabilities(path, operation)
 
 
 @dataclass(frozen=True)

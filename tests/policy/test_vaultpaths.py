@@ -1,0 +1,290 @@
+"""Vault's ACL path matching as the pack reproduces it (policy/secure_mesh_policy/vaultpaths.py).
+
+The known answers come from Vault's own tests (hashicorp/vault ``vault/acl_test.go``: ``aclPolicy``,
+``aclPolicy2``, ``TestACL_Single``, ``TestACL_Layered``, ``TestACL_BareMount``), with the legacy
+``policy = "read|write|sudo|deny"`` shorthands expanded as ``vault/policy.go`` expands them; the rest
+pin the boundaries (one segment under a glob, leading and trailing slashes, ``+`` and ``*`` together,
+deny, merging across policies) and the reach question the rules ask.
+"""
+
+from __future__ import annotations
+
+import pytest
+from secure_mesh_policy.vaultpaths import ANY_SEGMENT, Acl, Pattern, Reach, may_reach, reach, target
+
+READ = ["read", "list"]
+WRITE = ["create", "read", "update", "delete", "list"]
+SUDO = [*WRITE, "sudo"]
+DENY = ["deny"]
+
+ACL_POLICY = {
+    "dev/*": SUDO,
+    "stage/*": WRITE,
+    "stage/aws/*": [*READ, "update", "sudo"],
+    "stage/aws/policy/*": SUDO,
+    "prod/*": READ,
+    "prod/aws/*": DENY,
+    "sys/*": DENY,
+    "foo/bar": ["read", "create", "sudo"],
+    "baz/quux": ["read", "create", "patch"],
+    "test/+/segment": ["read"],
+    "+/segment/at/front": ["read"],
+    "test/segment/at/end/+": ["read"],
+    "test/segment/at/end/v2/+/": ["read"],
+    "test/+/wildcard/+/*": ["read"],
+    "test/+/wildcardglob/+/end*": ["read"],
+    "1/2/*": ["create"],
+    "1/2/+": ["read"],
+    "1/2/+/+": ["update", "recover"],
+}
+"""``aclPolicy`` of vault/acl_test.go."""
+
+ACL_POLICY_2 = {
+    "dev/hide/*": DENY,
+    "stage/aws/policy/*": DENY,
+    "prod/*": WRITE,
+    "sys/seal": SUDO,
+    "foo/bar": DENY,
+    "baz/quux": DENY,
+}
+"""``aclPolicy2`` of vault/acl_test.go (layered over ``aclPolicy``)."""
+
+SINGLE = [
+    ("read", "root", False),
+    ("read", "dev/foo", True),
+    ("update", "dev/foo", True),
+    ("delete", "stage/foo", True),
+    ("list", "stage/aws/foo", True),
+    ("update", "stage/aws/foo", True),
+    ("update", "stage/aws/policy/foo", True),
+    ("delete", "prod/foo", False),
+    ("update", "prod/foo", False),
+    ("read", "prod/foo", True),
+    ("list", "prod/foo", True),
+    ("read", "prod/aws/foo", False),
+    ("read", "foo/bar", True),
+    ("list", "foo/bar", False),
+    ("update", "foo/bar", False),
+    ("create", "foo/bar", True),
+    ("read", "baz/quux", True),
+    ("create", "baz/quux", True),
+    ("patch", "baz/quux", True),
+    ("list", "baz/quux", False),
+    ("update", "baz/quux", False),
+    ("read", "test/foo/bar/segment", False),
+    ("read", "test/foo/segment", True),
+    ("read", "test/bar/segment", True),
+    ("read", "test/segment/at/frond", False),
+    ("read", "test/segment/at/front", True),
+    ("read", "test/segment/at/end/foo", True),
+    ("read", "test/segment/at/end/foo/", False),
+    ("read", "test/segment/at/end/v2/foo/", True),
+    ("read", "test/segment/wildcard/at/foo/", True),
+    ("read", "test/segment/wildcard/at/end", True),
+    ("read", "test/segment/wildcard/at/end/", True),
+    ("read", "1/2/3/4", False),
+    ("read", "1/2/3", True),
+    ("update", "1/2/3", False),
+    ("update", "1/2/3/4", True),
+    ("create", "1/2/3/4/5", True),
+    ("recover", "1/2/3/4", True),
+]
+"""``TestACL_Single`` (operation, path, allowed)."""
+
+LAYERED = [
+    ("read", "root", False),
+    ("read", "dev/foo", True),
+    ("update", "dev/foo", True),
+    ("read", "dev/hide/foo", False),
+    ("update", "dev/hide/foo", False),
+    ("delete", "stage/foo", True),
+    ("list", "stage/aws/foo", True),
+    ("update", "stage/aws/foo", True),
+    ("update", "stage/aws/policy/foo", False),
+    ("delete", "prod/foo", True),
+    ("update", "prod/foo", True),
+    ("read", "prod/foo", True),
+    ("list", "prod/foo", True),
+    ("read", "prod/aws/foo", False),
+    ("read", "sys/status", False),
+    ("update", "sys/seal", True),
+    ("read", "foo/bar", False),
+    ("list", "foo/bar", False),
+    ("update", "foo/bar", False),
+    ("create", "foo/bar", False),
+    ("read", "baz/quux", False),
+    ("list", "baz/quux", False),
+    ("update", "baz/quux", False),
+    ("create", "baz/quux", False),
+    ("patch", "baz/quux", False),
+]
+"""``TestACL_Layered`` (operation, path, allowed)."""
+
+
+@pytest.mark.parametrize(("operation", "path", "allowed"), SINGLE, ids=[f"{o}:{p}" for o, p, _ in SINGLE])
+def test_single_policy_matches_vaults_own_answers(operation: str, path: str, allowed: bool) -> None:
+    acl = Acl.of([("DeV", ACL_POLICY)])
+    assert acl.allows(operation, path) is allowed
+
+
+@pytest.mark.parametrize(("operation", "path", "allowed"), LAYERED, ids=[f"{o}:{p}" for o, p, _ in LAYERED])
+def test_layered_policies_match_vaults_own_answers(operation: str, path: str, allowed: bool) -> None:
+    acl = Acl.of([("DeV", ACL_POLICY), ("OpS", ACL_POLICY_2)])
+    assert acl.allows(operation, path) is allowed
+
+
+BARE_MOUNT = [
+    ("+/*", "foo"),
+    ("foo/+/+/*", "foo"),
+    ("foo/+/+/*", "foo/bar"),
+    ("foo/+/+/*", "foo/bar/bar"),
+    ("foo/+/+/*", "foo/bar/bar/baz"),
+    ("foo/+/+/baz", "foo/bar/bar/baz"),
+    ("foo/+/bar/baz", "foo/bar/bar/baz"),
+    ("foo/bar/+/baz*", "foo/bar/bar/baz"),
+    ("foo/bar/+/b*", "foo/bar/bar/baz"),
+    ("foo/+", "foo"),
+]
+"""``TestACL_BareMount``: a read rule reaches something at or under the mount (Vault counts the mount path
+itself; :func:`reach` asks about paths strictly under it, so ``foo/+/+/baz`` under ``foo/bar/bar/baz`` is
+reached at ``foo/bar/bar/baz/`` — the mount path with its trailing slash)."""
+
+
+@pytest.mark.parametrize(("rule", "mount"), BARE_MOUNT, ids=[f"{r}@{m}" for r, m in BARE_MOUNT])
+def test_bare_mount_reach_matches_vault(rule: str, mount: str) -> None:
+    acl = Acl.of([("p", {rule: ["read"]})])
+    goal = target(mount, subtree=True) if rule.count("/") > mount.count("/") else target(f"{mount}/")
+    assert reach(acl, goal), (rule, mount)
+
+
+# ------------------------------------------------------------------------------ compile and match
+
+
+def test_compile_follows_policy_go() -> None:
+    assert Pattern.parse("/secret/data/*") == Pattern(
+        raw="/secret/data/*",
+        path="secret/data/",
+        is_prefix=True,
+        segment_wildcards=False,
+        segments=Pattern.parse("secret/data/*").segments,
+    )
+    plus = Pattern.parse("secret/+/x*")
+    assert (plus.path, plus.is_prefix, plus.segment_wildcards) == ("secret/+/x*", True, True)
+    assert Pattern.parse("a/+*").error == "'+*' is forbidden in a policy path (Vault rejects the policy)"
+    assert Pattern.parse("a/b+c").segment_wildcards is False  # '+' inside a segment is a literal
+    assert Pattern.parse("a/x+/c").segment_wildcards is False
+    assert Pattern.parse("a/b").is_exact and not Pattern.parse("a/b").is_glob
+
+
+MATCHES = [
+    ("secret/*", "secret/a", True),
+    ("secret/*", "secret/", True),
+    ("secret/*", "secret", False),
+    ("secret/*", "secret/a/b/c", True),
+    ("secret/a*", "secret/ab/c", True),
+    ("secret/a*", "secret/b", False),
+    ("secret/+", "secret/a", True),
+    ("secret/+", "secret/", True),
+    ("secret/+", "secret/a/b", False),
+    ("secret/+", "secret", False),
+    ("secret/+/x", "secret/a/x", True),
+    ("secret/+/x", "secret/a/x/y", False),
+    ("secret/+/x", "secret/a/b/x", False),
+    ("secret/+/x*", "secret/a/xy/z", True),
+    ("secret/+/*", "secret/a", False),
+    ("secret/+/*", "secret/a/", True),
+    ("+/x", "anything/x", True),
+    ("+", "a", True),
+    ("+", "a/b", False),
+    ("/secret/a", "secret/a", True),
+    ("secret/a", "/secret/a", True),
+    ("secret/a", "secret/a/", False),
+    ("*", "sys/mounts", True),
+    ("apps/{{identity.entity.name}}/*", "apps/other/secret", True),
+]
+
+
+@pytest.mark.parametrize(("pattern", "path", "expected"), MATCHES, ids=[f"{p}~{q}" for p, q, _ in MATCHES])
+def test_pattern_matches_like_vault(pattern: str, path: str, expected: bool) -> None:
+    assert Pattern.parse(pattern).matches(path) is expected
+
+
+def test_most_specific_rule_wins_and_deny_is_final() -> None:
+    acl = Acl.of([("a", {"kv/data/*": ["read"], "kv/data/team/*": ["deny"], "kv/data/team/shared": ["read"]})])
+    assert acl.capabilities("kv/data/other") == {"read"}
+    assert acl.capabilities("kv/data/team/x") == frozenset()
+    assert acl.capabilities("kv/data/team/shared") == {"read"}  # an exact rule beats every glob
+    # first wildcard at the same position: the non-prefix rule wins, then the one with fewer '+'
+    acl = Acl.of([("a", {"kv/*": ["read"], "kv/+/x": ["update"], "kv/+/*": ["list"]})])
+    assert acl.capabilities("kv/a/x") == {"update"}
+    assert acl.capabilities("kv/a/y") == {"read"}
+    # a wildcard later in the path wins
+    acl = Acl.of([("a", {"kv/*": ["read"], "kv/a/+": ["update"]})])
+    assert acl.capabilities("kv/a/y") == {"update"}
+    assert acl.capabilities("kv/b/y") == {"read"}
+    # fewer '+' segments win over more
+    acl = Acl.of([("a", {"kv/+/+/c": ["read"], "kv/a/+/c": ["update"]})])
+    assert acl.capabilities("kv/a/b/c") == {"update"}
+
+
+def test_same_path_merges_across_policies_and_deny_replaces_everything() -> None:
+    merged = Acl.of([("one", {"kv/x": ["read"]}), ("two", {"/kv/x": ["update"]})])
+    assert merged.capabilities("kv/x") == {"read", "update"}
+    assert merged.deciding_rule("kv/x").policies == ("one", "two")  # type: ignore[union-attr]
+    allow, deny = ("one", {"kv/x": ["read"]}), ("two", {"kv/x": ["deny"]})
+    for order in ([allow, deny], [deny, allow]):
+        assert Acl.of(order).capabilities("kv/x") == frozenset()
+
+
+# --------------------------------------------------------------------------------------- reach
+
+
+def shown(found: list[Reach]) -> list[tuple[str, list[str], str]]:
+    """Reach results as (witness, capabilities, granting pattern), for whole-value comparisons."""
+    return [(f.shown, sorted(f.capabilities), f.rule.pattern.raw) for f in found]
+
+
+def test_reach_finds_what_a_glob_grants_beyond_a_more_specific_deny() -> None:
+    acl = Acl.of([("p", {"kv/data/apps/*": ["read"], "kv/data/apps/web/+": ["deny"]})])
+    # one segment under web/ is denied, two are not
+    assert shown(reach(acl, target("kv/data/apps/web", subtree=True))) == [
+        ("kv/data/apps/web/<any>/<any>", ["read"], "kv/data/apps/*"),
+    ]
+    denied = Acl.of([("p", {"kv/data/apps/*": ["read"], "kv/data/apps/web/*": ["deny"]})])
+    assert reach(denied, target("kv/data/apps/web", subtree=True)) == []
+    assert [f.shown for f in reach(denied, target("kv/data/apps/api", subtree=True))] == [
+        "kv/data/apps/api/<any>",
+        "kv/data/apps/api/<any>/<any>",
+    ]
+
+
+def test_reach_of_deep_denies_is_exact_at_every_depth() -> None:
+    rules = {"a/*": ["read"], "a/+": ["deny"], "a/+/+": ["deny"], "a/+/+/+": ["deny"], "a/+/+/+/+": ["deny"]}
+    found = reach(Acl.of([("p", rules)]), target("a", subtree=True))
+    assert [f.shown for f in found] == ["a/<any>/<any>/<any>/<any>/<any>"]
+
+
+def test_reach_on_exact_and_plus_targets() -> None:
+    acl = Acl.of([("p", {"pki/issue/web": ["create", "update"], "pki/cert/ca": ["read"]})])
+    assert shown(reach(acl, target("pki/issue/+"))) == [("pki/issue/web", ["create", "update"], "pki/issue/web")]
+    assert reach(acl, target("pki/issue/+"), {"delete"}) == []
+    assert reach(acl, target("pki/sign/+")) == []
+    assert shown(reach(acl, target("pki", subtree=True), {"read"})) == [("pki/cert/ca", ["read"], "pki/cert/ca")]
+
+
+def test_reach_through_a_partial_segment_prefix() -> None:
+    acl = Acl.of([("p", {"pki/sign-*": ["update"]})])
+    assert shown(reach(acl, target("pki/sign-verbatim"))) == [("pki/sign-verbatim", ["update"], "pki/sign-*")]
+    assert shown(reach(acl, target("pki/sign-verbatim/+"))) == [
+        ("pki/sign-verbatim/<any>", ["update"], "pki/sign-*")
+    ]
+    assert reach(acl, target("pki/issue/+")) == []
+
+
+def test_may_reach_is_overlap_of_one_pattern_with_a_target() -> None:
+    assert may_reach("kv/data/+/session", target("kv/data/apps", subtree=True))
+    assert may_reach("kv/*", target("kv/data/apps/web/x"))
+    assert not may_reach("kv/data/apps/web/*", target("kv/data/apps/api", subtree=True))
+    assert not may_reach("kv/data/apps/web", target("kv/data/apps/web", subtree=True))  # the path itself, not under
+    assert may_reach("kv/data/apps/we*", target("kv/data/apps/web", subtree=True))
+    assert ANY_SEGMENT not in "kv/data/apps/web"
