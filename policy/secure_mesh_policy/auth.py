@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+from pulumi_policy.proxy import UnknownValueError
 
 from . import types as t
 from .documents import CAPABILITIES, REACH, duration_seconds, human, literal_prefix, names, parse_policy
@@ -443,11 +448,52 @@ def _reviews_tokens(role: Res) -> bool:
     return False
 
 
+def _jwt_service_account(token: Any) -> tuple[str, str] | None:
+    """The (namespace, name) a service account JWT was issued to, from its unverified ``sub`` claim."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        return None
+    payload = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    subject = claims.get("sub") if isinstance(claims, dict) else None
+    parts = subject.split(":") if isinstance(subject, str) else []
+    if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"]:
+        return parts[2], parts[3]
+    return None
+
+
+def _configured_reviewers(view: StackView) -> set[tuple[str, str]]:
+    """Service accounts whose token a Kubernetes auth config uses as reviewer JWT (from the token or its Secret)."""
+    found: set[tuple[str, str]] = set()
+    for auth_config in view.of(t.K8S_AUTH_CONFIG):
+        for prop in ("tokenReviewerJwt", "tokenReviewerJwtWo"):
+            if not auth_config.has(prop):
+                continue
+            try:
+                account = _jwt_service_account(auth_config.get(prop))
+            except UnknownValueError:
+                account = None
+            if account is not None:
+                found.add(account)
+            for source in view.sources_of(auth_config, prop):
+                metadata = source.get("metadata", {})
+                annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+                if not isinstance(annotations, Mapping):
+                    continue
+                name = annotations.get("kubernetes.io/service-account.name")
+                if source.type == t.K8S_SECRET and isinstance(name, str):
+                    found.add((str(metadata.get("namespace") or "default"), name))
+    return found
+
+
 @stack_rule(
     "K8S-REVIEWER",
     part="rbac",
-    checks="The Kubernetes service accounts that review tokens for Vault (bound to system:auth-delegator, or to a "
-    "role that creates tokenreviews) are bound to nothing broader: no other ClusterRoleBinding or RoleBinding gives "
+    checks="The Kubernetes service accounts that review tokens for Vault (whose JWT the auth config holds, or bound "
+    "to system:auth-delegator or a role that creates tokenreviews) are bound to nothing broader: no other "
+    "ClusterRoleBinding or RoleBinding gives "
     "them cluster-admin, admin, edit, a wildcard rule or a custom role that does more than create token and "
     "subject-access reviews; and the reviewer grant goes to named service accounts, never to groups or users.",
     why="Vault Kubernetes auth docs: the reviewer JWT only needs system:auth-delegator; it is a long-lived "
@@ -466,7 +512,7 @@ def k8s_reviewer_rbac(view: StackView, config: Mapping[str, Any]) -> Iterator[Fi
         declared = roles.get((kind, name))
         return declared is not None and _reviews_tokens(declared)
 
-    reviewers: set[tuple[str, str]] = set()
+    reviewers = _configured_reviewers(view)
     for binding in bindings:
         if not is_review_role(binding):
             continue

@@ -8,7 +8,9 @@ resources for the per-rule cases.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import secure_mesh_policy
@@ -95,3 +97,27 @@ def check_stack(
 def mandatory(violations: Iterable[Violation]) -> list[Violation]:
     """The violations that would block a preview."""
     return [v for v in violations if v.enforcement is EnforcementLevel.MANDATORY]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A violation message taken apart: the resource, the property, the value shown, the problem and the fix."""
+
+    type: str
+    name: str
+    prop: str
+    value: str
+    problem: str
+    fix: str
+
+
+_FINDING = re.compile(
+    r"^(?P<type>\S+) '(?P<name>[^']*)': (?P<prop>.+?) = (?P<value>.*?): (?P<problem>.*)\. Fix: (?P<fix>.*)$", re.S
+)
+
+
+def parse_finding(message: str) -> Finding:
+    """Split a message written by ``Res.finding`` (fails the test when a message does not have that shape)."""
+    found = _FINDING.match(message)
+    assert found, f"not a finding message: {message!r}"
+    return Finding(**found.groupdict())

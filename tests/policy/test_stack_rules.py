@@ -351,14 +351,14 @@ CASES = [
         "pol-least-purpose",
         "injector-reads-gossip",
         lambda s: edit_policy(s, POLICY.format("connect-injector"), add={"consul/kv/data/consul/gossip": ["read"]}),
-        "reaches consul/kv/data/consul/gossip",
+        "may ['read'] consul/kv/data/consul/gossip",
         ROLE.format("connect-injector"),
     ),
     StackCase(
         "pol-least-purpose",
         "acl-init-issues-server-certs",
         lambda s: edit_policy(s, POLICY.format("server-acl-init"), add={"consul/server/pki_int2/issue/+": ["update"]}),
-        "reaches consul/server/pki_int2/issue/consul-server",
+        "may ['update'] consul/server/pki_int2/issue/consul-server",
         ROLE.format("server-acl-init"),
     ),
     StackCase(

@@ -201,6 +201,16 @@ VIOLATIONS: dict[str, Violating] = {
         lambda s: edit_policy(s, CONNECT_INJECTOR_POLICY, add={"consul/kv/data/consul/gossip": ["read"]}),
         blame=ROLE.format("connect-injector"),
     ),
+    "pol-least-issue": weakened(
+        lambda s: edit_policy(
+            s, "secure-mesh-onboarding-app-api-policy", add={"consul/gateway/pki_int1/issue/+": ["update"]}
+        ),
+        blame="secure-mesh-onboarding-app-api-role",
+    ),
+    "pol-least-sys": weakened(
+        lambda s: edit_policy(s, POLICY.format("mesh-ca"), add={"sys/mounts/+/tune": ["update"]}),
+        blame=ROLE.format("server"),
+    ),
     "pol-no-root": shape(t.K8S_AUTH_ROLE, good_k8s_role(tokenPolicies=["default", "root"])),
     # ------------------------------------------------------------------------------- Kubernetes auth
     "k8s-alias": shape(t.K8S_AUTH_ROLE, good_k8s_role(aliasNameSource="serviceaccount_name")),
@@ -216,6 +226,15 @@ VIOLATIONS: dict[str, Violating] = {
     "k8s-reviewer": shape(
         t.K8S_AUTH_CONFIG,
         {"backend": "k", "kubernetesHost": "https://kubernetes.default.svc:443", "tokenReviewerJwt": "eyJ"},
+    ),
+    "k8s-reviewer-rbac": weakened(
+        lambda s: set_props(
+            s,
+            "secure-mesh-identities-token-reviewer-binding",
+            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        ),
+        blame="secure-mesh-identities-token-reviewer-binding",
+        stack="prod",
     ),
     "k8s-ttl": shape(t.K8S_AUTH_ROLE, good_k8s_role(tokenPeriod=3600.0)),
     # ----------------------------------------------------------------------------- Vault tokens and audit
@@ -234,12 +253,24 @@ VIOLATIONS: dict[str, Violating] = {
         t.HELM_RELEASE, release(server__snapshotAgent=None, global__enterpriseLicense=LICENSE), stack="prod"
     ),
     "kv-backup-oss": shape(t.HELM_RELEASE, release(server__snapshotAgent=None), stack="prod"),
-    "kv-cas": shape(t.KV_BACKEND_V2, {"mount": "consul/kv"}),
+    "kv-cas": weakened(
+        lambda s: edit_policy(
+            s, POLICY.format("server-acl-init"), add={"consul/kv/data/consul/bootstrap-token": ["read"]}
+        ),
+        blame="secure-mesh-secrets-kv-config",
+    ),
     "kv-gossip-format": weakened(
         lambda s: set_props(s, "secure-mesh-secrets-gossip-key", length=16.0), blame="secure-mesh-secrets-gossip"
     ),
     "kv-no-plaintext": shape(
         t.HELM_RELEASE, release(global__acls__bootstrapToken={"value": "0b5f1a7e-3c3d-4a56-9e0f-1d2c3b4a5f6e"})
+    ),
+    "kv-no-plaintext-audit": shape(
+        t.MOUNT, {"path": "consul/kv", "type": "kv", "options": {"version": "2"}, "auditNonHmacResponseKeys": ["data"]}
+    ),
+    "kv-no-plaintext-readback": weakened(
+        lambda s: set_props(s, "secure-mesh-secrets-bootstrap-token", disableRead=None),
+        blame="secure-mesh-secrets-bootstrap-token",
     ),
     "kv-soft-delete": shape(t.KV_SECRET_V2, {"mount": "m", "name": "n", "deleteAllVersions": True}),
     "kv-soft-delete-protect": weakened(
@@ -265,6 +296,9 @@ VIOLATIONS: dict[str, Violating] = {
     "csl-quorum": shape(t.HELM_RELEASE, release(server__replicas=4.0), stack="prod"),
     "csl-tls": shape(t.HELM_RELEASE, release(global__tls__enabled=False)),
     "csl-vault-ca": shape(t.HELM_RELEASE, release(global__secretsBackend__vault__enabled=None)),
+    "csl-vault-ca-transport": weakened(
+        lambda s: set_props(s, "vault", skipTlsVerify="true"), blame="vault", stack="prod"
+    ),
     "csl-vault-ca-stack": weakened(
         lambda s: set_value(s, "global.secretsBackend.vault.connectCA.rootPKIPath", "consul/pki_root"),
         blame="secure-mesh-consul-release",
