@@ -704,6 +704,97 @@ CASES = [
         "private key",
         "pem-key",
     ),
+    ok(
+        "kv-no-plaintext",
+        t.CONFIG_MAP,
+        {"metadata": {"name": "app-config"}, "data": {"LOG_LEVEL": "info", "ca.crt": "-----BEGIN CERTIFICATE-----"}},
+        "config-map-plain",
+    ),
+    bad(
+        "kv-no-plaintext",
+        t.CONFIG_MAP,
+        {"metadata": {"name": "app-config"}, "data": {"LOG_LEVEL": "info", "api_token": "abc123"}},
+        "secret-named",
+        "config-map-token",
+    ),
+    bad(
+        "kv-no-plaintext",
+        "kubernetes:apps/v1:Deployment",
+        {
+            "spec": {
+                "template": {"spec": {"containers": [{"name": "a", "env": [{"name": "DB_PASSWORD", "value": "x"}]}]}}
+            }
+        },
+        "DB_PASSWORD",
+        "deployment-env-password",
+    ),
+    ok(
+        "kv-no-plaintext",
+        "kubernetes:apps/v1:Deployment",
+        {
+            "spec": {
+                "template": {
+                    "metadata": {"annotations": {"vault.hashicorp.com/agent-inject-secret-api-token": "kv/data/x"}},
+                    "spec": {"containers": [{"name": "a", "env": [{"name": "DB_PASSWORD_FILE", "value": "/vault/x"}]}]},
+                }
+            }
+        },
+        "deployment-vault-references",
+    ),
+    bad(
+        "kv-no-plaintext",
+        t.CRD_SERVICE_DEFAULTS,
+        {"spec": {"protocol": "http", "meta": {"token": "0b5f1a7e-3c3d-4a56-9e0f-1d2c3b4a5f6e"}}},
+        "ACL token",
+        "crd-uuid",
+    ),
+    bad(
+        "kv-no-plaintext",
+        t.K8S_SECRET,
+        {"metadata": {"annotations": {"note": "-----BEGIN RSA PRIVATE KEY-----"}}, "stringData": {"k": "v"}},
+        "private key",
+        "secret-annotation-pem",
+    ),
+    ok(
+        "kv-no-plaintext-audit",
+        t.MOUNT,
+        {"path": "consul/kv", "type": "kv", "options": {"version": "2"}, "auditNonHmacResponseKeys": ["version"]},
+        "kv-metadata-only",
+    ),
+    ok(
+        "kv-no-plaintext-audit",
+        t.MOUNT,
+        {"path": "p", "type": "pki", "auditNonHmacRequestKeys": ["common_name"]},
+        "pki-cn",
+    ),
+    bad(
+        "kv-no-plaintext-audit",
+        t.MOUNT,
+        {"path": "consul/kv", "type": "kv-v2", "auditNonHmacRequestKeys": ["version", "data"]},
+        "['data']",
+        "kv-data",
+    ),
+    bad(
+        "kv-no-plaintext-audit",
+        t.MOUNT,
+        {"path": "p", "type": "pki", "auditNonHmacResponseKeys": ["private_key"]},
+        "['private_key']",
+        "pki-private-key",
+    ),
+    bad(
+        "kv-no-plaintext-audit",
+        t.AUTH_BACKEND,
+        {"type": "kubernetes", "path": "k", "tune": [{"auditNonHmacRequestKeys": ["jwt"]}]},
+        "['jwt']",
+        "auth-tune-jwt",
+    ),
+    bad(
+        "kv-no-plaintext-audit",
+        t.GENERIC_ENDPOINT,
+        {"path": "sys/mounts/consul/kv/tune", "dataJson": json.dumps({"audit_non_hmac_response_keys": ["token"]})},
+        "['token']",
+        "generic-endpoint-tune",
+    ),
     # --------------------------------------------------------------- consul
     ok("csl-tls", t.HELM_RELEASE, release(), "tls"),
     ok("csl-tls", t.HELM_RELEASE, {"chart": "vault", "values": {}}, "not-consul"),

@@ -369,6 +369,67 @@ CASES = [
         POLICY.format("server"),
     ),
     StackCase(
+        "pol-least-issue",
+        "app-issues-gateway-certs",
+        lambda s: edit_policy(
+            s, "secure-mesh-onboarding-app-api-policy", add={"consul/gateway/pki_int1/issue/api-gateway": ["update"]}
+        ),
+        "only ['api-gateway'] may use",
+        "secure-mesh-onboarding-app-api-role",
+    ),
+    StackCase(
+        "pol-least-sys",
+        "tune-kv-mount",
+        lambda s: edit_policy(s, POLICY.format("mesh-ca"), add={"sys/mounts/consul/kv/tune": ["update"]}),
+        "tunes a mount other than Consul's own mesh intermediate",
+        ROLE.format("server"),
+    ),
+    StackCase(
+        "pol-kv-data-stack",
+        "glob-reaches-destroy",
+        lambda s: edit_policy(
+            s, POLICY.format("server-acl-init"), add={"consul/kv/+/consul/bootstrap-token": ["update"]}
+        ),
+        "destroys KV-v2 versions",
+        ROLE.format("server-acl-init"),
+    ),
+    StackCase(
+        "k8s-reviewer-rbac",
+        "reviewer-cluster-admin",
+        lambda s: set_props(
+            s,
+            "secure-mesh-identities-token-reviewer-binding",
+            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        ),
+        "broader than system:auth-delegator",
+        "secure-mesh-identities-token-reviewer-binding",
+        stack="prod",
+    ),
+    StackCase(
+        "kv-no-plaintext-readback",
+        "bootstrap-token-read-back",
+        lambda s: set_props(s, "secure-mesh-secrets-bootstrap-token", disableRead=False),
+        "back into state",
+        "secure-mesh-secrets-bootstrap-token",
+    ),
+    StackCase(
+        "kv-cas",
+        "pulumi-only-writer",
+        lambda s: edit_policy(
+            s, POLICY.format("server-acl-init"), add={"consul/kv/data/consul/bootstrap-token": ["read"]}
+        ),
+        "only Pulumi writes",
+        "secure-mesh-secrets-kv-config",
+    ),
+    StackCase(
+        "csl-vault-ca-transport",
+        "provider-skips-verify",
+        lambda s: set_props(s, "vault", skipTlsVerify="1"),
+        "does not verify",
+        "vault",
+        stack="prod",
+    ),
+    StackCase(
         "k8s-names-stack",
         "wildcard-role-can-issue",
         lambda s: edit_policy(

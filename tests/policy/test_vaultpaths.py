@@ -275,9 +275,7 @@ def test_reach_on_exact_and_plus_targets() -> None:
 def test_reach_through_a_partial_segment_prefix() -> None:
     acl = Acl.of([("p", {"pki/sign-*": ["update"]})])
     assert shown(reach(acl, target("pki/sign-verbatim"))) == [("pki/sign-verbatim", ["update"], "pki/sign-*")]
-    assert shown(reach(acl, target("pki/sign-verbatim/+"))) == [
-        ("pki/sign-verbatim/<any>", ["update"], "pki/sign-*")
-    ]
+    assert shown(reach(acl, target("pki/sign-verbatim/+"))) == [("pki/sign-verbatim/<any>", ["update"], "pki/sign-*")]
     assert reach(acl, target("pki/issue/+")) == []
 
 

@@ -100,9 +100,7 @@ def shape(
     return Violating(lambda: [subject(type_token, name, dict(props), stack)], name, dict(config or {}), stack=stack)
 
 
-def weakened(
-    change: Change, *, blame: str, stack: str = "dev", config: Mapping[str, Any] | None = None
-) -> Violating:
+def weakened(change: Change, *, blame: str, stack: str = "dev", config: Mapping[str, Any] | None = None) -> Violating:
     """A checked-in stack (as the program registers it under mocks) with one change the rule must report."""
     return Violating(
         lambda: change(stack_subjects(stack)),
