@@ -155,6 +155,7 @@ def _exact_grants(identity: Identity) -> set[str]:
 def _finding(identity: Identity, found: Reach, problem: str, fix: str) -> Finding:
     """A finding against the identity, naming the witness path, the capabilities and the rule that grants them."""
     via = f"{found.rule.pattern.raw!r} in {list(found.rule.policies)}"
+    problem = problem.replace(ANY_SEGMENT, "<any>")
     return (
         identity.res.finding(
             identity.prop,
@@ -167,10 +168,16 @@ def _finding(identity: Identity, found: Reach, problem: str, fix: str) -> Findin
 
 
 def _first_per_rule(found: list[Reach]) -> list[Reach]:
-    """One witness per granting rule, so a glob is reported once with its most telling path."""
+    """One witness per granting rule, so a glob is reported once: the shortest path that shows where it is open."""
     seen: dict[str, Reach] = {}
+
+    def telling(item: Reach) -> tuple[bool, int, str]:
+        return ANY_SEGMENT not in item.path, item.path.count("/"), item.path
+
     for item in found:
-        seen.setdefault(item.rule.pattern.raw, item)
+        known = seen.get(item.rule.pattern.raw)
+        if known is None or telling(item) < telling(known):
+            seen[item.rule.pattern.raw] = item
     return list(seen.values())
 
 
@@ -192,7 +199,8 @@ def _database_problem(identity: Identity, path: str, mount: str) -> str | None:
         return None
     parts = path[len(mount) + 1 :].split("/")
     if len(parts) == 2 and parts[0] in ("creds", "static-creds"):
-        return f"database credentials of role {parts[1]!r}, which is not this identity's own ({identity.name!r})"
+        role = parts[1].replace(ANY_SEGMENT, "<any>")
+        return f"database credentials of role {role!r}, which is not this identity's own ({identity.name!r})"
     return "the database engine's configuration, roles or root credentials"
 
 
@@ -305,9 +313,17 @@ def pol_least_issue(view: StackView, config: Mapping[str, Any]) -> Iterator[Find
         for mount in sorted(mounts):
             if mount == intermediate:
                 continue
+            fix = f"grant create/update on exactly {mount}/issue/<its own role> only"
+            reported: set[str] = set()
+            for path in sorted(p for p in uses if p.startswith(mount + "/issue/")):
+                if identity.name in uses[path]:
+                    continue
+                for found in reach(identity.acl, target(path), WRITE)[:1]:
+                    reported.add(found.rule.pattern.raw)
+                    yield _finding(identity, found, f"issues on a role only {sorted(uses[path])} may use", fix)
             for found in _first_per_rule(reach(identity.acl, target(mount, subtree=True), WRITE)):
                 rest = found.path[len(mount) + 1 :]
-                if mount == root and rest == "root/sign-intermediate":
+                if found.rule.pattern.raw in reported or (mount == root and rest == "root/sign-intermediate"):
                     continue
                 if rest.startswith("issue/") and found.path in exact and identity.name in uses.get(found.path, set()):
                     continue
@@ -317,9 +333,7 @@ def pol_least_issue(view: StackView, config: Mapping[str, Any]) -> Iterator[Find
                     problem = "issues, signs or mints certificates through a role or endpoint no consumer uses with it"
                 else:
                     problem = "reconfigures the PKI mount (roles, config, keys)"
-                yield _finding(
-                    identity, found, problem, f"grant create/update on exactly {mount}/issue/<its own role> only"
-                )
+                yield _finding(identity, found, problem, fix)
 
 
 @stack_rule(

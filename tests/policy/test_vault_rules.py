@@ -1,0 +1,614 @@
+"""The Vault-side classes of issue 14, each caught wherever it can enter, asserted by property, value and fix.
+
+Every case starts from a stack the program really registers (dev, prod, or the onboarding stack with a
+database) and changes it the way a careless pull request would; hand-written shapes cover what the
+program never writes. Offending entries are placed first, last and after a harmless (or denied) one,
+because a rule that stops at the first entry it skips is a rule with a hole.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from secure_mesh_policy import types as t
+
+from tests.onboarding.stacks import onboarding_run
+from tests.policy.support import Finding, Subject, check, check_stack, from_run, parse_finding, subject
+from tests.policy.test_stack_rules import POLICY, ROLE, named, set_props, stack_subjects
+
+APP_POLICY = "secure-mesh-onboarding-app-{}-policy"
+APP_ROLE = "secure-mesh-onboarding-app-{}-role"
+GATEWAY_POLICY = "secure-mesh-onboarding-gateway-policy"
+GATEWAY_ROLE = "secure-mesh-onboarding-gateway-role"
+
+
+def onboarding_subjects(stack: str = "dev") -> list[Subject]:
+    """The onboarding stack (dev or prod plus the 'orders' app with a database), privately copied."""
+    return copy.deepcopy(from_run(onboarding_run(stack).resources))
+
+
+def policy_paths(subjects: list[Subject], name: str) -> dict[str, list[str]]:
+    """A declared policy's document as path → capabilities."""
+    document = json.loads(named(subjects, name).props["policy"])
+    return {p: rule["capabilities"] for p, rule in document["path"].items()}
+
+
+def place(subjects: list[Subject], name: str, extra: dict[str, list[str]], where: str) -> list[Subject]:
+    """Put extra paths into a policy first, last, or after a harmless denied path (``after-skipped``)."""
+    paths = policy_paths(subjects, name)
+    if where == "first":
+        ordered = {**extra, **paths}
+    elif where == "last":
+        ordered = {**paths, **extra}
+    else:
+        ordered = {**paths, "unrelated/mount/skipped": ["deny"], **extra}
+    target = named(subjects, name)
+    document = {"path": {p: {"capabilities": c} for p, c in ordered.items()}}
+    target.props = {**target.props, "policy": json.dumps(document)}
+    return subjects
+
+
+def findings(policy: str, subjects: list[Subject], config: dict[str, Any] | None = None) -> list[tuple[Finding, str]]:
+    """A stack rule's findings, taken apart, with the URN each is reported against."""
+    return [(parse_finding(m), urn or "") for m, urn in check_stack(policy, subjects, config)]
+
+
+def about(found: list[tuple[Finding, str]], subjects: list[Subject], name: str) -> list[Finding]:
+    """The findings reported against one resource (by URN and by name)."""
+    urn = named(subjects, name).urn
+    return [f for f, u in found if u == urn and f.name == name]
+
+
+ORDERS = ["first", "last", "after-skipped"]
+
+
+# ------------------------------------------------------------------------------------ class 1: globs
+
+
+@pytest.mark.parametrize("where", ORDERS)
+@pytest.mark.parametrize(
+    ("pattern", "witness", "problem"),
+    [
+        ("consul/kv/data/apps/*", "consul/kv/data/apps/<any>", "another app's KV secrets (app '<any>')"),
+        ("consul/kv/data/apps/+/session-key", "consul/kv/data/apps/<any>/session-key", "another app's KV secrets"),
+        ("consul/kv/data/apps/api/*", "consul/kv/data/apps/api/<any>", "another app's KV secrets (app 'api')"),
+        ("consul/kv/data/apps/a*", "consul/kv/data/apps/a<any>", "another app's KV secrets (app 'a<any>')"),
+        ("consul/kv/data/*", "consul/kv/data/<any>", "KV paths no policy names exactly"),
+        ("consul/kv/+/apps/web/session-key", "consul/kv/<any>/apps/web/session-key", "KV paths no policy names"),
+        ("consul/kv/metadata/apps/+", "consul/kv/metadata/apps/<any>", "another app's KV secrets"),
+    ],
+)
+def test_app_globs_reaching_other_identities_kv_are_caught(
+    pattern: str, witness: str, problem: str, where: str
+) -> None:
+    subjects = place(stack_subjects("dev"), APP_POLICY.format("web"), {pattern: ["read"]}, where)
+    found = about(findings("pol-least-purpose", subjects), subjects, APP_ROLE.format("web"))
+    start = f"may ['read'] {witness} (via '{pattern}' in ['consul-dc1-app-web']): {problem}"
+    matching = [f for f in found if f.problem.startswith(start)]
+    assert matching, f"{pattern} ({where}) was not caught as {start!r}: {[f.problem for f in found]}"
+    first = matching[0]
+    assert (first.type, first.prop, first.value) == ("AuthBackendRole", "tokenPolicies", "['consul-dc1-app-web']")
+    assert first.fix == (
+        "grant the identity's own exact KV paths (an app may glob only inside consul/kv/data/apps/<its name>/)"
+    )
+
+
+@pytest.mark.parametrize(
+    "pattern", ["consul/kv/data/apps/web/*", "consul/kv/data/apps/web/+", "consul/kv/data/apps/web/session-*"]
+)
+def test_an_app_may_glob_inside_its_own_kv_subtree(pattern: str) -> None:
+    subjects = place(stack_subjects("dev"), APP_POLICY.format("web"), {pattern: ["read"]}, "last")
+    assert check_stack("pol-least-purpose", subjects) == []
+
+
+def test_denies_are_judged_with_vaults_priority_not_by_appearance() -> None:
+    # 'apps/+/*' looks like it closes every app's subtree, but Vault prefers 'apps/*' (same first wildcard, fewer
+    # '+'), so two segments below apps/ stay readable; only 'apps/+' itself is denied.
+    looks_closed = place(
+        stack_subjects("dev"),
+        APP_POLICY.format("web"),
+        {"consul/kv/data/apps/*": ["read"], "consul/kv/data/apps/+": ["deny"], "consul/kv/data/apps/+/*": ["deny"]},
+        "last",
+    )
+    found = about(findings("pol-least-purpose", looks_closed), looks_closed, APP_ROLE.format("web"))
+    assert [f.problem for f in found] == [
+        "may ['read'] consul/kv/data/apps/<any>/<any> (via 'consul/kv/data/apps/*' in ['consul-dc1-app-web']): "
+        "another app's KV secrets (app '<any>')"
+    ]
+    partial = place(
+        stack_subjects("dev"),
+        APP_POLICY.format("web"),
+        {"consul/kv/data/apps/*": ["read"], "consul/kv/data/apps/api/*": ["deny"]},
+        "first",
+    )
+    problems = [f.problem for f in about(findings("pol-least-purpose", partial), partial, APP_ROLE.format("web"))]
+    assert problems == [
+        "may ['read'] consul/kv/data/apps/<any> (via 'consul/kv/data/apps/*' in ['consul-dc1-app-web']): "
+        "another app's KV secrets (app '<any>')"
+    ]
+
+
+def test_an_exact_grant_of_another_apps_secret_is_caught() -> None:
+    subjects = place(
+        stack_subjects("dev"), APP_POLICY.format("api"), {"consul/kv/data/apps/web/session-key": ["read"]}, "first"
+    )
+    found = about(findings("pol-least-purpose", subjects), subjects, APP_ROLE.format("api"))
+    assert [f.problem.rsplit(": ", 1)[-1] for f in found] == ["another app's KV secrets (app 'web')"]
+
+
+def test_a_glob_in_the_server_policy_over_the_whole_kv_tree_is_caught_per_role_and_per_policy() -> None:
+    subjects = place(stack_subjects("prod"), POLICY.format("server"), {"consul/kv/*": ["read"]}, "after-skipped")
+    found = findings("pol-least-purpose", subjects)
+    on_role = about(found, subjects, ROLE.format("server"))
+    on_policy = about(found, subjects, POLICY.format("server"))
+    assert [f.problem.rsplit(": ", 1)[-1] for f in on_role] == [
+        "KV paths no policy names exactly (the glob reaches the whole KV tree, today's and future secrets)"
+    ]
+    assert [(f.prop, f.value, f.fix) for f in on_policy] == [
+        ("policy.path['consul/kv/*']", "['read']", "grant exact paths inside the mount")
+    ]
+
+
+@pytest.mark.parametrize("where", ORDERS)
+@pytest.mark.parametrize(
+    ("pattern", "witness", "problem"),
+    [
+        ("consul/database/creds/*", "consul/database/creds/<any>", "database credentials of role '<any>'"),
+        ("consul/database/creds/+", "consul/database/creds/<any>", "database credentials of role '<any>'"),
+        ("consul/database/creds/app-orders", "consul/database/creds/app-orders", "role 'app-orders', which is not"),
+        ("consul/database/+/app-orders", "consul/database/<any>/app-orders", "the database engine's configuration"),
+        ("consul/database/config/*", "consul/database/config/<any>", "the database engine's configuration"),
+    ],
+)
+def test_database_credentials_are_reachable_only_by_their_own_app(
+    pattern: str, witness: str, problem: str, where: str
+) -> None:
+    subjects = place(onboarding_subjects(), APP_POLICY.format("web"), {pattern: ["read"]}, where)
+    found = about(findings("pol-least-purpose", subjects), subjects, APP_ROLE.format("web"))
+    assert found, f"{pattern} ({where}) was not caught"
+    assert found[0].problem.startswith(f"may ['read'] {witness} (via '{pattern}'")
+    assert problem in found[0].problem
+    assert found[0].fix == "grant read on consul/database/creds/<the identity's own role> only"
+
+
+def test_the_onboarding_stacks_database_app_passes_and_may_glob_its_own_creds_only() -> None:
+    assert check_stack("pol-least-purpose", onboarding_subjects("prod")) == []
+    own = place(
+        onboarding_subjects(), APP_POLICY.format("orders"), {"consul/database/creds/app-orders": ["read"]}, "last"
+    )
+    assert check_stack("pol-least-purpose", own) == []
+    wider = place(onboarding_subjects(), APP_POLICY.format("orders"), {"consul/database/creds/app-*": ["read"]}, "last")
+    problems = [f.problem for f in about(findings("pol-least-purpose", wider), wider, APP_ROLE.format("orders"))]
+    assert problems == [
+        "may ['read'] consul/database/creds/app-<any> (via 'consul/database/creds/app-*' in "
+        "['consul-dc1-app-orders']): database credentials of role 'app-<any>', which is not this identity's own "
+        "('app-orders')"
+    ]
+
+
+# ------------------------------------------------------------------------------- class 2: tuning
+
+
+@pytest.mark.parametrize("where", ORDERS)
+@pytest.mark.parametrize(
+    ("pattern", "capabilities", "witness", "problem"),
+    [
+        ("sys/mounts/consul/kv/tune", ["update"], "sys/mounts/consul/kv/tune", "tunes a mount other than"),
+        ("sys/mounts/+/tune", ["update"], "sys/mounts/<any>/tune", "tunes a mount other than"),
+        ("sys/mounts/consul/+/+/tune", ["update"], "sys/mounts/consul/<any>/<any>/tune", "tunes a mount"),
+        ("sys/mounts/*", ["read"], "sys/mounts/<any>", "reaches sys/ beyond the mesh CA provider's"),
+        ("sys/auth/kubernetes-dc1/tune", ["update"], "sys/auth/kubernetes-dc1/tune", "tunes a mount other than"),
+        ("sys/*", ["read"], "sys/<any>", "reaches sys/ beyond"),
+    ],
+)
+def test_mount_tuning_beyond_consuls_intermediate_is_caught(
+    pattern: str, capabilities: list[str], witness: str, problem: str, where: str
+) -> None:
+    subjects = place(stack_subjects("dev"), POLICY.format("mesh-ca"), {pattern: capabilities}, where)
+    found = about(findings("pol-least-sys", subjects), subjects, ROLE.format("server"))
+    assert found, f"{pattern} ({where}) was not caught"
+    assert found[0].value == "['consul-dc1-server', 'consul-dc1-mesh-ca']"
+    assert found[0].problem.startswith(
+        f"may {sorted(capabilities)} {witness} (via '{pattern}' in ['consul-dc1-mesh-ca'])"
+    )
+    assert problem in found[0].problem
+
+
+def test_the_intermediates_own_tune_is_allowed_only_to_the_server_role() -> None:
+    tune = {"sys/mounts/consul/connect/pki_consul_dc1/tune": ["update"]}
+    subjects = place(stack_subjects("dev"), APP_POLICY.format("web"), tune, "first")
+    found = about(findings("pol-least-sys", subjects), subjects, APP_ROLE.format("web"))
+    assert [f.problem for f in found] == [
+        "may ['update'] sys/mounts/consul/connect/pki_consul_dc1/tune (via "
+        "'sys/mounts/consul/connect/pki_consul_dc1/tune' in ['consul-dc1-app-web']): tunes a mount other than "
+        "Consul's own mesh intermediate"
+    ]
+    # the server role may also not read the intermediate's tune (update only) nor write the root's mount entry
+    wider = place(
+        stack_subjects("dev"), POLICY.format("mesh-ca"), {"sys/mounts/consul/connect/pki_int2": ["update"]}, "last"
+    )
+    assert [
+        f.problem.rsplit(": ", 1)[-1] for f in about(findings("pol-least-sys", wider), wider, ROLE.format("server"))
+    ] == ["reaches sys/ beyond the mesh CA provider's documented mount reads"]
+
+
+# ---------------------------------------------------------------------- class 3: cross-purpose issue
+
+
+@pytest.mark.parametrize("where", ORDERS)
+@pytest.mark.parametrize(
+    ("policy", "role", "pattern", "witness", "problem"),
+    [
+        (APP_POLICY.format("api"), APP_ROLE.format("api"), "consul/gateway/pki_int1/issue/api-gateway",
+         "consul/gateway/pki_int1/issue/api-gateway", "issues on a role only ['api-gateway'] may use"),
+        (POLICY.format("connect-injector"), ROLE.format("connect-injector"), "consul/server/pki_int2/issue/+",
+         "consul/server/pki_int2/issue/consul-server", "issues on a role only ['consul-server'] may use"),
+        (POLICY.format("connect-injector"), ROLE.format("connect-injector"), "consul/server/pki_int2/*",
+         "consul/server/pki_int2/issue/consul-server", "issues on a role only ['consul-server'] may use"),
+        (GATEWAY_POLICY, GATEWAY_ROLE, "consul/gateway/pki_int1/sign-verbatim",
+         "consul/gateway/pki_int1/sign-verbatim", "issues, signs or mints certificates"),
+        (GATEWAY_POLICY, GATEWAY_ROLE, "consul/gateway/pki_int1/sign-verbatim/+",
+         "consul/gateway/pki_int1/sign-verbatim/<any>", "issues, signs or mints"),
+        (GATEWAY_POLICY, GATEWAY_ROLE, "consul/connect/pki_int2/root/sign-intermediate",
+         "consul/connect/pki_int2/root/sign-intermediate", "issues, signs or mints"),
+        (GATEWAY_POLICY, GATEWAY_ROLE, "consul/gateway/pki_int1/root/sign-self-issued",
+         "consul/gateway/pki_int1/root/sign-self-issued", "issues, signs or mints"),
+        (GATEWAY_POLICY, GATEWAY_ROLE, "consul/gateway/pki_int1/issuer/+/sign-intermediate",
+         "consul/gateway/pki_int1/issuer/<any>/sign-intermediate", "issues, signs or mints"),
+        (GATEWAY_POLICY, GATEWAY_ROLE, "consul/gateway/pki_int1/issue/*",
+         "consul/gateway/pki_int1/issue/<any>", "issues, signs or mints"),
+        (GATEWAY_POLICY, GATEWAY_ROLE, "consul/webhook/pki_int1/issue/connect-injector",
+         "consul/webhook/pki_int1/issue/connect-injector", "only ['consul-connect-injector'] may use"),
+        (GATEWAY_POLICY, GATEWAY_ROLE, "consul/gateway/pki_int1/roles/api-gateway",
+         "consul/gateway/pki_int1/roles/api-gateway", "reconfigures the PKI mount"),
+        (POLICY.format("server"), ROLE.format("server"), "consul/connect/pki_int1/root/sign-intermediate",
+         "consul/connect/pki_int1/root/sign-intermediate", "issues, signs or mints"),
+    ],
+)  # fmt: skip
+def test_cross_purpose_issuance_is_caught(
+    policy: str, role: str, pattern: str, witness: str, problem: str, where: str
+) -> None:
+    subjects = place(stack_subjects("dev"), policy, {pattern: ["create", "update"]}, where)
+    found = about(findings("pol-least-issue", subjects), subjects, role)
+    assert found, f"{pattern} ({where}) was not caught"
+    assert found[0].prop == "tokenPolicies"
+    assert found[0].problem.startswith(f"may ['create', 'update'] {witness} (via '{pattern}'")
+    assert problem in found[0].problem
+    mount = witness.split("/pki_")[0] + "/pki_" + witness.split("/pki_")[1].split("/")[0]
+    assert found[0].fix == f"grant create/update on exactly {mount}/issue/<its own role> only"
+
+
+def test_the_real_issuers_pass_in_every_stack() -> None:
+    for subjects in (stack_subjects("dev"), stack_subjects("prod"), onboarding_subjects("prod")):
+        assert check_stack("pol-least-issue", subjects) == []
+
+
+def test_consuls_server_role_owns_its_intermediate_mount_and_nobody_else_does() -> None:
+    # the mesh CA policy's own glob over the intermediate is not a finding for the server role ...
+    assert policy_paths(stack_subjects("dev"), POLICY.format("mesh-ca"))["consul/connect/pki_consul_dc1/*"]
+    # ... but the same glob in an app's policy is
+    subjects = place(
+        stack_subjects("dev"), APP_POLICY.format("web"), {"consul/connect/pki_consul_dc1/*": ["update"]}, "last"
+    )
+    found = about(findings("pol-least-issue", subjects), subjects, APP_ROLE.format("web"))
+    assert [f.problem.split(" (via")[0] for f in found] == ["may ['update'] consul/connect/pki_consul_dc1/<any>"]
+
+
+def test_an_issue_path_is_allowed_only_to_the_identity_its_consumer_names() -> None:
+    # the CSI class names role api-gateway: moving the class to another role makes the gateway's grant a finding
+    subjects = stack_subjects("dev")
+    spc = named(subjects, "secure-mesh-onboarding-gateway-tls-provider")
+    spec = copy.deepcopy(spc.props["spec"])
+    spec["parameters"]["roleName"] = "app-web"
+    spc.props = {**spc.props, "spec": spec}
+    found = about(findings("pol-least-issue", subjects), subjects, GATEWAY_ROLE)
+    assert [f.problem.rsplit(": ", 1)[-1] for f in found] == ["issues on a role only ['app-web'] may use"]
+
+
+# ---------------------------------------------------------------------------- class 6: KV hardening
+
+
+def test_kv_audit_non_hmac_keys_on_the_real_kv_mount() -> None:
+    subjects = stack_subjects("prod")
+    kv = named(subjects, "secure-mesh-secrets-kv")
+    for keys, bad in [
+        (["version"], []),
+        (["data"], ["data"]),
+        (["version", "key"], ["key"]),
+        (["key", "version"], ["key"]),
+    ]:
+        messages = check("kv-no-plaintext-audit", t.MOUNT, {**kv.props, "auditNonHmacResponseKeys": keys}, name=kv.name)
+        parsed = [parse_finding(m) for m in messages]
+        expected = (
+            []
+            if not bad
+            else [
+                Finding(
+                    "Mount",
+                    kv.name,
+                    "auditNonHmacResponseKeys",
+                    repr(keys).replace('"', "'"),
+                    f"audit devices log {bad} in clear text (Vault HMACs every other value)",
+                    "remove them; leave audit_non_hmac_*_keys unset (or list only non-secret metadata keys)",
+                )
+            ]
+        )
+        assert parsed == expected, keys
+
+
+def test_write_only_secret_must_keep_disable_read() -> None:
+    subjects = set_props(stack_subjects("prod"), "secure-mesh-secrets-bootstrap-token", disableRead=None)
+    found = about(findings("kv-no-plaintext-readback", subjects), subjects, "secure-mesh-secrets-bootstrap-token")
+    assert [(f.prop, f.value, f.fix) for f in found] == [("disableRead", "<unset>", "set disable_read = true")]
+    assert (
+        found[0].problem
+        == "['consul-server-acl-init'] may write it, so Pulumi would read the runtime value back into state"
+    )
+    # the gossip key (only Pulumi writes it) may be read back; once an identity may write it, it may not
+    gossip = place(
+        stack_subjects("dev"), POLICY.format("server-acl-init"), {"consul/kv/data/consul/+": ["update"]}, "first"
+    )
+    names = [f.name for f, _ in findings("kv-no-plaintext-readback", gossip)]
+    assert names == ["secure-mesh-secrets-gossip"]
+
+
+def test_kv_cas_advisory_fires_only_where_pulumi_is_the_only_writer() -> None:
+    assert check_stack("kv-cas", stack_subjects("dev")) == []
+    assert check_stack("kv-cas", stack_subjects("prod")) == []
+    only_pulumi = set_props(stack_subjects("dev"), "secure-mesh-identities-server-acl-init-policy")
+    document = json.loads(named(only_pulumi, POLICY.format("server-acl-init")).props["policy"])
+    document["path"]["consul/kv/data/consul/bootstrap-token"]["capabilities"] = ["read"]
+    named(only_pulumi, POLICY.format("server-acl-init")).props = {
+        **named(only_pulumi, POLICY.format("server-acl-init")).props,
+        "policy": json.dumps(document),
+    }
+    found = findings("kv-cas", only_pulumi)
+    assert [(f.name, f.prop, f.value, f.fix) for f, _ in found] == [
+        ("secure-mesh-secrets-kv-config", "casRequired", "False", "set cas_required = true")
+    ]
+    with_cas = set_props(only_pulumi, "secure-mesh-secrets-kv-config", casRequired=True)
+    assert check_stack("kv-cas", with_cas) == []
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "capabilities", "problem"),
+    [
+        ("consul/kv/destroy/+", ["update"], "destroys KV-v2 versions"),
+        ("consul/kv/+/consul/other", ["delete"], "deletes KV-v2 secrets"),
+        ("consul/kv/+/consul/gossip", ["delete"], "deletes KV-v2 history"),  # data/consul/gossip is exact: read only
+        ("consul/kv/*", ["update"], "destroys KV-v2 versions"),
+        ("consul/kv/metadata/consul/*", ["update"], "rewrites its retention"),
+    ],
+)
+def test_globs_reaching_kv_history_destruction_are_caught(endpoint: str, capabilities: list[str], problem: str) -> None:
+    subjects = place(stack_subjects("dev"), POLICY.format("server"), {endpoint: capabilities}, "after-skipped")
+    found = about(findings("pol-kv-data-stack", subjects), subjects, ROLE.format("server"))
+    assert any(problem in f.problem and f"(via '{endpoint}'" in f.problem for f in found), [f.problem for f in found]
+    assert all(f.fix == "grant read on consul/kv/data/<path> only" for f in found)
+
+
+# ----------------------------------------------------------------------------- class 9: Kubernetes RBAC
+
+
+def reviewer_binding(role_ref: dict[str, str], name: str = "extra-binding", **extra: Any) -> Subject:
+    return subject(
+        t.CLUSTER_ROLE_BINDING,
+        name,
+        {
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", **role_ref},
+            "subjects": [
+                {"kind": "ServiceAccount", "name": "other", "namespace": "x"},
+                {"kind": "ServiceAccount", "name": "vault-token-reviewer", "namespace": "vault-auth"},
+            ],
+        },
+        stack="prod",
+        **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    ("role_ref", "what", "reviewers"),
+    [
+        ({"kind": "ClusterRole", "name": "cluster-admin"}, "ClusterRole cluster-admin", [1]),
+        ({"kind": "ClusterRole", "name": "edit"}, "ClusterRole edit", [1]),
+        # a custom role that can create tokenreviews makes every subject a reviewer: both are then over-bound
+        ({"kind": "ClusterRole", "name": "reviews-plus"}, "a custom role that does more than review tokens", [0, 1]),
+        ({"kind": "ClusterRole", "name": "wildcard"}, "a custom role that does more than review tokens", [0, 1]),
+    ],
+)
+def test_the_token_reviewer_bound_to_more_than_auth_delegator_is_caught(
+    role_ref: dict[str, str], what: str, reviewers: list[int]
+) -> None:
+    roles = [
+        subject(
+            t.CLUSTER_ROLE,
+            "reviews-plus",
+            {
+                "metadata": {"name": "reviews-plus"},
+                "rules": [
+                    {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+                    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
+                ],
+            },
+            stack="prod",
+        ),
+        subject(
+            t.CLUSTER_ROLE,
+            "wildcard",
+            {"metadata": {"name": "wildcard"}, "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]},
+            stack="prod",
+        ),
+    ]
+    subjects = [*stack_subjects("prod"), *roles, reviewer_binding(role_ref)]
+    found = about(findings("k8s-reviewer-rbac", subjects), subjects, "extra-binding")
+    accounts = ["x/other", "vault-auth/vault-token-reviewer"]
+    assert found == [
+        Finding(
+            "ClusterRoleBinding",
+            "extra-binding",
+            "roleRef",
+            f"'{role_ref['kind']} {role_ref['name']}'",
+            f"binds the Vault token reviewer {accounts[i]} (subjects[{i}]) to {what}, broader than "
+            "system:auth-delegator",
+            "bind the reviewer only to the ClusterRole system:auth-delegator",
+        )
+        for i in reviewers
+    ]
+
+
+def test_a_review_only_custom_role_and_the_real_binding_pass() -> None:
+    review_only = subject(
+        t.CLUSTER_ROLE,
+        "review-only",
+        {
+            "metadata": {"name": "review-only"},
+            "rules": [{"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]}],
+        },
+        stack="prod",
+    )
+    subjects = [*stack_subjects("prod"), review_only, reviewer_binding({"kind": "ClusterRole", "name": "review-only"})]
+    assert check_stack("k8s-reviewer-rbac", subjects) == []
+
+
+def test_auth_delegator_granted_to_a_group_is_caught() -> None:
+    subjects = stack_subjects("prod")
+    binding = named(subjects, "secure-mesh-identities-token-reviewer-binding")
+    binding.props = {
+        **binding.props,
+        "subjects": [*binding.props["subjects"], {"kind": "Group", "name": "system:serviceaccounts"}],
+    }
+    found = about(findings("k8s-reviewer-rbac", subjects), subjects, binding.name)
+    assert [(f.prop, f.value) for f in found] == [("subjects[1]", "'Group system:serviceaccounts'")]
+
+
+@pytest.mark.parametrize(
+    "accounts", [["default"], ["app", "default"], ["default", "app"]], ids=["only", "last", "first"]
+)
+def test_an_app_role_bound_to_the_default_service_account_is_caught(accounts: list[str]) -> None:
+    role = named(stack_subjects("prod"), "secure-mesh-onboarding-app-checkout-role")
+    messages = check("k8s-names", t.K8S_AUTH_ROLE, {**role.props, "boundServiceAccountNames": accounts}, name=role.name)
+    assert [parse_finding(m) for m in messages] == [
+        Finding(
+            "AuthBackendRole",
+            role.name,
+            "boundServiceAccountNames",
+            repr(accounts),
+            "binds the namespace's 'default' service account, which every pod without its own account runs as",
+            "create a dedicated service account for the workload and bind that",
+        )
+    ]
+
+
+# ------------------------------------------------------------------------------------ class 10: transport
+
+
+def spc_params(subjects: list[Subject], **changes: Any) -> list[Subject]:
+    spc = named(subjects, "secure-mesh-onboarding-gateway-tls-provider")
+    spec = copy.deepcopy(spc.props["spec"])
+    for key, value in changes.items():
+        if value is None:
+            spec["parameters"].pop(key, None)
+        else:
+            spec["parameters"][key] = value
+    spc.props = {**spc.props, "spec": spec}
+    return subjects
+
+
+def workload(annotations: dict[str, str], env: list[dict[str, str]] | None = None) -> Subject:
+    return subject(
+        "kubernetes:apps/v1:Deployment",
+        "app-deployment",
+        {
+            "spec": {
+                "template": {
+                    "metadata": {"annotations": annotations},
+                    "spec": {"containers": [{"name": "app", "image": "app:1", "env": env or []}]},
+                }
+            }
+        },
+        stack="prod",
+    )
+
+
+INJECT = {"vault.hashicorp.com/agent-inject": "true", "vault.hashicorp.com/role": "app-checkout"}
+CA = {"vault.hashicorp.com/tls-secret": "consul-consul-vault-ca", "vault.hashicorp.com/ca-cert": "/vault/tls/tls.crt"}
+
+TRANSPORT: list[tuple[str, Callable[[list[Subject]], list[Subject]], str, str, str]] = [
+    ("provider-skip-true", lambda s: set_props(s, "vault", skipTlsVerify="true"), "vault", "skipTlsVerify", "'true'"),
+    ("provider-skip-bool", lambda s: set_props(s, "vault", skipTlsVerify=True), "vault", "skipTlsVerify", "True"),
+    ("provider-skip-1", lambda s: set_props(s, "vault", skipTlsVerify="1"), "vault", "skipTlsVerify", "'1'"),
+    ("provider-http", lambda s: set_props(s, "vault", address="http://vault.prod.example.com:8200"), "vault",
+     "address", "'http://vault.prod.example.com:8200'"),
+    ("csi-skip", lambda s: spc_params(s, vaultSkipTLSVerify="True"), "secure-mesh-onboarding-gateway-tls-provider",
+     "spec.parameters.vaultSkipTLSVerify", "'True'"),
+    ("csi-http", lambda s: spc_params(s, vaultAddress="http://vault.prod.example.com:8200"),
+     "secure-mesh-onboarding-gateway-tls-provider", "spec.parameters.vaultAddress", "'http://vault.prod.example.com:8200'"),
+    ("csi-no-ca", lambda s: spc_params(s, vaultCACertPath=None), "secure-mesh-onboarding-gateway-tls-provider",
+     "spec.parameters.vaultCACertPath", "<unset>"),
+    ("agent-skip", lambda s: [*s, workload({**INJECT, **CA, "vault.hashicorp.com/tls-skip-verify": "t"})],
+     "app-deployment", "spec.template.metadata.annotations['vault.hashicorp.com/tls-skip-verify']", "'t'"),
+    ("agent-no-ca", lambda s: [*s, workload(INJECT)], "app-deployment",
+     "spec.template.metadata.annotations['vault.hashicorp.com/ca-cert']", "<unset>"),
+    ("agent-http", lambda s: [*s, workload({**INJECT, "vault.hashicorp.com/service": "http://vault:8200"})],
+     "app-deployment", "spec.template.metadata.annotations['vault.hashicorp.com/service']", "'http://vault:8200'"),
+    ("env-skip", lambda s: [*s, workload({}, [{"name": "LOG", "value": "1"}, {"name": "VAULT_SKIP_VERIFY",
+                                                                          "value": "1"}])],
+     "app-deployment", "spec.template.spec.containers[0].env.VAULT_SKIP_VERIFY", "'1'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "weaken", "culprit", "prop", "value"), TRANSPORT, ids=[c[0] for c in TRANSPORT])
+def test_transport_to_vault_weakened_in_prod_is_caught(
+    case: str, weaken: Callable[[list[Subject]], list[Subject]], culprit: str, prop: str, value: str
+) -> None:
+    subjects = weaken(stack_subjects("prod"))
+    found = about(findings("csl-vault-ca-transport", subjects), subjects, culprit)
+    assert [(f.prop, f.value) for f in found] == [(prop, value)], [f.problem for f in found]
+
+
+def test_consul_agent_annotations_skip_verify_in_any_spelling() -> None:
+    for spelling in ("true", "TRUE", "1", "t"):
+        subjects = stack_subjects("dev")
+        release = named(subjects, "secure-mesh-consul-release")
+        values = copy.deepcopy(release.props["values"])
+        vault = values["global"]["secretsBackend"]["vault"]
+        vault["agentAnnotations"] = vault["agentAnnotations"] + f'\n"vault.hashicorp.com/tls-skip-verify": "{spelling}"'
+        release.props = {**release.props, "values": values}
+        found = about(findings("csl-vault-ca-transport", subjects), subjects, release.name)
+        assert [(f.prop, f.value) for f in found] == [
+            (
+                "values.global.secretsBackend.vault.agentAnnotations['vault.hashicorp.com/tls-skip-verify']",
+                repr(spelling),
+            )
+        ]
+
+
+def test_dev_may_use_plain_http_but_never_skip_verification() -> None:
+    dev = stack_subjects("dev")
+    assert named(dev, "vault").props["address"].startswith("http://")
+    assert check_stack("csl-vault-ca-transport", dev) == []
+    assert [f.prop for f, _ in findings("csl-vault-ca-transport", set_props(dev, "vault", skipTlsVerify="true"))] == [
+        "skipTlsVerify"
+    ]
+    # production by policy config, not by stack name
+    found = findings("csl-vault-ca-transport", stack_subjects("dev"), {"environment": "prod"})
+    assert sorted(f.prop for f, _ in found) == ["address", "spec.parameters.vaultAddress"]
+
+
+def test_vault_injector_chart_pointing_at_http_in_prod_is_caught() -> None:
+    subjects = stack_subjects("prod")
+    release = named(subjects, "secure-mesh-consul-vault-injector")
+    values = copy.deepcopy(release.props["values"])
+    values["global"]["externalVaultAddr"] = "http://vault.prod.example.com:8200"
+    values["injector"]["extraEnvironmentVars"] = {"VAULT_SKIP_VERIFY": "true"}
+    release.props = {**release.props, "values": values}
+    found = about(findings("csl-vault-ca-transport", subjects), subjects, release.name)
+    assert [(f.prop, f.value) for f in found] == [
+        ("values.global.externalVaultAddr", "'http://vault.prod.example.com:8200'"),
+        ("values.injector.extraEnvironmentVars.VAULT_SKIP_VERIFY", "'true'"),
+    ]
