@@ -488,16 +488,49 @@ def _configured_reviewers(view: StackView) -> set[tuple[str, str]]:
     return found
 
 
+def _client_jwt_reviewers(view: StackView) -> set[tuple[str, str]]:
+    """In client-JWT mode (no reviewer JWT, local token disabled) every service account that logs in reviews itself."""
+    modes = {}
+    for auth_config in view.of(t.K8S_AUTH_CONFIG):
+        client_jwt = not (auth_config.has("tokenReviewerJwt") or auth_config.has("tokenReviewerJwtWo"))
+        modes[str(auth_config.get("backend") or "kubernetes").strip("/")] = client_jwt and as_bool(
+            auth_config.get("disableLocalCaJwt"), False
+        )
+    found: set[tuple[str, str]] = set()
+    for role in view.of(t.K8S_AUTH_ROLE):
+        if not modes.get(str(role.get("backend") or "kubernetes").strip("/")):
+            continue
+        for namespace in names(role.get("boundServiceAccountNamespaces")):
+            for account in names(role.get("boundServiceAccountNames")):
+                if "*" not in namespace and "*" not in account:
+                    found.add((namespace, account))
+    return found
+
+
+BROAD_CLUSTER_ROLES = frozenset({"cluster-admin", "admin", "edit"})
+"""Kubernetes' user-facing roles: far broader than the token review a Vault reviewer needs."""
+
+
+def _is_wildcard(role: Res) -> bool:
+    """A role with a ``*`` in any rule's apiGroups, resources or verbs (or aggregated from others)."""
+    if role.get("aggregationRule"):
+        return True
+    for rule in as_list(role.get("rules")):
+        if isinstance(rule, Mapping) and any("*" in names(rule.get(k)) for k in ("apiGroups", "resources", "verbs")):
+            return True
+    return False
+
+
 @stack_rule(
     "K8S-REVIEWER",
     part="rbac",
-    checks="The Kubernetes service accounts that review tokens for Vault (whose JWT the auth config holds, or bound "
-    "to system:auth-delegator or a role that creates tokenreviews) are bound to nothing broader: no other "
-    "ClusterRoleBinding or RoleBinding gives "
-    "them cluster-admin, admin, edit, a wildcard rule or a custom role that does more than create token and "
-    "subject-access reviews; and the reviewer grant goes to named service accounts, never to groups or users.",
-    why="Vault Kubernetes auth docs: the reviewer JWT only needs system:auth-delegator; it is a long-lived "
-    "credential stored in Vault, so anything more it can do is exposed with it.",
+    checks="The Kubernetes service accounts that review tokens for Vault (whose JWT the auth config holds; bound to "
+    "system:auth-delegator or a role that creates tokenreviews; in client-JWT mode every service account that logs "
+    "in) are bound to nothing broader: no ClusterRoleBinding or RoleBinding gives them cluster-admin, admin, edit, a "
+    "role with a wildcard rule, or a custom role that reviews tokens and does more; and token review goes to named "
+    "service accounts, never to groups or users.",
+    why="Vault Kubernetes auth docs: the reviewer only needs system:auth-delegator; its JWT is a credential Vault "
+    "holds (or, in client-JWT mode, receives at every login), so anything more it can do is exposed with it.",
     fix="Bind the reviewer service account only to the ClusterRole system:auth-delegator.",
 )
 def k8s_reviewer_rbac(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
@@ -512,7 +545,7 @@ def k8s_reviewer_rbac(view: StackView, config: Mapping[str, Any]) -> Iterator[Fi
         declared = roles.get((kind, name))
         return declared is not None and _reviews_tokens(declared)
 
-    reviewers = _configured_reviewers(view)
+    reviewers = _configured_reviewers(view) | _client_jwt_reviewers(view)
     for binding in bindings:
         if not is_review_role(binding):
             continue
@@ -532,14 +565,22 @@ def k8s_reviewer_rbac(view: StackView, config: Mapping[str, Any]) -> Iterator[Fi
     for binding in bindings:
         kind, name = _role_ref(binding)
         declared = roles.get((kind, name))
-        if kind == "ClusterRole" and name == AUTH_DELEGATOR:
-            continue
-        if declared is not None and _grants_only_reviews(declared):
+        if declared is not None:
+            if _grants_only_reviews(declared):
+                continue
+            if _is_wildcard(declared):
+                what = "a role with a wildcard rule"
+            elif _reviews_tokens(declared):
+                what = "a custom role that does more than review tokens"
+            else:
+                continue
+        elif kind == "ClusterRole" and name in BROAD_CLUSTER_ROLES:
+            what = f"{kind} {name}"
+        else:
             continue
         for index, (subject_kind, namespace, subject) in enumerate(_subjects(binding)):
             if subject_kind != "ServiceAccount" or (namespace, subject) not in reviewers:
                 continue
-            what = "a custom role that does more than review tokens" if declared is not None else f"{kind} {name}"
             yield (
                 binding.finding(
                     "roleRef",

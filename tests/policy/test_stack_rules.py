@@ -398,11 +398,11 @@ CASES = [
         "reviewer-cluster-admin",
         lambda s: set_props(
             s,
-            "secure-mesh-identities-token-reviewer-binding",
+            "secure-mesh-identities-vault-clients-auth-delegator",
             roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
         ),
         "broader than system:auth-delegator",
-        "secure-mesh-identities-token-reviewer-binding",
+        "secure-mesh-identities-vault-clients-auth-delegator",
         stack="prod",
     ),
     StackCase(

@@ -8,6 +8,7 @@ because a rule that stops at the first entry it skips is a rule with a hole.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from collections.abc import Callable
@@ -403,7 +404,7 @@ def reviewer_binding(role_ref: dict[str, str], name: str = "extra-binding", **ex
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", **role_ref},
             "subjects": [
                 {"kind": "ServiceAccount", "name": "other", "namespace": "x"},
-                {"kind": "ServiceAccount", "name": "vault-token-reviewer", "namespace": "vault-auth"},
+                {"kind": "ServiceAccount", "name": "consul-consul-server", "namespace": "consul"},
             ],
         },
         stack="prod",
@@ -418,7 +419,7 @@ def reviewer_binding(role_ref: dict[str, str], name: str = "extra-binding", **ex
         ({"kind": "ClusterRole", "name": "edit"}, "ClusterRole edit", [1]),
         # a custom role that can create tokenreviews makes every subject a reviewer: both are then over-bound
         ({"kind": "ClusterRole", "name": "reviews-plus"}, "a custom role that does more than review tokens", [0, 1]),
-        ({"kind": "ClusterRole", "name": "wildcard"}, "a custom role that does more than review tokens", [0, 1]),
+        ({"kind": "ClusterRole", "name": "wildcard"}, "a role with a wildcard rule", [0, 1]),
     ],
 )
 def test_the_token_reviewer_bound_to_more_than_auth_delegator_is_caught(
@@ -446,7 +447,7 @@ def test_the_token_reviewer_bound_to_more_than_auth_delegator_is_caught(
     ]
     subjects = [*stack_subjects("prod"), *roles, reviewer_binding(role_ref)]
     found = about(findings("k8s-reviewer-rbac", subjects), subjects, "extra-binding")
-    accounts = ["x/other", "vault-auth/vault-token-reviewer"]
+    accounts = ["x/other", "consul/consul-consul-server"]
     assert found == [
         Finding(
             "ClusterRoleBinding",
@@ -475,15 +476,57 @@ def test_a_review_only_custom_role_and_the_real_binding_pass() -> None:
     assert check_stack("k8s-reviewer-rbac", subjects) == []
 
 
+def test_a_narrow_app_role_for_a_vault_client_is_not_a_reviewer_finding() -> None:
+    reader = subject(
+        t.ROLE,
+        "config-reader",
+        {
+            "metadata": {"name": "config-reader", "namespace": "consul"},
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}],
+        },
+        stack="prod",
+    )
+    binding = reviewer_binding({"kind": "Role", "name": "config-reader"})
+    assert check_stack("k8s-reviewer-rbac", [*stack_subjects("prod"), reader, binding]) == []
+
+
+def test_a_long_lived_reviewer_is_known_from_its_jwt() -> None:
+    claims = base64.urlsafe_b64encode(
+        json.dumps({"sub": "system:serviceaccount:vault-auth:vault-token-reviewer"}).encode()
+    ).rstrip(b"=")
+    subjects = set_props(
+        stack_subjects("prod"),
+        "secure-mesh-identities-kubernetes-auth-config",
+        tokenReviewerJwt=f"eyJhbGciOiJSUzI1NiJ9.{claims.decode()}.c2ln",
+        disableLocalCaJwt=True,
+    )
+    edit = subject(
+        t.ROLE_BINDING,
+        "reviewer-edit",
+        {
+            "metadata": {"name": "reviewer-edit", "namespace": "vault-auth"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+            "subjects": [{"kind": "ServiceAccount", "name": "vault-token-reviewer"}],
+        },
+        stack="prod",
+    )
+    found = about(findings("k8s-reviewer-rbac", [*subjects, edit]), [*subjects, edit], "reviewer-edit")
+    assert [f.problem for f in found] == [
+        "binds the Vault token reviewer vault-auth/vault-token-reviewer (subjects[0]) to ClusterRole edit, broader "
+        "than system:auth-delegator"
+    ]
+
+
 def test_auth_delegator_granted_to_a_group_is_caught() -> None:
     subjects = stack_subjects("prod")
-    binding = named(subjects, "secure-mesh-identities-token-reviewer-binding")
+    binding = named(subjects, "secure-mesh-identities-vault-clients-auth-delegator")
     binding.props = {
         **binding.props,
         "subjects": [*binding.props["subjects"], {"kind": "Group", "name": "system:serviceaccounts"}],
     }
     found = about(findings("k8s-reviewer-rbac", subjects), subjects, binding.name)
-    assert [(f.prop, f.value) for f in found] == [("subjects[1]", "'Group system:serviceaccounts'")]
+    index = len(binding.props["subjects"]) - 1
+    assert [(f.prop, f.value) for f in found] == [(f"subjects[{index}]", "'Group system:serviceaccounts'")]
 
 
 @pytest.mark.parametrize(

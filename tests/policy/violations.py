@@ -228,10 +228,10 @@ VIOLATIONS: dict[str, Violating] = {
     "k8s-reviewer-rbac": weakened(
         lambda s: set_props(
             s,
-            "secure-mesh-identities-token-reviewer-binding",
+            "secure-mesh-identities-vault-clients-auth-delegator",
             roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
         ),
-        blame="secure-mesh-identities-token-reviewer-binding",
+        blame="secure-mesh-identities-vault-clients-auth-delegator",
         stack="prod",
     ),
     "k8s-ttl": shape(t.K8S_AUTH_ROLE, good_k8s_role(tokenPeriod=3600.0)),
@@ -285,9 +285,7 @@ VIOLATIONS: dict[str, Violating] = {
     "csl-binding": shape(t.HELM_RELEASE, release(connectInject={"aclBindingRuleSelector": ""})),
     "csl-bootstrap-token": shape(t.HELM_RELEASE, release(global__acls__bootstrapToken=None)),
     "csl-gossip": shape(t.HELM_RELEASE, release(global__gossipEncryption=None)),
-    "csl-no-scripts": shape(
-        t.HELM_RELEASE, release(client__extraConfig=json.dumps({"enable_script_checks": True}))
-    ),
+    "csl-no-scripts": shape(t.HELM_RELEASE, release(client__extraConfig=json.dumps({"enable_script_checks": True}))),
     "csl-chart-pin": shape(t.HELM_RELEASE, {**release(), "version": "^2.0"}),
     "csl-expose": shape(t.HELM_RELEASE, release(ui__service__type="LoadBalancer")),
     "csl-extra-config": shape(t.HELM_RELEASE, release(server__extraConfig=json.dumps({"ports": {"http": 8500}}))),
