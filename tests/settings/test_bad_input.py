@@ -280,7 +280,7 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ("prod-vault-root", lambda c: {**c, "environment": "prod"}, "pki.rootCustody", "for dev and staging only"),
     (
         "prod-plain-http",
-        lambda c: {**c, "environment": "prod"},
+        merge({"environment": "prod", "vault": {"address": "http://vault.vault.svc.cluster.local:8200"}}),
         "vault.address",
         "is plain http, allowed only with environment 'dev'",
     ),
@@ -345,6 +345,7 @@ def test_all_problems_are_reported_at_once() -> None:
         {
             "consul": {"serverReplicas": 2, "enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"},
             "environment": "prod",
+            "vault": {"address": "http://vault.vault.svc.cluster.local:8200"},
         },
     )
     with pytest.raises(SettingsError) as caught:

@@ -376,7 +376,10 @@ def test_plain_http_is_accepted_in_dev() -> None:
 
 
 def test_the_program_registers_nothing_for_plain_http_in_staging() -> None:
-    error, registered = run_program_expecting_failure({**DEV, "environment": "staging"})
+    config = deep_merge(
+        DEV, {"environment": "staging", "vault": {"address": "http://vault.vault.svc.cluster.local:8200"}}
+    )
+    error, registered = run_program_expecting_failure(config)
     assert "secure-mesh:vault.address: 'http://vault.vault.svc.cluster.local:8200' is plain http" in str(error)
     assert registered == []
 
