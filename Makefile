@@ -1,16 +1,27 @@
-# Everyday commands. `make test` sets up .venv from the pinned files on first use, then runs the suite.
+# Everyday commands. `make test` sets up .venv from the hashed lock on first use, then runs the suite.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STACK  ?= dev
 OUT    ?= build/$(STACK)
 
-.PHONY: test lint typecheck preview up schema readme render dev-up dev-down integration bench clean
+.PHONY: test lint typecheck preview up schema readme render dev-up dev-down integration bench clean lock stack-init
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt policy/requirements.txt
+# The venv comes only from requirements-lock.txt, every file checked against its hash (as in CI and .ci/run).
+$(VENV)/.installed: requirements-lock.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-lock.txt
 	touch $@
+
+# Regenerate the hashed lock from the pinned requirements*.txt (after changing a pin; needs PyPI).
+lock: $(VENV)/.installed
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --output-file requirements-lock.txt requirements-dev.txt
+
+# Create a stack with the right secrets provider: `make stack-init STACK=prod KMS_KEY=alias/...` (awskms, prod),
+# `make stack-init STACK=dev` (passphrase, dev only). See README "Production: one-time setup".
+stack-init:
+	scripts/stack-init.sh $(STACK) $(KMS_KEY)
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
