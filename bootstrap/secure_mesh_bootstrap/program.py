@@ -32,7 +32,11 @@ def main() -> None:
     )
     vault_trust = VaultTrust("pipeline", settings, pulumi.ResourceOptions(provider=vault_provider))
     aws_trust = AwsTrust("pipeline", settings, pulumi.ResourceOptions(provider=aws_provider))
-    pulumi.export("secretsProvider", aws_trust.secrets_key_alias.name.apply(lambda alias: f"awskms://{alias}"))
+    region = settings.aws.region
+    pulumi.export(
+        "secretsProvider",
+        aws_trust.secrets_key_alias.name.apply(lambda alias: f"awskms://{alias}?region={region}"),
+    )
     pulumi.export("awsRoleArns", {p.value: aws_trust.roles[p].arn for p in Purpose})
     pulumi.export("vaultRoles", {p.value: vault_trust.roles[p].role_name for p in Purpose})
     pulumi.export("vaultJwtMount", vault_trust.auth.path)

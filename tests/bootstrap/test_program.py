@@ -191,7 +191,7 @@ def test_the_stack_secrets_key_rotates_and_is_protected(run: ProgramRun) -> None
 
 def test_outputs_give_stack_init_and_the_workflows_what_they_need(run: ProgramRun) -> None:
     assert run.outputs == {
-        "secretsProvider": "awskms://alias/secure-mesh-prod-secrets",
+        "secretsProvider": "awskms://alias/secure-mesh-prod-secrets?region=eu-west-1",
         "awsRoleArns": {p.value: f"arn:aws:iam::111122223333:role/secure-mesh-{p.value}" for p in Purpose},
         "vaultRoles": {p.value: f"secure-mesh-{p.value}" for p in Purpose},
         "vaultJwtMount": "github-actions",
