@@ -57,6 +57,9 @@ class VaultSettings(BootstrapModel):
     """The mesh stack's Kubernetes auth mount (``kubernetes-<datacenter>`` unless it sets one)."""
     policy_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")]
     """The prefix of every Vault policy the mesh stack writes (``<mountPrefix>-<datacenter>``)."""
+    audit_device_path: Annotated[str, Field(pattern=VAULT_PATH_PATTERN)] | None = None
+    """The mesh stack's audit device (``sys/audit/<path>``, ``secure-mesh-<datacenter>`` unless it sets one);
+    unset when the mesh stack enables none."""
 
 
 class AwsSettings(BootstrapModel):

@@ -95,10 +95,13 @@ def vault_policy_paths(settings: BootstrapSettings, purpose: Purpose) -> dict[st
     Vault's ``default`` policy. Preview and drift only read: Vault's ``read`` on a PKI ``issue``/``sign``
     path or a database ``creds`` path cannot issue (those need ``update``), and credential-generating reads
     (``database/creds``, ``static-creds``) are denied outright. The preview (no refresh) reads no KV data.
+    The mesh stack's audit device: enabling it needs ``sudo`` on ``sys/audit/<path>`` and reading it back lists
+    ``sys/audit``, which needs ``sudo`` too (Vault API docs, ``/sys/audit``) — given to deploy and drift only.
     """
     prefix = settings.vault.mount_prefix
     auth = settings.vault.kubernetes_auth_mount
     policies = settings.vault.policy_prefix
+    audit = settings.vault.audit_device_path
     paths: dict[str, Capabilities] = {
         "auth/token/create": ("update",),
         "auth/token/lookup-self": ("read",),
@@ -116,6 +119,9 @@ def vault_policy_paths(settings: BootstrapSettings, purpose: Purpose) -> dict[st
             f"auth/{auth}/*": CRUDL,
             f"{prefix}/*": CRUDL,
         }
+        if audit is not None:
+            paths["sys/audit"] = ("read", "sudo")
+            paths[f"sys/audit/{audit}"] = ("create", "read", "update", "delete", "sudo")
         return dict(sorted(paths.items()))
     paths |= {
         f"sys/mounts/{prefix}/*": ("read",),
@@ -127,6 +133,8 @@ def vault_policy_paths(settings: BootstrapSettings, purpose: Purpose) -> dict[st
     }
     if purpose is Purpose.PREVIEW:
         paths[f"{prefix}/kv/data/*"] = ("deny",)
+    elif audit is not None:
+        paths["sys/audit"] = ("read", "sudo")
     return dict(sorted(paths.items()))
 
 

@@ -209,3 +209,4 @@ def test_the_policies_are_scoped_to_the_names_the_prod_mesh_stack_really_uses() 
     assert SETTINGS.aws.root_key_arn == mesh.pki.aws_kms.key_id
     assert SETTINGS.aws.region == mesh.pki.aws_kms.region
     assert SETTINGS.vault.address == mesh.vault.address
+    assert SETTINGS.vault.audit_device_path == layout.audit_device_path

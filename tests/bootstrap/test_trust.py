@@ -16,6 +16,7 @@ from secure_mesh_bootstrap.trust import (
     vault_policy_paths,
 )
 from tests.bootstrap.runner import load_bootstrap_config
+from tests.harness import deep_merge
 
 SETTINGS = load_settings(load_bootstrap_config("prod"))
 REPO = "example-org/secure-mesh"
@@ -68,7 +69,15 @@ def test_the_preview_policy_reads_configuration_only() -> None:
 
 
 def test_the_drift_policy_reads_what_a_refresh_reads() -> None:
-    assert vault_policy_paths(SETTINGS, Purpose.DRIFT) == dict(sorted({**TOKEN, **READ}.items()))
+    assert vault_policy_paths(SETTINGS, Purpose.DRIFT) == dict(
+        sorted({**TOKEN, **READ, "sys/audit": ("read", "sudo")}.items())
+    )
+
+
+def test_without_an_audit_device_no_policy_touches_sys_audit() -> None:
+    settings = load_settings(deep_merge(load_bootstrap_config("prod"), {"vault": {"auditDevicePath": None}}))
+    for purpose in Purpose:
+        assert not [path for path in vault_policy_paths(settings, purpose) if path.startswith("sys/audit")]
 
 
 def test_the_deploy_policy_manages_only_the_mesh_stacks_names() -> None:
@@ -82,6 +91,8 @@ def test_the_deploy_policy_manages_only_the_mesh_stacks_names() -> None:
                 "sys/auth/kubernetes-eu-west-1/tune": ("read", "update", "sudo"),
                 "sys/mounts/consul/*": (*CRUDL, "sudo"),
                 "sys/policies/acl/consul-eu-west-1-*": CRUDL,
+                "sys/audit": ("read", "sudo"),
+                "sys/audit/secure-mesh-eu-west-1": ("create", "read", "update", "delete", "sudo"),
             }.items()
         )
     )
@@ -91,7 +102,9 @@ def test_the_deploy_policy_manages_only_the_mesh_stacks_names() -> None:
 def test_read_only_policies_grant_no_write_beyond_their_own_token(purpose: Purpose) -> None:
     token_paths = {"auth/token/create", "auth/token/revoke-self"}
     for path, capabilities in vault_policy_paths(SETTINGS, purpose).items():
-        if path not in token_paths:
+        if path == "sys/audit":  # listing audit devices needs sudo (Vault API docs, /sys/audit); it writes nothing
+            assert capabilities == ("read", "sudo")
+        elif path not in token_paths:
             assert not WRITE & set(capabilities), f"{purpose}: {path} grants {capabilities}"
 
 
