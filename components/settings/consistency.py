@@ -401,6 +401,22 @@ def _mesh(settings: Settings) -> Iterator[Problem]:
                     )
 
 
+CHART_NEVER_INJECTED = frozenset(
+    {"kube-system", "kube-public", "local-path-storage", "openebs", "gmp-system", "gke-managed-cim"}
+)
+"""Namespaces the consul-k8s chart 2.0.3 never injects: `kube-system` and `kube-public` always, the rest through the
+default ``connectInject.namespaceSelector`` (charts/consul/values.yaml)."""
+
+
+def never_injected_namespaces() -> frozenset[str]:
+    """Namespaces where an app's pods never get a sidecar: the chart's exclusions and Vault's own namespace, which the
+    program puts in ``connectInject.k8sDenyNamespaces`` (components/consul/helm_values.py).
+    """
+    from ..layout import Layout  # the layout names Vault's namespace; it imports the settings, so import late
+
+    return CHART_NEVER_INJECTED | {Layout.vault_namespace}
+
+
 def _apps(settings: Settings) -> Iterator[Problem]:
     protocols = {s.name: s.protocol for s in settings.mesh.services}
     denied = {(i.source, i.destination) for i in settings.mesh.intentions if i.action is IntentionAction.DENY}
@@ -408,6 +424,7 @@ def _apps(settings: Settings) -> Iterator[Problem]:
     accounts: set[tuple[str, str]] = set()
     gateway_domains = settings.pki.chains.gateway.domains
     routes: dict[tuple[str, str], int] = {}
+    never_injected = never_injected_namespaces()
     for index, app in enumerate(settings.apps):
         base = f"apps[{index}]"
         if app.name in names:
@@ -422,6 +439,12 @@ def _apps(settings: Settings) -> Iterator[Problem]:
         accounts.add(account)
         if app.namespace == settings.kubernetes.consul_namespace:
             yield Problem(f"{base}.namespace", "apps must not run in Consul's own namespace")
+        elif app.namespace in never_injected:
+            yield Problem(
+                f"{base}.namespace",
+                f"'{app.namespace}' is a namespace Consul's connect injector never injects, so the app would never "
+                f"join the mesh; not allowed: {', '.join(sorted(never_injected))}",
+            )
         if app.service not in protocols:
             yield Problem(
                 f"{base}.service", f"'{app.service}' is not a service in mesh.services; declared: {_names(protocols)}"

@@ -725,3 +725,29 @@ def test_under_the_engine_the_secret_key_list_decides(
     else:
         # accepted as a secret; refused only because this is not a secondary datacenter
         assert problems["consulReplicationToken"].startswith("is set but this is not a secondary datacenter")
+
+
+@pytest.mark.parametrize(
+    "namespace",
+    ["kube-system", "kube-public", "local-path-storage", "openebs", "gmp-system", "gke-managed-cim", "vault"],
+)
+def test_an_app_in_a_namespace_the_injector_never_injects_is_refused(namespace: str) -> None:
+    apps = [dict(app) for app in DEV["apps"]]
+    apps[1]["namespace"] = namespace
+    assert problems_of({**DEV, "apps": apps}) == {
+        "apps[1].namespace": (
+            f"'{namespace}' is a namespace Consul's connect injector never injects, so the app would never join the "
+            "mesh; not allowed: gke-managed-cim, gmp-system, kube-public, kube-system, local-path-storage, openebs, "
+            "vault"
+        )
+    }
+
+
+def test_the_vault_namespace_rule_follows_the_helm_values() -> None:
+    from components.consul.helm_values import build_consul_values
+    from components.layout import Layout
+    from components.settings.consistency import never_injected_namespaces
+
+    settings = load_settings(DEV)
+    denied = build_consul_values(settings, Layout(settings))["connectInject"]["k8sDenyNamespaces"]
+    assert set(denied) <= never_injected_namespaces()
