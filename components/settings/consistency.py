@@ -91,6 +91,7 @@ def check_consistency(settings: Settings, secret_keys: frozenset[str] = frozense
         _vault_paths(settings),
         _vault_identity(settings),
         _consul(settings, secret_keys),
+        _kubernetes(settings),
         _mesh(settings),
         _apps(settings),
         _database_credentials(settings, secret_keys),
@@ -399,6 +400,26 @@ def _mesh(settings: Settings) -> Iterator[Problem]:
                         f"{p_path}.methods",
                         f"lists {', '.join(repeated)} more than once; Consul refuses repeated methods",
                     )
+
+
+KUBERNETES_BUILT_IN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+"""Namespaces every cluster already has; creating a Namespace object with one of these names is refused
+("namespaces ... already exists", Kubernetes API AlreadyExists)."""
+
+
+def _kubernetes(settings: Settings) -> Iterator[Problem]:
+    """Consul's namespace is one the program can create and own: not built in, not one the program creates for Vault."""
+    from ..layout import Layout  # the layout names Vault's namespaces; it imports the settings, so import late
+
+    namespace = settings.kubernetes.consul_namespace
+    taken = KUBERNETES_BUILT_IN_NAMESPACES | {Layout.vault_namespace, Layout.token_reviewer_namespace}
+    if namespace in taken:
+        yield Problem(
+            "kubernetes.consulNamespace",
+            f"'{namespace}' already exists or is created by the program for Vault, and the program creates Consul's "
+            "namespace itself (Kubernetes refuses a second one: AlreadyExists); not allowed: "
+            f"{', '.join(sorted(taken))}",
+        )
 
 
 CHART_NEVER_INJECTED = frozenset(

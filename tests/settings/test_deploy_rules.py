@@ -751,3 +751,16 @@ def test_the_vault_namespace_rule_follows_the_helm_values() -> None:
     settings = load_settings(DEV)
     denied = build_consul_values(settings, Layout(settings))["connectInject"]["k8sDenyNamespaces"]
     assert set(denied) <= never_injected_namespaces()
+
+
+@pytest.mark.parametrize(
+    "namespace", ["default", "kube-system", "kube-public", "kube-node-lease", "vault", "vault-auth"]
+)
+def test_consul_namespace_must_be_one_the_program_can_create(namespace: str) -> None:
+    problems = problems_of(deep_merge(DEV, {"kubernetes": {"consulNamespace": namespace}}))
+    assert problems["kubernetes.consulNamespace"] == (
+        f"'{namespace}' already exists or is created by the program for Vault, and the program creates Consul's "
+        "namespace itself (Kubernetes refuses a second one: AlreadyExists); not allowed: default, kube-node-lease, "
+        "kube-public, kube-system, vault, vault-auth"
+    )
+    assert problems_of(deep_merge(DEV, {"kubernetes": {"consulNamespace": "consul-system"}})) == {}
