@@ -74,6 +74,14 @@ def box(tmp_path: Path) -> Box:
     return Box(root, state, env)
 
 
+def test_the_script_and_the_stub_pass_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not on PATH (CI installs it: apt-get install -y shellcheck)")
+    result = subprocess.run([shellcheck, str(SCRIPT), str(STUB)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_the_stub_fails_like_pulumi_stack_init(box: Box) -> None:
     first = box.stub("stack", "init", "prod", "--secrets-provider", KMS, "--non-interactive")
     assert (first.returncode, first.stdout) == (0, "Created stack 'prod'\n")
