@@ -289,6 +289,16 @@ def _vault_identity(settings: Settings) -> Iterator[Problem]:
         )
     audit = vault.audit
     kind = audit.type
+    audited = audit.enabled if audit.enabled is not None else settings.is_production
+    if audited and vault.namespace is not None:
+        # Vault Enterprise serves sys/audit only in the root namespace (docs: enterprise/namespaces, "root-only API
+        # paths"), and a resource's namespace is relative to the provider's, which is vault.namespace here.
+        yield Problem(
+            "vault.audit.enabled",
+            f"{'true' if audit.enabled else 'unset (on in prod)'} with vault.namespace '{vault.namespace}': Vault "
+            "enables audit devices only in the root namespace; enable the device there and set "
+            "vault.audit.enabled: false (the policy pack's requireAudit: never then applies to this stack)",
+        )
     if kind is AuditDeviceType.SOCKET and audit.address is None:
         yield Problem(
             "vault.audit.address", "is required when vault.audit.type is 'socket' (e.g. 'logs.internal:9090')"

@@ -166,3 +166,15 @@ def test_bad_identity_and_audit_settings_name_their_key(override: dict[str, Any]
     problems = {p.path: p.message for p in caught.value.problems}
     assert path in problems, caught.value
     assert fragment in problems[path], problems[path]
+
+
+def test_audit_in_a_vault_namespace_must_be_turned_off_explicitly() -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings_for("prod", {"vault": {"namespace": "team-a"}})
+    assert [p.path for p in caught.value.problems] == ["vault.audit.enabled"]
+    assert "only in the root namespace" in caught.value.problems[0].message
+    with pytest.raises(SettingsError):
+        settings_for("dev", {"vault": {"namespace": "team-a", "audit": {"enabled": True}}})
+    assert settings_for("prod", {"vault": {"namespace": "team-a", "audit": {"enabled": False}}}).vault.namespace
+    assert settings_for("dev", {"vault": {"namespace": "team-a"}}).vault.audit.enabled is None
+

@@ -55,7 +55,7 @@ def test_database_app_annotations_are_ready_to_use() -> None:
 
 
 def test_annotations_add_vault_tls_and_namespace_when_the_stack_needs_them() -> None:
-    settings = stack_settings("prod", {"vault": {"namespace": "team-a"}})
+    settings = stack_settings("prod", {"vault": {"namespace": "team-a", "audit": {"enabled": False}}})
     layout = Layout(settings)
     annotations = agent_annotations(layout, settings.apps[0])
     assert annotations["vault.hashicorp.com/tls-server-name"] == "vault.prod.example.com"
