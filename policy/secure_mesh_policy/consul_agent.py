@@ -104,7 +104,8 @@ def agent_config_findings(data: Any) -> Iterator[tuple[str, Any, str, str]]:
     checks="No agent extraConfig (server.extraConfig, client.extraConfig) turns off a verify_* option (top level "
     "or in a tls {defaults|internal_rpc|https|grpc} block), allows TLS below 1.2, opens the plain-text http or "
     "grpc port, sets the ACL down policy to allow, carries an ACL token, or turns auto-encrypt off; extraConfig "
-    "is valid JSON.",
+    "is valid JSON; no agent configuration comes from a loaded extraVolume or from valueYamlFiles the pack cannot "
+    "read.",
     why="consul-k8s 2.0.3 loads extraConfig after the chart's own agent configuration, so these keys silently "
     "override global.tls (verify, httpsOnly, ports.http/grpc = -1) and global.acls.",
     fix="Remove the override from server.extraConfig/client.extraConfig and use the chart's typed keys "
@@ -116,6 +117,20 @@ def csl_extra_config(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
     if not is_consul_release(res):
         return
     values = ConsulValues.of(res)
+    files = as_list(res.get("valueYamlFiles"))
+    if files:
+        yield res.finding(
+            "valueYamlFiles", f"{len(files)} file(s)", "values the pack cannot read", "give every value in values"
+        )
+    for agent in ("server", "client"):
+        for index, volume in enumerate(as_list(value_at(values.values, f"{agent}.extraVolumes"))):
+            if isinstance(volume, Mapping) and str(volume.get("load", "")).lower() == "true":
+                yield res.finding(
+                    f"values.{agent}.extraVolumes[{index}].load",
+                    volume.get("load"),
+                    "agent configuration loaded from a volume, past the values the pack checks",
+                    "put the options in extraConfig",
+                )
     for key in EXTRA_CONFIG_KEYS:
         raw = value_at(values.values, key)
         if raw is UNSET:

@@ -1,4 +1,5 @@
-"""Mesh bypass rules: permissive mTLS, non-mesh destinations, weak mesh TLS, missing mesh entries, open gateways.
+"""Mesh bypass rules: permissive mTLS, non-mesh destinations, weak mesh TLS, missing mesh entries, open gateways,
+and pods whose traffic passes around their sidecar.
 
 The mesh-wide settings live in Consul config entries that reach Consul three ways, all read here into one
 shape (kind, name, spec):
@@ -254,3 +255,78 @@ def mesh_gateway_routes(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
                 yield res.finding(
                     f"{where}.selector", selector, "an empty selector matches every namespace", "name the namespaces"
                 )
+
+
+# ------------------------------------------------------------------------------------ transparent proxy
+
+TPROXY = "connectInject.transparentProxy.defaultEnabled"
+TPROXY_ANNOTATION = "consul.hashicorp.com/transparent-proxy"
+BYPASS_ANNOTATIONS = (
+    "consul.hashicorp.com/transparent-proxy-exclude-inbound-ports",
+    "consul.hashicorp.com/transparent-proxy-exclude-outbound-ports",
+    "consul.hashicorp.com/transparent-proxy-exclude-outbound-cidrs",
+    "consul.hashicorp.com/transparent-proxy-exclude-uids",
+)
+"""consul-k8s annotations that let traffic pass the sidecar.
+
+From control-plane/connect-inject/constants/annotations_and_labels.go (v2.0.3)."""
+INJECT_ANNOTATION = "consul.hashicorp.com/connect-inject"
+WORKLOAD_TEMPLATES = {
+    "kubernetes:core/v1:Pod": (),
+    "kubernetes:apps/v1:Deployment": ("spec", "template"),
+    "kubernetes:apps/v1:StatefulSet": ("spec", "template"),
+    "kubernetes:apps/v1:DaemonSet": ("spec", "template"),
+    "kubernetes:apps/v1:ReplicaSet": ("spec", "template"),
+    "kubernetes:batch/v1:Job": ("spec", "template"),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+"""Where each workload kind keeps its pod template (the pod's own metadata for a Pod)."""
+
+
+def _is_false(value: Any) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().lower() == "false")
+
+
+@resource_rule(
+    "MESH-TPROXY",
+    checks="Transparent proxy stays on: the Consul chart keeps connectInject.transparentProxy.defaultEnabled, no "
+    "meshed workload (pod template of a Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob) or "
+    "Namespace label turns consul.hashicorp.com/transparent-proxy off, and no meshed pod excludes inbound or "
+    "outbound ports, CIDRs or UIDs from the proxy.",
+    why="consul-k8s transparent proxy docs: without it, or with exclusions, traffic reaches the application's port "
+    "or leaves the pod without passing the sidecar, so neither mTLS nor intentions nor meshDestinationsOnly apply.",
+    fix="Leave transparent proxy on and remove the transparent-proxy-exclude-* annotations; route external traffic "
+    "through a terminating gateway.",
+    types=None,
+)
+def mesh_tproxy(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
+    """Every meshed pod's traffic passes its sidecar."""
+    if is_consul_release(res):
+        values = res.get("values", {})
+        enabled = field(field(field(values, "connectInject"), "transparentProxy"), "defaultEnabled")
+        if _is_false(enabled):
+            yield res.finding(f"values.{TPROXY}", enabled, "pods get no transparent proxy", "remove it (true)")
+        return
+    if res.type == "kubernetes:core/v1:Namespace":
+        labels = field(res.get("metadata", {}), "labels")
+        value = labels.get(TPROXY_ANNOTATION) if isinstance(labels, Mapping) else None
+        if _is_false(value):
+            yield res.finding(f"metadata.labels['{TPROXY_ANNOTATION}']", value, "turns transparent proxy off", "remove")
+        return
+    path = WORKLOAD_TEMPLATES.get(res.type)
+    if path is None:
+        return
+    template: Any = res.props
+    for key in path:
+        template = field(template, key)
+    annotations = field(field(template, "metadata"), "annotations")
+    if not isinstance(annotations, Mapping) or _is_false(annotations.get(INJECT_ANNOTATION)):
+        return  # not in the mesh at all: nothing to bypass
+    where = ".".join((*path, "metadata", "annotations"))
+    if _is_false(annotations.get(TPROXY_ANNOTATION)):
+        yield res.finding(
+            f"{where}['{TPROXY_ANNOTATION}']", annotations.get(TPROXY_ANNOTATION), "pod bypasses its sidecar", "remove"
+        )
+    for name in BYPASS_ANNOTATIONS:
+        if annotations.get(name):
+            yield res.finding(f"{where}['{name}']", annotations.get(name), "traffic passes around the sidecar", "drop")

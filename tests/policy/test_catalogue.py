@@ -64,6 +64,7 @@ CATALOGUE_IDS = {
     "MESH-TLS-VERSION",
     "MESH-ENTRY",
     "MESH-GATEWAY-ROUTES",
+    "MESH-TPROXY",
 }
 """Every catalogue rule decidable from resource inputs (PKI-ROTATION is a runtime procedure)."""
 ADVISORY = {"PKI-NAME-CONSTRAINTS", "KV-CAS"}

@@ -216,3 +216,13 @@ def test_a_weakened_dev_stack_is_blocked(policy: str, values: dict[str, Any]) ->
     violations, _ = run_rules(_weakened_dev(**values))
     assert [v.policy for v in mandatory(violations)] == [policy]
     assert RULES[policy].info.enforcement.value == "mandatory"
+
+
+def test_agent_configuration_the_pack_cannot_read_is_refused() -> None:
+    volume = {"type": "configMap", "name": "consul-extra", "load": True}
+    found = messages("csl-extra-config", release_props(**{"server.extraVolumes": [volume]}))
+    assert len(found) == 1 and "server.extraVolumes[0].load" in found[0], found
+    mounted_only = {"type": "secret", "name": "certs", "load": False}
+    assert messages("csl-extra-config", release_props(**{"client.extraVolumes": [mounted_only]})) == []
+    found = messages("csl-extra-config", release_props() | {"valueYamlFiles": ["values-extra.yaml"]})
+    assert len(found) == 1 and "valueYamlFiles" in found[0], found

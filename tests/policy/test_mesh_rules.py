@@ -275,3 +275,63 @@ def test_a_permissive_dev_stack_is_blocked() -> None:
     blocking = mandatory(violations)
     assert [v.policy for v in blocking] == ["mesh-mtls-strict"]
     assert "Mesh 'secure-mesh-intentions-mesh': spec.allowEnablingPermissiveMutualTLS = True" in blocking[0].message
+
+
+# ----------------------------------------------------------------------------- transparent proxy
+
+
+def _deployment(annotations: dict[str, str]) -> dict[str, Any]:
+    """A meshed ``apps/v1`` Deployment as pulumi-kubernetes registers it."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "web"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}, "annotations": annotations},
+                "spec": {"serviceAccountName": "web", "containers": [{"name": "web", "image": "web:1"}]},
+            },
+        },
+    }
+
+
+BYPASSES = [
+    {"consul.hashicorp.com/transparent-proxy": "false"},
+    {"consul.hashicorp.com/transparent-proxy-exclude-inbound-ports": "8080"},
+    {"consul.hashicorp.com/transparent-proxy-exclude-outbound-ports": "5432"},
+    {"consul.hashicorp.com/transparent-proxy-exclude-outbound-cidrs": "0.0.0.0/0"},
+    {"consul.hashicorp.com/transparent-proxy-exclude-uids": "1000"},
+]
+
+
+@pytest.mark.parametrize("annotations", BYPASSES, ids=[next(iter(a)).rsplit("/", 1)[-1] for a in BYPASSES])
+def test_workloads_that_pass_around_their_sidecar_are_caught(annotations: dict[str, str]) -> None:
+    meshed = {"consul.hashicorp.com/connect-inject": "true", **annotations}
+    deployment = _deployment(meshed)
+    messages = found("mesh-tproxy", "kubernetes:apps/v1:Deployment", deployment)
+    assert len(messages) == 1 and "spec.template.metadata.annotations" in messages[0], messages
+    cron = {"spec": {"jobTemplate": {"spec": {"template": deployment["spec"]["template"]}}}}
+    assert len(found("mesh-tproxy", "kubernetes:batch/v1:CronJob", cron)) == 1
+    pod = {"metadata": {"name": "web", "annotations": meshed}, "spec": {}}
+    assert len(found("mesh-tproxy", "kubernetes:core/v1:Pod", pod)) == 1
+
+
+def test_meshed_workloads_without_exclusions_and_non_mesh_workloads_pass() -> None:
+    assert found("mesh-tproxy", "kubernetes:apps/v1:Deployment", _deployment({})) == []
+    tproxy_on = _deployment({"consul.hashicorp.com/transparent-proxy": "true"})
+    assert found("mesh-tproxy", "kubernetes:apps/v1:Deployment", tproxy_on) == []
+    # Not in the mesh at all (the program's own certificate-sync Deployment): nothing to bypass.
+    outside = {"consul.hashicorp.com/connect-inject": "false", "consul.hashicorp.com/transparent-proxy": "false"}
+    assert found("mesh-tproxy", "kubernetes:apps/v1:Deployment", _deployment(outside)) == []
+
+
+def test_transparent_proxy_off_for_a_namespace_or_the_whole_chart_is_caught() -> None:
+    namespace = {"metadata": {"name": "web", "labels": {"consul.hashicorp.com/transparent-proxy": "false"}}}
+    assert found("mesh-tproxy", "kubernetes:core/v1:Namespace", namespace)
+    release = next(r for r in stack_run("dev").resources if r.name == "secure-mesh-consul-release")
+    props = copy.deepcopy(release.inputs)
+    assert found("mesh-tproxy", t.HELM_RELEASE, props) == []
+    props["values"]["connectInject"]["transparentProxy"] = {"defaultEnabled": False}
+    messages = found("mesh-tproxy", t.HELM_RELEASE, props)
+    assert len(messages) == 1 and "connectInject.transparentProxy.defaultEnabled" in messages[0], messages

@@ -1052,6 +1052,14 @@ CASES = [
         "TLS 1.2+",
         "tls10-incoming",
     ),
+    ok("mesh-tproxy", "kubernetes:core/v1:Pod", {"metadata": {"annotations": {}}}, "no-exclusions"),
+    bad(
+        "mesh-tproxy",
+        "kubernetes:core/v1:Pod",
+        {"metadata": {"annotations": {"consul.hashicorp.com/transparent-proxy": "false"}}},
+        "bypasses",
+        "tproxy-off",
+    ),
     ok(
         "mesh-gateway-routes",
         "kubernetes:gateway.networking.k8s.io/v1:Gateway",

@@ -320,6 +320,10 @@ VIOLATIONS: dict[str, Violating] = {
         t.CONSUL_CONFIG_ENTRY,
         {"kind": "service-defaults", "name": "web", "configJson": json.dumps({"MutualTLSMode": "permissive"})},
     ),
+    "mesh-tproxy": shape(
+        "kubernetes:core/v1:Pod",
+        {"metadata": {"annotations": {"consul.hashicorp.com/transparent-proxy-exclude-inbound-ports": "8080"}}},
+    ),
     "mesh-tls-version": shape(t.CRD_MESH, {"spec": {"tls": {"incoming": {"tlsMinVersion": "TLSv1_1"}}}}),
 }
 """Policy name → a case the rule must report. Mandatory rules must have one; advisory rules may."""
