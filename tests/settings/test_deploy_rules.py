@@ -764,3 +764,33 @@ def test_consul_namespace_must_be_one_the_program_can_create(namespace: str) -> 
         "kube-public, kube-system, vault, vault-auth"
     )
     assert problems_of(deep_merge(DEV, {"kubernetes": {"consulNamespace": "consul-system"}})) == {}
+
+
+def test_every_certificate_setting_is_parsed_as_a_ca_certificate() -> None:
+    """A new ``…Pem`` field (database CA, …) must use ``PemCertificate``/``PemSingleCertificate`` so it is parsed."""
+    from components.settings.models import _check_pem_certificate
+
+    def checked(annotation: Any, metadata: list[Any]) -> bool:
+        if any(getattr(m, "func", None) is _check_pem_certificate for m in metadata):
+            return True
+        if typing.get_origin(annotation) is typing.Annotated and checked(None, list(typing.get_args(annotation)[1:])):
+            return True
+        return any(checked(arg, []) for arg in typing.get_args(annotation))
+
+    unchecked: list[str] = []
+    pem_fields: list[str] = []
+
+    def visit(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            path = f"{prefix}{field.alias or name}"
+            nested = _nested(field.annotation)
+            if name.endswith("_pem") or name.endswith("_pems") or name == "signed_intermediates":
+                pem_fields.append(path)
+                if not checked(field.annotation, list(field.metadata)):
+                    unchecked.append(path)
+            for sub, suffix in nested:
+                visit(sub, f"{path}{suffix}.")
+
+    visit(Settings, "")
+    assert unchecked == []
+    assert {"vault.tls.caCertPem", "vault.kubernetesCaCertPem", "pki.awsKms.rootCertificatePem"} <= set(pem_fields)
