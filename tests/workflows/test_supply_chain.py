@@ -120,6 +120,9 @@ def test_dependabot_updates_actions_and_every_requirements_directory() -> None:
     assert by_ecosystem["github-actions"]["directory"] == "/"
     requirement_dirs = {"/" + str(p.parent.relative_to(PROJECT_DIR)).replace(".", "").strip("/") for p in INPUTS}
     assert set(by_ecosystem["pip"]["directories"]) == {d.rstrip("/") or "/" for d in requirement_dirs}
+    for update in document["updates"]:
+        assert update["schedule"]["interval"] == "weekly"
+        assert update["cooldown"]["default-days"] >= 7, "a release must be a week old before it is proposed"
 
 
 def test_dependabot_config_validates_against_its_schema_offline() -> None:
