@@ -27,6 +27,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from ..command_errors import CommandError
 from ..settings import CONFIG_NAMESPACE
+from ..settings.loader import is_encrypted
 
 MockOutputs = Callable[[str, dict[str, Any]], dict[str, Any]]
 """Canned computed outputs for one resource type: (resource name, inputs) → extra state."""
@@ -174,7 +175,6 @@ class ProgramMocks(pulumi_mocks.Mocks):
         return {}, []
 
 
-
 # ------------------------------------------------------------------------------------------ config
 
 
@@ -211,11 +211,15 @@ def load_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
 
 
 def split_secure_values(config: Mapping[str, Any], placeholder: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """Separate encrypted top-level values (``{"secure": …}``) from plain ones, standing in a placeholder."""
+    """Separate encrypted values from plain ones, standing in a placeholder.
+
+    Encrypted means a ``{"secure": …}`` value, or an object holding one at any depth (``pulumi config set --path
+    --secret`` encrypts one leaf, and Pulumi then treats the whole key as secret).
+    """
     plain: dict[str, Any] = {}
     secrets: dict[str, str] = {}
     for key, value in config.items():
-        if isinstance(value, Mapping) and set(value) == {"secure"}:
+        if is_encrypted(value):
             secrets[key] = placeholder
         else:
             plain[key] = value

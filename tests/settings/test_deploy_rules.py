@@ -6,11 +6,13 @@ and the program under mocks registers no resource when one is broken.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import re
 import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -794,3 +796,22 @@ def test_every_certificate_setting_is_parsed_as_a_ca_certificate() -> None:
     visit(Settings, "")
     assert unchecked == []
     assert {"vault.tls.caCertPem", "vault.kubernetesCaCertPem", "pki.awsKms.rootCertificatePem"} <= set(pem_fields)
+
+
+def test_the_offline_review_reads_a_path_secret_object_as_a_secret(tmp_path: Path) -> None:
+    """A stack file written by ``pulumi config set --path --secret`` (one encrypted leaf) renders like a secret."""
+    from components.offline.render import render_stack
+    from tests.onboarding.stacks import onboarding_config
+
+    config = copy.deepcopy(dict(onboarding_config()))
+    names = []
+    for app in config["apps"]:
+        if app.get("database"):
+            app["database"]["address"] = {"host": "db.example.com"}
+            names.append(app["name"])
+    config["databaseRootCredentials"] = {
+        name: {"username": "vault-admin", "password": {"secure": "v1:ZW5jcnlwdGVk"}} for name in names
+    }
+    render_stack(PROJECT_DIR, "dev", tmp_path, config)
+    inventory = (tmp_path / "inventory.json").read_text()
+    assert names and "v1:ZW5jcnlwdGVk" not in inventory and "vault-admin" not in inventory
