@@ -150,6 +150,14 @@ EXPOSE_SERVERS = "server.exposeService.enabled"
 """``"-"`` (the chart default) means: enabled when ``global.adminPartitions.enabled`` (values.yaml, chart 2.0.3)."""
 
 
+HOST_EXPOSURE = {
+    "server.exposeGossipAndRPCPorts": "binds the servers' RPC and gossip ports on the nodes' addresses",
+    "client.exposeGossipPorts": "binds the clients' gossip ports on the nodes' addresses",
+    "client.hostNetwork": "runs clients on the host network: their API ports listen on the nodes' addresses",
+}
+"""Values that put Consul agent ports on the Kubernetes nodes' own addresses (values.yaml, chart 2.0.3)."""
+
+
 def _exposes_servers(values: ConsulValues) -> tuple[bool, Any]:
     given = value_at(values.values, EXPOSE_SERVERS)
     if given is UNSET or given == "-":
@@ -161,7 +169,8 @@ def _exposes_servers(values: ConsulValues) -> tuple[bool, Any]:
 @resource_rule(
     "CSL-EXPOSE",
     checks="Consul's UI and API stay inside the cluster: ui.service.type is not LoadBalancer or NodePort, "
-    "ui.ingress.enabled is not true, server.exposeService is off (explicitly or through admin partitions), and no "
+    "ui.ingress.enabled is not true, server.exposeService is off (explicitly or through admin partitions), "
+    "server.exposeGossipAndRPCPorts, client.exposeGossipPorts and client.hostNetwork are not true, and no "
     "Kubernetes Service of type LoadBalancer/NodePort selects Consul's server or UI pods or serves ports "
     "8500-8503.",
     why="Consul security model: the HTTP API (which the UI is) is an administrative interface; exposing it "
@@ -184,6 +193,10 @@ def csl_expose(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
     ingress = value_at(values.values, "ui.ingress.enabled")
     if ingress is True:
         yield res.finding("values.ui.ingress.enabled", ingress, "exposes Consul's UI and API", "set it to false")
+    for key, what in HOST_EXPOSURE.items():
+        given_host = value_at(values.values, key)
+        if given_host is True or (isinstance(given_host, str) and given_host.lower() == "true"):
+            yield res.finding(f"values.{key}", given_host, what, "set it to false (the chart default)")
     exposed, given = _exposes_servers(values)
     if exposed:
         yield res.finding(

@@ -122,6 +122,9 @@ def test_other_charts_extra_config_is_not_read_as_consuls() -> None:
         ({"server.exposeService.enabled": True}, "server.exposeService.enabled"),
         ({"server.exposeService.enabled": "true"}, "server.exposeService.enabled"),
         ({"global.adminPartitions.enabled": True}, "server.exposeService.enabled"),  # the chart's "-" default
+        ({"server.exposeGossipAndRPCPorts": True}, "server.exposeGossipAndRPCPorts"),
+        ({"client.exposeGossipPorts": True}, "client.exposeGossipPorts"),
+        ({"client.hostNetwork": "true"}, "client.hostNetwork"),
     ],
 )
 def test_exposed_ui_or_api_is_caught(values: dict[str, Any], key: str) -> None:
@@ -136,6 +139,7 @@ def test_exposed_ui_or_api_is_caught(values: dict[str, Any], key: str) -> None:
         {"ui.ingress.enabled": False},
         {"server.exposeService.enabled": False, "global.adminPartitions.enabled": True},
         {"server.exposeService.enabled": "-"},
+        {"server.exposeGossipAndRPCPorts": False, "client.hostNetwork": False, "client.exposeGossipPorts": False},
     ],
 )
 def test_cluster_internal_ui_and_api_pass(values: dict[str, Any]) -> None:
