@@ -15,7 +15,9 @@ deletes them in the reverse order:
 * every intentions entry with a named destination → that destination's service-defaults and proxy-defaults:
   the chain's protocol comes from them, and Consul refuses L7 permissions on a non-HTTP destination
   ("service ... has protocol tcp, which is incompatible with L7 intentions permissions") — on the intentions'
-  write and on the defaults' delete alike. Deleting an intentions entry is never checked.
+  write and on the defaults' delete alike. Deleting an intentions entry is never checked, and neither are the
+  sources' defaults nor the mesh entry when an intentions entry is written (only JWT providers it names, and
+  the program names none).
 
 The consul-k8s controller does not order anything itself: it writes each resource to Consul, and on a
 refusal marks it ``Synced=False`` and retries with back-off, keeping the finalizer of a resource whose delete

@@ -192,3 +192,11 @@ def test_consul_provider_trusts_the_server_chain_ca_from_vault(entries_run: Prog
     assert sources and all("server-l" in urn or "root" in urn for urn in sources), sources
     assert any("secure-mesh-pki-server-l" in urn for urn in sources), sources
 
+
+
+def test_no_consul_provider_where_nothing_talks_to_consuls_api(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+    # Both checked-in stacks render CRDs and resolve no database through the catalog: no Consul provider at all,
+    # so no stack needs a reachable Consul (or its CA) to preview.
+    for run in (dev_run, prod_run):
+        assert run.of_type(CONSUL_PROVIDER) == []
+        assert run.of_type(CONFIG_ENTRY) == [] and run.of_type(ENTRY_INTENTIONS) == []
