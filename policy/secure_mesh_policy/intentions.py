@@ -241,3 +241,62 @@ def int_default_deny(view: StackView, config: Mapping[str, Any]) -> Iterator[Fin
             ),
             entry.res.urn,
         )
+
+
+def _defaults_by_service(view: StackView) -> dict[str, list[Res]]:
+    """Every service-defaults declaration by service name, in any rendering."""
+    found: dict[str, list[Res]] = {}
+    for res in view.of(t.CONSUL_SERVICE_DEFAULTS):
+        found.setdefault(str(res.get("name")), []).append(res)
+    for res in view.of(t.CRD_SERVICE_DEFAULTS):
+        found.setdefault(str(_get(res.get("metadata", {}), "name")), []).append(res)
+    for res in view.of(t.CONSUL_CONFIG_ENTRY):
+        if res.get("kind") == "service-defaults":
+            found.setdefault(str(res.get("name")), []).append(res)
+    return found
+
+
+def _reaches(view: StackView, start: Res, target: str) -> bool:
+    """Whether ``start`` depends on the resource ``target`` (a URN), directly or through other resources."""
+    seen: set[str] = set()
+    queue = list(start.dependencies)
+    while queue:
+        urn = queue.pop()
+        if urn == target:
+            return True
+        if urn in seen:
+            continue
+        seen.add(urn)
+        found = view.by_urn(urn)
+        if found is not None:
+            queue.extend(found.dependencies)
+    return False
+
+
+@stack_rule(
+    "INT-ORDER",
+    checks="Every intentions entry with L7 permissions depends on each declaration of its destination's "
+    "service-defaults in the stack (directly or through other resources).",
+    why="Consul refuses an intentions entry with L7 permissions while its destination's protocol is tcp, and refuses "
+    "deleting those service-defaults while the entry exists (agent/consul/state/config_entry.go): without the "
+    "dependency, `pulumi up` can write the intentions first and `pulumi destroy` delete the defaults first.",
+    fix="Give the intentions resource depends_on its destination's service-defaults resource.",
+)
+def int_order(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
+    """L7 intentions are written after, and deleted before, their destination's defaults."""
+    defaults = _defaults_by_service(view)
+    for res in view.of(*INTENTION_TYPES):
+        entry = read_entry(res)
+        if entry is None or not any(source.permissions for source in entry.sources):
+            continue
+        for declared in defaults.get(entry.destination, []):
+            if not _reaches(view, res, declared.urn):
+                yield (
+                    res.finding(
+                        "dependencies",
+                        declared.name,
+                        f"not ordered after the service-defaults of {entry.destination!r}",
+                        f"depend on '{declared.name}'",
+                    ),
+                    res.urn,
+                )

@@ -335,3 +335,21 @@ def test_transparent_proxy_off_for_a_namespace_or_the_whole_chart_is_caught() ->
     props["values"]["connectInject"]["transparentProxy"] = {"defaultEnabled": False}
     messages = found("mesh-tproxy", t.HELM_RELEASE, props)
     assert len(messages) == 1 and "connectInject.transparentProxy.defaultEnabled" in messages[0], messages
+
+
+# ------------------------------------------------------------------------------------- write order
+
+
+@pytest.mark.parametrize("rendering", ["crds", "config-entries"])
+def test_l7_intentions_must_be_ordered_after_their_destination_defaults(
+    rendering: str, entries_run: ProgramRun
+) -> None:
+    run = stack_run("dev") if rendering == "crds" else entries_run
+    subjects = copy.deepcopy(from_run(run.resources))
+    assert check_stack("int-order", subjects) == []
+    target = next(s for s in subjects if s.name == "secure-mesh-intentions-payments-intentions")
+    # Keep only the dependency on the release: what the program registered before issue 12 item 2.
+    target.dependencies = [urn for urn in target.dependencies if "helm.sh" in urn]
+    findings = check_stack("int-order", subjects)
+    assert [urn for _, urn in findings] == [target.urn], findings
+    assert "'secure-mesh-intentions-payments-defaults'" in findings[0][0]

@@ -93,6 +93,11 @@ def without_dependencies(subjects: list[Subject], name: str) -> list[Subject]:
     return subjects
 
 
+def without_all_dependencies(subjects: list[Subject], name: str) -> list[Subject]:
+    named(subjects, name).dependencies = []
+    return subjects
+
+
 def protect_off(subjects: list[Subject], name: str) -> list[Subject]:
     named(subjects, name).protect = False
     return subjects
@@ -572,6 +577,13 @@ CASES = [
         "l7-to-tcp-service",
         lambda s: set_props(s, "secure-mesh-intentions-payments-defaults", spec={"protocol": "tcp"}),
         "'tcp' destination",
+        "secure-mesh-intentions-payments-intentions",
+    ),
+    StackCase(
+        "int-order",
+        "l7-intentions-not-after-defaults",
+        lambda s: without_all_dependencies(s, "secure-mesh-intentions-payments-intentions"),
+        "not ordered after the service-defaults of 'payments'",
         "secure-mesh-intentions-payments-intentions",
     ),
     StackCase(

@@ -73,6 +73,14 @@ __all__ = [
 Change = Callable[[list[Subject]], list[Subject]]
 
 
+def _no_dependencies(subjects: list[Subject], name: str) -> list[Subject]:
+    """The stack with one resource's dependencies (depends_on and property sources) dropped."""
+    for target in subjects:
+        if target.name == name:
+            target.dependencies = []
+    return subjects
+
+
 @dataclass(frozen=True)
 class Violating:
     """A stack (hand-written resources, or a checked-in stack with one change) the rule must report."""
@@ -306,6 +314,10 @@ VIOLATIONS: dict[str, Violating] = {
     "int-l7": shape(t.CRD_SERVICE_INTENTIONS, crd("payments", [{"name": "api"}])),
     "int-l7-stack": weakened(
         lambda s: set_props(s, "secure-mesh-intentions-payments-defaults", spec={"protocol": "tcp"}),
+        blame="secure-mesh-intentions-payments-intentions",
+    ),
+    "int-order": weakened(
+        lambda s: _no_dependencies(s, "secure-mesh-intentions-payments-intentions"),
         blame="secure-mesh-intentions-payments-intentions",
     ),
     "int-no-wildcard-allow": shape(t.CRD_SERVICE_INTENTIONS, crd("api", [{"name": "*", "action": "allow"}])),
