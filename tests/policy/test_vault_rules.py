@@ -16,9 +16,21 @@ from typing import Any
 
 import pytest
 from secure_mesh_policy import types as t
+from secure_mesh_policy.consumers import app_of_kv_path, declared_uses
+from secure_mesh_policy.framework import Res, StackView
+from secure_mesh_policy.transport import truthy
 
 from tests.onboarding.stacks import onboarding_run
-from tests.policy.support import Finding, Subject, check, check_stack, from_run, parse_finding, subject
+from tests.policy.support import (
+    Finding,
+    Subject,
+    check,
+    check_stack,
+    from_run,
+    parse_finding,
+    stack_args,
+    subject,
+)
 from tests.policy.test_stack_rules import POLICY, ROLE, named, set_props, stack_subjects
 
 APP_POLICY = "secure-mesh-onboarding-app-{}-policy"
@@ -655,3 +667,105 @@ def test_vault_injector_chart_pointing_at_http_in_prod_is_caught() -> None:
         ("values.global.externalVaultAddr", "'http://vault.prod.example.com:8200'"),
         ("values.injector.extraEnvironmentVars.VAULT_SKIP_VERIFY", "'true'"),
     ]
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, True),
+        ("true", True),
+        ("True", True),
+        ("TRUE", True),
+        ("t", True),
+        ("T", True),
+        ("1", True),
+        (1, True),
+        (" yes ", True),
+        ("on", True),
+        (False, False),
+        ("false", False),
+        ("0", False),
+        (0, False),
+        ("", False),
+        (None, False),
+        ("2", False),
+    ],
+)
+def test_truthy_reads_booleans_the_way_go_and_yaml_writers_spell_them(value: Any, expected: bool) -> None:
+    assert truthy(value) is expected
+
+
+def test_declared_uses_come_from_chart_values_csi_classes_and_agent_annotations() -> None:
+    subjects = stack_subjects("dev")
+    annotated = subject(
+        "kubernetes:batch/v1:CronJob",
+        "report",
+        {
+            "spec": {
+                "jobTemplate": {
+                    "spec": {
+                        "template": {
+                            "metadata": {
+                                "annotations": {
+                                    "vault.hashicorp.com/agent-inject": "true",
+                                    "vault.hashicorp.com/role": "app-web",
+                                    "vault.hashicorp.com/agent-inject-secret-cert": "/consul/gateway/pki_int1/issue/x/",
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    view = StackView(Res.from_policy_resource(r) for r in stack_args([*subjects, annotated]).resources)
+    uses = sorted((u.path, u.role, u.source.name, u.where) for u in declared_uses(view))
+    assert uses == [
+        (
+            "consul/gateway/pki_int1/issue/api-gateway",
+            "api-gateway",
+            "secure-mesh-onboarding-gateway-tls-provider",
+            "spec.parameters.objects[0].secretPath",
+        ),
+        (
+            "consul/gateway/pki_int1/issue/api-gateway",
+            "api-gateway",
+            "secure-mesh-onboarding-gateway-tls-provider",
+            "spec.parameters.objects[1].secretPath",
+        ),
+        (
+            "consul/gateway/pki_int1/issue/x",
+            "app-web",
+            "report",
+            "spec.jobTemplate.spec.template.metadata.annotations['vault.hashicorp.com/agent-inject-secret-cert']",
+        ),
+        ("consul/kv/data/consul/bootstrap-token", "consul-server", "secure-mesh-consul-release",
+         "values.global.acls.bootstrapToken.secretName"),
+        ("consul/kv/data/consul/bootstrap-token", "consul-server-acl-init", "secure-mesh-consul-release",
+         "values.global.acls.bootstrapToken.secretName"),
+        ("consul/kv/data/consul/gossip", "consul-server", "secure-mesh-consul-release",
+         "values.global.gossipEncryption.secretName"),
+        ("consul/server/pki_int2/issue/consul-server", "consul-server", "secure-mesh-consul-release",
+         "values.server.serverCert.secretName"),
+        ("consul/webhook/pki_int1/issue/connect-injector", "consul-connect-injector", "secure-mesh-consul-release",
+         "values.global.secretsBackend.vault.connectInject.tlsCert.secretName"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "app"),
+    [
+        ("consul/kv/data/apps/web/x", "web"),
+        ("consul/kv/metadata/apps/web", "web"),
+        ("consul/kv/data/apps", None),
+        ("consul/kv/data/consul/gossip", None),
+        ("consul/kv-other/data/apps/web/x", None),
+        ("other/kv/data/apps/web/x", None),
+        ("consul/kv/destroy/apps/web/x", None),
+    ],
+)
+def test_app_of_kv_path_follows_the_onboarding_layout(path: str, app: str | None) -> None:
+    assert app_of_kv_path(path, {"consul/kv", "consul"}) == app
