@@ -11,10 +11,11 @@ from typing import Any
 from pulumi_policy.proxy import UnknownValueError
 
 from . import types as t
-from .documents import CAPABILITIES, REACH, duration_seconds, human, literal_prefix, names, parse_policy
+from .chart import consul_values
+from .documents import CAPABILITIES, REACH, acl_of, duration_seconds, human, literal_prefix, names, parse_policy
 from .framework import UNSET, Res, Setting, StackView, as_bool, as_list, resource_rule, stack_rule
-from .index import identities, kv2_mounts, policies_by_name
-from .vaultpaths import reach, target
+from .index import identities, kv2_mounts, pki_mounts, policies_by_name
+from .vaultpaths import Pattern, one_per_rule, reach, target
 
 Finding = tuple[str, str | None]
 
@@ -241,13 +242,17 @@ def k8s_names(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
 @stack_rule(
     "K8S-NAMES",
     part="stack",
-    checks="A role bound to '*' service accounts only gets policies that read CA certificates.",
+    checks="A role bound to '*' service accounts only reaches (with Vault's path matching, over all its policies) "
+    "read on <pki mount>/cert/ca or cert/ca_chain of a PKI mount, and the token self-endpoints.",
     why="Chart contract §1: consulCARole is bound to '*' and may only read the CA.",
     fix="Attach only the CA-read policy (<mount>/cert/ca read) to the wildcard role.",
 )
 def k8s_names_stack(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
     """The wildcard role can only read CAs."""
     policies = policies_by_name(view)
+    pki = set(pki_mounts(view))
+    for values in consul_values(view):
+        pki |= {p.rsplit("/cert/", 1)[0] for p in values.ca_paths().values() if "/cert/" in p}
     for role in view.of(t.K8S_AUTH_ROLE):
         if not any("*" in a for a in names(role.get("boundServiceAccountNames"))):
             continue
@@ -265,20 +270,22 @@ def k8s_names_stack(view: StackView, config: Mapping[str, Any]) -> Iterator[Find
                     role.urn,
                 )
                 continue
-            for pattern, capabilities in policies[name].parsed.rules.items():
-                path = pattern.lstrip("/")
-                ca_read = path.endswith(("/cert/ca", "/cert/ca_chain")) and capabilities <= {"read"} and "*" not in path
-                if ca_read or capabilities <= ALLOWED_AUTH_PATHS.get(path, frozenset()) or not capabilities & REACH:
-                    continue
-                yield (
-                    role.finding(
-                        "tokenPolicies",
-                        attached,
-                        f"policy {name!r} grants {sorted(capabilities)} on {pattern!r} to any service account",
-                        "the wildcard role may only read <mount>/cert/ca",
-                    ),
-                    role.urn,
-                )
+        acl = acl_of(policies[n].parsed for n in attached if n in policies)
+        for found in one_per_rule(reach(acl, Pattern.parse("*"))):
+            mount, _, endpoint = found.path.rpartition("/cert/")
+            ca_read = endpoint in ("ca", "ca_chain") and mount in pki and found.capabilities <= {"read"}
+            if ca_read or found.capabilities <= ALLOWED_AUTH_PATHS.get(found.path, frozenset()):
+                continue
+            yield (
+                role.finding(
+                    "tokenPolicies",
+                    attached,
+                    f"grants {sorted(found.capabilities)} on {found.shown} (via {found.rule.pattern.raw!r} in "
+                    f"{list(found.rule.policies)}) to any service account",
+                    "the wildcard role may only read <pki mount>/cert/ca",
+                ),
+                role.urn,
+            )
 
 
 @resource_rule(

@@ -298,6 +298,9 @@ def kv_no_plaintext(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
     elif res.type in t.WORKLOADS:
         yield from _env_findings(res)
     elif res.type == t.K8S_SECRET:
+        # data/stringData are secret in state: pulumi-kubernetes marks them (core/v1/Secret.py,
+        # additional_secret_outputs=["data", "stringData"]; pulumi/pulumi-kubernetes#915, pulumi/pulumi#7128
+        # encrypts the matching inputs). Its metadata is plain text.
         for field in ("annotations", "labels"):
             yield from _scan(res, f"metadata.{field}", _metadata(res, field), by_name=False)
     elif is_custom_resource(res):

@@ -25,7 +25,7 @@ from .index import (
     policies_by_name,
     role_acl,
 )
-from .vaultpaths import ANY_SEGMENT, Reach, reach, target
+from .vaultpaths import ANY_SEGMENT, Reach, one_per_rule, reach, target
 
 Finding = tuple[str, str | None]
 Need = tuple[str, str, frozenset[str], str]
@@ -167,20 +167,6 @@ def _finding(identity: Identity, found: Reach, problem: str, fix: str) -> Findin
     )
 
 
-def _first_per_rule(found: list[Reach]) -> list[Reach]:
-    """One witness per granting rule, so a glob is reported once: the shortest path that shows where it is open."""
-    seen: dict[str, Reach] = {}
-
-    def telling(item: Reach) -> tuple[bool, int, str]:
-        return ANY_SEGMENT not in item.path, item.path.count("/"), item.path
-
-    for item in found:
-        known = seen.get(item.rule.pattern.raw)
-        if known is None or telling(item) < telling(known):
-            seen[item.rule.pattern.raw] = item
-    return list(seen.values())
-
-
 def _kv_problem(identity: Identity, path: str, mounts: set[str], exact: set[str]) -> str | None:
     """Why an identity must not reach a KV-v2 path (None when it may)."""
     app = app_of_kv_path(path, mounts)
@@ -239,7 +225,7 @@ def pol_least_purpose(view: StackView, config: Mapping[str, Any]) -> Iterator[Fi
                         "remove the path (or the glob covering it) from this role's policies",
                     )
         for mount in sorted(kv_mounts):
-            for found in _first_per_rule(reach(identity.acl, target(mount, subtree=True))):
+            for found in one_per_rule(reach(identity.acl, target(mount, subtree=True))):
                 if found.path in contract:
                     continue
                 problem = _kv_problem(identity, found.path, kv_mounts, exact)
@@ -252,7 +238,7 @@ def pol_least_purpose(view: StackView, config: Mapping[str, Any]) -> Iterator[Fi
                         f"{mount}/data/apps/<its name>/)",
                     )
         for mount in sorted(db_mounts):
-            for found in _first_per_rule(reach(identity.acl, target(mount, subtree=True))):
+            for found in one_per_rule(reach(identity.acl, target(mount, subtree=True))):
                 problem = _database_problem(identity, found.path, mount)
                 if problem:
                     yield _finding(
@@ -321,7 +307,7 @@ def pol_least_issue(view: StackView, config: Mapping[str, Any]) -> Iterator[Find
                 for found in reach(identity.acl, target(path), WRITE)[:1]:
                     reported.add(found.rule.pattern.raw)
                     yield _finding(identity, found, f"issues on a role only {sorted(uses[path])} may use", fix)
-            for found in _first_per_rule(reach(identity.acl, target(mount, subtree=True), WRITE)):
+            for found in one_per_rule(reach(identity.acl, target(mount, subtree=True), WRITE)):
                 rest = found.path[len(mount) + 1 :]
                 if found.rule.pattern.raw in reported or (mount == root and rest == "root/sign-intermediate"):
                     continue
@@ -361,7 +347,7 @@ def pol_least_sys(view: StackView, config: Mapping[str, Any]) -> Iterator[Findin
             paths[f"sys/mounts/{values.intermediate_pki_path}/tune"] = frozenset({"update"})
     for identity in identities(view):
         own = allowed.get(identity.name, {})
-        for found in _first_per_rule(reach(identity.acl, target("sys", subtree=True))):
+        for found in one_per_rule(reach(identity.acl, target("sys", subtree=True))):
             if found.capabilities <= own.get(found.path, frozenset()):
                 continue
             tune = found.path.endswith("/tune")

@@ -332,3 +332,17 @@ def reach(acl: Acl, goal: Pattern, capabilities: Iterable[str] | None = None) ->
 def may_reach(pattern: str, goal: Pattern) -> bool:
     """Whether one policy path, alone, matches some path of ``goal`` (overlap, ignoring other rules)."""
     return next(Pattern.parse(pattern).witnesses(goal), None) is not None
+
+
+def one_per_rule(found: list[Reach]) -> list[Reach]:
+    """One witness per granting rule, so a glob is reported once: the shortest path that shows where it is open."""
+    seen: dict[str, Reach] = {}
+
+    def telling(item: Reach) -> tuple[bool, int, str]:
+        return ANY_SEGMENT not in item.path, item.path.count("/"), item.path
+
+    for item in found:
+        known = seen.get(item.rule.pattern.raw)
+        if known is None or telling(item) < telling(known):
+            seen[item.rule.pattern.raw] = item
+    return sorted(seen.values(), key=lambda r: r.path)

@@ -769,3 +769,32 @@ def test_declared_uses_come_from_chart_values_csi_classes_and_agent_annotations(
 )
 def test_app_of_kv_path_follows_the_onboarding_layout(path: str, app: str | None) -> None:
     assert app_of_kv_path(path, {"consul/kv", "consul"}) == app
+
+
+@pytest.mark.parametrize(
+    ("pattern", "capabilities", "witness"),
+    [
+        ("consul/kv/data/apps/web/cert/ca", ["read"], "consul/kv/data/apps/web/cert/ca"),  # a KV secret, not a CA
+        ("consul/+/pki_int2/cert/ca", ["read"], "consul/<any>/pki_int2/cert/ca"),
+        ("consul/server/pki_int2/cert/*", ["read"], "consul/server/pki_int2/cert/<any>"),
+        ("consul/webhook/pki_int1/cert/ca", ["read", "update"], "consul/webhook/pki_int1/cert/ca"),
+    ],
+)
+def test_the_wildcard_ca_reader_reaches_nothing_but_pki_ca_reads(
+    pattern: str, capabilities: list[str], witness: str
+) -> None:
+    subjects = place(stack_subjects("dev"), POLICY.format("ca-reader"), {pattern: capabilities}, "first")
+    found = about(findings("k8s-names-stack", subjects), subjects, ROLE.format("ca-reader"))
+    assert [(f.prop, f.value, f.fix) for f in found] == [
+        ("tokenPolicies", "['consul-dc1-ca-reader']", "the wildcard role may only read <pki mount>/cert/ca")
+    ]
+    assert found[0].problem == (
+        f"grants {sorted(capabilities)} on {witness} (via '{pattern}' in ['consul-dc1-ca-reader']) to any service "
+        "account"
+    )
+
+
+def test_the_wildcard_ca_reader_may_read_any_pki_mounts_ca_and_chain() -> None:
+    extra = {"consul/webhook/pki_int1/cert/ca": ["read"], "consul/server/pki_int2/cert/ca_chain": ["read"]}
+    subjects = place(stack_subjects("prod"), POLICY.format("ca-reader"), extra, "after-skipped")
+    assert check_stack("k8s-names-stack", subjects) == []
