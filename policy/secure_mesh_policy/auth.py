@@ -34,7 +34,8 @@ def _sys_allowed(pattern: str, capabilities: frozenset[str]) -> bool:
 @resource_rule(
     "POL-LEAST",
     checks="Vault policies parse as JSON, use only known capabilities, never grant sudo, never glob from the top, "
-    "and touch sys/ and auth/ only at the mesh CA's documented mount reads/tune and the token self-endpoints.",
+    "and touch sys/ and auth/ only in the mesh CA's shapes (an exact sys/mounts/<path> read, an exact "
+    "sys/mounts/<path>/tune update; which mounts, and for whom, pol-least-sys decides) and the token self-endpoints.",
     why="Vault policy docs and the chart contract §3: each identity gets exactly the paths it needs.",
     fix="Render policies in Vault's JSON syntax from the chart contract's path table; drop sudo and broad globs.",
     types=(t.POLICY,),

@@ -27,7 +27,7 @@ def is_kv2_mount(mount: Res) -> bool:
 
 
 def kv2_mounts(view: StackView) -> set[str]:
-    """Paths of every KV version 2 mount (``vault.Mount`` or ``kv.SecretBackendV2`` settings)."""
+    """Paths of every declared KV version 2 ``vault.Mount`` (``kv-v2``, or ``kv`` with ``options.version`` 2)."""
     paths = {norm_path(m.get("path")) for m in view.of(t.MOUNT) if is_kv2_mount(m)}
     return paths
 
