@@ -4,17 +4,23 @@ Everything security-relevant (policies, role bindings, statements, TTLs, Kuberne
 data from :mod:`.identity`, :mod:`.database`, :mod:`.gateway` and :mod:`.annotations`; this component only
 turns it into resources.
 
-Database resources: a ``vault.Mount`` of type ``database`` plus one ``database.SecretBackendConnection``
-and one ``database.SecretBackendRole`` per app, rather than ``database.SecretsMount`` (which holds every
-connection as a nested block of one resource). Separate connections can be updated independently (a
-database that moved in the Consul catalog rewrites only its own connection), are protected one by one,
-and adding or removing an app never rewrites another app's connection.
+Database resources: a ``vault.Mount`` of type ``database`` plus, per app, one
+``database.SecretBackendConnection``, one ``database.SecretBackendRole``, one ``generic.Endpoint`` that
+runs Vault's ``rotate-root`` on the connection, and one :class:`.root_version.RootPasswordVersion` record
+— rather than ``database.SecretsMount`` (which holds every connection as a nested block of one
+resource). Separate connections can be updated independently (a database that moved in the Consul
+catalog rewrites only its own connection), are protected one by one, and adding or removing an app
+never rewrites another app's connection.
 
 The root password is passed through the provider's write-only ``password_wo`` with
-``password_wo_version``: Vault rotates the root password right after setup
-(``root_rotation_statements``), so the value in config is stale from then on; a write-only field is
-never read back (no drift) and is only sent at creation and when the version
-(``apps[].database.rootPasswordVersion``) is bumped. Connection URL changes are sent without it.
+``password_wo_version``: a write-only field is never read back (no drift once Vault has rotated it) and
+is only sent at creation and when the version (``apps[].database.rootPasswordVersion``) changes.
+Connection URL changes are sent without it. Right after the connection is written, the rotation
+endpoint (``disable_read``/``disable_delete``: ``rotate-root`` has no GET or DELETE) writes
+``<mount>/rotate-root/<name>``; its data is the version, so a new version is a changed input, which
+the provider applies by writing the path again (terraform-provider-vault resource_generic_endpoint.go:
+``Update`` is the same write as ``Create``), i.e. Vault rotates again. Order: mount → version record
+(refuses a lower version) → connection → rotation.
 
 A database address from the Consul catalog is looked up at deploy time through the explicit Consul
 provider (``consul.get_service``), after the Consul release exists; each ``pulumi up`` re-reads it and
@@ -39,9 +45,9 @@ from .annotations import all_agent_annotations
 from .database import (
     POSTGRESQL_PLUGIN,
     DatabasePlan,
+    automated_rotation_inputs,
     database_plans,
     pick_catalog_instance,
-    postgresql_connection_url,
     root_credentials,
 )
 from .gateway import (
@@ -58,6 +64,7 @@ from .gateway import (
     sync_workload,
 )
 from .identity import app_policy, app_role, gateway_policy, gateway_role
+from .root_version import RootPasswordVersion, RootPasswordVersionArgs
 
 if TYPE_CHECKING:
     import pulumi_consul as consul  # imported where used: only catalog look-ups need it (issue 9)
@@ -117,10 +124,13 @@ class AppOnboarding(pulumi.ComponentResource):
         self.database_mount: vault.Mount | None = None
         self.connections: dict[str, vault.database.SecretBackendConnection] = {}
         self.database_roles: dict[str, vault.database.SecretBackendRole] = {}
+        self.root_rotations: dict[str, vault.generic.Endpoint] = {}
+        self.root_versions: dict[str, RootPasswordVersion] = {}
         if plans:
             if args.database_root_credentials is None:
                 raise ValueError(f"{name}: apps with a database need the databaseRootCredentials secret")
-            self._databases(plans, args.database_root_credentials, args.consul_provider)
+            version_keys = {app.name: f"apps[{i}].database.rootPasswordVersion" for i, app in enumerate(settings.apps)}
+            self._databases(plans, args.database_root_credentials, args.consul_provider, version_keys)
 
         self.csi_driver: kubernetes.helm.v3.Release | None = None
         self.gateway: kubernetes.apiextensions.CustomResource | None = None
@@ -174,7 +184,11 @@ class AppOnboarding(pulumi.ComponentResource):
 
     # -------------------------------------------------------------------------------- databases
     def _databases(
-        self, plans: tuple[DatabasePlan, ...], credentials: pulumi.Output[Any], consul_provider: consul.Provider | None
+        self,
+        plans: tuple[DatabasePlan, ...],
+        credentials: pulumi.Output[Any],
+        consul_provider: consul.Provider | None,
+        version_keys: Mapping[str, str],
     ) -> None:
         layout = self._layout
         self.database_mount = vault.Mount(
@@ -188,6 +202,15 @@ class AppOnboarding(pulumi.ComponentResource):
         )
         for plan in plans:
             username, password = self._root_credentials(plan.app, credentials)
+            version = RootPasswordVersion(
+                f"{self._name}-{plan.app}-db-root-version",
+                RootPasswordVersionArgs(
+                    version=plan.root_password_version,
+                    connection=f"{layout.database_mount}/config/{plan.connection_name}",
+                    setting=version_keys[plan.app],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
             connection = vault.database.SecretBackendConnection(
                 f"{self._name}-{plan.app}-db-connection",
                 backend=layout.database_mount,
@@ -201,10 +224,20 @@ class AppOnboarding(pulumi.ComponentResource):
                     username=username,
                     password_wo=password,
                     password_wo_version=plan.root_password_version,
+                    tls_ca=plan.tls_ca_pem,
                 ),
+                **automated_rotation_inputs(plan),
                 opts=pulumi.ResourceOptions(
-                    parent=self, protect=self._protect, depends_on=[*self._upstream, self.database_mount]
+                    parent=self, protect=self._protect, depends_on=[*self._upstream, self.database_mount, version]
                 ),
+            )
+            rotation = vault.generic.Endpoint(
+                f"{self._name}-{plan.app}-db-rotate-root",
+                path=plan.rotate_root_path,
+                data_json=plan.rotate_root_data,
+                disable_read=True,
+                disable_delete=True,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[connection]),
             )
             role = vault.database.SecretBackendRole(
                 f"{self._name}-{plan.app}-db-role",
@@ -219,7 +252,9 @@ class AppOnboarding(pulumi.ComponentResource):
             )
             self.connections[plan.app] = connection
             self.database_roles[plan.app] = role
-            self.ready.extend((connection, role))
+            self.root_rotations[plan.app] = rotation
+            self.root_versions[plan.app] = version
+            self.ready.extend((version, connection, rotation, role))
         self.ready.insert(0, self.database_mount)
 
     @staticmethod
@@ -264,7 +299,7 @@ class AppOnboarding(pulumi.ComponentResource):
                 for instance in result.services or []
             ]
             host, port = pick_catalog_instance(service, instances)
-            return postgresql_connection_url(host, port, plan.database_name)
+            return plan.connection_url(host, port)
 
         return found.apply(to_url)
 

@@ -1,18 +1,30 @@
-"""Layer 3: dynamic database credentials as plain data: connection URL template, statements, TTLs.
+"""Layer 3: dynamic database credentials as plain data: connection URL, TLS, statements, TTLs, root rotation.
 
 Vault's database secrets engine holds one connection per app database and one role per app. The role's
 creation statements create a short-lived login role that can only connect to the app's database and
 use the tables of its ``public`` schema (no DDL, no other database, no superuser); revocation takes
-those grants back and drops the role. The connection's root credentials are rotated by Vault right
-after setup (``root_rotation_statements``), so the password given in config works exactly once.
+those grants back and drops the role.
+
+Root credentials: the connection's ``root_rotation_statements`` only tell Vault *how* to change the root
+password. The program makes Vault *do* it: a write to ``<mount>/rotate-root/<connection>`` (Vault's
+"Rotate root credentials" endpoint) right after the connection is created and again whenever
+``rootPasswordVersion`` changes (:func:`rotate_root_path`, :func:`rotate_root_data`). From then on only
+Vault knows the root password; the one in config no longer works. On Vault Enterprise 1.19+ Vault can
+also rotate on its own (:func:`automated_rotation_inputs`).
+
+TLS: the URL carries ``sslmode`` (``verify-full`` unless a dev stack relaxes it), and the database's CA
+goes in the connection's ``tls_ca`` field (Vault 1.18+, the PEM itself, not a file path on the Vault
+server as ``sslrootcert`` in the URL would be).
 
 The connection URL carries ``{{username}}``/``{{password}}`` templates that Vault fills from the
-connection's own fields; the password is never part of the URL. The host and port are either static
-settings or the address of a Consul catalog instance chosen by :func:`pick_catalog_instance`.
+connection's own fields; the password is never part of the URL (a templated URL is what Vault's
+root rotation needs). The host and port are either static settings or the address of a Consul catalog
+instance chosen by :func:`pick_catalog_instance`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +34,28 @@ from ..settings import AppSettings, duration_seconds
 from ..settings.models import AppDatabaseSettings
 
 POSTGRESQL_PLUGIN = "postgresql-database-plugin"
-POSTGRESQL_SSL_MODE = "require"
-"""TLS to the database is required; Vault's connection fails rather than falling back to plain text."""
+VERIFY_FULL = "verify-full"
+"""The only ``sslmode`` that verifies both the database's certificate chain and its host name (libpq docs)."""
 
 
-def postgresql_connection_url(host: str, port: int | str, database_name: str) -> str:
+def postgresql_connection_url(host: str, port: int | str, database_name: str, ssl_mode: str = VERIFY_FULL) -> str:
     """The templated connection URL: Vault substitutes the root username and password, never stored in it."""
-    return f"postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{database_name}?sslmode={POSTGRESQL_SSL_MODE}"
+    return f"postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{database_name}?sslmode={ssl_mode}"
+
+
+def rotate_root_path(mount: str, connection_name: str) -> str:
+    """Vault's endpoint that rotates a connection's root password (``POST /<mount>/rotate-root/:name``)."""
+    return f"{mount}/rotate-root/{connection_name}"
+
+
+def rotate_root_data(root_password_version: int) -> str:
+    """What the rotation endpoint writes: only the version, so a new version is a changed input and runs it again.
+
+    ``rotate-root`` takes no body parameters; Vault ignores unknown ones with the warning "Endpoint ignored
+    these unrecognized parameters" (sdk/framework/backend.go), so the version is harmless to Vault and
+    is the input whose change makes the provider write the path again.
+    """
+    return json.dumps({"root_password_version": root_password_version}, sort_keys=True)
 
 
 def root_rotation_statements() -> tuple[str, ...]:
@@ -82,12 +109,38 @@ class DatabasePlan:
     port: int
     consul_service: str | None
     """The Consul catalog service to resolve host and port from at deploy time (instead of ``static_host``)."""
+    ssl_mode: str
+    tls_ca_pem: str | None
+    """The database CA for Vault's ``tls_ca`` (None: Vault's own trust store, dev only)."""
+    rotate_root_path: str
+    rotate_root_data: str
+    rotation_period: int | None
+    rotation_schedule: str | None
+    rotation_window: int | None
+
+    def connection_url(self, host: str, port: int | str) -> str:
+        """The connection URL for an address (static or from the catalog)."""
+        return postgresql_connection_url(host, port, self.database_name, self.ssl_mode)
 
     def static_connection_url(self) -> str | None:
         """The connection URL when the address is static (known during preview)."""
         if self.static_host is None:
             return None
-        return postgresql_connection_url(self.static_host, self.port, self.database_name)
+        return self.connection_url(self.static_host, self.port)
+
+
+def automated_rotation_inputs(plan: DatabasePlan) -> dict[str, Any]:
+    """The connection's automated-rotation arguments (Vault Enterprise 1.19+), only those the settings give.
+
+    Settings refuse them unless ``vault.enterprise`` is true: terraform-provider-vault sends them only to an
+    Enterprise 1.19+ server and silently drops them otherwise (resource_database_secret_backend_connection.go).
+    """
+    given = {
+        "rotation_period": plan.rotation_period,
+        "rotation_schedule": plan.rotation_schedule,
+        "rotation_window": plan.rotation_window,
+    }
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def database_plan(layout: Layout, app: AppSettings) -> DatabasePlan:
@@ -96,9 +149,11 @@ def database_plan(layout: Layout, app: AppSettings) -> DatabasePlan:
         raise ValueError(f"app '{app.name}' has no database")
     database = app.database
     names = layout.app(app)
+    rotation = database.automated_root_rotation
+    connection_name = layout.database_connection(app)
     return DatabasePlan(
         app=app.name,
-        connection_name=layout.database_connection(app),
+        connection_name=connection_name,
         role_name=names.database_role,
         database_name=database.database_name,
         allowed_roles=(names.database_role,),
@@ -112,7 +167,18 @@ def database_plan(layout: Layout, app: AppSettings) -> DatabasePlan:
         static_host=database.address.host,
         port=database.address.port,
         consul_service=database.address.consul_service,
+        ssl_mode=database.tls.mode.value,
+        tls_ca_pem=database.tls.ca_cert_pem,
+        rotate_root_path=rotate_root_path(layout.database_mount, connection_name),
+        rotate_root_data=rotate_root_data(database.root_password_version),
+        rotation_period=_seconds(rotation.period if rotation else None),
+        rotation_schedule=rotation.schedule if rotation else None,
+        rotation_window=_seconds(rotation.window if rotation else None),
     )
+
+
+def _seconds(duration: str | None) -> int | None:
+    return None if duration is None else duration_seconds(duration)
 
 
 def database_plans(layout: Layout) -> tuple[DatabasePlan, ...]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .database_rules import database_problems
 from .durations import duration_seconds, format_duration
 from .errors import Problem
 from .models import (
@@ -95,6 +96,7 @@ def check_consistency(settings: Settings, secret_keys: frozenset[str] = frozense
         _mesh(settings),
         _apps(settings),
         _database_credentials(settings, secret_keys),
+        database_problems(settings),
         _production(settings),
         _plain_http(settings),
     )

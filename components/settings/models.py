@@ -255,6 +255,8 @@ class VaultSettings(SettingsModel):
     audiences, so those roles then check `kubernetesAudience`."""
     audit: VaultAuditSettings = VaultAuditSettings()
     """The Vault audit device this stack enables (on by default in prod)."""
+    enterprise: bool = False
+    """Vault Enterprise (1.19+): allows the Enterprise-only features (automated database root rotation)."""
 
 
 # ----------------------------------------------------------------------------------------------- pki
@@ -556,6 +558,38 @@ class DatabaseAddress(SettingsModel):
     """The Consul catalog service that registers the database (looked up at deploy time)."""
 
 
+class DatabaseTlsMode(StrEnum):
+    """libpq ``sslmode`` values; only ``verify-full`` checks both the CA and the host name."""
+
+    DISABLE = "disable"
+    ALLOW = "allow"
+    PREFER = "prefer"
+    REQUIRE = "require"
+    VERIFY_CA = "verify-ca"
+    VERIFY_FULL = "verify-full"
+
+
+class DatabaseTlsSettings(SettingsModel):
+    """How Vault verifies the database's TLS certificate."""
+
+    mode: DatabaseTlsMode = DatabaseTlsMode.VERIFY_FULL
+    """The connection's `sslmode`; anything but `verify-full` is refused outside `dev`."""
+    ca_cert_pem: PemCertificate | None = None
+    """PEM of the CA that signed the database's certificate (Vault's `tls_ca`, Vault 1.18+); required outside
+    `dev`. Unset in dev: Vault verifies against its own system trust store."""
+
+
+class DatabaseRootRotationSettings(SettingsModel):
+    """Vault Enterprise's automated root rotation of a database connection (Vault Enterprise 1.19+)."""
+
+    period: Duration | None = None
+    """Rotate the root password this long after the last rotation (at least 10s); exclusive with `schedule`."""
+    schedule: Annotated[str, Field(pattern=r"^\S+( \S+){4}$")] | None = None
+    """A 5-field cron schedule in UTC (`0 3 * * SAT`); exclusive with `period`."""
+    window: Duration | None = None
+    """With `schedule` only: how long a scheduled rotation may take (at least 1h)."""
+
+
 class AppDatabaseSettings(SettingsModel):
     """An app's database: Vault issues it short-lived credentials."""
 
@@ -570,8 +604,13 @@ class AppDatabaseSettings(SettingsModel):
     credential_max_ttl: Duration = "24h"
     """Maximum lifetime of a credential, renewals included."""
     root_password_version: Annotated[int, Field(ge=1)] = 1
-    """Bump it to push the root password from ``databaseRootCredentials`` again (e.g. after restoring the database):
-    Vault rotates the root password after setup, so the program sends it only at creation and on a new version."""
+    """Raise it to hand Vault the root password from ``databaseRootCredentials`` again (e.g. after restoring the
+    database): the program sends it and runs Vault's `rotate-root` at creation and on every new version; lowering
+    it is refused."""
+    tls: DatabaseTlsSettings = DatabaseTlsSettings()
+    """How Vault verifies the database's TLS certificate."""
+    automated_root_rotation: DatabaseRootRotationSettings | None = None
+    """Vault Enterprise 1.19+ only (needs `vault.enterprise`): Vault also rotates the root password on its own."""
 
 
 class AppRouteSettings(SettingsModel):

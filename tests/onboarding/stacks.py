@@ -15,6 +15,36 @@ from components.layout import Layout
 from components.settings import Settings, load_settings, split_stack_config
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 
+
+def _self_signed_ca(common_name: str) -> str:
+    """A throwaway CA certificate (public PEM) for the database's ``tls.caCertPem``."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+DATABASE_CA_PEM = _self_signed_ca("orders-db CA")
+"""The CA of the orders database's TLS certificate (Vault's ``tls_ca``)."""
+
 ORDERS_APP: dict[str, Any] = {
     "name": "orders",
     "namespace": "orders",
@@ -27,6 +57,7 @@ ORDERS_APP: dict[str, Any] = {
         "address": {"consulService": "orders-db"},
         "credentialTtl": "30m",
         "credentialMaxTtl": "4h",
+        "tls": {"caCertPem": DATABASE_CA_PEM},
     },
 }
 ROOT_CREDENTIALS = {"orders": {"username": "vault-root", "password": "s3cret-root-pw"}}

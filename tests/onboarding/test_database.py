@@ -1,4 +1,6 @@
-"""Dynamic database credentials: exact statements and TTLs, the connection's inputs, secrets and the catalog look-up."""
+"""Dynamic database credentials: exact statements and TTLs, the connection's inputs (verified TLS), secrets and the
+catalog look-up. Root rotation and the database settings are in test_database_rotation.py and
+test_database_settings.py."""
 
 from __future__ import annotations
 
@@ -12,11 +14,19 @@ from components.onboarding.database import (
     root_credentials,
 )
 from tests.harness import run_program
-from tests.onboarding.stacks import ROOT_CREDENTIALS, onboarding_config, onboarding_layout, onboarding_run, secrets
+from tests.onboarding.stacks import (
+    DATABASE_CA_PEM,
+    ROOT_CREDENTIALS,
+    onboarding_config,
+    onboarding_layout,
+    onboarding_run,
+    secrets,
+)
 
 CONNECTION = "vault:database/secretBackendConnection:SecretBackendConnection"
 ROLE = "vault:database/secretBackendRole:SecretBackendRole"
 MOUNT = "vault:index/mount:Mount"
+CATALOG_URL = "postgresql://{{username}}:{{password}}@10.0.0.11:6432/orders?sslmode=verify-full"
 
 CREATION = [
     "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' "
@@ -36,9 +46,11 @@ REVOCATION = [
 ]
 
 
-def test_connection_url_templates_the_credentials_and_requires_tls() -> None:
+def test_connection_url_templates_the_credentials_and_verifies_tls_fully_by_default() -> None:
     url = postgresql_connection_url("db.internal", 5433, "orders")
-    assert url == "postgresql://{{username}}:{{password}}@db.internal:5433/orders?sslmode=require"
+    assert url == "postgresql://{{username}}:{{password}}@db.internal:5433/orders?sslmode=verify-full"
+    relaxed = postgresql_connection_url("localhost", 5432, "orders", "disable")
+    assert relaxed == "postgresql://{{username}}:{{password}}@localhost:5432/orders?sslmode=disable"
 
 
 def test_mount_is_a_database_engine_capped_at_the_longest_credential() -> None:
@@ -49,21 +61,23 @@ def test_mount_is_a_database_engine_capped_at_the_longest_credential() -> None:
     assert mount.inputs["defaultLeaseTtlSeconds"] == 3600
 
 
-def test_connection_is_registered_with_rotation_verification_and_only_its_role() -> None:
+def test_connection_is_registered_whole_with_verified_tls_rotation_statements_and_only_its_role() -> None:
     connection = onboarding_run().one(CONNECTION, "secure-mesh-onboarding-orders-db-connection")
-    inputs = connection.inputs
-    assert inputs["backend"] == "consul/database"
-    assert inputs["name"] == "orders-orders"
-    assert inputs["pluginName"] == "postgresql-database-plugin"
-    assert inputs["allowedRoles"] == ["app-orders"]
-    assert inputs["verifyConnection"] is True
-    assert inputs["rootRotationStatements"] == ["ALTER ROLE \"{{name}}\" WITH PASSWORD '{{password}}';"]
-    postgresql = inputs["postgresql"]
-    assert postgresql["username"] == "vault-root"
-    assert postgresql["passwordWo"] == "s3cret-root-pw", "the root password goes through the write-only field"
-    assert postgresql["passwordWoVersion"] == 1
-    assert "password" not in postgresql, "the readable password field would report drift after Vault rotates it"
-    assert "s3cret" not in postgresql["connectionUrl"]
+    assert connection.inputs == {
+        "backend": "consul/database",
+        "name": "orders-orders",
+        "pluginName": "postgresql-database-plugin",
+        "allowedRoles": ["app-orders"],
+        "verifyConnection": True,
+        "rootRotationStatements": ["ALTER ROLE \"{{name}}\" WITH PASSWORD '{{password}}';"],
+        "postgresql": {
+            "connectionUrl": CATALOG_URL,
+            "username": "vault-root",
+            "passwordWo": "s3cret-root-pw",
+            "passwordWoVersion": 1,
+            "tlsCa": DATABASE_CA_PEM,
+        },
+    }, "only the write-only password (a readable one would drift once Vault rotates it); no automated rotation"
     assert "postgresql" in connection.secret_inputs, "the root credentials must be a secret input"
 
 
@@ -71,9 +85,7 @@ def test_catalog_address_resolves_through_the_consul_provider_to_the_first_insta
     run = onboarding_run()
     connection = run.one(CONNECTION, "secure-mesh-onboarding-orders-db-connection")
     # tests/mocks/onboarding.py lists node-b first; node-a has an empty service address (→ its node's address).
-    assert connection.inputs["postgresql"]["connectionUrl"] == (
-        "postgresql://{{username}}:{{password}}@10.0.0.11:6432/orders?sslmode=require"
-    )
+    assert connection.inputs["postgresql"]["connectionUrl"] == CATALOG_URL
     consul_providers = [r for r in run.resources if r.type == "pulumi:providers:consul"]
     assert len(consul_providers) == 1, "the catalog look-up needs the explicit Consul provider"
     assert consul_providers[0].inputs["address"] == "consul.dev.example:8501"
@@ -103,7 +115,7 @@ def test_static_address_is_plain_in_the_connection_url() -> None:
     run = run_program(config, secrets=secrets(), stack="dev")
     connection = run.one(CONNECTION, "secure-mesh-onboarding-orders-db-connection")
     assert connection.inputs["postgresql"]["connectionUrl"] == (
-        "postgresql://{{username}}:{{password}}@orders-db.example.internal:6543/orders?sslmode=require"
+        "postgresql://{{username}}:{{password}}@orders-db.example.internal:6543/orders?sslmode=verify-full"
     )
 
 
