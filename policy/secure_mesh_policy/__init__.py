@@ -15,6 +15,7 @@ from . import (  # noqa: F401 - importing registers the rules
     auth,
     consul_agent,
     consul_values,
+    database,
     intentions,
     kv,
     mesh,
@@ -28,7 +29,7 @@ from .framework import REGISTRY, Rule
 
 PACK_NAME = "secure-mesh"
 
-_CATALOGUE_ORDER = ("PKI-", "POL-", "K8S-", "VLT-", "KV-", "CSL-", "INT-", "MESH-")
+_CATALOGUE_ORDER = ("PKI-", "POL-", "K8S-", "VLT-", "KV-", "DB-", "CSL-", "INT-", "MESH-")
 
 
 def _order(rule: Rule) -> tuple[int, str, int]:
@@ -37,8 +38,8 @@ def _order(rule: Rule) -> tuple[int, str, int]:
 
 
 RULES: list[Rule] = sorted(REGISTRY, key=_order)
-"""Every rule, grouped as the catalogue is (PKI, policies, Kubernetes auth, Vault tokens and audit, KV, Consul,
-intentions, mesh)."""
+"""Every rule, grouped as the catalogue is (PKI, policies, Kubernetes auth, Vault tokens and audit, KV, databases,
+Consul, intentions, mesh)."""
 
 POLICIES: list[Any] = [rule.policy for rule in RULES]
 """The ``pulumi_policy`` policies, for ``PolicyPack(policies=...)``."""

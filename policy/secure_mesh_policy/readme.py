@@ -25,7 +25,10 @@ pulumi preview --policy-pack policy --policy-pack-config <thresholds.json>   # o
 
 The pack runs in its own virtualenv (`policy/venv`, from `requirements.txt`) and never imports the
 program: it sees only the resources' inputs. Every input a mandatory rule reads is a plain value in
-the program, so no mandatory rule is skipped as "unknown during preview" (tested).
+the program, so no mandatory rule is skipped as "unknown during preview" (tested) — with one
+exception: the connection URL of an app database addressed through the Consul catalog is resolved
+at deploy time, so `db-tls` checks its `sslmode` during `pulumi up` (policies run again on the
+resolved inputs), not during preview.
 
 **Environment.** Production-only rules (root custody, quorum, backups, `protect`) take the environment
 from the policy config property `environment` (`prod`, any other name, or `auto`). With `auto` (the

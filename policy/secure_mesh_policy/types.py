@@ -42,6 +42,10 @@ PKI_AUTO_TIDY = "vault:pkiSecret/backendConfigAutoTidy:BackendConfigAutoTidy"
 PKI_CERT = "vault:pkiSecret/secretBackendCert:SecretBackendCert"
 PKI_SIGN = "vault:pkiSecret/secretBackendSign:SecretBackendSign"
 
+# Vault database secrets engine, and generic endpoints (e.g. the connection's rotate-root)
+DB_CONNECTION = "vault:database/secretBackendConnection:SecretBackendConnection"
+GENERIC_ENDPOINT = "vault:generic/endpoint:Endpoint"
+
 # Vault KV
 KV_BACKEND_V2 = "vault:kv/secretBackendV2:SecretBackendV2"
 KV_SECRET_V2 = "vault:kv/secretV2:SecretV2"

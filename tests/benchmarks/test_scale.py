@@ -57,7 +57,7 @@ class Units:
             self.services  # ServiceDefaults
             + self.destinations  # ServiceIntentions (one per destination, every source inside)
             + 2 * self.apps  # Vault policy + Kubernetes-auth role per app
-            + 2 * self.databases  # connection + role per app database
+            + 4 * self.databases  # connection, role, rotate-root endpoint and root-version record per app database
             + (1 if self.databases else 0)  # the database secrets mount
             + self.routes  # HTTPRoute per routed app
         )

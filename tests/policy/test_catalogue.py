@@ -45,6 +45,8 @@ CATALOGUE_IDS = {
     "KV-NO-PLAINTEXT",
     "KV-GOSSIP-FORMAT",
     "KV-BACKUP",
+    "DB-ROOT-ROTATION",
+    "DB-TLS",
     "CSL-TLS",
     "CSL-ACL",
     "CSL-GOSSIP",

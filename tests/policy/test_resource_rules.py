@@ -159,6 +159,22 @@ def bad(policy: str, type_: str, props: dict[str, Any], expect: str, id: str, **
 
 
 PKI_MOUNT = {"path": "consul/server/pki_int1", "type": "pki", "maxLeaseTtlSeconds": 157680000.0}
+DB_URL = "postgresql://{{username}}:{{password}}@orders-db.internal:5432/orders?sslmode=verify-full"
+DB_CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def db_connection(url: str = DB_URL, **postgresql: Any) -> dict[str, Any]:
+    """A database connection as the program registers it (root password elided), with postgresql fields changed."""
+    block = {"connectionUrl": url, "username": "vault-root", "passwordWoVersion": 1.0, "tlsCa": DB_CA, **postgresql}
+    return {
+        "backend": "consul/database",
+        "name": "orders-orders",
+        "pluginName": "postgresql-database-plugin",
+        "postgresql": {k: v for k, v in block.items() if v is not None},
+    }
+
+
+DB_CONNECTION = db_connection()
 
 CASES = [
     # ------------------------------------------------------------------ PKI
@@ -795,6 +811,18 @@ CASES = [
         "['token']",
         "generic-endpoint-tune",
     ),
+    # ------------------------------------------------------------- database (real shapes: test_database_rules.py)
+    ok("db-tls", t.DB_CONNECTION, DB_CONNECTION, "verified-db-tls", stack="prod"),
+    ok("db-tls", t.DB_CONNECTION, db_connection(url=DB_URL.replace("verify-full", "disable")), "dev-db", stack="dev"),
+    bad(
+        "db-tls",
+        t.DB_CONNECTION,
+        db_connection(url=DB_URL.replace("verify-full", "require")),
+        "sslmode=require",
+        "unverified-db-tls",
+        stack="prod",
+    ),
+    bad("db-tls", t.DB_CONNECTION, db_connection(tlsCa=None), "no database CA", "db-without-ca", stack="prod"),
     # --------------------------------------------------------------- consul
     ok("csl-tls", t.HELM_RELEASE, release(), "tls"),
     ok("csl-tls", t.HELM_RELEASE, {"chart": "vault", "values": {}}, "not-consul"),

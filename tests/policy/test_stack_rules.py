@@ -122,6 +122,13 @@ class StackCase:
 
 CASES = [
     StackCase(
+        "db-root-rotation",
+        "connection-never-rotated",
+        lambda s: add(s, t.DB_CONNECTION, "orders-db", {"backend": "consul/database", "name": "orders-orders"}),
+        "Vault never rotates this connection's root password",
+        "orders-db",
+    ),
+    StackCase(
         "pki-root-offline-stack",
         "role-on-root",
         lambda s: add(s, t.PKI_ROLE, "leaf-role", {"backend": "consul/pki_root", "name": "leaf"}),
