@@ -34,7 +34,16 @@ from secure_mesh_policy import types as t
 
 from tests.conftest import stack_run
 from tests.policy.support import Subject, from_run, subject
-from tests.policy.test_resource_rules import LICENSE, crd, good_k8s_role, good_role, policy_doc, release
+from tests.policy.test_resource_rules import (
+    DB_URL,
+    LICENSE,
+    crd,
+    db_connection,
+    good_k8s_role,
+    good_role,
+    policy_doc,
+    release,
+)
 from tests.policy.test_stack_rules import (
     POLICY,
     ROLE,
@@ -288,6 +297,9 @@ VIOLATIONS: dict[str, Violating] = {
         blame="secure-mesh-consul-release",
     ),
     "kv-versions": shape(t.KV_BACKEND_V2, {"mount": "consul/kv", "maxVersions": 1.0}),
+    # ------------------------------------------------------------------------------------- databases
+    "db-root-rotation": shape(t.DB_CONNECTION, {"backend": "consul/database", "name": "orders-orders"}),
+    "db-tls": shape(t.DB_CONNECTION, db_connection(url=DB_URL.replace("verify-full", "require")), stack="prod"),
     # ---------------------------------------------------------------------------------------- Consul
     "csl-acl": shape(t.HELM_RELEASE, release(global__acls__manageSystemACLs=None)),
     "csl-binding": shape(t.HELM_RELEASE, release(connectInject={"aclBindingRuleSelector": ""})),
