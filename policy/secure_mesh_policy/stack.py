@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from . import types as t
 from .chart import CA_PATHS, ISSUE_PATHS, KV_SECRETS, ConsulValues, consul_values, mesh_intermediate_paths
 from .consumers import APP_ROLE_PREFIX, app_of_kv_path, database_mounts, declared_uses
 from .documents import REACH, capabilities_on, is_glob, literal_prefix
@@ -195,7 +196,8 @@ def _database_problem(identity: Identity, path: str, mount: str) -> str | None:
     part="purpose",
     checks="No identity reaches another identity's secrets, decided with Vault's own path matching (exact rules "
     "first, then the most specific of '*' prefixes and '+' segments; deny wins): the Consul chart's KV secrets, issue "
-    "paths and the mesh root's sign-intermediate only by the roles the contract lists; an app's KV subtree "
+    "paths and the mesh root's sign-intermediate only by the roles the contract lists; the gateway's issue path (and "
+    "any a CSI class or agent annotations name) only by the role they log in with; an app's KV subtree "
     "(<kv>/data|metadata/apps/<app>/) only by its role app-<app>; no KV-v2 path through a glob outside the "
     "identity's own app subtree; database credentials only the identity's own (<db>/creds/app-<app>), nothing else "
     "in a database mount; no policy globs over a whole mount (except Consul's own intermediate mount) or several.",
@@ -213,6 +215,9 @@ def pol_least_purpose(view: StackView, config: Mapping[str, Any]) -> Iterator[Fi
     for values in consul_values(view):
         for path, readers in _allowed_readers(values).items():
             contract.setdefault(path, set()).update(readers)
+    for use in declared_uses(view):
+        if "/issue/" in use.path and use.source.type != t.HELM_RELEASE:
+            contract.setdefault(use.path, set()).add(use.role)  # the gateway's (CSI) and agents' issue paths
     for identity in identities(view):
         exact = _exact_grants(identity)
         for path, readers in contract.items():

@@ -798,3 +798,14 @@ def test_the_wildcard_ca_reader_may_read_any_pki_mounts_ca_and_chain() -> None:
     extra = {"consul/webhook/pki_int1/cert/ca": ["read"], "consul/server/pki_int2/cert/ca_chain": ["read"]}
     subjects = place(stack_subjects("prod"), POLICY.format("ca-reader"), extra, "after-skipped")
     assert check_stack("k8s-names-stack", subjects) == []
+
+
+def test_the_gateway_issue_path_is_protected_by_least_purpose_too() -> None:
+    subjects = place(
+        stack_subjects("prod"), APP_POLICY.format("checkout"), {"consul/gateway/+/issue/+": ["update"]}, "last"
+    )
+    found = about(findings("pol-least-purpose", subjects), subjects, APP_ROLE.format("checkout"))
+    assert [f.problem for f in found] == [
+        "may ['update'] consul/gateway/pki_int2/issue/api-gateway (via 'consul/gateway/+/issue/+' in "
+        "['consul-eu-west-1-app-checkout']): only ['api-gateway'] may use consul/gateway/pki_int2/issue/api-gateway"
+    ]
