@@ -21,8 +21,16 @@ import pulumi
 import pulumi_vault as vault
 
 from ..layout import Layout
-from ..settings import ChainName, RootCustody, Settings
-from .certificates import CertificateCheckError, Level1Requirements, check_root, load_certificate, verify_signed_level1
+from ..settings import ChainName, RootCustody, Settings, duration_seconds
+from ..settings.models import MAX_PRODUCTION_LEVEL1_TTL
+from .certificates import (
+    CertificateCheckError,
+    Level1Requirements,
+    check_root,
+    check_signed_level1,
+    load_certificate,
+    verify_signed_level1,
+)
 from .kms_resource import KmsSignedLevel1, KmsSignedLevel1Args
 from .plan import (
     LEAF_NOT_AFTER_BEHAVIOR,
@@ -45,8 +53,20 @@ class CertificateAuthorityArgs:
     layout: Layout
 
 
-def level1_requirements(level: LevelPlan) -> Level1Requirements:
-    """What a chain's level-1 certificate must be, for the offline and KMS checks."""
+BACKDATE_SLACK_SECONDS = 24 * 3600
+"""How much longer than planned an offline-signed level 1 may be valid (operators often backdate notBefore)."""
+
+
+def level1_requirements(level: LevelPlan, settings: Settings) -> Level1Requirements:
+    """What a chain's level-1 certificate must be, for the offline and KMS checks.
+
+    Besides the plan's name, path length, name constraints and key type: the offline root's CRL and AIA
+    URLs (``pki.rootCrlUrls``/``pki.rootIssuerUrls``) and a validity of at most the planned TTL (and in
+    production at most two years), both with a day of slack for a backdated notBefore.
+    """
+    longest = level.ttl_seconds
+    if settings.is_production:
+        longest = min(longest, duration_seconds(MAX_PRODUCTION_LEVEL1_TTL))
     return Level1Requirements(
         chain=level.chain.value,
         common_name=level.common_name,
@@ -54,6 +74,10 @@ def level1_requirements(level: LevelPlan) -> Level1Requirements:
         permitted_dns_domains=level.permitted_dns_domains,
         key_type=level.key_type,
         key_bits=level.key_bits,
+        constraints=level.constraints,
+        crl_distribution_points=tuple(settings.pki.root_crl_urls),
+        issuing_certificates=tuple(settings.pki.root_issuer_urls),
+        max_ttl_seconds=longest + BACKDATE_SLACK_SECONDS,
     )
 
 
@@ -69,9 +93,11 @@ def external_next_steps(pending: Sequence[ChainName], csr_output: str = "pkiLeve
         f"PKI: the offline root has not signed level 1 of chain(s) {chains} yet, so nothing that depends on "
         "those chains (deeper levels, roles, Consul) was created. Next: (1) read the CSRs with "
         f"`pulumi stack output {csr_output} --show-secrets` (they are public); (2) sign each with the offline "
-        "root as a CA certificate (basic constraints CA:TRUE critical, keyCertSign, the path length and DNS "
-        "name constraints of the chain); (3) put the certificates in secure-mesh:pki.external.signedIntermediates "
-        "(keyed by chain) and the root in pki.external.rootCertificatePem; (4) run `pulumi up` again."
+        "root as a CA certificate (basic constraints CA:TRUE critical, keyCertSign, the chain's path length, its "
+        "name constraints (DNS, URI, IP) as critical, and the root's CRL distribution point and AIA caIssuers URLs "
+        "from pki.rootCrlUrls/rootIssuerUrls); (3) put the certificates in "
+        "secure-mesh:pki.external.signedIntermediates (keyed by chain) and the root in "
+        "pki.external.rootCertificatePem; (4) run `pulumi up` again."
     )
 
 
@@ -343,7 +369,11 @@ class CertificateAuthority(pulumi.ComponentResource):
                 organization=level.organization,
                 ttl=str(level.ttl_seconds),
                 max_path_length=level.max_path_length,
-                permitted_dns_domains=list(level.permitted_dns_domains),
+                # Name constraints (URI and IP since Vault 1.19; the dev chart runs Vault 1.20).
+                permitted_dns_domains=list(level.constraints.permitted_dns_domains),
+                permitted_uri_domains=list(level.constraints.permitted_uri_domains),
+                permitted_ip_ranges=list(level.constraints.permitted_ip_ranges),
+                excluded_ip_ranges=list(level.constraints.excluded_ip_ranges),
                 exclude_cn_from_sans=True,
                 use_csr_values=False,
                 revoke=False,
@@ -351,7 +381,7 @@ class CertificateAuthority(pulumi.ComponentResource):
             )
             return signed.certificate, [signed]
         pki = self._settings.pki
-        requirements = level1_requirements(level)
+        requirements = level1_requirements(level, self._settings)
         if pki.root_custody is RootCustody.AWS_KMS:
             assert pki.aws_kms is not None and pki.aws_kms.root_certificate_pem is not None  # settings guarantee it
             kms_signed = KmsSignedLevel1(
@@ -363,6 +393,7 @@ class CertificateAuthority(pulumi.ComponentResource):
                     csr=csr.csr,
                     requirements=requirements,
                     ttl_seconds=level.ttl_seconds,
+                    mount=level.path,
                 ),
                 self._opts([csr], keep=True),
             )
@@ -375,6 +406,10 @@ class CertificateAuthority(pulumi.ComponentResource):
         root_pem = external.root_certificate_pem or ""
         try:
             load_certificate(certificate, f"pki.external.signedIntermediates.{level.chain.value}")
+            # Everything but the CSR match is decidable from config now: fail before the level is imported.
+            check_signed_level1(
+                certificate, root_pem, requirements, f"pki.external.signedIntermediates.{level.chain.value}"
+            )
         except CertificateCheckError as error:
             raise pulumi.RunError(str(error)) from None
 

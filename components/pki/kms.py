@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from asn1crypto import core as asn1_core
+from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from .certificates import (
     CertificateCheckError,
     Level1Requirements,
+    NameConstraints,
     check_csr,
     load_certificate,
     public_key_der,
@@ -130,8 +132,32 @@ def _key_identifier(spki_der: bytes) -> bytes:
     return x509.SubjectKeyIdentifier.from_public_key(public_key).digest  # type: ignore[arg-type]
 
 
+def _name_constraints(constraints: NameConstraints) -> dict[str, Any] | None:
+    """The NameConstraints extension (critical) for a CA's DNS, URI and IP constraints."""
+    permitted = [asn1_x509.GeneralName(name="dns_name", value=d) for d in constraints.permitted_dns_domains]
+    permitted += [
+        asn1_x509.GeneralName(name="uniform_resource_identifier", value=u) for u in constraints.permitted_uri_domains
+    ]
+    # asn1crypto encodes "a.b.c.d/len" as the address followed by its netmask, as RFC 5280 wants.
+    permitted += [asn1_x509.GeneralName(name="ip_address", value=r) for r in constraints.permitted_ip_ranges]
+    excluded = [asn1_x509.GeneralName(name="ip_address", value=r) for r in constraints.excluded_ip_ranges]
+    value: dict[str, Any] = {}
+    if permitted:
+        value["permitted_subtrees"] = [{"base": name} for name in permitted]
+    if excluded:
+        value["excluded_subtrees"] = [{"base": name} for name in excluded]
+    if not value:
+        return None
+    return {"extn_id": "name_constraints", "critical": True, "extn_value": value}
+
+
 def _ca_extensions(
-    subject_spki: bytes, issuer_spki: bytes, path_length: int, permitted_dns_domains: tuple[str, ...]
+    subject_spki: bytes,
+    issuer_spki: bytes,
+    path_length: int,
+    constraints: NameConstraints | None,
+    crl_distribution_points: tuple[str, ...] = (),
+    issuing_certificates: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     extensions: list[dict[str, Any]] = [
         {
@@ -151,17 +177,39 @@ def _ca_extensions(
             "extn_value": {"key_identifier": _key_identifier(issuer_spki)},
         },
     ]
-    if permitted_dns_domains:
+    if constraints is not None:
+        extension = _name_constraints(constraints)
+        if extension is not None:
+            extensions.append(extension)
+    if crl_distribution_points:
         extensions.append(
             {
-                "extn_id": "name_constraints",
-                "critical": True,
-                "extn_value": {
-                    "permitted_subtrees": [
-                        {"base": asn1_x509.GeneralName(name="dns_name", value=domain)}
-                        for domain in permitted_dns_domains
-                    ]
-                },
+                "extn_id": "crl_distribution_points",
+                "critical": False,
+                "extn_value": [
+                    {
+                        "distribution_point": {
+                            "full_name": [
+                                asn1_x509.GeneralName(name="uniform_resource_identifier", value=url)
+                                for url in crl_distribution_points
+                            ]
+                        }
+                    }
+                ],
+            }
+        )
+    if issuing_certificates:
+        extensions.append(
+            {
+                "extn_id": "authority_information_access",
+                "critical": False,
+                "extn_value": [
+                    {
+                        "access_method": "ca_issuers",
+                        "access_location": asn1_x509.GeneralName(name="uniform_resource_identifier", value=url),
+                    }
+                    for url in issuing_certificates
+                ],
             }
         )
     return extensions
@@ -197,7 +245,7 @@ def build_root_certificate(
             "validity": {"not_before": _time(start), "not_after": _time(start + timedelta(seconds=ttl_seconds))},
             "subject": name,
             "subject_public_key_info": asn1_keys.PublicKeyInfo.load(spki),
-            "extensions": _ca_extensions(spki, spki, max_path_length, ()),
+            "extensions": _ca_extensions(spki, spki, max_path_length, None),
         }
     )
     pem = _sign_tbs(signer, tbs)
@@ -247,10 +295,64 @@ def sign_level1_csr(
                 subject_spki,
                 signer.public_key_info_der,
                 requirements.max_path_length,
-                requirements.permitted_dns_domains,
+                requirements.name_constraints,
+                requirements.crl_distribution_points,
+                requirements.issuing_certificates,
             ),
         }
     )
     pem = _sign_tbs(signer, tbs)
     verify_signed_level1(pem, csr_pem, root_pem, requirements, source="signed through KMS")
     return pem
+
+
+def build_crl(
+    signer: KmsSigner,
+    root_pem: str,
+    crl_number: int,
+    next_update_seconds: int,
+    revoked_serials: tuple[int, ...] = (),
+    now: datetime | None = None,
+) -> str:
+    """A CRL of the KMS root (v2, with CRL number and authority key id), signed through KMS, as PEM.
+
+    ``revoked_serials`` lists the level-1 certificates to revoke (empty: the root vouches that none is).
+    Refuses a root certificate that is not the KMS key's; the result is verified with ``cryptography``.
+    """
+    root = load_certificate(root_pem, "the root certificate")
+    if public_key_der(root) != signer.public_key_info_der:
+        raise CertificateCheckError(
+            f"the root certificate does not belong to KMS key {signer.key_id} (public keys differ)"
+        )
+    start = (now or datetime.now(UTC)).replace(microsecond=0)
+    revoked = [{"user_certificate": serial, "revocation_date": _time(start)} for serial in sorted(set(revoked_serials))]
+    fields: dict[str, Any] = {
+        "version": "v2",
+        "signature": _signature_algorithm(signer),
+        "issuer": asn1_x509.Name.load(root.subject.public_bytes()),
+        "this_update": _time(start),
+        "next_update": _time(start + timedelta(seconds=next_update_seconds)),
+    }
+    if revoked:
+        fields["revoked_certificates"] = revoked
+    tbs = asn1_crl.TbsCertList(
+        {
+            **fields,
+            "crl_extensions": [
+                {"extn_id": "crl_number", "critical": False, "extn_value": crl_number},
+                {
+                    "extn_id": "authority_key_identifier",
+                    "critical": False,
+                    "extn_value": {"key_identifier": _key_identifier(signer.public_key_info_der)},
+                },
+            ],
+        }
+    )
+    signature = signer.sign(tbs.dump())
+    certificate_list = asn1_crl.CertificateList(
+        {"tbs_cert_list": tbs, "signature_algorithm": _signature_algorithm(signer), "signature": signature}
+    )
+    parsed = x509.load_der_x509_crl(certificate_list.dump())
+    if not parsed.is_signature_valid(root.public_key()):  # type: ignore[arg-type]
+        raise CertificateCheckError("the CRL KMS signed does not verify with the root's public key")
+    return parsed.public_bytes(serialization.Encoding.PEM).decode()

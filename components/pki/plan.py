@@ -13,6 +13,7 @@ from typing import Any
 
 from ..layout import Layout, PkiMount
 from ..settings import ChainName, RootCustody, Settings, duration_seconds, intermediate_ttls
+from .certificates import EXCLUDE_ALL_IP_RANGES, NameConstraints
 
 CONNECT_PERMITTED_DNS_DOMAINS: tuple[str, ...] = ("consul",)
 """Name constraint of the mesh (Connect) chain.
@@ -27,6 +28,26 @@ It would break ingress gateways serving custom hostnames from the mesh CA; this 
 through the API gateway, whose listener certificates come from the separate gateway chain.
 """
 
+CONNECT_PERMITTED_URI_DOMAINS: tuple[str, ...] = (".consul",)
+"""URI name constraint of the mesh chain: the host of every SPIFFE id Consul issues.
+
+Consul's connect CA names services ``spiffe://<cluster-id>.consul/ns/<ns>/dc/<dc>/svc/<svc>`` and its own
+signing CA ``spiffe://<cluster-id>.consul`` (consul agent/connect/uri_signing.go, the trust domain is
+``<cluster-id>.consul``). RFC 5280 §4.2.1.10 matches URI constraints against the URI's host; the leading dot
+makes the constraint cover every host under ``consul`` (OpenSSL/BoringSSL, used by Envoy, treat a constraint
+without the dot as one exact host), so a compromised mesh CA cannot mint SPIFFE ids of another trust domain.
+"""
+
+SERVER_PERMITTED_IP_RANGES: tuple[str, ...] = ("127.0.0.1/32",)
+"""The only IP SAN the chart's server certificate requests (``ip_sans=127.0.0.1`` plus
+``global.tls.serverAdditionalIPSANs``, which this program never sets; consul-k8s chart 2.0.3
+templates/_helpers.tpl ``consul.serverTLSCertTemplate``)."""
+
+CLIENT_AGENT_DNS_NAMES: tuple[str, ...] = ("localhost",)
+"""With client agents, auto-encrypt certificates signed by the mesh CA also name ``localhost`` and carry the
+loopback, host and pod IPs (consul agent/auto-config/auto_encrypt.go ``defaultDNSSANs``/``defaultIPSANs``, the
+chart's client DaemonSet adds ``auto_encrypt { ip_san = [$HOST_IP, $POD_IP] }``)."""
+
 CONSUL_INTERMEDIATE_PATH_LENGTH = 1
 """Below the mesh chain's deepest Vault-held CA, Consul creates one more CA (its intermediate)."""
 
@@ -39,6 +60,8 @@ CRL_DELTA_REBUILD_INTERVAL = "15m"
 TIDY_INTERVAL = "24h"
 """Auto-tidy interval (the health check wants at most two days)."""
 TIDY_SAFETY_BUFFER = "72h"
+ROLE_KEY_USAGES: tuple[str, ...] = ("DigitalSignature", "KeyAgreement", "KeyEncipherment")
+"""A TLS leaf's key usages, written out: Vault's own default for roles (never CertSign or CRLSign)."""
 LEAF_NOT_AFTER_BEHAVIOR = "err"
 """Intermediates refuse to issue past their own expiry instead of silently issuing short certificates."""
 
@@ -103,7 +126,8 @@ class LevelPlan:
     ttl: str
     ttl_seconds: int
     max_path_length: int
-    permitted_dns_domains: tuple[str, ...]
+    constraints: NameConstraints
+    """The name constraints (DNS, URI, IP) every certificate below this CA must satisfy."""
     key_type: str
     key_bits: int
     signer_path: str | None
@@ -114,6 +138,11 @@ class LevelPlan:
     def path(self) -> str:
         """This level's mount path."""
         return self.mount.path
+
+    @property
+    def permitted_dns_domains(self) -> tuple[str, ...]:
+        """The DNS part of the name constraints."""
+        return self.constraints.permitted_dns_domains
 
 
 @dataclass(frozen=True)
@@ -145,6 +174,10 @@ class RoleSpec:
     no_store: bool
     require_cn: bool
     basic_constraints_valid_for_non_ca: bool
+    use_csr_common_name: bool
+    use_csr_sans: bool
+    key_usages: tuple[str, ...]
+    ext_key_usages: tuple[str, ...]
     organizations: tuple[str, ...]
 
     def resource_args(self) -> dict[str, Any]:
@@ -193,7 +226,26 @@ def chain_permitted_dns_domains(settings: Settings, layout: Layout, chain: Chain
         return tuple(settings.pki.chains.gateway.domains)
     if chain is ChainName.WEBHOOK:
         return layout.webhook_dns_names
+    if settings.consul.clients_enabled:
+        return (*CONNECT_PERMITTED_DNS_DOMAINS, *CLIENT_AGENT_DNS_NAMES)
     return CONNECT_PERMITTED_DNS_DOMAINS
+
+
+def chain_name_constraints(settings: Settings, layout: Layout, chain: ChainName) -> NameConstraints:
+    """Every name constraint a chain's CAs carry: the DNS names, URI hosts and IP ranges its purpose issues.
+
+    * server: the chart's server names and ``localhost``; IP SANs only ``127.0.0.1`` (what the chart requests);
+    * connect: ``consul`` DNS names and SPIFFE URIs under ``.consul``; no IP SAN, unless client agents run
+      (their auto-encrypt certificates carry host and pod IPs the program cannot know: no IP constraint then);
+    * gateway and webhook: their own DNS names; no IP SAN at all.
+    """
+    dns = chain_permitted_dns_domains(settings, layout, chain)
+    if chain is ChainName.SERVER:
+        return NameConstraints(dns, permitted_ip_ranges=SERVER_PERMITTED_IP_RANGES)
+    if chain is ChainName.CONNECT:
+        excluded = () if settings.consul.clients_enabled else EXCLUDE_ALL_IP_RANGES
+        return NameConstraints(dns, permitted_uri_domains=CONNECT_PERMITTED_URI_DOMAINS, excluded_ip_ranges=excluded)
+    return NameConstraints(dns, excluded_ip_ranges=EXCLUDE_ALL_IP_RANGES)
 
 
 def deepest_path_length(chain: ChainName) -> int:
@@ -261,7 +313,7 @@ def build_chain(settings: Settings, layout: Layout, chain: ChainName) -> tuple[L
     mounts = layout.chain_mounts(chain)
     ttls = intermediate_ttls(chain_settings)
     root_mount = layout.root_mount
-    domains = chain_permitted_dns_domains(settings, layout, chain)
+    constraints = chain_name_constraints(settings, layout, chain)
     levels: list[LevelPlan] = []
     for index, mount in enumerate(mounts):
         level = index + 1
@@ -281,7 +333,7 @@ def build_chain(settings: Settings, layout: Layout, chain: ChainName) -> tuple[L
                 ttl=ttls[index],
                 ttl_seconds=seconds,
                 max_path_length=level_path_length(chain, level, len(mounts)),
-                permitted_dns_domains=domains,
+                constraints=constraints,
                 key_type=pki.key_type.value,
                 key_bits=pki.key_bits,
                 signer_path=signer,
@@ -331,6 +383,12 @@ def _role(
         no_store=False,
         require_cn=True,
         basic_constraints_valid_for_non_ca=False,
+        # Names come from the request's parameters, checked against allowed_domains, never from a CSR.
+        use_csr_common_name=False,
+        use_csr_sans=False,
+        key_usages=ROLE_KEY_USAGES,
+        # No extended key usage beyond server_flag/client_flag (no code signing, e-mail, OIDs).
+        ext_key_usages=(),
         organizations=(settings.pki.organization,),
     )
 

@@ -22,6 +22,7 @@ from .models import (
     DEFAULT_INTERMEDIATE_TTLS,
     HTTP_URL_CHECK,
     L7_PROTOCOLS,
+    MAX_PRODUCTION_LEVEL1_TTL,
     PLAIN_HTTP_ENVIRONMENTS,
     AuditDeviceType,
     ChainName,
@@ -128,6 +129,21 @@ def _pki_custody(settings: Settings) -> Iterator[Problem]:
                 "is required: run the root ceremony once (python -m components root-ca init "
                 "--kms-key <keyId> --region <region>) and paste its certificate here",
             )
+    for key, urls in (("pki.rootCrlUrls", pki.root_crl_urls), ("pki.rootIssuerUrls", pki.root_issuer_urls)):
+        if urls and pki.root_custody is RootCustody.VAULT:
+            yield Problem(
+                key,
+                f"{urls} is only used with an offline root (rootCustody 'external' or 'aws-kms'); "
+                "a root in Vault publishes its CRL and certificate at the root mount's own URLs",
+            )
+        elif not urls and settings.is_production and pki.root_custody is not RootCustody.VAULT:
+            yield Problem(
+                key,
+                "is required in prod with an offline root, so a level-1 CA can be revoked: list the http(s) URL(s) "
+                "where the root's "
+                + ("CRL (signed by `root-ca crl`)" if key == "pki.rootCrlUrls" else "certificate")
+                + " is published",
+            )
     if pki.root_custody is RootCustody.EXTERNAL and pki.external is not None:
         signed = pki.external.signed_intermediates
         if signed and pki.external.root_certificate_pem is None:
@@ -154,6 +170,13 @@ def _pki_chains(settings: Settings) -> Iterator[Problem]:
         for index, ttl in enumerate(intermediate_ttls(chain)):
             path = f"{base}.intermediateTtls[{index}]"
             seconds = duration_seconds(ttl)
+            if index == 0 and settings.is_production and seconds > duration_seconds(MAX_PRODUCTION_LEVEL1_TTL):
+                yield Problem(
+                    path,
+                    f"'{ttl}' is longer than a production level-1 intermediate may live "
+                    f"(at most {MAX_PRODUCTION_LEVEL1_TTL}, two years): the offline root signs level 1 rarely, "
+                    "so a compromised one must expire soon",
+                )
             if seconds >= above_seconds:
                 yield Problem(path, f"'{ttl}' must be shorter than {above_name} (the CA that signs it)")
             above_name, above_seconds = path, seconds

@@ -318,7 +318,8 @@ class ChainSettings(SettingsModel):
     levels: Annotated[int, Field(ge=1, le=3)] = 2
     """How many Vault-held intermediate levels the chain has under the root (1–3)."""
     intermediate_ttls: list[Duration] | None = None
-    """TTL of each intermediate level, level 1 first; defaults to 43800h, 26280h, 17520h."""
+    """TTL of each intermediate level, level 1 first; defaults to 17520h, 13140h, 10950h (level 1 at most
+    17520h in prod)."""
     leaf_ttl: Duration = "720h"
     """TTL of the certificates the chain's role issues (Consul's `leaf_cert_ttl` for connect)."""
     leaf_max_ttl: Duration = "720h"
@@ -327,7 +328,12 @@ class ChainSettings(SettingsModel):
     """Extra DNS domains this chain may issue for (the gateway's listener domains)."""
 
 
-DEFAULT_INTERMEDIATE_TTLS = ("43800h", "26280h", "17520h")
+DEFAULT_INTERMEDIATE_TTLS = ("17520h", "13140h", "10950h")
+"""Two years for level 1 (the most a production stack allows), then 18 and 15 months: each level outlives
+Consul's default 8760h intermediate and the leaves below it."""
+
+MAX_PRODUCTION_LEVEL1_TTL = "17520h"
+"""The longest a production level-1 intermediate (signed by the offline root) may live: two years."""
 
 
 class ChainsSettings(SettingsModel):
@@ -359,6 +365,12 @@ class PkiSettings(SettingsModel):
     """Custody `external`, phase two: the offline-signed level-1 certificates and the root."""
     aws_kms: AwsKmsRootSettings | None = None
     """Custody `aws-kms`: the KMS key and the root certificate the ceremony made."""
+    root_crl_urls: list[HttpUrl] = []
+    """Where the offline root (`external`, `aws-kms`) publishes its CRL: every level-1 certificate it signs
+    names these as CRL distribution points (required in prod; `root-ca crl` signs the CRL to publish)."""
+    root_issuer_urls: list[HttpUrl] = []
+    """Where the offline root's certificate is published: the AIA caIssuers URLs of every level-1 certificate
+    (required in prod)."""
     key_type: KeyType = KeyType.EC
     """Key algorithm of every CA and leaf: `ec` (faster) or `rsa`."""
     key_bits: int = 256

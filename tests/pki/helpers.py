@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pulumi.runtime import settings as pulumi_settings
 
+from components.pki.certificates import NameConstraints
 from tests.harness import ProgramRun, RegisteredResource, run_program_expecting_failure
 
 T = "vault:pkiSecret/"
@@ -81,11 +83,21 @@ class OfflineRoot:
     def pem(self) -> str:
         return self.certificate.public_bytes(serialization.Encoding.PEM).decode()
 
-    def sign(self, csr_pem: str, path_length: int | None = 2, ca: bool = True, days: int = 1825) -> str:
-        """Sign a CSR as an intermediate CA, the way an operator would offline."""
+    def sign(
+        self,
+        csr_pem: str,
+        path_length: int | None = 2,
+        ca: bool = True,
+        days: int = 730,
+        constraints: NameConstraints | None = None,
+        crl_urls: tuple[str, ...] = (),
+        issuer_urls: tuple[str, ...] = (),
+        critical_constraints: bool = True,
+    ) -> str:
+        """Sign a CSR as an intermediate CA, the way an operator would offline (with the chain's constraints)."""
         csr = x509.load_pem_x509_csr(csr_pem.encode())
         now = datetime.now(UTC)
-        certificate = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(csr.subject)
             .issuer_name(self.name)
@@ -95,9 +107,39 @@ class OfflineRoot:
             .not_valid_after(now + timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
             .add_extension(x509.KeyUsage(True, False, False, False, False, ca, ca, False, False), critical=True)
-            .sign(self.key, hashes.SHA256())
         )
+        if constraints is not None:
+            builder = builder.add_extension(name_constraints_extension(constraints), critical=critical_constraints)
+        if crl_urls:
+            builder = builder.add_extension(
+                x509.CRLDistributionPoints(
+                    [x509.DistributionPoint([x509.UniformResourceIdentifier(u) for u in crl_urls], None, None, None)]
+                ),
+                critical=False,
+            )
+        if issuer_urls:
+            builder = builder.add_extension(
+                x509.AuthorityInformationAccess(
+                    [
+                        x509.AccessDescription(
+                            x509.oid.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(u)
+                        )
+                        for u in issuer_urls
+                    ]
+                ),
+                critical=False,
+            )
+        certificate = builder.sign(self.key, hashes.SHA256())
         return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def name_constraints_extension(constraints: NameConstraints) -> x509.NameConstraints:
+    """The X.509 extension an operator's tooling writes for a chain's name constraints."""
+    permitted: list[x509.GeneralName] = [x509.DNSName(d) for d in constraints.permitted_dns_domains]
+    permitted += [x509.UniformResourceIdentifier(u) for u in constraints.permitted_uri_domains]
+    permitted += [x509.IPAddress(ipaddress.ip_network(r)) for r in constraints.permitted_ip_ranges]
+    excluded: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_network(r)) for r in constraints.excluded_ip_ranges]
+    return x509.NameConstraints(permitted_subtrees=permitted or None, excluded_subtrees=excluded or None)
 
 
 def make_csr(common_name: str, curve: ec.EllipticCurve | None = None, dns_names: tuple[str, ...] = ()) -> str:

@@ -25,23 +25,24 @@ from .helpers import (
     pki_resources,
 )
 
+L1, L2 = 63072000, 47304000  # the default intermediate TTLs 17520h, 13140h (prod writes them out)
 DEV_MOUNTS = {
     "consul/pki_root": 315360000,  # rootTtl 87600h
-    "consul/server/pki_int1": 157680000,  # 43800h
-    "consul/server/pki_int2": 94608000,  # 26280h
-    "consul/connect/pki_int1": 157680000,
-    "consul/connect/pki_int2": 94608000,
-    "consul/gateway/pki_int1": 157680000,
-    "consul/webhook/pki_int1": 157680000,
+    "consul/server/pki_int1": L1,
+    "consul/server/pki_int2": L2,
+    "consul/connect/pki_int1": L1,
+    "consul/connect/pki_int2": L2,
+    "consul/gateway/pki_int1": L1,
+    "consul/webhook/pki_int1": L1,
 }
 PROD_MOUNTS = {
-    "consul/server/pki_int1": 157680000,
-    "consul/server/pki_int2": 94608000,
-    "consul/connect/pki_int1": 157680000,
-    "consul/connect/pki_int2": 94608000,
-    "consul/gateway/pki_int1": 157680000,
-    "consul/gateway/pki_int2": 94608000,
-    "consul/webhook/pki_int1": 157680000,
+    "consul/server/pki_int1": L1,
+    "consul/server/pki_int2": L2,
+    "consul/connect/pki_int1": L1,
+    "consul/connect/pki_int2": L2,
+    "consul/gateway/pki_int1": L1,
+    "consul/gateway/pki_int2": L2,
+    "consul/webhook/pki_int1": L1,
 }
 DEV_SERVER_DOMAINS = [
     "dc1.consul",
@@ -177,12 +178,12 @@ def test_keys_are_generated_inside_vault_with_the_chain_key_type(any_stack: Prog
 @pytest.mark.parametrize(
     ("name", "signer", "ttl", "path_length"),
     [
-        ("server-l1", "consul/pki_root", "157680000", 1),
-        ("server-l2", "consul/server/pki_int1", "94608000", 0),
-        ("connect-l1", "consul/pki_root", "157680000", 2),
-        ("connect-l2", "consul/connect/pki_int1", "94608000", 1),
-        ("gateway-l1", "consul/pki_root", "157680000", 0),
-        ("webhook-l1", "consul/pki_root", "157680000", 0),
+        ("server-l1", "consul/pki_root", str(L1), 1),
+        ("server-l2", "consul/server/pki_int1", str(L2), 0),
+        ("connect-l1", "consul/pki_root", str(L1), 2),
+        ("connect-l2", "consul/connect/pki_int1", str(L2), 1),
+        ("gateway-l1", "consul/pki_root", str(L1), 0),
+        ("webhook-l1", "consul/pki_root", str(L1), 0),
     ],
 )
 def test_signing_order_ttls_and_path_lengths_in_dev(
@@ -215,22 +216,53 @@ def test_deeper_levels_are_signed_by_the_level_above(levels_run: tuple[int, Prog
     assert root.inputs["maxPathLength"] == 1 + 1 + (levels - 1)
 
 
-@pytest.mark.parametrize(
-    ("chain", "domains"),
-    [
-        ("server", [*DEV_SERVER_DOMAINS, "localhost"]),
-        ("connect", ["consul"]),
-        ("gateway", ["apps.secure-mesh.test"]),
-        ("webhook", DEV_WEBHOOK_NAMES),
-    ],
-)
-def test_every_intermediate_carries_its_purpose_name_constraints(
-    dev_run: ProgramRun, chain: str, domains: list[str]
-) -> None:
+NO_IP = ["0.0.0.0/0", "::/0"]
+DEV_CONSTRAINTS = {
+    "server": ([*DEV_SERVER_DOMAINS, "localhost"], [], ["127.0.0.1/32"], []),
+    "connect": (["consul"], [".consul"], [], NO_IP),
+    "gateway": (["apps.secure-mesh.test"], [], [], NO_IP),
+    "webhook": (DEV_WEBHOOK_NAMES, [], [], NO_IP),
+}
+
+
+def _constraints(inputs: dict[str, object], snake: bool = False) -> tuple[object, ...]:
+    keys = ("permittedDnsDomains", "permittedUriDomains", "permittedIpRanges", "excludedIpRanges")
+    if snake:
+        keys = ("permitted_dns_domains", "permitted_uri_domains", "permitted_ip_ranges", "excluded_ip_ranges")
+    return tuple(inputs[key] for key in keys)
+
+
+@pytest.mark.parametrize("chain", sorted(DEV_CONSTRAINTS))
+def test_every_intermediate_carries_its_purpose_name_constraints(dev_run: ProgramRun, chain: str) -> None:
     signs = [r for r in dev_run.of_type(SIGN) if r.name.startswith(f"{PKI_PREFIX}-{chain}-")]
     assert signs
     for sign in signs:
-        assert sign.inputs["permittedDnsDomains"] == domains, sign.name
+        assert _constraints(sign.inputs) == DEV_CONSTRAINTS[chain], sign.name
+
+
+def test_with_client_agents_the_mesh_chain_admits_their_auto_encrypt_names() -> None:
+    config = deep_merge(load_stack_config("dev"), {"consul": {"clientsEnabled": True}})
+    run = run_program(config)
+    for sign in [r for r in run.of_type(SIGN) if r.name.startswith(f"{PKI_PREFIX}-connect-")]:
+        # Client certificates name localhost and the host/pod IPs, which the program does not know.
+        assert _constraints(sign.inputs) == (["consul", "localhost"], [".consul"], [], []), sign.name
+    server = run.one(SIGN, f"{PKI_PREFIX}-server-l1-signed")
+    assert _constraints(server.inputs) == DEV_CONSTRAINTS["server"]
+
+
+def test_prod_kms_levels_carry_the_constraints_and_the_roots_crl_and_aia(prod_run: ProgramRun) -> None:
+    prod = prod_run
+    kms = {r.inputs["chain"]: r for r in prod.of_type(KMS_SIGNED)}
+    signs = {r.inputs["backend"]: r for r in prod.of_type(SIGN)}
+    for chain, level2 in (("server", "consul/server/pki_int1"), ("connect", "consul/connect/pki_int1")):
+        # Level 1 (KMS) and level 2 (Vault) of a chain carry the same constraints.
+        assert _constraints(kms[chain].inputs, snake=True) == _constraints(signs[level2].inputs), chain
+    assert _constraints(kms["connect"].inputs, snake=True) == (["consul"], [".consul"], [], NO_IP)
+    assert _constraints(kms["gateway"].inputs, snake=True) == (["shop.example.com"], [], [], NO_IP)
+    for chain, resource in kms.items():
+        assert resource.inputs["mount"] == f"consul/{chain}/pki_int1"
+        assert resource.inputs["crl_distribution_points"] == ["http://pki.example.com/secure-mesh/root.crl"]
+        assert resource.inputs["issuing_certificates"] == ["http://pki.example.com/secure-mesh/root.crt"]
 
 
 def test_prod_level_1_is_signed_through_kms_and_deeper_levels_in_vault(prod_run: ProgramRun) -> None:
@@ -242,7 +274,7 @@ def test_prod_level_1_is_signed_through_kms_and_deeper_levels_in_vault(prod_run:
     assert server["key_id"] == "arn:aws:kms:eu-west-1:111122223333:key/0c7a3d0e-5b5e-4b8e-9d7e-3f2f4b9d1a11"
     assert server["region"] == "eu-west-1"
     assert server["max_path_length"] == 1 and kms["connect"].inputs["max_path_length"] == 2
-    assert server["ttl_seconds"] == 157680000
+    assert server["ttl_seconds"] == L1
     assert server["common_name"] == "Example Corp server CA level 1"
     assert "PRIVATE KEY" not in str({k: v for k, v in server.items() if k != "__provider"})
     assert {r.inputs["backend"] for r in prod_run.of_type(SIGN)} == {
@@ -292,6 +324,40 @@ def test_server_role_is_exactly_what_the_chart_requests(dev_run: ProgramRun) -> 
         "maxTtl": "2592000",
     }
     assert {k: role[k] for k in expected_flags} == expected_flags
+
+
+def test_the_server_role_inputs_are_all_explicit_and_scoped(dev_run: ProgramRun) -> None:
+    # The whole input document: nothing left to Vault's defaults (key usage, EKUs, CSR names, CN).
+    assert dev_run.one(ROLE, f"{PKI_PREFIX}-server-role").inputs == {
+        "backend": "consul/server/pki_int2",
+        "name": "consul-server",
+        "allowedDomains": DEV_SERVER_DOMAINS,
+        "allowSubdomains": True,
+        "allowBareDomains": True,
+        "allowLocalhost": True,
+        "allowWildcardCertificates": True,
+        "allowIpSans": True,
+        "allowGlobDomains": False,
+        "allowAnyName": False,
+        "enforceHostnames": True,
+        "serverFlag": True,
+        "clientFlag": True,
+        "codeSigningFlag": False,
+        "emailProtectionFlag": False,
+        "ttl": "2592000",
+        "maxTtl": "2592000",
+        "keyType": "ec",
+        "keyBits": 256,
+        "generateLease": False,
+        "noStore": False,
+        "requireCn": True,
+        "basicConstraintsValidForNonCa": False,
+        "useCsrCommonName": False,
+        "useCsrSans": False,
+        "keyUsages": ["DigitalSignature", "KeyAgreement", "KeyEncipherment"],
+        "extKeyUsages": [],
+        "organizations": ["secure-mesh dev"],
+    }
 
 
 def test_gateway_role_allows_only_its_domains(dev_run: ProgramRun) -> None:

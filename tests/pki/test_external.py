@@ -7,7 +7,16 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from components.pki.certificates import CertificateCheckError, Level1Requirements, verify_signed_level1
+from components.layout import Layout
+from components.pki.certificates import (
+    EXCLUDE_ALL_IP_RANGES,
+    CertificateCheckError,
+    Level1Requirements,
+    NameConstraints,
+    verify_signed_level1,
+)
+from components.pki.plan import build_plan
+from components.settings import ChainName, load_settings
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 from tests.mocks import pki as pki_mocks
 
@@ -36,6 +45,18 @@ def _external_config(external: dict[str, Any] | None = None) -> dict[str, Any]:
     return deep_merge(load_stack_config("dev"), {"pki": pki})
 
 
+def _constraints(chain: str) -> NameConstraints:
+    """The name constraints the plan gives a chain's level 1 (what the operator must sign in)."""
+    settings = load_settings(_external_config())
+    return build_plan(settings, Layout(settings)).level(ChainName(chain), 1).constraints
+
+
+def _signed(root: OfflineRoot, chain: str, **overrides: Any) -> str:
+    """Level 1 of a chain signed the way the runbook says: path length, name constraints."""
+    options: dict[str, Any] = {"constraints": _constraints(chain), **overrides}
+    return root.sign(_vault_csr(chain), PATH_LENGTHS[chain], **options)
+
+
 def _vault_csr(chain: str) -> str:
     """The CSR the mocked Vault made for a chain's level 1 (same key for the whole session)."""
     return pki_mocks.make_csr(f"{PKI_PREFIX}-{chain}-l1-csr", f"secure-mesh dev {chain} CA level 1", "secure-mesh dev")
@@ -60,7 +81,7 @@ def phase_one() -> ProgramRun:
 @pytest.fixture
 def phase_two(offline_root: OfflineRoot) -> ProgramRun:
     if "two" not in _RUNS:
-        signed = {chain: offline_root.sign(_vault_csr(chain), PATH_LENGTHS[chain]) for chain in CHAINS}
+        signed = {chain: _signed(offline_root, chain) for chain in CHAINS}
         config = _external_config({"rootCertificatePem": offline_root.pem, "signedIntermediates": signed})
         _RUNS["two"] = run_program(config)
     run: ProgramRun = _RUNS["two"]
@@ -147,11 +168,38 @@ def test_phase_two_imports_the_signed_certificates_and_completes_the_chains(
 
 
 def test_phase_two_rejects_a_certificate_that_does_not_match_its_csr(offline_root: OfflineRoot) -> None:
-    signed = {chain: offline_root.sign(_vault_csr(chain), PATH_LENGTHS[chain]) for chain in CHAINS}
-    signed["gateway"] = offline_root.sign(make_csr("secure-mesh dev gateway CA level 1"), 0)
+    signed = {chain: _signed(offline_root, chain) for chain in CHAINS}
+    signed["gateway"] = offline_root.sign(
+        make_csr("secure-mesh dev gateway CA level 1"), 0, constraints=_constraints("gateway")
+    )
     config = _external_config({"rootCertificatePem": offline_root.pem, "signedIntermediates": signed})
     error, _ = expect_failure(config)
     assert "chain 'gateway'" in str(error) and "does not match its CSR" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("chain", "overrides", "message"),
+    [
+        ("server", {"constraints": None}, "has no name constraints"),
+        (
+            "connect",
+            {"constraints": NameConstraints(("consul",), excluded_ip_ranges=EXCLUDE_ALL_IP_RANGES)},
+            "permits URI hosts without limit",
+        ),
+        ("gateway", {"constraints": NameConstraints(("apps.secure-mesh.test",))}, "does not exclude every IP"),
+        ("webhook", {"days": 800}, "may live at most"),
+    ],
+)
+def test_phase_two_refuses_a_level_1_without_the_chains_constraints_before_registering_it(
+    offline_root: OfflineRoot, chain: str, overrides: dict[str, Any], message: str
+) -> None:
+    signed = {c: _signed(offline_root, c, **(overrides if c == chain else {})) for c in CHAINS}
+    config = _external_config({"rootCertificatePem": offline_root.pem, "signedIntermediates": signed})
+    error, registered = expect_failure(config)
+    assert f"chain '{chain}' (pki.external.signedIntermediates.{chain})" in str(error)
+    assert message in str(error)
+    # Decided from config alone: nothing of that level (its import, issuer, roles) was registered.
+    assert not [r for r in registered if r.name.startswith(f"{PKI_PREFIX}-{chain}-l1-set-signed")]
 
 
 def test_phase_two_needs_the_root_certificate(offline_root: OfflineRoot) -> None:
@@ -163,38 +211,88 @@ def test_phase_two_needs_the_root_certificate(offline_root: OfflineRoot) -> None
 
 # ------------------------------------------------------------------------------- the pure check
 
-REQUIREMENTS = Level1Requirements("server", "server CA level 1", 1, ("dc1.consul",), "ec", 256)
+SERVER_CONSTRAINTS = NameConstraints(("dc1.consul", "localhost"), permitted_ip_ranges=("127.0.0.1/32",))
+CRL_URL = "http://pki.example.com/root.crl"
+ISSUER_URL = "http://pki.example.com/root.crt"
+REQUIREMENTS = Level1Requirements(
+    "server",
+    "server CA level 1",
+    1,
+    ("dc1.consul", "localhost"),
+    "ec",
+    256,
+    constraints=SERVER_CONSTRAINTS,
+    crl_distribution_points=(CRL_URL,),
+    issuing_certificates=(ISSUER_URL,),
+    max_ttl_seconds=731 * 86400,
+)
+GOOD: dict[str, Any] = {"constraints": SERVER_CONSTRAINTS, "crl_urls": (CRL_URL,), "issuer_urls": (ISSUER_URL,)}
 
 
 def test_verify_accepts_a_correctly_signed_level_1(offline_root: OfflineRoot) -> None:
     csr = make_csr("server CA level 1")
-    verify_signed_level1(offline_root.sign(csr, 1), csr, offline_root.pem, REQUIREMENTS)
+    verify_signed_level1(offline_root.sign(csr, 1, **GOOD), csr, offline_root.pem, REQUIREMENTS)
+
+
+def test_verify_accepts_narrower_constraints(offline_root: OfflineRoot) -> None:
+    csr = make_csr("server CA level 1")
+    narrower = NameConstraints(("dc1.consul",), permitted_ip_ranges=("127.0.0.1/32",))
+    verify_signed_level1(
+        offline_root.sign(csr, 1, **{**GOOD, "constraints": narrower}), csr, offline_root.pem, REQUIREMENTS
+    )
 
 
 @pytest.mark.parametrize(
-    ("case", "message"),
+    ("case", "overrides", "message"),
     [
-        ("other-csr", "does not match its CSR"),
-        ("other-root", "not signed by the root's key"),
-        ("not-ca", "not a CA certificate"),
-        ("short-path", "has path length 0"),
-        ("outlives-root", "outside the root's"),
+        ("other-csr", {}, "does not match its CSR"),
+        ("other-root", {}, "not signed by the root's key"),
+        ("not-ca", {"ca": False}, "not a CA certificate"),
+        ("short-path", {"path_length": 0}, "has path length 0"),
+        ("no-path-length", {"path_length": None}, "has no path length"),
+        ("outlives-root", {"days": 4000}, "outside the root's"),
+        ("too-long", {"days": 740}, "may live at most 17544h"),
+        ("no-constraints", {"constraints": None}, "has no name constraints"),
+        ("not-critical", {"critical_constraints": False}, "not critical"),
+        (
+            "wider-dns",
+            {"constraints": NameConstraints(("consul", "localhost"), permitted_ip_ranges=("127.0.0.1/32",))},
+            "permits DNS names ['consul', 'localhost']",
+        ),
+        (
+            "wider-ip",
+            {"constraints": NameConstraints(("dc1.consul",), permitted_ip_ranges=("127.0.0.0/8",))},
+            "permits IP ranges ['127.0.0.0/8']",
+        ),
+        ("no-ip-constraint", {"constraints": NameConstraints(("dc1.consul",))}, "permits IP ranges without limit"),
+        ("no-crl", {"crl_urls": ()}, "lacks the root's CRL distribution point(s) http://pki.example.com/root.crl"),
+        ("other-crl", {"crl_urls": ("http://elsewhere/x.crl",)}, "it has ['http://elsewhere/x.crl']"),
+        ("no-aia", {"issuer_urls": ()}, "lacks the root's AIA caIssuers URL(s) http://pki.example.com/root.crt"),
     ],
 )
-def test_verify_rejects_with_a_clear_error(offline_root: OfflineRoot, case: str, message: str) -> None:
+def test_verify_rejects_with_a_clear_error(
+    offline_root: OfflineRoot, case: str, overrides: dict[str, Any], message: str
+) -> None:
     csr = make_csr("server CA level 1")
-    root_pem = offline_root.pem
+    options: dict[str, Any] = {"path_length": 1, **GOOD, **overrides}
     if case == "other-csr":
-        certificate = offline_root.sign(make_csr("server CA level 1"), 1)
+        certificate = offline_root.sign(make_csr("server CA level 1"), **options)
     elif case == "other-root":
         impostor = OfflineRoot(common_name="offline root CA")  # same name, different key
-        certificate = impostor.sign(csr, 1)
-    elif case == "not-ca":
-        certificate = offline_root.sign(csr, ca=False)
-    elif case == "short-path":
-        certificate = offline_root.sign(csr, 0)
+        certificate = impostor.sign(csr, **options)
     else:
-        certificate = offline_root.sign(csr, 1, days=4000)
-    with pytest.raises(CertificateCheckError, match=message) as raised:
-        verify_signed_level1(certificate, csr, root_pem, REQUIREMENTS)
+        certificate = offline_root.sign(csr, **options)
+    with pytest.raises(CertificateCheckError) as raised:
+        verify_signed_level1(certificate, csr, offline_root.pem, REQUIREMENTS)
+    assert message in str(raised.value)
     assert "chain 'server'" in str(raised.value)
+
+
+def test_verify_requires_every_ip_excluded_where_the_chain_issues_none(offline_root: OfflineRoot) -> None:
+    gateway = NameConstraints(("apps.example.com",), excluded_ip_ranges=EXCLUDE_ALL_IP_RANGES)
+    requirements = Level1Requirements("gateway", "gw CA level 1", 0, ("apps.example.com",), "ec", 256, gateway)
+    csr = make_csr("gw CA level 1")
+    verify_signed_level1(offline_root.sign(csr, 0, constraints=gateway), csr, offline_root.pem, requirements)
+    ipv4_only = NameConstraints(("apps.example.com",), excluded_ip_ranges=("0.0.0.0/0",))
+    with pytest.raises(CertificateCheckError, match="does not exclude every IP address"):
+        verify_signed_level1(offline_root.sign(csr, 0, constraints=ipv4_only), csr, offline_root.pem, requirements)

@@ -4,30 +4,41 @@ from __future__ import annotations
 
 import contextlib
 import io
+import ipaddress
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 from moto import mock_aws
 
-from components.pki.certificates import CertificateCheckError, Level1Requirements
-from components.pki.kms import KmsSigner, build_root_certificate, kms_key_spec, sign_level1_csr
+from components.pki.certificates import CertificateCheckError, Level1Requirements, NameConstraints
+from components.pki.kms import KmsSigner, build_crl, build_root_certificate, kms_key_spec, sign_level1_csr
 from components.pki.kms_resource import KmsLevel1SignerProvider
 
 from .helpers import make_csr
 
 REGION = "eu-west-1"
+SERVER_DNS = ("eu-west-1.consul", "consul-consul-server", "localhost")
+CRL_URL = "http://pki.example.com/secure-mesh/root.crl"
+ISSUER_URL = "http://pki.example.com/secure-mesh/root.crt"
 REQUIREMENTS = Level1Requirements(
     chain="server",
     common_name="Example Corp server CA level 1",
     max_path_length=1,
-    permitted_dns_domains=("eu-west-1.consul", "consul-consul-server", "localhost"),
+    permitted_dns_domains=SERVER_DNS,
     key_type="ec",
     key_bits=384,
+    constraints=NameConstraints(SERVER_DNS, permitted_ip_ranges=("127.0.0.1/32",)),
+    crl_distribution_points=(CRL_URL,),
+    issuing_certificates=(ISSUER_URL,),
 )
 
 
@@ -121,8 +132,22 @@ def test_root_to_level1_chain_validates(kms: Any, spec: str, curve_or_bits: obje
     usage = level1.extensions.get_extension_for_class(x509.KeyUsage)
     assert usage.critical and usage.value.key_cert_sign and usage.value.crl_sign
     names = level1.extensions.get_extension_for_class(x509.NameConstraints)
-    assert names.critical and [n.value for n in names.value.permitted_subtrees] == list(
-        REQUIREMENTS.permitted_dns_domains
+    assert names.critical
+    assert names.value == x509.NameConstraints(
+        permitted_subtrees=[
+            *(x509.DNSName(d) for d in SERVER_DNS),
+            x509.IPAddress(ipaddress.ip_network("127.0.0.1/32")),
+        ],
+        excluded_subtrees=None,
+    )
+    crl = level1.extensions.get_extension_for_class(x509.CRLDistributionPoints)
+    assert not crl.critical
+    assert crl.value == x509.CRLDistributionPoints(
+        [x509.DistributionPoint([x509.UniformResourceIdentifier(CRL_URL)], None, None, None)]
+    )
+    aia = level1.extensions.get_extension_for_class(x509.AuthorityInformationAccess)
+    assert aia.value == x509.AuthorityInformationAccess(
+        [x509.AccessDescription(AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(ISSUER_URL))]
     )
     aki = level1.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
     assert aki == root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
@@ -188,11 +213,17 @@ def _props(key_id: str, root_pem: str, csr_pem: str) -> dict[str, Any]:
         "region": REGION,
         "root_certificate_pem": root_pem,
         "csr": csr_pem,
+        "mount": "consul/server/pki_int1",
         "chain": REQUIREMENTS.chain,
         "common_name": REQUIREMENTS.common_name,
-        "ttl_seconds": 157680000.0,
+        "ttl_seconds": 63072000.0,
         "max_path_length": 1.0,
-        "permitted_dns_domains": list(REQUIREMENTS.permitted_dns_domains),
+        "permitted_dns_domains": list(SERVER_DNS),
+        "permitted_uri_domains": [],
+        "permitted_ip_ranges": ["127.0.0.1/32"],
+        "excluded_ip_ranges": [],
+        "crl_distribution_points": [CRL_URL],
+        "issuing_certificates": [ISSUER_URL],
         "key_type": "ec",
         "key_bits": 384.0,
     }
@@ -213,6 +244,17 @@ def test_dynamic_provider_creates_a_verified_certificate_and_replaces_on_change(
     new_csr = make_csr(REQUIREMENTS.common_name, curve=ec.SECP384R1())
     diff = provider.diff(result.id, olds, {**olds, "csr": new_csr})
     assert diff.changes and diff.replaces == ["csr"]
+    for key, value in (
+        ("permitted_ip_ranges", []),
+        ("excluded_ip_ranges", ["0.0.0.0/0", "::/0"]),
+        ("permitted_uri_domains", [".consul"]),
+        ("crl_distribution_points", ["http://elsewhere/root.crl"]),
+        ("mount", "consul/server/pki_int9"),
+    ):
+        assert provider.diff(result.id, olds, {**olds, key: value}).replaces == [key], key
+    # The signed certificate says what the inputs say.
+    names = certificate.extensions.get_extension_for_class(x509.NameConstraints).value
+    assert [str(n.value) for n in names.permitted_subtrees or []] == [*SERVER_DNS, "127.0.0.1/32"]
 
 
 def test_dynamic_provider_refuses_a_wrong_csr(kms: Any) -> None:
@@ -220,3 +262,152 @@ def test_dynamic_provider_refuses_a_wrong_csr(kms: Any) -> None:
     root_pem = _ceremony(key_id)
     with pytest.raises(CertificateCheckError, match="another purpose"):
         KmsLevel1SignerProvider().create(_props(key_id, root_pem, make_csr("other", curve=ec.SECP384R1())))
+
+
+def _level1_with_key(
+    kms: Any, requirements: Level1Requirements
+) -> tuple[str, x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A KMS root and a level 1 it signed, with level 1's private key (to sign leaves in the test)."""
+    signer = KmsSigner(_key(kms), REGION, kms)
+    root_pem = build_root_certificate(signer, "Example Corp root CA", "Example Corp", 87600 * 3600, 4)
+    key = ec.generate_private_key(ec.SECP384R1())
+    csr_pem = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, requirements.common_name)]))
+        .sign(key, hashes.SHA384())
+        .public_bytes(serialization.Encoding.PEM)
+        .decode()
+    )
+    level1 = x509.load_pem_x509_certificate(sign_level1_csr(signer, root_pem, csr_pem, requirements, 3600).encode())
+    return root_pem, level1, key
+
+
+def _leaf(issuer: x509.Certificate, key: ec.EllipticCurvePrivateKey, names: list[x509.GeneralName]) -> x509.Certificate:
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "leaf")]))
+        .issuer_name(issuer.subject)
+        .public_key(ec.generate_private_key(ec.SECP256R1()).public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(minutes=30))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA384())
+    )
+
+
+@pytest.mark.parametrize(
+    ("names", "accepted"),
+    [
+        ([x509.DNSName("consul-consul-server"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))], True),
+        ([x509.DNSName("server.eu-west-1.consul")], True),
+        ([x509.DNSName("consul-consul-server"), x509.DNSName("www.bank.example")], False),
+        ([x509.DNSName("consul-consul-server"), x509.IPAddress(ipaddress.ip_address("10.0.0.7"))], False),
+        ([x509.DNSName("consul-consul-server"), x509.IPAddress(ipaddress.ip_address("::1"))], False),
+    ],
+)
+def test_a_verifier_enforces_the_kms_signed_name_constraints_on_leaves(
+    kms: Any, names: list[x509.GeneralName], accepted: bool
+) -> None:
+    root_pem, level1, key = _level1_with_key(kms, REQUIREMENTS)
+    root = x509.load_pem_x509_certificate(root_pem.encode())
+    verifier = PolicyBuilder().store(Store([root])).build_server_verifier(x509.DNSName(str(names[0].value)))
+    leaf = _leaf(level1, key, names)
+    if accepted:
+        chain = verifier.verify(leaf, [level1])
+        assert chain[-1] == root
+    else:
+        with pytest.raises(VerificationError):
+            verifier.verify(leaf, [level1])
+
+
+def test_kms_signs_excluded_ip_ranges_and_spiffe_uri_constraints(kms: Any) -> None:
+    mesh = Level1Requirements(
+        "connect",
+        "Example Corp connect CA level 1",
+        2,
+        ("consul",),
+        "ec",
+        384,
+        NameConstraints(("consul",), permitted_uri_domains=(".consul",), excluded_ip_ranges=("0.0.0.0/0", "::/0")),
+    )
+    _, level1, _ = _level1_with_key(kms, mesh)
+    names = level1.extensions.get_extension_for_class(x509.NameConstraints)
+    assert names.critical
+    assert names.value == x509.NameConstraints(
+        permitted_subtrees=[x509.DNSName("consul"), x509.UniformResourceIdentifier(".consul")],
+        excluded_subtrees=[
+            x509.IPAddress(ipaddress.ip_network("0.0.0.0/0")),
+            x509.IPAddress(ipaddress.ip_network("::/0")),
+        ],
+    )
+    with pytest.raises(x509.ExtensionNotFound):
+        level1.extensions.get_extension_for_class(x509.CRLDistributionPoints)
+
+
+# ------------------------------------------------------------------------------------------- the CRL
+
+
+def _crl_command(key_id: str, root_file: Path, *extra: str) -> tuple[int, str, str]:
+    from components.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(
+            ["root-ca", "crl", "--kms-key", key_id, "--region", REGION, "--root-certificate", str(root_file), *extra]
+        )
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_ceremony_signs_an_empty_crl_through_kms(kms: Any, tmp_path: Path) -> None:
+    key_id = _key(kms)
+    root_pem = _ceremony(key_id)
+    root_file = tmp_path / "root.pem"
+    root_file.write_text(root_pem)
+    code, out, err = _crl_command(key_id, root_file, "--crl-number", "7", "--next-update", "168h")
+    assert code == 0, err
+    crl = x509.load_pem_x509_crl(out.encode())
+    root = x509.load_pem_x509_certificate(root_pem.encode())
+    assert crl.is_signature_valid(root.public_key())  # type: ignore[arg-type]
+    assert crl.issuer == root.subject
+    assert len(crl) == 0
+    assert crl.next_update_utc is not None
+    assert (crl.next_update_utc - crl.last_update_utc).total_seconds() == 168 * 3600
+    assert abs((crl.last_update_utc - datetime.now(UTC)).total_seconds()) < 120
+    assert crl.extensions.get_extension_for_oid(ExtensionOID.CRL_NUMBER).value.crl_number == 7
+    aki = crl.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    assert aki == root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    assert "revoking nothing" in err and "pki.rootCrlUrls" in err
+
+
+def test_ceremony_crl_revokes_the_named_serials_and_defaults_its_number_to_the_time(kms: Any, tmp_path: Path) -> None:
+    key_id = _key(kms)
+    root_file = tmp_path / "root.pem"
+    root_file.write_text(_ceremony(key_id))
+    code, out, err = _crl_command(key_id, root_file, "--revoke", "0a:1b", "--revoke", "ff")
+    assert code == 0, err
+    crl = x509.load_pem_x509_crl(out.encode())
+    assert sorted(entry.serial_number for entry in crl) == [0xFF, 0xA1B]
+    assert (crl.next_update_utc - crl.last_update_utc).total_seconds() == 720 * 3600  # type: ignore[operator]
+    number = crl.extensions.get_extension_for_oid(ExtensionOID.CRL_NUMBER).value.crl_number
+    assert abs(number - int(datetime.now(UTC).timestamp())) < 120
+
+
+def test_ceremony_crl_refuses_a_root_of_another_key(kms: Any, tmp_path: Path) -> None:
+    root_file = tmp_path / "root.pem"
+    root_file.write_text(_ceremony(_key(kms)))
+    code, out, err = _crl_command(_key(kms), root_file)
+    assert code == 1 and out == ""
+    assert "does not belong to KMS key" in err
+
+
+def test_build_crl_signature_is_kms_made(kms: Any) -> None:
+    signer = KmsSigner(_key(kms), REGION, kms)
+    root_pem = build_root_certificate(signer, "Example Corp root CA", "Example Corp", 87600 * 3600, 4)
+    crl = x509.load_pem_x509_crl(build_crl(signer, root_pem, 1, 3600).encode())
+    other = build_root_certificate(KmsSigner(_key(kms), REGION, kms), "Example Corp root CA", "Example Corp", 3600, 4)
+    assert not crl.is_signature_valid(x509.load_pem_x509_certificate(other.encode()).public_key())  # type: ignore[arg-type]

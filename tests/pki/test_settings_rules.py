@@ -25,7 +25,7 @@ def _problems(pki: dict[str, Any], base: str = "dev") -> dict[str, str]:
 @pytest.mark.parametrize(
     ("pki", "path", "fragment"),
     [
-        ({"rootTtl": "40000h"}, "pki.chains.server.intermediateTtls[0]", "shorter than pki.rootTtl"),
+        ({"rootTtl": "17000h"}, "pki.chains.server.intermediateTtls[0]", "shorter than pki.rootTtl"),
         (
             {"chains": {"server": {"levels": 2, "intermediateTtls": ["26280h", "26280h"]}}},
             "pki.chains.server.intermediateTtls[1]",
@@ -48,6 +48,17 @@ def _problems(pki: dict[str, Any], base: str = "dev") -> dict[str, str]:
         ),
         ({"chains": {"server": {"leafTtl": "721h"}}}, "pki.chains.server.leafTtl", "must not exceed leafMaxTtl"),
         ({"keyType": "ec", "keyBits": 521}, "pki.keyBits", "allowed: 256, 384"),
+        (
+            {"rootCrlUrls": ["http://pki.example.com/root.crl"]},
+            "pki.rootCrlUrls",
+            "is only used with an offline root (rootCustody 'external' or 'aws-kms')",
+        ),
+        (
+            {"rootIssuerUrls": ["http://pki.example.com/root.crt"]},
+            "pki.rootIssuerUrls",
+            "a root in Vault publishes its CRL and certificate at the root mount's own URLs",
+        ),
+        ({"rootCrlUrls": ["ftp://pki.example.com/root.crl"]}, "pki.rootCrlUrls[0]", "is not an http(s) URL"),
         ({"rootCustody": "aws-kms"}, "pki.awsKms", "is required with rootCustody 'aws-kms'"),
         (
             {"rootCustody": "aws-kms", "awsKms": {"keyId": "k", "region": "eu-west-1"}},
@@ -82,7 +93,7 @@ def test_default_chain_ttls_cascade_strictly() -> None:
     settings = _settings({"chains": {"server": {"levels": 3}}})
     plan = build_plan(settings, Layout(settings))
     ttls = [level.ttl_seconds for level in plan.chains[ChainName.SERVER]]
-    assert ttls == [157680000, 94608000, 63072000]  # 43800h > 26280h > 17520h
+    assert ttls == [63072000, 47304000, 39420000]  # 17520h > 13140h > 10950h
     assert plan.root is not None and plan.root.ttl_seconds > ttls[0]
     server_role = next(r for r in plan.roles if r.chain is ChainName.SERVER)
     assert int(server_role.max_ttl) < ttls[-1]
@@ -95,3 +106,36 @@ def test_path_lengths_leave_room_for_every_level_and_consuls_intermediate() -> N
     assert [level_path_length(ChainName.SERVER, level, 3) for level in (1, 2, 3)] == [2, 1, 0]
     settings = _settings({"chains": {"connect": {"levels": 3}}})
     assert required_root_path_length(settings) == 4
+
+
+@pytest.mark.parametrize("chain", ["server", "connect", "gateway", "webhook"])
+def test_prod_refuses_a_level_1_longer_than_two_years(chain: str) -> None:
+    levels = 1 if chain == "webhook" else 2
+    ttls = ["17521h", "13140h"][:levels]
+    problems = _problems({"chains": {chain: {"levels": levels, "intermediateTtls": ttls}}}, base="prod")
+    key = f"pki.chains.{chain}.intermediateTtls[0]"
+    assert problems[key] == (
+        "'17521h' is longer than a production level-1 intermediate may live (at most 17520h, two years): the "
+        "offline root signs level 1 rarely, so a compromised one must expire soon"
+    )
+    assert list(problems) == [key]
+
+
+def test_prod_accepts_exactly_two_years_and_dev_accepts_more() -> None:
+    prod = _settings({"chains": {"server": {"levels": 2, "intermediateTtls": ["17520h", "13140h"]}}}, base="prod")
+    assert prod.pki.chains.server.intermediate_ttls == ["17520h", "13140h"]
+    dev = _settings({"chains": {"server": {"levels": 2, "intermediateTtls": ["43800h", "26280h"]}}})
+    assert dev.pki.chains.server.intermediate_ttls == ["43800h", "26280h"]
+
+
+@pytest.mark.parametrize("key", ["rootCrlUrls", "rootIssuerUrls"])
+def test_prod_with_an_offline_root_must_publish_its_crl_and_certificate(key: str) -> None:
+    problems = _problems({key: []}, base="prod")
+    assert list(problems) == [f"pki.{key}"]
+    assert problems[f"pki.{key}"].startswith("is required in prod with an offline root, so a level-1 CA can be revoked")
+
+
+def test_the_prod_stack_publishes_the_roots_crl_and_certificate_over_http() -> None:
+    settings = _settings({}, base="prod")
+    assert settings.pki.root_crl_urls == ["http://pki.example.com/secure-mesh/root.crl"]
+    assert settings.pki.root_issuer_urls == ["http://pki.example.com/secure-mesh/root.crt"]

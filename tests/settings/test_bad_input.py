@@ -103,7 +103,7 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "intermediate-outlives-root",
-        merge({"pki": {"rootTtl": "40000h"}}),
+        merge({"pki": {"rootTtl": "17000h"}}),
         "pki.chains.server.intermediateTtls[0]",
         "must be shorter than pki.rootTtl",
     ),
