@@ -21,6 +21,7 @@ from . import (  # noqa: F401 - importing registers the rules
     mesh,
     options,
     pki,
+    pki_scope,
     stack,
     tokens,
     transport,

@@ -20,7 +20,6 @@ from .documents import (
     parse_policy,
 )
 from .framework import (
-    ADVISORY,
     ENVIRONMENT_SETTING,
     UNSET,
     Res,
@@ -35,6 +34,7 @@ from .framework import (
     stack_rule,
 )
 from .index import pki_mounts, policies_by_name
+from .pki_levels import OFFLINE_ROOT, Level, levels
 
 VAULT_SYSTEM_MAX_TTL = 32 * 24 * 3600
 """Vault's system max lease TTL (768h): what a mount without ``max_lease_ttl_seconds`` truncates to."""
@@ -197,44 +197,39 @@ def pki_one_purpose(view: StackView, config: Mapping[str, Any]) -> Iterator[Find
 
 @dataclass
 class Chain:
-    """The CA TTLs of the declared chain and who signed whom, from the chain resources."""
+    """The CA TTLs of the declared chain and who signed whom, from every level however it was signed."""
 
     ca_ttl: dict[str, int]
-    """Mount → TTL (seconds) of the CA certificate it holds."""
-    edges: list[tuple[str, str, Res]]
-    """(signing mount, signed mount, the SecretBackendRootSignIntermediate)."""
-
-
-def signed_mount(view: StackView, sign: Res) -> str | None:
-    """The mount whose CSR a sign resource signs: via its ``csr``'s source, else the set-signed it feeds."""
-    for source in view.sources_of(sign, "csr"):
-        if source.type == t.PKI_INT_REQUEST:
-            return norm_path(source.get("backend"))
-    for setter in view.of(t.PKI_SET_SIGNED):
-        if sign.urn in setter.property_dependencies.get("certificate", ()):
-            return norm_path(setter.get("backend"))
-    return None
+    """Mount (or the offline root) → TTL (seconds) of the CA certificate it holds."""
+    edges: list[tuple[str, str, Level]]
+    """(signing mount or the offline root, signed mount, the level)."""
 
 
 def chain_of(view: StackView) -> Chain:
-    """Read the chain: roots' TTLs and each signed intermediate's TTL and parent."""
+    """Read the chain: roots' TTLs and each signed level's TTL and parent (Vault, KMS and offline levels)."""
     chain = Chain({}, [])
     for root in view.of(t.PKI_ROOT_CERT):
         seconds = duration_seconds(root.get("ttl"))
         if seconds is not None:
             chain.ca_ttl[norm_path(root.get("backend"))] = seconds
-    for sign in view.of(t.PKI_SIGN_INTERMEDIATE):
-        child = signed_mount(view, sign)
-        seconds = duration_seconds(sign.get("ttl"))
-        if child is None:
+    for level in levels(view):
+        if level.root_ttl is not None:
+            chain.ca_ttl.setdefault(OFFLINE_ROOT, level.root_ttl)
+        if level.mount is None:
             continue
-        if seconds is not None:
-            chain.ca_ttl[child] = seconds
-        chain.edges.append((norm_path(sign.get("backend")), child, sign))
+        if level.ttl is not None:
+            chain.ca_ttl[level.mount] = level.ttl
+        chain.edges.append((level.signer, level.mount, level))
     return chain
 
 
 MAX_LEAF_TTL = Setting("maxLeafTtl", "string", "720h", "The longest max_ttl a PKI role (or Consul's leaf) may have.")
+MAX_LEVEL1_TTL = Setting(
+    "maxLevel1Ttl",
+    "string",
+    "17520h",
+    "The longest a production level-1 intermediate (signed by the root) may live: two years by default.",
+)
 
 
 def consul_ca_ttls(values: Any) -> tuple[int, int]:
@@ -250,42 +245,56 @@ def consul_ca_ttls(values: Any) -> tuple[int, int]:
 
 @stack_rule(
     "PKI-TTL-CASCADE",
-    checks="TTLs shrink strictly down each chain: root > level 1 > level 2 > level 3 > every role's max_ttl (and "
-    "Consul's own intermediate and leaf TTLs under the mesh root path), and no role's max_ttl exceeds the "
-    "maximum leaf TTL.",
+    checks="TTLs shrink strictly down each chain, however each level was signed (Vault, the KMS root key, an "
+    "offline operator): root > level 1 > level 2 > level 3 > every role's max_ttl (and Consul's own intermediate "
+    "and leaf TTLs under the mesh root path); no role's max_ttl exceeds the maximum leaf TTL; in production no "
+    "level 1 outlives the maximum level-1 TTL (two years).",
     why="Vault health-check ca_validity_period; Vault truncates or refuses certificates that outlive their issuer.",
-    fix="Shorten the child: e.g. root 87600h, intermediates 43800h/26280h, leaves <= 720h (mesh 72h).",
-    settings=(MAX_LEAF_TTL,),
+    fix="Shorten the child: e.g. root 87600h, intermediates 17520h/13140h, leaves <= 720h (mesh 72h).",
+    settings=(MAX_LEAF_TTL, MAX_LEVEL1_TTL, ENVIRONMENT_SETTING),
 )
 def pki_ttl_cascade(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
     """Each CA outlives what it signs; leaves are short."""
     chain = chain_of(view)
+    roots = {norm_path(r.get("backend")) for r in view.of(t.PKI_ROOT_CERT)} | {OFFLINE_ROOT}
+    max_level1 = duration_seconds(config.get("maxLevel1Ttl")) or 17520 * 3600
     for root in view.of(t.PKI_ROOT_CERT):
         if duration_seconds(root.get("ttl")) is None:
             yield root.finding("ttl", root.get("ttl"), "the root's TTL is not set", "set ttl explicitly"), root.urn
-    for parent, child, sign in chain.edges:
-        seconds = duration_seconds(sign.get("ttl"))
+    for parent, child, level in chain.edges:
+        seconds = level.ttl
+        signer = "the offline root" if parent == OFFLINE_ROOT else parent
         if seconds is None:
             yield (
-                sign.finding(
+                level.finding(
                     "ttl",
-                    sign.get("ttl"),
+                    level.res.get(level.fields["ttl"]) if level.how != "external" else None,
                     f"the TTL of the CA signed for {child} is not set",
                     "set ttl explicitly, shorter than the signer's",
                 ),
-                sign.urn,
+                level.res.urn,
             )
             continue
         if parent in chain.ca_ttl and seconds >= chain.ca_ttl[parent]:
             yield (
-                sign.finding(
+                level.finding(
                     "ttl",
-                    sign.get("ttl"),
-                    f"the CA signed for {child} lives as long as or longer than its signer {parent} "
+                    human(seconds),
+                    f"the CA signed for {child} lives as long as or longer than its signer {signer} "
                     f"({human(chain.ca_ttl[parent])})",
                     f"make it strictly shorter than {human(chain.ca_ttl[parent])}",
                 ),
-                sign.urn,
+                level.res.urn,
+            )
+        if parent in roots and seconds > max_level1 and is_production(config, level.res.urn):
+            yield (
+                level.finding(
+                    "ttl",
+                    human(seconds),
+                    f"a production level-1 CA ({child}, signed by {signer}) lives longer than {human(max_level1)}",
+                    f"sign level 1 for at most {human(max_level1)} (pki.chains.<chain>.intermediateTtls[0])",
+                ),
+                level.res.urn,
             )
     max_leaf = duration_seconds(config.get("maxLeafTtl")) or 720 * 3600
     for role in view.of(t.PKI_ROLE):
@@ -496,18 +505,19 @@ def pki_keys_stack(view: StackView, config: Mapping[str, Any]) -> Iterator[Findi
 
 @resource_rule(
     "PKI-NAME-CONSTRAINTS",
-    checks="Signed intermediates carry permitted_dns_domains matching their purpose.",
+    checks="Every signed CA level carries permitted DNS name constraints, however it is signed (Vault's "
+    "root/sign-intermediate or the KMS root key).",
     why="Vault PKI considerations: name constraints limit what a compromised intermediate can issue.",
-    fix="Set permitted_dns_domains on root/sign-intermediate to the chain's domains.",
-    types=(t.PKI_SIGN_INTERMEDIATE,),
-    enforcement=ADVISORY,
+    fix="Set permitted_dns_domains on root/sign-intermediate (or the KMS-signed level) to the chain's domains.",
+    types=(t.PKI_SIGN_INTERMEDIATE, t.PKI_KMS_LEVEL1),
 )
 def pki_name_constraints(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
     """A signed intermediate is name-constrained."""
-    if not as_list(res.get("permittedDnsDomains")):
+    key = "permitted_dns_domains" if res.type == t.PKI_KMS_LEVEL1 else "permittedDnsDomains"
+    if not as_list(res.get(key)):
         yield res.finding(
-            "permittedDnsDomains",
-            res.get("permittedDnsDomains"),
+            key,
+            res.get(key),
             "the intermediate may issue for any name",
             "set permitted_dns_domains to the domains of this chain's purpose",
         )

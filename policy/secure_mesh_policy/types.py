@@ -41,6 +41,9 @@ PKI_CRL_CONFIG = "vault:pkiSecret/secretBackendCrlConfig:SecretBackendCrlConfig"
 PKI_AUTO_TIDY = "vault:pkiSecret/backendConfigAutoTidy:BackendConfigAutoTidy"
 PKI_CERT = "vault:pkiSecret/secretBackendCert:SecretBackendCert"
 PKI_SIGN = "vault:pkiSecret/secretBackendSign:SecretBackendSign"
+PKI_KMS_LEVEL1 = "pulumi-python:dynamic/pki:KmsSignedLevel1"
+"""The program's dynamic resource that signs a level-1 CSR with the root key in AWS KMS (components/pki/kms_resource.py:
+``pulumi.dynamic.Resource`` with ``module="pki", name="KmsSignedLevel1"``)."""
 
 # Vault database secrets engine, and generic endpoints (e.g. the connection's rotate-root)
 DB_CONNECTION = "vault:database/secretBackendConnection:SecretBackendConnection"

@@ -70,7 +70,7 @@ CATALOGUE_IDS = {
     "MESH-TPROXY",
 }
 """Every catalogue rule decidable from resource inputs (PKI-ROTATION is a runtime procedure)."""
-ADVISORY = {"PKI-NAME-CONSTRAINTS", "KV-CAS"}
+ADVISORY = {"KV-CAS"}
 
 
 def test_every_decidable_catalogue_rule_is_in_the_pack() -> None:

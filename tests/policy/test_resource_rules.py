@@ -238,6 +238,16 @@ CASES = [
     bad("pki-keys", t.PKI_KEY, {"keyType": "ed25519"}, "only RSA and EC", "ed25519"),
     ok("pki-name-constraints", t.PKI_SIGN_INTERMEDIATE, {"permittedDnsDomains": ["consul"]}, "constrained"),
     bad("pki-name-constraints", t.PKI_SIGN_INTERMEDIATE, {}, "any name", "unconstrained"),
+    # More PKI-NAME-CONSTRAINTS and PKI-ROLE-HYGIENE-scope cases: tests/policy/test_pki_rules.py.
+    ok("pki-name-constraints-level", t.PKI_SIGN_INTERMEDIATE, {"maxPathLength": 0.0}, "path-length-set"),
+    bad("pki-name-constraints-level", t.PKI_SIGN_INTERMEDIATE, {}, "no path length", "path-length-unset"),
+    ok(
+        "pki-role-hygiene-scope",
+        t.PKI_ROLE,
+        good_role(useCsrCommonName=False, useCsrSans=False),
+        "scoped-role",
+    ),
+    bad("pki-role-hygiene-scope", t.PKI_ROLE, good_role(), "taken from a CSR", "csr-names-by-default"),
     ok("pki-role-hygiene", t.PKI_ROLE, good_role(), "gateway-role"),
     ok(
         "pki-role-hygiene",

@@ -164,6 +164,20 @@ CASES = [
         "secure-mesh-consul-release",
     ),
     StackCase(
+        "pki-name-constraints-chain",
+        "gateway-level-admits-ip-sans",
+        lambda s: set_props(s, "secure-mesh-pki-gateway-l1-signed", excludedIpRanges=[]),
+        "does not exclude every IP address",
+        "secure-mesh-pki-gateway-l1-signed",
+    ),
+    StackCase(
+        "pki-role-hygiene-chain",
+        "gateway-role-beyond-its-chain",
+        lambda s: set_props(s, "secure-mesh-pki-gateway-role", allowedDomains=["apps.secure-mesh.test", "evil.test"]),
+        "outside the name constraints",
+        "secure-mesh-pki-gateway-role",
+    ),
+    StackCase(
         "pki-ttl-cascade",
         "intermediate-outlives-root",
         lambda s: set_props(s, "secure-mesh-pki-server-l1-signed", ttl="90000h"),

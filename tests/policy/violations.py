@@ -151,6 +151,13 @@ VIOLATIONS: dict[str, Violating] = {
         blame="secure-mesh-pki-root-mount",
     ),
     "pki-name-constraints": shape(t.PKI_SIGN_INTERMEDIATE, {}),
+    "pki-name-constraints-chain": weakened(
+        lambda s: set_props(s, "secure-mesh-pki-gateway-l1-signed", excludedIpRanges=[]),
+        blame="secure-mesh-pki-gateway-l1-signed",
+    ),
+    "pki-name-constraints-level": shape(
+        t.PKI_SIGN_INTERMEDIATE, {"backend": "consul/pki_root", "permittedDnsDomains": ["consul"]}
+    ),
     "pki-no-lease": shape(t.PKI_ROLE, good_role(generateLease=True)),
     "pki-not-after": weakened(
         lambda s: set_props(s, "secure-mesh-pki-server-l2-issuer", leafNotAfterBehavior="permit"),
@@ -160,6 +167,11 @@ VIOLATIONS: dict[str, Violating] = {
         lambda s: add(s, t.PKI_ROLE, "leaf-role", {"backend": "consul/pki_root", "name": "leaf"}), blame="leaf-role"
     ),
     "pki-role-hygiene": shape(t.PKI_ROLE, good_role(allowAnyName=True)),
+    "pki-role-hygiene-chain": weakened(
+        lambda s: set_props(s, "secure-mesh-pki-gateway-role", allowedDomains=["apps.secure-mesh.test", "evil.test"]),
+        blame="secure-mesh-pki-gateway-role",
+    ),
+    "pki-role-hygiene-scope": shape(t.PKI_ROLE, good_role(codeSigningFlag=True)),
     "pki-role-hygiene-stack": weakened(
         lambda s: add(
             s,
