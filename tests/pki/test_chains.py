@@ -261,8 +261,8 @@ def test_prod_kms_levels_carry_the_constraints_and_the_roots_crl_and_aia(prod_ru
     assert _constraints(kms["gateway"].inputs, snake=True) == (["shop.example.com"], [], [], NO_IP)
     for chain, resource in kms.items():
         assert resource.inputs["mount"] == f"consul/{chain}/pki_int1"
-        assert resource.inputs["crl_distribution_points"] == ["http://pki.example.com/secure-mesh/root.crl"]
-        assert resource.inputs["issuing_certificates"] == ["http://pki.example.com/secure-mesh/root.crt"]
+        assert resource.inputs["crl_distribution_points"] == ["https://pki.example.com/secure-mesh/root.crl"]
+        assert resource.inputs["issuing_certificates"] == ["https://pki.example.com/secure-mesh/root.crt"]
 
 
 def test_prod_level_1_is_signed_through_kms_and_deeper_levels_in_vault(prod_run: ProgramRun) -> None:

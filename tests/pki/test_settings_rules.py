@@ -135,7 +135,12 @@ def test_prod_with_an_offline_root_must_publish_its_crl_and_certificate(key: str
     assert problems[f"pki.{key}"].startswith("is required in prod with an offline root, so a level-1 CA can be revoked")
 
 
-def test_the_prod_stack_publishes_the_roots_crl_and_certificate_over_http() -> None:
+def test_the_prod_stack_publishes_the_roots_crl_and_certificate() -> None:
     settings = _settings({}, base="prod")
-    assert settings.pki.root_crl_urls == ["http://pki.example.com/secure-mesh/root.crl"]
-    assert settings.pki.root_issuer_urls == ["http://pki.example.com/secure-mesh/root.crt"]
+    assert settings.pki.root_crl_urls == ["https://pki.example.com/secure-mesh/root.crl"]
+    assert settings.pki.root_issuer_urls == ["https://pki.example.com/secure-mesh/root.crt"]
+
+
+def test_prod_root_urls_must_be_https_like_every_url_setting() -> None:
+    problems = _problems({"rootCrlUrls": ["http://pki.example.com/root.crl"]}, base="prod")
+    assert list(problems) == ["pki.rootCrlUrls[0]"]
