@@ -183,3 +183,17 @@ def test_automated_root_rotation_reaches_the_connection_on_vault_enterprise(
     assert run.one(ENDPOINT, "secure-mesh-onboarding-orders-db-rotate-root").inputs["path"] == (
         "consul/database/rotate-root/orders-orders"
     ), "the rotation at creation and on a new version stays"
+
+
+def test_a_moved_database_rewrites_only_its_url_and_neither_resends_the_password_nor_rotates() -> None:
+    def run_at(host: str) -> ProgramRun:
+        config = _with_database(onboarding_config(), 2, address={"host": host})
+        return run_program(config, secrets=secrets(), stack="dev")
+
+    before, after = run_at("orders-db-a.internal"), run_at("orders-db-b.internal")
+    changed = {r.name for r in before.resources if _inputs(r) != _inputs(after.one(r.type, r.name))}
+    assert changed == {"secure-mesh-onboarding-orders-db-connection"}
+    old = before.one(CONNECTION, "secure-mesh-onboarding-orders-db-connection").inputs["postgresql"]
+    new = after.one(CONNECTION, "secure-mesh-onboarding-orders-db-connection").inputs["postgresql"]
+    assert {**old, "connectionUrl": new["connectionUrl"]} == new, "same write-only version: no password is sent"
+    assert new["connectionUrl"].endswith("@orders-db-b.internal:5432/orders?sslmode=verify-full")
