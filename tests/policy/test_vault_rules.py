@@ -809,3 +809,94 @@ def test_the_gateway_issue_path_is_protected_by_least_purpose_too() -> None:
         "may ['update'] consul/gateway/pki_int2/issue/api-gateway (via 'consul/gateway/+/issue/+' in "
         "['consul-eu-west-1-app-checkout']): only ['api-gateway'] may use consul/gateway/pki_int2/issue/api-gateway"
     ]
+
+
+# --------------------------------------------------------------------------- class 11: plain text anywhere
+
+SAFE = {"LOG_LEVEL": "info", "endpoint": "https://api.example.com"}
+
+
+@pytest.mark.parametrize("where", ORDERS)
+def test_plain_text_secrets_in_config_maps_are_caught_in_any_position(where: str) -> None:
+    bad = {"api_token": "abc123"}
+    data = {**bad, **SAFE} if where == "first" else {**SAFE, **bad} if where == "last" else {**SAFE, "x": "", **bad}
+    messages = check("kv-no-plaintext", t.CONFIG_MAP, {"metadata": {"name": "cfg"}, "data": data}, name="cfg")
+    assert [parse_finding(m) for m in messages] == [
+        Finding(
+            "ConfigMap",
+            "cfg",
+            "data.api_token",
+            "'<redacted>'",
+            "a secret-named value in plain text",
+            "read it from Vault instead",
+        )
+    ]
+
+
+@pytest.mark.parametrize("where", ORDERS)
+def test_plain_text_secrets_in_container_env_are_caught_in_any_position(where: str) -> None:
+    safe = [{"name": "LOG_LEVEL", "value": "info"}, {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {}}}]
+    bad = {"name": "CONSUL_HTTP_TOKEN", "value": "0b5f1a7e-3c3d-4a56-9e0f-1d2c3b4a5f6e"}
+    env = [bad, *safe] if where == "first" else [*safe, bad] if where == "last" else [safe[0], {"name": "E"}, bad]
+    index = env.index(bad)
+    props = {
+        "spec": {"template": {"spec": {"initContainers": [{"name": "i"}], "containers": [{"name": "a", "env": env}]}}}
+    }
+    messages = check("kv-no-plaintext", "kubernetes:apps/v1:StatefulSet", props, name="sts")
+    assert [parse_finding(m) for m in messages] == [
+        Finding(
+            "StatefulSet",
+            "sts",
+            f"spec.template.spec.containers[0].env[{index}].value",
+            "'<UUID>'",
+            "CONSUL_HTTP_TOKEN: looks like a Consul ACL token",
+            "use valueFrom or Vault",
+        )
+    ]
+
+
+def test_an_auth_method_tune_given_as_one_object_is_read_too() -> None:
+    messages = check(
+        "kv-no-plaintext-audit",
+        t.AUTH_BACKEND,
+        {"type": "approle", "path": "a", "tune": {"auditNonHmacResponseKeys": ["accessor", "secret_id"]}},
+        name="approle",
+    )
+    assert [parse_finding(m) for m in messages] == [
+        Finding(
+            "AuthBackend",
+            "approle",
+            "tune[0].auditNonHmacResponseKeys",
+            "['accessor', 'secret_id']",
+            "audit devices log ['accessor', 'secret_id'] in clear text (Vault HMACs every other value)",
+            "remove them; leave audit_non_hmac_*_keys unset (or list only non-secret metadata keys)",
+        )
+    ]
+
+
+def test_agent_annotations_on_a_cronjobs_pods_are_read_for_transport() -> None:
+    job = subject(
+        "kubernetes:batch/v1:CronJob",
+        "report",
+        {
+            "spec": {
+                "jobTemplate": {
+                    "spec": {
+                        "template": {
+                            "metadata": {"annotations": {**INJECT, **CA, "vault.hashicorp.com/tls-skip-verify": "TRUE"}}
+                        }
+                    }
+                }
+            }
+        },
+        stack="prod",
+    )
+    subjects = [*stack_subjects("prod"), job]
+    found = about(findings("csl-vault-ca-transport", subjects), subjects, "report")
+    assert [(f.prop, f.value, f.fix) for f in found] == [
+        (
+            "spec.jobTemplate.spec.template.metadata.annotations['vault.hashicorp.com/tls-skip-verify']",
+            "'TRUE'",
+            "remove it and set vault.hashicorp.com/ca-cert",
+        )
+    ]
