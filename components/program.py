@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks as runtime_mocks
+from pulumi.runtime import settings as runtime_settings
 
 from .layout import Layout
 from .outputs import export_stack_outputs
 from .platform import PlatformArgs, SecretInputs, SecureMeshPlatform
 from .providers import build_providers
 from .settings import CONFIG_NAMESPACE, Settings, SettingsError, load_settings, split_stack_config
+from .settings.vault_ca_file import resolve_vault_ca_file
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+"""The Pulumi project directory: project-relative settings (``vault.tls.caCertFile``) are read from here."""
 
 YOUNG_GENERATION_THRESHOLD = 100_000
 """Allocations between collections of Python's youngest GC generation (CPython's default is 700).
@@ -39,11 +46,17 @@ def current_stack_config() -> tuple[dict[str, Any], frozenset[str]]:
     return split_stack_config(merged, secret_keys)
 
 
+def running_under_mocks() -> bool:
+    """True under Pulumi's mocks (the offline render, the tests): nothing is deployed, no deploy-time file is read."""
+    return isinstance(runtime_settings.get_monitor(), runtime_mocks.MockMonitor)
+
+
 def read_settings() -> Settings:
     """Validate the stack's configuration, or stop with a clean, key-path-naming error (no traceback)."""
     plain, secret_keys = current_stack_config()
     try:
-        return load_settings(plain, secret_keys)
+        settings = load_settings(plain, secret_keys)
+        return settings if running_under_mocks() else resolve_vault_ca_file(settings, PROJECT_DIR)
     except SettingsError as error:
         raise pulumi.RunError(str(error)) from None
 
@@ -67,7 +80,7 @@ def main() -> SecureMeshPlatform:
     """Run the whole program for the current stack."""
     settings = read_settings()
     layout = Layout(settings)
-    providers = build_providers(settings, layout)
+    providers = build_providers(settings, layout, PROJECT_DIR)
     platform = SecureMeshPlatform(
         "secure-mesh",
         PlatformArgs(

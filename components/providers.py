@@ -11,6 +11,7 @@ verifies Consul's HTTPS certificate against the server chain's CA, which the PKI
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pulumi
@@ -20,6 +21,7 @@ import pulumi_vault as vault
 
 from .layout import Layout
 from .settings import IntentionsRendering, Settings
+from .settings.vault_ca_file import vault_ca_file_path
 
 if TYPE_CHECKING:
     # pulumi_consul is imported where used: its package imports all ~60 modules (~0.2 s), and only stacks that
@@ -48,13 +50,17 @@ def needs_consul_provider(settings: Settings) -> bool:
     return settings.consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES or uses_catalog
 
 
-def build_providers(settings: Settings, layout: Layout) -> Providers:
+def build_providers(settings: Settings, layout: Layout, project_dir: Path) -> Providers:
     """Create the stack's explicit providers (named after what they talk to)."""
     vault_settings = settings.vault
+    # vault.tls.caCertFile (the laptop Vault's CA): the provider verifies Vault with it. Without it the provider
+    # reads VAULT_CACERT, as the Vault CLI does (terraform-provider-vault: ca_cert_file defaults to that variable).
+    ca_file = vault_ca_file_path(settings, project_dir)
     vault_provider = vault.Provider(
         "vault",
         address=vault_settings.provider_address or vault_settings.address,
         namespace=vault_settings.namespace,
+        ca_cert_file=None if ca_file is None else str(ca_file),
         tls_server_name=vault_settings.tls.server_name,
         skip_tls_verify=False,
         add_address_to_env="false",

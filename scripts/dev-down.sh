@@ -3,8 +3,10 @@
 #   1. `pulumi destroy --yes` for the `dev` stack in the local backend (skipped when there is no such stack,
 #      no Pulumi CLI, or no cluster left to destroy from),
 #   2. the background port-forward to Vault,
-#   3. the kind cluster (Vault's dev server keeps everything in memory, so its data goes with it),
-#   4. the dev token, Vault values and shell env files in .pulumi-state (the stack's state stays).
+#   3. the kind cluster (Vault's dev server keeps everything in memory, so its data goes with it, and so does
+#      the secret holding the laptop Vault's certificate),
+#   4. the dev token, Vault values, Vault CA (once the cluster is gone) and shell env files in .pulumi-state
+#      (the stack's state stays).
 # Safe to re-run: each step skips what is already gone.
 #
 # Usage: scripts/dev-down.sh
@@ -45,15 +47,20 @@ eval "$stack_env"
 : "${STACK:?}" "${KUBE_CONTEXT:?}" "${KIND_CLUSTER:?}" "${VAULT_NAMESPACE:?}" "${VAULT_SERVICE:?}"
 : "${VAULT_SERVICE_PORT:?}" "${LOCAL_VAULT_ADDR:?}" "${LOCAL_VAULT_PORT:?}" "${STATE_DIR:?}" "${BACKEND_URL:?}"
 : "${DEV_PASSPHRASE:?}" "${VAULT_TOKEN_FILE:?}" "${VAULT_VALUES_FILE:?}" "${PORT_FORWARD_PID_FILE:?}"
-: "${PORT_FORWARD_LOG_FILE:?}" "${SHELL_ENV_FILE:?}"
+: "${PORT_FORWARD_LOG_FILE:?}" "${SHELL_ENV_FILE:?}" "${VAULT_CA_FILE:?}"
 
 cluster_exists() { kind get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"; }
-vault_healthy() { curl --silent --fail --max-time 2 "$LOCAL_VAULT_ADDR/v1/sys/health" >/dev/null; }
+vault_healthy() {
+  [[ -s "$VAULT_CA_FILE" ]] || return 1
+  curl --silent --fail --max-time 2 --cacert "$VAULT_CA_FILE" "$LOCAL_VAULT_ADDR/v1/sys/health" >/dev/null
+}
+# `ps -o comm=` prints the executable's name on Linux, its full path on macOS: compare the last path element.
 port_forward_pid() {
   [[ -s "$PORT_FORWARD_PID_FILE" ]] || return 1
-  local pid
+  local pid comm
   pid="$(<"$PORT_FORWARD_PID_FILE")"
-  [[ "$(ps -p "$pid" -o comm= 2>/dev/null || true)" == kubectl ]] || return 1
+  comm="$(ps -p "$pid" -o comm= 2>/dev/null || true)"
+  [[ "${comm##*/}" == kubectl ]] || return 1
   echo "$pid"
 }
 
@@ -73,17 +80,19 @@ else
     log "port-forwarding Vault to $LOCAL_VAULT_ADDR for the destroy"
     nohup kubectl --context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" port-forward --address 127.0.0.1 \
       "service/$VAULT_SERVICE" "${LOCAL_VAULT_PORT}:${VAULT_SERVICE_PORT}" >"$PORT_FORWARD_LOG_FILE" 2>&1 &
-    echo "$!" >"$PORT_FORWARD_PID_FILE"
-    for _ in $(seq 1 30); do
+    forward_pid=$!
+    echo "$forward_pid" >"$PORT_FORWARD_PID_FILE"
+    for _ in $(seq 1 150); do # up to 30 s
       vault_healthy && break
-      sleep 1
+      kill -0 "$forward_pid" 2>/dev/null || die "the port-forward to $LOCAL_VAULT_ADDR failed: $(tail -n 3 "$PORT_FORWARD_LOG_FILE")"
+      sleep 0.2
     done
   fi
   if [[ -s "$VAULT_TOKEN_FILE" ]]; then
     VAULT_TOKEN="$(<"$VAULT_TOKEN_FILE")"
     export VAULT_TOKEN
   fi
-  export VAULT_ADDR="$LOCAL_VAULT_ADDR"
+  export VAULT_ADDR="$LOCAL_VAULT_ADDR" VAULT_CACERT="$VAULT_CA_FILE"
   log "destroying stack '$STACK'"
   pulumi destroy --yes --stack "$STACK"
 fi
@@ -105,4 +114,7 @@ fi
 
 # --------------------------------------------------------------------------------------------- 4. dev files
 rm -f "$VAULT_TOKEN_FILE" "$VAULT_VALUES_FILE" "$SHELL_ENV_FILE" "$PORT_FORWARD_LOG_FILE"
+if ! cluster_exists; then
+  rm -f "$VAULT_CA_FILE" # the CA of a Vault that no longer exists
+fi
 log "done"

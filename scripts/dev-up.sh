@@ -2,10 +2,15 @@
 # Bring up the laptop dev environment and deploy the `dev` stack into it:
 #   1. a kind cluster (the context Pulumi.dev.yaml names),
 #   2. the Secrets Store CSI driver (kubernetes-sigs chart, syncSecret on) that Vault's CSI provider plugs into,
-#   3. HashiCorp's Vault chart in dev mode with the agent injector and the CSI provider,
-#   4. a background port-forward to Vault at the stack's vault.providerAddress (http://127.0.0.1:8200),
-#   5. a local Pulumi backend under .pulumi-state (file://, no Pulumi Cloud account), the `dev` stack selected
-#      or created, and `pulumi up --yes --stack dev --policy-pack policy`.
+#   3. the laptop Vault's TLS: a CA and a certificate for every name Vault is reached by, in the secret
+#      vault-dev-tls (created once; the CA's key is never written), and the CA copied to the stack's
+#      vault.tls.caCertFile (.pulumi-state/vault-ca.pem) for the program, curl and the vault CLI,
+#   4. HashiCorp's Vault chart in dev mode serving that certificate, with the agent injector and the CSI provider,
+#   5. a background port-forward to Vault at the stack's vault.providerAddress (https://127.0.0.1:8200),
+#   6. a local Pulumi backend under .pulumi-state (file://, no Pulumi Cloud account), the `dev` stack selected
+#      or created, `pulumi refresh` when Vault came back empty (the dev server keeps everything in memory: a
+#      marker written into Vault before each `up` is gone after a restart), and
+#      `pulumi up --yes --stack dev --policy-pack policy`.
 # The Gateway API CRDs are not installed here: the Consul chart installs them itself
 # (connectInject.apiGateway.manageExternalCRDs, which the program sets when consul.apiGateway is on).
 #
@@ -14,7 +19,8 @@
 # prepare the environment for a preview or for the integration tests).
 #
 # Usage: scripts/dev-up.sh [--env-only]
-# Afterwards: `source .pulumi-state/dev.env` gives your shell VAULT_ADDR, VAULT_TOKEN and the Pulumi backend.
+# Afterwards: `source .pulumi-state/dev.env` gives your shell VAULT_ADDR, VAULT_CACERT, VAULT_TOKEN and the Pulumi
+# backend.
 set -euo pipefail
 
 readonly SCRIPT_NAME="dev-up"
@@ -65,9 +71,13 @@ eval "$stack_env"
 : "${CSI_ROTATION_POLL_INTERVAL:?}"
 : "${STATE_DIR:?}" "${BACKEND_URL:?}" "${DEV_PASSPHRASE:?}" "${VAULT_TOKEN_FILE:?}" "${VAULT_VALUES_FILE:?}"
 : "${PORT_FORWARD_PID_FILE:?}" "${PORT_FORWARD_LOG_FILE:?}" "${SHELL_ENV_FILE:?}"
+: "${VAULT_CA_FILE:?}" "${VAULT_TLS_SECRET:?}" "${VAULT_TLS_NAMES:?}" "${VAULT_MARKER_PATH:?}"
+: "${VAULT_CSI_CA_DIRECTORY:?}" "${VAULT_CSI_CA_KEY:?}"
 
-mkdir -p "$STATE_DIR"
+mkdir -p "$STATE_DIR" "$(dirname "$VAULT_CA_FILE")"
 chmod 700 "$STATE_DIR"
+
+kc() { kubectl --context "$KUBE_CONTEXT" "$@"; }
 
 # True when Helm release $1 in namespace $2 is deployed from chart $3 at version $4.
 release_is() {
@@ -97,7 +107,29 @@ else
     --wait --timeout 5m
 fi
 
-# ----------------------------------------------------------------------------------- 3. Vault (dev mode)
+# --------------------------------------------------------------------------------------------- 3. Vault TLS
+# Vault reads its certificate from this secret at start; it outlives the pod (a restart keeps the same CA, so
+# Consul and the apps keep trusting it). Created once; the CA is always read back from it.
+if ! kc get namespace "$VAULT_NAMESPACE" >/dev/null 2>&1; then
+  kc create namespace "$VAULT_NAMESPACE"
+fi
+if ! kc --namespace "$VAULT_NAMESPACE" get secret "$VAULT_TLS_SECRET" >/dev/null 2>&1; then
+  log "creating the laptop Vault's CA and certificate (secret '$VAULT_TLS_SECRET'; the CA key is discarded)"
+  tls_dir="$(mktemp -d)"
+  trap 'rm -rf "$tls_dir"' EXIT
+  KIND_CLUSTER="$KIND_CLUSTER" VAULT_TLS_NAMES="$VAULT_TLS_NAMES" .venv/bin/python scripts/dev_vault.py tls "$tls_dir"
+  kc --namespace "$VAULT_NAMESPACE" create secret generic "$VAULT_TLS_SECRET" \
+    --from-file=ca.crt="$tls_dir/ca.crt" --from-file=tls.crt="$tls_dir/tls.crt" \
+    --from-file=tls.key="$tls_dir/tls.key" --from-file=listener.hcl="$tls_dir/listener.hcl" >/dev/null
+  rm -rf "$tls_dir"
+fi
+kc --namespace "$VAULT_NAMESPACE" get secret "$VAULT_TLS_SECRET" --output 'jsonpath={.data.ca\.crt}' |
+  .venv/bin/python -c 'import base64, sys; sys.stdout.write(base64.b64decode(sys.stdin.read()).decode())' \
+    >"$VAULT_CA_FILE.tmp"
+mv "$VAULT_CA_FILE.tmp" "$VAULT_CA_FILE"
+grep -q 'BEGIN CERTIFICATE' "$VAULT_CA_FILE" || die "secret '$VAULT_TLS_SECRET' holds no ca.crt"
+
+# ------------------------------------------------------------------------------------ 4. Vault (dev mode)
 # The dev server's root token is random per environment, kept in .pulumi-state (mode 600), never "root".
 if [[ ! -s "$VAULT_TOKEN_FILE" ]]; then
   if helm status "$VAULT_RELEASE" --kube-context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" >/dev/null 2>&1; then
@@ -111,45 +143,68 @@ if [[ ! -s "$VAULT_TOKEN_FILE" ]]; then
   chmod 600 "$VAULT_TOKEN_FILE"
 fi
 vault_token="$(<"$VAULT_TOKEN_FILE")"
+(
+  umask 077
+  VAULT_TOKEN_FILE="$VAULT_TOKEN_FILE" VAULT_TLS_SECRET="$VAULT_TLS_SECRET" \
+    VAULT_INJECTOR_AUTH_PATH="$VAULT_INJECTOR_AUTH_PATH" VAULT_CSI_CA_DIRECTORY="$VAULT_CSI_CA_DIRECTORY" \
+    VAULT_CSI_CA_KEY="$VAULT_CSI_CA_KEY" .venv/bin/python scripts/dev_vault.py values >"$VAULT_VALUES_FILE"
+)
 
-if release_is "$VAULT_RELEASE" "$VAULT_NAMESPACE" "$VAULT_CHART" "$VAULT_CHART_VERSION"; then
+# True when the installed release was given exactly the values file (helm get values: the user-supplied values).
+values_match() {
+  helm get values "$VAULT_RELEASE" --kube-context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" --output json \
+    2>/dev/null | .venv/bin/python -c 'import json, sys; sys.exit(json.load(sys.stdin) != json.load(open(sys.argv[1])))' \
+    "$VAULT_VALUES_FILE"
+}
+
+vault_pod="${VAULT_RELEASE}-0" # the StatefulSet's only pod (dev mode runs one replica)
+if release_is "$VAULT_RELEASE" "$VAULT_NAMESPACE" "$VAULT_CHART" "$VAULT_CHART_VERSION" && values_match; then
   log "Vault chart $VAULT_CHART_VERSION is installed in namespace '$VAULT_NAMESPACE'"
 else
-  log "installing HashiCorp's Vault chart $VAULT_CHART_VERSION (dev server, agent injector, CSI provider)"
-  (
-    umask 077
-    cat >"$VAULT_VALUES_FILE" <<EOF
-server:
-  dev:
-    enabled: true
-    devRootToken: "${vault_token}"
-injector:
-  enabled: true
-  authPath: "${VAULT_INJECTOR_AUTH_PATH}"
-csi:
-  enabled: true
-EOF
-  )
+  upgrading=false
+  if helm status "$VAULT_RELEASE" --kube-context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" >/dev/null 2>&1; then
+    upgrading=true
+  fi
+  log "installing HashiCorp's Vault chart $VAULT_CHART_VERSION (dev server with TLS, agent injector, CSI provider)"
   helm upgrade --install "$VAULT_RELEASE" "$VAULT_CHART" \
     --repo "$VAULT_CHART_REPOSITORY" --version "$VAULT_CHART_VERSION" \
     --kube-context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" --create-namespace \
     --values "$VAULT_VALUES_FILE" \
     --wait --timeout 5m
+  if [[ "$upgrading" == true ]]; then
+    # The chart's StatefulSet uses the OnDelete update strategy (server.updateStrategyType): an upgrade changes
+    # its template but not the running pod. Delete the pod so it restarts with the new values.
+    log "restarting $vault_pod for the new values (OnDelete update strategy)"
+    kc --namespace "$VAULT_NAMESPACE" delete pod "$vault_pod" --wait=true
+  fi
 fi
+
+# `kubectl rollout status` refuses the Vault StatefulSet ("rollout status is only available for RollingUpdate
+# strategy type": OnDelete, kubectl pkg/polymorphichelpers/rollout_status.go), and helm --wait does not wait for an
+# OnDelete StatefulSet's pods. Wait for the pod itself; right after a (re)install it may not exist yet.
 log "waiting for Vault, its agent injector and its CSI provider"
-kubectl --context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" rollout status "statefulset/$VAULT_RELEASE" --timeout 180s
-kubectl --context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" wait --for=condition=Ready "pod/${VAULT_RELEASE}-0" --timeout 180s
-kubectl --context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" rollout status "deployment/${VAULT_RELEASE}-agent-injector" --timeout 180s
-kubectl --context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" rollout status "daemonset/${VAULT_RELEASE}-csi-provider" --timeout 180s
+deadline=$((SECONDS + 180))
+until wait_output="$(kc --namespace "$VAULT_NAMESPACE" wait --for=condition=Ready "pod/$vault_pod" --timeout 10s 2>&1)"; do
+  ((SECONDS < deadline)) || die "Vault's pod $vault_pod is not Ready after 180s ($wait_output);
+  see: kubectl --context $KUBE_CONTEXT --namespace $VAULT_NAMESPACE describe pod $vault_pod"
+  sleep 2
+done
+kc --namespace "$VAULT_NAMESPACE" rollout status "deployment/${VAULT_RELEASE}-agent-injector" --timeout 180s
+kc --namespace "$VAULT_NAMESPACE" rollout status "daemonset/${VAULT_RELEASE}-csi-provider" --timeout 180s
 
-# --------------------------------------------------------------------------------------- 4. port-forward
-vault_healthy() { curl --silent --fail --max-time 2 "$LOCAL_VAULT_ADDR/v1/sys/health" >/dev/null; }
+# --------------------------------------------------------------------------------------- 5. port-forward
+vault_healthy() {
+  curl --silent --fail --max-time 2 --cacert "$VAULT_CA_FILE" "$LOCAL_VAULT_ADDR/v1/sys/health" >/dev/null
+}
 
+# The pid file names a running kubectl. `ps -o comm=` prints the executable's name on Linux but its full path on
+# macOS (/usr/local/bin/kubectl), so compare the last path element.
 port_forward_running() {
   [[ -s "$PORT_FORWARD_PID_FILE" ]] || return 1
-  local pid
+  local pid comm
   pid="$(<"$PORT_FORWARD_PID_FILE")"
-  [[ "$(ps -p "$pid" -o comm= 2>/dev/null || true)" == kubectl ]]
+  comm="$(ps -p "$pid" -o comm= 2>/dev/null || true)"
+  [[ "${comm##*/}" == kubectl ]]
 }
 
 if port_forward_running && vault_healthy; then
@@ -162,16 +217,20 @@ else
   log "port-forwarding Vault to $LOCAL_VAULT_ADDR in the background (log: $PORT_FORWARD_LOG_FILE)"
   nohup kubectl --context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" port-forward --address 127.0.0.1 \
     "service/$VAULT_SERVICE" "${LOCAL_VAULT_PORT}:${VAULT_SERVICE_PORT}" >"$PORT_FORWARD_LOG_FILE" 2>&1 &
-  echo "$!" >"$PORT_FORWARD_PID_FILE"
-  for _ in $(seq 1 30); do
+  forward_pid=$!
+  echo "$forward_pid" >"$PORT_FORWARD_PID_FILE"
+  for _ in $(seq 1 150); do # up to 30 s
     vault_healthy && break
-    sleep 1
+    # kubectl exits at once when it cannot listen (port taken) or cannot find the service.
+    kill -0 "$forward_pid" 2>/dev/null || die "the port-forward to $LOCAL_VAULT_ADDR failed: $(tail -n 3 "$PORT_FORWARD_LOG_FILE")"
+    sleep 0.2
   done
   vault_healthy || die "Vault did not answer at $LOCAL_VAULT_ADDR; see $PORT_FORWARD_LOG_FILE"
 fi
 
-# ------------------------------------------------------------------------------------------ 5. environment
+# ------------------------------------------------------------------------------------------ 6. environment
 export VAULT_ADDR="$LOCAL_VAULT_ADDR"
+export VAULT_CACERT="$VAULT_CA_FILE"
 export VAULT_TOKEN="$vault_token"
 export PULUMI_BACKEND_URL="$BACKEND_URL"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-$DEV_PASSPHRASE}"
@@ -180,6 +239,7 @@ export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-$DEV_PASSPHRASE}"
   {
     echo "# Written by scripts/dev-up.sh: the dev environment for this shell (source it)."
     printf 'export VAULT_ADDR=%q\n' "$VAULT_ADDR"
+    printf 'export VAULT_CACERT=%q\n' "$VAULT_CACERT"
     printf 'export VAULT_TOKEN=%q\n' "$VAULT_TOKEN"
     printf 'export PULUMI_BACKEND_URL=%q\n' "$PULUMI_BACKEND_URL"
     printf 'export PULUMI_CONFIG_PASSPHRASE=%q\n' "$PULUMI_CONFIG_PASSPHRASE"
@@ -191,6 +251,7 @@ if [[ -n "${GITHUB_ENV:-}" ]]; then
   echo "::add-mask::$VAULT_TOKEN"
   {
     echo "VAULT_ADDR=$VAULT_ADDR"
+    echo "VAULT_CACERT=$VAULT_CACERT"
     echo "VAULT_TOKEN=$VAULT_TOKEN"
     echo "PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL"
     echo "PULUMI_CONFIG_PASSPHRASE=$PULUMI_CONFIG_PASSPHRASE"
@@ -202,15 +263,37 @@ if [[ "$env_only" == true ]]; then
   exit 0
 fi
 
-# ----------------------------------------------------------------------------------------------- 6. Pulumi
+# ----------------------------------------------------------------------------------------------- 7. Pulumi
 # PULUMI_BACKEND_URL selects the local file backend for this run only: your global `pulumi login` is untouched.
 log "using the local Pulumi backend $PULUMI_BACKEND_URL"
+stack_existed=true
 if pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
   log "stack '$STACK' exists"
 else
+  stack_existed=false
   log "creating stack '$STACK' (passphrase secrets provider)"
   pulumi stack init "$STACK" --secrets-provider passphrase --non-interactive
 fi
+
+# The marker: present while this Vault still holds what the last `up` wrote. The token goes in a header read from
+# stdin (not the command line, which other local users can see).
+marker_status="$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time 10 --cacert "$VAULT_CA_FILE" \
+  --header @- "$LOCAL_VAULT_ADDR/v1/$VAULT_MARKER_PATH" <<<"X-Vault-Token: $VAULT_TOKEN")" || true
+case "$marker_status" in
+  200) ;;
+  404)
+    if [[ "$stack_existed" == true ]]; then
+      log "Vault came back empty (its dev server keeps everything in memory) while stack '$STACK' remembers what it"
+      log "wrote there: refreshing the stack from what really exists before the update"
+      pulumi refresh --yes --stack "$STACK" --non-interactive
+    fi
+    ;;
+  *) die "cannot read the marker $VAULT_MARKER_PATH from Vault at $LOCAL_VAULT_ADDR (HTTP status '$marker_status')" ;;
+esac
+curl --silent --show-error --fail --max-time 10 --cacert "$VAULT_CA_FILE" --header @- --request POST \
+  --data '{"data":{"stack":"'"$STACK"'","writtenBy":"scripts/dev-up.sh"}}' \
+  "$LOCAL_VAULT_ADDR/v1/$VAULT_MARKER_PATH" >/dev/null <<<"X-Vault-Token: $VAULT_TOKEN"
+
 pulumi up --yes --stack "$STACK" --policy-pack policy
 
-log "done. Vault: $VAULT_ADDR (token in $VAULT_TOKEN_FILE); source $SHELL_ENV_FILE to use pulumi and vault here"
+log "done. Vault: $VAULT_ADDR (token in $VAULT_TOKEN_FILE, CA in $VAULT_CA_FILE); source $SHELL_ENV_FILE to use pulumi and vault here"

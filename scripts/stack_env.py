@@ -6,6 +6,9 @@ local Pulumi backend all follow from the dev stack's settings and the program's 
 twice). The workflows append ``stack_env.py github-env <stack>`` to ``$GITHUB_ENV`` for the same reason,
 and the integration tests import :func:`dev_environment` to find what ``dev-up.sh`` created.
 
+What ``dev-up.sh`` hands to the laptop Vault (its TLS material, the chart's values) is built by
+``scripts/dev_vault.py`` from the names printed here.
+
 Usage: ``python scripts/stack_env.py dev-shell`` or ``python scripts/stack_env.py github-env prod``.
 """
 
@@ -16,6 +19,7 @@ import shlex
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -33,6 +37,7 @@ from components.onboarding.gateway import (  # noqa: E402
     rotation_poll_interval,
 )
 from components.settings import RootCustody, Settings, load_settings, split_stack_config  # noqa: E402
+from scripts import dev_vault  # noqa: E402
 
 DEV_STACK = "dev"
 """The stack the laptop environment (and the integration tests) deploy."""
@@ -46,6 +51,11 @@ throwaway laptop stack whose state never leaves ``.pulumi-state``; set the varia
 
 
 KIND_CONTEXT_PREFIX = "kind-"
+
+MARKER_PATH = "secret/data/secure-mesh-dev-up"
+"""The KV-v2 entry ``dev-up.sh`` writes into the dev Vault (its default ``secret/`` mount) before ``pulumi up``.
+The dev server keeps everything in memory, so after a restart of the pod, of Docker or of the laptop the entry is
+gone while Pulumi's state still lists every Vault resource: its absence makes ``dev-up.sh`` run ``pulumi refresh``."""
 
 
 class StackEnvError(ValueError):
@@ -90,6 +100,12 @@ class DevEnvironment:
     dev_passphrase: str
     vault_token_file: str
     vault_values_file: str
+    vault_ca_file: str
+    vault_tls_secret: str
+    vault_tls_names: str
+    vault_csi_ca_directory: str
+    vault_csi_ca_key: str
+    vault_marker_path: str
     port_forward_pid_file: str
     port_forward_log_file: str
     shell_env_file: str
@@ -110,10 +126,10 @@ def dev_environment(settings: Settings, repo_root: Path = REPO_ROOT) -> DevEnvir
         )
     in_cluster = urlsplit(settings.vault.address)
     host_parts = (in_cluster.hostname or "").split(".")
-    if in_cluster.scheme != "http" or len(host_parts) < 3 or host_parts[2] != "svc":
+    if in_cluster.scheme != "https" or len(host_parts) < 3 or host_parts[2] != "svc":
         raise StackEnvError(
-            "vault.address: the dev Vault is the chart's in-cluster dev server, reached as "
-            f"http://<service>.<namespace>.svc[.cluster.local]:<port>; it is {settings.vault.address!r}"
+            "vault.address: the dev Vault is the chart's in-cluster dev server with TLS, reached as "
+            f"https://<service>.<namespace>.svc[.cluster.local]:<port>; it is {settings.vault.address!r}"
         )
     service, namespace = host_parts[0], host_parts[1]
     if namespace != layout.vault_namespace:
@@ -128,12 +144,30 @@ def dev_environment(settings: Settings, repo_root: Path = REPO_ROOT) -> DevEnvir
         )
     local_addr = settings.vault.provider_address or settings.vault.address
     local = urlsplit(local_addr)
-    if local.scheme != "http" or local.hostname not in ("127.0.0.1", "localhost") or local.port is None:
+    if local.scheme != "https" or local.hostname != "127.0.0.1" or local.port is None:
         raise StackEnvError(
             "vault.providerAddress: on a laptop the program reaches the dev Vault through a port-forward, "
-            f"http://127.0.0.1:<port>; it is {local_addr!r}"
+            f"https://127.0.0.1:<port> (the IP its certificate names); it is {local_addr!r}"
+        )
+    ca_file = settings.vault.tls.ca_cert_file
+    if ca_file is None:
+        raise StackEnvError(
+            "vault.tls.caCertFile: dev-up creates the laptop Vault's CA and writes it to this file; "
+            "set it (e.g. '.pulumi-state/vault-ca.pem')"
         )
     state_dir = repo_root / STATE_DIR_NAME
+    cluster_domain = ".".join(host_parts[3:]) if len(host_parts) > 3 else "cluster.local"
+    # Every name Vault is reached by: pods use the address (and the chart's injector and CSI agent
+    # '<service>.<namespace>.svc', vault-helm 0.30.1 templates/injector-deployment.yaml and
+    # csi-agent-configmap.yaml); the program and the integration tests use the port-forward at 127.0.0.1.
+    names = [
+        service,
+        f"{service}.{namespace}",
+        f"{service}.{namespace}.svc",
+        f"{service}.{namespace}.svc.{cluster_domain}",
+        "localhost",
+        "127.0.0.1",
+    ]
     return DevEnvironment(
         stack=DEV_STACK,
         kube_context=context,
@@ -159,16 +193,35 @@ def dev_environment(settings: Settings, repo_root: Path = REPO_ROOT) -> DevEnvir
         dev_passphrase=DEV_PASSPHRASE,
         vault_token_file=str(state_dir / "vault-dev-root-token"),
         vault_values_file=str(state_dir / "vault-values.yaml"),
+        vault_ca_file=str(repo_root / ca_file),
+        vault_tls_secret=f"{service}-dev-tls",
+        vault_tls_names=",".join(names),
+        vault_csi_ca_directory=layout.vault_csi_ca_directory,
+        vault_csi_ca_key=layout.vault_ca_secret_key,
+        vault_marker_path=MARKER_PATH,
         port_forward_pid_file=str(state_dir / "vault-port-forward.pid"),
         port_forward_log_file=str(state_dir / "vault-port-forward.log"),
         shell_env_file=str(state_dir / "dev.env"),
     )
 
 
+def dev_tls_files(env: DevEnvironment) -> dict[str, bytes]:
+    """The laptop Vault's TLS material for ``env`` (see :func:`scripts.dev_vault.tls_files`)."""
+    return dev_vault.tls_files(env.kind_cluster, env.vault_tls_names.split(","))
+
+
+def dev_vault_values(env: DevEnvironment, root_token: str) -> dict[str, Any]:
+    """The Vault chart's values for ``env`` (see :func:`scripts.dev_vault.vault_values`)."""
+    return dev_vault.vault_values(
+        root_token, env.vault_tls_secret, env.vault_injector_auth_path, env.vault_csi_ca_directory, env.vault_csi_ca_key
+    )
+
+
 def github_env(settings: Settings) -> dict[str, str]:
     """``SM_*`` variables a workflow needs to reach a stack's Vault and cluster (no credentials: OIDC gets those)."""
     vault = settings.vault
-    ca_pem = vault.tls.ca_cert_pem
+    # A CA file (the laptop Vault's) is not in the stack file: dev-up.sh exports VAULT_CACERT for it instead.
+    ca_pem = vault.tls.ca_cert_pem if vault.tls.ca_cert_file is None else None
     values = {
         "SM_KUBE_CONTEXT": settings.kubernetes.context or "",
         "SM_VAULT_ADDR": vault.provider_address or vault.address,

@@ -116,8 +116,9 @@ def secret_provider_class(layout: Layout) -> dict[str, Any]:
         parameters["vaultNamespace"] = vault.namespace
     if vault.tls.server_name:
         parameters["vaultTLSServerName"] = vault.tls.server_name
-    if vault.tls.ca_cert_pem is not None and vault.placement is VaultPlacement.EXTERNAL:
-        # The CSI provider this program installs mounts the CA there (components/consul/vault_injector.py).
+    if vault.tls.ca_cert_pem is not None:
+        # Whoever installs the CSI provider mounts the CA there: this program for an external Vault
+        # (components/consul/vault_injector.py), scripts/dev-up.sh next to the laptop's in-cluster Vault.
         parameters["vaultCACertPath"] = layout.vault_csi_ca_cert_path
     return {
         "apiVersion": SECRET_PROVIDER_CLASS_API_VERSION,

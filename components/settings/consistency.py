@@ -276,6 +276,11 @@ def _vault(settings: Settings) -> Iterator[Problem]:
             )
     if vault.tls.ca_cert_pem is not None and not vault.address.startswith("https://"):
         yield Problem("vault.tls.caCertPem", "is set but vault.address is not https; use an https address")
+    if vault.tls.ca_cert_file is not None:
+        if vault.tls.ca_cert_pem is not None:
+            yield Problem("vault.tls.caCertFile", "and vault.tls.caCertPem are both set; give the CA one way only")
+        if not vault.address.startswith("https://"):
+            yield Problem("vault.tls.caCertFile", "is set but vault.address is not https; use an https address")
 
 
 VAULT_PROTECTED_MOUNTS = ("audit", "auth", "sys", "cubbyhole", "identity")

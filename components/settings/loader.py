@@ -19,6 +19,7 @@ from .consistency import (
 from .errors import CONFIG_NAMESPACE, Problem, SettingsError
 from .models import Settings
 from .problems_from_pydantic import allowed_keys, problems_from_validation_error, unknown_key_message
+from .vault_ca_file import with_offline_vault_ca
 
 
 def _decode(value: Any) -> Any:
@@ -96,7 +97,7 @@ def load_settings(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozense
     problems.extend(check_consistency(settings, secret_keys))
     if problems:
         raise SettingsError(problems)
-    return settings
+    return with_offline_vault_ca(settings)
 
 
 def is_encrypted(value: Any) -> bool:

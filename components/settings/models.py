@@ -133,6 +133,19 @@ PemSingleCertificate = Annotated[str, AfterValidator(_check_single_certificate),
 """Exactly one PEM X.509 CA certificate."""
 
 
+def _check_project_file(value: str) -> str:
+    parts = value.split("/")
+    if value.startswith("/") or "\\" in value or not value or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(
+            f"'{value}' is not a relative path inside the project; expected e.g. '.pulumi-state/vault-ca.pem'"
+        )
+    return value
+
+
+ProjectFile = Annotated[str, Field(max_length=255), AfterValidator(_check_project_file)]
+"""A file path relative to the project directory (no ``..``, no absolute path): read when the program runs."""
+
+
 class Environment(StrEnum):
     """What the stack is for; production-only rules (quorum, protect) key off ``prod``, https all but ``dev``."""
 
@@ -210,6 +223,11 @@ class VaultTlsSettings(SettingsModel):
 
     ca_cert_pem: PemCertificate | None = None
     """PEM of the CA that signed Vault's listener certificate (public); set it when that CA is not publicly trusted."""
+    ca_cert_file: ProjectFile | None = None
+    """Instead of ``caCertPem``: a PEM file, relative to the project, holding that CA, for a CA that exists only
+    where the stack is deployed (the laptop Vault's, which ``scripts/dev-up.sh`` writes to
+    ``.pulumi-state/vault-ca.pem``). ``pulumi preview``/``up`` read it (a missing file is an error naming this key)
+    and hand it to the Vault provider as ``ca_cert_file``; the offline render and the mocked tests never read it."""
     server_name: DnsName | None = None
     """TLS server name to verify when Vault's certificate does not match the address."""
 

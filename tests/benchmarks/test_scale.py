@@ -45,11 +45,17 @@ class Units:
     apps: int
     databases: int
     routes: int
+    vault_ca_copies: int
+    """App namespaces that get a copy of Vault's CA (for the agent's ``tls-secret``) when Vault's CA is private."""
 
     @classmethod
     def of(cls, config: dict[str, object]) -> Units:
         shape: MeshShape = mesh_shape(config)  # type: ignore[arg-type]
-        return cls(shape.services, shape.destinations, shape.apps, shape.databases, shape.routes)
+        tls = config["vault"].get("tls", {})  # type: ignore[attr-defined]
+        private_ca = bool(tls.get("caCertPem") or tls.get("caCertFile"))
+        namespaces = {app["namespace"] for app in config.get("apps", [])}  # type: ignore[attr-defined]
+        copies = len(namespaces) if private_ca else 0
+        return cls(shape.services, shape.destinations, shape.apps, shape.databases, shape.routes, copies)
 
     def variable(self) -> int:
         """Resources that exist per unit (the fixed base excluded)."""
@@ -60,6 +66,7 @@ class Units:
             + 4 * self.databases  # connection, role, rotate-root endpoint and root-version record per app database
             + (1 if self.databases else 0)  # the database secrets mount
             + self.routes  # HTTPRoute per routed app
+            + self.vault_ca_copies  # Vault's CA in each app namespace (dev: the laptop CA, vault.tls.caCertFile)
         )
 
 

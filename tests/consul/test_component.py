@@ -20,6 +20,9 @@ from tests.harness import (
     RecordingMonitor,
     RegisteredResource,
     _collect_mock_outputs,
+    deep_merge,
+    load_stack_config,
+    run_program,
 )
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -127,13 +130,22 @@ def test_component_exposes_names_for_stack_references(unit_cluster: tuple[Consul
     assert cluster.ready == [cluster.release], "intentions must wait for the Consul release"
 
 
-def test_vault_ca_secret_only_when_vault_uses_a_private_ca(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
-    settings, layout = settings_and_layout("prod")
-    secret = prod_run.one(SECRET, "secure-mesh-consul-vault-ca")
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_vault_ca_secret_only_when_vault_uses_a_private_ca(
+    stack: str, dev_run: ProgramRun, prod_run: ProgramRun
+) -> None:
+    # dev: the laptop Vault's CA comes from vault.tls.caCertFile (offline, its placeholder); prod: caCertPem.
+    run = {"dev": dev_run, "prod": prod_run}[stack]
+    settings, layout = settings_and_layout(stack)
+    secret = run.one(SECRET, "secure-mesh-consul-vault-ca")
     assert secret.inputs["metadata"] == {"name": layout.vault_ca_secret_name, "namespace": layout.consul_namespace}
     assert secret.inputs["stringData"] == {layout.vault_ca_secret_key: settings.vault.tls.ca_cert_pem}
-    assert secret.urn in prod_run.one(RELEASE, CONSUL_RELEASE).dependencies
-    assert [r.name for r in dev_run.of_type(SECRET) if r.name.startswith("secure-mesh-consul-")] == []
+    assert secret.urn in run.one(RELEASE, CONSUL_RELEASE).dependencies
+
+
+def test_no_vault_ca_secret_when_vaults_certificate_is_publicly_trusted() -> None:
+    public_ca = run_program(deep_merge(load_stack_config("dev"), {"vault": {"tls": {"caCertFile": None}}}))
+    assert [r.name for r in public_ca.of_type(SECRET) if r.name.startswith("secure-mesh-consul-")] == []
 
 
 def test_external_vault_gets_the_injector_and_csi_provider(prod_run: ProgramRun) -> None:

@@ -181,7 +181,9 @@ def test_vault_tls_ca_points_at_the_kubernetes_secret_only_when_set() -> None:
         "secretName": layout.vault_ca_secret_name,
         "secretKey": layout.vault_ca_secret_key,
     }
-    assert get_value(_BUILT["dev"], f"{VAULT}.ca") is None
+    assert get_value(_BUILT["dev"], f"{VAULT}.ca") == get_value(_BUILT["prod"], f"{VAULT}.ca"), "dev: caCertFile"
+    public_ca = _values("dev", {"vault": {"tls": {"caCertFile": None}}})
+    assert get_value(public_ca, f"{VAULT}.ca") is None
 
 
 def test_explicitly_false_switches_are_rendered() -> None:
@@ -204,7 +206,6 @@ def test_unset_optional_features_are_omitted() -> None:
         f"{VAULT}.vaultNamespace",
         f"{VAULT}.consulClientRole",
         f"{VAULT}.adminPartitionsRole",
-        f"{VAULT}.ca",
         "server.snapshotAgent.configSecret",
         "server.snapshotAgent.interval",
     ):

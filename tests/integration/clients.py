@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -41,10 +42,12 @@ def _call(request: urllib.request.Request, timeout: float, context: Any = None) 
 
 @dataclass(frozen=True)
 class VaultApi:
-    """Vault's HTTP API at ``address`` with ``token`` (the dev server's root token)."""
+    """Vault's HTTP API at ``address`` with ``token`` (the dev server's root token), verified against ``ca_file``."""
 
     address: str
     token: str
+    ca_file: str
+    """The laptop Vault's CA (``vault.tls.caCertFile``, written by dev-up): every request verifies Vault with it."""
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Response:
         """``<method> /v1/<path>`` with the token; JSON in, JSON out."""
@@ -55,7 +58,7 @@ class VaultApi:
             method=method,
             headers={"X-Vault-Token": self.token, "Content-Type": "application/json"},
         )
-        return _call(request, timeout=30)
+        return _call(request, timeout=30, context=ssl.create_default_context(cafile=self.ca_file))
 
     def read(self, path: str) -> Response:
         """GET a Vault path."""

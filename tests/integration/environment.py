@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from functools import cache
+from pathlib import Path
 
 from scripts.stack_env import DevEnvironment, dev_environment, load_stack_settings
 
@@ -29,8 +30,8 @@ def requirements_text() -> str:
     context = dev_env().kube_context
     return (
         f"integration tests need the Pulumi CLI on PATH, a reachable kind cluster context `{context}` "
-        "(scripts/dev-up.sh --env-only), VAULT_ADDR/VAULT_TOKEN for its dev Vault (source .pulumi-state/dev.env) "
-        f"and {ENABLE_VARIABLE}=1"
+        "(scripts/dev-up.sh --env-only), VAULT_ADDR/VAULT_TOKEN for its dev Vault (source .pulumi-state/dev.env), "
+        f"that Vault's CA in vault.tls.caCertFile (dev-up writes it) and {ENABLE_VARIABLE}=1"
     )
 
 
@@ -61,6 +62,8 @@ def missing_requirements() -> tuple[str, ...]:
     for variable in ("VAULT_ADDR", "VAULT_TOKEN"):
         if not os.environ.get(variable):
             missing.append(f"{variable} is not set")
+    if not Path(dev_env().vault_ca_file).is_file():
+        missing.append(f"no Vault CA at {dev_env().vault_ca_file}")
     if enabled and not _cluster_reachable(dev_env().kube_context):
         missing.append(f"kubectl context `{dev_env().kube_context}` is not reachable")
     return tuple(missing)

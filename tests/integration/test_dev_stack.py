@@ -66,7 +66,7 @@ def deployed() -> Iterator[Deployed]:
             settings=settings,
             layout=Layout(settings),
             environment=environment,
-            vault=VaultApi(os.environ["VAULT_ADDR"], os.environ["VAULT_TOKEN"]),
+            vault=VaultApi(os.environ["VAULT_ADDR"], os.environ["VAULT_TOKEN"], environment.vault_ca_file),
         )
     finally:
         if os.environ.get("SECURE_MESH_INTEGRATION_KEEP") != "1":

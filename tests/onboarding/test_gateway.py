@@ -25,10 +25,12 @@ def test_secret_provider_class_issues_from_the_gateway_chain_and_syncs_a_tls_sec
     parameters = dict(spec["parameters"])
     objects = yaml.safe_load(parameters.pop("objects"))
     assert parameters == {
-        "vaultAddress": "http://vault.vault.svc.cluster.local:8200",
+        "vaultAddress": "https://vault.vault.svc.cluster.local:8200",
         "roleName": "api-gateway",
         "vaultKubernetesMountPath": "kubernetes-dc1",
         "audience": "vault",  # in-cluster Vault reviews with its own token: the dedicated workload audience
+        # scripts/dev-up.sh mounts the laptop Vault's CA there in the CSI provider it installs.
+        "vaultCACertPath": "/vault/tls/tls.crt",
     }
     request = {"common_name": "web.apps.secure-mesh.test", "alt_names": "web.apps.secure-mesh.test", "ttl": "720h"}
     assert objects == [

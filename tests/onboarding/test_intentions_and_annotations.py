@@ -6,7 +6,8 @@ from components.layout import Layout
 from components.mesh.graph import AccessKind, build_graph
 from components.onboarding.annotations import agent_annotations, all_agent_annotations
 from tests.consul.helpers import stack_settings
-from tests.onboarding.stacks import onboarding_layout, onboarding_run
+from tests.harness import deep_merge, run_program
+from tests.onboarding.stacks import onboarding_config, onboarding_layout, onboarding_run, secrets
 
 INTENTIONS = "kubernetes:consul.hashicorp.com/v1alpha1:ServiceIntentions"
 
@@ -50,6 +51,9 @@ def test_database_app_annotations_are_ready_to_use() -> None:
         "vault.hashicorp.com/agent-inject-template-api-key": (
             '{{- with secret "consul/kv/data/apps/orders/api-key" -}}{{ .Data.data.value }}{{- end }}'
         ),
+        # dev's Vault serves TLS with the laptop CA (vault.tls.caCertFile), copied into each app namespace.
+        "vault.hashicorp.com/tls-secret": layout.vault_ca_secret_name,
+        "vault.hashicorp.com/ca-cert": "/vault/tls/tls.crt",
     }
     assert set(all_agent_annotations(layout)) == {"web", "api", "orders"}
 
@@ -67,7 +71,11 @@ def test_annotations_add_vault_tls_and_namespace_when_the_stack_needs_them() -> 
 
 def test_prod_puts_vaults_public_ca_in_each_app_namespace_for_the_agent() -> None:
     run = onboarding_run("prod")
-    secrets = [r for r in run.of_type("kubernetes:core/v1:Secret") if r.name.startswith("secure-mesh-onboarding-")]
-    assert sorted(r.inputs["metadata"]["namespace"] for r in secrets) == ["checkout", "orders", "storefront"]
-    assert all("BEGIN CERTIFICATE" in r.inputs["stringData"]["tls.crt"] for r in secrets)
-    assert not [r for r in onboarding_run("dev").of_type("kubernetes:core/v1:Secret") if "onboarding" in r.name]
+    copies = [r for r in run.of_type("kubernetes:core/v1:Secret") if r.name.startswith("secure-mesh-onboarding-")]
+    assert sorted(r.inputs["metadata"]["namespace"] for r in copies) == ["checkout", "orders", "storefront"]
+    assert all("BEGIN CERTIFICATE" in r.inputs["stringData"]["tls.crt"] for r in copies)
+    dev = onboarding_run("dev").of_type("kubernetes:core/v1:Secret")
+    assert sorted(r.inputs["metadata"]["namespace"] for r in dev if "onboarding" in r.name) == ["api", "orders", "web"]
+    public_ca = deep_merge(onboarding_config("dev"), {"vault": {"tls": {"caCertFile": None}}})
+    run = run_program(public_ca, secrets=secrets(), stack="dev")
+    assert not [r for r in run.of_type("kubernetes:core/v1:Secret") if "onboarding" in r.name], "no CA to copy"

@@ -112,7 +112,7 @@ def test_every_vault_held_ca_mount_has_urls_crl_tidy_and_a_default_issuer(any_st
     tidies, defaults = by_backend(any_stack, TIDY), by_backend(any_stack, DEFAULT_ISSUER)
     issuers = by_backend(any_stack, ISSUER)
     address = (
-        "http://vault.vault.svc.cluster.local:8200"
+        "https://vault.vault.svc.cluster.local:8200"
         if "consul/pki_root" in mounts
         else ("https://vault.prod.example.com:8200")
     )

@@ -34,8 +34,10 @@ def test_every_explicit_provider_is_named_for_what_it_talks_to(any_stack: Progra
 
 def test_vault_provider_targets_the_program_address_and_never_skips_tls(dev_run: ProgramRun) -> None:
     provider = dev_run.one("pulumi:providers:vault", "vault")
-    assert provider.inputs["address"] == "http://127.0.0.1:8200"
+    assert provider.inputs["address"] == "https://127.0.0.1:8200"
     assert provider.inputs["skipTlsVerify"] == "false"
+    # vault.tls.caCertFile: the laptop Vault's CA, which scripts/dev-up.sh writes into the project.
+    assert provider.inputs["caCertFile"] == str(PROJECT_DIR / ".pulumi-state" / "vault-ca.pem")
     assert "token" not in provider.inputs, "the Vault token must come from VAULT_TOKEN, not config"
 
 
@@ -43,6 +45,7 @@ def test_prod_vault_provider_uses_the_https_address_and_server_name(prod_run: Pr
     provider = prod_run.one("pulumi:providers:vault", "vault")
     assert provider.inputs["address"] == "https://vault.prod.example.com:8200"
     assert provider.inputs["tlsServerName"] == "vault.prod.example.com"
+    assert "caCertFile" not in provider.inputs, "prod's CA is in the stack file; the provider reads VAULT_CACERT"
 
 
 def test_kubernetes_provider_uses_the_configured_context(dev_run: ProgramRun) -> None:
