@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from secure_mesh_policy.consumers import app_of_kv_path, declared_uses
 from secure_mesh_policy.framework import Res, StackView
 from secure_mesh_policy.transport import truthy
 
+from tests.harness import deep_merge, load_stack_config, run_program
 from tests.onboarding.stacks import onboarding_run
 from tests.policy.support import (
     Finding,
@@ -643,15 +645,24 @@ def test_consul_agent_annotations_skip_verify_in_any_spelling() -> None:
         ]
 
 
+@functools.cache
+def _plain_http_dev() -> list[Subject]:
+    """The dev stack with plain-http Vault addresses (dev's own Vault serves TLS; http stays allowed in dev)."""
+    http = {"address": "http://vault.vault.svc.cluster.local:8200", "providerAddress": "http://127.0.0.1:8200"}
+    config = deep_merge(load_stack_config("dev"), {"vault": {**http, "tls": {"caCertFile": None}}})
+    return from_run(run_program(config, stack="dev").resources)
+
+
 def test_dev_may_use_plain_http_but_never_skip_verification() -> None:
-    dev = stack_subjects("dev")
+    assert named(stack_subjects("dev"), "vault").props["address"] == "https://127.0.0.1:8200"
+    dev = copy.deepcopy(_plain_http_dev())
     assert named(dev, "vault").props["address"].startswith("http://")
     assert check_stack("csl-vault-ca-transport", dev) == []
     assert [f.prop for f, _ in findings("csl-vault-ca-transport", set_props(dev, "vault", skipTlsVerify="true"))] == [
         "skipTlsVerify"
     ]
     # production by policy config, not by stack name
-    found = findings("csl-vault-ca-transport", stack_subjects("dev"), {"environment": "prod"})
+    found = findings("csl-vault-ca-transport", copy.deepcopy(_plain_http_dev()), {"environment": "prod"})
     assert sorted(f.prop for f, _ in found) == ["address", "spec.parameters.vaultAddress"]
 
 
