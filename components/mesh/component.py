@@ -5,7 +5,10 @@
 comes with the Consul chart (so the platform passes the Consul release as ``depends_on``).
 
 Besides the intentions and each service's defaults, the component owns the mesh-wide ``mesh`` entry and
-the ``global`` proxy-defaults entry (see :mod:`.render`). Each resource depends on the entries Consul
+the ``global`` proxy-defaults entry (see :mod:`.render`) — except in a WAN-federation secondary datacenter:
+Consul forwards every config entry write to the primary datacenter and replicates the entries back
+(agent/consul/config_endpoint.go ``Apply``/``Delete``), so those two belong to the primary's stack alone, and
+destroying a secondary must not delete them for the whole federation. Each resource depends on the entries Consul
 reads when it validates that resource's write or delete (agent/consul/state/config_entry.go,
 ``validateProposedConfigEntryInGraph``), so ``up`` writes them in an order Consul accepts and ``destroy``
 deletes them in the reverse order:
@@ -72,10 +75,10 @@ class MeshIntentions(pulumi.ComponentResource):
     graph: IntentionGraph
     """The graph the resources were rendered from."""
     rendering: IntentionsRendering
-    mesh: pulumi.Resource
-    """The ``mesh`` entry (``Mesh`` resource or ``mesh`` config entry)."""
-    proxy_defaults: pulumi.Resource
-    """The ``global`` proxy-defaults entry."""
+    mesh: pulumi.Resource | None
+    """The ``mesh`` entry (``Mesh`` resource or ``mesh`` config entry); None in a secondary datacenter."""
+    proxy_defaults: pulumi.Resource | None
+    """The ``global`` proxy-defaults entry; None in a secondary datacenter."""
     service_defaults: dict[str, pulumi.Resource]
     """Each declared service's defaults, by service name."""
     intentions: dict[str, pulumi.Resource]
@@ -97,25 +100,34 @@ class MeshIntentions(pulumi.ComponentResource):
             self._provider = args.consul_provider
         self.service_defaults = {}
         self.intentions = {}
+        self.mesh = self.proxy_defaults = None
+        self._owns_mesh_entries = not layout.is_secondary_datacenter
         if self.rendering is IntentionsRendering.CRDS:
             self._crds(name, layout.consul_namespace)
         else:
             self._config_entries(name, settings.consul.enterprise)
-        self.ready = [self.mesh, self.proxy_defaults, *self.service_defaults.values(), *self.intentions.values()]
+        self.ready = [*self._mesh_wide(), *self.service_defaults.values(), *self.intentions.values()]
         self.register_outputs({"rendering": self.rendering.value})
 
-    def _opts(self, after: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
-        """Child options: the caller's dependencies plus the entries Consul checks this one against."""
-        return pulumi.ResourceOptions(parent=self, depends_on=[*self._upstream, *after], provider=self._provider)
+    def _mesh_wide(self) -> list[pulumi.Resource]:
+        """The mesh and proxy-defaults entries this stack owns (none in a secondary datacenter)."""
+        return [entry for entry in (self.mesh, self.proxy_defaults) if entry is not None]
 
-    def _intention_needs(self, destination: str) -> list[pulumi.Resource]:
+    def _opts(self, after: Sequence[pulumi.Resource | None]) -> pulumi.ResourceOptions:
+        """Child options: the caller's dependencies plus the entries Consul checks this one against."""
+        needs = [*self._upstream, *(resource for resource in after if resource is not None)]
+        return pulumi.ResourceOptions(parent=self, depends_on=needs, provider=self._provider)
+
+    def _intention_needs(self, destination: str) -> list[pulumi.Resource | None]:
         """What an intentions entry's write (and its destination's defaults' delete) is validated against."""
         if destination == WILDCARD:
             return []  # Consul skips the protocol check for a wildcard destination
         return [self.service_defaults[destination], self.proxy_defaults]
 
     def _crds(self, name: str, namespace: str) -> None:
-        def custom_resource(resource_name: str, document: dict[str, Any], after: Sequence[pulumi.Resource]) -> Any:
+        def custom_resource(
+            resource_name: str, document: dict[str, Any], after: Sequence[pulumi.Resource | None]
+        ) -> Any:
             return kubernetes.apiextensions.CustomResource(
                 resource_name,
                 api_version=document["apiVersion"],
@@ -125,8 +137,11 @@ class MeshIntentions(pulumi.ComponentResource):
                 opts=self._opts(after),
             )
 
-        self.mesh = custom_resource(f"{name}-mesh", crd_mesh(namespace), [])
-        self.proxy_defaults = custom_resource(f"{name}-proxy-defaults", crd_proxy_defaults(namespace), [self.mesh])
+        if self._owns_mesh_entries:
+            self.mesh = custom_resource(f"{name}-mesh", crd_mesh(namespace), [])
+            self.proxy_defaults = custom_resource(
+                f"{name}-proxy-defaults", crd_proxy_defaults(namespace), [self.mesh]
+            )
         for service, protocol in self.graph.services.items():
             self.service_defaults[service] = custom_resource(
                 f"{name}-{service}-defaults",
@@ -142,10 +157,11 @@ class MeshIntentions(pulumi.ComponentResource):
     def _config_entries(self, name: str, enterprise: bool) -> None:
         import pulumi_consul as consul  # only config-entry stacks need it (~0.2 s of import; issue 9)
 
-        self.mesh = consul.ConfigEntry(f"{name}-mesh", **config_entry_mesh(enterprise), opts=self._opts([]))
-        self.proxy_defaults = consul.ConfigEntry(
-            f"{name}-proxy-defaults", **config_entry_proxy_defaults(enterprise), opts=self._opts([self.mesh])
-        )
+        if self._owns_mesh_entries:
+            self.mesh = consul.ConfigEntry(f"{name}-mesh", **config_entry_mesh(enterprise), opts=self._opts([]))
+            self.proxy_defaults = consul.ConfigEntry(
+                f"{name}-proxy-defaults", **config_entry_proxy_defaults(enterprise), opts=self._opts([self.mesh])
+            )
         for service, protocol in self.graph.services.items():
             self.service_defaults[service] = consul.ConfigEntryServiceDefaults(
                 f"{name}-{service}-defaults",

@@ -342,15 +342,27 @@ def csl_quorum(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
 @resource_rule(
     "CSL-BOOTSTRAP-TOKEN",
     checks="With managed ACLs the bootstrap token lives only in Vault KV: global.acls.bootstrapToken.secretName "
-    "(a /data/ path) and secretKey are set.",
+    "(a /data/ path) and secretKey are set (in a federation secondary: global.acls.replicationToken).",
     why="Chart contract §2: the bootstrap token is a KV-v2 path + field; a Kubernetes secret or plain value leaks it.",
     fix="Set global.acls.bootstrapToken.secretName: <kv>/data/<path> and secretKey: token.",
     types=(t.HELM_RELEASE,),
 )
 def csl_bootstrap_token(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
-    """The bootstrap token is in Vault."""
+    """The bootstrap token (a secondary datacenter's replication token) is in Vault."""
     values = _consul(res)
     if values is None or values.get("global.acls.manageSystemACLs") is not True:
+        return
+    if _is_secondary_datacenter(values):
+        # A secondary never bootstraps ACLs: it replicates them from the primary with the replication token, and
+        # the chart ignores replicationToken when bootstrapToken is set (values.yaml, chart 2.0.3).
+        yield from _kv_reference(
+            res,
+            values,
+            "global.acls.replicationToken",
+            "the replication token is not kept in Vault KV-v2",
+            "the token's field is not named",
+            "set secretKey: token",
+        )
         return
     yield from _kv_reference(
         res,
@@ -360,6 +372,13 @@ def csl_bootstrap_token(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
         "the token's field is not named",
         "set secretKey: token",
     )
+
+
+def _is_secondary_datacenter(values: ConsulValues) -> bool:
+    """A WAN-federation secondary: federation on, with a primary datacenter other than this one."""
+    primary = value_at(values.values, "global.federation.primaryDatacenter")
+    datacenter = value_at(values.values, "global.datacenter") or "dc1"
+    return values.get("global.federation.enabled") is True and bool(primary) and primary != datacenter
 
 
 def _kv_reference(

@@ -191,23 +191,44 @@ def mesh_tls_version(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
             yield res.finding(_at(doc, f"tls.{direction}.tlsMaxVersion"), maximum, "caps TLS below 1.2", "remove it")
 
 
+def _is_secondary(release: Res) -> bool:
+    """A WAN-federation secondary datacenter: ``global.federation`` names another primary datacenter."""
+    values = release.get("values", {})
+    federation = field(field(values, "global"), "federation")
+    primary = field(federation, "primaryDatacenter")
+    datacenter = field(field(values, "global"), "datacenter") or "dc1"
+    return _is_true(field(federation, "enabled")) and bool(primary) and primary != datacenter
+
+
 @stack_rule(
     "MESH-ENTRY",
-    checks="A stack that deploys Consul declares exactly one mesh entry and exactly one proxy-defaults entry "
-    "(named global), across both renderings.",
-    why="Consul keeps one mesh and one global proxy-defaults entry: a second declaration (the other rendering, a "
-    "second resource) fights the first on every update, and without one the mesh runs on Consul's permissive "
-    "defaults.",
-    fix="Declare the Mesh and the global ProxyDefaults once, in the stack's intentions rendering.",
+    checks="A stack that deploys Consul (standalone or a federation's primary datacenter) declares exactly one mesh "
+    "entry and exactly one proxy-defaults entry (named global), across both renderings; a secondary datacenter's "
+    "stack declares neither.",
+    why="Consul keeps one mesh and one global proxy-defaults entry per federation (writes are forwarded to the "
+    "primary datacenter): a second declaration fights the first on every update and deletes it on destroy, and "
+    "without one the mesh runs on Consul's permissive defaults.",
+    fix="Declare the Mesh and the global ProxyDefaults once, in the primary (or standalone) stack's intentions "
+    "rendering.",
 )
 def mesh_entry(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
     """One owner per mesh-wide entry."""
     docs = [d for d in (read_config(r) for r in view.resources) if d is not None]
     releases = [r for r in view.resources if is_consul_release(r)]
+    owning = [r for r in releases if not _is_secondary(r)]
     for kind, name in ((MESH, "mesh"), (PROXY_DEFAULTS, "global")):
         found = [d for d in docs if d.kind == kind]
-        if not found and releases:
-            anchor = min(releases, key=lambda r: r.urn)
+        if releases and not owning:
+            for doc in found:
+                yield (
+                    doc.res.finding(
+                        "kind", kind, "declared by a secondary datacenter's stack", "declare it in the primary's"
+                    ),
+                    doc.res.urn,
+                )
+            continue
+        if not found and owning:
+            anchor = min(owning, key=lambda r: r.urn)
             yield (
                 anchor.finding("values", "<no entry>", f"no {kind} entry declared for this Consul", f"declare {kind}"),
                 anchor.urn,

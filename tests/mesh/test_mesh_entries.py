@@ -200,3 +200,30 @@ def test_no_consul_provider_where_nothing_talks_to_consuls_api(dev_run: ProgramR
     for run in (dev_run, prod_run):
         assert run.of_type(CONSUL_PROVIDER) == []
         assert run.of_type(CONFIG_ENTRY) == [] and run.of_type(ENTRY_INTENTIONS) == []
+
+
+# ------------------------------------------------------------------------- WAN-federation secondaries
+
+SECONDARY = {"consul": {"primaryDatacenter": "dc0", "meshGateway": True}}
+REPLICATION = {"consulReplicationToken": "00000000-0000-4000-8000-000000000000"}
+
+
+@pytest.mark.parametrize("rendering", ["crds", "config-entries"])
+def test_a_secondary_datacenter_leaves_the_mesh_wide_entries_to_the_primary(rendering: str) -> None:
+    # Consul forwards config entry writes to the primary datacenter and replicates them back
+    # (agent/consul/config_endpoint.go Apply/Delete): a secondary's stack owning them would delete them for the
+    # whole federation on destroy.
+    extra = SECONDARY if rendering == "crds" else deep_merge(SECONDARY, CONFIG_ENTRIES)
+    run = run_program(deep_merge(load_stack_config("dev"), extra), secrets=REPLICATION, stack="dev")
+    assert run.of_type(CRD_MESH) == [] and run.of_type(CRD_PROXY_DEFAULTS) == [] and run.of_type(CONFIG_ENTRY) == []
+    release = _release(run).urn
+    if rendering == "crds":
+        defaults = {r.inputs["metadata"]["name"]: r for r in run.of_type(CRD_DEFAULTS)}
+        intentions = {r.inputs["spec"]["destination"]["name"]: r for r in run.of_type(CRD_INTENTIONS)}
+    else:
+        defaults = {r.inputs["name"]: r for r in run.of_type(ENTRY_DEFAULTS)}
+        intentions = {r.inputs["name"]: r for r in run.of_type(ENTRY_INTENTIONS)}
+    assert all(set(r.dependencies) == {release} for r in defaults.values())
+    for destination, resource in intentions.items():
+        expected = {release} if destination == "*" else {release, defaults[destination].urn}
+        assert set(resource.dependencies) == expected, destination

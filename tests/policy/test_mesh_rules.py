@@ -353,3 +353,17 @@ def test_l7_intentions_must_be_ordered_after_their_destination_defaults(
     findings = check_stack("int-order", subjects)
     assert [urn for _, urn in findings] == [target.urn], findings
     assert "'secure-mesh-intentions-payments-defaults'" in findings[0][0]
+
+
+def test_a_secondary_datacenter_stack_passes_without_mesh_entries_and_is_caught_with_them() -> None:
+    config = deep_merge(load_stack_config("dev"), {"consul": {"primaryDatacenter": "dc0", "meshGateway": True}})
+    run = run_program(config, secrets={"consulReplicationToken": "00000000-0000-4000-8000-000000000000"}, stack="dev")
+    subjects = from_run(run.resources)
+    rules = [RULES[p] for p in [*MESH_RULES, "mesh-entry", "mesh-tproxy", "csl-bootstrap-token", "int-order"]]
+    violations, unknowns = run_rules(subjects, rules)
+    assert violations == [] and unknowns == []
+    # The primary's entry declared again from the secondary: a second owner for a federation-wide entry.
+    mesh_type, mesh_props = _crd("Mesh", "mesh", {"transparentProxy": {"meshDestinationsOnly": True}})
+    mesh = subject(mesh_type, "mesh-again", mesh_props)
+    findings = check_stack("mesh-entry", [*subjects, mesh])
+    assert [(urn, "secondary datacenter" in message) for message, urn in findings] == [(mesh.urn, True)]

@@ -955,6 +955,26 @@ CASES = [
         "not kept",
         "k8s-secret-name",
     ),
+    ok(
+        "csl-bootstrap-token",
+        t.HELM_RELEASE,
+        release(
+            global__acls__bootstrapToken=None,
+            global__acls__replicationToken={"secretName": "consul/kv/data/consul/replication", "secretKey": "token"},
+            global__federation={"enabled": True, "primaryDatacenter": "dc0"},
+        ),
+        "secondary-replication-token-in-vault",
+    ),
+    bad(
+        "csl-bootstrap-token",
+        t.HELM_RELEASE,
+        release(
+            global__acls__replicationToken={"secretName": "consul-replication", "secretKey": "token"},
+            global__federation={"enabled": True, "primaryDatacenter": "dc0"},
+        ),
+        "replication token is not kept",
+        "secondary-k8s-secret",
+    ),
     ok("kv-backup", t.HELM_RELEASE, release(global__enterpriseLicense=LICENSE), "snapshots", stack="prod"),
     ok("kv-backup", t.HELM_RELEASE, release(server__snapshotAgent=None), "oss-prod-not-checkable", stack="prod"),
     ok("kv-backup", t.HELM_RELEASE, release(server__snapshotAgent=None, global__enterpriseLicense=LICENSE), "dev"),
