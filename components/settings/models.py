@@ -89,7 +89,8 @@ def _check_pem_certificate(value: str) -> str:
     listener CA (the chart's ``global.secretsBackend.vault.ca``), the Kubernetes API CA (Vault's Kubernetes
     auth ``kubernetes_ca_cert``, vault-plugin-auth-kubernetes path_config.go: unparseable PEM leaves
     Vault with an empty trust pool and every login fails), the offline/KMS root and the level-1 CAs
-    (Vault's ``intermediate/set-signed`` needs a CA certificate, builtin/logical/pki/path_manage_issuers.go).
+    (Vault's ``intermediate/set-signed`` imports the certificate as an issuer and answers "Refusing to import
+    non-CA certificate" otherwise: vault builtin/logical/pki, ``importIssuer``).
     """
     text = value.strip()
     if "PRIVATE KEY" in text:
