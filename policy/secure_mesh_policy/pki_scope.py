@@ -24,7 +24,7 @@ from .chart import ConsulValues, consul_values, split_issue
 from .documents import value_at
 from .framework import UNSET, Res, StackView, as_bool, as_list, resource_rule, stack_rule
 from .pki import consul_server_exception
-from .pki_levels import EXCLUDE_ALL, Level, chain_up, kms_level, levels_by_mount, vault_level
+from .pki_levels import EXCLUDE_ALL, Level, chain_up, kms_level, levels, vault_level
 
 Finding = tuple[str, str | None]
 
@@ -150,7 +150,12 @@ class Purposes:
 
     def __init__(self, view: StackView) -> None:
         self.view = view
-        self.by_mount = levels_by_mount(view)
+        self.levels = list(levels(view))
+        """Every level, including any whose mount the stack does not show."""
+        self.by_mount: dict[str, Level] = {}
+        for level in self.levels:
+            if level.mount is not None:
+                self.by_mount.setdefault(level.mount, level)
         self.purpose: dict[str, str] = {}
         self.clients = False
         self.consul_domains: list[str] = []
@@ -285,8 +290,8 @@ def _narrowing_problems(level: Level, parent: Level) -> Iterator[str]:
     "constraints of its chain's purpose: the server chain only the chart's server names, localhost and "
     "127.0.0.1; the mesh chain only Consul's names and SPIFFE ids under .consul and no IP address (unless "
     "client agents run); the webhook chain only the injector's names and no IP; a public chain no "
-    "cluster-internal name and no IP; no level wider than the one above it; offline-signed levels have a "
-    "path length.",
+    "cluster-internal name and no IP; a level no chart path or role reaches still some IP constraint; no level "
+    "wider than the one above it; offline-signed levels have a path length.",
     why="RFC 5280 §4.2.1.10; Vault 1.19+ root/sign-intermediate permitted_uri_domains/permitted_ip_ranges/"
     "excluded_ip_ranges; consul-k8s chart: the server certificate asks for ip_sans=127.0.0.1 only.",
     fix="Sign each level with the chain's permitted_dns_domains, permitted_uri_domains ['.consul'] on the mesh "
@@ -296,7 +301,7 @@ def _narrowing_problems(level: Level, parent: Level) -> Iterator[str]:
 def pki_name_constraints_chain(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
     """Each level's constraints fit its chain's purpose and never widen down the chain."""
     purposes = Purposes(view)
-    for level in purposes.by_mount.values():
+    for level in purposes.levels:
         problems: list[str] = []
         if level.how == "external":
             problems.extend(_level_problems(level))
@@ -313,6 +318,16 @@ def pki_name_constraints_chain(view: StackView, config: Mapping[str, Any]) -> It
         if purpose is not None:
             problems.extend(_ip_problems(level, purpose, purposes))
             problems.extend(_dns_problems(level, purpose, purposes))
+        elif not purposes.clients and not level.ip and not level.excludes_every_ip:
+            # A level no chart path or role sits below (yet): it still may not leave IP SANs open.
+            problems.append(
+                level.finding(
+                    "excluded_ip",
+                    level.excluded_ip,
+                    f"the CA for {level.mount or 'an unknown mount'} has no IP constraint: it may sign any IP address",
+                    "permit only the addresses its purpose issues, or exclude 0.0.0.0/0 and ::/0",
+                )
+            )
         parent = purposes.by_mount.get(level.signer)
         if parent is not None:
             problems.extend(_narrowing_problems(level, parent))

@@ -595,3 +595,35 @@ def test_a_hand_written_public_role_on_a_new_mount_is_held_to_public_names() -> 
     )
     found = findings("pki-role-hygiene-chain", subjects)
     assert [name for _, name in found] == ["extra-role"], found
+
+
+@pytest.mark.parametrize(
+    ("props", "caught"),
+    [
+        ({"backend": "consul/pki_root", "csr": "<literal CSR>", "permittedDnsDomains": ["example.com"]}, True),
+        (
+            {"backend": "consul/pki_root", "csr": "<literal CSR>", "permittedIpRanges": ["10.1.0.0/16"]},
+            False,
+        ),
+        (
+            {"backend": "consul/pki_root", "csr": "<literal CSR>", "excludedIpRanges": ["0.0.0.0/0", "::/0"]},
+            False,
+        ),
+    ],
+)
+def test_a_hand_written_level_no_chain_path_reaches_still_needs_an_ip_constraint(
+    props: dict[str, Any], caught: bool
+) -> None:
+    subjects = subjects_of("dev")
+    subjects.append(
+        Subject(
+            type=t.PKI_SIGN_INTERMEDIATE,
+            name="extra-signed",
+            props={"maxPathLength": 0.0, **props},
+            urn=f"urn:pulumi:dev::secure-mesh::{t.PKI_SIGN_INTERMEDIATE}::extra-signed",
+        )
+    )
+    found = findings("pki-name-constraints-chain", subjects)
+    assert [name for _, name in found] == (["extra-signed"] if caught else []), found
+    if caught:
+        assert "has no IP constraint" in found[0][0]
