@@ -369,7 +369,9 @@ class CertificateAuthority(pulumi.ComponentResource):
                 organization=level.organization,
                 ttl=str(level.ttl_seconds),
                 max_path_length=level.max_path_length,
-                # Name constraints (URI and IP since Vault 1.19; the dev chart runs Vault 1.20).
+                # Name constraints. URI and IP need Vault 1.19+: the provider silently omits them for an older
+                # server (terraform-provider-vault pki_secret_backend_root_sign_intermediate, VAULT-32141).
+                # All are ForceNew: changing them re-signs the level.
                 permitted_dns_domains=list(level.constraints.permitted_dns_domains),
                 permitted_uri_domains=list(level.constraints.permitted_uri_domains),
                 permitted_ip_ranges=list(level.constraints.permitted_ip_ranges),
