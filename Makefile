@@ -57,16 +57,18 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python -m benchmarks.run
 
-# The laptop environment: kind + Vault dev server (injector, CSI provider) + `pulumi up` of the dev stack
-# into a local file backend under .pulumi-state (no Pulumi Cloud account). Idempotent.
+# The laptop environment: kind + Vault dev server serving TLS with a per-laptop CA (.pulumi-state/vault-ca.pem;
+# injector, CSI provider) + `pulumi up` of the dev stack into a local file backend under .pulumi-state (no Pulumi
+# Cloud account), refreshed first when Vault came back empty after a restart. Idempotent.
 dev-up: $(VENV)/.installed
 	scripts/dev-up.sh
 
-# `pulumi destroy` the dev stack, stop the Vault port-forward, delete the kind cluster.
+# `pulumi destroy` the dev stack, stop the Vault port-forward, delete the kind cluster (and the laptop Vault's CA).
 dev-down:
 	scripts/dev-down.sh
 
-# The Automation API tests against the dev environment (up, checks through Vault/Consul, destroy).
+# The Automation API tests against the dev environment (up, checks through Vault/Consul, destroy); dev.env gives
+# them VAULT_ADDR, VAULT_CACERT and VAULT_TOKEN.
 integration: $(VENV)/.installed
 	scripts/dev-up.sh --env-only
 	. ./.pulumi-state/dev.env && SECURE_MESH_INTEGRATION=1 $(BIN)/python -m pytest tests/integration -m integration -rs

@@ -47,7 +47,7 @@ eval "$stack_env"
 : "${STACK:?}" "${KUBE_CONTEXT:?}" "${KIND_CLUSTER:?}" "${VAULT_NAMESPACE:?}" "${VAULT_SERVICE:?}"
 : "${VAULT_SERVICE_PORT:?}" "${LOCAL_VAULT_ADDR:?}" "${LOCAL_VAULT_PORT:?}" "${STATE_DIR:?}" "${BACKEND_URL:?}"
 : "${DEV_PASSPHRASE:?}" "${VAULT_TOKEN_FILE:?}" "${VAULT_VALUES_FILE:?}" "${PORT_FORWARD_PID_FILE:?}"
-: "${PORT_FORWARD_LOG_FILE:?}" "${SHELL_ENV_FILE:?}" "${VAULT_CA_FILE:?}"
+: "${PORT_FORWARD_LOG_FILE:?}" "${SHELL_ENV_FILE:?}" "${VAULT_CA_FILE:?}" "${VAULT_TLS_SECRET:?}"
 
 cluster_exists() { kind get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"; }
 vault_healthy() {
@@ -75,6 +75,14 @@ elif ! cluster_exists; then
   log "kind cluster '$KIND_CLUSTER' is gone, so are the stack's resources: skipping 'pulumi destroy'"
   log "to forget them too, run: PULUMI_BACKEND_URL=$BACKEND_URL pulumi stack rm $STACK --force"
 else
+  if [[ ! -s "$VAULT_CA_FILE" ]]; then
+    # The stack's Vault provider verifies Vault with this file (vault.tls.caCertFile): read it back from the cluster.
+    mkdir -p "$(dirname "$VAULT_CA_FILE")"
+    kubectl --context "$KUBE_CONTEXT" --namespace "$VAULT_NAMESPACE" get secret "$VAULT_TLS_SECRET" \
+      --output 'jsonpath={.data.ca\.crt}' |
+      .venv/bin/python -c 'import base64, sys; sys.stdout.write(base64.b64decode(sys.stdin.read()).decode())' \
+        >"$VAULT_CA_FILE"
+  fi
   if ! vault_healthy; then
     # Destroy talks to Vault through the port-forward dev-up started; bring it back for the duration.
     log "port-forwarding Vault to $LOCAL_VAULT_ADDR for the destroy"

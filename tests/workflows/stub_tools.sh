@@ -553,6 +553,8 @@ run_pulumi() {
       if [[ "${words[0]}" != preview ]] && ! has_arg --yes "$@" && ! has_arg --skip-preview "$@"; then
         fail 255 "error: --yes or --skip-preview must be passed in to proceed when running in non-interactive mode"
       fi
+      # The stack's Vault provider reads vault.tls.caCertFile (dev: .pulumi-state/vault-ca.pem) when it starts.
+      if [[ -f .pulumi-state/vault-ca.pem ]]; then cp .pulumi-state/vault-ca.pem "$state/ca-at-${words[0]}.pem"; fi
       ;;
     *) fail 99 "stub_tools.sh: pulumi $* is not modelled" ;;
   esac

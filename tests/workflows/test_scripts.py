@@ -386,6 +386,7 @@ def test_dev_up_builds_the_environment_then_skips_it_on_a_rerun(sandbox: Sandbox
     marker_write = next(c for c in commands if "--request POST" in c)
     assert f"https://127.0.0.1:8200/v1/{MARKER_PATH}" in marker_write
     assert commands.index(marker_write) < commands.index(UP), "the marker is written before the update"
+    assert (sandbox.state / "ca-at-up.pem").read_bytes() == ca_pem, "vault.tls.caCertFile is in place for `up`"
     assert token not in "\n".join(commands), "the Vault token never appears on a command line"
     assert _pulumi_env(calls) == {
         "PULUMI_BACKEND_URL": f"file://{sandbox.dev_state}",
@@ -489,6 +490,7 @@ def test_dev_down_destroys_the_stack_stops_the_port_forward_and_deletes_the_clus
         assert sandbox.tool("ps", "-p", str(os.getpid()), "-o", "comm=").stdout.startswith("/usr/local/bin/")
     assert sandbox.run("dev-up.sh").returncode == 0
     pid = int((sandbox.dev_state / "vault-port-forward.pid").read_text())
+    ca_pem = (sandbox.dev_state / "vault-ca.pem").read_bytes()
     sandbox.calls()
 
     rerun = sandbox.run("dev-up.sh")
@@ -496,10 +498,14 @@ def test_dev_down_destroys_the_stack_stops_the_port_forward_and_deletes_the_clus
     assert not [c for c in sandbox.calls() if "port-forward" in c], "the running port-forward is recognised, reused"
     assert f"port-forward pid {pid}" in rerun.stderr
 
+    if ps == "macos":  # a lost CA file: destroy's Vault provider still needs it, dev-down reads it back
+        (sandbox.dev_state / "vault-ca.pem").unlink()
     result = sandbox.run("dev-down.sh")
     assert result.returncode == 0, result.stderr
     calls = sandbox.calls()
     assert "pulumi destroy --yes --stack dev" in calls
+    ca_at_destroy = sandbox.state / "ca-at-destroy.pem"
+    assert ca_at_destroy.read_bytes() == ca_pem, "pulumi destroy ran with the laptop Vault's CA in place"
     assert calls.index("pulumi destroy --yes --stack dev") < calls.index("kind delete cluster --name secure-mesh")
     env = _pulumi_env(calls[calls.index("pulumi destroy --yes --stack dev") :])
     assert env["PULUMI_BACKEND_URL"] == f"file://{sandbox.dev_state}"
