@@ -46,6 +46,17 @@ def read_vault_ca_file(path: Path, shown: str) -> str:
         ) from None
     except OSError as error:
         raise SettingsError([Problem(KEY, f"'{shown}' cannot be read: {error.strerror}")]) from None
+    if "PRIVATE KEY" in pem:
+        # The file's text becomes vault.tls.caCertPem: a Kubernetes Secret, the stack outputs and Pulumi state.
+        raise SettingsError(
+            [
+                Problem(
+                    KEY,
+                    f"'{shown}' holds a private key; it must hold only the CA certificate (it is copied into "
+                    "Kubernetes, the stack outputs and Pulumi state)",
+                )
+            ]
+        )
     try:
         certificate = x509.load_pem_x509_certificate(pem.encode())
     except ValueError:

@@ -817,3 +817,23 @@ def test_the_offline_review_reads_a_path_secret_object_as_a_secret(tmp_path: Pat
     render_stack(PROJECT_DIR, "dev", tmp_path, config)
     inventory = (tmp_path / "inventory.json").read_text()
     assert names and "v1:ZW5jcnlwdGVk" not in inventory and "vault-admin" not in inventory
+
+
+def test_a_vault_ca_file_holding_a_private_key_is_refused(tmp_path: Path) -> None:
+    """``vault.tls.caCertFile``'s text is copied into a Secret, the outputs and state: never with a key in it."""
+    from components.settings.vault_ca_file import read_vault_ca_file
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    path = tmp_path / "vault-ca.pem"
+    path.write_text(CA_PEM + key_pem)
+    with pytest.raises(SettingsError) as caught:
+        read_vault_ca_file(path, ".pulumi-state/vault-ca.pem")
+    assert [str(p) for p in caught.value.problems] == [
+        "secure-mesh:vault.tls.caCertFile: '.pulumi-state/vault-ca.pem' holds a private key; it must hold only the CA "
+        "certificate (it is copied into Kubernetes, the stack outputs and Pulumi state)"
+    ]
+    path.write_text(CA_PEM)
+    assert read_vault_ca_file(path, ".pulumi-state/vault-ca.pem") == CA_PEM
