@@ -187,7 +187,9 @@ def _database_problem(identity: Identity, path: str, mount: str) -> str | None:
     parts = path[len(mount) + 1 :].split("/")
     if len(parts) == 2 and parts[0] in ("creds", "static-creds"):
         role = parts[1].replace(ANY_SEGMENT, "<any>")
-        return f"database credentials of role {role!r}, which is not this identity's own ({identity.name!r})"
+        if identity.name.startswith(APP_ROLE_PREFIX):
+            return f"database credentials of role {role!r}, which is not this identity's own ({identity.name!r})"
+        return f"database credentials of role {role!r}; only an app's own role (app-<app>) may read them"
     return "the database engine's configuration, roles or root credentials"
 
 
@@ -355,13 +357,16 @@ def pol_least_sys(view: StackView, config: Mapping[str, Any]) -> Iterator[Findin
         for found in one_per_rule(reach(identity.acl, target("sys", subtree=True))):
             if found.capabilities <= own.get(found.path, frozenset()):
                 continue
-            tune = found.path.endswith("/tune")
+            if found.path in own:
+                problem = f"more than {sorted(own[found.path])} on the mesh CA provider's own path"
+            elif found.path.endswith("/tune"):
+                problem = "tunes a mount other than Consul's own mesh intermediate"
+            else:
+                problem = "reaches sys/ beyond the mesh CA provider's documented mount reads"
             yield _finding(
                 identity,
                 found,
-                "tunes a mount other than Consul's own mesh intermediate"
-                if tune
-                else "reaches sys/ beyond the mesh CA provider's documented mount reads",
+                problem,
                 "remove the sys/ path; only the server role's mesh CA policy reads sys/mounts/<its PKI paths> and "
                 "tunes its own intermediate",
             )

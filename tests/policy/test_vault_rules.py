@@ -248,7 +248,7 @@ def test_the_intermediates_own_tune_is_allowed_only_to_the_server_role() -> None
     )
     assert [
         f.problem.rsplit(": ", 1)[-1] for f in about(findings("pol-least-sys", wider), wider, ROLE.format("server"))
-    ] == ["reaches sys/ beyond the mesh CA provider's documented mount reads"]
+    ] == ["more than ['read'] on the mesh CA provider's own path"]
 
 
 # ---------------------------------------------------------------------- class 3: cross-purpose issue
@@ -910,4 +910,24 @@ def test_agent_annotations_on_a_cronjobs_pods_are_read_for_transport() -> None:
             "'TRUE'",
             "remove it and set vault.hashicorp.com/ca-cert",
         )
+    ]
+
+
+def test_the_server_role_gets_no_more_than_update_on_its_own_tune_and_read_on_its_mounts() -> None:
+    extra = {"sys/mounts/consul/connect/pki_consul_dc1/tune": ["read", "update"]}
+    subjects = place(stack_subjects("dev"), POLICY.format("mesh-ca"), extra, "last")
+    found = about(findings("pol-least-sys", subjects), subjects, ROLE.format("server"))
+    assert [f.problem for f in found] == [
+        "may ['read', 'update'] sys/mounts/consul/connect/pki_consul_dc1/tune (via "
+        "'sys/mounts/consul/connect/pki_consul_dc1/tune' in ['consul-dc1-mesh-ca']): more than ['update'] on the "
+        "mesh CA provider's own path"
+    ]
+
+
+def test_database_credentials_named_after_a_non_app_identity_are_not_its_own() -> None:
+    extra = {"consul/database/creds/consul-server": ["read"]}
+    subjects = place(onboarding_subjects(), POLICY.format("server"), extra, "first")
+    found = about(findings("pol-least-purpose", subjects), subjects, ROLE.format("server"))
+    assert [f.problem.rsplit(": ", 1)[-1] for f in found] == [
+        "database credentials of role 'consul-server'; only an app's own role (app-<app>) may read them"
     ]

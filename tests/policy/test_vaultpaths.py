@@ -233,7 +233,10 @@ def test_same_path_merges_across_policies_and_deny_replaces_everything() -> None
     assert merged.deciding_rule("kv/x").policies == ("one", "two")  # type: ignore[union-attr]
     allow, deny = ("one", {"kv/x": ["read"]}), ("two", {"kv/x": ["deny"]})
     for order in ([allow, deny], [deny, allow]):
-        assert Acl.of(order).capabilities("kv/x") == frozenset()
+        acl = Acl.of(order)
+        assert acl.capabilities("kv/x") == frozenset()
+        # Vault keeps only the deny (vault/acl.go NewACL): nothing else survives on the merged rule
+        assert acl.deciding_rule("kv/x").capabilities == {"deny"}  # type: ignore[union-attr]
 
 
 # --------------------------------------------------------------------------------------- reach
