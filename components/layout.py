@@ -122,6 +122,22 @@ class AppNames:
     """The file the Vault agent renders the database credentials to (``/vault/secrets/<file>``)."""
 
 
+@dataclass(frozen=True)
+class CatalogWatcherNames:
+    """Names of the consul-template watcher that keeps one app's database connection at its catalog address."""
+
+    workload: str
+    """The Deployment, its service account and its ConfigMap (in Consul's namespace)."""
+    auth_role: str
+    policy: str
+    consul_policy: str
+    """The Consul ACL policy that may read the database's service (and the nodes, for health queries)."""
+    consul_token: KvPath
+    """Where the watcher's Consul token secret is kept in Vault KV (read by the watcher's Vault agent)."""
+    connection_config_path: str
+    """``<database mount>/config/<connection>``: the one path the watcher may update."""
+
+
 class Layout:
     """The one place that computes shared names from settings. Pure and cheap; build it once per run."""
 
@@ -321,6 +337,25 @@ class Layout:
         """The Deployment that mounts the CSI volume (the driver only syncs secrets of mounted volumes)."""
         return f"{self.gateway_name}-certificate-sync"
 
+    @cached_property
+    def gateway_certificate_service_account(self) -> str:
+        """The service account Vault Secrets Operator logs in as for the listener certificate (Consul's namespace)."""
+        return f"{self.gateway_name}-certificate"
+
+    @cached_property
+    def gateway_vault_connection(self) -> str:
+        """The ``VaultConnection`` and ``VaultAuth`` (one name, two kinds) VSO uses for the listener certificate."""
+        return f"{self.gateway_name}-vault"
+
+    @cached_property
+    def gateway_vso_ca_secret(self) -> str:
+        """The Secret holding Vault's CA as ``ca.crt`` (VSO's ``VaultConnection.caCertSecretRef`` reads that key)."""
+        return f"{self.gateway_name}-vault-ca"
+
+    vso_release_name = "vault-secrets-operator"
+    """The Helm release of Vault Secrets Operator (installed by the program with ``vso`` certificate delivery)."""
+    vso_namespace = "vault-secrets-operator-system"
+
     csi_driver_release_name = "csi-secrets-store"
     """The Helm release of the Secrets Store CSI driver (this program installs it only for an external Vault)."""
     csi_driver_namespace = "kube-system"
@@ -476,3 +511,16 @@ class Layout:
     def database_connection(self, app: AppSettings) -> str:
         """The database connection (one per app database) in the database mount."""
         return f"{app.name}-{app.database.database_name if app.database else 'db'}".replace("_", "-")
+
+    def catalog_watcher(self, app: AppSettings) -> CatalogWatcherNames:
+        """Names of the watcher that follows an app database's Consul service (issue 18)."""
+        return CatalogWatcherNames(
+            workload=f"{app.name}-db-address-watcher",
+            auth_role=f"db-address-{app.name}",
+            policy=f"{self.name_prefix}-{self.datacenter}-db-address-{app.name}",
+            consul_policy=f"{self.name_prefix}-db-address-{app.name}",
+            consul_token=KvPath(
+                mount=self.kv_mount, name=f"platform/db-address-watcher/{app.name}/consul-token", field="value"
+            ),
+            connection_config_path=f"{self.database_mount}/config/{self.database_connection(app)}",
+        )

@@ -102,6 +102,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                     layout,
                     database_root_credentials=args.secrets.database_root_credentials,
                     consul_provider=self.consul_provider,
+                    consul_ca_pem=self.pki.ca_chain_pems[ChainName.SERVER],
                 ),
                 # Kubernetes auth, the gateway chain's role and the Consul release (Gateway API CRDs, catalog).
                 # The release itself waits for every resource of ``vault_ready``, so waiting for the release

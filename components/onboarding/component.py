@@ -23,13 +23,20 @@ the provider applies by writing the path again (terraform-provider-vault resourc
 (refuses a lower version) → connection → rotation.
 
 A database address from the Consul catalog is looked up at deploy time through the explicit Consul
-provider (``consul.get_service``), after the Consul release exists; each ``pulumi up`` re-reads it and
-updates the connection if the instance moved.
+provider (``consul.get_service``), after the Consul release exists. With ``followCatalog`` (the default
+for a catalog service) that address is only the connection's first one: the connection ignores changes
+of ``postgresql.connectionUrl`` and the in-cluster watcher (:mod:`.catalog_watcher`) owns it from then on.
+``pulumi refresh`` reads the watcher's address back into state and the next ``pulumi up`` shows no diff
+(``ignore_changes`` keeps the state's value); when Pulumi updates the connection for another reason it
+sends the URL from its state, and the watcher's pod template carries a digest of exactly those other
+fields, so the same ``pulumi up`` restarts the watcher, which writes the catalog's address again.
+Without ``followCatalog`` each ``pulumi up`` re-reads the catalog and updates the connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +47,9 @@ import pulumi_vault as vault
 from ..consul.component import passed_dependencies
 from ..identities.roles import AuthRoleSpec
 from ..layout import Layout
-from ..settings import Settings
+from ..settings import GatewayCertificateDelivery, Settings
 from .annotations import all_agent_annotations
+from .catalog_watcher import config_map_data, consul_acl_rules, watcher_deployment, watcher_policy, watcher_role
 from .database import (
     POSTGRESQL_PLUGIN,
     DatabasePlan,
@@ -63,13 +71,34 @@ from .gateway import (
     secret_provider_class,
     sync_workload,
 )
+from .gateway_vso import (
+    VSO_CA_KEY,
+    VSO_CHART,
+    VSO_REPOSITORY,
+    VSO_VERSION,
+    vault_auth,
+    vault_connection,
+    vault_pki_secret,
+    vso_values,
+)
 from .identity import app_policy, app_role, gateway_policy, gateway_role
 from .root_version import RootPasswordVersion, RootPasswordVersionArgs
 
 if TYPE_CHECKING:
     import pulumi_consul as consul  # imported where used: only catalog look-ups need it (issue 9)
 
+
+def _kv_data(field: str) -> Callable[[str], str]:
+    """The KV-v2 ``data_json`` of a one-field secret (a function, so each loop iteration keeps its own field)."""
+
+    def render(value: str) -> str:
+        return json.dumps({field: value}, sort_keys=True)
+
+    return render
+
 DATABASE_DEFAULT_LEASE_SECONDS = 3600
+CONNECTION_URL_PROPERTY = "postgresql.connectionUrl"
+"""The connection's address field, owned by the catalog watcher once the connection exists."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +111,8 @@ class AppOnboardingArgs:
     """The ``databaseRootCredentials`` secret object ``{<app>: {username, password}}`` (a Pulumi secret)."""
     consul_provider: consul.Provider | None = None
     """The explicit Consul provider, for catalog look-ups of database addresses (``consulService``)."""
+    consul_ca_pem: pulumi.Input[str] | None = None
+    """The CA chain of Consul's server certificates (public), which catalog watchers verify Consul with."""
 
 
 class AppOnboarding(pulumi.ComponentResource):
@@ -126,13 +157,17 @@ class AppOnboarding(pulumi.ComponentResource):
         self.database_roles: dict[str, vault.database.SecretBackendRole] = {}
         self.root_rotations: dict[str, vault.generic.Endpoint] = {}
         self.root_versions: dict[str, RootPasswordVersion] = {}
+        self.watchers: dict[str, kubernetes.apps.v1.Deployment] = {}
         if plans:
             if args.database_root_credentials is None:
                 raise ValueError(f"{name}: apps with a database need the databaseRootCredentials secret")
             version_keys = {app.name: f"apps[{i}].database.rootPasswordVersion" for i, app in enumerate(settings.apps)}
             self._databases(plans, args.database_root_credentials, args.consul_provider, version_keys)
+            self._catalog_watchers(settings, plans, args.consul_provider, args.consul_ca_pem)
 
         self.csi_driver: kubernetes.helm.v3.Release | None = None
+        self.vso: kubernetes.helm.v3.Release | None = None
+        self.certificate: kubernetes.apiextensions.CustomResource | None = None
         self.gateway: kubernetes.apiextensions.CustomResource | None = None
         self.routes: dict[str, kubernetes.apiextensions.CustomResource] = {}
         if gateway_enabled(settings):
@@ -228,7 +263,11 @@ class AppOnboarding(pulumi.ComponentResource):
                 ),
                 **automated_rotation_inputs(plan),
                 opts=pulumi.ResourceOptions(
-                    parent=self, protect=self._protect, depends_on=[*self._upstream, self.database_mount, version]
+                    parent=self,
+                    protect=self._protect,
+                    depends_on=[*self._upstream, self.database_mount, version],
+                    # Set at creation, then owned by the catalog watcher (see the module docstring).
+                    ignore_changes=[CONNECTION_URL_PROPERTY] if plan.follows_catalog else None,
                 ),
             )
             rotation = vault.generic.Endpoint(
@@ -303,10 +342,174 @@ class AppOnboarding(pulumi.ComponentResource):
 
         return found.apply(to_url)
 
+    # ------------------------------------------------------------------------------ catalog watchers
+    def _catalog_watchers(
+        self,
+        settings: Settings,
+        plans: tuple[DatabasePlan, ...],
+        consul_provider: consul.Provider | None,
+        consul_ca_pem: pulumi.Input[str] | None,
+    ) -> None:
+        """One consul-template watcher per followed catalog database (issue 18)."""
+        followed = [p for p in plans if p.follows_catalog]
+        if not followed:
+            return
+        if consul_provider is None or consul_ca_pem is None:
+            raise ValueError(f"{self._name}: a database that follows the catalog needs the Consul provider and CA")
+        import pulumi_consul as consul
+
+        layout = self._layout
+        apps = {app.name: app for app in settings.apps}
+        for plan in followed:
+            app = apps[plan.app]
+            names = layout.catalog_watcher(app)
+            key = f"{plan.app}-db-address-watcher"
+            service = plan.consul_service or ""
+            child = pulumi.ResourceOptions(parent=self)
+            account = kubernetes.core.v1.ServiceAccount(
+                f"{self._name}-{key}-account",
+                metadata={"name": names.workload, "namespace": layout.consul_namespace},
+                automount_service_account_token=False,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+            )
+            policy = vault.Policy(
+                f"{self._name}-{key}-policy",
+                name=names.policy,
+                policy=watcher_policy(layout, app, plan),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+            )
+            role = vault.kubernetes.AuthBackendRole(
+                f"{self._name}-{key}-role",
+                **watcher_role(layout, app).resource_args(layout.kubernetes_auth_path),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._upstream, policy]),
+            )
+            consul_policy = consul.AclPolicy(
+                f"{self._name}-{key}-consul-policy",
+                name=names.consul_policy,
+                description=f"secure-mesh: read the catalog service {service} (database of app {plan.app})",
+                rules=consul_acl_rules(service),
+                datacenters=[layout.datacenter],
+                opts=pulumi.ResourceOptions(parent=self, provider=consul_provider, depends_on=self._upstream),
+            )
+            consul_token = consul.AclToken(
+                f"{self._name}-{key}-consul-token",
+                description=f"secure-mesh: {names.workload} (reads {service} only)",
+                policies=[consul_policy.name],
+                local=True,
+                opts=pulumi.ResourceOptions(parent=self, provider=consul_provider, depends_on=[consul_policy]),
+            )
+            secret_id = consul.get_acl_token_secret_id_output(
+                accessor_id=consul_token.id,
+                opts=pulumi.InvokeOutputOptions(parent=self, provider=consul_provider),
+            ).secret_id
+            token_data: pulumi.Output[str] = pulumi.Output.secret(
+                pulumi.Output.from_input(secret_id).apply(_kv_data(names.consul_token.field))
+            )
+            token_secret = vault.kv.SecretV2(
+                f"{self._name}-{key}-consul-token-kv",
+                mount=names.consul_token.mount,
+                name=names.consul_token.name,
+                data_json=token_data,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._upstream, consul_token]),
+            )
+            data: dict[str, pulumi.Input[str]] = dict(config_map_data(layout, app, service))
+            data["consul-ca.pem"] = consul_ca_pem
+            config_map = kubernetes.core.v1.ConfigMap(
+                f"{self._name}-{key}-config",
+                metadata={"name": names.workload, "namespace": layout.consul_namespace},
+                data=data,
+                opts=child,
+            )
+            document = watcher_deployment(layout, app, plan)
+            deployment = kubernetes.apps.v1.Deployment(
+                f"{self._name}-{key}",
+                metadata=document["metadata"],
+                spec=document["spec"],
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    # Its Vault login, its Consul token in KV, and the connection it updates must exist first.
+                    depends_on=[
+                        account,
+                        policy,
+                        role,
+                        token_secret,
+                        config_map,
+                        self.connections[plan.app],
+                        self.database_roles[plan.app],
+                    ],
+                ),
+            )
+            self.watchers[plan.app] = deployment
+            self.ready.extend(
+                (account, policy, role, consul_policy, consul_token, token_secret, config_map, deployment)
+            )
+
     # ---------------------------------------------------------------------------------- gateway
     def _gateway(self, settings: Settings) -> None:
         layout = self._layout
         self._identity("gateway", gateway_policy(layout).name, gateway_policy(layout).render(), gateway_role(layout))
+        self.gateway = self._custom_resource("gateway", gateway(layout), list(self._upstream))
+        if settings.consul.api_gateway_certificate_delivery is GatewayCertificateDelivery.VSO:
+            self._gateway_certificate_vso(settings)
+        else:
+            self._gateway_certificate_csi(settings)
+        for app in routed_apps(settings):
+            self.routes[app.name] = self._custom_resource(
+                f"{app.name}-route", http_route(layout, app), [*self._upstream, self.gateway]
+            )
+        self.ready.extend((self.gateway, *self.routes.values()))
+
+    def _gateway_certificate_vso(self, settings: Settings) -> None:
+        """Vault Secrets Operator: its chart, its login, and the PKI secret that writes the listener Secret."""
+        layout = self._layout
+        self.vso = kubernetes.helm.v3.Release(
+            f"{self._name}-vso",
+            name=layout.vso_release_name,
+            chart=VSO_CHART,
+            version=VSO_VERSION,
+            repository_opts={"repo": VSO_REPOSITORY},
+            namespace=layout.vso_namespace,
+            create_namespace=True,
+            values=vso_values(),
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=300,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+        )
+        account = kubernetes.core.v1.ServiceAccount(
+            f"{self._name}-gateway-certificate-account",
+            metadata={"name": layout.gateway_certificate_service_account, "namespace": layout.consul_namespace},
+            automount_service_account_token=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+        )
+        connection_needs: list[pulumi.Resource] = [self.vso]
+        ca_pem = settings.vault.tls.ca_cert_pem
+        if ca_pem is not None:
+            connection_needs.append(
+                kubernetes.core.v1.Secret(
+                    f"{self._name}-gateway-vso-vault-ca",
+                    metadata={"name": layout.gateway_vso_ca_secret, "namespace": layout.consul_namespace},
+                    type="Opaque",
+                    string_data={VSO_CA_KEY: ca_pem},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+                )
+            )
+        connection = self._custom_resource("gateway-vault-connection", vault_connection(layout), connection_needs)
+        auth = self._custom_resource(
+            "gateway-vault-auth",
+            vault_auth(layout),
+            [self.vso, connection, account, self.roles["gateway"], self.policies["gateway"]],
+        )
+        assert self.gateway is not None
+        # The Gateway first: consul-k8s creates the Deployment VSO restarts on each new certificate.
+        self.certificate = self._custom_resource(
+            "gateway-certificate", vault_pki_secret(layout), [self.vso, auth, self.gateway]
+        )
+        self.ready.extend((self.vso, account, *connection_needs[1:], connection, auth, self.certificate))
+
+    def _gateway_certificate_csi(self, settings: Settings) -> None:
+        """The Vault CSI provider and the Secrets Store CSI driver's sync (the leaf alone)."""
+        layout = self._layout
         spc_needs: list[pulumi.Resource] = list(self._upstream)
         if needs_csi_driver(settings):
             self.csi_driver = kubernetes.helm.v3.Release(
@@ -326,8 +529,7 @@ class AppOnboarding(pulumi.ComponentResource):
             self.ready.append(self.csi_driver)
         spc_document = secret_provider_class(layout)
         spc = self._custom_resource("gateway-tls-provider", spc_document, spc_needs)
-        gateway_document = gateway(layout)
-        self.gateway = self._custom_resource("gateway", gateway_document, list(self._upstream))
+        assert self.gateway is not None
         sync = sync_workload(layout)
         self.certificate_sync = kubernetes.apps.v1.Deployment(
             f"{self._name}-gateway-certificate-sync",
@@ -339,11 +541,7 @@ class AppOnboarding(pulumi.ComponentResource):
                 depends_on=[spc, self.gateway, self.roles["gateway"], self.policies["gateway"]],
             ),
         )
-        for app in routed_apps(settings):
-            self.routes[app.name] = self._custom_resource(
-                f"{app.name}-route", http_route(layout, app), [*self._upstream, self.gateway]
-            )
-        self.ready.extend((spc, self.gateway, self.certificate_sync, *self.routes.values()))
+        self.ready.extend((spc, self.certificate_sync))
 
     def _custom_resource(
         self, key: str, document: Mapping[str, Any], depends_on: list[pulumi.Resource]

@@ -117,6 +117,8 @@ class DatabasePlan:
     rotation_period: int | None
     rotation_schedule: str | None
     rotation_window: int | None
+    follows_catalog: bool = False
+    """Whether the catalog watcher owns the address after creation (:mod:`.catalog_watcher`)."""
 
     def connection_url(self, host: str, port: int | str) -> str:
         """The connection URL for an address (static or from the catalog)."""
@@ -174,6 +176,7 @@ def database_plan(layout: Layout, app: AppSettings) -> DatabasePlan:
         rotation_period=_seconds(rotation.period if rotation else None),
         rotation_schedule=rotation.schedule if rotation else None,
         rotation_window=_seconds(rotation.window if rotation else None),
+        follows_catalog=database.address.follows_catalog,
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from ..identities.policies import ISSUE, READ, TOKEN_SELF, PolicyDocument
 from ..identities.roles import AuthRoleSpec, workload_audience
 from ..layout import Layout
-from ..settings import AppSettings
+from ..settings import AppSettings, GatewayCertificateDelivery
 
 
 def app_policy(layout: Layout, app: AppSettings) -> PolicyDocument:
@@ -51,11 +51,22 @@ def gateway_policy(layout: Layout) -> PolicyDocument:
     return PolicyDocument.build(layout.gateway_policy_name, [(layout.gateway_pki_issue_path, ISSUE)])
 
 
+def gateway_certificate_account(layout: Layout) -> str:
+    """Who logs in for the listener certificate: VSO's own account for it (``vso``), or the Gateway's (``csi``)."""
+    if layout.settings.consul.api_gateway_certificate_delivery is GatewayCertificateDelivery.VSO:
+        return layout.gateway_certificate_service_account
+    return layout.gateway_service_account
+
+
 def gateway_role(layout: Layout) -> AuthRoleSpec:
-    """The role the gateway's CSI volume logs in with: the Gateway's service account in Consul's namespace."""
+    """The role the listener certificate is issued with: one service account in Consul's namespace.
+
+    With ``vso`` it is the account Vault Secrets Operator presents for the gateway's ``VaultAuth``; with
+    ``csi`` the Gateway's own (the CSI volume is mounted by a pod running as it).
+    """
     return AuthRoleSpec(
         role_name=layout.gateway_auth_role,
-        bound_service_account_names=(layout.gateway_service_account,),
+        bound_service_account_names=(gateway_certificate_account(layout),),
         bound_service_account_namespaces=(layout.consul_namespace,),
         audience=workload_audience(layout.settings),
         token_policies=(layout.gateway_policy_name,),

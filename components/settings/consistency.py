@@ -530,6 +530,12 @@ def _apps(settings: Settings) -> Iterator[Problem]:
                     f"{base}.database.address.consulService",
                     "needs consul.address: the catalog is looked up through the Consul provider",
                 )
+            if address.follow_catalog is True and address.consul_service is None:
+                yield Problem(
+                    f"{base}.database.address.followCatalog",
+                    "true needs consulService: only a Consul catalog service can be followed; allowed with a static "
+                    "host: false or unset",
+                )
             if duration_seconds(app.database.credential_ttl) > duration_seconds(app.database.credential_max_ttl):
                 yield Problem(f"{base}.database.credentialTtl", "must not exceed credentialMaxTtl")
         if app.route is not None and not settings.consul.api_gateway:

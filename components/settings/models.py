@@ -426,6 +426,15 @@ class AclBootstrap(StrEnum):
     """The program generates a UUID (a Pulumi secret) and Consul adopts it."""
 
 
+class GatewayCertificateDelivery(StrEnum):
+    """How the API gateway's listener certificate reaches its ``kubernetes.io/tls`` Secret."""
+
+    VSO = "vso"
+    """Vault Secrets Operator's ``VaultPKISecret``: ``tls.crt`` is the leaf followed by its issuing chain (no root)."""
+    CSI = "csi"
+    """The Vault CSI provider and the Secrets Store CSI driver's secret sync: the leaf alone, no chain."""
+
+
 class IntentionsRendering(StrEnum):
     """How the intention graph reaches Consul."""
 
@@ -477,6 +486,9 @@ class ConsulSettings(SettingsModel):
     """Consul Enterprise's snapshot agent, configured from Vault KV."""
     api_gateway: bool = True
     """Consul's API gateway (the Gateway API CRDs, and the gateway that serves app routes)."""
+    api_gateway_certificate_delivery: GatewayCertificateDelivery = GatewayCertificateDelivery.VSO
+    """`vso`: Vault Secrets Operator writes the listener Secret with the leaf and its chain and restarts the gateway
+    before expiry; `csi`: the Vault CSI provider writes the leaf alone (clients must already hold the chain)."""
     mesh_gateway: bool = False
     """Mesh gateways (needed for WAN federation)."""
     intentions_rendering: IntentionsRendering = IntentionsRendering.CRDS
@@ -587,6 +599,14 @@ class DatabaseAddress(SettingsModel):
     """The port of a static host."""
     consul_service: DnsLabel | None = None
     """The Consul catalog service that registers the database (looked up at deploy time)."""
+    follow_catalog: bool | None = None
+    """With `consulService` (default true): an in-cluster consul-template watcher rewrites the connection's address
+    in Vault when the service's healthy instances change; false: the address changes only on `pulumi up`."""
+
+    @property
+    def follows_catalog(self) -> bool:
+        """Whether a watcher owns the connection's address (a catalog service, unless `followCatalog` is false)."""
+        return self.consul_service is not None and self.follow_catalog is not False
 
 
 class DatabaseTlsMode(StrEnum):

@@ -19,6 +19,7 @@ from . import (  # noqa: F401 - importing registers the rules
     intentions,
     kv,
     mesh,
+    onboarding,
     options,
     pki,
     pki_scope,

@@ -101,6 +101,7 @@ def declared_uses(view: StackView) -> list[Use]:
                 uses.append(
                     Use(norm_path(item["secretPath"]), role, spc, f"spec.parameters.objects[{index}].secretPath")
                 )
+    uses.extend(_vso_pki_uses(view))
     for workload in view.of(*t.WORKLOADS):
         for prefix, template in pod_templates(workload):
             annotations = pod_annotations(template)
@@ -111,6 +112,43 @@ def declared_uses(view: StackView) -> list[Use]:
                 if str(key).startswith(f"{AGENT}agent-inject-secret-") and isinstance(value, str):
                     uses.append(Use(norm_path(value), role, workload, f"{prefix}metadata.annotations[{key!r}]"))
     return uses
+
+
+VAULT_AUTH = "kubernetes:secrets.hashicorp.com/v1beta1:VaultAuth"
+VAULT_PKI_SECRET = "kubernetes:secrets.hashicorp.com/v1beta1:VaultPKISecret"
+
+
+def _namespaced(res: Res) -> tuple[str, str]:
+    metadata = res.get("metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    return str(metadata.get("namespace") or "default"), str(metadata.get("name") or res.name)
+
+
+def _vso_pki_uses(view: StackView) -> Iterator[Use]:
+    """VSO PKI secrets: ``<mount>/issue/<role>`` (or ``issuer/<ref>/issue/<role>``), used by their VaultAuth's role.
+
+    ``vaultAuthRef`` is ``[namespace/]name``, the namespace defaulting to the PKI secret's
+    (vault-secrets-operator ``api/v1beta1/vaultpkisecret_types.go``).
+    """
+    auths: dict[tuple[str, str], Any] = {}
+    for auth in view.of(VAULT_AUTH):
+        spec = auth.get("spec")
+        kubernetes = spec.get("kubernetes") if isinstance(spec, Mapping) else None
+        if isinstance(kubernetes, Mapping):
+            auths[_namespaced(auth)] = kubernetes.get("role")
+    for secret in view.of(VAULT_PKI_SECRET):
+        spec = secret.get("spec")
+        if not isinstance(spec, Mapping):
+            continue
+        namespace, _ = _namespaced(secret)
+        ref = str(spec.get("vaultAuthRef") or "")
+        key = (ref.split("/", 1)[0], ref.split("/", 1)[1]) if "/" in ref else (namespace, ref)
+        role, mount, pki_role = auths.get(key), spec.get("mount"), spec.get("role")
+        if not all(isinstance(v, str) and v for v in (role, mount, pki_role)):
+            continue
+        issuer = spec.get("issuerRef")
+        middle = f"issuer/{issuer}/issue" if isinstance(issuer, str) and issuer else "issue"
+        yield Use(norm_path(f"{mount}/{middle}/{pki_role}"), str(role), secret, "spec.mount")
 
 
 def app_of_kv_path(path: str, kv_mounts: set[str]) -> str | None:

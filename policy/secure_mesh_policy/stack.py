@@ -26,6 +26,7 @@ from .index import (
     policies_by_name,
     role_acl,
 )
+from .onboarding import is_address_update
 from .vaultpaths import ANY_SEGMENT, Reach, one_per_rule, reach, target
 
 Finding = tuple[str, str | None]
@@ -246,6 +247,8 @@ def pol_least_purpose(view: StackView, config: Mapping[str, Any]) -> Iterator[Fi
                     )
         for mount in sorted(db_mounts):
             for found in one_per_rule(reach(identity.acl, target(mount, subtree=True))):
+                if is_address_update(found, mount):
+                    continue  # one connection's address, update only: POL-DB-ADDRESS decides its parameters
                 problem = _database_problem(identity, found.path, mount)
                 if problem:
                     yield _finding(

@@ -46,3 +46,11 @@ def _get_service(name: str, args: dict[str, Any]) -> dict[str, Any]:
 OUTPUTS = {
     "consul:index/getService:getService": _get_service,
 }
+
+
+def _acl_token_secret_id(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    accessor = args["accessorId"]
+    return {"accessorId": accessor, "id": accessor, "secretId": f"secret-of-{accessor}"}
+
+
+OUTPUTS["consul:index/getAclTokenSecretId:getAclTokenSecretId"] = _acl_token_secret_id

@@ -100,3 +100,10 @@ def onboarding_settings(base_stack: str = "dev", config: dict[str, Any] | None =
 def onboarding_layout(base_stack: str = "dev") -> Layout:
     """The layout of the onboarding stack."""
     return Layout(onboarding_settings(base_stack))
+
+
+@cache
+def csi_run(base_stack: str = "dev") -> ProgramRun:
+    """The onboarding stack with the gateway certificate through the Vault CSI provider (read-only, cached)."""
+    config = onboarding_config(base_stack, consul={"apiGatewayCertificateDelivery": "csi"})
+    return run_program(config, secrets=secrets(), stack=base_stack)

@@ -8,7 +8,7 @@ import yaml
 from components.onboarding.gateway import rotation_poll_interval
 from tests.consul.helpers import stack_settings
 from tests.harness import deep_merge, load_stack_config, run_program
-from tests.onboarding.stacks import onboarding_run
+from tests.onboarding.stacks import csi_run, onboarding_run
 
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
@@ -18,7 +18,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def test_secret_provider_class_issues_from_the_gateway_chain_and_syncs_a_tls_secret() -> None:
-    spc = onboarding_run().one(SPC, "secure-mesh-onboarding-gateway-tls-provider")
+    spc = csi_run().one(SPC, "secure-mesh-onboarding-gateway-tls-provider")
     assert spc.inputs["metadata"] == {"name": "api-gateway-vault-tls", "namespace": "consul"}
     spec = spc.inputs["spec"]
     assert spec["provider"] == "vault"
@@ -104,7 +104,7 @@ def test_each_routed_app_gets_an_http_route_to_its_service() -> None:
 
 
 def test_sync_workload_mounts_the_csi_volume_as_the_gateway_service_account() -> None:
-    run = onboarding_run()
+    run = csi_run()
     deployment = run.one(DEPLOYMENT, "secure-mesh-onboarding-gateway-certificate-sync")
     pod = deployment.inputs["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "api-gateway"
@@ -132,7 +132,7 @@ def test_rotation_poll_is_a_third_of_the_leaf_ttl_within_bounds(leaf_ttl: str, e
 
 
 def test_external_vault_installs_the_csi_driver_with_rotation() -> None:
-    release = onboarding_run("prod").one(RELEASE, "secure-mesh-onboarding-csi-driver")
+    release = csi_run("prod").one(RELEASE, "secure-mesh-onboarding-csi-driver")
     assert release.inputs["chart"] == "secrets-store-csi-driver"
     assert release.inputs["namespace"] == "kube-system"
     assert release.inputs["values"] == {
@@ -140,13 +140,13 @@ def test_external_vault_installs_the_csi_driver_with_rotation() -> None:
         "enableSecretRotation": True,
         "rotationPollInterval": "24h",
     }
-    spc = onboarding_run("prod").one(SPC, "secure-mesh-onboarding-gateway-tls-provider")
+    spc = csi_run("prod").one(SPC, "secure-mesh-onboarding-gateway-tls-provider")
     assert spc.inputs["spec"]["parameters"]["vaultTLSServerName"] == "vault.prod.example.com"
-    needs = {onboarding_run("prod").by_urn(urn).name for urn in spc.dependencies}
+    needs = {csi_run("prod").by_urn(urn).name for urn in spc.dependencies}
     assert "secure-mesh-onboarding-csi-driver" in needs
-    assert not onboarding_run("dev").of_type(RELEASE) or all(
-        r.name != "secure-mesh-onboarding-csi-driver" for r in onboarding_run("dev").of_type(RELEASE)
-    ), "dev-up.sh installs the driver next to the in-cluster Vault"
+    assert all(r.name != "secure-mesh-onboarding-csi-driver" for r in csi_run("dev").of_type(RELEASE)), (
+        "dev-up.sh installs the driver next to the in-cluster Vault"
+    )
 
 
 def test_no_gateway_without_a_route_or_with_the_api_gateway_off() -> None:

@@ -7,10 +7,11 @@ import json
 import pytest
 
 from components.identities.policies import Capability, PolicyDocument
+from components.layout import Layout
 from components.onboarding.identity import app_policy, app_role, gateway_policy, gateway_role
 from components.settings import AppSettings
 from tests.harness import ProgramRun
-from tests.onboarding.stacks import onboarding_layout, onboarding_run
+from tests.onboarding.stacks import onboarding_config, onboarding_layout, onboarding_run, onboarding_settings
 
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 POLICY = "vault:index/policy:Policy"
@@ -47,6 +48,15 @@ def test_gateway_policy_only_issues_listener_certificates() -> None:
     assert gateway_policy(layout).name == "consul-dc1-api-gateway"
     assert gateway_policy(layout).paths == {"consul/gateway/pki_int1/issue/api-gateway": ["create", "update"]}
     role = gateway_role(layout)
+    # vso (the default): the account Vault Secrets Operator presents for the gateway's VaultAuth.
+    assert (role.role_name, role.bound_service_account_names, role.bound_service_account_namespaces) == (
+        "api-gateway",
+        ("api-gateway-certificate",),
+        ("consul",),
+    )
+    csi = Layout(onboarding_settings(config=onboarding_config(consul={"apiGatewayCertificateDelivery": "csi"})))
+    role = gateway_role(csi)
+    # csi: the Gateway's own account (the CSI volume is mounted by a pod running as it).
     assert (role.role_name, role.bound_service_account_names, role.bound_service_account_namespaces) == (
         "api-gateway",
         ("api-gateway",),
