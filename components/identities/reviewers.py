@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..layout import Identity, Layout
 from ..onboarding.gateway import gateway_enabled
+from ..onboarding.identity import gateway_certificate_account
 
 AUTH_DELEGATOR_CLUSTER_ROLE = "system:auth-delegator"
 
@@ -54,7 +55,8 @@ def vault_login_service_accounts(layout: Layout) -> tuple[ServiceAccountRef, ...
     """Every service account that logs in to this stack's Kubernetes auth mount, sorted, each once.
 
     Consul's identities (each bound to one named account), the CA-read role's clients, every onboarded
-    app's account, and the API gateway's account (its CSI volume logs in) when the gateway exists.
+    app's account, each database catalog watcher's account, and the account the API gateway's certificate
+    is issued to (VSO's for the gateway, or the Gateway's own with CSI) when the gateway exists.
     """
     settings = layout.settings
     namespace = layout.consul_namespace
@@ -66,5 +68,10 @@ def vault_login_service_accounts(layout: Layout) -> tuple[ServiceAccountRef, ...
     accounts.update(ca_reader_clients(layout))
     accounts.update(ServiceAccountRef(app.namespace, app.service_account) for app in settings.apps)
     if gateway_enabled(settings):
-        accounts.add(ServiceAccountRef(namespace, layout.gateway_service_account))
+        accounts.add(ServiceAccountRef(namespace, gateway_certificate_account(layout)))
+    accounts.update(
+        ServiceAccountRef(namespace, layout.catalog_watcher(app).workload)
+        for app in settings.apps
+        if app.database is not None and app.database.address.follows_catalog
+    )
     return tuple(sorted(accounts))

@@ -88,7 +88,7 @@ def _parameter_problem(allowed: Any) -> str | None:
     "name (vault/acl.go); without that restriction the identity could rewrite the root credentials, the plugin or "
     "the allowed roles, or change the database or the TLS mode; with create it could make new connections.",
     fix="Grant update on the one <db mount>/config/<connection> path with allowed_parameters = "
-    '{"connection_url": ["*/<database>?sslmode=<the connection's mode>"]}.',
+    '{"connection_url": ["*/<database>?sslmode=<the connection sslmode>"]}.',
 )
 def pol_db_address(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
     """Connection-config writers are narrow catalog watchers."""

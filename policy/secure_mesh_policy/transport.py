@@ -2,7 +2,9 @@
 
 Vault clients a stack configures: the Pulumi Vault provider, Secrets Store CSI ``SecretProviderClass``
 objects (vault-csi-provider parameters ``vaultAddress``, ``vaultSkipTLSVerify``, ``vaultCACertPath`` /
-``vaultCADirectory``), pods the Vault agent injector serves (``vault.hashicorp.com/agent-inject``,
+``vaultCADirectory``), Vault Secrets Operator ``VaultConnection`` objects (``address``, ``skipTLSVerify``,
+``caCertSecretRef`` / ``caCertPath``: vault-secrets-operator ``api/v1beta1/vaultconnection_types.go``),
+pods the Vault agent injector serves (``vault.hashicorp.com/agent-inject``,
 ``tls-skip-verify``, ``service``, ``ca-cert``), containers that talk to Vault themselves (``VAULT_ADDR``,
 ``VAULT_SKIP_VERIFY``), the Consul chart's ``agentAnnotations`` and the Vault chart's injector/CSI
 address and environment. Booleans are read the way those Go programs read them (``strconv.ParseBool``:
@@ -25,6 +27,10 @@ from .framework import ENVIRONMENT_SETTING, UNSET, Res, StackView, as_list, is_p
 Finding = tuple[str, str | None]
 
 _TRUE = frozenset({"1", "t", "true", "y", "yes", "on"})
+
+
+VAULT_CONNECTION = "kubernetes:secrets.hashicorp.com/v1beta1:VaultConnection"
+"""Vault Secrets Operator's connection (``spec.address``, ``skipTLSVerify``, ``caCertSecretRef``/``caCertPath``)."""
 
 
 def truthy(value: Any) -> bool:
@@ -144,6 +150,30 @@ def _check(view: StackView, config: Mapping[str, Any]) -> Iterator[tuple[Res, st
                 "provider is not given",
                 "set vaultCACertPath to the mounted Vault CA",
             )
+    for connection in view.of(VAULT_CONNECTION):
+        spec = connection.get("spec", {})
+        spec = spec if isinstance(spec, Mapping) else {}
+        production = is_production(config, connection.urn)
+        address = spec.get("address", UNSET)
+        if truthy(spec.get("skipTLSVerify")):
+            yield connection, connection.finding(
+                "spec.skipTLSVerify",
+                spec.get("skipTLSVerify"),
+                "Vault Secrets Operator does not verify Vault's certificate",
+                "set skipTLSVerify: false and caCertSecretRef",
+            )
+        if production and is_http(address):
+            yield connection, connection.finding(
+                "spec.address", address, "plain http to Vault in production", "use https"
+            )
+        if private_ca and not is_http(address) and not (spec.get("caCertSecretRef") or spec.get("caCertPath")):
+            yield connection, connection.finding(
+                "spec.caCertSecretRef",
+                UNSET,
+                "Vault's certificate comes from a private CA (values global.secretsBackend.vault.ca) Vault Secrets "
+                "Operator is not given",
+                "set caCertSecretRef to a Secret holding Vault's CA as ca.crt",
+            )
     for workload in view.of(*t.WORKLOADS):
         production = is_production(config, workload.urn)
         for prefix, template in pod_templates(workload):
@@ -209,7 +239,8 @@ def _check(view: StackView, config: Mapping[str, Any]) -> Iterator[tuple[Res, st
     part="transport",
     checks="Every Vault client the stack configures verifies Vault's TLS certificate, and none uses plain http in "
     "production: the Vault provider (skip_tls_verify, address), CSI SecretProviderClasses (vaultSkipTLSVerify, "
-    "vaultAddress, and vaultCACertPath when Vault's CA is private), agent-injected pods (tls-skip-verify, service, "
+    "vaultAddress, and vaultCACertPath when Vault's CA is private), VSO VaultConnections (skipTLSVerify, address, "
+    "and caCertSecretRef when Vault's CA is private), agent-injected pods (tls-skip-verify, service, "
     "ca-cert), containers' VAULT_SKIP_VERIFY/VAULT_ADDR, the Consul chart's agentAnnotations and the Vault chart's "
     "externalVaultAddr and environment. Booleans count in every spelling Go accepts (true, \"true\", \"1\", \"t\").",
     why="Without verification (or over http) anyone on the path to Vault reads the tokens and secrets a client "

@@ -178,7 +178,10 @@ def test_the_csi_provider_trusts_vaults_private_ca(prod_run: ProgramRun) -> None
     assert copy.inputs["metadata"] == {"name": layout.vault_ca_secret_name, "namespace": layout.vault_namespace}
     assert copy.inputs["stringData"] == {layout.vault_ca_secret_key: settings.vault.tls.ca_cert_pem}
     assert copy.urn in prod_run.one(RELEASE, INJECTOR_RELEASE).dependencies, "the provider mounts it at start"
-    spc = prod_run.one(
+    csi = run_program(
+        deep_merge(load_stack_config("prod"), {"consul": {"apiGatewayCertificateDelivery": "csi"}}), stack="prod"
+    )
+    spc = csi.one(
         "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass", "secure-mesh-onboarding-gateway-tls-provider"
     )
     assert spc.inputs["spec"]["parameters"]["vaultCACertPath"] == "/vault/tls/tls.crt"
@@ -190,7 +193,8 @@ def test_without_a_private_ca_the_csi_provider_mounts_nothing() -> None:
 
 
 def test_in_cluster_vault_installs_no_injector(dev_run: ProgramRun) -> None:
-    assert [r.name for r in dev_run.of_type(RELEASE)] == [CONSUL_RELEASE]
+    # The Consul release alone (the gateway certificate's Vault Secrets Operator is onboarding's, not Vault's).
+    assert [r.name for r in dev_run.of_type(RELEASE) if r.name != "secure-mesh-onboarding-vso"] == [CONSUL_RELEASE]
     assert [r.name for r in dev_run.of_type(NAMESPACE) if r.name.startswith("secure-mesh-consul-")] == [
         "secure-mesh-consul-namespace"
     ]

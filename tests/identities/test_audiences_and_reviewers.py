@@ -15,19 +15,20 @@ from components.identities.roles import dedicated_audience_possible, role_specs,
 from components.onboarding.annotations import agent_annotations, token_volumes
 from components.onboarding.identity import app_role, gateway_role
 from components.settings import SettingsError
-from tests.harness import ProgramRun
+from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 from tests.identities.variants import EVERYTHING_ON, layout_for, prod_variant_run, settings_for
 
 API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
+VAULT_AUTH = "kubernetes:secrets.hashicorp.com/v1beta1:VaultAuth"
 TOKEN_VOLUME_ANNOTATION = "vault.hashicorp.com/agent-service-account-token-volume-name"
 
 
 def test_prod_login_accounts_are_exactly_the_bound_ones() -> None:
     assert vault_login_service_accounts(layout_for("prod")) == (
         ServiceAccountRef("checkout", "checkout"),
-        ServiceAccountRef("consul", "api-gateway"),
+        ServiceAccountRef("consul", "api-gateway-certificate"),
         ServiceAccountRef("consul", "consul-consul-connect-injector"),
         ServiceAccountRef("consul", "consul-consul-server"),
         ServiceAccountRef("consul", "consul-consul-server-acl-init"),
@@ -55,7 +56,7 @@ def test_no_gateway_account_without_a_routed_app() -> None:
     apps = [{k: v for k, v in app.items() if k != "route"} for app in load_stack_config("prod")["apps"]]
     layout = layout_for("prod", {"apps": apps})
     accounts = vault_login_service_accounts(layout)
-    assert ServiceAccountRef("consul", "api-gateway") not in accounts
+    assert ServiceAccountRef("consul", "api-gateway-certificate") not in accounts
     assert ServiceAccountRef("storefront", "storefront") in accounts
 
 
@@ -113,15 +114,26 @@ def test_what_each_app_presents_is_what_its_role_checks(stack: str, override: di
 
 
 def _gateway_audiences(run: ProgramRun) -> tuple[str, str]:
+    """The audience the gateway's role checks, and the one its certificate's login requests (VSO or CSI)."""
     role = run.one(ROLE, "secure-mesh-onboarding-gateway-role")
-    spc = run.one(SPC)
-    return role.inputs["audience"], spc.inputs["spec"]["parameters"]["audience"]
+    if run.of_type(SPC):
+        return role.inputs["audience"], run.one(SPC).inputs["spec"]["parameters"]["audience"]
+    auth = run.one(VAULT_AUTH)
+    [audience] = auth.inputs["spec"]["kubernetes"]["audiences"]
+    return role.inputs["audience"], audience
 
 
-def test_gateway_csi_volume_requests_the_audience_its_role_checks(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+def test_gateway_certificate_login_requests_the_audience_its_role_checks(
+    dev_run: ProgramRun, prod_run: ProgramRun
+) -> None:
     assert _gateway_audiences(dev_run) == ("vault", "vault")
     assert _gateway_audiences(prod_run) == (API_AUDIENCE, API_AUDIENCE)
     assert _gateway_audiences(prod_variant_run("long-lived-reviewer")) == ("vault", "vault")
+    csi = {"consul": {"apiGatewayCertificateDelivery": "csi"}}
+    assert _gateway_audiences(run_program(deep_merge(load_stack_config("prod"), csi), stack="prod")) == (
+        API_AUDIENCE,
+        API_AUDIENCE,
+    )
 
 
 def test_exported_token_volumes_match_the_annotations(dev_run: ProgramRun, prod_run: ProgramRun) -> None:

@@ -96,7 +96,7 @@ def test_client_jwt_binding_is_exactly_the_accounts_that_log_in(prod_run: Progra
         "kind": "ClusterRole",
         "name": "system:auth-delegator",
     }
-    # Every role's named account (Consul's identities, both apps, the API gateway's CSI volume), nothing else:
+    # Every role's named account (Consul's identities, both apps, the gateway certificate's VSO login), nothing else:
     # the CA-read role's clients in prod (connect-injector, server-acl-init) are named by their own roles.
     assert (
         _subjects(binding)
@@ -105,7 +105,7 @@ def test_client_jwt_binding_is_exactly_the_accounts_that_log_in(prod_run: Progra
             ("consul", "consul-consul-server"),
             ("consul", "consul-consul-server-acl-init"),
             ("consul", "consul-consul-connect-injector"),
-            ("consul", "api-gateway"),
+            ("consul", "api-gateway-certificate"),
             ("storefront", "storefront"),
             ("checkout", "checkout"),
         }

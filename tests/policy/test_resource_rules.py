@@ -175,6 +175,22 @@ def db_connection(url: str = DB_URL, **postgresql: Any) -> dict[str, Any]:
 
 
 DB_CONNECTION = db_connection()
+VAULT_PKI_SECRET = "kubernetes:secrets.hashicorp.com/v1beta1:VaultPKISecret"
+
+
+def vso_pki_secret(**spec: Any) -> dict[str, Any]:
+    """A VaultPKISecret as the program declares it; ``spec`` overrides fields (None removes one)."""
+    base: dict[str, Any] = {
+        "vaultAuthRef": "api-gateway-vault",
+        "mount": "consul/gateway/pki_int1",
+        "role": "api-gateway",
+        "format": "pem",
+        "expiryOffset": "240h",
+        "destination": {"name": "api-gateway-tls", "create": True, "overwrite": True, "type": "kubernetes.io/tls"},
+    }
+    merged = {k: v for k, v in {**base, **spec}.items() if v is not None}
+    return {"apiVersion": "secrets.hashicorp.com/v1beta1", "kind": "VaultPKISecret", "spec": merged}
+
 
 CASES = [
     # ------------------------------------------------------------------ PKI
@@ -1131,6 +1147,28 @@ CASES = [
         "every namespace",
         "all-namespaces",
     ),
+    # ------------------------------------------------------------------ gateway certificate chain (VSO)
+    ok("pki-gw-chain", VAULT_PKI_SECRET, vso_pki_secret(), "tls-pem-renewed"),
+    ok("pki-gw-chain", VAULT_PKI_SECRET, vso_pki_secret(format=None, expiryOffset="90.5m"), "format-unset"),
+    bad(
+        "pki-gw-chain",
+        VAULT_PKI_SECRET,
+        vso_pki_secret(destination={"name": "api-gateway-tls", "create": True, "type": "Opaque"}),
+        "not created as kubernetes.io/tls",
+        "opaque-destination",
+    ),
+    bad(
+        "pki-gw-chain",
+        VAULT_PKI_SECRET,
+        vso_pki_secret(destination={"name": "api-gateway-tls", "type": "kubernetes.io/tls"}),
+        "not created as kubernetes.io/tls",
+        "existing-secret-not-created",
+    ),
+    bad("pki-gw-chain", VAULT_PKI_SECRET, vso_pki_secret(format="pem_bundle"), "private key", "pem-bundle"),
+    bad("pki-gw-chain", VAULT_PKI_SECRET, vso_pki_secret(format="der"), "private key", "der"),
+    bad("pki-gw-chain", VAULT_PKI_SECRET, vso_pki_secret(expiryOffset=None), "no renewal", "no-offset"),
+    bad("pki-gw-chain", VAULT_PKI_SECRET, vso_pki_secret(expiryOffset="0s"), "no renewal", "zero-offset"),
+    bad("pki-gw-chain", VAULT_PKI_SECRET, vso_pki_secret(expiryOffset="10d"), "no renewal", "days-not-accepted"),
 ]
 
 

@@ -105,6 +105,36 @@ def protect_off(subjects: list[Subject], name: str) -> list[Subject]:
 
 POLICY = "secure-mesh-identities-{}-policy"
 ROLE = "secure-mesh-identities-{}-role"
+CONNECTION_CONFIG = "consul/database/config/orders-orders"
+
+
+def connection_writer(
+    subjects: list[Subject], capabilities: list[str], allowed: Any = None, path: str = CONNECTION_CONFIG
+) -> list[Subject]:
+    """A database connection in the stack and the connect injector's policy granting a write on its config."""
+    subjects = add(
+        subjects, t.DB_CONNECTION, "orders-connection", {"backend": "consul/database", "name": "orders-orders"}
+    )
+    target = named(subjects, POLICY.format("connect-injector"))
+    document = json.loads(target.props["policy"])
+    rule: dict[str, Any] = {"capabilities": capabilities}
+    if allowed is not None:
+        rule["allowed_parameters"] = allowed
+    document["path"][path] = rule
+    target.props = {**target.props, "policy": json.dumps(document)}
+    return subjects
+
+
+def csi_synced_listener(subjects: list[Subject]) -> list[Subject]:
+    """A SecretProviderClass that syncs the Gateway listener's Secret (the CSI delivery: the leaf alone)."""
+    spc = {
+        "metadata": {"name": "api-gateway-vault-tls", "namespace": "consul"},
+        "spec": {
+            "provider": "vault",
+            "secretObjects": [{"secretName": "api-gateway-tls", "type": "kubernetes.io/tls"}],
+        },
+    }
+    return add(subjects, t.SECRET_PROVIDER_CLASS, "gateway-spc", spc)
 
 
 @dataclass
@@ -625,6 +655,57 @@ CASES = [
         ),
         "2 proxy-defaults entries",
         "second-proxy-defaults",
+    ),
+    StackCase(
+        "pol-db-address",
+        "no-allowed-parameters",
+        lambda s: connection_writer(s, ["update"]),
+        "allowed_parameters must name 'connection_url' alone",
+        ROLE.format("connect-injector"),
+    ),
+    StackCase(
+        "pol-db-address",
+        "root-password-allowed",
+        lambda s: connection_writer(s, ["update"], {"connection_url": [], "password": []}),
+        "allowed_parameters must name 'connection_url' alone",
+        ROLE.format("connect-injector"),
+    ),
+    StackCase(
+        "pol-db-address",
+        "any-url",
+        lambda s: connection_writer(s, ["update"], {"connection_url": []}),
+        "accepts any value",
+        ROLE.format("connect-injector"),
+    ),
+    StackCase(
+        "pol-db-address",
+        "tls-optional",
+        lambda s: connection_writer(s, ["update"], {"connection_url": ["*/orders?sslmode=disable"]}),
+        "do not end with a TLS-requiring sslmode",
+        ROLE.format("connect-injector"),
+    ),
+    StackCase(
+        "pol-db-address",
+        "create-too",
+        lambda s: connection_writer(s, ["create", "update"], {"connection_url": ["*/orders?sslmode=require"]}),
+        "only update on one exact connection path",
+        ROLE.format("connect-injector"),
+    ),
+    StackCase(
+        "pol-db-address",
+        "every-connection",
+        lambda s: connection_writer(
+            s, ["update"], {"connection_url": ["*?sslmode=require"]}, path="consul/database/config/*"
+        ),
+        "only update on one exact connection path",
+        ROLE.format("connect-injector"),
+    ),
+    StackCase(
+        "pki-gw-chain-csi",
+        "listener-from-csi-sync",
+        csi_synced_listener,
+        "the leaf without its issuing chain",
+        "secure-mesh-onboarding-gateway",
     ),
 ]
 

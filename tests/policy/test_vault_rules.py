@@ -13,6 +13,7 @@ import copy
 import functools
 import json
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from secure_mesh_policy.consumers import app_of_kv_path, declared_uses
 from secure_mesh_policy.framework import Res, StackView
 from secure_mesh_policy.transport import truthy
 
-from tests.harness import deep_merge, load_stack_config, run_program
+from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 from tests.onboarding.stacks import onboarding_run
 from tests.policy.support import (
     Finding,
@@ -315,11 +316,20 @@ def test_consuls_server_role_owns_its_intermediate_mount_and_nobody_else_does() 
 
 def test_an_issue_path_is_allowed_only_to_the_identity_its_consumer_names() -> None:
     # the CSI class names role api-gateway: moving the class to another role makes the gateway's grant a finding
-    subjects = stack_subjects("dev")
+    subjects = csi_subjects("dev")
     spc = named(subjects, "secure-mesh-onboarding-gateway-tls-provider")
     spec = copy.deepcopy(spc.props["spec"])
     spec["parameters"]["roleName"] = "app-web"
     spc.props = {**spc.props, "spec": spec}
+    found = about(findings("pol-least-issue", subjects), subjects, GATEWAY_ROLE)
+    assert [f.problem.rsplit(": ", 1)[-1] for f in found] == ["issues on a role only ['app-web'] may use"]
+    # the same with VSO (the default): the VaultAuth the VaultPKISecret refers to names the role
+    subjects = stack_subjects("dev")
+    assert about(findings("pol-least-issue", subjects), subjects, GATEWAY_ROLE) == []
+    auth = named(subjects, "secure-mesh-onboarding-gateway-vault-auth")
+    spec = copy.deepcopy(auth.props["spec"])
+    spec["kubernetes"]["role"] = "app-web"
+    auth.props = {**auth.props, "spec": spec}
     found = about(findings("pol-least-issue", subjects), subjects, GATEWAY_ROLE)
     assert [f.problem.rsplit(": ", 1)[-1] for f in found] == ["issues on a role only ['app-web'] may use"]
 
@@ -564,6 +574,25 @@ def test_an_app_role_bound_to_the_default_service_account_is_caught(accounts: li
 # ------------------------------------------------------------------------------------ class 10: transport
 
 
+@cache
+def _csi_run(stack: str) -> ProgramRun:
+    """A checked-in stack with the gateway certificate delivered through the Vault CSI provider."""
+    csi = {"consul": {"apiGatewayCertificateDelivery": "csi"}}
+    return run_program(deep_merge(load_stack_config(stack), csi), stack=stack)
+
+
+def csi_subjects(stack: str) -> list[Subject]:
+    """A private copy of :func:`_csi_run`'s resources."""
+    return copy.deepcopy(from_run(_csi_run(stack).resources))
+
+
+def vso_connection(subjects: list[Subject], **changes: Any) -> list[Subject]:
+    connection = named(subjects, "secure-mesh-onboarding-gateway-vault-connection")
+    spec = {k: v for k, v in {**connection.props["spec"], **changes}.items() if v is not None}
+    connection.props = {**connection.props, "spec": spec}
+    return subjects
+
+
 def spc_params(subjects: list[Subject], **changes: Any) -> list[Subject]:
     spc = named(subjects, "secure-mesh-onboarding-gateway-tls-provider")
     spec = copy.deepcopy(spc.props["spec"])
@@ -601,6 +630,12 @@ TRANSPORT: list[tuple[str, Callable[[list[Subject]], list[Subject]], str, str, s
     ("provider-skip-1", lambda s: set_props(s, "vault", skipTlsVerify="1"), "vault", "skipTlsVerify", "'1'"),
     ("provider-http", lambda s: set_props(s, "vault", address="http://vault.prod.example.com:8200"), "vault",
      "address", "'http://vault.prod.example.com:8200'"),
+    ("vso-skip", lambda s: vso_connection(s, skipTLSVerify=True), "secure-mesh-onboarding-gateway-vault-connection",
+     "spec.skipTLSVerify", "True"),
+    ("vso-http", lambda s: vso_connection(s, address="http://vault.prod.example.com:8200"),
+     "secure-mesh-onboarding-gateway-vault-connection", "spec.address", "'http://vault.prod.example.com:8200'"),
+    ("vso-no-ca", lambda s: vso_connection(s, caCertSecretRef=None), "secure-mesh-onboarding-gateway-vault-connection",
+     "spec.caCertSecretRef", "<unset>"),
     ("csi-skip", lambda s: spc_params(s, vaultSkipTLSVerify="True"), "secure-mesh-onboarding-gateway-tls-provider",
      "spec.parameters.vaultSkipTLSVerify", "'True'"),
     ("csi-http", lambda s: spc_params(s, vaultAddress="http://vault.prod.example.com:8200"),
@@ -623,7 +658,7 @@ TRANSPORT: list[tuple[str, Callable[[list[Subject]], list[Subject]], str, str, s
 def test_transport_to_vault_weakened_in_prod_is_caught(
     case: str, weaken: Callable[[list[Subject]], list[Subject]], culprit: str, prop: str, value: str
 ) -> None:
-    subjects = weaken(stack_subjects("prod"))
+    subjects = weaken(csi_subjects("prod") if case.startswith("csi-") else stack_subjects("prod"))
     found = about(findings("csl-vault-ca-transport", subjects), subjects, culprit)
     assert [(f.prop, f.value) for f in found] == [(prop, value)], [f.problem for f in found]
 
@@ -646,10 +681,11 @@ def test_consul_agent_annotations_skip_verify_in_any_spelling() -> None:
 
 
 @functools.cache
-def _plain_http_dev() -> list[Subject]:
+def _plain_http_dev(delivery: str = "vso") -> list[Subject]:
     """The dev stack with plain-http Vault addresses (dev's own Vault serves TLS; http stays allowed in dev)."""
     http = {"address": "http://vault.vault.svc.cluster.local:8200", "providerAddress": "http://127.0.0.1:8200"}
-    config = deep_merge(load_stack_config("dev"), {"vault": {**http, "tls": {"caCertFile": None}}})
+    override = {"vault": {**http, "tls": {"caCertFile": None}}, "consul": {"apiGatewayCertificateDelivery": delivery}}
+    config = deep_merge(load_stack_config("dev"), override)
     return from_run(run_program(config, stack="dev").resources)
 
 
@@ -663,6 +699,8 @@ def test_dev_may_use_plain_http_but_never_skip_verification() -> None:
     ]
     # production by policy config, not by stack name
     found = findings("csl-vault-ca-transport", copy.deepcopy(_plain_http_dev()), {"environment": "prod"})
+    assert sorted(f.prop for f, _ in found) == ["address", "spec.address"]
+    found = findings("csl-vault-ca-transport", copy.deepcopy(_plain_http_dev("csi")), {"environment": "prod"})
     assert sorted(f.prop for f, _ in found) == ["address", "spec.parameters.vaultAddress"]
 
 

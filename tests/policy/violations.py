@@ -48,6 +48,7 @@ from tests.policy.test_stack_rules import (
     POLICY,
     ROLE,
     add,
+    connection_writer,
     drop,
     edit_policy,
     protect_off,
@@ -213,7 +214,22 @@ VIOLATIONS: dict[str, Violating] = {
     "pki-urls-stack": weakened(
         lambda s: drop(s, "secure-mesh-pki-server-l2-urls"), blame="secure-mesh-pki-server-l2-mount"
     ),
+    "pki-gw-chain": shape(
+        "kubernetes:secrets.hashicorp.com/v1beta1:VaultPKISecret",
+        {
+            "spec": {
+                "mount": "consul/gateway/pki_int1",
+                "role": "api-gateway",
+                "format": "pem_bundle",
+                "expiryOffset": "240h",
+                "destination": {"name": "t", "create": True, "type": "kubernetes.io/tls"},
+            }
+        },
+    ),
     # -------------------------------------------------------------------------------------- policies
+    "pol-db-address": weakened(
+        lambda s: connection_writer(s, ["update"], {"connection_url": []}), blame=ROLE.format("connect-injector")
+    ),
     "pol-kv-data": shape(t.POLICY, {"name": "p", "policy": policy_doc({"consul/kv/destroy/x": ["update"]})}),
     "pol-kv-data-stack": weakened(
         lambda s: edit_policy(s, POLICY.format("server"), add={"consul/kv/consul/gossip": ["read"]}),
