@@ -121,3 +121,26 @@ def test_the_program_stops_before_any_resource_without_credentials() -> None:
     error, registered = run_program_expecting_failure(onboarding_config())
     assert "apps[2].database" in str(error) and "has no root credentials" in str(error)
     assert [r for r in registered if r.custom] == []
+
+
+def test_follow_catalog_needs_a_consul_service() -> None:
+    database = {**onboarding_config()["apps"][2]["database"], "address": {"host": "db", "followCatalog": True}}
+    _expect(
+        _with_app(2, database=database),
+        "apps[2].database.address.followCatalog",
+        "true needs consulService: only a Consul catalog service can be followed; allowed with a static host: false "
+        "or unset",
+        secrets=CREDENTIALS,
+    )
+    for follow in (False, None):
+        address = {"host": "db"} if follow is None else {"host": "db", "followCatalog": follow}
+        database = {**onboarding_config()["apps"][2]["database"], "address": address}
+        _load(_with_app(2, database=database), secrets=CREDENTIALS)
+
+
+def test_gateway_certificate_delivery_names_the_allowed_values() -> None:
+    config = onboarding_config(consul={"apiGatewayCertificateDelivery": "vault-csi"})
+    with pytest.raises(SettingsError) as error:
+        _load(config, secrets=CREDENTIALS)
+    assert "consul.apiGatewayCertificateDelivery" in error.value.paths
+    assert "'vault-csi'" in str(error.value) and "vso" in str(error.value) and "csi" in str(error.value)
