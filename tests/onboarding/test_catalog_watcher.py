@@ -104,7 +104,7 @@ def test_watcher_deployment_is_the_whole_expected_document() -> None:
                             {"name": "STATE_FILE", "value": "/run/db-address-watcher/last-applied"},
                             {"name": "VAULT_CONFIG_PATH", "value": CONFIG_PATH},
                             {"name": "URL_PREFIX", "value": "postgresql://{{username}}:{{password}}@"},
-                            {"name": "URL_SUFFIX", "value": "/orders?sslmode=require"},
+                            {"name": "URL_SUFFIX", "value": "/orders?sslmode=verify-full"},
                             {"name": "VAULT_TOKEN_FILE", "value": "/vault/secrets/token"},
                             {"name": "VAULT_ADDR", "value": "http://vault.vault.svc.cluster.local:8200"},
                         ],
@@ -165,7 +165,7 @@ def test_watcher_vault_policy_updates_exactly_one_connections_address() -> None:
         "path": {
             CONFIG_PATH: {
                 "capabilities": ["update"],
-                "allowed_parameters": {"connection_url": ["*/orders?sslmode=require"]},
+                "allowed_parameters": {"connection_url": ["*/orders?sslmode=verify-full"]},
             },
             TOKEN_KV: {"capabilities": ["read"]},
             "auth/token/renew-self": {"capabilities": ["update"]},
@@ -282,7 +282,7 @@ template {
 def test_the_connection_url_is_set_at_creation_then_owned_by_the_watcher() -> None:
     connection = onboarding_run().one(CONNECTION, "secure-mesh-onboarding-orders-db-connection")
     assert connection.ignore_changes == ("postgresql.connectionUrl",)
-    assert connection.inputs["postgresql"]["connectionUrl"].endswith("@10.0.0.11:6432/orders?sslmode=require")
+    assert connection.inputs["postgresql"]["connectionUrl"].endswith("@10.0.0.11:6432/orders?sslmode=verify-full")
     assert connection.inputs["verifyConnection"] is True, "Vault refuses a moved address it cannot connect to"
 
 

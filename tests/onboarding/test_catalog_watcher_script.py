@@ -28,7 +28,7 @@ from tests.onboarding.stacks import onboarding_run
 WATCHER = "secure-mesh-onboarding-orders-db-address-watcher"
 CONFIG_PATH = "consul/database/config/orders-orders"
 PREFIX = "postgresql://{{username}}:{{password}}@"
-SUFFIX = "/orders?sslmode=require"
+SUFFIX = "/orders?sslmode=verify-full"
 CREATED_WITH = f"{PREFIX}10.0.0.11:6432{SUFFIX}"
 WATCHER_TOKEN = "hvs.watcher-token"
 OTHER_TOKEN = "hvs.some-app-token"

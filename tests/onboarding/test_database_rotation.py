@@ -100,6 +100,15 @@ def test_a_new_version_changes_exactly_the_inputs_that_resend_the_password_and_r
                 k: (old_inputs.get(k), new_inputs.get(k)) for k in keys if old_inputs.get(k) != new_inputs.get(k)
             }
     connection = "secure-mesh-onboarding-orders-db-connection"
+    # The catalog watcher restarts (its revision digest changes) to re-apply the address after the update.
+    old_spec, new_spec = changed.pop("secure-mesh-onboarding-orders-db-address-watcher")["spec"]
+    revision = "secure-mesh.io/connection-revision"
+    old_annotations = dict(old_spec["template"]["metadata"]["annotations"])
+    new_annotations = dict(new_spec["template"]["metadata"]["annotations"])
+    assert old_annotations.pop(revision) != new_annotations.pop(revision)
+    assert old_annotations == new_annotations
+    assert {**old_spec, "template": {}} == {**new_spec, "template": {}}
+    assert old_spec["template"]["spec"] == new_spec["template"]["spec"]
     old_pg, new_pg = changed[connection]["postgresql"]
     assert {**old_pg, "passwordWoVersion": 2} == new_pg, "only the write-only version changes in the connection"
     assert old_pg["passwordWoVersion"] == 1

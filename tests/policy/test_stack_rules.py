@@ -679,15 +679,15 @@ CASES = [
     ),
     StackCase(
         "pol-db-address",
-        "tls-optional",
-        lambda s: connection_writer(s, ["update"], {"connection_url": ["*/orders?sslmode=disable"]}),
-        "do not end with a TLS-requiring sslmode",
+        "any-database-or-mode",
+        lambda s: connection_writer(s, ["update"], {"connection_url": ["postgresql://{{username}}:{{password}}@*"]}),
+        "do not pin the database and sslmode",
         ROLE.format("connect-injector"),
     ),
     StackCase(
         "pol-db-address",
         "create-too",
-        lambda s: connection_writer(s, ["create", "update"], {"connection_url": ["*/orders?sslmode=require"]}),
+        lambda s: connection_writer(s, ["create", "update"], {"connection_url": ["*/orders?sslmode=verify-full"]}),
         "only update on one exact connection path",
         ROLE.format("connect-injector"),
     ),
@@ -695,7 +695,7 @@ CASES = [
         "pol-db-address",
         "every-connection",
         lambda s: connection_writer(
-            s, ["update"], {"connection_url": ["*?sslmode=require"]}, path="consul/database/config/*"
+            s, ["update"], {"connection_url": ["*?sslmode=verify-full"]}, path="consul/database/config/*"
         ),
         "only update on one exact connection path",
         ROLE.format("connect-injector"),

@@ -773,18 +773,9 @@ def test_declared_uses_come_from_chart_values_csi_classes_and_agent_annotations(
     view = StackView(Res.from_policy_resource(r) for r in stack_args([*subjects, annotated]).resources)
     uses = sorted((u.path, u.role, u.source.name, u.where) for u in declared_uses(view))
     assert uses == [
-        (
-            "consul/gateway/pki_int1/issue/api-gateway",
-            "api-gateway",
-            "secure-mesh-onboarding-gateway-tls-provider",
-            "spec.parameters.objects[0].secretPath",
-        ),
-        (
-            "consul/gateway/pki_int1/issue/api-gateway",
-            "api-gateway",
-            "secure-mesh-onboarding-gateway-tls-provider",
-            "spec.parameters.objects[1].secretPath",
-        ),
+        # VSO (the dev stack's delivery): the VaultPKISecret's mount and role, used by its VaultAuth's role
+        ("consul/gateway/pki_int1/issue/api-gateway", "api-gateway", "secure-mesh-onboarding-gateway-certificate",
+         "spec.mount"),
         (
             "consul/gateway/pki_int1/issue/x",
             "app-web",
@@ -801,6 +792,13 @@ def test_declared_uses_come_from_chart_values_csi_classes_and_agent_annotations(
          "values.server.serverCert.secretName"),
         ("consul/webhook/pki_int1/issue/connect-injector", "consul-connect-injector", "secure-mesh-consul-release",
          "values.global.secretsBackend.vault.connectInject.tlsCert.secretName"),
+    ]  # fmt: skip
+    csi_view = StackView(Res.from_policy_resource(r) for r in stack_args(csi_subjects("dev")).resources)
+    csi_uses = sorted((u.path, u.role, u.source.name, u.where) for u in declared_uses(csi_view))
+    assert [u for u in csi_uses if u[2] == "secure-mesh-onboarding-gateway-tls-provider"] == [
+        ("consul/gateway/pki_int1/issue/api-gateway", "api-gateway", "secure-mesh-onboarding-gateway-tls-provider",
+         f"spec.parameters.objects[{i}].secretPath")
+        for i in (0, 1)
     ]  # fmt: skip
 
 
