@@ -71,6 +71,9 @@ def test_watcher_deployment_is_the_whole_expected_document() -> None:
                         f'{{{{- with secret "{TOKEN_KV}" -}}}}{{{{ .Data.data.value }}}}{{{{- end }}}}'
                     ),
                     "vault.hashicorp.com/agent-service-account-token-volume-name": "vault-token",
+                    # dev's Vault serves TLS from a private CA: the agent verifies it with the copied CA
+                    "vault.hashicorp.com/tls-secret": "consul-consul-vault-ca",
+                    "vault.hashicorp.com/ca-cert": "/vault/tls/tls.crt",
                     "secure-mesh.io/connection-revision": _revision(),
                 },
             },
@@ -106,7 +109,8 @@ def test_watcher_deployment_is_the_whole_expected_document() -> None:
                             {"name": "URL_PREFIX", "value": "postgresql://{{username}}:{{password}}@"},
                             {"name": "URL_SUFFIX", "value": "/orders?sslmode=verify-full"},
                             {"name": "VAULT_TOKEN_FILE", "value": "/vault/secrets/token"},
-                            {"name": "VAULT_ADDR", "value": "http://vault.vault.svc.cluster.local:8200"},
+                            {"name": "VAULT_ADDR", "value": "https://vault.vault.svc.cluster.local:8200"},
+                            {"name": "VAULT_CACERT", "value": "/vault/tls/tls.crt"},
                         ],
                         "securityContext": RESTRICTED,
                         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
@@ -114,6 +118,7 @@ def test_watcher_deployment_is_the_whole_expected_document() -> None:
                             {"name": "config", "mountPath": "/etc/db-address-watcher", "readOnly": True},
                             {"name": "bin", "mountPath": "/watcher-bin", "readOnly": True},
                             {"name": "run", "mountPath": "/run/db-address-watcher"},
+                            {"name": "vault-ca", "mountPath": "/vault/tls", "readOnly": True},
                         ],
                     }
                 ],
@@ -135,6 +140,7 @@ def test_watcher_deployment_is_the_whole_expected_document() -> None:
                             ]
                         },
                     },
+                    {"name": "vault-ca", "secret": {"secretName": "consul-consul-vault-ca"}},
                 ],
             },
         },

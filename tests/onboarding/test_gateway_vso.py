@@ -66,7 +66,11 @@ def test_vault_connection_auth_and_pki_secret_are_the_whole_expected_documents()
         "apiVersion": "secrets.hashicorp.com/v1beta1",
         "kind": "VaultConnection",
         "metadata": {"name": "api-gateway-vault", "namespace": "consul"},
-        "spec": {"address": "http://vault.vault.svc.cluster.local:8200", "skipTLSVerify": False},
+        "spec": {
+            "address": "https://vault.vault.svc.cluster.local:8200",
+            "skipTLSVerify": False,
+            "caCertSecretRef": "api-gateway-vault-ca",
+        },
     }
     assert run.one(AUTH).inputs == {
         "apiVersion": "secrets.hashicorp.com/v1beta1",
