@@ -12,7 +12,8 @@
 # - nothing rendered (no healthy instance): keep the last good address, write nothing, exit 0;
 # - a malformed rendering, no Vault token, or Vault refuses the write (403 permission denied, 400 when
 #   the new address does not accept a verified connection): write nothing, exit 1 (consul-template then
-#   stops with the command's error and Kubernetes restarts it with back-off, retrying the write).
+#   stops with the command's error, manager/runner.go "failed to execute command" -> ErrCh -> cli.go exit
+#   code ExitCodeRunnerError, and Kubernetes restarts it with back-off, retrying the write).
 #
 # Environment: ADDRESS_FILE, VAULT_CONFIG_PATH, URL_PREFIX, URL_SUFFIX, SERVICE, VAULT_TOKEN_FILE,
 # STATE_FILE, plus the vault CLI's own VAULT_ADDR / VAULT_CACERT / VAULT_TLS_SERVER_NAME / VAULT_NAMESPACE.
