@@ -392,6 +392,11 @@ class Layout:
         return truncate_name(f"{self.consul_fullname}-mesh-gateway")
 
     @cached_property
+    def mesh_gateway_service(self) -> str:
+        """The chart's mesh gateway Service (``<fullname>-mesh-gateway``, templates/mesh-gateway-service.yaml)."""
+        return truncate_name(f"{self.consul_fullname}-mesh-gateway")
+
+    @cached_property
     def audit_device_path(self) -> str:
         """Where this stack's Vault audit device is enabled (``sys/audit/<path>``); one per datacenter."""
         return self.settings.vault.audit.path or f"secure-mesh-{self.datacenter}"

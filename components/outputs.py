@@ -4,7 +4,7 @@ Every output is listed once in :data:`STACK_OUTPUTS` with its type and meaning; 
 and the contract test (``tests/program/test_stack_outputs.py``, against a checked-in snapshot) are
 built from this list, so an output cannot disappear or change type unnoticed. Names are camelCase.
 Values are names and paths computed from the layout (stable in every phase of every custody) and
-public certificates; no secret is exported.
+public certificates; the one secret, a peering acceptor's ``peeringTokens``, is exported only as a Pulumi secret.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .identities.roles import workload_audience
 from .layout import Layout
 from .onboarding.annotations import all_agent_annotations, all_token_volumes
 from .settings import ChainName
+from .topology.documents import peer_upstream_annotations
 
 if TYPE_CHECKING:
     from .platform import SecureMeshPlatform
@@ -92,6 +93,34 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
         "reviews with the client's JWT).",
     ),
     StackOutput("appDatabaseCredsPaths", "map", "App with a database → where its short-lived credentials come from."),
+    StackOutput(
+        "datacenter",
+        "string",
+        "Consul's datacenter, the name other clusters' stacks read (equal to `consulDatacenter`).",
+    ),
+    StackOutput(
+        "connectRootPkiPath",
+        "string",
+        "The connect root (`connectCA.rootPKIPath`, equal to `meshRootPkiPath`): a peer checks it differs from its own.",
+    ),
+    StackOutput(
+        "meshGatewayAddress",
+        "string",
+        "`host:port` of this cluster's mesh gateway (its LoadBalancer Service) on a peering member; empty otherwise "
+        "or until the load balancer has an address.",
+    ),
+    StackOutput(
+        "peeringTokens",
+        "map",
+        "Peering acceptor: dialer stack name (`peer-west`) → the peering token generated for it; empty otherwise. "
+        "Only ever a secret: the dialer's stack reads it through a stack reference.",
+        secret=True,
+    ),
+    StackOutput(
+        "peerUpstreamAnnotations",
+        "map",
+        "App → pod annotations declaring the peers' services it calls (`<service>.svc.<peer>.peer:<port>`).",
+    ),
 )
 
 
@@ -146,6 +175,11 @@ def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
         "appDatabaseCredsPaths": {
             app.name: layout.app(app).database_creds_path for app in settings.apps if app.database is not None
         },
+        "datacenter": layout.datacenter,
+        "connectRootPkiPath": layout.connect_root_pki_path,
+        "meshGatewayAddress": platform.peering.mesh_gateway_address if platform.peering is not None else "",
+        "peeringTokens": dict(platform.peering.tokens) if platform.peering is not None else {},
+        "peerUpstreamAnnotations": peer_upstream_annotations(settings),
     }
 
 

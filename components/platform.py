@@ -19,6 +19,7 @@ from .pki.component import CertificateAuthority, CertificateAuthorityArgs
 from .providers import build_consul_provider
 from .secrets.component import ConsulSecrets, ConsulSecretsArgs
 from .settings import ChainName, Settings
+from .topology.component import ClusterPeering, ClusterPeeringArgs, peering_enabled
 
 if TYPE_CHECKING:
     import pulumi_consul as consul  # only for annotations; see providers.py
@@ -79,6 +80,8 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         self.consul: ConsulCluster | None = None
         self.intentions: MeshIntentions | None = None
         self.onboarding: AppOnboarding | None = None
+        self.peering: ClusterPeering | None = None
+        """This cluster's side of each peering (topology.mode 'peering'), after the mesh entry."""
         self.consul_provider: consul.Provider | None = None
         """Consul's API (config-entry intentions, catalog look-ups), trusting the server chain's CA from Vault."""
         if self.pki.complete:
@@ -94,6 +97,18 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                 MeshIntentionsArgs(settings, layout, consul_provider=self.consul_provider),
                 pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
             )
+            if peering_enabled(settings) and self.consul_provider is not None:
+                self.peering = ClusterPeering(
+                    f"{name}-peering",
+                    ClusterPeeringArgs(
+                        settings,
+                        layout,
+                        consul_provider=self.consul_provider,
+                        mesh=self.intentions.mesh,
+                        release=self.consul.release,
+                    ),
+                    pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
+                )
             # --- Service onboarding (issue 7): app identities, database credentials, gateway TLS -------
             self.onboarding = AppOnboarding(
                 f"{name}-onboarding",

@@ -21,6 +21,7 @@ import pulumi_vault as vault
 
 from .layout import Layout
 from .settings import IntentionsRendering, Settings
+from .settings.topology import TopologyMode
 from .settings.vault_ca_file import vault_ca_file_path
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ def needs_consul_provider(settings: Settings) -> bool:
     uses_catalog = any(
         app.database is not None and app.database.address.consul_service is not None for app in settings.apps
     )
-    return settings.consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES or uses_catalog
+    peering = settings.topology.mode is TopologyMode.PEERING  # the token and the peering go through Consul's API
+    return settings.consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES or uses_catalog or peering
 
 
 def build_providers(settings: Settings, layout: Layout, project_dir: Path) -> Providers:

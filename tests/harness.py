@@ -40,10 +40,12 @@ __all__ = [
     "RecordingMonitor",
     "RegisteredResource",
     "deep_merge",
+    "layout_of_run",
     "load_stack_config",
     "run_program",
     "run_program_expecting_failure",
     "run_stack",
+    "stack_of_run",
 ]
 
 
@@ -86,6 +88,19 @@ def run_program_expecting_failure(
 ) -> tuple[BaseException, list[RegisteredResource]]:
     """Run the program with config that must be rejected; return the error and whatever was registered."""
     return engine.run_program_expecting_failure(_main, PROJECT_DIR, config, secrets, _collect_mock_outputs())
+
+
+def stack_of_run(run: ProgramRun) -> str:
+    """The stack a run was made for (the ``<stack>`` of ``urn:pulumi:<stack>::<project>::…``)."""
+    return run.resources[0].urn.split("::")[0].removeprefix("urn:pulumi:")
+
+
+def layout_of_run(run: ProgramRun) -> Any:
+    """The :class:`components.layout.Layout` of the checked-in stack a run was made for."""
+    from components.layout import Layout
+    from components.settings import load_settings
+
+    return Layout(load_settings(load_stack_config(stack_of_run(run))))
 
 
 def run_stack(stack: str, preview: bool = False, secrets: Mapping[str, str] | None = None) -> ProgramRun:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..layout import Identity, KvSecret, Layout
 from ..settings import Settings
+from ..settings.topology import TopologyMode
 from .chart_keys import CHART_KEYS, PINNED_CHART_VERSION, is_removed
 
 ACL_BINDING_RULE_SELECTOR = "serviceaccount.name!=default"
@@ -179,6 +180,8 @@ def _global(settings: Settings, layout: Layout) -> dict[str, Any]:
     if consul.enterprise:
         block["adminPartitions"] = {"enabled": True, "name": "default"}
         block["enterpriseLicense"] = {**_secret(layout, KvSecret.LICENSE), "enableLicenseAutoload": True}
+    if settings.topology.mode is TopologyMode.PEERING:
+        block["peering"] = {"enabled": True}
     if layout.is_secondary_datacenter:
         block["federation"] = {"enabled": True, "primaryDatacenter": consul.primary_datacenter}
     return block
@@ -207,6 +210,22 @@ def _server(settings: Settings, layout: Layout) -> dict[str, Any]:
     }
 
 
+def _mesh_gateway(settings: Settings) -> dict[str, Any]:
+    """Mesh gateways: off, or a LoadBalancer Service in front of ``topology.meshGatewayReplicas`` pods.
+
+    ``wanAddress.source: Service`` advertises the Service's load-balancer address (chart 2.0.3 values.yaml,
+    ``meshGateway.wanAddress``); with ``peering.peerThroughMeshGateways`` that is the address peers dial.
+    """
+    if not settings.consul.mesh_gateway:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "replicas": settings.topology.mesh_gateway_replicas,
+        "service": {"type": "LoadBalancer"},
+        "wanAddress": {"source": "Service"},
+    }
+
+
 def build_consul_values(settings: Settings, layout: Layout) -> dict[str, Any]:
     """The Helm values of the pinned Consul chart for this stack, checked against the chart's own rules."""
     consul = settings.consul
@@ -224,7 +243,7 @@ def build_consul_values(settings: Settings, layout: Layout) -> dict[str, Any]:
             "k8sDenyNamespaces": [layout.vault_namespace],
             "apiGateway": {"manageExternalCRDs": consul.api_gateway},
         },
-        "meshGateway": {"enabled": consul.mesh_gateway},
+        "meshGateway": _mesh_gateway(settings),
     }
     check_chart_rules(values)
     return values
@@ -349,9 +368,20 @@ def _check_federation(values: Mapping[str, Any]) -> None:
     _require(values, "global.federation.primaryDatacenter", "a federated secondary names its primary")
 
 
+def _check_peering(values: Mapping[str, Any]) -> None:
+    """Peering renders only with TLS and connect injection (chart 2.0.3 templates/connect-inject-deployment.yaml
+    L1-3 fails otherwise); the program also routes peering through mesh gateways, so it needs them."""
+    if not get_value(values, "global.peering.enabled"):
+        return
+    for key in ("global.tls.enabled", "connectInject.enabled", "meshGateway.enabled"):
+        if not get_value(values, key):
+            raise ChartValuesError(key, "must be true when global.peering.enabled is true")
+
+
 def check_chart_rules(values: Mapping[str, Any]) -> None:
     """Raise :class:`ChartValuesError` for the first value the pinned chart would reject or ignore."""
     _check_keys(values)
+    _check_peering(values)
     _check_pairs(values)
     _check_strings(values)
     if get_value(values, f"{_VAULT}.enabled"):

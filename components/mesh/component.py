@@ -40,7 +40,9 @@ import pulumi_kubernetes as kubernetes
 from ..consul.component import passed_dependencies
 from ..layout import Layout
 from ..settings import IntentionsRendering, Settings
-from .graph import WILDCARD, IntentionGraph, build_graph
+from ..settings.topology import TopologyMode
+from ..topology.documents import PEERING_MESH_GATEWAY_MODE, with_peer_sources
+from .graph import WILDCARD, DestinationEntry, IntentionGraph, build_graph
 from .render import (
     config_entry_mesh,
     config_entry_proxy_defaults,
@@ -74,6 +76,8 @@ class MeshIntentions(pulumi.ComponentResource):
     """The rendered entries (what onboarding may wait for)."""
     graph: IntentionGraph
     """The graph the resources were rendered from."""
+    entries: tuple[DestinationEntry, ...]
+    """The graph's entries plus the sources that name a peer (``topology.peers[].exports``): what is rendered."""
     rendering: IntentionsRendering
     mesh: pulumi.Resource | None
     """The ``mesh`` entry (``Mesh`` resource or ``mesh`` config entry); None in a secondary datacenter."""
@@ -88,6 +92,9 @@ class MeshIntentions(pulumi.ComponentResource):
         super().__init__("secure-mesh:mesh:MeshIntentions", name, None, opts)
         settings, layout = args.settings, args.layout
         self.graph = build_graph(settings)
+        self.entries = with_peer_sources(self.graph.entries, settings)
+        self._peering = settings.topology.mode is TopologyMode.PEERING
+        self._gateway_mode = PEERING_MESH_GATEWAY_MODE if self._peering else None
         self.rendering = settings.consul.intentions_rendering
         # A component's depends_on does not hold back its children: each child lists them itself.
         self._upstream = passed_dependencies(opts)
@@ -138,9 +145,9 @@ class MeshIntentions(pulumi.ComponentResource):
             )
 
         if self._owns_mesh_entries:
-            self.mesh = custom_resource(f"{name}-mesh", crd_mesh(namespace), [])
+            self.mesh = custom_resource(f"{name}-mesh", crd_mesh(namespace, self._peering), [])
             self.proxy_defaults = custom_resource(
-                f"{name}-proxy-defaults", crd_proxy_defaults(namespace), [self.mesh]
+                f"{name}-proxy-defaults", crd_proxy_defaults(namespace, self._gateway_mode), [self.mesh]
             )
         for service, protocol in self.graph.services.items():
             self.service_defaults[service] = custom_resource(
@@ -148,7 +155,7 @@ class MeshIntentions(pulumi.ComponentResource):
                 crd_service_defaults(service, protocol, namespace),
                 [self.mesh, self.proxy_defaults],
             )
-        for entry in self.graph.entries:
+        for entry in self.entries:
             document = crd_service_intentions(entry, namespace)
             self.intentions[entry.destination] = custom_resource(
                 f"{name}-{document['metadata']['name']}", document, self._intention_needs(entry.destination)
@@ -158,9 +165,13 @@ class MeshIntentions(pulumi.ComponentResource):
         import pulumi_consul as consul  # only config-entry stacks need it (~0.2 s of import; issue 9)
 
         if self._owns_mesh_entries:
-            self.mesh = consul.ConfigEntry(f"{name}-mesh", **config_entry_mesh(enterprise), opts=self._opts([]))
+            self.mesh = consul.ConfigEntry(
+                f"{name}-mesh", **config_entry_mesh(enterprise, self._peering), opts=self._opts([])
+            )
             self.proxy_defaults = consul.ConfigEntry(
-                f"{name}-proxy-defaults", **config_entry_proxy_defaults(enterprise), opts=self._opts([self.mesh])
+                f"{name}-proxy-defaults",
+                **config_entry_proxy_defaults(enterprise, self._gateway_mode),
+                opts=self._opts([self.mesh]),
             )
         for service, protocol in self.graph.services.items():
             self.service_defaults[service] = consul.ConfigEntryServiceDefaults(
@@ -168,7 +179,7 @@ class MeshIntentions(pulumi.ComponentResource):
                 **config_entry_service_defaults(service, protocol, enterprise),
                 opts=self._opts([self.mesh, self.proxy_defaults]),
             )
-        for entry in self.graph.entries:
+        for entry in self.entries:
             self.intentions[entry.destination] = consul.ConfigEntryServiceIntentions(
                 f"{name}-{intentions_resource_name(entry.destination)}",
                 **config_entry_service_intentions(entry, enterprise),

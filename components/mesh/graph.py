@@ -60,6 +60,8 @@ class SourceRule:
     permissions: tuple[HttpMatch, ...] | None = None
     origin: str = ""
     """Where the rule comes from (a settings key path), for error messages and review."""
+    peer: str | None = None
+    """The peered cluster the source lives in (``topology.peers[].exports``); None for this cluster's services."""
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ MESH_TLS_MIN_VERSION = "TLSv1_3"
 Consul accepts ``TLS_AUTO``, ``TLSv1_0`` … ``TLSv1_3`` (types/tls.go; consul-k8s mesh_types.go validates the same)."""
 
 
-def mesh_spec() -> dict[str, Any]:
+def mesh_spec(peer_through_mesh_gateways: bool = False) -> dict[str, Any]:
     """What the mesh entry says, in the consul-k8s ``Mesh`` spec's field names (crd-meshes.yaml, chart 2.0.3).
 
     * ``transparentProxy.meshDestinationsOnly``: transparent proxies reach only services in Consul's catalog,
@@ -48,9 +48,13 @@ def mesh_spec() -> dict[str, Any]:
       proxy-defaults or service-defaults ("cannot set MutualTLSMode=permissive because
       AllowEnablingPermissiveMutualTLS=false in the mesh config entry", agent/consul/state/config_entry.go
       ``checkMutualTLSMode``);
-    * ``tls.incoming``/``tls.outgoing.tlsMinVersion``: the floor for mTLS between proxies.
+    * ``tls.incoming``/``tls.outgoing.tlsMinVersion``: the floor for mTLS between proxies;
+    * on a peering member, ``peering.peerThroughMeshGateways``: the servers' peering control plane goes through the
+      mesh gateways, and a peering token then advertises the gateways' addresses — so the entry must exist before
+      any token is generated (Consul docs ``east-west/mesh-gateway/cluster-peer.mdx`` "Modes"; consul-k8s
+      ``PeeringMeshConfig`` in control-plane/api/v1alpha1/mesh_types.go).
     """
-    return {
+    spec: dict[str, Any] = {
         "allowEnablingPermissiveMutualTLS": False,
         "tls": {
             "incoming": {"tlsMinVersion": MESH_TLS_MIN_VERSION},
@@ -58,15 +62,23 @@ def mesh_spec() -> dict[str, Any]:
         },
         "transparentProxy": {"meshDestinationsOnly": True},
     }
+    if peer_through_mesh_gateways:
+        spec["peering"] = {"peerThroughMeshGateways": True}
+    return spec
 
 
-def proxy_defaults_spec() -> dict[str, Any]:
+def proxy_defaults_spec(mesh_gateway_mode: str | None = None) -> dict[str, Any]:
     """What the global proxy-defaults entry says (consul-k8s ``ProxyDefaults`` field names, crd-proxydefaults.yaml).
 
-    Only ``mutualTLSMode: strict``: no global protocol (each service's protocol is its own service-defaults), no
-    ``expose`` paths (they bypass mTLS), no mesh-gateway mode (the chart's gateways decide).
+    ``mutualTLSMode: strict``; no global protocol (each service's protocol is its own service-defaults), no
+    ``expose`` paths (they bypass mTLS). A peering member adds ``meshGateway.mode`` (``local``: a sidecar's traffic
+    to a peer leaves through this cluster's own gateway; ``none`` does not work for peering — Consul docs
+    ``east-west/mesh-gateway/cluster-peer.mdx``).
     """
-    return {"mutualTLSMode": MUTUAL_TLS_MODE}
+    spec: dict[str, Any] = {"mutualTLSMode": MUTUAL_TLS_MODE}
+    if mesh_gateway_mode is not None:
+        spec["meshGateway"] = {"mode": mesh_gateway_mode}
+    return spec
 
 
 def intentions_resource_name(destination: str) -> str:
@@ -90,6 +102,8 @@ def _crd_http(match: HttpMatch) -> dict[str, Any]:
 
 def _crd_source(rule: SourceRule) -> dict[str, Any]:
     source: dict[str, Any] = {"name": rule.source}
+    if rule.peer is not None:
+        source["peer"] = rule.peer
     if rule.permissions is not None:
         source["permissions"] = [{"action": "allow", "http": _crd_http(match)} for match in rule.permissions]
     elif rule.action is not None:
@@ -120,23 +134,63 @@ def crd_service_defaults(service: str, protocol: Protocol, namespace: str) -> di
     }
 
 
-def crd_mesh(namespace: str) -> dict[str, Any]:
-    """The cluster's one ``Mesh`` custom resource."""
-    return {
-        "apiVersion": CRD_API_VERSION,
-        "kind": "Mesh",
-        "metadata": {"name": MESH_ENTRY_NAME, "namespace": namespace},
-        "spec": mesh_spec(),
-    }
+WAIT_FOR_SYNCED = {"pulumi.com/waitFor": "condition=Synced"}
+"""Makes pulumi-kubernetes (4.18+) wait until the consul-k8s controller reports the entry written to Consul
+(condition ``Synced`` True, control-plane/api/common/configentry.go ``ConditionSynced``): the peering token must
+not be generated before Consul has the mesh entry."""
 
 
-def crd_proxy_defaults(namespace: str) -> dict[str, Any]:
+def crd_mesh(namespace: str, peering: bool = False) -> dict[str, Any]:
+    """The cluster's one ``Mesh`` custom resource (a peering member's waits until Consul has it)."""
+    metadata: dict[str, Any] = {"name": MESH_ENTRY_NAME, "namespace": namespace}
+    if peering:
+        metadata["annotations"] = dict(WAIT_FOR_SYNCED)
+    return {"apiVersion": CRD_API_VERSION, "kind": "Mesh", "metadata": metadata, "spec": mesh_spec(peering)}
+
+
+def crd_proxy_defaults(namespace: str, mesh_gateway_mode: str | None = None) -> dict[str, Any]:
     """The cluster's one ``ProxyDefaults`` custom resource (named ``global``)."""
     return {
         "apiVersion": CRD_API_VERSION,
         "kind": "ProxyDefaults",
         "metadata": {"name": PROXY_DEFAULTS_NAME, "namespace": namespace},
-        "spec": proxy_defaults_spec(),
+        "spec": proxy_defaults_spec(mesh_gateway_mode),
+    }
+
+
+EXPORTED_SERVICES_NAME = "default"
+"""The exported-services entry is named after its admin partition; Consul OSS has only ``default``."""
+
+
+def exported_services(exports: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """``{service: [peer, …]}`` as the entry's services, in consul-k8s field names (exportedservices_types.go)."""
+    return [
+        {"name": service, "consumers": [{"peer": peer} for peer in peers]} for service, peers in sorted(exports.items())
+    ]
+
+
+def crd_exported_services(exports: dict[str, list[str]], namespace: str) -> dict[str, Any]:
+    """The ``ExportedServices`` custom resource: which of this cluster's services each peer may reach."""
+    return {
+        "apiVersion": CRD_API_VERSION,
+        "kind": "ExportedServices",
+        "metadata": {"name": EXPORTED_SERVICES_NAME, "namespace": namespace},
+        "spec": {"services": exported_services(exports)},
+    }
+
+
+def config_entry_exported_services(exports: dict[str, list[str]], enterprise: bool) -> dict[str, Any]:
+    """Keyword arguments of ``consul.ConfigEntry`` for the ``exported-services`` entry (Consul docs,
+    ``reference/config-entry/exported-services.mdx``: ``Services[].Name``, ``Consumers[].Peer``)."""
+    services = _api_keys({"services": exported_services(exports)})["Services"]
+    if enterprise:
+        for service in services:
+            service["Namespace"] = ENTERPRISE_SCOPE
+    return {
+        "kind": "exported-services",
+        "name": EXPORTED_SERVICES_NAME,
+        **({"partition": ENTERPRISE_SCOPE} if enterprise else {}),
+        "config_json": json.dumps({"Services": services}, sort_keys=True),
     }
 
 
@@ -156,7 +210,11 @@ def _entry_http(match: HttpMatch) -> dict[str, Any]:
 
 def _entry_source(rule: SourceRule, enterprise: bool) -> dict[str, Any]:
     source: dict[str, Any] = {"name": rule.source, "type": "consul"}
-    if enterprise:
+    if rule.peer is not None:
+        source["peer"] = rule.peer  # a peer source names no partition (Consul refuses both)
+        if enterprise:
+            source["namespace"] = ENTERPRISE_SCOPE
+    elif enterprise:
         source.update(namespace=ENTERPRISE_SCOPE, partition=ENTERPRISE_SCOPE)
     if rule.permissions is not None:
         source["permissions"] = [{"action": "allow", "https": [_entry_http(match)]} for match in rule.permissions]
@@ -203,21 +261,21 @@ def _api_keys(value: Any) -> Any:
     return value
 
 
-def config_entry_mesh(enterprise: bool) -> dict[str, Any]:
+def config_entry_mesh(enterprise: bool, peering: bool = False) -> dict[str, Any]:
     """Keyword arguments of ``consul.ConfigEntry`` for the ``mesh`` entry (``config_json`` in API field names)."""
     return {
         "kind": "mesh",
         "name": MESH_ENTRY_NAME,
         **_scope(enterprise),
-        "config_json": json.dumps(_api_keys(mesh_spec()), sort_keys=True),
+        "config_json": json.dumps(_api_keys(mesh_spec(peering)), sort_keys=True),
     }
 
 
-def config_entry_proxy_defaults(enterprise: bool) -> dict[str, Any]:
+def config_entry_proxy_defaults(enterprise: bool, mesh_gateway_mode: str | None = None) -> dict[str, Any]:
     """Keyword arguments of ``consul.ConfigEntry`` for the ``global`` proxy-defaults entry."""
     return {
         "kind": "proxy-defaults",
         "name": PROXY_DEFAULTS_NAME,
         **_scope(enterprise),
-        "config_json": json.dumps(_api_keys(proxy_defaults_spec()), sort_keys=True),
+        "config_json": json.dumps(_api_keys(proxy_defaults_spec(mesh_gateway_mode)), sort_keys=True),
     }

@@ -28,6 +28,7 @@ from pulumi.runtime.sync_await import _sync_await
 from ..command_errors import CommandError
 from ..settings import CONFIG_NAMESPACE
 from ..settings.loader import is_encrypted
+from .stack_references import STACK_REFERENCE_TYPE, stack_reference_state
 
 MockOutputs = Callable[[str, dict[str, Any]], dict[str, Any]]
 """Canned computed outputs for one resource type: (resource name, inputs) → extra state."""
@@ -79,6 +80,8 @@ class ProgramRun:
     outputs: dict[str, Any]
     secret_outputs: frozenset[str]
     logs: list[tuple[str, str]] = field(default_factory=list)
+    reads: list[tuple[str, str, str]] = field(default_factory=list)
+    """What the program read instead of creating: (type, name, id), e.g. a ``StackReference`` and its stack."""
 
     def of_type(self, type_token: str) -> list[RegisteredResource]:
         """All resources of one type, in registration order."""
@@ -126,6 +129,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
         super().__init__(mocks)
         self.recorded: list[RegisteredResource] = []
+        self.reads: list[tuple[str, str, str]] = []
+        """Every ReadResource request (``Resource.get``, ``StackReference``) as (type, name, id)."""
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """Read as the mock monitor does, and note what was read."""
+        self.reads.append((request.type, request.name, request.id))
+        return super().ReadResource(request)  # type: ignore[no-untyped-call]
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         """Register as the mock monitor does, and keep the whole request."""
@@ -281,7 +291,8 @@ def _start(
     preview: bool,
     mock_outputs: Mapping[str, MockOutputs],
 ) -> RecordingMonitor:
-    mocks = ProgramMocks(mock_outputs)
+    # Stack references read their outputs from the recorded files (stack_references.py) unless a test says otherwise.
+    mocks = ProgramMocks({STACK_REFERENCE_TYPE: stack_reference_state(project_dir), **mock_outputs})
     monitor = RecordingMonitor(mocks)
     reset_runtime()
     pulumi.runtime.set_mocks(mocks, project=CONFIG_NAMESPACE, stack=stack, preview=preview, monitor=monitor)
@@ -310,7 +321,12 @@ def run_program(
         outputs[name] = resolved
         if secret:
             secret_outputs.add(name)
-    return ProgramRun(resources=list(monitor.recorded), outputs=outputs, secret_outputs=frozenset(secret_outputs))
+    return ProgramRun(
+        resources=list(monitor.recorded),
+        outputs=outputs,
+        secret_outputs=frozenset(secret_outputs),
+        reads=list(monitor.reads),
+    )
 
 
 def run_program_expecting_failure(

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from .database_rules import database_problems
 from .durations import duration_seconds, format_duration
 from .errors import Problem
+from .topology_rules import topology_problems
 from .models import (
     ALLOWED_KEY_BITS,
     DEFAULT_INTERMEDIATE_TTLS,
@@ -98,6 +99,7 @@ def check_consistency(settings: Settings, secret_keys: frozenset[str] = frozense
         _apps(settings),
         _database_credentials(settings, secret_keys),
         database_problems(settings),
+        topology_problems(settings),
         _production(settings),
         _plain_http(settings),
     )

@@ -717,8 +717,15 @@ class Settings(SettingsModel):
     """Services in the mesh and the intentions between them."""
     apps: list[AppSettings] = []
     """Applications to onboard, each with its own Vault identity."""
+    topology: TopologySettings = Field(default_factory=lambda: TopologySettings())
+    """Standalone, or a cluster-peering member with named peers (see components/settings/topology.py)."""
 
     @property
     def is_production(self) -> bool:
         """True for the stacks whose durability rules (protect, quorum) are enforced."""
         return self.environment is Environment.PROD
+
+
+from .topology import TopologySettings  # noqa: E402 - topology.py builds on SettingsModel above
+
+Settings.model_rebuild()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from components.identities.policies import documents_by_name
-from tests.harness import ProgramRun, RegisteredResource
+from tests.harness import ProgramRun, RegisteredResource, stack_of_run
 from tests.identities.variants import everything_run, layout_for, prod_variant_run
 from tests.mocks.identities import REVIEWER_JWT
 
@@ -162,8 +162,7 @@ def test_long_lived_reviewer_config_carries_the_jwt_as_a_secret() -> None:
 
 def test_one_policy_per_identity_with_the_exact_document(any_stack: ProgramRun) -> None:
     policies = {r.inputs["name"]: r for r in any_stack.of_type(POLICY) if r.parent == any_stack.one(COMPONENT).urn}
-    stack = "prod" if any_stack.one(AUTH).inputs["path"] == "kubernetes-eu-west-1" else "dev"
-    expected = documents_by_name(layout_for(stack))
+    expected = documents_by_name(layout_for(stack_of_run(any_stack)))
     assert sorted(policies) == sorted(expected)
     for name, resource in policies.items():
         assert resource.inputs["policy"] == expected[name].render(), f"{resource.name}: policy text differs"

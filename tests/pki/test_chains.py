@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
+from tests.harness import ProgramRun, deep_merge, layout_of_run, load_stack_config, run_program
 
 from .helpers import (
     CRL,
@@ -111,11 +111,7 @@ def test_every_vault_held_ca_mount_has_urls_crl_tidy_and_a_default_issuer(any_st
     urls, crls = by_backend(any_stack, URLS), by_backend(any_stack, CRL)
     tidies, defaults = by_backend(any_stack, TIDY), by_backend(any_stack, DEFAULT_ISSUER)
     issuers = by_backend(any_stack, ISSUER)
-    address = (
-        "https://vault.vault.svc.cluster.local:8200"
-        if "consul/pki_root" in mounts
-        else ("https://vault.prod.example.com:8200")
-    )
+    address = layout_of_run(any_stack).settings.vault.address
     for path in mounts:
         assert urls[path].inputs["issuingCertificates"] == [f"{address}/v1/{path}/ca"], path
         assert urls[path].inputs["crlDistributionPoints"] == [f"{address}/v1/{path}/crl"], path
@@ -291,13 +287,14 @@ def test_prod_level_1_is_signed_through_kms_and_deeper_levels_in_vault(prod_run:
 
 def test_roles_sit_only_on_the_deepest_mount_of_server_gateway_and_webhook(any_stack: ProgramRun) -> None:
     roles = {r.inputs["name"]: r.inputs["backend"] for r in any_stack.of_type(ROLE) if r.name.startswith(PKI_PREFIX)}
-    gateway_deepest = "consul/gateway/pki_int1" if any_stack.of_type(ROOT_CERT) else "consul/gateway/pki_int2"
+    prefix = layout_of_run(any_stack).mount_prefix
+    gateway_deepest = f"{prefix}/gateway/pki_int1" if any_stack.of_type(ROOT_CERT) else f"{prefix}/gateway/pki_int2"
     assert roles == {
-        "consul-server": "consul/server/pki_int2",
+        "consul-server": f"{prefix}/server/pki_int2",
         "api-gateway": gateway_deepest,
-        "connect-injector": "consul/webhook/pki_int1",
+        "connect-injector": f"{prefix}/webhook/pki_int1",
     }
-    assert not any(b.startswith("consul/connect/") or b == "consul/pki_root" for b in roles.values())
+    assert not any(b.startswith(f"{prefix}/connect/") or b == f"{prefix}/pki_root" for b in roles.values())
 
 
 def test_server_role_is_exactly_what_the_chart_requests(dev_run: ProgramRun) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import ProgramRun, RegisteredResource
+from tests.harness import ProgramRun, RegisteredResource, layout_of_run
 from tests.identities.variants import LICENSE_TEXT, REPLICATION_TOKEN, everything_run
 from tests.mocks.identities import mock_random_bytes
 
@@ -31,7 +31,7 @@ def _data(resource: RegisteredResource) -> dict[str, Any]:
 
 def test_kv_mount_is_version_2(any_stack: ProgramRun) -> None:
     mount = any_stack.one(MOUNT, "secure-mesh-secrets-kv")
-    assert mount.inputs["path"] == "consul/kv"
+    assert mount.inputs["path"] == layout_of_run(any_stack).kv_mount
     assert mount.inputs["type"] == "kv"
     assert mount.inputs["options"] == {"version": "2"}
     assert "pulumi:providers:vault::" in mount.provider, f"{mount.name} must use the explicit Vault provider"
@@ -39,7 +39,8 @@ def test_kv_mount_is_version_2(any_stack: ProgramRun) -> None:
 
 def test_kv_config_keeps_history_forever(any_stack: ProgramRun) -> None:
     backend = any_stack.one(BACKEND, "secure-mesh-secrets-kv-config")
-    assert backend.inputs == {"mount": "consul/kv", "maxVersions": 10, "deleteVersionAfter": 0, "casRequired": False}
+    kv_mount = layout_of_run(any_stack).kv_mount
+    assert backend.inputs == {"mount": kv_mount, "maxVersions": 10, "deleteVersionAfter": 0, "casRequired": False}
     assert any_stack.one(MOUNT, "secure-mesh-secrets-kv").urn in backend.dependencies
 
 

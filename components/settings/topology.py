@@ -1,0 +1,103 @@
+"""The stack's place among several Consul clusters: standalone, a cluster-peering member, or WAN federation.
+
+One stack is one Consul cluster. A **peering** member names its peers; for each it is either the
+*acceptor* (it generates the peering token through Consul's API and exports it as a secret stack output)
+or the *dialer* (it reads that token through a stack reference to the acceptor's stack and establishes
+the peering). What a cluster offers a peer (``exports``) becomes an ``exported-services`` entry and
+intentions whose sources name the peer; what it uses from a peer (``imports``) becomes upstream
+annotations for its apps. Upstream rules (consul-k8s 2.0.3, Consul docs "Cluster peering"):
+
+* peer names are lowercase (``partials/text/limitations/east-west/cluster-peering.mdx``) — a DNS label here;
+* peering needs TLS, ``connectInject`` and mesh gateways (charts/consul/templates/connect-inject-deployment.yaml
+  L1-3; the program always runs TLS and connect injection, so only ``consul.meshGateway`` is the user's);
+* the peering token and the peering are written through Consul's API (``consul.address``), see
+  ``components/topology``;
+* every peered cluster keeps its own connect root (``rootPKIPath``): two independent clusters must not share a
+  Consul-managed root mount (hashicorp/consul#6819). Its mounts live under ``vault.mountPrefix``, so a peering
+  member needs a mount prefix of its own; the peer's ``connectRootPkiPath`` output is compared at deploy time.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+
+from .models import SettingsModel
+from .names import DnsLabel
+
+PROJECT_NAME = "secure-mesh"
+"""The Pulumi project every referenced stack belongs to (its outputs are this program's contract)."""
+
+STACK_NAME_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._-]*/{PROJECT_NAME}/[A-Za-z0-9][A-Za-z0-9._-]*$"
+"""A fully qualified stack name ``<org>/secure-mesh/<stack>``, as ``pulumi.StackReference`` takes it."""
+
+StackName = Annotated[str, Field(pattern=STACK_NAME_PATTERN, max_length=300)]
+
+
+def short_stack_name(full_name: str) -> str:
+    """The last segment of ``<org>/secure-mesh/<stack>``: the stack's own name (its stack file's name)."""
+    return full_name.rsplit("/", 1)[-1]
+
+
+class TopologyMode(StrEnum):
+    """How this cluster relates to other Consul clusters."""
+
+    STANDALONE = "standalone"
+    PEERING = "peering"
+
+
+class PeerRole(StrEnum):
+    """This cluster's side of one peering."""
+
+    ACCEPTOR = "acceptor"
+    """This cluster generates the peering token (Consul's ``/v1/peering/token``) and exports it as a secret."""
+    DIALER = "dialer"
+    """This cluster reads the token from the acceptor's stack outputs and establishes the peering."""
+
+
+class PeerExport(SettingsModel):
+    """One of this cluster's services offered to the peer, and which of the peer's services may call it."""
+
+    service: DnsLabel
+    """A service of this cluster (declared in mesh.services)."""
+    consumers: Annotated[list[DnsLabel], Field(min_length=1)]
+    """The peer's services allowed to call it: intentions whose sources name the peer."""
+
+
+class PeerImport(SettingsModel):
+    """A peer's service that apps of this cluster call (the peer must export it to this cluster)."""
+
+    service: DnsLabel
+    """The service's name in the peer."""
+    port: Annotated[int, Field(ge=1, le=65535)]
+    """The local port the apps' sidecars listen on for it (explicit upstream ``<service>.svc.<peer>.peer:<port>``)."""
+    apps: Annotated[list[DnsLabel], Field(min_length=1)]
+    """The apps (declared in apps) that call it."""
+
+
+class PeerSettings(SettingsModel):
+    """One peered cluster."""
+
+    name: DnsLabel
+    """The peer's name in this cluster (lowercase; ``svc.virtual.<name>.consul``, intention sources' ``peer``)."""
+    role: PeerRole
+    """`acceptor` (this cluster generates the token) or `dialer` (this cluster uses the acceptor's token)."""
+    stack: StackName
+    """The peer's stack, fully qualified: `<org>/secure-mesh/<stack>`."""
+    exports: list[PeerExport] = []
+    """This cluster's services the peer may call."""
+    imports: list[PeerImport] = []
+    """The peer's services this cluster's apps call."""
+
+
+class TopologySettings(SettingsModel):
+    """Whether this cluster stands alone or peers with other clusters."""
+
+    mode: TopologyMode = TopologyMode.STANDALONE
+    """`standalone` (one cluster) or `peering` (needs `peers`, mesh gateways and `consul.address`)."""
+    peers: list[PeerSettings] = []
+    """Mode `peering`: the peered clusters."""
+    mesh_gateway_replicas: Annotated[int, Field(ge=1, le=9)] = 2
+    """Mesh gateway pods (the chart's `meshGateway.replicas`; prod needs at least 2)."""

@@ -1,0 +1,103 @@
+"""Cross-field rules for the stack's topology (standalone or cluster peering).
+
+Kept apart from :mod:`.consistency` (which calls :func:`topology_problems`). Each problem names the exact
+key path, the bad value and what is allowed. Rules that need the peer's own outputs (its datacenter and
+connect root) cannot run here; ``components/topology`` checks them against the stack reference at deploy
+time (and offline against the recorded outputs file).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from .errors import Problem
+from .models import Settings
+from .topology import TopologyMode
+
+DEFAULT_MOUNT_PREFIX = "consul"
+"""``vault.mountPrefix``'s default; a peering member must choose its own (one Vault may serve many clusters)."""
+
+
+def _duplicates(values: list[str]) -> set[str]:
+    return {value for value, count in Counter(values).items() if count > 1}
+
+
+def topology_problems(settings: Settings) -> Iterator[Problem]:
+    """Every problem of ``topology`` and what it requires of the other settings."""
+    topology = settings.topology
+    if topology.mode is TopologyMode.STANDALONE:
+        if topology.peers:
+            yield Problem("topology.peers", "is set but topology.mode is 'standalone'; set mode 'peering' or remove it")
+        return
+    # ---- peering
+    if not topology.peers:
+        yield Problem("topology.peers", "mode 'peering' needs at least one peer (name, role, stack)")
+    if not settings.consul.mesh_gateway:
+        yield Problem(
+            "consul.meshGateway",
+            "false is not allowed with topology.mode 'peering': peers reach each other only through mesh gateways; "
+            "allowed: true",
+        )
+    if settings.consul.address is None:
+        yield Problem(
+            "consul.address",
+            "is required with topology.mode 'peering': the peering token and the peering are written through "
+            "Consul's API",
+        )
+    if settings.vault.mount_prefix == DEFAULT_MOUNT_PREFIX:
+        yield Problem(
+            "vault.mountPrefix",
+            f"'{DEFAULT_MOUNT_PREFIX}' (the default) is not allowed with topology.mode 'peering': each peered "
+            "cluster keeps its own connect root and mounts, so give this cluster a prefix of its own "
+            "(e.g. 'consul-<datacenter>')",
+        )
+    if settings.is_production and topology.mesh_gateway_replicas < 2:
+        yield Problem(
+            "topology.meshGatewayReplicas",
+            f"{topology.mesh_gateway_replicas} is not allowed in prod: one gateway pod is a single point of failure "
+            "for every peer; allowed: 2-9",
+        )
+    for name in sorted(_duplicates([peer.name for peer in topology.peers])):
+        index = [peer.name for peer in topology.peers].index(name)
+        yield Problem(f"topology.peers[{index}].name", f"'{name}' names two peers; peer names are unique")
+    for stack in sorted(_duplicates([peer.stack for peer in topology.peers])):
+        index = [peer.stack for peer in topology.peers].index(stack)
+        yield Problem(f"topology.peers[{index}].stack", f"'{stack}' is referenced by two peers; one peer per stack")
+    services = {service.name for service in settings.mesh.services}
+    apps = {app.name for app in settings.apps}
+    for p, peer in enumerate(topology.peers):
+        base = f"topology.peers[{p}]"
+        if peer.name == settings.consul.datacenter:
+            yield Problem(f"{base}.name", f"'{peer.name}' is this cluster's own datacenter; name the other cluster")
+        for name in sorted(_duplicates([export.service for export in peer.exports])):
+            yield Problem(f"{base}.exports", f"'{name}' is exported twice to the same peer; list it once")
+        for e, export in enumerate(peer.exports):
+            if export.service not in services:
+                yield Problem(
+                    f"{base}.exports[{e}].service",
+                    f"'{export.service}' is not a declared service; allowed: {', '.join(sorted(services)) or 'none'}",
+                )
+            for c in sorted(_duplicates(export.consumers)):
+                yield Problem(f"{base}.exports[{e}].consumers", f"'{c}' is listed twice")
+        for name in sorted(_duplicates([imported.service for imported in peer.imports])):
+            yield Problem(f"{base}.imports", f"'{name}' is imported twice from the same peer; list it once")
+        for i, imported in enumerate(peer.imports):
+            for a, app in enumerate(imported.apps):
+                if app not in apps:
+                    yield Problem(
+                        f"{base}.imports[{i}].apps[{a}]",
+                        f"'{app}' is not a declared app; allowed: {', '.join(sorted(apps)) or 'none'}",
+                    )
+    ports: dict[tuple[str, int], str] = {}
+    for p, peer in enumerate(topology.peers):
+        for i, imported in enumerate(peer.imports):
+            for app in imported.apps:
+                key = (app, imported.port)
+                if key in ports:
+                    yield Problem(
+                        f"topology.peers[{p}].imports[{i}].port",
+                        f"{imported.port} is already app '{app}''s local port for {ports[key]}; each upstream of an "
+                        "app needs its own port",
+                    )
+                ports[key] = f"{imported.service}.{peer.name}"
