@@ -25,6 +25,7 @@ from . import (  # noqa: F401 - importing registers the rules
     pki_scope,
     stack,
     tokens,
+    topology,
     transport,
 )
 from .framework import REGISTRY, Rule

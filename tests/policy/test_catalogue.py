@@ -70,6 +70,10 @@ CATALOGUE_IDS = {
     "MESH-ENTRY",
     "MESH-GATEWAY-ROUTES",
     "MESH-TPROXY",
+    "TOPO-PEERING-TOKEN-SECRET",
+    "TOPO-MESH-GATEWAYS",
+    "TOPO-UNIQUE-PATHS",
+    "TOPO-NO-PLAINTEXT-REPLICATION-TOKEN",
 }
 """Every catalogue rule decidable from resource inputs (PKI-ROTATION is a runtime procedure)."""
 ADVISORY = {"KV-CAS"}

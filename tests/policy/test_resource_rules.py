@@ -138,6 +138,17 @@ def crd(destination: str, sources: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+PEERED: dict[str, Any] = {
+    "global__datacenter": "east",
+    "global__peering__enabled": True,
+    "global__secretsBackend__vault__connectCA__authMethodPath": "kubernetes-east",
+    "global__secretsBackend__vault__agentAnnotations": '"vault.hashicorp.com/auth-path": "auth/kubernetes-east"',
+    "global__secretsBackend__vault__connectCA__intermediatePKIPath": "consul-east/connect/pki_consul_east",
+    "meshGateway__enabled": True,
+}
+"""A peering member's values: its own auth mount (in both places) and its own intermediate path."""
+
+
 @dataclass
 class Case:
     policy: str
@@ -1169,6 +1180,45 @@ CASES = [
     bad("pki-gw-chain", VAULT_PKI_SECRET, vso_pki_secret(expiryOffset=None), "no renewal", "no-offset"),
     bad("pki-gw-chain", VAULT_PKI_SECRET, vso_pki_secret(expiryOffset="0s"), "no renewal", "zero-offset"),
     bad("pki-gw-chain", VAULT_PKI_SECRET, vso_pki_secret(expiryOffset="10d"), "no renewal", "days-not-accepted"),
+    # ------------------------------------------------------------------ multi-cluster
+    ok("topo-unique-paths", t.HELM_RELEASE, release(), "standalone-release"),
+    ok("topo-unique-paths", t.HELM_RELEASE, release(**PEERED), "own-paths"),
+    bad(
+        "topo-unique-paths",
+        t.HELM_RELEASE,
+        release(**{**PEERED, "global__secretsBackend__vault__connectCA__authMethodPath": "kubernetes"}),
+        "shared default auth mount",
+        "shared-auth-mount",
+    ),
+    bad(
+        "topo-unique-paths",
+        t.HELM_RELEASE,
+        release(**{**PEERED, "global__secretsBackend__vault__agentAnnotations": None}),
+        "do not log in at auth/kubernetes-east",
+        "agents-elsewhere",
+    ),
+    bad(
+        "topo-unique-paths",
+        t.HELM_RELEASE,
+        release(**{**PEERED, "global__secretsBackend__vault__connectCA__intermediatePKIPath": "consul/connect/inter"}),
+        "not this datacenter's own intermediate",
+        "shared-intermediate",
+    ),
+    bad(
+        "topo-unique-paths",
+        t.HELM_RELEASE,
+        release(
+            **{
+                **PEERED,
+                "global__federation__enabled": True,
+                "global__peering__enabled": None,
+                "global__secretsBackend__vault__connectCA__intermediatePKIPath": "consul/connect/pki_int2",
+                "global__secretsBackend__vault__connectCA__rootPKIPath": "consul/connect/pki_int2",
+            }
+        ),
+        "not this datacenter's own intermediate",
+        "federated-root-as-intermediate",
+    ),
 ]
 
 

@@ -150,7 +150,89 @@ class StackCase:
     config: dict[str, Any] = field(default_factory=dict)
 
 
+def peering_token_config_map(subjects: list[Subject]) -> list[Subject]:
+    """The acceptor's stack with the token pasted into a ConfigMap (as a careless copy to the dialer would)."""
+    from tests.mocks.consul import peering_token_value
+
+    return add(subjects, t.CONFIG_MAP, "peering-handoff", {"data": {"token": peering_token_value("west")}})
+
+
+def _set_secret_outputs(subjects: list[Subject], name: str, outputs: tuple[str, ...]) -> list[Subject]:
+    named(subjects, name).additional_secret_outputs = outputs
+    return subjects
+
+
+def set_spec(subjects: list[Subject], name: str, spec: dict[str, Any]) -> list[Subject]:
+    return set_props(subjects, name, spec=spec)
+
+
 CASES = [
+    StackCase(
+        "topo-peering-token-secret",
+        "token-output-in-plain-text",
+        lambda s: _set_secret_outputs(s, "secure-mesh-peering-west-token", ()),
+        "stored and shown in plain text",
+        "secure-mesh-peering-west-token",
+        stack="peer-east",
+    ),
+    StackCase(
+        "topo-peering-token-secret",
+        "token-in-a-config-map",
+        peering_token_config_map,
+        "holds a peering token",
+        "peering-handoff",
+        stack="peer-east",
+    ),
+    StackCase(
+        "topo-mesh-gateways",
+        "mesh-entry-without-gateway-peering",
+        lambda s: set_spec(s, "secure-mesh-intentions-mesh", {"transparentProxy": {"meshDestinationsOnly": True}}),
+        "bypasses the mesh gateways",
+        "secure-mesh-intentions-mesh",
+        stack="peer-west",
+    ),
+    StackCase(
+        "topo-mesh-gateways",
+        "proxy-defaults-mode-none",
+        lambda s: set_spec(s, "secure-mesh-intentions-proxy-defaults", {"meshGateway": {"mode": "none"}}),
+        "do not route to peers",
+        "secure-mesh-intentions-proxy-defaults",
+        stack="peer-west",
+    ),
+    StackCase(
+        "topo-mesh-gateways",
+        "no-mesh-gateways",
+        lambda s: set_value(s, "meshGateway.enabled", False),
+        "no mesh gateways",
+        "secure-mesh-consul-release",
+        stack="peer-west",
+    ),
+    StackCase(
+        "topo-mesh-gateways",
+        "one-gateway-in-prod",
+        lambda s: set_value(s, "meshGateway.replicas", 1),
+        "one gateway for every peer",
+        "secure-mesh-consul-release",
+        stack="peer-west",
+        config={"environment": "prod"},
+    ),
+    StackCase(
+        "topo-mesh-gateways",
+        "peering-before-the-mesh-entry",
+        lambda s: without_all_dependencies(s, "secure-mesh-peering-east"),
+        "before the mesh entry exists",
+        "secure-mesh-peering-east",
+        stack="peer-west",
+    ),
+    StackCase(
+        "topo-no-plaintext-replication-token",
+        "replication-token-in-a-config-map",
+        lambda s: add(
+            s, t.CONFIG_MAP, "acl-tokens", {"data": {"replication_token": "5e2a4a5c-1d2e-4f3a-9b8c-7d6e5f4a3b2c"}}
+        ),
+        "replication token in plain text",
+        "acl-tokens",
+    ),
     StackCase(
         "db-root-rotation",
         "connection-never-rotated",

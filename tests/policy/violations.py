@@ -91,6 +91,14 @@ def _no_dependencies(subjects: list[Subject], name: str) -> list[Subject]:
     return subjects
 
 
+def _plain_token_output(subjects: list[Subject], name: str) -> list[Subject]:
+    """The stack with a peering token resource whose output is no longer declared secret."""
+    for target in subjects:
+        if target.name == name:
+            target.additional_secret_outputs = ()
+    return subjects
+
+
 @dataclass(frozen=True)
 class Violating:
     """A stack (hand-written resources, or a checked-in stack with one change) the rule must report."""
@@ -377,5 +385,27 @@ VIOLATIONS: dict[str, Violating] = {
         {"metadata": {"annotations": {"consul.hashicorp.com/transparent-proxy-exclude-inbound-ports": "8080"}}},
     ),
     "mesh-tls-version": shape(t.CRD_MESH, {"spec": {"tls": {"incoming": {"tlsMinVersion": "TLSv1_1"}}}}),
+    # ------------------------------------------------------------------------------------ multi-cluster
+    "topo-peering-token-secret": weakened(
+        lambda s: _plain_token_output(s, "secure-mesh-peering-west-token"),
+        blame="secure-mesh-peering-west-token",
+        stack="peer-east",
+    ),
+    "topo-mesh-gateways": weakened(
+        lambda s: set_props(s, "secure-mesh-intentions-mesh", spec={"transparentProxy": {"meshDestinationsOnly": True}}),
+        blame="secure-mesh-intentions-mesh",
+        stack="peer-west",
+    ),
+    "topo-unique-paths": shape(
+        t.HELM_RELEASE,
+        release(
+            global__peering__enabled=True,
+            global__secretsBackend__vault__connectCA__authMethodPath="kubernetes",
+            meshGateway__enabled=True,
+        ),
+    ),
+    "topo-no-plaintext-replication-token": shape(
+        t.CONFIG_MAP, {"data": {"replicationToken": "5e2a4a5c-1d2e-4f3a-9b8c-7d6e5f4a3b2c"}}
+    ),
 }
 """Policy name → a case the rule must report. Mandatory rules must have one; advisory rules may."""
