@@ -101,7 +101,8 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput(
         "connectRootPkiPath",
         "string",
-        "The connect root (`connectCA.rootPKIPath`, equal to `meshRootPkiPath`): a peer checks it differs from its own.",
+        "The connect root (`connectCA.rootPKIPath`, equal to `meshRootPkiPath`): a peer checks it differs from "
+        "its own.",
     ),
     StackOutput(
         "meshGatewayAddress",

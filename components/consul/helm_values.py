@@ -370,7 +370,8 @@ def _check_federation(values: Mapping[str, Any]) -> None:
 
 def _check_peering(values: Mapping[str, Any]) -> None:
     """Peering renders only with TLS and connect injection (chart 2.0.3 templates/connect-inject-deployment.yaml
-    L1-3 fails otherwise); the program also routes peering through mesh gateways, so it needs them."""
+    L1-3 fails otherwise); the program also routes peering through mesh gateways, so it needs them.
+    """
     if not get_value(values, "global.peering.enabled"):
         return
     for key in ("global.tls.enabled", "connectInject.enabled", "meshGateway.enabled"):

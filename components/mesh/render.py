@@ -181,7 +181,8 @@ def crd_exported_services(exports: dict[str, list[str]], namespace: str) -> dict
 
 def config_entry_exported_services(exports: dict[str, list[str]], enterprise: bool) -> dict[str, Any]:
     """Keyword arguments of ``consul.ConfigEntry`` for the ``exported-services`` entry (Consul docs,
-    ``reference/config-entry/exported-services.mdx``: ``Services[].Name``, ``Consumers[].Peer``)."""
+    ``reference/config-entry/exported-services.mdx``: ``Services[].Name``, ``Consumers[].Peer``).
+    """
     services = _api_keys({"services": exported_services(exports)})["Services"]
     if enterprise:
         for service in services:
@@ -258,6 +259,8 @@ def _api_keys(value: Any) -> Any:
     special["allowEnablingPermissiveMutualTLS"] = "AllowEnablingPermissiveMutualTLS"
     if isinstance(value, dict):
         return {special.get(k, k[:1].upper() + k[1:]): _api_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_api_keys(item) for item in value]
     return value
 
 

@@ -1,4 +1,4 @@
-"""Stack references offline: another stack's outputs from a recorded file instead of the Pulumi service.
+r"""Stack references offline: another stack's outputs from a recorded file instead of the Pulumi service.
 
 A stack that reads another stack's outputs (a peering dialer reads its acceptor's) renders and tests without
 credentials by taking them from ``stack-references/<stack>.json`` next to the stack files. The format:

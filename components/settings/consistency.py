@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from .database_rules import database_problems
 from .durations import duration_seconds, format_duration
 from .errors import Problem
-from .topology_rules import topology_problems
 from .models import (
     ALLOWED_KEY_BITS,
     DEFAULT_INTERMEDIATE_TTLS,
@@ -36,6 +35,7 @@ from .models import (
     TokenReviewer,
     VaultPlacement,
 )
+from .topology_rules import topology_problems
 
 API_GATEWAY_SERVICE = "api-gateway"
 """The Consul service of the API gateway (the Gateway's name, ``Layout.gateway_name``)."""

@@ -86,9 +86,9 @@ class PeerSettings(SettingsModel):
     """`acceptor` (this cluster generates the token) or `dialer` (this cluster uses the acceptor's token)."""
     stack: StackName
     """The peer's stack, fully qualified: `<org>/secure-mesh/<stack>`."""
-    exports: list[PeerExport] = []
+    exports: list[PeerExport] = []  # noqa: RUF012 - a pydantic field (pydantic copies defaults)
     """This cluster's services the peer may call."""
-    imports: list[PeerImport] = []
+    imports: list[PeerImport] = []  # noqa: RUF012 - a pydantic field (pydantic copies defaults)
     """The peer's services this cluster's apps call."""
 
 
@@ -97,7 +97,7 @@ class TopologySettings(SettingsModel):
 
     mode: TopologyMode = TopologyMode.STANDALONE
     """`standalone` (one cluster) or `peering` (needs `peers`, mesh gateways and `consul.address`)."""
-    peers: list[PeerSettings] = []
+    peers: list[PeerSettings] = []  # noqa: RUF012 - a pydantic field (pydantic copies defaults)
     """Mode `peering`: the peered clusters."""
     mesh_gateway_replicas: Annotated[int, Field(ge=1, le=9)] = 2
     """Mesh gateway pods (the chart's `meshGateway.replicas`; prod needs at least 2)."""

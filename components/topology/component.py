@@ -30,7 +30,7 @@ exist yet), so the dialer makes them; they fail the deployment before the peerin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +66,15 @@ def token_for(tokens: Any, own_stack: str, acceptor_stack: str) -> str:
             f"'acceptor' and stack '<org>/secure-mesh/{own_stack}' in topology.peers and deploy it first"
         )
     return str(tokens[own_stack])
+
+
+def _token_picker(own_stack: str, acceptor_stack: str) -> Callable[[list[Any]], str]:
+    """The apply that picks this stack's token from ``[peeringTokens, verdict]`` (the checks ran first)."""
+
+    def pick(pair: list[Any]) -> str:
+        return token_for(pair[0], own_stack, acceptor_stack)
+
+    return pick
 
 
 def check_peer_outputs(
@@ -174,13 +183,13 @@ class ClusterPeering(pulumi.ComponentResource):
         for peer in dialers:
             acceptor_stack = peer.stack
             raw = self.references[peer.name].require_output("peeringTokens")
-            dialer_token = pulumi.Output.all(raw, verdict).apply(
-                lambda pair, acceptor=acceptor_stack: token_for(pair[0], own_stack, acceptor)
+            dialer_token: pulumi.Output[str] = pulumi.Output.all(raw, verdict).apply(
+                _token_picker(own_stack, acceptor_stack)
             )
             self.peerings[peer.name] = consul.Peering(
                 f"{name}-{peer.name}",
                 peer_name=peer.name,
-                peering_token=pulumi.Output.secret(dialer_token),
+                peering_token=pulumi.Output.secret(dialer_token),  # type: ignore[arg-type] # SDK stub says Never
                 meta={"secure-mesh/acceptor-stack": peer.stack},
                 opts=pulumi.ResourceOptions.merge(api, pulumi.ResourceOptions(depends_on=[*upstream, args.mesh])),
             )

@@ -88,7 +88,7 @@ def _embedded_tokens(res: Res) -> Iterator[str]:
     for path, value in _strings(res.props):
         if not isinstance(value, str):
             continue
-        candidates = [value] + re.split(r"[\s\"',:=]+", value)
+        candidates = [value, *re.split(r"[\s\"',:=]+", value)]
         if any(is_peering_token(candidate) for candidate in candidates):
             yield path
 

@@ -18,7 +18,7 @@ from components.consul.helm_values import (
 from components.layout import Identity, KvSecret
 from tests.consul.helpers import LICENSE, settings_and_layout, snapshot
 
-STACKS = ("dev", "prod")
+STACKS = ("dev", "prod", "peer-east", "peer-west")
 VAULT = "global.secretsBackend.vault"
 
 
@@ -59,6 +59,8 @@ VARIANTS = {
     ),
     "secondary-dc": ("prod", SECONDARY, {"consulReplicationToken"}),
     "default-auth-mount": ("dev", {"vault": {"kubernetesAuthMount": "kubernetes"}}, None),
+    "peering-acceptor": ("peer-east", None, None),
+    "peering-dialer": ("peer-west", None, None),
 }
 
 

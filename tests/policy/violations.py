@@ -392,7 +392,9 @@ VIOLATIONS: dict[str, Violating] = {
         stack="peer-east",
     ),
     "topo-mesh-gateways": weakened(
-        lambda s: set_props(s, "secure-mesh-intentions-mesh", spec={"transparentProxy": {"meshDestinationsOnly": True}}),
+        lambda s: set_props(
+            s, "secure-mesh-intentions-mesh", spec={"transparentProxy": {"meshDestinationsOnly": True}}
+        ),
         blame="secure-mesh-intentions-mesh",
         stack="peer-west",
     ),
