@@ -140,7 +140,8 @@ def test_dialer_mesh_crd_waits_until_consul_has_it(west: ProgramRun) -> None:
 
 
 def test_dialer_app_calls_the_peer_service_through_an_explicit_upstream(west: ProgramRun) -> None:
-    assert west.outputs["peerUpstreamAnnotations"] == {"checkout": {UPSTREAMS_ANNOTATION: "inventory.svc.east.peer:9001"}}
+    annotations = {"checkout": {UPSTREAMS_ANNOTATION: "inventory.svc.east.peer:9001"}}
+    assert west.outputs["peerUpstreamAnnotations"] == annotations
     assert not west.of_type(CONFIG_ENTRY)  # the dialer renders CRDs and exports nothing
     assert not [r for r in west.resources if r.name == "secure-mesh-peering-exported-services"]
 
@@ -150,11 +151,12 @@ def test_each_member_exports_its_gateway_datacenter_and_connect_root(stack: str)
     run = stack_run(stack)
     datacenter = stack.removeprefix("peer-")
     assert run.outputs["datacenter"] == run.outputs["consulDatacenter"] == datacenter
-    assert run.outputs["connectRootPkiPath"] == run.outputs["meshRootPkiPath"] == f"consul-{datacenter}/connect/pki_int2"
+    root = f"consul-{datacenter}/connect/pki_int2"
+    assert run.outputs["connectRootPkiPath"] == run.outputs["meshRootPkiPath"] == root
     assert run.outputs["meshGatewayAddress"] == f"{MESH_GATEWAY_IP}:443"
-    assert ("kubernetes:core/v1:Service", "secure-mesh-peering-mesh-gateway-service", "consul/consul-consul-mesh-gateway") in (
-        run.reads
-    )
+    gateway = "consul/consul-consul-mesh-gateway"
+    service = ("kubernetes:core/v1:Service", "secure-mesh-peering-mesh-gateway-service", gateway)
+    assert service in run.reads
 
 
 # ------------------------------------------------------------------------- the token across two stacks
@@ -286,7 +288,10 @@ def test_the_recorded_outputs_are_peer_east_as_pulumi_prints_them() -> None:
         (None, "no recorded outputs for stack 'acme/secure-mesh/peer-east'"),
         ("{", "is not valid JSON"),
         (json.dumps({"outputs": {}}), "must be an object with exactly 'stack'"),
-        (json.dumps({"stack": "acme/secure-mesh/peer-north", "outputs": {}}), "records stack 'acme/secure-mesh/peer-north'"),
+        (
+            json.dumps({"stack": "acme/secure-mesh/peer-north", "outputs": {}}),
+            "records stack 'acme/secure-mesh/peer-north'",
+        ),
     ],
     ids=["missing", "not-json", "no-stack", "another-stack"],
 )

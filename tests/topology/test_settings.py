@@ -126,7 +126,8 @@ def test_invalid_topology_names_the_key(case: str) -> None:
 
 
 def test_a_bad_topology_registers_nothing() -> None:
-    config = {**load_stack_config("peer-east"), "consul": {**load_stack_config("peer-east")["consul"], "meshGateway": False}}
+    config = load_stack_config("peer-east")
+    config = {**config, "consul": {**config["consul"], "meshGateway": False}}
     error, registered = run_program_expecting_failure(config)
     assert "secure-mesh:consul.meshGateway" in str(error)
     assert registered == []

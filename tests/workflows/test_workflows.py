@@ -23,7 +23,7 @@ from secure_mesh_bootstrap.names import (
     Purpose,
 )
 from secure_mesh_bootstrap.trust import PURPOSES
-from tests.harness import PROJECT_DIR, STACKS
+from tests.harness import DEPLOYED_STACKS, EXAMPLE_STACKS, PROJECT_DIR, STACKS
 from tests.workflows.workflow_files import (
     WORKFLOW_FILES,
     WORKFLOWS_DIR,
@@ -184,7 +184,7 @@ def test_pull_request_previews_every_stack_with_the_policy_pack() -> None:
         assert upload.inputs["name"] == f"preview-{step.inputs['stack-name']}"
         assert upload.inputs["path"] == f"preview/{step.inputs['stack-name']}.txt"
         assert f"> preview/{step.inputs['stack-name']}.txt" in save.step["run"]
-    assert sorted(by_stack) == STACKS
+    assert sorted(by_stack) == DEPLOYED_STACKS
 
 
 def test_pull_request_tests_run_before_previews() -> None:
@@ -209,7 +209,7 @@ def test_offline_review_runs_for_everyone_without_credentials() -> None:
     review = document["jobs"]["offline-review"]
     assert "if" not in review, "the offline review must run for forks too"
     assert permission(document, review, "id-token") in (None, "none"), "the offline review needs no OIDC token"
-    assert sorted(review["strategy"]["matrix"]["stack"]) == STACKS
+    assert sorted(review["strategy"]["matrix"]["stack"]) == STACKS  # the examples too: no credentials needed
     job_steps = _job_steps("pull-request.yml", "offline-review")
     (render,) = [s for s in job_steps if "make render" in str(s.step.get("run"))]
     assert render.step["run"] == 'make render STACK="$STACK" OUT="build/$STACK"'
@@ -229,7 +229,7 @@ def test_main_deploys_dev_first_then_prod_behind_the_production_environment() ->
     assert triggers(document)["push"] == {"branches": ["main"]}
     ups = [s for s in steps("main.yml") if s.action == "pulumi/actions" and s.inputs.get("command") == "up"]
     by_stack = {s.inputs["stack-name"]: s for s in ups}
-    assert sorted(by_stack) == STACKS, f"main.yml runs pulumi up for {sorted(by_stack)}"
+    assert sorted(by_stack) == DEPLOYED_STACKS, f"main.yml runs pulumi up for {sorted(by_stack)}"
     for stack, step in by_stack.items():
         assert step.inputs["policyPacks"] == "policy", f"{step}: up with the policy pack"
         if stack != "dev":
@@ -255,7 +255,7 @@ def test_drift_check_previews_every_stack_with_refresh_expecting_no_changes() ->
     assert "workflow_dispatch" in events
     assert events["schedule"] and all("cron" in entry for entry in events["schedule"])
     previews = [s for s in steps("drift.yml") if s.action == "pulumi/actions" and s.inputs.get("command") == "preview"]
-    assert sorted(s.inputs["stack-name"] for s in previews) == STACKS
+    assert sorted(s.inputs["stack-name"] for s in previews) == DEPLOYED_STACKS
     for preview in previews:
         assert preview.inputs["refresh"] is True
         assert preview.inputs["expect-no-changes"] is True
@@ -516,7 +516,7 @@ def test_the_comment_is_posted_by_a_job_without_credentials_from_the_preview_art
         "GH_REPO": "${{ github.repository }}",
         "PR_NUMBER": "${{ github.event.pull_request.number }}",
     }
-    for stack in STACKS:
+    for stack in DEPLOYED_STACKS:
         assert "preview/${stack}.txt" in post.step["run"] and stack in post.step["run"]
     for mutate in (
         lambda job: job["permissions"].update({"id-token": "write"}),
@@ -535,3 +535,11 @@ def test_the_prod_preview_runs_in_the_preview_environment_with_read_only_roles()
     (pulumi_step,) = _pulumi_steps("pull-request.yml", "preview-prod")
     assert pulumi_step.inputs["command"] == "preview", "the preview credentials are for preview only"
     assert "refresh" not in pulumi_step.inputs, "the preview role may not read KV data, which a refresh would"
+
+
+def test_example_stacks_are_checked_offline_but_never_deployed() -> None:
+    assert set(EXAMPLE_STACKS) <= set(STACKS), "every example stack has its stack file"
+    named = {
+        s.inputs.get("stack-name") for s in steps() if s.action == "pulumi/actions" and s.inputs.get("stack-name")
+    }
+    assert named.isdisjoint(EXAMPLE_STACKS), f"CI must not preview or deploy the examples: {named}"
