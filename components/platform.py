@@ -97,7 +97,8 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                 MeshIntentionsArgs(settings, layout, consul_provider=self.consul_provider),
                 pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
             )
-            if peering_enabled(settings) and self.consul_provider is not None:
+            # A peering member is never a federated secondary (settings refuse both), so it owns its mesh entry.
+            if peering_enabled(settings) and self.consul_provider is not None and self.intentions.mesh is not None:
                 self.peering = ClusterPeering(
                     f"{name}-peering",
                     ClusterPeeringArgs(

@@ -31,6 +31,13 @@ def topology_problems(settings: Settings) -> Iterator[Problem]:
             yield Problem("topology.peers", "is set but topology.mode is 'standalone'; set mode 'peering' or remove it")
         return
     # ---- peering
+    primary = settings.consul.primary_datacenter
+    if primary is not None and primary != settings.consul.datacenter:
+        yield Problem(
+            "consul.primaryDatacenter",
+            f"'{primary}' makes this a WAN-federation secondary, which topology.mode 'peering' does not allow "
+            "(a peering member owns its own ACLs and mesh entry); remove it or use topology.mode 'standalone'",
+        )
     if not topology.peers:
         yield Problem("topology.peers", "mode 'peering' needs at least one peer (name, role, stack)")
     if not settings.consul.mesh_gateway:

@@ -100,6 +100,12 @@ CASES: dict[str, tuple[str, dict[str, Any], str, str]] = {
         "topology.meshGatewayReplicas",
         "1 is not allowed in prod",
     ),
+    "peering member as a federated secondary": (
+        "peer-east",
+        {"consul": {"primaryDatacenter": "west"}},
+        "consul.primaryDatacenter",
+        "WAN-federation secondary",
+    ),
     "unknown mode": ("peer-east", {"topology": {"mode": "mesh"}}, "topology.mode", "'standalone' or 'peering'"),
 }
 
