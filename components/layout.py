@@ -262,10 +262,15 @@ class Layout:
         return primary is not None and primary != self.datacenter
 
     @cached_property
+    def is_federation_primary(self) -> bool:
+        """True for a WAN-federation primary (``topology.mode: federation-primary``): it makes the replication token."""
+        return self.settings.topology.mode.value == "federation-primary"
+
+    @cached_property
     def kv_secrets(self) -> tuple[KvSecret, ...]:
         """The KV secrets this stack holds: gossip and bootstrap always, the rest when the settings call for them."""
         wanted = [KvSecret.GOSSIP, KvSecret.BOOTSTRAP_TOKEN]
-        if self.is_secondary_datacenter:
+        if self.is_secondary_datacenter or self.is_federation_primary:
             wanted.append(KvSecret.REPLICATION_TOKEN)
         if self.settings.consul.enterprise:
             wanted.extend((KvSecret.PARTITION_TOKEN, KvSecret.LICENSE))

@@ -107,8 +107,8 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput(
         "meshGatewayAddress",
         "string",
-        "`host:port` of this cluster's mesh gateway (its LoadBalancer Service) on a peering member; empty otherwise "
-        "or until the load balancer has an address.",
+        "`host:port` of this cluster's mesh gateway (its LoadBalancer Service) on a peering member or a federation "
+        "primary; empty otherwise or until the load balancer has an address.",
     ),
     StackOutput(
         "peeringTokens",
@@ -178,7 +178,7 @@ def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
         },
         "datacenter": layout.datacenter,
         "connectRootPkiPath": layout.connect_root_pki_path,
-        "meshGatewayAddress": platform.peering.mesh_gateway_address if platform.peering is not None else "",
+        "meshGatewayAddress": platform.mesh_gateway_address if platform.mesh_gateway_address is not None else "",
         "peeringTokens": dict(platform.peering.tokens) if platform.peering is not None else {},
         "peerUpstreamAnnotations": peer_upstream_annotations(settings),
     }

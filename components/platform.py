@@ -19,7 +19,7 @@ from .pki.component import CertificateAuthority, CertificateAuthorityArgs
 from .providers import build_consul_provider
 from .secrets.component import ConsulSecrets, ConsulSecretsArgs
 from .settings import ChainName, Settings
-from .topology.component import ClusterPeering, ClusterPeeringArgs, peering_enabled
+from .topology.component import ClusterPeering, ClusterPeeringArgs, mesh_gateway_address, peering_enabled
 
 if TYPE_CHECKING:
     import pulumi_consul as consul  # only for annotations; see providers.py
@@ -81,6 +81,8 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         self.intentions: MeshIntentions | None = None
         self.onboarding: AppOnboarding | None = None
         self.peering: ClusterPeering | None = None
+        self.mesh_gateway_address: pulumi.Output[str] | None = None
+        """``host:port`` of the mesh gateway of a peering member or a federation primary (what others dial)."""
         """This cluster's side of each peering (topology.mode 'peering'), after the mesh entry."""
         self.consul_provider: consul.Provider | None = None
         """Consul's API (config-entry intentions, catalog look-ups), trusting the server chain's CA from Vault."""
@@ -110,6 +112,10 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                     ),
                     pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
                 )
+            if self.peering is not None:
+                self.mesh_gateway_address = self.peering.mesh_gateway_address
+            elif layout.is_federation_primary:
+                self.mesh_gateway_address = mesh_gateway_address(name, layout, self.consul.release, self.consul)
             # --- Service onboarding (issue 7): app identities, database credentials, gateway TLS -------
             self.onboarding = AppOnboarding(
                 f"{name}-onboarding",

@@ -30,7 +30,7 @@ from components.offline.program_run import (
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "secure-mesh"
 STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
-EXAMPLE_STACKS = ("peer-east", "peer-west")
+EXAMPLE_STACKS = ("fed-primary", "peer-east", "peer-west")
 """Multi-cluster examples (docs/multi-cluster.md): run under mocks by every test, rendered offline and checked by
 the policy pack in the pull-request pipeline, but not previewed, deployed or drift-checked by CI — they need two
 clusters and a shared Vault the pipelines have no credentials for."""

@@ -158,6 +158,11 @@ def _global(settings: Settings, layout: Layout) -> dict[str, Any]:
         acls["replicationToken"] = _secret(layout, KvSecret.REPLICATION_TOKEN)
     else:
         acls["bootstrapToken"] = _secret(layout, KvSecret.BOOTSTRAP_TOKEN)
+    if layout.is_federation_primary:
+        # The primary creates the replication token with the SecretID stored in KV (chart values.yaml
+        # global.acls.createReplicationToken; consul-k8s acceptance/tests/vault/vault_wan_fed_test.go sets both).
+        acls["createReplicationToken"] = True
+        acls["replicationToken"] = _secret(layout, KvSecret.REPLICATION_TOKEN)
     if consul.enterprise:
         acls["partitionToken"] = _secret(layout, KvSecret.PARTITION_TOKEN)
     block: dict[str, Any] = {
@@ -182,6 +187,10 @@ def _global(settings: Settings, layout: Layout) -> dict[str, Any]:
         block["enterpriseLicense"] = {**_secret(layout, KvSecret.LICENSE), "enableLicenseAutoload": True}
     if settings.topology.mode is TopologyMode.PEERING:
         block["peering"] = {"enabled": True}
+    if layout.is_federation_primary:
+        # createFederationSecret mounts the CA key from a Kubernetes secret: unusable with Vault's PKI
+        # (templates/create-federation-secret-job.yaml L56-75); secondaries take paths through stack references.
+        block["federation"] = {"enabled": True, "createFederationSecret": False}
     if layout.is_secondary_datacenter:
         block["federation"] = {"enabled": True, "primaryDatacenter": consul.primary_datacenter}
     return block
@@ -365,7 +374,13 @@ def _check_federation(values: Mapping[str, Any]) -> None:
     for key in ("global.tls.enabled", "connectInject.enabled", "meshGateway.enabled"):
         if not get_value(values, key):
             raise ChartValuesError(key, "must be true when global.federation.enabled is true")
-    _require(values, "global.federation.primaryDatacenter", "a federated secondary names its primary")
+    if get_value(values, "global.federation.createFederationSecret") and get_value(values, f"{_VAULT}.enabled"):
+        raise ChartValuesError(
+            "global.federation.createFederationSecret",
+            "does not work with the Vault backend: its job reads the CA key from a Kubernetes secret",
+        )
+    if not get_value(values, "global.acls.createReplicationToken"):
+        _require(values, "global.federation.primaryDatacenter", "a federated secondary names its primary")
 
 
 def _check_peering(values: Mapping[str, Any]) -> None:

@@ -141,7 +141,8 @@ def identity_policy(layout: Layout, identity: Identity) -> PolicyDocument:
     elif identity is Identity.SERVER_ACL_INIT:
         # read + update: with an empty stored token it bootstraps ACLs and writes the token back.
         grants = [(kv[KvSecret.BOOTSTRAP_TOKEN], READ_UPDATE), server_ca]
-        if layout.is_secondary_datacenter:
+        # A secondary logs in with the replication token; the primary's job creates the token with that SecretID.
+        if layout.is_secondary_datacenter or layout.is_federation_primary:
             grants.append((kv[KvSecret.REPLICATION_TOKEN], READ))
         if consul.enterprise:
             grants.append((kv[KvSecret.PARTITION_TOKEN], READ))

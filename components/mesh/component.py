@@ -94,7 +94,10 @@ class MeshIntentions(pulumi.ComponentResource):
         self.graph = build_graph(settings)
         self.entries = with_peer_sources(self.graph.entries, settings)
         self._peering = settings.topology.mode is TopologyMode.PEERING
-        self._gateway_mode = PEERING_MESH_GATEWAY_MODE if self._peering else None
+        federation_primary = settings.topology.mode is TopologyMode.FEDERATION_PRIMARY
+        # mesh-gateway mode local in the peering member, and in a federation's primary only (the secondary gets it
+        # by replication; acceptance/tests/fixtures/bases/mesh-gateway/proxydefaults.yaml).
+        self._gateway_mode = PEERING_MESH_GATEWAY_MODE if self._peering or federation_primary else None
         self.rendering = settings.consul.intentions_rendering
         # A component's depends_on does not hold back its children: each child lists them itself.
         self._upstream = passed_dependencies(opts)

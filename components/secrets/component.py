@@ -77,6 +77,8 @@ class ConsulSecrets(pulumi.ComponentResource):
     """The generated ACL bootstrap token (secret); None with automatic bootstrap (only Vault knows it)."""
     partition_token: pulumi.Output[str] | None
     """The generated partition token (secret), Enterprise only."""
+    replication_token: pulumi.Output[str] | None
+    """A WAN-federation primary's generated replication token SecretID (secret); None elsewhere."""
 
     def __init__(self, name: str, args: ConsulSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-mesh:secrets:ConsulSecrets", name, None, opts)
@@ -105,6 +107,7 @@ class ConsulSecrets(pulumi.ComponentResource):
         self.helm_paths = {secret: path.data_path for secret, path in self.kv_paths.items()}
         self.bootstrap_token = None
         self.partition_token = None
+        self.replication_token = None
         self.secrets = {}
 
         self.gossip_key = pulumi.Output.secret(self._random_bytes("gossip-key", GOSSIP_KEY_BYTES).base64)
@@ -113,7 +116,13 @@ class ConsulSecrets(pulumi.ComponentResource):
         if KvSecret.PARTITION_TOKEN in self.kv_paths:
             self.partition_token = self._random_uuid("partition-token")
             self._store(KvSecret.PARTITION_TOKEN, self.partition_token)
-        if KvSecret.REPLICATION_TOKEN in self.kv_paths:
+        if KvSecret.REPLICATION_TOKEN in self.kv_paths and layout.is_federation_primary:
+            # The primary's server-acl-init creates the replication token with this SecretID
+            # (consul-k8s control-plane/subcommand/server-acl-init/command.go, createACLWithSecretID).
+            self.replication_token = self._random_uuid("replication-token")
+            # disable_read: refresh never reads a live ACL token back into state (KV-NO-PLAINTEXT-READBACK).
+            self._store(KvSecret.REPLICATION_TOKEN, self.replication_token, disable_read=True)
+        elif KvSecret.REPLICATION_TOKEN in self.kv_paths:
             if args.replication_token is None:
                 raise ValueError(f"{name}: a secondary datacenter needs the consulReplicationToken secret")
             self._store(KvSecret.REPLICATION_TOKEN, args.replication_token)

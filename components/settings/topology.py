@@ -46,6 +46,8 @@ class TopologyMode(StrEnum):
 
     STANDALONE = "standalone"
     PEERING = "peering"
+    FEDERATION_PRIMARY = "federation-primary"
+    """The primary datacenter of a WAN federation: creates the ACL replication token (secondaries: not yet)."""
 
 
 class PeerRole(StrEnum):
@@ -96,7 +98,8 @@ class TopologySettings(SettingsModel):
     """Whether this cluster stands alone or peers with other clusters."""
 
     mode: TopologyMode = TopologyMode.STANDALONE
-    """`standalone` (one cluster) or `peering` (needs `peers`, mesh gateways and `consul.address`)."""
+    """`standalone` (one cluster), `peering` (needs `peers`, mesh gateways and `consul.address`) or
+    `federation-primary` (a WAN-federation primary: mesh gateways, the replication token; no Enterprise partitions)."""
     peers: list[PeerSettings] = []  # noqa: RUF012 - a pydantic field (pydantic copies defaults)
     """Mode `peering`: the peered clusters."""
     mesh_gateway_replicas: Annotated[int, Field(ge=1, le=9)] = 2

@@ -30,6 +30,9 @@ def topology_problems(settings: Settings) -> Iterator[Problem]:
         if topology.peers:
             yield Problem("topology.peers", "is set but topology.mode is 'standalone'; set mode 'peering' or remove it")
         return
+    if topology.mode is TopologyMode.FEDERATION_PRIMARY:
+        yield from _federation_primary(settings)
+        return
     # ---- peering
     primary = settings.consul.primary_datacenter
     if primary is not None and primary != settings.consul.datacenter:
@@ -108,3 +111,33 @@ def topology_problems(settings: Settings) -> Iterator[Problem]:
                         "app needs its own port",
                     )
                 ports[key] = f"{imported.service}.{peer.name}"
+
+
+def _federation_primary(settings: Settings) -> Iterator[Problem]:
+    """What the chart and Consul require of a WAN-federation primary (chart 2.0.3 server-statefulset.yaml L2-4)."""
+    mode = "topology.mode 'federation-primary'"
+    if settings.topology.peers:
+        yield Problem("topology.peers", f"is set but {mode} does not peer; remove it")
+    if not settings.consul.mesh_gateway:
+        yield Problem(
+            "consul.meshGateway",
+            f"false is not allowed with {mode}: datacenters federate through mesh gateways; allowed: true",
+        )
+    if settings.consul.enterprise:
+        yield Problem(
+            "consul.enterprise",
+            f"true is not allowed with {mode}: it turns on admin partitions, which the chart refuses together with "
+            "WAN federation (templates/server-statefulset.yaml L2); allowed: false",
+        )
+    primary = settings.consul.primary_datacenter
+    if primary is not None and primary != settings.consul.datacenter:
+        yield Problem(
+            "consul.primaryDatacenter",
+            f"'{primary}' names another datacenter, but {mode} is the primary; remove it",
+        )
+    if settings.is_production and settings.topology.mesh_gateway_replicas < 2:
+        yield Problem(
+            "topology.meshGatewayReplicas",
+            f"{settings.topology.mesh_gateway_replicas} is not allowed in prod: one gateway pod carries every "
+            "secondary's traffic; allowed: 2-9",
+        )

@@ -18,7 +18,7 @@ from components.consul.helm_values import (
 from components.layout import Identity, KvSecret
 from tests.consul.helpers import LICENSE, settings_and_layout, snapshot
 
-STACKS = ("dev", "prod", "peer-east", "peer-west")
+STACKS = ("dev", "prod", "peer-east", "peer-west", "fed-primary")
 VAULT = "global.secretsBackend.vault"
 
 
@@ -61,6 +61,7 @@ VARIANTS = {
     "default-auth-mount": ("dev", {"vault": {"kubernetesAuthMount": "kubernetes"}}, None),
     "peering-acceptor": ("peer-east", None, None),
     "peering-dialer": ("peer-west", None, None),
+    "federation-primary": ("fed-primary", None, None),
 }
 
 

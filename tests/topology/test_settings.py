@@ -106,7 +106,12 @@ CASES: dict[str, tuple[str, dict[str, Any], str, str]] = {
         "consul.primaryDatacenter",
         "WAN-federation secondary",
     ),
-    "unknown mode": ("peer-east", {"topology": {"mode": "mesh"}}, "topology.mode", "'standalone' or 'peering'"),
+    "unknown mode": (
+        "peer-east",
+        {"topology": {"mode": "mesh"}},
+        "topology.mode",
+        "'standalone', 'peering' or 'federation-primary'",
+    ),
 }
 
 
