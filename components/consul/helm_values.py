@@ -17,6 +17,7 @@ from typing import Any
 from ..layout import Identity, KvSecret, Layout
 from ..settings import Settings
 from ..settings.topology import TopologyMode
+from ..settings.images import Image, configured_image
 from .chart_keys import CHART_KEYS, PINNED_CHART_VERSION, is_removed
 
 ACL_BINDING_RULE_SELECTOR = "serviceaccount.name!=default"
@@ -180,8 +181,14 @@ def _global(settings: Settings, layout: Layout) -> dict[str, Any]:
         "gossipEncryption": {"autoGenerate": False, **_secret(layout, KvSecret.GOSSIP)},
         "acls": acls,
     }
-    if consul.image is not None:
-        block["image"] = consul.image
+    for key, image in (
+        ("image", Image.CONSUL),
+        ("imageK8S", Image.CONSUL_CONTROL_PLANE),
+        ("imageConsulDataplane", Image.CONSUL_DATAPLANE),
+    ):
+        reference = configured_image(settings, image)
+        if reference is not None:
+            block[key] = reference
     if consul.enterprise:
         block["adminPartitions"] = {"enabled": True, "name": "default"}
         block["enterpriseLicense"] = {**_secret(layout, KvSecret.LICENSE), "enableLicenseAutoload": True}

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..layout import Layout
 from ..settings import Settings, VaultPlacement
+from ..settings.images import Image, chart_image_values, configured_image
 
 VAULT_CHART_VERSION = "0.30.1"
 """The pinned version of HashiCorp's Vault chart."""
@@ -27,6 +28,14 @@ VAULT_CHART_KEYS: frozenset[str] = frozenset(
         "global.tlsDisable",
         "server.enabled",
         "injector.enabled",
+        "injector.image.repository",
+        "injector.image.tag",
+        "injector.agentImage.repository",
+        "injector.agentImage.tag",
+        "csi.image.repository",
+        "csi.image.tag",
+        "csi.agent.image.repository",
+        "csi.agent.image.tag",
         "injector.replicas",
         "injector.authPath",
         "injector.logLevel",
@@ -63,13 +72,28 @@ def build_vault_injector_values(settings: Settings, layout: Layout) -> dict[str,
         csi["volumeMounts"] = [
             {"name": VAULT_CA_VOLUME, "mountPath": layout.vault_csi_ca_directory, "readOnly": True}
         ]
+    injector: dict[str, Any] = {
+        "enabled": True,
+        "replicas": 2 if settings.is_production else 1,
+        "authPath": layout.kubernetes_auth_login_path,
+    }
+    _set_image(injector, "image", settings, Image.VAULT_INJECTOR)
+    _set_image(injector, "agentImage", settings, Image.VAULT_AGENT)
+    _set_image(csi, "image", settings, Image.VAULT_CSI_PROVIDER)
+    agent: dict[str, Any] = {}
+    _set_image(agent, "image", settings, Image.VAULT_AGENT)
+    if agent:
+        csi["agent"] = agent
     return {
         "global": {"externalVaultAddr": settings.vault.address},
         "server": {"enabled": False},
-        "injector": {
-            "enabled": True,
-            "replicas": 2 if settings.is_production else 1,
-            "authPath": layout.kubernetes_auth_login_path,
-        },
+        "injector": injector,
         "csi": csi,
     }
+
+
+def _set_image(block: dict[str, Any], key: str, settings: Settings, image: Image) -> None:
+    """Set ``<key>.repository``/``<key>.tag`` when the stack names the image; the chart's default otherwise."""
+    reference = configured_image(settings, image)
+    if reference is not None:
+        block[key] = chart_image_values(reference)

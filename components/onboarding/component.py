@@ -48,6 +48,7 @@ from ..consul.component import passed_dependencies
 from ..identities.roles import AuthRoleSpec
 from ..layout import Layout
 from ..settings import GatewayCertificateDelivery, Settings
+from ..settings.images import Image, image_reference
 from .annotations import all_agent_annotations
 from .catalog_watcher import config_map_data, consul_acl_rules, watcher_deployment, watcher_policy, watcher_role
 from .database import (
@@ -530,7 +531,7 @@ class AppOnboarding(pulumi.ComponentResource):
         spc_document = secret_provider_class(layout)
         spc = self._custom_resource("gateway-tls-provider", spc_document, spc_needs)
         assert self.gateway is not None
-        sync = sync_workload(layout)
+        sync = sync_workload(layout, image_reference(settings, Image.PAUSE))
         self.certificate_sync = kubernetes.apps.v1.Deployment(
             f"{self._name}-gateway-certificate-sync",
             metadata=sync["metadata"],

@@ -27,6 +27,7 @@ import yaml
 from ..identities.roles import workload_audience
 from ..layout import Layout
 from ..settings import AppSettings, Settings, VaultPlacement, duration_seconds
+from ..settings.images import Image, chart_image_values, configured_image
 
 SECRET_PROVIDER_CLASS_API_VERSION = "secrets-store.csi.x-k8s.io/v1"
 GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
@@ -36,8 +37,6 @@ HTTPS_LISTENER = "https"
 TLS_SECRET_TYPE = "kubernetes.io/tls"
 CSI_DRIVER_NAME = "secrets-store.csi.k8s.io"
 CSI_MOUNT_PATH = "/mnt/secrets-store"
-SYNC_CONTAINER_IMAGE = "registry.k8s.io/pause:3.10"
-"""The sync workload only has to keep the CSI volume mounted; the pause container does nothing else."""
 
 SECRETS_STORE_CSI_DRIVER_CHART = "secrets-store-csi-driver"
 SECRETS_STORE_CSI_DRIVER_REPOSITORY = "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts"
@@ -138,8 +137,11 @@ def secret_provider_class(layout: Layout) -> dict[str, Any]:
     }
 
 
-def sync_workload(layout: Layout) -> dict[str, Any]:
-    """The Deployment (metadata and spec) that keeps the CSI volume mounted as the Gateway's service account."""
+def sync_workload(layout: Layout, image: str) -> dict[str, Any]:
+    """The Deployment (metadata and spec) that keeps the CSI volume mounted as the Gateway's service account.
+
+    It only has to keep the volume mounted: its one container is ``pause`` (``images.pause``).
+    """
     labels = {"app.kubernetes.io/name": layout.gateway_certificate_sync_workload}
     return {
         "metadata": {"name": layout.gateway_certificate_sync_workload, "namespace": layout.consul_namespace},
@@ -158,7 +160,7 @@ def sync_workload(layout: Layout) -> dict[str, Any]:
                     "containers": [
                         {
                             "name": "pause",
-                            "image": SYNC_CONTAINER_IMAGE,
+                            "image": image,
                             "securityContext": {
                                 "runAsNonRoot": True,
                                 "runAsUser": 65535,
@@ -252,8 +254,24 @@ def needs_csi_driver(settings: Settings) -> bool:
 
 def csi_driver_values(settings: Settings) -> dict[str, Any]:
     """Values of the Secrets Store CSI driver chart: sync to Kubernetes secrets, rotation at the computed poll."""
-    return {
+    values: dict[str, Any] = {
         "syncSecret": {"enabled": True},
         "enableSecretRotation": True,
         "rotationPollInterval": rotation_poll_interval(settings),
     }
+    # The chart renders each image as repository:tag (the CRD hook has no digest key): a digest rides in the tag.
+    linux: dict[str, Any] = {}
+    for key, image in (
+        ("image", Image.CSI_DRIVER),
+        ("registrarImage", Image.CSI_NODE_DRIVER_REGISTRAR),
+        ("livenessProbeImage", Image.CSI_LIVENESS_PROBE),
+    ):
+        reference = configured_image(settings, image)
+        if reference is not None:
+            linux[key] = chart_image_values(reference)
+    crds_image = configured_image(settings, Image.CSI_DRIVER_CRDS)
+    if crds_image is not None:
+        linux["crds"] = {"image": chart_image_values(crds_image)}
+    if linux:
+        values["linux"] = linux
+    return values

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from .database_rules import database_problems
 from .durations import duration_seconds, format_duration
 from .errors import Problem
+from .images import CHART_DEFAULTS, configured_image, images_in_use, is_digest_pinned
 from .models import (
     ALLOWED_KEY_BITS,
     DEFAULT_INTERMEDIATE_TTLS,
@@ -101,6 +102,7 @@ def check_consistency(settings: Settings, secret_keys: frozenset[str] = frozense
         database_problems(settings),
         topology_problems(settings),
         _production(settings),
+        _image_digests(settings),
         _plain_http(settings),
     )
     return [problem for check in checks for problem in check]
@@ -353,10 +355,11 @@ def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem
     consul = settings.consul
     if consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES and consul.address is None:
         yield Problem("consul.address", "is required when consul.intentionsRendering is 'config-entries'")
-    if consul.enterprise and (consul.image is None or "-ent" not in consul.image):
+    consul_image = settings.images.consul
+    if consul.enterprise and (consul_image is None or "-ent" not in consul_image):
         yield Problem(
-            "consul.image",
-            f"{consul.image!r} is not a Consul Enterprise image; with consul.enterprise set an -ent image, "
+            "images.consul",
+            f"{consul_image!r} is not a Consul Enterprise image; with consul.enterprise set an -ent image, "
             "e.g. 'hashicorp/consul-enterprise:1.22-ent' (the chart's default image is Consul OSS)",
         )
     if consul.snapshot_agent.enabled and not consul.enterprise:
@@ -673,4 +676,25 @@ def _plain_http(settings: Settings) -> Iterator[Problem]:
                 path,
                 f"'{url}' is plain http, allowed only with environment 'dev' (environment is '{environment}'); "
                 f"allowed: an https URL such as 'https://{url[len('http://') :]}'",
+            )
+
+
+def _image_digests(settings: Settings) -> Iterator[Problem]:
+    """Production runs only images named by digest: a tag can be re-pointed at other content, a digest cannot."""
+    if not settings.is_production:
+        return
+    for image in images_in_use(settings):
+        reference = configured_image(settings, image)
+        if reference is None:
+            yield Problem(
+                image.setting_key,
+                f"is not set, so the chart's tag {CHART_DEFAULTS[image]!r} would run; production names every image "
+                f"it deploys by digest: set it to '{CHART_DEFAULTS[image]}@sha256:<digest>' (resolve the digest "
+                f"with `crane digest {CHART_DEFAULTS[image]}`)",
+            )
+        elif not is_digest_pinned(reference):
+            yield Problem(
+                image.setting_key,
+                f"{reference!r} is not pinned by digest; production names every image it deploys as "
+                f"'repository:tag@sha256:<64 hex>' (resolve it with `crane digest {reference}`)",
             )

@@ -457,6 +457,46 @@ IMAGE_PATTERN = r"^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64}
 """A container image reference: repository, optional tag, optional digest."""
 
 
+ImageReference = Annotated[str, Field(pattern=IMAGE_PATTERN, max_length=512)]
+"""``repository[:tag][@sha256:<64 hex>]``, as Kubernetes pulls it."""
+
+
+class ImagesSettings(SettingsModel):
+    """Container images the stack deploys, each overriding its pinned chart's default (set one to pin it).
+
+    Production stacks must name every image they deploy with a digest (``repo:tag@sha256:…``): a tag can be
+    moved to other content, a digest cannot. Resolve digests where the registry is reachable, e.g.
+    ``crane digest hashicorp/consul:2.0.3`` or ``docker buildx imagetools inspect hashicorp/consul:2.0.3``.
+    """
+
+    consul: ImageReference | None = None
+    """Consul (`global.image`; chart default `hashicorp/consul:2.0.3`); Enterprise needs an `-ent` image."""
+    consul_control_plane: ImageReference | None = None
+    """consul-k8s control plane (`global.imageK8S`; default `hashicorp/consul-k8s-control-plane:2.0.3`)."""
+    consul_dataplane: ImageReference | None = None
+    """Consul dataplane sidecars and gateways (`global.imageConsulDataplane`; default
+    `hashicorp/consul-dataplane:2.0.3`)."""
+    vault_injector: ImageReference | None = None
+    """Vault agent injector (Vault chart `injector.image`; default `hashicorp/vault-k8s:1.7.0`); external Vault only."""
+    vault_agent: ImageReference | None = None
+    """Vault agent injected into pods and run by the CSI provider (`injector.agentImage`, `csi.agent.image`;
+    default `hashicorp/vault:1.20.1`); external Vault only."""
+    vault_csi_provider: ImageReference | None = None
+    """Vault CSI provider (`csi.image`; default `hashicorp/vault-csi-provider:1.5.1`); external Vault only."""
+    csi_driver: ImageReference | None = None
+    """Secrets Store CSI driver (`linux.image`; default `registry.k8s.io/csi-secrets-store/driver:v1.5.5`)."""
+    csi_driver_crds: ImageReference | None = None
+    """The CSI driver chart's CRD hook (`linux.crds.image`; default
+    `registry.k8s.io/csi-secrets-store/driver-crds:v1.5.5`)."""
+    csi_node_driver_registrar: ImageReference | None = None
+    """CSI node registrar (`linux.registrarImage`; default
+    `registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.13.0`)."""
+    csi_liveness_probe: ImageReference | None = None
+    """CSI liveness probe (`linux.livenessProbeImage`; default `registry.k8s.io/sig-storage/livenessprobe:v2.15.0`)."""
+    pause: ImageReference | None = None
+    """The gateway certificate-sync workload's container (default `registry.k8s.io/pause:3.10`)."""
+
+
 class ConsulSettings(SettingsModel):
     """The Consul cluster the Helm chart installs."""
 
@@ -476,8 +516,6 @@ class ConsulSettings(SettingsModel):
     """Consul servers; prod needs an odd number of at least 3."""
     enterprise: bool = False
     """Consul Enterprise (needs the `consulLicense` secret); enables partitions and the snapshot agent."""
-    image: Annotated[str, Field(pattern=IMAGE_PATTERN)] | None = None
-    """The Consul image (``global.image``), pinned by tag or digest; Enterprise needs an ``-ent`` image."""
     clients_enabled: bool = False
     """Run the client DaemonSet (not needed with dataplane; adds the client identity)."""
     acl_bootstrap: AclBootstrap = AclBootstrap.AUTO
@@ -719,6 +757,8 @@ class Settings(SettingsModel):
     """Applications to onboard, each with its own Vault identity."""
     topology: TopologySettings = Field(default_factory=lambda: TopologySettings())
     """Standalone, or a cluster-peering member with named peers (see components/settings/topology.py)."""
+    images: ImagesSettings = ImagesSettings()
+    """Container images the stack deploys; production names each by digest."""
 
     @property
     def is_production(self) -> bool:

@@ -52,7 +52,8 @@ VARIANTS = {
     "enterprise-clients-namespace": (
         "dev",
         {
-            "consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent", "clientsEnabled": True},
+            "consul": {"enterprise": True, "clientsEnabled": True},
+            "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"},
             "vault": {"namespace": "admin/mesh"},
         },
         LICENSE,
@@ -219,7 +220,10 @@ def test_unset_optional_features_are_omitted() -> None:
 def test_enterprise_with_clients_adds_license_partitions_and_client_role() -> None:
     settings, layout = settings_and_layout(
         "dev",
-        {"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent", "clientsEnabled": True}},
+        {
+            "consul": {"enterprise": True, "clientsEnabled": True},
+            "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"},
+        },
         LICENSE,
     )
     values = build_consul_values(settings, layout)
@@ -265,6 +269,6 @@ def test_vault_pods_stay_out_of_the_mesh() -> None:
 def test_the_consul_image_is_pinned_only_when_set() -> None:
     assert "image" not in _BUILT["dev"]["global"], "unset: the chart's own default image"
     image = "hashicorp/consul-enterprise:1.22-ent"
-    enterprise = {"consul": {"enterprise": True, "image": image}}
+    enterprise = {"consul": {"enterprise": True}, "images": {"consul": image}}
     settings, layout = settings_and_layout("dev", enterprise, LICENSE)
     assert get_value(build_consul_values(settings, layout), "global.image") == image

@@ -34,9 +34,9 @@ def test_dev_readers_are_exactly_the_contract_table() -> None:
 
 def test_the_snapshot_agent_config_is_read_by_the_server() -> None:
     enterprise = {
+        "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"},
         "consul": {
             "enterprise": True,
-            "image": "hashicorp/consul-enterprise:1.22-ent",
             "snapshotAgent": {"enabled": True},
         }
     }
@@ -51,7 +51,8 @@ def test_the_snapshot_agent_config_is_read_by_the_server() -> None:
 def test_clients_and_enterprise_bring_their_readers() -> None:
     settings, layout = settings_and_layout(
         "dev",
-        {"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent", "clientsEnabled": True}},
+        {"consul": {"enterprise": True, "clientsEnabled": True},
+            "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"}},
         LICENSE,
     )
     triples = set(vault_paths_by_reader(build_consul_values(settings, layout)))

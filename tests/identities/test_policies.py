@@ -82,9 +82,9 @@ def test_everything_on_adds_exactly_the_optional_grants() -> None:
         ({"consul": {"clientsEnabled": True}}, Identity.CLIENT, {GOSSIP: R, SERVER_CA: R}),
         (
             {
+                "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"},
                 "consul": {
                     "enterprise": True,
-                    "image": "hashicorp/consul-enterprise:1.22-ent",
                     "snapshotAgent": {"enabled": True},
                 }
             },
@@ -92,12 +92,12 @@ def test_everything_on_adds_exactly_the_optional_grants() -> None:
             {SNAPSHOT: R, LICENSE: R},
         ),
         (
-            {"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"}},
+            {"consul": {"enterprise": True}, "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"}},
             Identity.SERVER,
             {LICENSE: R},
         ),
         (
-            {"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"}},
+            {"consul": {"enterprise": True}, "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"}},
             Identity.SERVER_ACL_INIT,
             {PARTITION: R},
         ),
@@ -124,7 +124,8 @@ def test_optional_identities_follow_the_settings() -> None:
     assert Identity.PARTITION_INIT not in identity_policies(layout_for("dev"))
     assert Identity.CLIENT in identity_policies(layout_for("dev", {"consul": {"clientsEnabled": True}}))
     assert Identity.PARTITION_INIT in identity_policies(
-        layout_for("dev", {"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"}})
+        layout_for("dev", {"consul": {"enterprise": True},
+            "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"}})
     )
 
 

@@ -13,9 +13,9 @@ LICENSE_TEXT = "02MV4UU43BK5HGYYTOJZWFQMTMNNEWU33JLKYE2V2NLJWVGWDZNFJVGMLLNJMFMV
 REPLICATION_TOKEN = "5e2a4a5c-1d2e-4f3a-9b8c-7d6e5f4a3b2c"
 
 EVERYTHING_ON: dict[str, Any] = {
+    "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"},
     "consul": {
         "enterprise": True,
-        "image": "hashicorp/consul-enterprise:1.22-ent",
         "clientsEnabled": True,
         "primaryDatacenter": "dc0",
         "snapshotAgent": {"enabled": True, "interval": "30m", "retain": 48},

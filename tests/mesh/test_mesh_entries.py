@@ -95,7 +95,10 @@ def test_config_entry_rendering_declares_the_same_mesh_and_proxy_defaults(entrie
 def test_enterprise_mesh_entries_live_in_the_default_partition_and_namespace() -> None:
     config = deep_merge(
         load_stack_config("dev"),
-        deep_merge(CONFIG_ENTRIES, {"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"}}),
+        deep_merge(
+            CONFIG_ENTRIES,
+            {"consul": {"enterprise": True}, "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"}},
+        ),
     )
     run = run_program(config, secrets={"consulLicense": "02MV4UU43BK5HGYYTOJZWFQMTMNNEWU33JLFVE"})
     for resource in run.of_type(CONFIG_ENTRY):

@@ -119,7 +119,10 @@ def test_config_entries_go_through_the_consul_provider(config_entries_run: Progr
 def test_enterprise_config_entries_pin_namespace_and_partition() -> None:
     config = deep_merge(
         load_stack_config("dev"),
-        deep_merge(CONFIG_ENTRIES, {"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"}}),
+        deep_merge(
+            CONFIG_ENTRIES,
+            {"consul": {"enterprise": True}, "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"}},
+        ),
     )
     run = run_program(config, secrets={"consulLicense": "02MV4UU43BK5HGYYTOJZWFQMTMNNEWU33JLFVE"})
     for resource in run.of_type(ENTRY_INTENTIONS):

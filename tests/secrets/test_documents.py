@@ -44,9 +44,9 @@ def test_kv_data_uses_the_field_the_chart_reads() -> None:
 
 def test_snapshot_agent_config_follows_the_settings() -> None:
     enterprise = {
+        "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"},
         "consul": {
             "enterprise": True,
-            "image": "hashicorp/consul-enterprise:1.22-ent",
             "snapshotAgent": {"enabled": True, "retain": 72},
         }
     }

@@ -259,8 +259,8 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "enterprise-with-oss-image",
-        merge({"consul": {"enterprise": True, "image": "hashicorp/consul:1.22"}}),
-        "consul.image",
+        merge({"consul": {"enterprise": True}, "images": {"consul": "hashicorp/consul:1.22"}}),
+        "images.consul",
         "not a Consul Enterprise image",
     ),
     # custody and production rules
@@ -292,7 +292,7 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "enterprise-without-license",
-        merge({"consul": {"enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"}}),
+        merge({"consul": {"enterprise": True}, "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"}}),
         "consulLicense",
         "is required as a secret",
     ),
@@ -343,7 +343,8 @@ def test_all_problems_are_reported_at_once() -> None:
     config = deep_merge(
         DEV,
         {
-            "consul": {"serverReplicas": 2, "enterprise": True, "image": "hashicorp/consul-enterprise:1.22-ent"},
+            "consul": {"serverReplicas": 2, "enterprise": True},
+            "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"},
             "environment": "prod",
             "vault": {"address": "http://vault.vault.svc.cluster.local:8200"},
         },

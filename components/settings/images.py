@@ -1,0 +1,104 @@
+"""Every container image the stack deploys: which ones, the pinned charts' defaults, and the references used.
+
+One place answers "what runs in the cluster because of this stack": the Consul chart's three images, the
+Vault chart's injector, agent and CSI provider (external Vault only), the Secrets Store CSI driver chart's
+four (external Vault only) and the gateway's certificate-sync container. Values builders take each image
+from :func:`image_reference`; the settings refuse a production stack that leaves one without a digest.
+
+Defaults are read from the pinned charts: ``charts/consul/values.yaml`` of hashicorp/consul-k8s v2.0.3
+(``global.image``, ``global.imageK8S``, ``global.imageConsulDataplane``), ``values.yaml`` of
+hashicorp/vault-helm v0.30.1 (``injector.image``, ``injector.agentImage``, ``csi.image``, ``csi.agent.image``)
+and ``charts/secrets-store-csi-driver/values.yaml`` of kubernetes-sigs/secrets-store-csi-driver v1.5.5.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from pydantic.alias_generators import to_camel
+
+from .models import Settings, VaultPlacement
+
+
+class Image(StrEnum):
+    """An image the program can deploy; the value is its field in :class:`~components.settings.ImagesSettings`."""
+
+    CONSUL = "consul"
+    CONSUL_CONTROL_PLANE = "consul_control_plane"
+    CONSUL_DATAPLANE = "consul_dataplane"
+    VAULT_INJECTOR = "vault_injector"
+    VAULT_AGENT = "vault_agent"
+    VAULT_CSI_PROVIDER = "vault_csi_provider"
+    CSI_DRIVER = "csi_driver"
+    CSI_DRIVER_CRDS = "csi_driver_crds"
+    CSI_NODE_DRIVER_REGISTRAR = "csi_node_driver_registrar"
+    CSI_LIVENESS_PROBE = "csi_liveness_probe"
+    PAUSE = "pause"
+
+    @property
+    def setting_key(self) -> str:
+        """The stack-config key path (``images.consulK8s``)."""
+        return f"images.{to_camel(self.value)}"
+
+
+CHART_DEFAULTS: dict[Image, str] = {
+    Image.CONSUL: "hashicorp/consul:2.0.3",
+    Image.CONSUL_CONTROL_PLANE: "hashicorp/consul-k8s-control-plane:2.0.3",
+    Image.CONSUL_DATAPLANE: "hashicorp/consul-dataplane:2.0.3",
+    Image.VAULT_INJECTOR: "hashicorp/vault-k8s:1.7.0",
+    Image.VAULT_AGENT: "hashicorp/vault:1.20.1",
+    Image.VAULT_CSI_PROVIDER: "hashicorp/vault-csi-provider:1.5.1",
+    Image.CSI_DRIVER: "registry.k8s.io/csi-secrets-store/driver:v1.5.5",
+    Image.CSI_DRIVER_CRDS: "registry.k8s.io/csi-secrets-store/driver-crds:v1.5.5",
+    Image.CSI_NODE_DRIVER_REGISTRAR: "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.13.0",
+    Image.CSI_LIVENESS_PROBE: "registry.k8s.io/sig-storage/livenessprobe:v2.15.0",
+    Image.PAUSE: "registry.k8s.io/pause:3.10",
+}
+"""What each image is when the stack does not set it (the pinned charts' defaults; ours for ``pause``)."""
+
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def is_digest_pinned(reference: str) -> bool:
+    """True when the reference names its content (``…@sha256:<64 hex>``), not only a movable tag."""
+    return bool(_DIGEST.search(reference))
+
+
+def images_in_use(settings: Settings) -> tuple[Image, ...]:
+    """The images this stack deploys, in :class:`Image` order."""
+    used = [Image.CONSUL, Image.CONSUL_CONTROL_PLANE, Image.CONSUL_DATAPLANE]
+    if settings.vault.placement is VaultPlacement.EXTERNAL:
+        # The Vault chart without a server (injector + CSI provider), and the Secrets Store CSI driver chart.
+        used += [Image.VAULT_INJECTOR, Image.VAULT_AGENT, Image.VAULT_CSI_PROVIDER]
+        used += [Image.CSI_DRIVER, Image.CSI_DRIVER_CRDS, Image.CSI_NODE_DRIVER_REGISTRAR, Image.CSI_LIVENESS_PROBE]
+    if settings.consul.api_gateway:
+        used.append(Image.PAUSE)
+    return tuple(image for image in Image if image in used)
+
+
+def configured_image(settings: Settings, image: Image) -> str | None:
+    """The reference the stack sets for ``image``, or None to keep the chart's default."""
+    value: str | None = getattr(settings.images, image.value)
+    return value
+
+
+def image_reference(settings: Settings, image: Image) -> str:
+    """The reference that will run: the stack's own, else the pinned default."""
+    return configured_image(settings, image) or CHART_DEFAULTS[image]
+
+
+def chart_image_values(reference: str) -> dict[str, str]:
+    """``{repository, tag}`` as the Vault and CSI driver charts take an image (they render ``repository:tag``).
+
+    A digest rides in the tag (``1.7.0@sha256:…``), which renders the valid reference ``repo:1.7.0@sha256:…``;
+    a reference without a tag keeps only the digest (``repo@sha256:…`` needs the charts' ``repository:tag``
+    form, so the tag becomes ``latest@sha256:…``, which the runtime resolves by digest alone).
+    """
+    name, _, digest = reference.partition("@")
+    last_colon = name.rfind(":")
+    if last_colon > name.rfind("/"):
+        repository, tag = name[:last_colon], name[last_colon + 1 :]
+    else:
+        repository, tag = name, "latest"
+    return {"repository": repository, "tag": f"{tag}@{digest}" if digest else tag}
