@@ -16,6 +16,7 @@ from . import (  # noqa: F401 - importing registers the rules
     consul_agent,
     consul_values,
     database,
+    images,
     intentions,
     kv,
     mesh,
@@ -32,7 +33,7 @@ from .framework import REGISTRY, Rule
 
 PACK_NAME = "secure-mesh"
 
-_CATALOGUE_ORDER = ("PKI-", "POL-", "K8S-", "VLT-", "KV-", "DB-", "CSL-", "INT-", "MESH-")
+_CATALOGUE_ORDER = ("PKI-", "POL-", "K8S-", "VLT-", "KV-", "DB-", "CSL-", "INT-", "MESH-", "IMG-")
 
 
 def _order(rule: Rule) -> tuple[int, str, int]:

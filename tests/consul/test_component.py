@@ -158,11 +158,20 @@ def test_external_vault_gets_the_injector_and_csi_provider(prod_run: ProgramRun)
     assert injector.inputs["values"] == {
         "global": {"externalVaultAddr": settings.vault.address},
         "server": {"enabled": False},
-        "injector": {"enabled": True, "replicas": 2, "authPath": layout.kubernetes_auth_login_path},
+        "injector": {
+            "enabled": True,
+            "replicas": 2,
+            "authPath": layout.kubernetes_auth_login_path,
+            # Pulumi.prod.yaml's images.vaultInjector / vaultAgent: the digest rides in the chart's tag.
+            "image": {"repository": "hashicorp/vault-k8s", "tag": "1.7.0@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+            "agentImage": {"repository": "hashicorp/vault", "tag": "1.20.1@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+        },
         "csi": {
             "enabled": True,
             "volumes": [{"name": "vault-ca", "secret": {"secretName": layout.vault_ca_secret_name}}],
             "volumeMounts": [{"name": "vault-ca", "mountPath": "/vault/tls", "readOnly": True}],
+            "image": {"repository": "hashicorp/vault-csi-provider", "tag": "1.5.1@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+            "agent": {"image": {"repository": "hashicorp/vault", "tag": "1.20.1@sha256:0000000000000000000000000000000000000000000000000000000000000000"}},
         },
     }
     assert set(flatten(injector.inputs["values"])) <= VAULT_CHART_KEYS
@@ -189,7 +198,8 @@ def test_the_csi_provider_trusts_vaults_private_ca(prod_run: ProgramRun) -> None
 
 def test_without_a_private_ca_the_csi_provider_mounts_nothing() -> None:
     settings, layout = settings_and_layout("prod", {"vault": {"tls": {"caCertPem": None}}})
-    assert build_vault_injector_values(settings, layout)["csi"] == {"enabled": True}
+    csi = build_vault_injector_values(settings, layout)["csi"]
+    assert {key: value for key, value in csi.items() if key not in ("image", "agent")} == {"enabled": True}
 
 
 def test_in_cluster_vault_installs_no_injector(dev_run: ProgramRun) -> None:

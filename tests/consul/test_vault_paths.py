@@ -34,7 +34,8 @@ def test_dev_readers_are_exactly_the_contract_table() -> None:
 
 def test_the_snapshot_agent_config_is_read_by_the_server() -> None:
     enterprise = {
-        "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"},
+        # Production names images by digest.
+        "images": {"consul": "hashicorp/consul-enterprise:1.22-ent@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
         "consul": {
             "enterprise": True,
             "snapshotAgent": {"enabled": True},

@@ -139,6 +139,16 @@ def test_external_vault_installs_the_csi_driver_with_rotation() -> None:
         "syncSecret": {"enabled": True},
         "enableSecretRotation": True,
         "rotationPollInterval": "24h",
+        # Pulumi.prod.yaml's images.csi*: every image the chart runs, the digest riding in the chart's tag.
+        "linux": {
+            "image": {"repository": "registry.k8s.io/csi-secrets-store/driver", "tag": "v1.5.5@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+            "registrarImage": {
+                "repository": "registry.k8s.io/sig-storage/csi-node-driver-registrar",
+                "tag": "v2.13.0@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            },
+            "livenessProbeImage": {"repository": "registry.k8s.io/sig-storage/livenessprobe", "tag": "v2.15.0@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+            "crds": {"image": {"repository": "registry.k8s.io/csi-secrets-store/driver-crds", "tag": "v1.5.5@sha256:0000000000000000000000000000000000000000000000000000000000000000"}},
+        },
     }
     spc = csi_run("prod").one(SPC, "secure-mesh-onboarding-gateway-tls-provider")
     assert spc.inputs["spec"]["parameters"]["vaultTLSServerName"] == "vault.prod.example.com"

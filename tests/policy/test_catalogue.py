@@ -74,6 +74,7 @@ CATALOGUE_IDS = {
     "TOPO-MESH-GATEWAYS",
     "TOPO-UNIQUE-PATHS",
     "TOPO-NO-PLAINTEXT-REPLICATION-TOKEN",
+    "IMG-DIGEST",
 }
 """Every catalogue rule decidable from resource inputs (PKI-ROTATION is a runtime procedure)."""
 ADVISORY = {"KV-CAS"}

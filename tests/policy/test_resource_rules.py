@@ -1117,6 +1117,8 @@ CASES = [
     ok("csl-expose", t.HELM_RELEASE, release(), "cluster-ip-ui"),
     bad("csl-expose", t.HELM_RELEASE, release(ui__service__type="LoadBalancer"), "exposes", "lb-ui"),
     ok("csl-chart-pin", t.HELM_RELEASE, release(), "pinned"),
+    ok("img-digest", t.HELM_RELEASE, release(), "dev-keeps-chart-tags"),
+    bad("img-digest", t.HELM_RELEASE, release(), "chart's default tag", "prod-unset-images", stack="prod"),
     bad("csl-chart-pin", t.HELM_RELEASE, {**release(), "version": "^2.0"}, "exact", "range"),
     # ------------------------------------------------------------------- mesh bypasses (issue 14 class 8)
     # (more cases, in every rendering: tests/policy/test_mesh_rules.py)

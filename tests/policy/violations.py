@@ -343,6 +343,7 @@ VIOLATIONS: dict[str, Violating] = {
     "csl-gossip": shape(t.HELM_RELEASE, release(global__gossipEncryption=None)),
     "csl-no-scripts": shape(t.HELM_RELEASE, release(client__extraConfig=json.dumps({"enable_script_checks": True}))),
     "csl-chart-pin": shape(t.HELM_RELEASE, {**release(), "version": "^2.0"}),
+    "img-digest": shape(t.HELM_RELEASE, release(), stack="prod"),
     "csl-expose": shape(t.HELM_RELEASE, release(ui__service__type="LoadBalancer")),
     "csl-extra-config": shape(t.HELM_RELEASE, release(server__extraConfig=json.dumps({"ports": {"http": 8500}}))),
     "csl-quorum": shape(t.HELM_RELEASE, release(server__replicas=4.0), stack="prod"),

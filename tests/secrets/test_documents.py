@@ -44,7 +44,8 @@ def test_kv_data_uses_the_field_the_chart_reads() -> None:
 
 def test_snapshot_agent_config_follows_the_settings() -> None:
     enterprise = {
-        "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"},
+        # Production names images by digest.
+        "images": {"consul": "hashicorp/consul-enterprise:1.22-ent@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
         "consul": {
             "enterprise": True,
             "snapshotAgent": {"enabled": True, "retain": 72},
