@@ -43,14 +43,11 @@ from ..identities.policies import TOKEN_SELF, Capability, PolicyDocument
 from ..identities.roles import AuthRoleSpec, dedicated_audience_possible, workload_audience
 from ..layout import CatalogWatcherNames, Layout
 from ..settings import AppSettings
+from ..settings.images import Image, image_reference
 from .annotations import PREFIX, VAULT_TLS_MOUNT, kv_template, token_volumes
 from .database import DatabasePlan
 
-CONSUL_TEMPLATE_IMAGE = "hashicorp/consul-template:0.42.1"
-"""Pinned; the image is Alpine with ``/bin/sh``, runs as uid 100 (consul-template ``Dockerfile``)."""
 CONSUL_TEMPLATE_UID = 100
-VAULT_CLI_IMAGE = "hashicorp/vault:1.20.1"
-"""The image vault-helm 0.30.1 runs its agents with; an init container copies its static ``/bin/vault``."""
 
 CONFIG_DIR = "/etc/db-address-watcher"
 RUN_DIR = "/run/db-address-watcher"
@@ -240,7 +237,12 @@ _RESTRICTED = {
 
 
 def watcher_deployment(layout: Layout, app: AppSettings, plan: DatabasePlan) -> dict[str, Any]:
-    """The watcher's Deployment (metadata and spec): one replica, replaced not rolled (never two writers)."""
+    """The watcher's Deployment (metadata and spec): one replica, replaced not rolled (never two writers).
+
+    Its images are ``images.consulTemplate`` (Alpine with ``/bin/sh``, uid 100: consul-template's ``Dockerfile``)
+    and ``images.vaultAgent``, whose static ``/bin/vault`` an init container copies (the image vault-helm
+    0.30.1 runs its agents with).
+    """
     names = layout.catalog_watcher(app)
     service = plan.consul_service
     if service is None:
@@ -294,7 +296,7 @@ def watcher_deployment(layout: Layout, app: AppSettings, plan: DatabasePlan) -> 
                     "initContainers": [
                         {
                             "name": "vault-cli",
-                            "image": VAULT_CLI_IMAGE,
+                            "image": image_reference(layout.settings, Image.VAULT_AGENT),
                             "command": ["cp", "/bin/vault", f"{BIN_DIR}/vault"],
                             "securityContext": _RESTRICTED,
                             "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
@@ -304,7 +306,7 @@ def watcher_deployment(layout: Layout, app: AppSettings, plan: DatabasePlan) -> 
                     "containers": [
                         {
                             "name": "consul-template",
-                            "image": CONSUL_TEMPLATE_IMAGE,
+                            "image": image_reference(layout.settings, Image.CONSUL_TEMPLATE),
                             "command": ["/bin/consul-template"],
                             "args": [f"-config={CONFIG_DIR}/config.hcl"],
                             "env": env,

@@ -471,7 +471,7 @@ class AppOnboarding(pulumi.ComponentResource):
             repository_opts={"repo": VSO_REPOSITORY},
             namespace=layout.vso_namespace,
             create_namespace=True,
-            values=vso_values(),
+            values=vso_values(settings),
             atomic=True,
             cleanup_on_fail=True,
             timeout=300,

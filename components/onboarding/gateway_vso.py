@@ -41,7 +41,8 @@ from typing import Any
 
 from ..identities.roles import workload_audience
 from ..layout import Layout
-from ..settings import ChainName, duration_seconds
+from ..settings import ChainName, Settings, duration_seconds
+from ..settings.images import Image, chart_image_values, configured_image
 from .gateway import TLS_SECRET_TYPE, certificate_names
 
 VSO_CHART = "vault-secrets-operator"
@@ -69,9 +70,22 @@ def expiry_offset(layout: Layout) -> str:
     return single_unit(max(1, duration_seconds(layout.settings.pki.chains.gateway.leaf_ttl) // 3))
 
 
-def vso_values() -> dict[str, Any]:
-    """The chart's values: no default connection or auth method (each consumer declares its own, narrowly)."""
-    return {"defaultVaultConnection": {"enabled": False}, "defaultAuthMethod": {"enabled": False}}
+def vso_values(settings: Settings) -> dict[str, Any]:
+    """The chart's values: no default connection or auth method (each consumer declares its own, narrowly).
+
+    Images the stack names (``images.vaultSecretsOperator``, ``images.kubeRbacProxy``) replace the chart's
+    defaults; VSO 1.4.1 renders ``repository:tag`` (``chart/templates/deployment.yaml``), so a digest rides in
+    the tag.
+    """
+    values: dict[str, Any] = {"defaultVaultConnection": {"enabled": False}, "defaultAuthMethod": {"enabled": False}}
+    controller: dict[str, Any] = {}
+    for key, image in (("manager", Image.VAULT_SECRETS_OPERATOR), ("kubeRbacProxy", Image.KUBE_RBAC_PROXY)):
+        reference = configured_image(settings, image)
+        if reference is not None:
+            controller[key] = {"image": chart_image_values(reference)}
+    if controller:
+        values["controller"] = controller
+    return values
 
 
 def vault_connection(layout: Layout) -> dict[str, Any]:

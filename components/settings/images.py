@@ -2,7 +2,8 @@
 
 One place answers "what runs in the cluster because of this stack": the Consul chart's three images, the
 Vault chart's injector, agent and CSI provider (external Vault only), the Secrets Store CSI driver chart's
-four (external Vault only) and the gateway's certificate-sync container. Values builders take each image
+four and the gateway's certificate-sync container (CSI delivery), the Vault Secrets Operator chart's manager and
+proxy (VSO delivery), and the catalog watcher's consul-template and vault CLI. Values builders take each image
 from :func:`image_reference`; the settings refuse a production stack that leaves one without a digest.
 
 Defaults are read from the pinned charts: ``charts/consul/values.yaml`` of hashicorp/consul-k8s v2.0.3
@@ -18,7 +19,7 @@ from enum import StrEnum
 
 from pydantic.alias_generators import to_camel
 
-from .models import Settings, VaultPlacement
+from .models import GatewayCertificateDelivery, Settings, VaultPlacement
 
 
 class Image(StrEnum):
@@ -35,6 +36,9 @@ class Image(StrEnum):
     CSI_NODE_DRIVER_REGISTRAR = "csi_node_driver_registrar"
     CSI_LIVENESS_PROBE = "csi_liveness_probe"
     PAUSE = "pause"
+    CONSUL_TEMPLATE = "consul_template"
+    VAULT_SECRETS_OPERATOR = "vault_secrets_operator"
+    KUBE_RBAC_PROXY = "kube_rbac_proxy"
 
     @property
     def setting_key(self) -> str:
@@ -54,6 +58,9 @@ CHART_DEFAULTS: dict[Image, str] = {
     Image.CSI_NODE_DRIVER_REGISTRAR: "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.13.0",
     Image.CSI_LIVENESS_PROBE: "registry.k8s.io/sig-storage/livenessprobe:v2.15.0",
     Image.PAUSE: "registry.k8s.io/pause:3.10",
+    Image.CONSUL_TEMPLATE: "hashicorp/consul-template:0.42.1",
+    Image.VAULT_SECRETS_OPERATOR: "hashicorp/vault-secrets-operator:1.4.1",
+    Image.KUBE_RBAC_PROXY: "quay.io/brancz/kube-rbac-proxy:v0.18.1",
 }
 """What each image is when the stack does not set it (the pinned charts' defaults; ours for ``pause``)."""
 
@@ -68,12 +75,19 @@ def is_digest_pinned(reference: str) -> bool:
 def images_in_use(settings: Settings) -> tuple[Image, ...]:
     """The images this stack deploys, in :class:`Image` order."""
     used = [Image.CONSUL, Image.CONSUL_CONTROL_PLANE, Image.CONSUL_DATAPLANE]
-    if settings.vault.placement is VaultPlacement.EXTERNAL:
-        # The Vault chart without a server (injector + CSI provider), and the Secrets Store CSI driver chart.
+    external = settings.vault.placement is VaultPlacement.EXTERNAL
+    if external:
+        # The Vault chart without a server: the injector, the agent it injects, the CSI provider.
         used += [Image.VAULT_INJECTOR, Image.VAULT_AGENT, Image.VAULT_CSI_PROVIDER]
-        used += [Image.CSI_DRIVER, Image.CSI_DRIVER_CRDS, Image.CSI_NODE_DRIVER_REGISTRAR, Image.CSI_LIVENESS_PROBE]
-    if settings.consul.api_gateway:
-        used.append(Image.PAUSE)
+    gateway = settings.consul.api_gateway and any(app.route is not None for app in settings.apps)
+    if gateway and settings.consul.api_gateway_certificate_delivery is GatewayCertificateDelivery.VSO:
+        used += [Image.VAULT_SECRETS_OPERATOR, Image.KUBE_RBAC_PROXY]  # the VSO chart's manager and its proxy
+    elif gateway:
+        used.append(Image.PAUSE)  # the certificate-sync workload that keeps the CSI volume mounted
+        if external:  # the Secrets Store CSI driver chart (dev-up.sh installs it next to an in-cluster Vault)
+            used += [Image.CSI_DRIVER, Image.CSI_DRIVER_CRDS, Image.CSI_NODE_DRIVER_REGISTRAR, Image.CSI_LIVENESS_PROBE]
+    if any(app.database is not None and app.database.address.follows_catalog for app in settings.apps):
+        used += [Image.CONSUL_TEMPLATE, Image.VAULT_AGENT]  # the catalog watcher and its vault CLI
     return tuple(image for image in Image if image in used)
 
 

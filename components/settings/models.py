@@ -479,8 +479,8 @@ class ImagesSettings(SettingsModel):
     vault_injector: ImageReference | None = None
     """Vault agent injector (Vault chart `injector.image`; default `hashicorp/vault-k8s:1.7.0`); external Vault only."""
     vault_agent: ImageReference | None = None
-    """Vault agent injected into pods and run by the CSI provider (`injector.agentImage`, `csi.agent.image`;
-    default `hashicorp/vault:1.20.1`); external Vault only."""
+    """The Vault binary: the agent injected into pods and run by the CSI provider (`injector.agentImage`,
+    `csi.agent.image`), and the catalog watcher's vault CLI (default `hashicorp/vault:1.20.1`)."""
     vault_csi_provider: ImageReference | None = None
     """Vault CSI provider (`csi.image`; default `hashicorp/vault-csi-provider:1.5.1`); external Vault only."""
     csi_driver: ImageReference | None = None
@@ -494,7 +494,15 @@ class ImagesSettings(SettingsModel):
     csi_liveness_probe: ImageReference | None = None
     """CSI liveness probe (`linux.livenessProbeImage`; default `registry.k8s.io/sig-storage/livenessprobe:v2.15.0`)."""
     pause: ImageReference | None = None
-    """The gateway certificate-sync workload's container (default `registry.k8s.io/pause:3.10`)."""
+    """The gateway certificate-sync workload's container (CSI delivery; default `registry.k8s.io/pause:3.10`)."""
+    consul_template: ImageReference | None = None
+    """The database catalog watcher (default `hashicorp/consul-template:0.42.1`)."""
+    vault_secrets_operator: ImageReference | None = None
+    """Vault Secrets Operator (VSO chart `controller.manager.image`; default
+    `hashicorp/vault-secrets-operator:1.4.1`)."""
+    kube_rbac_proxy: ImageReference | None = None
+    """The VSO chart's metrics proxy (`controller.kubeRbacProxy.image`; default
+    `quay.io/brancz/kube-rbac-proxy:v0.18.1`)."""
 
 
 class ConsulSettings(SettingsModel):

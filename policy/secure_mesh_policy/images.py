@@ -36,6 +36,11 @@ CHART_IMAGE_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
         ("linux.registrarImage", "repository:tag"),
         ("linux.livenessProbeImage", "repository:tag"),
     ),
+    # vault-secrets-operator 1.4.1 (chart/values.yaml, templates/deployment.yaml): repository:tag.
+    "vault-secrets-operator": (
+        ("controller.manager.image", "repository:tag"),
+        ("controller.kubeRbacProxy.image", "repository:tag"),
+    ),
 }
 """For each chart this program installs, every image key its templates read, and how the key holds the image."""
 
@@ -122,8 +127,8 @@ def _release_findings(res: Res) -> Iterator[str]:
 @resource_rule(
     "IMG-DIGEST",
     checks="In production every container image is named by digest: each container of every workload, and every "
-    "image key of the Helm charts the program installs (Consul, Vault injector/CSI, Secrets Store CSI driver); a "
-    "production release of a chart whose image keys the pack does not know is reported.",
+    "image key of the Helm charts the program installs (Consul, Vault injector/CSI, Secrets Store CSI driver, "
+    "Vault Secrets Operator); a production release of a chart whose image keys the pack does not know is reported.",
     why="A tag is a movable name: whoever controls the registry (or a compromised one) can point it at other code, "
     "and every node that pulls afterwards runs it. A digest names the content itself.",
     fix="Set images.* in the stack to repository:tag@sha256:<digest> (resolve with `crane digest`).",

@@ -24,6 +24,7 @@ from tests.harness import (
     load_stack_config,
     run_program,
 )
+from tests.onboarding.stacks import ALL_IMAGES_PINNED, PLACEHOLDER_DIGEST
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -163,15 +164,15 @@ def test_external_vault_gets_the_injector_and_csi_provider(prod_run: ProgramRun)
             "replicas": 2,
             "authPath": layout.kubernetes_auth_login_path,
             # Pulumi.prod.yaml's images.vaultInjector / vaultAgent: the digest rides in the chart's tag.
-            "image": {"repository": "hashicorp/vault-k8s", "tag": "1.7.0@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
-            "agentImage": {"repository": "hashicorp/vault", "tag": "1.20.1@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+            "image": {"repository": "hashicorp/vault-k8s", "tag": "1.7.0" + PLACEHOLDER_DIGEST},
+            "agentImage": {"repository": "hashicorp/vault", "tag": "1.20.1" + PLACEHOLDER_DIGEST},
         },
         "csi": {
             "enabled": True,
             "volumes": [{"name": "vault-ca", "secret": {"secretName": layout.vault_ca_secret_name}}],
             "volumeMounts": [{"name": "vault-ca", "mountPath": "/vault/tls", "readOnly": True}],
-            "image": {"repository": "hashicorp/vault-csi-provider", "tag": "1.5.1@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
-            "agent": {"image": {"repository": "hashicorp/vault", "tag": "1.20.1@sha256:0000000000000000000000000000000000000000000000000000000000000000"}},
+            "image": {"repository": "hashicorp/vault-csi-provider", "tag": "1.5.1" + PLACEHOLDER_DIGEST},
+            "agent": {"image": {"repository": "hashicorp/vault", "tag": "1.20.1" + PLACEHOLDER_DIGEST}},
         },
     }
     assert set(flatten(injector.inputs["values"])) <= VAULT_CHART_KEYS
@@ -188,7 +189,10 @@ def test_the_csi_provider_trusts_vaults_private_ca(prod_run: ProgramRun) -> None
     assert copy.inputs["stringData"] == {layout.vault_ca_secret_key: settings.vault.tls.ca_cert_pem}
     assert copy.urn in prod_run.one(RELEASE, INJECTOR_RELEASE).dependencies, "the provider mounts it at start"
     csi = run_program(
-        deep_merge(load_stack_config("prod"), {"consul": {"apiGatewayCertificateDelivery": "csi"}}), stack="prod"
+        deep_merge(
+            load_stack_config("prod"), {"consul": {"apiGatewayCertificateDelivery": "csi"}, "images": ALL_IMAGES_PINNED}
+        ),
+        stack="prod",
     )
     spc = csi.one(
         "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass", "secure-mesh-onboarding-gateway-tls-provider"

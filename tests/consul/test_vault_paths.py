@@ -5,6 +5,7 @@ from __future__ import annotations
 from components.consul.helm_values import build_consul_values, flatten, vault_paths_by_reader
 from components.layout import Identity, KvSecret
 from tests.consul.helpers import LICENSE, settings_and_layout
+from tests.onboarding.stacks import PLACEHOLDER_DIGEST
 
 VAULT = "global.secretsBackend.vault"
 
@@ -35,7 +36,7 @@ def test_dev_readers_are_exactly_the_contract_table() -> None:
 def test_the_snapshot_agent_config_is_read_by_the_server() -> None:
     enterprise = {
         # Production names images by digest.
-        "images": {"consul": "hashicorp/consul-enterprise:1.22-ent@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+        "images": {"consul": "hashicorp/consul-enterprise:1.22-ent" + PLACEHOLDER_DIGEST},
         "consul": {
             "enterprise": True,
             "snapshotAgent": {"enabled": True},

@@ -17,6 +17,7 @@ from components.onboarding.identity import app_role, gateway_role
 from components.settings import SettingsError
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 from tests.identities.variants import EVERYTHING_ON, layout_for, prod_variant_run, settings_for
+from tests.onboarding.stacks import ALL_IMAGES_PINNED
 
 API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
@@ -129,7 +130,7 @@ def test_gateway_certificate_login_requests_the_audience_its_role_checks(
     assert _gateway_audiences(dev_run) == ("vault", "vault")
     assert _gateway_audiences(prod_run) == (API_AUDIENCE, API_AUDIENCE)
     assert _gateway_audiences(prod_variant_run("long-lived-reviewer")) == ("vault", "vault")
-    csi = {"consul": {"apiGatewayCertificateDelivery": "csi"}}
+    csi = {"consul": {"apiGatewayCertificateDelivery": "csi"}, "images": ALL_IMAGES_PINNED}
     assert _gateway_audiences(run_program(deep_merge(load_stack_config("prod"), csi), stack="prod")) == (
         API_AUDIENCE,
         API_AUDIENCE,

@@ -11,9 +11,18 @@ import json
 from functools import cache
 from typing import Any
 
+from pydantic.alias_generators import to_camel
+
 from components.layout import Layout
 from components.settings import Settings, load_settings, split_stack_config
+from components.settings.images import CHART_DEFAULTS
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
+
+PLACEHOLDER_DIGEST = "@sha256:" + "0" * 64
+"""The all-zero digest Pulumi.prod.yaml writes for every image (a placeholder no registry serves)."""
+ALL_IMAGES_PINNED = {to_camel(image.value): f"{ref}{PLACEHOLDER_DIGEST}" for image, ref in CHART_DEFAULTS.items()}
+"""``images`` naming every image the program can deploy by digest: what a production variant (CSI delivery, a
+catalog watcher) must add to Pulumi.prod.yaml's own list."""
 
 
 def _self_signed_ca(common_name: str) -> str:
@@ -70,11 +79,13 @@ def onboarding_config(base_stack: str = "dev", **extra: Any) -> dict[str, Any]:
     services = [*base["mesh"]["services"], {"name": "orders", "protocol": "http"}]
     if base_stack == "prod":  # prod has no payments service: orders calls checkout there
         services.append({"name": "payments", "protocol": "grpc"})
-    override = {
+    override: dict[str, Any] = {
         "apps": [*base["apps"], ORDERS_APP],
         "mesh": {"services": services},
         "consul": {"address": CONSUL_ADDRESS},
     }
+    if base_stack == "prod":  # production names every image it deploys by digest: the watcher's, CSI's too
+        override["images"] = ALL_IMAGES_PINNED
     return deep_merge(deep_merge(base, override), extra)
 
 

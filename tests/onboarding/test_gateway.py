@@ -8,7 +8,7 @@ import yaml
 from components.onboarding.gateway import rotation_poll_interval
 from tests.consul.helpers import stack_settings
 from tests.harness import deep_merge, load_stack_config, run_program
-from tests.onboarding.stacks import csi_run, onboarding_run
+from tests.onboarding.stacks import PLACEHOLDER_DIGEST, csi_run, onboarding_run
 
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
@@ -141,13 +141,21 @@ def test_external_vault_installs_the_csi_driver_with_rotation() -> None:
         "rotationPollInterval": "24h",
         # Pulumi.prod.yaml's images.csi*: every image the chart runs, the digest riding in the chart's tag.
         "linux": {
-            "image": {"repository": "registry.k8s.io/csi-secrets-store/driver", "tag": "v1.5.5@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+            "image": {"repository": "registry.k8s.io/csi-secrets-store/driver", "tag": "v1.5.5" + PLACEHOLDER_DIGEST},
             "registrarImage": {
                 "repository": "registry.k8s.io/sig-storage/csi-node-driver-registrar",
-                "tag": "v2.13.0@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                "tag": "v2.13.0" + PLACEHOLDER_DIGEST,
             },
-            "livenessProbeImage": {"repository": "registry.k8s.io/sig-storage/livenessprobe", "tag": "v2.15.0@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
-            "crds": {"image": {"repository": "registry.k8s.io/csi-secrets-store/driver-crds", "tag": "v1.5.5@sha256:0000000000000000000000000000000000000000000000000000000000000000"}},
+            "livenessProbeImage": {
+                "repository": "registry.k8s.io/sig-storage/livenessprobe",
+                "tag": "v2.15.0" + PLACEHOLDER_DIGEST,
+            },
+            "crds": {
+                "image": {
+                    "repository": "registry.k8s.io/csi-secrets-store/driver-crds",
+                    "tag": "v1.5.5" + PLACEHOLDER_DIGEST,
+                }
+            },
         },
     }
     spc = csi_run("prod").one(SPC, "secure-mesh-onboarding-gateway-tls-provider")

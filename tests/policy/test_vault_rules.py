@@ -23,7 +23,7 @@ from secure_mesh_policy.framework import Res, StackView
 from secure_mesh_policy.transport import truthy
 
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
-from tests.onboarding.stacks import onboarding_run
+from tests.onboarding.stacks import ALL_IMAGES_PINNED, onboarding_run
 from tests.policy.support import (
     Finding,
     Subject,
@@ -577,7 +577,7 @@ def test_an_app_role_bound_to_the_default_service_account_is_caught(accounts: li
 @cache
 def _csi_run(stack: str) -> ProgramRun:
     """A checked-in stack with the gateway certificate delivered through the Vault CSI provider."""
-    csi = {"consul": {"apiGatewayCertificateDelivery": "csi"}}
+    csi: dict[str, Any] = {"consul": {"apiGatewayCertificateDelivery": "csi"}, "images": ALL_IMAGES_PINNED}
     return run_program(deep_merge(load_stack_config(stack), csi), stack=stack)
 
 

@@ -18,6 +18,7 @@ from components.secrets.documents import (
 from components.settings import SettingsError, load_settings
 from tests.harness import deep_merge, load_stack_config
 from tests.identities.variants import EVERYTHING_ON, layout_for, settings_for
+from tests.onboarding.stacks import PLACEHOLDER_DIGEST
 
 
 def test_uuid_is_lowercase_version_4_from_the_random_bytes() -> None:
@@ -45,7 +46,7 @@ def test_kv_data_uses_the_field_the_chart_reads() -> None:
 def test_snapshot_agent_config_follows_the_settings() -> None:
     enterprise = {
         # Production names images by digest.
-        "images": {"consul": "hashicorp/consul-enterprise:1.22-ent@sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+        "images": {"consul": "hashicorp/consul-enterprise:1.22-ent" + PLACEHOLDER_DIGEST},
         "consul": {
             "enterprise": True,
             "snapshotAgent": {"enabled": True, "retain": 72},
