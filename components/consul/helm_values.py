@@ -16,8 +16,8 @@ from typing import Any
 
 from ..layout import Identity, KvSecret, Layout
 from ..settings import Settings
-from ..settings.topology import TopologyMode
 from ..settings.images import Image, configured_image
+from ..settings.topology import TopologyMode
 from .chart_keys import CHART_KEYS, PINNED_CHART_VERSION, is_removed
 
 ACL_BINDING_RULE_SELECTOR = "serviceaccount.name!=default"
