@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     import pulumi_consul as consul
 
 
+VAULT_CHILD_TOKEN_TTL_SECONDS = 3600
+"""Lifetime of the child token the Vault provider creates for one run (terraform-provider-vault's default: 20 min)."""
+
+
 @dataclass(frozen=True)
 class Providers:
     """The providers every resource of the stack uses, handed down through the top component."""
@@ -66,6 +70,10 @@ def build_providers(settings: Settings, layout: Layout, project_dir: Path) -> Pr
         tls_server_name=vault_settings.tls.server_name,
         skip_tls_verify=False,
         add_address_to_env="false",
+        # The provider works through a child token of VAULT_TOKEN that lives max_lease_ttl_seconds (the
+        # provider's default is 1200 s: a `pulumi up` waiting on Helm releases can outlive it). One hour covers
+        # the longest deploy job; Vault still caps the child at the parent token's own TTL.
+        max_lease_ttl_seconds=VAULT_CHILD_TOKEN_TTL_SECONDS,
     )
     kubernetes_provider = kubernetes.Provider(
         "kubernetes",

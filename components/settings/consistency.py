@@ -355,6 +355,18 @@ def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem
     consul = settings.consul
     if consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES and consul.address is None:
         yield Problem("consul.address", "is required when consul.intentionsRendering is 'config-entries'")
+    if (
+        consul.address is not None
+        and consul.address.startswith("http://")
+        and settings.environment.value in PLAIN_HTTP_ENVIRONMENTS  # elsewhere _plain_http already refuses it
+    ):
+        # The chart sets global.tls.httpsOnly: Consul's servers listen on HTTPS only, in every environment
+        # (components/consul/helm_values.py), so a plain-http address cannot reach them even on a laptop.
+        yield Problem(
+            "consul.address",
+            f"'{consul.address}' is plain http, but Consul serves its API over HTTPS only (global.tls.httpsOnly); "
+            f"allowed: an https URL such as 'https://{consul.address[len('http://') :]}' (port 8501)",
+        )
     consul_image = settings.images.consul
     if consul.enterprise and (consul_image is None or "-ent" not in consul_image):
         yield Problem(

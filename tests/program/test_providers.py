@@ -66,3 +66,9 @@ def test_the_entry_point_tunes_garbage_collection_before_the_run(dev_run: Progra
     source = (PROJECT_DIR / "__main__.py").read_text()
     assert source.index("tune_garbage_collection()") < source.index("main()")
     assert gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD
+
+
+def test_vault_child_token_outlives_a_long_deploy(any_stack: ProgramRun) -> None:
+    """terraform-provider-vault's child token lives 1200 s by default; a deploy job may run 45 minutes."""
+    provider = any_stack.one("pulumi:providers:vault", "vault")
+    assert int(provider.inputs["maxLeaseTtlSeconds"]) == 3600

@@ -373,9 +373,15 @@ def test_https_everywhere_is_accepted_in_staging_and_prod() -> None:
     assert problems_of(_with_every_url(PROD, "https")) == {}
 
 
-def test_plain_http_is_accepted_in_dev() -> None:
+def test_plain_http_is_accepted_in_dev_except_for_consul() -> None:
     # dev's own Vault serves TLS with the CA in vault.tls.caCertFile, which needs https: drop it for plain http.
-    assert problems_of(deep_merge(_with_every_url(DEV, "http"), {"vault": {"tls": {"caCertFile": None}}})) == {}
+    # Consul is HTTPS-only in every stack (the chart's global.tls.httpsOnly), so its address is refused even in dev.
+    assert problems_of(deep_merge(_with_every_url(DEV, "http"), {"vault": {"tls": {"caCertFile": None}}})) == {
+        "consul.address": "'http://consul.example.com:8501' is plain http, but Consul serves its API over HTTPS only "
+        "(global.tls.httpsOnly); allowed: an https URL such as 'https://consul.example.com:8501' (port 8501)"
+    }
+    dev_with_consul_https = deep_merge(_with_every_url(DEV, "http"), {"consul": {"address": "https://localhost:8501"}})
+    assert problems_of(deep_merge(dev_with_consul_https, {"vault": {"tls": {"caCertFile": None}}})) == {}
 
 
 def test_the_program_registers_nothing_for_plain_http_in_staging() -> None:
