@@ -522,6 +522,14 @@ class Layout:
         """The database connection (one per app database) in the database mount."""
         return f"{app.name}-{app.database.database_name if app.database else 'db'}".replace("_", "-")
 
+    def database_connection_config_path(self, app: AppSettings) -> str:
+        """``<mount>/config/<connection>``: the connection's configuration (the watcher updates its address)."""
+        return f"{self.database_mount}/config/{self.database_connection(app)}"
+
+    def database_rotate_root_path(self, app: AppSettings) -> str:
+        """``<mount>/rotate-root/<connection>``: Vault's endpoint that rotates the connection's root password."""
+        return f"{self.database_mount}/rotate-root/{self.database_connection(app)}"
+
     def catalog_watcher(self, app: AppSettings) -> CatalogWatcherNames:
         """Names of the watcher that follows an app database's Consul service (issue 18)."""
         return CatalogWatcherNames(
@@ -532,5 +540,5 @@ class Layout:
             consul_token=KvPath(
                 mount=self.kv_mount, name=f"platform/db-address-watcher/{app.name}/consul-token", field="value"
             ),
-            connection_config_path=f"{self.database_mount}/config/{self.database_connection(app)}",
+            connection_config_path=self.database_connection_config_path(app),
         )

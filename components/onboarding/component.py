@@ -242,7 +242,7 @@ class AppOnboarding(pulumi.ComponentResource):
                 f"{self._name}-{plan.app}-db-root-version",
                 RootPasswordVersionArgs(
                     version=plan.root_password_version,
-                    connection=f"{layout.database_mount}/config/{plan.connection_name}",
+                    connection=plan.connection_config_path,
                     setting=version_keys[plan.app],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),

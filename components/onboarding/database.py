@@ -8,7 +8,7 @@ those grants back and drops the role.
 Root credentials: the connection's ``root_rotation_statements`` only tell Vault *how* to change the root
 password. The program makes Vault *do* it: a write to ``<mount>/rotate-root/<connection>`` (Vault's
 "Rotate root credentials" endpoint) right after the connection is created and again whenever
-``rootPasswordVersion`` changes (:func:`rotate_root_path`, :func:`rotate_root_data`). From then on only
+``rootPasswordVersion`` changes (``Layout.database_rotate_root_path``, :func:`rotate_root_data`). From then on only
 Vault knows the root password; the one in config no longer works. On Vault Enterprise 1.19+ Vault can
 also rotate on its own (:func:`automated_rotation_inputs`).
 
@@ -41,11 +41,6 @@ VERIFY_FULL = "verify-full"
 def postgresql_connection_url(host: str, port: int | str, database_name: str, ssl_mode: str = VERIFY_FULL) -> str:
     """The templated connection URL: Vault substitutes the root username and password, never stored in it."""
     return f"postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{database_name}?sslmode={ssl_mode}"
-
-
-def rotate_root_path(mount: str, connection_name: str) -> str:
-    """Vault's endpoint that rotates a connection's root password (``POST /<mount>/rotate-root/:name``)."""
-    return f"{mount}/rotate-root/{connection_name}"
 
 
 def rotate_root_data(root_password_version: int) -> str:
@@ -113,6 +108,9 @@ class DatabasePlan:
     tls_ca_pem: str | None
     """The database CA for Vault's ``tls_ca`` (None: Vault's own trust store, dev only)."""
     rotate_root_path: str
+    """``POST /<mount>/rotate-root/:name`` (from the layout)."""
+    connection_config_path: str
+    """``<mount>/config/<connection>`` (from the layout)."""
     rotate_root_data: str
     rotation_period: int | None
     rotation_schedule: str | None
@@ -171,7 +169,8 @@ def database_plan(layout: Layout, app: AppSettings) -> DatabasePlan:
         consul_service=database.address.consul_service,
         ssl_mode=database.tls.mode.value,
         tls_ca_pem=database.tls.ca_cert_pem,
-        rotate_root_path=rotate_root_path(layout.database_mount, connection_name),
+        rotate_root_path=layout.database_rotate_root_path(app),
+        connection_config_path=layout.database_connection_config_path(app),
         rotate_root_data=rotate_root_data(database.root_password_version),
         rotation_period=_seconds(rotation.period if rotation else None),
         rotation_schedule=rotation.schedule if rotation else None,

@@ -110,3 +110,16 @@ def test_names_are_valid_unique_and_stable(settings_: Settings) -> None:
     assert again.server_pki_issue_path == layout.server_pki_issue_path
     assert again.server_dns_domains == layout.server_dns_domains
     assert [m.path for m in again.all_pki_mounts] == [m.path for m in layout.all_pki_mounts]
+
+
+def test_database_paths_come_from_one_place() -> None:
+    """The connection, its rotate-root endpoint and the watcher's one writable path name the same connection."""
+    from tests.onboarding.stacks import onboarding_settings
+
+    settings = onboarding_settings("dev")
+    layout = Layout(settings)
+    orders = next(app for app in settings.apps if app.name == "orders")
+    assert layout.database_connection(orders) == "orders-orders"
+    assert layout.database_connection_config_path(orders) == "consul/database/config/orders-orders"
+    assert layout.database_rotate_root_path(orders) == "consul/database/rotate-root/orders-orders"
+    assert layout.catalog_watcher(orders).connection_config_path == layout.database_connection_config_path(orders)
