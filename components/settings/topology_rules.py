@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from .errors import Problem
 from .models import Settings
-from .topology import TopologyMode
+from .topology import TopologyMode, short_stack_name
 
 DEFAULT_MOUNT_PREFIX = "consul"
 """``vault.mountPrefix``'s default; a peering member must choose its own (one Vault may serve many clusters)."""
@@ -74,6 +74,15 @@ def topology_problems(settings: Settings) -> Iterator[Problem]:
     for stack in sorted(_duplicates([peer.stack for peer in topology.peers])):
         index = [peer.stack for peer in topology.peers].index(stack)
         yield Problem(f"topology.peers[{index}].stack", f"'{stack}' is referenced by two peers; one peer per stack")
+    short = [short_stack_name(peer.stack) for peer in topology.peers]
+    same_stack = {short_stack_name(stack) for stack in _duplicates([peer.stack for peer in topology.peers])}
+    for name in sorted(_duplicates(short) - same_stack):
+        index = short.index(name)
+        yield Problem(
+            f"topology.peers[{index}].stack",
+            f"two peers' stacks are both named '{name}': an acceptor keys its peeringTokens output by the dialer's "
+            "stack name, so peer stacks need distinct names",
+        )
     services = {service.name for service in settings.mesh.services}
     apps = {app.name for app in settings.apps}
     for p, peer in enumerate(topology.peers):

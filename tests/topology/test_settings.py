@@ -51,6 +51,12 @@ CASES: dict[str, tuple[str, dict[str, Any], str, str]] = {
         "topology.peers[0].stack",
         "referenced by two peers",
     ),
+    "two peer stacks with one name": (
+        "peer-east",
+        _second_peer(stack="other/secure-mesh/peer-west"),
+        "topology.peers[0].stack",
+        "both named 'peer-west'",
+    ),
     "export of an undeclared service": (
         "peer-east",
         _peers(exports=[{"service": "billing", "consumers": ["checkout"]}]),
