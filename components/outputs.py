@@ -122,6 +122,12 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
         "map",
         "App → pod annotations declaring the peers' services it calls (`<service>.svc.<peer>.peer:<port>`).",
     ),
+    StackOutput(
+        "rotationVersions",
+        "map",
+        "Rotation → the version the last successful `up` reached (`gossipKeyVersion`); empty without the Consul "
+        "secrets engine. The next run reads it back to refuse lowering or skipping a version.",
+    ),
 )
 
 
@@ -181,6 +187,9 @@ def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
         "meshGatewayAddress": platform.mesh_gateway_address if platform.mesh_gateway_address is not None else "",
         "peeringTokens": dict(platform.peering.tokens) if platform.peering is not None else {},
         "peerUpstreamAnnotations": peer_upstream_annotations(settings),
+        "rotationVersions": (
+            {"gossipKeyVersion": platform.gossip_rotation.version} if platform.gossip_rotation is not None else {}
+        ),
     }
 
 

@@ -17,6 +17,13 @@ from .mesh.component import MeshIntentions, MeshIntentionsArgs
 from .onboarding.component import AppOnboarding, AppOnboardingArgs
 from .pki.component import CertificateAuthority, CertificateAuthorityArgs
 from .providers import build_consul_provider
+from .rotation.component import (
+    ConsulSecretsEngine,
+    ConsulSecretsEngineArgs,
+    GossipKeyRotation,
+    GossipKeyRotationArgs,
+    deployed_versions,
+)
 from .secrets.component import ConsulSecrets, ConsulSecretsArgs
 from .settings import ChainName, Settings
 from .topology.component import ClusterPeering, ClusterPeeringArgs, mesh_gateway_address, peering_enabled
@@ -84,6 +91,8 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         self.mesh_gateway_address: pulumi.Output[str] | None = None
         """``host:port`` of the mesh gateway of a peering member or a federation primary (what others dial)."""
         """This cluster's side of each peering (topology.mode 'peering'), after the mesh entry."""
+        self.secrets_engine: ConsulSecretsEngine | None = None
+        self.gossip_rotation: GossipKeyRotation | None = None
         self.consul_provider: consul.Provider | None = None
         """Consul's API (config-entry intentions, catalog look-ups), trusting the server chain's CA from Vault."""
         if self.pki.complete:
@@ -132,5 +141,21 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                 # O(apps x Vault resources) dependency bookkeeping (issue 9: 2,000 apps x ~55 resources).
                 pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
             )
+
+            # --- Day 2 (issue 17): Vault's Consul secrets engine, rotations as declared versions -------
+            if settings.rotation.consul_secrets_engine.enabled and self.consul_provider is not None:
+                server_ca = self.pki.ca_chain_pems[ChainName.SERVER]
+                self.secrets_engine = ConsulSecretsEngine(
+                    f"{name}-consul-secrets-engine",
+                    ConsulSecretsEngineArgs(settings, layout, self.consul_provider, server_ca),
+                    pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
+                )
+                self.gossip_rotation = GossipKeyRotation(
+                    f"{name}-gossip-rotation",
+                    GossipKeyRotationArgs(
+                        settings, layout, self.secrets_engine, server_ca, deployed_versions(), self.consul.ready
+                    ),
+                    child,
+                )
 
         self.register_outputs({})

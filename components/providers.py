@@ -53,7 +53,9 @@ def needs_consul_provider(settings: Settings) -> bool:
         app.database is not None and app.database.address.consul_service is not None for app in settings.apps
     )
     peering = settings.topology.mode is TopologyMode.PEERING  # the token and the peering go through Consul's API
-    return settings.consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES or uses_catalog or peering
+    config_entries = settings.consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES
+    engine = settings.rotation.consul_secrets_engine.enabled  # the engine's own token is created through the API
+    return config_entries or uses_catalog or peering or engine
 
 
 def build_providers(settings: Settings, layout: Layout, project_dir: Path) -> Providers:

@@ -47,6 +47,9 @@ from .documents import (
 
 BOOTSTRAP_TOKEN_IGNORED_CHANGES = ["data_json"]
 """Inputs of the auto-bootstrap token secret that later runs never push (the real token lives only in Vault)."""
+GOSSIP_KEY_ROTATED_IGNORED_CHANGES = ["data_json"]
+"""Once ``rotation.gossipKeyVersion`` > 1 the rotation Job writes the gossip secret; the program's first key is
+never pushed again (a refresh followed by ``up`` would otherwise write back a key the Job removed)."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,14 @@ class ConsulSecrets(pulumi.ComponentResource):
         self.secrets = {}
 
         self.gossip_key = pulumi.Output.secret(self._random_bytes("gossip-key", GOSSIP_KEY_BYTES).base64)
-        self._store(KvSecret.GOSSIP, self.gossip_key)
+        # After a rotation the Job owns the stored key (docs/operations.md): never write or read it back.
+        rotated = settings.rotation.gossip_key_version > 1
+        self._store(
+            KvSecret.GOSSIP,
+            self.gossip_key,
+            disable_read=True if rotated else None,
+            ignore_changes=GOSSIP_KEY_ROTATED_IGNORED_CHANGES if rotated else None,
+        )
         self._bootstrap_token(settings)
         if KvSecret.PARTITION_TOKEN in self.kv_paths:
             self.partition_token = self._random_uuid("partition-token")

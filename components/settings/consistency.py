@@ -104,6 +104,7 @@ def check_consistency(settings: Settings, secret_keys: frozenset[str] = frozense
         _production(settings),
         _image_digests(settings),
         _plain_http(settings),
+        _rotation(settings),
     )
     return [problem for check in checks for problem in check]
 
@@ -709,4 +710,37 @@ def _image_digests(settings: Settings) -> Iterator[Problem]:
                 image.setting_key,
                 f"{reference!r} is not pinned by digest; production names every image it deploys as "
                 f"'repository:tag@sha256:<64 hex>' (resolve it with `crane digest {reference}`)",
+            )
+
+
+def _rotation(settings: Settings) -> Iterator[Problem]:
+    """Rotations need the secrets engine, and the engine needs the Consul provider and ordered TTLs."""
+    rotation = settings.rotation
+    engine = rotation.consul_secrets_engine
+    key = "rotation.consulSecretsEngine"
+    if rotation.gossip_key_version > 1 and not engine.enabled:
+        yield Problem(
+            "rotation.gossipKeyVersion",
+            f"{rotation.gossip_key_version} needs {key}.enabled: the rotation Job authenticates to Consul with a "
+            "short-lived token from Vault's Consul secrets engine, never the bootstrap token",
+        )
+    if not engine.enabled:
+        return
+    if settings.consul.address is None:
+        yield Problem(
+            f"{key}.enabled",
+            "needs consul.address: the engine's own management token is created through the Consul provider",
+        )
+    if engine.consul_address is None and settings.vault.placement is not VaultPlacement.IN_CLUSTER:
+        yield Problem(
+            f"{key}.consulAddress",
+            "is required with an external Vault: Consul's HTTPS API as Vault reaches it (host:port), e.g. an "
+            "exposed server Service whose name is in the server certificate",
+        )
+    for prefix in ("operator", "provider", "job"):
+        ttl, max_ttl = getattr(engine, f"{prefix}_ttl"), getattr(engine, f"{prefix}_max_ttl")
+        if duration_seconds(ttl) > duration_seconds(max_ttl):
+            yield Problem(
+                f"{key}.{prefix}Ttl",
+                f"{ttl!r} is longer than {key}.{prefix}MaxTtl ({max_ttl!r}); allowed: at most the max TTL",
             )

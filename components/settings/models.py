@@ -550,6 +550,40 @@ def _label(value: str, max_length: int) -> str:
     return check_dns_label(value, max_length)
 
 
+# ------------------------------------------------------------------------------------------ rotation
+
+
+class ConsulSecretsEngineSettings(SettingsModel):
+    """Vault's Consul secrets engine: short-lived Consul ACL tokens for operators, the Consul provider and Jobs."""
+
+    enabled: bool = False
+    """Mount the engine with its own `acl = "write"` token (never the bootstrap token); needs `consul.address`."""
+    consul_address: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] | None = None
+    """Consul's HTTPS API as Vault reaches it (`host:port`); default the server Service (in-cluster Vault only)."""
+    operator_ttl: Duration = "1h"
+    """Lease of an operator's token (`<mount>/creds/operator`)."""
+    operator_max_ttl: Duration = "8h"
+    """Longest an operator's token can be renewed to."""
+    provider_ttl: Duration = "30m"
+    """Lease of the Pulumi Consul provider's token (`<mount>/creds/pulumi`)."""
+    provider_max_ttl: Duration = "2h"
+    """Longest the Pulumi Consul provider's token can be renewed to (one `pulumi up`)."""
+    job_ttl: Duration = "15m"
+    """Lease of a rotation Job's token (`<mount>/creds/gossip-rotator`, `<mount>/creds/acl-rotator`)."""
+    job_max_ttl: Duration = "30m"
+    """Longest a rotation Job's token lives; also its Vault login's lifetime, and a cap on the Job's deadline."""
+
+
+class RotationSettings(SettingsModel):
+    """Day-2 rotations as declared versions: raise a version and `pulumi up` rotates (docs/operations.md)."""
+
+    gossip_key_version: Annotated[int, Field(ge=1, le=9999)] = 1
+    """The gossip encryption key's version: raise it by exactly one to rotate the key with the Job
+    `gossip-rotate-v<N>` (needs `rotation.consulSecretsEngine.enabled`); lowering or skipping is refused."""
+    consul_secrets_engine: ConsulSecretsEngineSettings = ConsulSecretsEngineSettings()
+    """Vault's Consul secrets engine, the source of every rotation Job's short-lived Consul token."""
+
+
 # ---------------------------------------------------------------------------------------------- mesh
 
 
@@ -767,6 +801,8 @@ class Settings(SettingsModel):
     """Standalone, or a cluster-peering member with named peers (see components/settings/topology.py)."""
     images: ImagesSettings = ImagesSettings()
     """Container images the stack deploys; production names each by digest."""
+    rotation: RotationSettings = RotationSettings()
+    """Day-2 rotations (declared versions) and Vault's Consul secrets engine."""
 
     @property
     def is_production(self) -> bool:

@@ -149,6 +149,27 @@ def _allowed_readers(values: ConsulValues) -> dict[str, set[str]]:
     return allowed
 
 
+GOSSIP_ROTATION_JOB_PREFIX = "gossip-rotate-v"
+"""The program's gossip key rotation Jobs (``components/rotation``): their Vault role writes the gossip key."""
+
+
+def gossip_rotation_writers(view: StackView) -> Iterator[tuple[str, str]]:
+    """(KV-v2 data path, Vault role) of every gossip rotation Job: the one role besides the chart's that may
+    write the gossip key, read from the Job's own environment (``VAULT_ROLE``, ``KV_MOUNT``, ``KV_CURRENT``)."""
+    for job in view.of("kubernetes:batch/v1:Job"):
+        metadata = job.props.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, Mapping) else None
+        if not isinstance(name, str) or not name.startswith(GOSSIP_ROTATION_JOB_PREFIX):
+            continue
+        spec = job.props.get("spec")
+        pod = spec.get("template", {}).get("spec", {}) if isinstance(spec, Mapping) else {}
+        for container in pod.get("containers", []) if isinstance(pod, Mapping) else []:
+            env = {e.get("name"): e.get("value") for e in container.get("env", []) if isinstance(e, Mapping)}
+            role, mount, current = env.get("VAULT_ROLE"), env.get("KV_MOUNT"), env.get("KV_CURRENT")
+            if isinstance(role, str) and isinstance(mount, str) and isinstance(current, str):
+                yield f"{mount}/data/{current}", role
+
+
 def _exact_grants(identity: Identity) -> set[str]:
     """The paths an identity's policies name exactly (no ``*``, ``+`` or template)."""
     return {r.pattern.path for r in identity.acl.rules if r.pattern.is_exact and not r.denies}
@@ -199,7 +220,8 @@ def _database_problem(identity: Identity, path: str, mount: str) -> str | None:
     part="purpose",
     checks="No identity reaches another identity's secrets, decided with Vault's own path matching (exact rules "
     "first, then the most specific of '*' prefixes and '+' segments; deny wins): the Consul chart's KV secrets, issue "
-    "paths and the mesh root's sign-intermediate only by the roles the contract lists; the gateway's issue path (and "
+    "paths and the mesh root's sign-intermediate only by the roles the contract lists (the gossip key also by the "
+    "role a gossip-rotate-v<N> Job logs in with); the gateway's issue path (and "
     "any a CSI class or agent annotations name) only by the role they log in with; an app's KV subtree "
     "(<kv>/data|metadata/apps/<app>/) only by its role app-<app>; no KV-v2 path through a glob outside the "
     "identity's own app subtree; database credentials only the identity's own (<db>/creds/app-<app>), nothing else "
@@ -221,6 +243,9 @@ def pol_least_purpose(view: StackView, config: Mapping[str, Any]) -> Iterator[Fi
     for use in declared_uses(view):
         if "/issue/" in use.path and use.source.type != t.HELM_RELEASE:
             contract.setdefault(use.path, set()).add(use.role)  # the gateway's (CSI) and agents' issue paths
+    for path, role in gossip_rotation_writers(view):
+        if path in contract:
+            contract[path].add(role)
     for identity in identities(view):
         exact = _exact_grants(identity)
         for path, readers in contract.items():

@@ -1,0 +1,191 @@
+"""Pure layer of day-2 operations: the version step rule, the settings rules, the Job and its Vault policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.layout import Layout
+from components.rotation.documents import (
+    RotationNames,
+    RotationVersionError,
+    check_version_step,
+    gossip_job,
+    gossip_rotator_policy,
+)
+from components.settings import SettingsError, load_settings
+from tests.harness import deep_merge, load_stack_config
+
+KEY = "rotation.gossipKeyVersion"
+
+
+@pytest.mark.parametrize(("deployed", "requested"), [(None, 1), (None, 7), (1, 1), (1, 2), (5, 5), (5, 6), (2.0, 3)])
+def test_the_same_version_or_one_more_is_accepted(deployed: Any, requested: int) -> None:
+    assert check_version_step(KEY, deployed, requested) == requested
+
+
+@pytest.mark.parametrize(
+    ("deployed", "requested", "text"),
+    [
+        (2, 1, "RotationVersionError: secure-mesh:rotation.gossipKeyVersion: 1 is lower than the deployed version 2; "
+         "a rotation cannot be undone by lowering its version (allowed: 2 or 3)"),
+        (1, 3, "RotationVersionError: secure-mesh:rotation.gossipKeyVersion: 3 skips version(s) 2..2 after the "
+         "deployed version 1; raise it by one per `pulumi up` (allowed: 1 or 2)"),
+        ("2", 2, "RotationVersionError: secure-mesh:rotation.gossipKeyVersion: the deployed version '2' is not an "
+         "integer"),
+        (True, 1, "the deployed version True is not an integer"),
+        (1.5, 2, "the deployed version 1.5 is not an integer"),
+    ],
+)
+def test_lowering_skipping_or_a_garbled_record_is_refused(deployed: Any, requested: int, text: str) -> None:
+    with pytest.raises(RotationVersionError) as caught:
+        check_version_step(KEY, deployed, requested)
+    assert text in str(caught.value)
+
+
+def settings_with(override: dict[str, Any]) -> Any:
+    return load_settings(deep_merge(load_stack_config("dev"), override))
+
+
+@pytest.mark.parametrize(
+    ("override", "path", "fragment"),
+    [
+        ({"rotation": {"gossipKeyVersion": 2}}, "rotation.gossipKeyVersion", "2 needs rotation.consulSecretsEngine"),
+        ({"rotation": {"consulSecretsEngine": {"enabled": True}}}, "rotation.consulSecretsEngine.enabled",
+         "needs consul.address"),
+        (
+            {"consul": {"address": "https://localhost:8501"},
+             "rotation": {"consulSecretsEngine": {"enabled": True, "jobTtl": "31m"}}},
+            "rotation.consulSecretsEngine.jobTtl",
+            "'31m' is longer than rotation.consulSecretsEngine.jobMaxTtl ('30m')",
+        ),
+        (
+            {"consul": {"address": "https://localhost:8501"}, "vault": {"placement": "external"},
+             "rotation": {"consulSecretsEngine": {"enabled": True}}},
+            "rotation.consulSecretsEngine.consulAddress",
+            "is required with an external Vault",
+        ),
+        ({"rotation": {"gossipKeyVersion": 0}}, "rotation.gossipKeyVersion", ""),
+    ],
+)
+def test_bad_rotation_settings_name_their_key(override: dict[str, Any], path: str, fragment: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings_with(override)
+    problems = [p for p in caught.value.problems if p.path == path]
+    assert problems, caught.value.paths
+    assert fragment in problems[0].message
+
+
+def test_the_engine_with_its_ttls_at_the_boundary_is_accepted() -> None:
+    settings = settings_with(
+        {
+            "consul": {"address": "https://localhost:8501"},
+            "rotation": {"gossipKeyVersion": 2, "consulSecretsEngine": {"enabled": True, "jobTtl": "30m"}},
+        }
+    )
+    assert settings.rotation.gossip_key_version == 2
+
+
+def test_the_gossip_job_whole_document() -> None:
+    layout = Layout(settings_with({"consul": {"address": "https://localhost:8501"},
+                                   "rotation": {"consulSecretsEngine": {"enabled": True}}}))
+    restricted = {
+        "runAsNonRoot": True,
+        "runAsUser": 65534,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    labels = {"app.kubernetes.io/name": "gossip-rotate", "secure-mesh/rotation-version": "4"}
+    env = {
+        "TARGET_VERSION": "4",
+        "VAULT_ADDR": "http://vault.vault.svc.cluster.local:8200",
+        "VAULT_AUTH_PATH": "auth/kubernetes-dc1",
+        "VAULT_ROLE": "consul-consul-gossip-rotator",
+        "SA_TOKEN_FILE": "/var/run/secrets/rotation/token",
+        "CREDS_PATH": "consul/acl/creds/gossip-rotator",
+        "KV_MOUNT": "consul/kv",
+        "KV_CURRENT": "consul/gossip",
+        "KV_NEXT": "consul/gossip-next",
+        "KV_FIELD": "key",
+        "CONSUL_HTTP_ADDR": "https://consul-consul-server.consul.svc:8501",
+        "CONSUL_CACERT": "/rotation/consul-ca.pem",
+        "WAIT_SECONDS": "300",
+        "POLL_SECONDS": "5",
+        "CALL_SECONDS": "30",
+        "PATH": "/tools:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    }
+    assert gossip_job(RotationNames(layout), 4) == {
+        "metadata": {
+            "name": "gossip-rotate-v4",
+            "namespace": "consul",
+            "labels": labels,
+            "annotations": {"pulumi.com/replaceUnready": "true"},
+        },
+        "spec": {
+            "backoffLimit": 1,
+            "activeDeadlineSeconds": 600,
+            "template": {
+                "metadata": {"labels": labels, "annotations": {"consul.hashicorp.com/connect-inject": "false"}},
+                "spec": {
+                    "serviceAccountName": "consul-consul-gossip-rotator",
+                    "automountServiceAccountToken": False,
+                    "restartPolicy": "Never",
+                    "initContainers": [
+                        {
+                            "name": "vault-cli",
+                            "image": "hashicorp/vault:1.20.1",
+                            "command": ["cp", "/bin/vault", "/tools/vault"],
+                            "securityContext": restricted,
+                            "volumeMounts": [{"name": "tools", "mountPath": "/tools"}],
+                        }
+                    ],
+                    "containers": [
+                        {
+                            "name": "rotate",
+                            "image": "hashicorp/consul:2.0.3",
+                            "command": ["/bin/sh", "/rotation/gossip-rotate.sh"],
+                            "env": [{"name": k, "value": v} for k, v in env.items()],
+                            "securityContext": restricted,
+                            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+                            "volumeMounts": [
+                                {"name": "tools", "mountPath": "/tools", "readOnly": True},
+                                {"name": "script", "mountPath": "/rotation", "readOnly": True},
+                                {"name": "token", "mountPath": "/var/run/secrets/rotation", "readOnly": True},
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {"name": "tools", "emptyDir": {"sizeLimit": "256Mi"}},
+                        {"name": "script", "configMap": {"name": "gossip-rotate-v4"}},
+                        {
+                            "name": "token",
+                            "projected": {
+                                "sources": [
+                                    {
+                                        "serviceAccountToken": {
+                                            "path": "token",
+                                            "audience": "vault",
+                                            "expirationSeconds": 600,
+                                        }
+                                    }
+                                ]
+                            },
+                        },
+                    ],
+                },
+            },
+        },
+    }
+
+
+def test_the_jobs_vault_policy_grants_only_what_the_script_does() -> None:
+    layout = Layout(settings_with({}))
+    assert gossip_rotator_policy(RotationNames(layout)).paths == {
+        "auth/token/lookup-self": ["read"],
+        "auth/token/renew-self": ["update"],
+        "consul/acl/creds/gossip-rotator": ["read"],
+        "consul/kv/data/consul/gossip": ["create", "read", "update"],
+        "consul/kv/data/consul/gossip-next": ["read"],
+    }

@@ -1,0 +1,208 @@
+"""Under mocks: the secrets engine and the gossip rotation Jobs the program registers for each version step.
+
+The stack's previous ``rotationVersions`` output is what the mocked ``StackReference`` to itself returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from pulumi.runtime import settings as pulumi_settings
+
+from components.offline import program_run as engine
+from components.rotation.documents import RotationVersionError
+from tests.harness import (
+    PROJECT_DIR,
+    ProgramRun,
+    RegisteredResource,
+    _collect_mock_outputs,
+    _main,
+    deep_merge,
+    load_stack_config,
+)
+
+ENGINE = {"enabled": True}
+ROTATION_TYPES = {
+    "random:index/randomBytes:RandomBytes",
+    "vault:kv/secretV2:SecretV2",
+    "kubernetes:core/v1:ConfigMap",
+    "kubernetes:batch/v1:Job",
+}
+
+
+def config(version: int | None = None) -> dict[str, Any]:
+    rotation: dict[str, Any] = {"consulSecretsEngine": ENGINE}
+    if version is not None:
+        rotation["gossipKeyVersion"] = version
+    return deep_merge(
+        load_stack_config("dev"),
+        {"consul": {"address": "https://localhost:8501"}, "rotation": rotation},
+    )
+
+
+def _mocks(deployed: dict[str, Any] | None) -> dict[str, Any]:
+    outputs = dict(_collect_mock_outputs())
+    stack_outputs = {} if deployed is None else {"rotationVersions": deployed}
+    outputs["pulumi:pulumi:StackReference"] = lambda name, inputs: {"outputs": stack_outputs}
+    return outputs
+
+
+def run(version: int | None, deployed: dict[str, Any] | None) -> ProgramRun:
+    return engine.run_program(_main, PROJECT_DIR, config(version), None, "test", False, _mocks(deployed))
+
+
+def fail(version: int, deployed: dict[str, Any]) -> tuple[BaseException, list[RegisteredResource]]:
+    """A run that must fail, then the clean-up ``tests.pki.helpers.expect_failure`` explains."""
+    error, registered = engine.run_program_expecting_failure(
+        _main, PROJECT_DIR, config(version), None, _mocks(deployed)
+    )
+    loop = asyncio.get_event_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+    return error, registered
+
+
+def under_rotation(run_: ProgramRun) -> list[RegisteredResource]:
+    return [r for r in run_.resources if "gossip-rotation" in r.urn]
+
+
+def urn_of(run_: ProgramRun, type_: str, suffix: str) -> str:
+    return next(r.urn for r in run_.resources if r.type == type_ and r.name.endswith(suffix))
+
+
+@pytest.fixture(scope="module")
+def first() -> ProgramRun:
+    return run(None, None)
+
+
+@pytest.fixture(scope="module")
+def second() -> ProgramRun:
+    return run(2, {"gossipKeyVersion": 1})
+
+
+def test_version_one_registers_the_engine_but_nothing_of_the_rotation(first: ProgramRun) -> None:
+    assert [r for r in under_rotation(first) if r.custom] == []
+    assert first.outputs["rotationVersions"] == {"gossipKeyVersion": 1}
+
+
+def test_the_engine_has_its_own_acl_write_token_over_https_and_never_bootstraps(first: ProgramRun) -> None:
+    backend = first.one("vault:consul/secretBackend:SecretBackend")
+    assert backend.inputs["scheme"] == "https"
+    assert backend.inputs["bootstrap"] is False
+    assert backend.inputs["address"] == "consul-consul-server.consul.svc:8501"
+    assert backend.inputs["path"] == "consul/acl"
+    assert backend.inputs["caCert"].startswith("-----BEGIN CERTIFICATE-----")
+    assert "tokenWo" in backend.secret_inputs and "token" not in backend.inputs
+    policy = first.one("consul:index/aclPolicy:AclPolicy", name="secure-mesh-consul-secrets-engine-engine-acl-policy")
+    assert policy.inputs["rules"] == 'acl = "write"\n'
+    token = first.one("consul:index/aclToken:AclToken")
+    assert token.inputs["policies"] == [policy.inputs["name"]]
+    # The engine's token comes from the Consul provider: a policy and token, never the bootstrap secret.
+    assert token.provider.startswith("urn:") and "::consul::" in token.provider
+
+
+def test_the_engine_roles_are_short_lived_and_least_privilege(first: ProgramRun) -> None:
+    roles = {r.inputs["name"]: r.inputs for r in first.of_type("vault:consul/secretBackendRole:SecretBackendRole")}
+    assert {name: (role["ttl"], role["maxTtl"]) for name, role in roles.items()} == {
+        "operator": (3600, 28800),
+        "pulumi": (1800, 7200),
+        "gossip-rotator": (900, 1800),
+        "acl-rotator": (900, 1800),
+    }
+    rules = {
+        r.inputs["name"]: r.inputs["rules"] for r in first.of_type("consul:index/aclPolicy:AclPolicy")
+    }
+    assert rules[roles["gossip-rotator"]["consulPolicies"][0]] == 'keyring = "write"\n'
+    assert rules[roles["acl-rotator"]["consulPolicies"][0]] == 'acl = "write"\n'
+
+
+def test_raising_to_two_creates_exactly_the_key_the_secret_the_script_and_the_job(
+    first: ProgramRun, second: ProgramRun
+) -> None:
+    before = {r.urn for r in first.resources}
+    added = sorted((r.type, r.name) for r in second.resources if r.urn not in before)
+    assert added == [
+        ("kubernetes:batch/v1:Job", "secure-mesh-gossip-rotation-job-v2"),
+        ("kubernetes:core/v1:ConfigMap", "secure-mesh-gossip-rotation-script-v2"),
+        ("kubernetes:core/v1:ServiceAccount", "secure-mesh-gossip-rotation-service-account"),
+        ("random:index/randomBytes:RandomBytes", "secure-mesh-gossip-rotation-key-v2"),
+        ("vault:index/policy:Policy", "secure-mesh-gossip-rotation-policy"),
+        ("vault:kubernetes/authBackendRole:AuthBackendRole", "secure-mesh-gossip-rotation-auth-role"),
+        ("vault:kv/secretV2:SecretV2", "secure-mesh-gossip-rotation-next"),
+    ]
+    assert second.outputs["rotationVersions"] == {"gossipKeyVersion": 2}
+
+
+def test_the_job_depends_on_everything_it_reads(second: ProgramRun) -> None:
+    job = second.one("kubernetes:batch/v1:Job")
+    wanted = {
+        urn_of(second, "vault:kv/secretV2:SecretV2", "gossip-rotation-next"),
+        urn_of(second, "kubernetes:core/v1:ConfigMap", "script-v2"),
+        urn_of(second, "kubernetes:core/v1:ServiceAccount", "gossip-rotation-service-account"),
+        urn_of(second, "vault:kubernetes/authBackendRole:AuthBackendRole", "gossip-rotation-auth-role"),
+        urn_of(second, "vault:consul/secretBackendRole:SecretBackendRole", "gossip-rotator-role"),
+        urn_of(second, "kubernetes:helm.sh/v3:Release", "consul-release"),
+    }
+    assert wanted <= set(job.dependencies)
+    assert job.inputs["metadata"]["name"] == "gossip-rotate-v2"
+    config_map = second.one("kubernetes:core/v1:ConfigMap", name="secure-mesh-gossip-rotation-script-v2")
+    assert config_map.inputs["metadata"]["name"] == "gossip-rotate-v2" and config_map.inputs["immutable"] is True
+
+
+def test_the_next_key_is_a_secret_with_its_version(second: ProgramRun) -> None:
+    secret = second.one("vault:kv/secretV2:SecretV2", name="secure-mesh-gossip-rotation-next")
+    assert secret.inputs["name"] == "consul/gossip-next" and secret.inputs["mount"] == "consul/kv"
+    assert "dataJson" in secret.secret_inputs
+    assert sorted(__import__("json").loads(secret.inputs["dataJson"])) == ["key", "version"]
+    gossip = second.one("vault:kv/secretV2:SecretV2", name="secure-mesh-secrets-gossip")
+    assert gossip.ignore_changes == ("dataJson",) or gossip.ignore_changes == ("data_json",)
+
+
+def test_raising_again_replaces_the_job_with_the_next_versions(second: ProgramRun) -> None:
+    third = run(3, {"gossipKeyVersion": 2})
+    names = lambda r: {(x.type, x.name) for x in r.resources if x.type in ROTATION_TYPES and "gossip-rotation" in x.urn}  # noqa: E731
+    assert names(second) - names(third) == {
+        ("kubernetes:batch/v1:Job", "secure-mesh-gossip-rotation-job-v2"),
+        ("kubernetes:core/v1:ConfigMap", "secure-mesh-gossip-rotation-script-v2"),
+        ("random:index/randomBytes:RandomBytes", "secure-mesh-gossip-rotation-key-v2"),
+    }
+    assert names(third) - names(second) == {
+        ("kubernetes:batch/v1:Job", "secure-mesh-gossip-rotation-job-v3"),
+        ("kubernetes:core/v1:ConfigMap", "secure-mesh-gossip-rotation-script-v3"),
+        ("random:index/randomBytes:RandomBytes", "secure-mesh-gossip-rotation-key-v3"),
+    }
+
+
+def test_rerunning_the_deployed_version_keeps_the_same_job(second: ProgramRun) -> None:
+    again = run(2, {"gossipKeyVersion": 2})
+    def shapes(run_: ProgramRun) -> list[tuple[str, str, Any]]:
+        return sorted(((r.type, r.name, r.inputs) for r in under_rotation(run_)), key=lambda t: (t[0], t[1]))
+
+    assert shapes(again) == shapes(second)
+
+
+@pytest.mark.parametrize(
+    ("requested", "deployed", "message"),
+    [
+        (1, 2, "secure-mesh:rotation.gossipKeyVersion: 1 is lower than the deployed version 2"),
+        (2, 3, "secure-mesh:rotation.gossipKeyVersion: 2 is lower than the deployed version 3"),
+        (4, 2, "secure-mesh:rotation.gossipKeyVersion: 4 skips version(s) 3..3 after the deployed version 2"),
+        (9, 1, "secure-mesh:rotation.gossipKeyVersion: 9 skips version(s) 2..8 after the deployed version 1"),
+    ],
+)
+def test_lowering_or_skipping_is_refused_and_nothing_of_the_rotation_is_created(
+    requested: int, deployed: int, message: str
+) -> None:
+    error, registered = fail(requested, {"gossipKeyVersion": deployed})
+    # Pulumi re-raises an apply's error as a ValueError holding its text; the text names the error.
+    assert f"RotationVersionError: {message}" in str(error)
+    assert str(RotationVersionError(message)) == f"RotationVersionError: {message}"
+    # The run got as far as the rotation component, but nothing behind the check was registered.
+    assert any(r.type == "secure-mesh:rotation:GossipKeyRotation" for r in registered)
+    assert not [r for r in registered if r.type in ROTATION_TYPES and "gossip-rotation" in r.urn]
