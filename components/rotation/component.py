@@ -152,14 +152,15 @@ class GossipKeyRotationArgs:
 
 class GossipKeyRotation(pulumi.ComponentResource):
     """From version 2: the Job's identity (Vault policy, Kubernetes-auth role, service account), the version's key
-    and its Job. Version 1 registers nothing but the version check."""
+    and its Job. Version 1 registers nothing but the version check.
+    """
 
     version: pulumi.Output[int]
     """The checked version; resolves only once the Job (if any) completed."""
 
     def __init__(self, name: str, args: GossipKeyRotationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-mesh:rotation:GossipKeyRotation", name, None, opts)
-        settings, layout, names = args.settings, args.layout, RotationNames(args.layout)
+        settings, names = args.settings, RotationNames(args.layout)
         requested = settings.rotation.gossip_key_version
         checked: pulumi.Output[int] = pulumi.Output.from_input(args.deployed).apply(
             lambda deployed: check_version_step(
@@ -178,7 +179,8 @@ class GossipKeyRotation(pulumi.ComponentResource):
         self, name: str, args: GossipKeyRotationArgs, names: RotationNames, version: int, checked: pulumi.Output[int]
     ) -> None:
         """The Job's identity, then the new key, its KV secret, the script's ConfigMap and the Job of this version
-        (those four behind the check)."""
+        (those four behind the check).
+        """
         settings = args.settings
         document = gossip_rotator_policy(names)
         self.policy = vault.Policy(

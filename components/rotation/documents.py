@@ -145,7 +145,8 @@ def gossip_rotator_policy(names: RotationNames) -> PolicyDocument:
     """The rotation Job's Vault policy: its Consul token, the next key, the current key, and its own token.
 
     No ``revoke-self`` (the policy pack allows only renew/lookup-self): the Vault token lives at most
-    ``jobMaxTtl`` and its expiry revokes the Consul token's lease with it."""
+    ``jobMaxTtl`` and its expiry revokes the Consul token's lease with it.
+    """
     current = names.layout.kv(KvSecret.GOSSIP)
     return PolicyDocument.build(
         names.gossip_rotator_policy,

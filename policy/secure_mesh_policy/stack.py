@@ -155,7 +155,8 @@ GOSSIP_ROTATION_JOB_PREFIX = "gossip-rotate-v"
 
 def gossip_rotation_writers(view: StackView) -> Iterator[tuple[str, str]]:
     """(KV-v2 data path, Vault role) of every gossip rotation Job: the one role besides the chart's that may
-    write the gossip key, read from the Job's own environment (``VAULT_ROLE``, ``KV_MOUNT``, ``KV_CURRENT``)."""
+    write the gossip key, read from the Job's own environment (``VAULT_ROLE``, ``KV_MOUNT``, ``KV_CURRENT``).
+    """
     for job in view.of("kubernetes:batch/v1:Job"):
         metadata = job.props.get("metadata")
         name = metadata.get("name") if isinstance(metadata, Mapping) else None
