@@ -97,7 +97,7 @@ class ConsulSecretsEngine(pulumi.ComponentResource):
             opts=on_consul,
         )
         secret_id = consul.get_acl_token_secret_id_output(
-            accessor_id=self.engine_token.accessor_id,
+            accessor_id=self.engine_token.id,  # the provider's id of an ACL token is its AccessorID
             opts=pulumi.InvokeOutputOptions(parent=self, provider=args.consul_provider),
         ).secret_id
         max_lease = max(role_ttls(settings, role)[1] for role in EngineRole)

@@ -100,7 +100,7 @@ def test_the_gossip_job_whole_document() -> None:
     labels = {"app.kubernetes.io/name": "gossip-rotate", "secure-mesh/rotation-version": "4"}
     env = {
         "TARGET_VERSION": "4",
-        "VAULT_ADDR": "http://vault.vault.svc.cluster.local:8200",
+        "VAULT_ADDR": "https://vault.vault.svc.cluster.local:8200",
         "VAULT_AUTH_PATH": "auth/kubernetes-dc1",
         "VAULT_ROLE": "consul-consul-gossip-rotator",
         "SA_TOKEN_FILE": "/var/run/secrets/rotation/token",
@@ -115,6 +115,7 @@ def test_the_gossip_job_whole_document() -> None:
         "POLL_SECONDS": "5",
         "CALL_SECONDS": "30",
         "PATH": "/tools:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "VAULT_CACERT": "/vault/tls/tls.crt",  # the dev stack pins Vault's CA (vault.tls.caCertPem)
     }
     assert gossip_job(RotationNames(layout), 4) == {
         "metadata": {
@@ -153,6 +154,7 @@ def test_the_gossip_job_whole_document() -> None:
                                 {"name": "tools", "mountPath": "/tools", "readOnly": True},
                                 {"name": "script", "mountPath": "/rotation", "readOnly": True},
                                 {"name": "token", "mountPath": "/var/run/secrets/rotation", "readOnly": True},
+                                {"name": "vault-ca", "mountPath": "/vault/tls", "readOnly": True},
                             ],
                         }
                     ],
@@ -173,6 +175,7 @@ def test_the_gossip_job_whole_document() -> None:
                                 ]
                             },
                         },
+                        {"name": "vault-ca", "secret": {"secretName": "consul-consul-vault-ca"}},
                     ],
                 },
             },

@@ -306,6 +306,8 @@ URL_FIELDS = _url_fields(Settings)
 NOT_URLS = {
     "vault.audit.address": "Vault's socket audit device takes 'host:port' or a socket path, never a URL (Vault docs, "
     "audit/socket: address)",
+    "rotation.consulSecretsEngine.consulAddress": "Vault's Consul secrets engine takes Consul's address as "
+    "'host:port' and the scheme separately (Vault API docs, secret/consul: config/access address, scheme)",
 }
 """Settings whose name says address but whose value is not a URL, with the upstream reason."""
 
