@@ -17,6 +17,7 @@ from ..identities.policies import READ, TOKEN_SELF, Capability, PolicyDocument
 from ..identities.roles import workload_audience
 from ..layout import KvPath, KvSecret, Layout
 from ..settings import Settings, duration_seconds
+from ..settings.images import Image, image_reference
 
 GOSSIP_ROTATOR_ACCOUNT_SUFFIX = "gossip-rotator"
 GOSSIP_JOB_PREFIX = "gossip-rotate-v"
@@ -166,11 +167,6 @@ def role_ttls(settings: Settings, role: EngineRole) -> tuple[int, int]:
     return duration_seconds(getattr(engine, f"{prefix}_ttl")), duration_seconds(getattr(engine, f"{prefix}_max_ttl"))
 
 
-DEFAULT_CONSUL_IMAGE = "hashicorp/consul:2.0.3"
-"""The chart 2.0.3 default Consul image (consul-k8s ``charts/consul/Chart.yaml``); ``consul.image`` overrides it."""
-VAULT_CLI_IMAGE = "hashicorp/vault:1.20.1"
-"""Where the Job's ``vault`` CLI comes from: the Vault release of the vault-helm 0.30 line (see vault_injector.py);
-an init container copies its static binary (``/bin/vault``) next to the Consul CLI."""
 SCRIPT_FILE = "gossip-rotate.sh"
 TOOLS_DIR = "/tools"
 SCRIPT_DIR = "/rotation"
@@ -270,7 +266,8 @@ def gossip_job(names: RotationNames, version: int) -> dict[str, Any]:
                     "initContainers": [
                         {
                             "name": "vault-cli",
-                            "image": VAULT_CLI_IMAGE,
+                            # The vault binary (images.vaultAgent): copied next to the Consul CLI.
+                            "image": image_reference(settings, Image.VAULT_AGENT),
                             "command": ["cp", "/bin/vault", f"{TOOLS_DIR}/vault"],
                             "securityContext": restricted,
                             "volumeMounts": [{"name": "tools", "mountPath": TOOLS_DIR}],
@@ -279,7 +276,7 @@ def gossip_job(names: RotationNames, version: int) -> dict[str, Any]:
                     "containers": [
                         {
                             "name": "rotate",
-                            "image": settings.consul.image or DEFAULT_CONSUL_IMAGE,
+                            "image": image_reference(settings, Image.CONSUL),
                             "command": ["/bin/sh", f"{SCRIPT_DIR}/{SCRIPT_FILE}"],
                             "env": env,
                             "securityContext": restricted,

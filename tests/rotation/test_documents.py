@@ -192,3 +192,20 @@ def test_the_jobs_vault_policy_grants_only_what_the_script_does() -> None:
         "consul/kv/data/consul/gossip": ["create", "read", "update"],
         "consul/kv/data/consul/gossip-next": ["read"],
     }
+
+
+def test_production_rotation_runs_the_vault_cli_only_by_digest() -> None:
+    prod = load_stack_config("prod")
+    rotating = {
+        "consul": {"address": "https://consul.example.com:8501"},
+        "rotation": {"gossipKeyVersion": 2, "consulSecretsEngine": {"enabled": True, "consulAddress": "c.example:8501"}},
+    }
+    config = deep_merge(prod, rotating)
+    config["images"] = {k: v for k, v in config["images"].items() if k != "vaultAgent"}
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    assert "images.vaultAgent" in caught.value.paths
+    pinned = load_settings(deep_merge(prod, rotating))
+    job = gossip_job(RotationNames(Layout(pinned)), 2)["spec"]["template"]["spec"]
+    assert job["initContainers"][0]["image"] == prod["images"]["vaultAgent"]
+    assert job["containers"][0]["image"] == prod["images"]["consul"]
