@@ -198,7 +198,10 @@ def test_production_rotation_runs_the_vault_cli_only_by_digest() -> None:
     prod = load_stack_config("prod")
     rotating = {
         "consul": {"address": "https://consul.example.com:8501"},
-        "rotation": {"gossipKeyVersion": 2, "consulSecretsEngine": {"enabled": True, "consulAddress": "c.example:8501"}},
+        "rotation": {
+            "gossipKeyVersion": 2,
+            "consulSecretsEngine": {"enabled": True, "consulAddress": "consul.example.com:8501"},
+        },
     }
     config = deep_merge(prod, rotating)
     config["images"] = {k: v for k, v in config["images"].items() if k != "vaultAgent"}
