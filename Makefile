@@ -23,8 +23,10 @@ lock: $(VENV)/.installed
 stack-init:
 	scripts/stack-init.sh $(STACK) $(KMS_KEY)
 
+# One pytest worker per core (pytest-xdist); a test file stays on one worker, so its cached program runs and
+# the script tests' stub state are not split. `.venv/bin/python -m pytest <path>` runs a part serially.
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
