@@ -14,6 +14,7 @@ address and environment. Booleans are read the way those Go programs read them (
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -107,6 +108,38 @@ def _agent_annotation_map(text: Any) -> Mapping[str, Any]:
     return loaded if isinstance(loaded, Mapping) else {}
 
 
+@dataclass(frozen=True)
+class VaultClient:
+    """One place a Vault client is configured (a CSI class, a VSO connection, agent annotations): the three
+    properties the transport rule judges (skip-verify, the address, the CA) and how each is named and fixed.
+    """
+
+    res: Res
+    who: str
+    skip_prop: str
+    skip: Any
+    skip_fix: str
+    address_prop: str
+    address: Any
+    has_ca: bool
+    ca_prop: str
+    ca_problem: str
+    ca_fix: str
+
+
+def _client_findings(client: VaultClient, production: bool, private_ca: bool) -> Iterator[tuple[Res, str]]:
+    """The same three checks for every kind of Vault client: verification on, https in production, the CA given."""
+    res = client.res
+    if truthy(client.skip):
+        yield res, res.finding(
+            client.skip_prop, client.skip, f"{client.who} does not verify Vault's certificate", client.skip_fix
+        )
+    if production and is_http(client.address):
+        yield res, res.finding(client.address_prop, client.address, "plain http to Vault in production", "use https")
+    if private_ca and not is_http(client.address) and not client.has_ca:
+        yield res, res.finding(client.ca_prop, UNSET, client.ca_problem, client.ca_fix)
+
+
 def _check(view: StackView, config: Mapping[str, Any]) -> Iterator[tuple[Res, str]]:
     private_ca = _private_ca(view)
     csi_has_ca = _vault_chart_ca_for_csi(view)
@@ -128,78 +161,68 @@ def _check(view: StackView, config: Mapping[str, Any]) -> Iterator[tuple[Res, st
         if not isinstance(spec, Mapping) or spec.get("provider") != "vault":
             continue
         parameters = csi_parameters(spc)
-        production = is_production(config, spc.urn)
-        address = parameters.get("vaultAddress", UNSET)
-        if truthy(parameters.get("vaultSkipTLSVerify")):
-            yield spc, spc.finding(
-                "spec.parameters.vaultSkipTLSVerify",
-                parameters.get("vaultSkipTLSVerify"),
-                "the CSI provider does not verify Vault's certificate",
-                "remove vaultSkipTLSVerify and set vaultCACertPath",
-            )
-        if production and is_http(address):
-            yield spc, spc.finding(
-                "spec.parameters.vaultAddress", address, "plain http to Vault in production", "use https"
-            )
-        has_ca = parameters.get("vaultCACertPath") or parameters.get("vaultCADirectory") or csi_has_ca
-        if private_ca and not is_http(address) and not has_ca:
-            yield spc, spc.finding(
-                "spec.parameters.vaultCACertPath",
-                UNSET,
-                "Vault's certificate comes from a private CA (values global.secretsBackend.vault.ca) the CSI "
-                "provider is not given",
-                "set vaultCACertPath to the mounted Vault CA",
-            )
+        yield from _client_findings(
+            VaultClient(
+                res=spc,
+                who="the CSI provider",
+                skip_prop="spec.parameters.vaultSkipTLSVerify",
+                skip=parameters.get("vaultSkipTLSVerify"),
+                skip_fix="remove vaultSkipTLSVerify and set vaultCACertPath",
+                address_prop="spec.parameters.vaultAddress",
+                address=parameters.get("vaultAddress", UNSET),
+                has_ca=bool(parameters.get("vaultCACertPath") or parameters.get("vaultCADirectory") or csi_has_ca),
+                ca_prop="spec.parameters.vaultCACertPath",
+                ca_problem="Vault's certificate comes from a private CA (values global.secretsBackend.vault.ca) the "
+                "CSI provider is not given",
+                ca_fix="set vaultCACertPath to the mounted Vault CA",
+            ),
+            is_production(config, spc.urn),
+            private_ca,
+        )
     for connection in view.of(VAULT_CONNECTION):
         spec = connection.get("spec", {})
         spec = spec if isinstance(spec, Mapping) else {}
-        production = is_production(config, connection.urn)
-        address = spec.get("address", UNSET)
-        if truthy(spec.get("skipTLSVerify")):
-            yield connection, connection.finding(
-                "spec.skipTLSVerify",
-                spec.get("skipTLSVerify"),
-                "Vault Secrets Operator does not verify Vault's certificate",
-                "set skipTLSVerify: false and caCertSecretRef",
-            )
-        if production and is_http(address):
-            yield connection, connection.finding(
-                "spec.address", address, "plain http to Vault in production", "use https"
-            )
-        if private_ca and not is_http(address) and not (spec.get("caCertSecretRef") or spec.get("caCertPath")):
-            yield connection, connection.finding(
-                "spec.caCertSecretRef",
-                UNSET,
-                "Vault's certificate comes from a private CA (values global.secretsBackend.vault.ca) Vault Secrets "
-                "Operator is not given",
-                "set caCertSecretRef to a Secret holding Vault's CA as ca.crt",
-            )
+        yield from _client_findings(
+            VaultClient(
+                res=connection,
+                who="Vault Secrets Operator",
+                skip_prop="spec.skipTLSVerify",
+                skip=spec.get("skipTLSVerify"),
+                skip_fix="set skipTLSVerify: false and caCertSecretRef",
+                address_prop="spec.address",
+                address=spec.get("address", UNSET),
+                has_ca=bool(spec.get("caCertSecretRef") or spec.get("caCertPath")),
+                ca_prop="spec.caCertSecretRef",
+                ca_problem="Vault's certificate comes from a private CA (values global.secretsBackend.vault.ca) Vault "
+                "Secrets Operator is not given",
+                ca_fix="set caCertSecretRef to a Secret holding Vault's CA as ca.crt",
+            ),
+            is_production(config, connection.urn),
+            private_ca,
+        )
     for workload in view.of(*t.WORKLOADS):
         production = is_production(config, workload.urn)
         for prefix, template in pod_templates(workload):
             annotations = pod_annotations(template)
             where = f"{prefix}metadata.annotations"
             if truthy(annotations.get(f"{AGENT}agent-inject")):
-                skip = annotations.get(f"{AGENT}tls-skip-verify")
-                if truthy(skip):
-                    yield workload, workload.finding(
-                        f"{where}['{AGENT}tls-skip-verify']",
-                        skip,
-                        "the Vault agent does not verify Vault's certificate",
-                        f"remove it and set {AGENT}ca-cert",
-                    )
-                service = annotations.get(f"{AGENT}service")
-                if production and is_http(service):
-                    yield workload, workload.finding(
-                        f"{where}['{AGENT}service']", service, "plain http to Vault in production", "use https"
-                    )
-                if private_ca and not is_http(service) and not annotations.get(f"{AGENT}ca-cert"):
-                    yield workload, workload.finding(
-                        f"{where}['{AGENT}ca-cert']",
-                        UNSET,
-                        "Vault's certificate comes from a private CA the injected agent is not given",
-                        f"set {AGENT}tls-secret and {AGENT}ca-cert",
-                    )
+                yield from _client_findings(
+                    VaultClient(
+                        res=workload,
+                        who="the Vault agent",
+                        skip_prop=f"{where}['{AGENT}tls-skip-verify']",
+                        skip=annotations.get(f"{AGENT}tls-skip-verify"),
+                        skip_fix=f"remove it and set {AGENT}ca-cert",
+                        address_prop=f"{where}['{AGENT}service']",
+                        address=annotations.get(f"{AGENT}service"),
+                        has_ca=bool(annotations.get(f"{AGENT}ca-cert")),
+                        ca_prop=f"{where}['{AGENT}ca-cert']",
+                        ca_problem="Vault's certificate comes from a private CA the injected agent is not given",
+                        ca_fix=f"set {AGENT}tls-secret and {AGENT}ca-cert",
+                    ),
+                    production,
+                    private_ca,
+                )
             for env_prop, env in _container_env(template):
                 yield from ((workload, m) for m in _env_findings(workload, f"{prefix}{env_prop}", env, production))
     for release in view.of(t.HELM_RELEASE):
