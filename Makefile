@@ -8,9 +8,10 @@ OUT    ?= build/$(STACK)
 .PHONY: test lint typecheck preview up schema readme render dev-up dev-down integration bench clean lock stack-init
 
 # The venv comes only from requirements-lock.txt, every file checked against its hash (as in CI and .ci/run).
-$(VENV)/.installed: requirements-lock.txt
+$(VENV)/.installed: requirements-lock.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $@
 
 # Regenerate the hashed lock from the pinned requirements*.txt (after changing a pin; needs PyPI).
@@ -42,14 +43,14 @@ up: $(VENV)/.installed
 	pulumi up --stack $(STACK) --policy-pack policy
 
 schema: $(VENV)/.installed
-	$(BIN)/python -m components schema > settings.schema.json
+	$(BIN)/python -m secure_mesh schema > settings.schema.json
 
 readme: $(VENV)/.installed
-	$(BIN)/python -m components readme
+	$(BIN)/python -m secure_mesh readme
 
 # The offline review: what STACK would create, without credentials or network (see README).
 render: $(VENV)/.installed
-	$(BIN)/python -m components render --stack $(STACK) --out $(OUT)
+	$(BIN)/python -m secure_mesh render --stack $(STACK) --out $(OUT)
 	$(BIN)/python policy/check_inventory.py $(OUT)/inventory.json
 
 # The scale benchmark: the program and the offline render for 10–2,000 services under mocks, each in a fresh

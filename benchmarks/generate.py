@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.offline.program_run import deep_merge, load_stack_config
+from secure_mesh.offline.program_run import deep_merge, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SEED = 20261109

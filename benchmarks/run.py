@@ -3,14 +3,14 @@
 ``python -m benchmarks.run`` (``make bench``) generates each mesh with :mod:`benchmarks.generate`, then runs
 every measurement in a FRESH Python process, so import time and peak memory belong to one run:
 
-* **program**: a child process imports the program and the mock engine and runs ``components.program.main``
-  under :mod:`components.offline.program_run` (as the test suite does). ``seconds`` is wall time from the
+* **program**: a child process imports the program and the mock engine and runs ``secure_mesh.program.main``
+  under :mod:`secure_mesh.offline.program_run` (as the test suite does). ``seconds`` is wall time from the
   moment the parent starts the child process (interpreter start-up included) to the last resource
   registration the mock engine receives; ``peak_rss_mb`` is the child's ``ru_maxrss``.
-* **render**: another child runs :func:`components.offline.render.render_stack` into a temporary directory
+* **render**: another child runs :func:`secure_mesh.offline.render.render_stack` into a temporary directory
   (the same config, its secret object given as an encrypted stack value); wall time from process start
   to the render's return, and the child's peak RSS.
-* **import**: a child that only imports ``components.program`` and the provider SDK submodules the program
+* **import**: a child that only imports ``secure_mesh.program`` and the provider SDK submodules the program
   uses (the start-up every ``pulumi preview`` pays before registering anything); the median of three.
 
 It prints a table, writes ``benchmarks/results.json`` (rows plus the machine) and plots time and resources
@@ -73,7 +73,7 @@ def _peak_rss_mb() -> float:
 def _child_import() -> dict[str, Any]:
     import importlib
 
-    importlib.import_module("components.program")
+    importlib.import_module("secure_mesh.program")
     program_done = time.perf_counter()
     for module in SDK_MODULES:
         importlib.import_module(module)
@@ -86,8 +86,8 @@ def _child_import() -> dict[str, Any]:
 
 
 def _child_program(config_file: Path) -> dict[str, Any]:
-    from components.offline import program_run as engine
-    from components.program import main, tune_garbage_collection
+    from secure_mesh.offline import program_run as engine
+    from secure_mesh.program import main, tune_garbage_collection
     from tests.harness import _collect_mock_outputs
 
     tune_garbage_collection()  # as __main__.py does before main()
@@ -121,7 +121,7 @@ def _child_program(config_file: Path) -> dict[str, Any]:
 
 
 def _child_render(config_file: Path) -> dict[str, Any]:
-    from components.offline.render import render_stack
+    from secure_mesh.offline.render import render_stack
 
     document = json.loads(config_file.read_text())
     config = dict(document["config"])
@@ -145,8 +145,8 @@ def _child_floor(count: int) -> dict[str, Any]:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from components.offline import program_run as engine
-    from components.program import tune_garbage_collection
+    from secure_mesh.offline import program_run as engine
+    from secure_mesh.program import tune_garbage_collection
 
     tune_garbage_collection()  # the same conditions as the program's own run
 
@@ -330,7 +330,7 @@ def table(rows: list[dict[str, Any]], startup: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"Start-up (fresh process, median of 3): {startup['import_seconds']:.2f} s to import the program and its SDK "
-        f"modules ({startup['import_program_seconds']:.2f} s for `components.program` alone), "
+        f"modules ({startup['import_program_seconds']:.2f} s for `secure_mesh.program` alone), "
         f"{startup['import_process_seconds']:.2f} s for the whole process including interpreter start and exit."
     )
     return "\n".join(lines)

@@ -7,5 +7,5 @@ The package is layered so that data flows one way:
 * documents      – Vault policies, Helm values and intentions as plain Python data
   (``identities.policies``, ``consul.helm_values``, ``mesh.graph``, ``pki.plan``);
 * components     – Pulumi ``ComponentResource`` classes that turn those documents into resources;
-* entry points   – ``__main__.py`` (Pulumi), ``policy/`` (CrossGuard) and ``python -m components``.
+* entry points   – ``__main__.py`` (Pulumi), ``policy/`` (CrossGuard) and ``python -m secure_mesh``.
 """

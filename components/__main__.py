@@ -1,4 +1,4 @@
-"""``python -m components``: the offline commands (root ceremony, render, settings schema, README blocks)."""
+"""``python -m secure_mesh``: the offline commands (root ceremony, render, settings schema, README blocks)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _readme(args: argparse.Namespace) -> int:
     updated = regenerate_readme(current)
     if args.check:
         if updated != current:
-            print(f"{path} is out of date: run `python -m components readme`", file=sys.stderr)
+            print(f"{path} is out of date: run `python -m secure_mesh readme`", file=sys.stderr)
             return 1
         return 0
     path.write_text(updated)
@@ -44,7 +44,7 @@ def _print_schema(_: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run one command."""
-    parser = argparse.ArgumentParser(prog="python -m components", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m secure_mesh", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_root_ca_commands(subparsers)
     schema = subparsers.add_parser("schema", help="print the JSON Schema of the stack settings (settings.schema.json)")

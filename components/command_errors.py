@@ -1,4 +1,4 @@
-"""Misuse of the offline commands (``python -m components``, ``policy/check_inventory.py``) as one-line errors.
+"""Misuse of the offline commands (``python -m secure_mesh``, ``policy/check_inventory.py``) as one-line errors.
 
 A command that is called wrongly (an unknown stack, ``--out`` naming a file, a missing inventory, no AWS
 credentials for the root ceremony) raises :class:`CommandError` or lets a known library error through;

@@ -18,8 +18,9 @@ from .providers import build_providers
 from .settings import CONFIG_NAMESPACE, Settings, SettingsError, load_settings, split_stack_config
 from .settings.vault_ca_file import resolve_vault_ca_file
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-"""The Pulumi project directory: project-relative settings (``vault.tls.caCertFile``) are read from here."""
+PROJECT_DIR = Path.cwd()
+"""The Pulumi project directory (Pulumi runs the program there): project-relative settings
+(``vault.tls.caCertFile``) are read from here, wherever the ``secure_mesh`` package is installed."""
 
 YOUNG_GENERATION_THRESHOLD = 100_000
 """Allocations between collections of Python's youngest GC generation (CPython's default is 700).

@@ -2,7 +2,7 @@
 
 Exits 1 if any mandatory rule is violated, so a pull-request pipeline without credentials (a fork)
 still enforces the pack on the desired state; exits 2 with a one-line error when an inventory cannot
-be read (missing, not JSON, not an inventory written by ``python -m components render``).
+be read (missing, not JSON, not an inventory written by ``python -m secure_mesh render``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from secure_mesh_policy import RULES
 from secure_mesh_policy.offline import check_inventory
 
 PROG = "check_inventory.py"
-RENDER_HINT = "write one with `make render STACK=<stack>` (it runs `python -m components render`)"
+RENDER_HINT = "write one with `make render STACK=<stack>` (it runs `python -m secure_mesh render`)"
 
 
 def inventory_problem(path: Path) -> str | None:

@@ -28,16 +28,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere: the program's modules live at the root
     sys.path.insert(0, str(REPO_ROOT))
 
-from components.consul.vault_injector import VAULT_CHART_VERSION  # noqa: E402
-from components.layout import VAULT_CHART_NAME, VAULT_CHART_REPOSITORY, Layout  # noqa: E402
-from components.onboarding.gateway import (  # noqa: E402
+from scripts import dev_vault  # noqa: E402
+from secure_mesh.consul.vault_injector import VAULT_CHART_VERSION  # noqa: E402
+from secure_mesh.layout import VAULT_CHART_NAME, VAULT_CHART_REPOSITORY, Layout  # noqa: E402
+from secure_mesh.onboarding.gateway import (  # noqa: E402
     SECRETS_STORE_CSI_DRIVER_CHART,
     SECRETS_STORE_CSI_DRIVER_REPOSITORY,
     SECRETS_STORE_CSI_DRIVER_VERSION,
     rotation_poll_interval,
 )
-from components.settings import RootCustody, Settings, load_settings, split_stack_config  # noqa: E402
-from scripts import dev_vault  # noqa: E402
+from secure_mesh.settings import RootCustody, Settings, load_settings, split_stack_config  # noqa: E402
 
 DEV_STACK = "dev"
 """The stack the laptop environment (and the integration tests) deploy."""

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import pytest
 
+import secure_mesh
 from tests.harness import STACKS, ProgramRun, run_stack
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+if Path(secure_mesh.__file__).resolve().parent != CHECKOUT / "components":
+    # The package is installed editable (`make`), so the suite tests this checkout's components/ folder; an
+    # install of another copy (or a wheel) would make every test below test the wrong code.
+    raise pytest.UsageError(
+        f"secure_mesh is imported from {Path(secure_mesh.__file__).parent}, not from {CHECKOUT / 'components'}: "
+        "run `.venv/bin/python -m pip install --no-deps --editable .` in this checkout"
+    )
 
 _RUNS: dict[tuple[str, bool], ProgramRun] = {}
 
@@ -42,7 +53,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     A program run that is rejected inside an ``apply`` leaves futures whose exception nobody awaits;
     asyncio reports them when they are collected. The program raises the collector's threshold
-    (``components.program.tune_garbage_collection``), so without this they would be reported after
+    (``secure_mesh.program.tune_garbage_collection``), so without this they would be reported after
     the summary line instead of before it.
     """
     gc.collect()

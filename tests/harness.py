@@ -4,7 +4,7 @@
 returns a :class:`ProgramRun`: every registered resource with its type, name, parent, provider,
 inputs, secret inputs, ``protect``, ``retain_on_delete``, ``additional_secret_outputs``,
 ``ignore_changes``, dependencies and order, plus the resolved stack outputs. The machinery lives in
-``components.offline.program_run`` (the offline review uses it too); canned computed outputs for
+``secure_mesh.offline.program_run`` (the offline review uses it too); canned computed outputs for
 mocked resources (CSRs, random bytes, …) come from the modules in ``tests/mocks/``.
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from components.offline import program_run as engine
-from components.offline.program_run import (
+from secure_mesh.offline import program_run as engine
+from secure_mesh.offline.program_run import (
     MockOutputs,
     ProgramMocks,
     ProgramRun,
@@ -104,9 +104,9 @@ def stack_of_run(run: ProgramRun) -> str:
 
 
 def layout_of_run(run: ProgramRun) -> Any:
-    """The :class:`components.layout.Layout` of the checked-in stack a run was made for."""
-    from components.layout import Layout
-    from components.settings import load_settings
+    """The :class:`secure_mesh.layout.Layout` of the checked-in stack a run was made for."""
+    from secure_mesh.layout import Layout
+    from secure_mesh.settings import load_settings
 
     return Layout(load_settings(load_stack_config(stack_of_run(run))))
 

@@ -2,7 +2,7 @@
 
 Helm silently ignores unknown keys: a misspelt or removed key is not an error, it is a missing feature.
 Every dotted key path the values builder emits must be in :data:`CHART_KEYS`, and none may be in
-:data:`REMOVED_KEYS` (tests and :func:`components.consul.helm_values.check_chart_rules` enforce both).
+:data:`REMOVED_KEYS` (tests and :func:`secure_mesh.consul.helm_values.check_chart_rules` enforce both).
 
 Where the list comes from: transcribed by hand from ``charts/consul/values.yaml`` of
 ``hashicorp/consul-k8s`` at commit ``00203e452aae20ae40c922b0210cc685c1ee2027`` (the main branch of the

@@ -1,6 +1,6 @@
 """Run the Pulumi program in-process under mocks and record everything it registers.
 
-The offline review (``python -m components render``) and the test suite both use this: the program
+The offline review (``python -m secure_mesh render``) and the test suite both use this: the program
 runs exactly as under ``pulumi preview``/``up`` but the engine is :class:`RecordingMonitor`, which
 keeps every RegisterResource request — type, name, parent, provider, inputs (secrets marked),
 ``protect``, ``retain_on_delete``, ``additional_secret_outputs``, ``ignore_changes``, dependencies

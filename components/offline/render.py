@@ -1,6 +1,6 @@
 """The offline review: what a stack would create, written to files without credentials or network.
 
-``python -m components render --stack dev --out build/dev`` runs the program as a preview under
+``python -m secure_mesh render --stack dev --out build/dev`` runs the program as a preview under
 mocks and writes:
 
 * ``inventory.json`` – every resource (type, name, parent, provider, options, inputs) with secret

@@ -5,7 +5,7 @@ template): inject the agent, log in with the app's role at this datacenter's Kub
 render the app's dynamic credentials to ``/vault/secrets/<file>``, and — when the stack's Vault needs
 it — the Vault namespace, the TLS server name and the CA the agent verifies Vault with.
 
-Where the app's role checks a dedicated audience (:func:`components.identities.roles.workload_audience`),
+Where the app's role checks a dedicated audience (:func:`secure_mesh.identities.roles.workload_audience`),
 the agent logs in with a projected service-account token of that audience instead of the pod's default
 token: ``agent-service-account-token-volume-name`` names a pod volume (exported as ``appVaultTokenVolumes``,
 to be added to the pod spec next to the annotations), and the injector mounts it into its agent containers

@@ -13,7 +13,7 @@ What the watcher does, per app whose ``database.address`` is a followed ``consul
   the service, in consul-template's own order (``health.service`` defaults to the ``passing`` filter and
   sorts by node name, then service ID; an empty service address falls back to the node's:
   consul-template ``dependency/health_service.go``). The choice is deterministic and the same rule the
-  deploy-time look-up uses (:func:`components.onboarding.database.pick_catalog_instance`). No instance
+  deploy-time look-up uses (:func:`secure_mesh.onboarding.database.pick_catalog_instance`). No instance
   renders nothing.
 - on change it runs ``apply-address.sh`` (next to this module), which keeps the last good address when
   nothing is rendered and otherwise writes ``connection_url`` alone with ``vault write``. Vault merges an

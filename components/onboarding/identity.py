@@ -6,14 +6,14 @@ and on its database credentials endpoint, nothing else. The gateway's role binds
 consul-k8s creates for the ``Gateway`` (named after it) in Consul's namespace, and its policy may only
 request listener certificates from the gateway chain's issue endpoint.
 
-Both roles set ``token_no_default_policy`` (see :mod:`components.identities.roles`); an app's policy also
+Both roles set ``token_no_default_policy`` (see :mod:`secure_mesh.identities.roles`); an app's policy also
 grants its Vault agent renew/lookup on its own token. The gateway's token is used once by the CSI provider
 for one issue request, so its policy has nothing else. Both check :func:`workload_audience`: the dedicated
 ``vault.workloadAudience`` where the reviewer allows it: the app's agent presents a projected token of that
 audience (:mod:`.annotations`), the Vault CSI provider requests one through TokenRequest (vault-csi-provider
 1.5.1 ``internal/auth/kubernetes_jwt.go``, the ``SecretProviderClass``'s ``audience`` parameter).
 
-Documents reuse :class:`~components.identities.policies.PolicyDocument` so the same matching decides
+Documents reuse :class:`~secure_mesh.identities.policies.PolicyDocument` so the same matching decides
 what an identity can reach in tests and in the policy pack.
 """
 

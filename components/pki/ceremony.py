@@ -1,13 +1,13 @@
 r"""The root ceremony of the ``aws-kms`` custody: make the self-signed root certificate once, through KMS.
 
-    python -m components root-ca init --kms-key <key id or ARN> --region <region> \\
+    python -m secure_mesh root-ca init --kms-key <key id or ARN> --region <region> \\
         [--common-name "secure-mesh root CA"] [--organization secure-mesh] [--ttl 87600h] [--max-path-length 4]
 
 It prints the root certificate (PEM) on stdout; paste it into ``pki.awsKms.rootCertificatePem``. The
 key must be an asymmetric ``SIGN_VERIFY`` KMS key (ECC_NIST_P256/P384 or RSA_2048/3072/4096) matching
 ``pki.keyType``/``keyBits``. AWS credentials come from the environment; the private key never leaves KMS.
 
-    python -m components root-ca crl --kms-key <key id or ARN> --region <region> --root-certificate root.pem \\
+    python -m secure_mesh root-ca crl --kms-key <key id or ARN> --region <region> --root-certificate root.pem \\
         [--next-update 720h] [--crl-number N] [--revoke <serial hex>]...
 
 signs the root's CRL through KMS (empty unless ``--revoke`` names level-1 serials) and prints it (PEM) on
@@ -132,8 +132,8 @@ def add_root_ca_commands(subparsers: argparse._SubParsersAction) -> None:  # typ
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the root ceremony commands on their own (``python -m components.pki.ceremony root-ca init ...``)."""
-    parser = argparse.ArgumentParser(prog="python -m components")
+    """Run the root ceremony commands on their own (``python -m secure_mesh.pki.ceremony root-ca init ...``)."""
+    parser = argparse.ArgumentParser(prog="python -m secure_mesh")
     add_root_ca_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     result: int = args.handler(args)

@@ -1,6 +1,6 @@
 """The certificate authority: root custody and the four per-purpose chains of Vault-held intermediates.
 
-Everything security-relevant comes from :mod:`components.pki.plan` as plain values; this module only
+Everything security-relevant comes from :mod:`secure_mesh.pki.plan` as plain values; this module only
 turns the plan into Vault resources in the right order:
 
 * each CA gets its own ``pki`` mount with URLs, CRL config and auto-tidy configured before issuing;

@@ -1,6 +1,6 @@
 """Layer 3 for the PKI: what every mount, CA and role must be, as plain Python data.
 
-The component in :mod:`components.pki.component` only turns this plan into resources, so every
+The component in :mod:`secure_mesh.pki.component` only turns this plan into resources, so every
 security-relevant value (TTLs, path lengths, name constraints, role flags and domains) is a plain value
 computed from settings and the layout, checkable by the policy pack during preview and by tests
 without Pulumi.

@@ -131,7 +131,7 @@ def _pki_custody(settings: Settings) -> Iterator[Problem]:
         elif pki.aws_kms.root_certificate_pem is None:
             yield Problem(
                 "pki.awsKms.rootCertificatePem",
-                "is required: run the root ceremony once (python -m components root-ca init "
+                "is required: run the root ceremony once (python -m secure_mesh root-ca init "
                 "--kms-key <keyId> --region <region>) and paste its certificate here",
             )
     for key, urls in (("pki.rootCrlUrls", pki.root_crl_urls), ("pki.rootIssuerUrls", pki.root_issuer_urls)):

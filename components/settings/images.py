@@ -23,7 +23,7 @@ from .models import GatewayCertificateDelivery, Settings, VaultPlacement
 
 
 class Image(StrEnum):
-    """An image the program can deploy; the value is its field in :class:`~components.settings.ImagesSettings`."""
+    """An image the program can deploy; the value is its field in :class:`~secure_mesh.settings.ImagesSettings`."""
 
     CONSUL = "consul"
     CONSUL_CONTROL_PLANE = "consul_control_plane"

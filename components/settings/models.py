@@ -4,7 +4,7 @@ Every model here maps one object of stack configuration under the ``secure-mesh:
 Keys are written in camelCase in the stack files (``leafMaxTtl``) and read as snake_case in Python
 (``leaf_max_ttl``); the loader accepts only the camelCase spelling from a stack (Python code may build
 models by field name). Field-level rules live on the fields; rules that need several fields at once
-live in :mod:`components.settings.consistency`, so each can report the exact key path it is about.
+live in :mod:`secure_mesh.settings.consistency`, so each can report the exact key path it is about.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class SettingsModel(BaseModel):
 
 PLAIN_HTTP_ENVIRONMENTS = frozenset({"dev"})
 """Environments where a plain-http URL setting is accepted (issue 13 item 5: every other stack talks TLS to Vault);
-enforced for every ``HttpUrl`` field by :func:`components.settings.consistency.plain_http_urls`."""
+enforced for every ``HttpUrl`` field by :func:`secure_mesh.settings.consistency.plain_http_urls`."""
 
 
 class ConcealedInputError(ValueError):
@@ -328,7 +328,7 @@ class AwsKmsRootSettings(SettingsModel):
     region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
     """The key's AWS region."""
     root_certificate_pem: PemSingleCertificate | None = None
-    """The self-signed root made once by ``python -m components root-ca init``."""
+    """The self-signed root made once by ``python -m secure_mesh root-ca init``."""
 
 
 class ChainSettings(SettingsModel):

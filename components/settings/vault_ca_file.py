@@ -73,7 +73,7 @@ def read_vault_ca_file(path: Path, shown: str) -> str:
 def with_offline_vault_ca(settings: Settings) -> Settings:
     """Settings whose ``caCertPem`` is :data:`OFFLINE_PLACEHOLDER_PEM` when ``caCertFile`` is set (else unchanged).
 
-    :func:`~components.settings.load_settings` applies it, so everything that works from settings alone (the
+    :func:`~secure_mesh.settings.load_settings` applies it, so everything that works from settings alone (the
     offline render, the tests, the policy pack's view) sees a CA wherever the deployed stack has one.
     """
     tls = settings.vault.tls

@@ -1,6 +1,6 @@
 """Run the pack's rules without the Pulumi engine: over an offline render's inventory, or a mocked run.
 
-The offline review (``python -m components render``) writes ``inventory.json``; a pull request from
+The offline review (``python -m secure_mesh render``) writes ``inventory.json``; a pull request from
 a fork, which has no credentials for a real preview, runs ``python policy/check_inventory.py
 build/<stack>/inventory.json``: every resource rule on every resource, then every stack rule, with
 the properties wrapped exactly as the policy SDK hands them to a rule (unknown and redacted values

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.generate import MeshShape, generate_config, mesh_shape
-from components.mesh.graph import build_graph
-from components.offline.render import REDACTED, intention_matrix_markdown, render_stack
-from components.settings import Settings, load_settings, split_stack_config
+from secure_mesh.mesh.graph import build_graph
+from secure_mesh.offline.render import REDACTED, intention_matrix_markdown, render_stack
+from secure_mesh.settings import Settings, load_settings, split_stack_config
 from tests.harness import PROJECT_DIR, ProgramRun, load_stack_config, run_program
 
 SERVICES = 200

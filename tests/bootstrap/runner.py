@@ -12,7 +12,7 @@ import yaml
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.offline.program_run import (
+from secure_mesh.offline.program_run import (
     MockOutputs,
     ProgramMocks,
     ProgramRun,

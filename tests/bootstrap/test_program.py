@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from components.layout import Layout
-from components.offline.program_run import ProgramRun, RegisteredResource
 from scripts.stack_env import load_stack_settings
+from secure_mesh.layout import Layout
+from secure_mesh.offline.program_run import ProgramRun, RegisteredResource
 from secure_mesh_bootstrap.names import Purpose
 from secure_mesh_bootstrap.settings import load_settings
 from secure_mesh_bootstrap.trust import permissions_policy, trust_policy, vault_policy_hcl, vault_policy_paths

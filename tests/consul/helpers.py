@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from components.layout import Layout
-from components.settings import Settings, load_settings
+from secure_mesh.layout import Layout
+from secure_mesh.settings import Settings, load_settings
 from tests.harness import deep_merge, load_stack_config
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from components.consul.chart_keys import CHART_KEYS, REMOVED_KEYS, TOP_LEVEL_SECTIONS, is_removed
-from components.consul.helm_values import ChartValuesError, build_consul_values, check_chart_rules
+from secure_mesh.consul.chart_keys import CHART_KEYS, REMOVED_KEYS, TOP_LEVEL_SECTIONS, is_removed
+from secure_mesh.consul.helm_values import ChartValuesError, build_consul_values, check_chart_rules
 from tests.consul.helpers import settings_and_layout
 
 VAULT = "global.secretsBackend.vault"

@@ -8,10 +8,10 @@ import pytest
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.consul.component import ConsulCluster, ConsulClusterArgs
-from components.consul.helm_values import build_consul_values, flatten
-from components.consul.vault_injector import VAULT_CHART_KEYS, VAULT_CHART_VERSION, build_vault_injector_values
-from components.layout import CONSUL_CHART_NAME, CONSUL_CHART_REPOSITORY, VAULT_CHART_NAME, VAULT_CHART_REPOSITORY
+from secure_mesh.consul.component import ConsulCluster, ConsulClusterArgs
+from secure_mesh.consul.helm_values import build_consul_values, flatten
+from secure_mesh.consul.vault_injector import VAULT_CHART_KEYS, VAULT_CHART_VERSION, build_vault_injector_values
+from secure_mesh.layout import CONSUL_CHART_NAME, CONSUL_CHART_REPOSITORY, VAULT_CHART_NAME, VAULT_CHART_REPOSITORY
 from tests.consul.helpers import settings_and_layout
 from tests.harness import (
     PROJECT,

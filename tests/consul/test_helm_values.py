@@ -7,15 +7,15 @@ import json
 import pytest
 import yaml
 
-from components.consul.chart_keys import CHART_KEYS, is_removed
-from components.consul.helm_values import (
+from secure_mesh.consul.chart_keys import CHART_KEYS, is_removed
+from secure_mesh.consul.helm_values import (
     ACL_BINDING_RULE_SELECTOR,
     VAULT_ROLE_KEYS,
     build_consul_values,
     flatten,
     get_value,
 )
-from components.layout import Identity, KvSecret
+from secure_mesh.layout import Identity, KvSecret
 from tests.consul.helpers import LICENSE, settings_and_layout, snapshot
 
 STACKS = ("dev", "prod", "peer-east", "peer-west", "fed-primary")

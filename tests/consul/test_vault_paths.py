@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from components.consul.helm_values import build_consul_values, flatten, vault_paths_by_reader
-from components.layout import Identity, KvSecret
+from secure_mesh.consul.helm_values import build_consul_values, flatten, vault_paths_by_reader
+from secure_mesh.layout import Identity, KvSecret
 from tests.consul.helpers import LICENSE, settings_and_layout
 from tests.onboarding.stacks import PLACEHOLDER_DIGEST
 

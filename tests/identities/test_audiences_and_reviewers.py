@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from components.identities.reviewers import ServiceAccountRef, ca_reader_clients, vault_login_service_accounts
-from components.identities.roles import dedicated_audience_possible, role_specs, workload_audience
-from components.onboarding.annotations import agent_annotations, token_volumes
-from components.onboarding.identity import app_role, gateway_role
-from components.settings import SettingsError
+from secure_mesh.identities.reviewers import ServiceAccountRef, ca_reader_clients, vault_login_service_accounts
+from secure_mesh.identities.roles import dedicated_audience_possible, role_specs, workload_audience
+from secure_mesh.onboarding.annotations import agent_annotations, token_volumes
+from secure_mesh.onboarding.identity import app_role, gateway_role
+from secure_mesh.settings import SettingsError
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 from tests.identities.variants import EVERYTHING_ON, layout_for, prod_variant_run, settings_for
 from tests.onboarding.stacks import ALL_IMAGES_PINNED

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from components.audit import audit_enabled, audit_options
+from secure_mesh.audit import audit_enabled, audit_options
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 from tests.identities.variants import settings_for
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from components.identities.policies import documents_by_name
+from secure_mesh.identities.policies import documents_by_name
 from tests.harness import ProgramRun, RegisteredResource, stack_of_run
 from tests.identities.variants import everything_run, layout_for, prod_variant_run
 from tests.mocks.identities import REVIEWER_JWT

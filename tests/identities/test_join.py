@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from components.identities.policies import Capability, PolicyDocument
-from components.layout import Identity, KvSecret, Layout
+from secure_mesh.identities.policies import Capability, PolicyDocument
+from secure_mesh.layout import Identity, KvSecret, Layout
 from tests.conftest import stack_run
 from tests.harness import ProgramRun
 from tests.identities.variants import EVERYTHING_ON, everything_run, layout_for

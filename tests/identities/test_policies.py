@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.identities.policies import (
+from secure_mesh.identities.policies import (
     Capability,
     Grant,
     PolicyDocument,
@@ -16,7 +16,7 @@ from components.identities.policies import (
     identity_policy,
     mesh_ca_policy,
 )
-from components.layout import Identity
+from secure_mesh.layout import Identity
 from tests.identities.variants import EVERYTHING_ON, layout_for
 
 # Paths of the dev stack (prefix consul, dc1, server chain 2 levels, webhook chain 1 level).

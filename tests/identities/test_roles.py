@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from components.identities.roles import RoleSpec, role_specs
-from components.layout import Identity
+from secure_mesh.identities.roles import RoleSpec, role_specs
+from secure_mesh.layout import Identity
 from tests.identities.variants import EVERYTHING_ON, layout_for
 
 AUDIENCE = "https://kubernetes.default.svc.cluster.local"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from components.layout import Layout
-from components.settings import Settings, load_settings
+from secure_mesh.layout import Layout
+from secure_mesh.settings import Settings, load_settings
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 
 LICENSE_TEXT = "02MV4UU43BK5HGYYTOJZWFQMTMNNEWU33JLKYE2V2NLJWVGWDZNFJVGMLLNJMFMVCQKZZE6"

@@ -23,10 +23,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import DNSName, PolicyBuilder, Store
 from pulumi import automation as auto
 
-from components.layout import KvSecret, Layout
-from components.mesh.graph import AccessKind, IntentionGraph, build_graph
-from components.settings import ChainName, Settings, duration_seconds
 from scripts.stack_env import REPO_ROOT, DevEnvironment, load_stack_settings
+from secure_mesh.layout import KvSecret, Layout
+from secure_mesh.mesh.graph import AccessKind, IntentionGraph, build_graph
+from secure_mesh.settings import ChainName, Settings, duration_seconds
 from tests.integration.clients import Response, VaultApi, https_get, port_forward
 from tests.integration.environment import dev_env
 

@@ -7,8 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.layout import Identity, KvSecret, Layout
-from components.settings import ChainName, Settings, load_settings
+from secure_mesh.layout import Identity, KvSecret, Layout
+from secure_mesh.settings import ChainName, Settings, load_settings
 from tests.harness import deep_merge, load_stack_config
 
 DEV = load_settings(load_stack_config("dev"))

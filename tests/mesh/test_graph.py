@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from components.mesh.graph import (
+from secure_mesh.mesh.graph import (
     DEFAULT_DENY,
     WILDCARD,
     AccessKind,
@@ -17,13 +17,13 @@ from components.mesh.graph import (
     SourceRule,
     build_graph,
 )
-from components.mesh.render import (
+from secure_mesh.mesh.render import (
     config_entry_service_intentions,
     crd_service_intentions,
     intentions_resource_name,
 )
-from components.settings import IntentionAction, Protocol
-from components.settings.models import L7_PROTOCOLS
+from secure_mesh.settings import IntentionAction, Protocol
+from secure_mesh.settings.models import L7_PROTOCOLS
 from tests.consul.helpers import stack_settings
 
 ALLOW, DENY = IntentionAction.ALLOW, IntentionAction.DENY
@@ -199,8 +199,8 @@ def test_graph_values_are_frozen() -> None:
 
 
 def test_the_api_gateway_may_reach_exactly_the_routed_apps() -> None:
-    from components.layout import Layout
-    from components.settings import load_settings
+    from secure_mesh.layout import Layout
+    from secure_mesh.settings import load_settings
     from tests.harness import load_stack_config
 
     graph = build_graph(load_settings(load_stack_config("dev")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.mesh.graph import build_graph
+from secure_mesh.mesh.graph import build_graph
 from tests.consul.helpers import stack_settings
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 from tests.mesh.readback import (

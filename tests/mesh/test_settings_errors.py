@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.settings import SettingsError
+from secure_mesh.settings import SettingsError
 from tests.consul.helpers import stack_settings
 
 SERVICES = [

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from components.layout import Layout
-from components.settings import Settings, load_settings, split_stack_config
-from components.settings.images import CHART_DEFAULTS
+from secure_mesh.layout import Layout
+from secure_mesh.settings import Settings, load_settings, split_stack_config
+from secure_mesh.settings.images import CHART_DEFAULTS
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 
 PLACEHOLDER_DIGEST = "@sha256:" + "0" * 64

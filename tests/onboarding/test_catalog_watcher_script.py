@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from components.onboarding.catalog_watcher import SCRIPT_PATH
+from secure_mesh.onboarding.catalog_watcher import SCRIPT_PATH
 from tests.onboarding import catalog_responses as catalog
 from tests.onboarding import vault_stub
 from tests.onboarding.consul_template_model import EXPECTED_TEMPLATE, render

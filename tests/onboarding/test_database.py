@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.onboarding.database import (
+from secure_mesh.onboarding.database import (
     CatalogLookupError,
     database_plan,
     pick_catalog_instance,

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from components.onboarding.database import database_plan
-from components.onboarding.root_version import RootPasswordVersionProvider
+from secure_mesh.onboarding.database import database_plan
+from secure_mesh.onboarding.root_version import RootPasswordVersionProvider
 from tests.harness import ProgramRun, RegisteredResource, run_program
 from tests.onboarding.stacks import ROOT_CREDENTIALS, onboarding_config, onboarding_layout, onboarding_run, secrets
 

@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from components.layout import Layout
-from components.onboarding.gateway_vso import expiry_offset, single_unit
-from components.settings import ChainName
+from secure_mesh.layout import Layout
+from secure_mesh.onboarding.gateway_vso import expiry_offset, single_unit
+from secure_mesh.settings import ChainName
 from tests.consul.helpers import stack_settings
 from tests.harness import ProgramRun
 from tests.onboarding.stacks import onboarding_layout, onboarding_run

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from components.identities.policies import Capability, PolicyDocument
-from components.layout import Layout
-from components.onboarding.identity import app_policy, app_role, gateway_policy, gateway_role
-from components.settings import AppSettings
+from secure_mesh.identities.policies import Capability, PolicyDocument
+from secure_mesh.layout import Layout
+from secure_mesh.onboarding.identity import app_policy, app_role, gateway_policy, gateway_role
+from secure_mesh.settings import AppSettings
 from tests.harness import ProgramRun
 from tests.onboarding.stacks import onboarding_config, onboarding_layout, onboarding_run, onboarding_settings
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from components.layout import Layout
-from components.mesh.graph import AccessKind, build_graph
-from components.onboarding.annotations import agent_annotations, all_agent_annotations
+from secure_mesh.layout import Layout
+from secure_mesh.mesh.graph import AccessKind, build_graph
+from secure_mesh.onboarding.annotations import agent_annotations, all_agent_annotations
 from tests.consul.helpers import stack_settings
 from tests.harness import deep_merge, run_program
 from tests.onboarding.stacks import onboarding_config, onboarding_layout, onboarding_run, secrets

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.settings import SettingsError, load_settings, split_stack_config
+from secure_mesh.settings import SettingsError, load_settings, split_stack_config
 from tests.harness import run_program_expecting_failure
 from tests.onboarding.stacks import ROOT_CREDENTIALS, onboarding_config
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pulumi.runtime import settings as pulumi_settings
 
-from components.pki.certificates import NameConstraints
+from secure_mesh.pki.certificates import NameConstraints
 from tests.harness import ProgramRun, RegisteredResource, run_program_expecting_failure
 
 T = "vault:pkiSecret/"

@@ -7,16 +7,16 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from components.layout import Layout
-from components.pki.certificates import (
+from secure_mesh.layout import Layout
+from secure_mesh.pki.certificates import (
     EXCLUDE_ALL_IP_RANGES,
     CertificateCheckError,
     Level1Requirements,
     NameConstraints,
     verify_signed_level1,
 )
-from components.pki.plan import build_plan
-from components.settings import ChainName, load_settings
+from secure_mesh.pki.plan import build_plan
+from secure_mesh.settings import ChainName, load_settings
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 from tests.mocks import pki as pki_mocks
 
@@ -100,8 +100,8 @@ def test_phase_one_creates_level_1_mounts_and_csrs_and_nothing_dependent(phase_o
 
 
 def test_phase_one_exposes_csrs_and_says_what_to_do_next() -> None:
-    from components.pki.component import external_next_steps
-    from components.settings import ChainName
+    from secure_mesh.pki.component import external_next_steps
+    from secure_mesh.settings import ChainName
 
     message = external_next_steps([ChainName.SERVER, ChainName.CONNECT])
     assert "server, connect" in message
@@ -112,9 +112,9 @@ def test_phase_one_exposes_csrs_and_says_what_to_do_next() -> None:
 def test_phase_one_component_is_incomplete_with_level1_csrs() -> None:
     import pulumi
 
-    from components.layout import Layout
-    from components.pki.component import CertificateAuthority, CertificateAuthorityArgs
-    from components.settings import ChainName, load_settings
+    from secure_mesh.layout import Layout
+    from secure_mesh.pki.component import CertificateAuthority, CertificateAuthorityArgs
+    from secure_mesh.settings import ChainName, load_settings
     from tests.harness import ProgramMocks, _collect_mock_outputs
 
     pulumi.runtime.set_mocks(ProgramMocks(_collect_mock_outputs()), project="secure-mesh", stack="t", preview=False)

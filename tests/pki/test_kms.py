@@ -19,9 +19,9 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, N
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 from moto import mock_aws
 
-from components.pki.certificates import CertificateCheckError, Level1Requirements, NameConstraints
-from components.pki.kms import KmsSigner, build_crl, build_root_certificate, kms_key_spec, sign_level1_csr
-from components.pki.kms_resource import KmsLevel1SignerProvider
+from secure_mesh.pki.certificates import CertificateCheckError, Level1Requirements, NameConstraints
+from secure_mesh.pki.kms import KmsSigner, build_crl, build_root_certificate, kms_key_spec, sign_level1_csr
+from secure_mesh.pki.kms_resource import KmsLevel1SignerProvider
 
 from .helpers import make_csr
 
@@ -57,7 +57,7 @@ def _key(kms: Any, spec: str = "ECC_NIST_P384") -> str:
 
 
 def _ceremony(key_id: str, *extra: str) -> str:
-    from components.__main__ import main
+    from secure_mesh.__main__ import main
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -165,7 +165,7 @@ def test_a_tampered_signature_is_rejected(kms: Any) -> None:
     der = bytearray(level1.public_bytes(serialization.Encoding.DER))
     der[-5] ^= 0x01  # flip a bit inside the signature value
     tampered = x509.load_der_x509_certificate(bytes(der)).public_bytes(serialization.Encoding.PEM).decode()
-    from components.pki.certificates import verify_signed_level1
+    from secure_mesh.pki.certificates import verify_signed_level1
 
     with pytest.raises(CertificateCheckError, match="not signed by the root's key"):
         verify_signed_level1(tampered, csr_pem, root_pem, REQUIREMENTS, source="test")
@@ -353,7 +353,7 @@ def test_kms_signs_excluded_ip_ranges_and_spiffe_uri_constraints(kms: Any) -> No
 
 
 def _crl_command(key_id: str, root_file: Path, *extra: str) -> tuple[int, str, str]:
-    from components.__main__ import main
+    from secure_mesh.__main__ import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

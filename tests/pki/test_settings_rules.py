@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from components.layout import Layout
-from components.pki.plan import build_plan, level_path_length, required_root_path_length
-from components.settings import ChainName, SettingsError, load_settings
+from secure_mesh.layout import Layout
+from secure_mesh.pki.plan import build_plan, level_path_length, required_root_path_length
+from secure_mesh.settings import ChainName, SettingsError, load_settings
 from tests.harness import deep_merge, load_stack_config
 
 

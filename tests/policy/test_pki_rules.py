@@ -17,10 +17,10 @@ import pytest
 from secure_mesh_policy import types as t
 from secure_mesh_policy.pki_levels import certificate_info
 
-from components.layout import Layout
-from components.pki.certificates import NameConstraints
-from components.pki.plan import build_plan
-from components.settings import ChainName, load_settings
+from secure_mesh.layout import Layout
+from secure_mesh.pki.certificates import NameConstraints
+from secure_mesh.pki.plan import build_plan
+from secure_mesh.settings import ChainName, load_settings
 from tests.conftest import stack_run
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 from tests.mocks import pki as pki_mocks

@@ -1,7 +1,7 @@
 """Misuse of the documented offline commands prints one line naming what is missing, never a traceback.
 
 Each case is a command the README documents, called the way a new user gets it wrong. The commands run
-in-process (their ``main`` with an argv), which is what ``python -m components`` and
+in-process (their ``main`` with an argv), which is what ``python -m secure_mesh`` and
 ``python policy/check_inventory.py`` call.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from components.__main__ import main as components_main
+from secure_mesh.__main__ import main as components_main
 from tests.harness import PROJECT_DIR
 
 CHECK_INVENTORY = PROJECT_DIR / "policy" / "check_inventory.py"
@@ -36,7 +36,7 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 def test_render_of_an_unknown_stack_names_the_stacks_there(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert components_main(["render", "--stack", "nope", "--out", str(tmp_path / "out")]) == 2
     line = _one_line_error(capsys)
-    assert line == f"python -m components render: no stack file Pulumi.nope.yaml in {PROJECT_DIR}; stacks here: " + (
+    assert line == f"python -m secure_mesh render: no stack file Pulumi.nope.yaml in {PROJECT_DIR}; stacks here: " + (
         ", ".join(sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in PROJECT_DIR.glob("Pulumi.*.yaml")))
     )
     assert "dev" in line and "prod" in line
@@ -48,7 +48,7 @@ def test_render_into_a_file_refuses_before_running(tmp_path: Path, capsys: pytes
     target.write_text("keep me\n")
     assert components_main(["render", "--stack", "dev", "--out", str(target)]) == 2
     assert _one_line_error(capsys) == (
-        f"python -m components render: --out {target} is a file, not a directory; "
+        f"python -m secure_mesh render: --out {target} is a file, not a directory; "
         "name a directory (it is created if missing)"
     )
     assert target.read_text() == "keep me\n"
@@ -69,7 +69,7 @@ def test_render_of_an_invalid_stack_prints_only_the_problem_list(
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     lines = captured.err.strip().splitlines()
-    assert lines[0].startswith("python -m components render: invalid stack configuration (")
+    assert lines[0].startswith("python -m secure_mesh render: invalid stack configuration (")
     assert all(line.startswith("  - secure-mesh:") for line in lines[1:]), lines
     assert any(line.startswith("  - secure-mesh:environment: ") for line in lines[1:]), lines
     assert not (tmp_path / "out").exists()
@@ -79,7 +79,7 @@ def test_render_of_a_stack_file_that_is_not_yaml(tmp_path: Path, capsys: pytest.
     project = _project_with_stack(tmp_path, "config: [\n")
     code = components_main(["render", "--stack", "bad", "--out", str(tmp_path / "out"), "--project-dir", str(project)])
     assert code == 2
-    assert _one_line_error(capsys).startswith("python -m components render: Pulumi.bad.yaml is not valid YAML: ")
+    assert _one_line_error(capsys).startswith("python -m secure_mesh render: Pulumi.bad.yaml is not valid YAML: ")
 
 
 def test_render_outside_the_project_says_where_pulumi_yaml_is_missing(
@@ -88,7 +88,7 @@ def test_render_outside_the_project_says_where_pulumi_yaml_is_missing(
     code = components_main(["render", "--stack", "dev", "--out", str(tmp_path / "o"), "--project-dir", str(tmp_path)])
     assert code == 2
     assert _one_line_error(capsys) == (
-        f"python -m components render: {tmp_path} holds no Pulumi.yaml; pass --project-dir with the project's folder"
+        f"python -m secure_mesh render: {tmp_path} holds no Pulumi.yaml; pass --project-dir with the project's folder"
     )
 
 
@@ -104,7 +104,7 @@ def test_root_ca_init_without_aws_credentials(
     code = components_main(["root-ca", "init", "--kms-key", "alias/root", "--region", "eu-west-1"])
     assert code == 2
     line = _one_line_error(capsys)
-    assert line.startswith("python -m components root-ca: no usable AWS credentials: set AWS credentials")
+    assert line.startswith("python -m secure_mesh root-ca: no usable AWS credentials: set AWS credentials")
     assert "kms:Sign" in line
 
 
@@ -114,7 +114,7 @@ def test_a_real_bug_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None
     def broken(*_: Any, **__: Any) -> Any:
         raise KeyError("a bug")
 
-    monkeypatch.setattr("components.__main__.render_stack", broken)
+    monkeypatch.setattr("secure_mesh.__main__.render_stack", broken)
     with pytest.raises(KeyError):
         components_main(["render", "--stack", "dev", "--out", "/tmp/unused"])
 

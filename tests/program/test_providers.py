@@ -61,7 +61,7 @@ def test_default_providers_are_disabled_for_vault_consul_and_kubernetes() -> Non
 def test_the_entry_point_tunes_garbage_collection_before_the_run(dev_run: ProgramRun) -> None:
     import gc
 
-    from components.program import YOUNG_GENERATION_THRESHOLD
+    from secure_mesh.program import YOUNG_GENERATION_THRESHOLD
 
     source = (PROJECT_DIR / "__main__.py").read_text()
     assert source.index("tune_garbage_collection()") < source.index("main()")

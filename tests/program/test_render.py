@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from components.consul.helm_values import build_consul_values
-from components.layout import Layout
-from components.offline.render import REDACTED, render_stack
-from components.settings import load_settings
+from secure_mesh.consul.helm_values import build_consul_values
+from secure_mesh.layout import Layout
+from secure_mesh.offline.render import REDACTED, render_stack
+from secure_mesh.settings import load_settings
 from tests.conftest import stack_run
 from tests.harness import PROJECT_DIR, ProgramRun, load_stack_config
 
@@ -138,8 +138,8 @@ def test_the_policy_pack_fails_a_weakened_inventory(rendered: tuple[str, Path], 
 
 def test_a_large_mesh_is_reviewed_as_rules_not_a_matrix() -> None:
     from benchmarks.generate import generate_config
-    from components.mesh.graph import build_graph
-    from components.offline.render import MATRIX_LIMIT, intention_matrix_markdown
+    from secure_mesh.mesh.graph import build_graph
+    from secure_mesh.offline.render import MATRIX_LIMIT, intention_matrix_markdown
 
     config, secrets = generate_config(MATRIX_LIMIT + 10)
     settings = load_settings(config, frozenset({f"databaseRootCredentials.{name}" for name in _db_apps(secrets)}))

@@ -12,8 +12,8 @@ import pulumi
 import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
-from components.outputs import STACK_OUTPUTS, stack_outputs_markdown
-from components.settings.vault_ca_file import OFFLINE_PLACEHOLDER_PEM
+from secure_mesh.outputs import STACK_OUTPUTS, stack_outputs_markdown
+from secure_mesh.settings.vault_ca_file import OFFLINE_PLACEHOLDER_PEM
 from tests.conftest import stack_run
 from tests.harness import PROJECT_DIR, ProgramRun, RecordingMonitor, _reset_runtime, load_stack_config
 from tests.mocks.identities import OUTPUTS as IDENTITY_OUTPUTS

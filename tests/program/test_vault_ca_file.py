@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from components.program import running_under_mocks
-from components.settings import SettingsError, load_settings
-from components.settings.vault_ca_file import (
+from secure_mesh.program import running_under_mocks
+from secure_mesh.settings import SettingsError, load_settings
+from secure_mesh.settings.vault_ca_file import (
     OFFLINE_PLACEHOLDER_PEM,
     read_vault_ca_file,
     resolve_vault_ca_file,
@@ -103,7 +103,7 @@ def test_settings_refuse_a_ca_file_they_cannot_use(tls: dict[str, str], address:
 
 
 def test_mocked_runs_are_recognised_so_they_never_read_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    from components import program
+    from secure_mesh import program
 
     monkeypatch.setattr(program.runtime_settings, "get_monitor", lambda: object())  # the engine's gRPC stub
     assert running_under_mocks() is False

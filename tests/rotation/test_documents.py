@@ -6,15 +6,15 @@ from typing import Any
 
 import pytest
 
-from components.layout import Layout
-from components.rotation.documents import (
+from secure_mesh.layout import Layout
+from secure_mesh.rotation.documents import (
     RotationNames,
     RotationVersionError,
     check_version_step,
     gossip_job,
     gossip_rotator_policy,
 )
-from components.settings import SettingsError, load_settings
+from secure_mesh.settings import SettingsError, load_settings
 from tests.harness import deep_merge, load_stack_config
 
 KEY = "rotation.gossipKeyVersion"

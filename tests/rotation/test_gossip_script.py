@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from components.rotation.component import GOSSIP_SCRIPT
+from secure_mesh.rotation.component import GOSSIP_SCRIPT
 
 STUBS = Path(__file__).parent / "stubs"
 OLD, NEW = "b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0=", "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0="

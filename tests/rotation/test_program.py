@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pulumi.runtime import settings as pulumi_settings
 
-from components.offline import program_run as engine
-from components.rotation.documents import RotationVersionError
+from secure_mesh.offline import program_run as engine
+from secure_mesh.rotation.documents import RotationVersionError
 from tests.harness import (
     PROJECT_DIR,
     ProgramRun,

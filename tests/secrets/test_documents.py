@@ -7,15 +7,15 @@ import uuid
 
 import pytest
 
-from components.layout import KvSecret
-from components.secrets.documents import (
+from secure_mesh.layout import KvSecret
+from secure_mesh.secrets.documents import (
     KV_DELETE_VERSION_AFTER,
     KV_MAX_VERSIONS,
     kv_data,
     snapshot_agent_config,
     uuid_from_random_hex,
 )
-from components.settings import SettingsError, load_settings
+from secure_mesh.settings import SettingsError, load_settings
 from tests.harness import deep_merge, load_stack_config
 from tests.identities.variants import EVERYTHING_ON, layout_for, settings_for
 from tests.onboarding.stacks import PLACEHOLDER_DIGEST

@@ -8,9 +8,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.identities.component import VaultIdentities, VaultIdentitiesArgs, reviewer_jwt_from_secret_data
-from components.layout import Identity, KvSecret
-from components.secrets.component import ConsulSecrets, ConsulSecretsArgs
+from secure_mesh.identities.component import VaultIdentities, VaultIdentitiesArgs, reviewer_jwt_from_secret_data
+from secure_mesh.layout import Identity, KvSecret
+from secure_mesh.secrets.component import ConsulSecrets, ConsulSecretsArgs
 from tests.harness import PROJECT, ProgramMocks, _collect_mock_outputs, _resolve
 from tests.identities.variants import EVERYTHING_ON, LICENSE_TEXT, REPLICATION_TOKEN, layout_for
 

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.settings import SettingsError, load_settings
+from secure_mesh.settings import SettingsError, load_settings
 from tests.harness import deep_merge, load_stack_config, run_program_expecting_failure
 
 DEV = load_stack_config("dev")

@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pydantic import BaseModel
 
-from components.settings import Settings, SettingsError, load_settings, split_stack_config
-from components.settings.consistency import SECRET_CONFIG_KEYS, url_settings
-from components.settings.models import HTTP_URL_CHECK
+from secure_mesh.settings import Settings, SettingsError, load_settings, split_stack_config
+from secure_mesh.settings.consistency import SECRET_CONFIG_KEYS, url_settings
+from secure_mesh.settings.models import HTTP_URL_CHECK
 from tests.harness import PROJECT_DIR, STACKS, deep_merge, load_stack_config, run_program_expecting_failure
 
 DEV = load_stack_config("dev")
@@ -720,7 +720,7 @@ def test_under_the_engine_the_secret_key_list_decides(
     secret): pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go, ``pulumiConfigSecretKeysVar``."""
     from pulumi.runtime import config as runtime_config
 
-    from components.program import current_stack_config
+    from secure_mesh.program import current_stack_config
 
     config = {f"secure-mesh:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in DEV.items()}
     config["secure-mesh:consulReplicationToken"] = "5b2c8f7e-3d7a-4c3e-9a52-0b0f2f1c9e11"
@@ -756,9 +756,9 @@ def test_an_app_in_a_namespace_the_injector_never_injects_is_refused(namespace: 
 
 
 def test_the_vault_namespace_rule_follows_the_helm_values() -> None:
-    from components.consul.helm_values import build_consul_values
-    from components.layout import Layout
-    from components.settings.consistency import never_injected_namespaces
+    from secure_mesh.consul.helm_values import build_consul_values
+    from secure_mesh.layout import Layout
+    from secure_mesh.settings.consistency import never_injected_namespaces
 
     settings = load_settings(DEV)
     denied = build_consul_values(settings, Layout(settings))["connectInject"]["k8sDenyNamespaces"]
@@ -780,7 +780,7 @@ def test_consul_namespace_must_be_one_the_program_can_create(namespace: str) -> 
 
 def test_every_certificate_setting_is_parsed_as_a_ca_certificate() -> None:
     """A new ``…Pem`` field (database CA, …) must use ``PemCertificate``/``PemSingleCertificate`` so it is parsed."""
-    from components.settings.models import _check_pem_certificate
+    from secure_mesh.settings.models import _check_pem_certificate
 
     def checked(annotation: Any, metadata: list[Any]) -> bool:
         if any(getattr(m, "func", None) is _check_pem_certificate for m in metadata):
@@ -810,7 +810,7 @@ def test_every_certificate_setting_is_parsed_as_a_ca_certificate() -> None:
 
 def test_the_offline_review_reads_a_path_secret_object_as_a_secret(tmp_path: Path) -> None:
     """A stack file written by ``pulumi config set --path --secret`` (one encrypted leaf) renders like a secret."""
-    from components.offline.render import render_stack
+    from secure_mesh.offline.render import render_stack
     from tests.onboarding.stacks import onboarding_config
 
     config = copy.deepcopy(dict(onboarding_config()))
@@ -829,7 +829,7 @@ def test_the_offline_review_reads_a_path_secret_object_as_a_secret(tmp_path: Pat
 
 def test_a_vault_ca_file_holding_a_private_key_is_refused(tmp_path: Path) -> None:
     """``vault.tls.caCertFile``'s text is copied into a Secret, the outputs and state: never with a key in it."""
-    from components.settings.vault_ca_file import read_vault_ca_file
+    from secure_mesh.settings.vault_ca_file import read_vault_ca_file
 
     key = ec.generate_private_key(ec.SECP256R1())
     key_pem = key.private_bytes(

@@ -6,9 +6,9 @@ import typing
 
 from pydantic import BaseModel
 
-from components.readme import regenerate_readme
-from components.settings.models import Settings
-from components.settings.reference import settings_reference_markdown
+from secure_mesh.readme import regenerate_readme
+from secure_mesh.settings.models import Settings
+from secure_mesh.settings.reference import settings_reference_markdown
 from tests.harness import PROJECT_DIR
 
 
@@ -51,4 +51,4 @@ def test_reference_lists_every_key_path_with_its_meaning() -> None:
 
 def test_readme_generated_blocks_are_current() -> None:
     readme = (PROJECT_DIR / "README.md").read_text()
-    assert regenerate_readme(readme) == readme, "run `python -m components readme`"
+    assert regenerate_readme(readme) == readme, "run `python -m secure_mesh readme`"

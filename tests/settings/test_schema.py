@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from components.settings.schema import settings_json_schema, settings_json_schema_text
+from secure_mesh.settings.schema import settings_json_schema, settings_json_schema_text
 from tests.harness import PROJECT_DIR, STACKS
 
 

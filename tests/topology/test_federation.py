@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-from components.consul.helm_values import ChartValuesError, build_consul_values, check_chart_rules
-from components.layout import Layout
-from components.settings import SettingsError, load_settings
+from secure_mesh.consul.helm_values import ChartValuesError, build_consul_values, check_chart_rules
+from secure_mesh.layout import Layout
+from secure_mesh.settings import SettingsError, load_settings
 from tests.conftest import stack_run
 from tests.harness import ProgramRun, load_stack_config
 from tests.mocks.consul import MESH_GATEWAY_IP

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from components.offline.stack_references import STACK_REFERENCE_TYPE, recorded_outputs
-from components.topology.component import OFFLINE_SECRET_STAND_IN, _load_balancer_address
-from components.topology.documents import UPSTREAMS_ANNOTATION
+from secure_mesh.offline.stack_references import STACK_REFERENCE_TYPE, recorded_outputs
+from secure_mesh.topology.component import OFFLINE_SECRET_STAND_IN, _load_balancer_address
+from secure_mesh.topology.documents import UPSTREAMS_ANNOTATION
 from tests import harness
 from tests.conftest import stack_run
 from tests.harness import PROJECT_DIR, ProgramRun, RegisteredResource, load_stack_config
@@ -298,7 +298,7 @@ def test_the_recorded_outputs_are_peer_east_as_pulumi_prints_them() -> None:
 def test_recorded_outputs_are_refused_when_they_cannot_be_trusted(
     tmp_path: Path, content: str | None, fragment: str
 ) -> None:
-    from components.command_errors import CommandError
+    from secure_mesh.command_errors import CommandError
 
     if content is not None:
         (tmp_path / "stack-references").mkdir()

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from components.consul.helm_values import ChartValuesError, build_consul_values, check_chart_rules
-from components.layout import Layout
-from components.settings import SettingsError
-from components.settings.topology import TopologyMode
+from secure_mesh.consul.helm_values import ChartValuesError, build_consul_values, check_chart_rules
+from secure_mesh.layout import Layout
+from secure_mesh.settings import SettingsError
+from secure_mesh.settings.topology import TopologyMode
 from tests.consul.helpers import stack_settings
 from tests.harness import load_stack_config, run_program_expecting_failure
 
@@ -133,7 +133,7 @@ def test_invalid_topology_names_the_key(case: str) -> None:
     raw = {**load_stack_config(stack)}
     for key, value in override.items():
         raw[key] = _without_nones({**raw.get(key, {}), **value}) if isinstance(value, dict) else value
-    from components.settings import load_settings
+    from secure_mesh.settings import load_settings
 
     with pytest.raises(SettingsError) as raised:
         load_settings(raw)

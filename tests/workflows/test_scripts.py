@@ -29,10 +29,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from components.consul.vault_injector import VAULT_CHART_VERSION
-from components.layout import VAULT_CHART_REPOSITORY, Layout
-from components.onboarding.gateway import rotation_poll_interval
-from components.settings import load_settings
 from scripts.stack_env import (
     DEV_PASSPHRASE,
     MARKER_PATH,
@@ -45,6 +41,10 @@ from scripts.stack_env import (
     github_env,
     load_stack_settings,
 )
+from secure_mesh.consul.vault_injector import VAULT_CHART_VERSION
+from secure_mesh.layout import VAULT_CHART_REPOSITORY, Layout
+from secure_mesh.onboarding.gateway import rotation_poll_interval
+from secure_mesh.settings import load_settings
 from tests.harness import PROJECT_DIR, deep_merge, load_stack_config
 
 SCRIPTS = sorted((PROJECT_DIR / "scripts").glob("*.sh"))

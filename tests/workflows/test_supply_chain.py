@@ -90,15 +90,22 @@ def _recipe(makefile: str, target: str) -> list[str]:
 
 def test_make_and_ci_install_only_from_the_lock_with_hashes() -> None:
     makefile = (PROJECT_DIR / "Makefile").read_text()
-    assert re.search(r"^\$\(VENV\)/\.installed: requirements-lock\.txt$", makefile, re.MULTILINE)
+    assert re.search(r"^\$\(VENV\)/\.installed: requirements-lock\.txt pyproject\.toml$", makefile, re.MULTILINE)
+    # The project's own package comes last, without dependencies and without build isolation: nothing is
+    # fetched that the lock did not hash (setuptools, its build backend, is in the lock).
+    own_package = "-m pip install --quiet --no-deps --no-build-isolation --editable ."
     assert _recipe(makefile, "$(VENV)/.installed") == [
         "$(PYTHON) -m venv $(VENV)",
         "$(BIN)/python -m pip install --quiet --require-hashes -r requirements-lock.txt",
+        f"$(BIN)/python {own_package}",
         "touch $@",
     ]
     ci = (PROJECT_DIR / ".ci" / "run").read_text()
     installs = [line for line in ci.splitlines() if "pip install" in line]
-    assert installs == [".venv/bin/python -m pip install --quiet --require-hashes -r requirements-lock.txt"]
+    assert installs == [
+        ".venv/bin/python -m pip install --quiet --require-hashes -r requirements-lock.txt",
+        f".venv/bin/python {own_package}",
+    ]
     assert ci.rstrip().splitlines()[-1] == "make test", ".ci/run must end with the README's test command"
 
 
