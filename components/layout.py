@@ -9,11 +9,16 @@ policy pack all read names from here, so they cannot drift apart. Nothing else s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cached_property
 
 from .settings import AppSettings, ChainName, RootCustody, Settings
 from .settings.consistency import API_GATEWAY_SERVICE
+from .vocabulary import (  # re-exported: settings and layout users keep their imports
+    Identity as Identity,
+)
+from .vocabulary import (
+    KvSecret as KvSecret,
+)
 
 CONSUL_CHART_NAME = "consul"
 CONSUL_CHART_REPOSITORY = "https://helm.releases.hashicorp.com"
@@ -23,26 +28,8 @@ VAULT_CHART_REPOSITORY = CONSUL_CHART_REPOSITORY
 CONSUL_TELEMETRY_COLLECTOR_ACCOUNT = "consul-telemetry-collector"
 
 
-class Identity(StrEnum):
-    """The Consul components that log in to Vault, each with its own role and policy."""
-
-    SERVER = "server"
-    CLIENT = "client"
-    SERVER_ACL_INIT = "server-acl-init"
-    PARTITION_INIT = "partition-init"
-    CONNECT_INJECTOR = "connect-injector"
-    CA_READER = "ca-reader"
 
 
-class KvSecret(StrEnum):
-    """Consul's secrets kept in the KV-v2 mount."""
-
-    GOSSIP = "gossip"
-    BOOTSTRAP_TOKEN = "bootstrap-token"
-    REPLICATION_TOKEN = "replication-token"
-    PARTITION_TOKEN = "partition-token"
-    LICENSE = "license"
-    SNAPSHOT_AGENT = "snapshot-agent"
 
 
 KV_FIELDS: dict[KvSecret, str] = {

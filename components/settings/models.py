@@ -9,7 +9,6 @@ live in :mod:`secure_mesh.settings.consistency`, so each can report the exact ke
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -17,6 +16,51 @@ from cryptography import x509
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
+from ..vocabulary import (  # re-exported: settings and layout users keep their imports
+    AclBootstrap as AclBootstrap,
+)
+from ..vocabulary import (
+    AuditDeviceType as AuditDeviceType,
+)
+from ..vocabulary import (
+    AuditSocketType as AuditSocketType,
+)
+from ..vocabulary import (
+    ChainName as ChainName,
+)
+from ..vocabulary import (
+    DatabaseEngine as DatabaseEngine,
+)
+from ..vocabulary import (
+    DatabaseTlsMode as DatabaseTlsMode,
+)
+from ..vocabulary import (
+    Environment as Environment,
+)
+from ..vocabulary import (
+    GatewayCertificateDelivery as GatewayCertificateDelivery,
+)
+from ..vocabulary import (
+    IntentionAction as IntentionAction,
+)
+from ..vocabulary import (
+    IntentionsRendering as IntentionsRendering,
+)
+from ..vocabulary import (
+    KeyType as KeyType,
+)
+from ..vocabulary import (
+    Protocol as Protocol,
+)
+from ..vocabulary import (
+    RootCustody as RootCustody,
+)
+from ..vocabulary import (
+    TokenReviewer as TokenReviewer,
+)
+from ..vocabulary import (
+    VaultPlacement as VaultPlacement,
+)
 from .durations import Duration
 from .names import DnsLabel, DnsName, VaultPrefix
 
@@ -147,47 +191,17 @@ ProjectFile = Annotated[str, Field(max_length=255), AfterValidator(_check_projec
 """A file path relative to the project directory (no ``..``, no absolute path): read when the program runs."""
 
 
-class Environment(StrEnum):
-    """What the stack is for; production-only rules (quorum, protect) key off ``prod``, https all but ``dev``."""
-
-    DEV = "dev"
-    STAGING = "staging"
-    PROD = "prod"
 
 
 # --------------------------------------------------------------------------------------------- vault
 
 
-class VaultPlacement(StrEnum):
-    """Where Vault runs relative to the Consul cluster; decides the Kubernetes auth reviewer."""
-
-    IN_CLUSTER = "in-cluster"
-    EXTERNAL = "external"
 
 
-class TokenReviewer(StrEnum):
-    """Whose JWT Vault presents to the Kubernetes TokenReview API when it runs outside the cluster."""
-
-    CLIENT_JWT = "client-jwt"
-    """Each client's own (short-lived) JWT reviews itself; its service account holds ``system:auth-delegator``."""
-    LONG_LIVED_SECRET = "long-lived-secret"
-    """A reviewer service account's legacy token Secret: a JWT that never expires, copied into Vault and state."""
 
 
-class AuditDeviceType(StrEnum):
-    """Vault's audit device types (Vault docs, "Audit devices")."""
-
-    FILE = "file"
-    SOCKET = "socket"
-    SYSLOG = "syslog"
 
 
-class AuditSocketType(StrEnum):
-    """The socket audit device's ``socket_type``."""
-
-    TCP = "tcp"
-    UDP = "udp"
-    UNIX = "unix"
 
 
 def _check_audit_file_path(value: str) -> str:
@@ -281,19 +295,8 @@ class VaultSettings(SettingsModel):
 # ----------------------------------------------------------------------------------------------- pki
 
 
-class RootCustody(StrEnum):
-    """Who holds the root CA's private key."""
-
-    VAULT = "vault"
-    EXTERNAL = "external"
-    AWS_KMS = "aws-kms"
 
 
-class KeyType(StrEnum):
-    """Key algorithm of every CA in every chain (one type throughout, for Consul's cross-signing)."""
-
-    EC = "ec"
-    RSA = "rsa"
 
 
 ALLOWED_KEY_BITS: dict[KeyType, tuple[int, ...]] = {KeyType.EC: (256, 384), KeyType.RSA: (2048, 4096)}
@@ -302,13 +305,6 @@ ALLOWED_KEY_BITS: dict[KeyType, tuple[int, ...]] = {KeyType.EC: (256, 384), KeyT
 "RSA key length must be 2048 or 4096 bits"); AWS KMS signs with P-256/P-384 only, so EC 224/521 are out too."""
 
 
-class ChainName(StrEnum):
-    """The purposes a certificate chain can serve; each gets its own mounts under the root."""
-
-    SERVER = "server"
-    CONNECT = "connect"
-    GATEWAY = "gateway"
-    WEBHOOK = "webhook"
 
 
 class ExternalRootSettings(SettingsModel):
@@ -417,29 +413,10 @@ class KubernetesSettings(SettingsModel):
 # -------------------------------------------------------------------------------------------- consul
 
 
-class AclBootstrap(StrEnum):
-    """How the ACL bootstrap token comes to be."""
-
-    AUTO = "auto"
-    """Stored empty; the chart's server-acl-init job bootstraps ACLs and writes the token back."""
-    GENERATED = "generated"
-    """The program generates a UUID (a Pulumi secret) and Consul adopts it."""
 
 
-class GatewayCertificateDelivery(StrEnum):
-    """How the API gateway's listener certificate reaches its ``kubernetes.io/tls`` Secret."""
-
-    VSO = "vso"
-    """Vault Secrets Operator's ``VaultPKISecret``: ``tls.crt`` is the leaf followed by its issuing chain (no root)."""
-    CSI = "csi"
-    """The Vault CSI provider and the Secrets Store CSI driver's secret sync: the leaf alone, no chain."""
 
 
-class IntentionsRendering(StrEnum):
-    """How the intention graph reaches Consul."""
-
-    CONFIG_ENTRIES = "config-entries"
-    CRDS = "crds"
 
 
 class SnapshotAgentSettings(SettingsModel):
@@ -587,23 +564,11 @@ class RotationSettings(SettingsModel):
 # ---------------------------------------------------------------------------------------------- mesh
 
 
-class Protocol(StrEnum):
-    """A service's protocol as Consul's service-defaults know it."""
-
-    TCP = "tcp"
-    HTTP = "http"
-    HTTP2 = "http2"
-    GRPC = "grpc"
 
 
 L7_PROTOCOLS = frozenset({Protocol.HTTP, Protocol.HTTP2, Protocol.GRPC})
 
 
-class IntentionAction(StrEnum):
-    """What an intention does to traffic from its source."""
-
-    ALLOW = "allow"
-    DENY = "deny"
 
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
@@ -664,10 +629,6 @@ class MeshSettings(SettingsModel):
 # ---------------------------------------------------------------------------------------------- apps
 
 
-class DatabaseEngine(StrEnum):
-    """Database engines the onboarding can issue dynamic credentials for."""
-
-    POSTGRESQL = "postgresql"
 
 
 class DatabaseAddress(SettingsModel):
@@ -689,15 +650,6 @@ class DatabaseAddress(SettingsModel):
         return self.consul_service is not None and self.follow_catalog is not False
 
 
-class DatabaseTlsMode(StrEnum):
-    """libpq ``sslmode`` values; only ``verify-full`` checks both the CA and the host name."""
-
-    DISABLE = "disable"
-    ALLOW = "allow"
-    PREFER = "prefer"
-    REQUIRE = "require"
-    VERIFY_CA = "verify-ca"
-    VERIFY_FULL = "verify-full"
 
 
 class DatabaseTlsSettings(SettingsModel):

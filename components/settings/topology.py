@@ -19,11 +19,16 @@ annotations for its apps. Upstream rules (consul-k8s 2.0.3, Consul docs "Cluster
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field
 
+from ..vocabulary import (  # re-exported: settings and layout users keep their imports
+    PeerRole as PeerRole,
+)
+from ..vocabulary import (
+    TopologyMode as TopologyMode,
+)
 from .models import SettingsModel
 from .names import DnsLabel
 
@@ -41,22 +46,8 @@ def short_stack_name(full_name: str) -> str:
     return full_name.rsplit("/", 1)[-1]
 
 
-class TopologyMode(StrEnum):
-    """How this cluster relates to other Consul clusters."""
-
-    STANDALONE = "standalone"
-    PEERING = "peering"
-    FEDERATION_PRIMARY = "federation-primary"
-    """The primary datacenter of a WAN federation: creates the ACL replication token (secondaries: not yet)."""
 
 
-class PeerRole(StrEnum):
-    """This cluster's side of one peering."""
-
-    ACCEPTOR = "acceptor"
-    """This cluster generates the peering token (Consul's ``/v1/peering/token``) and exports it as a secret."""
-    DIALER = "dialer"
-    """This cluster reads the token from the acceptor's stack outputs and establishes the peering."""
 
 
 class PeerExport(SettingsModel):
