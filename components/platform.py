@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from .audit import VaultAudit, VaultAuditArgs
-from .consul.component import ConsulCluster, ConsulClusterArgs
+from .composition.consul import consul_cluster_args
+from .consul.component import ConsulCluster
 from .identities.component import VaultIdentities, VaultIdentitiesArgs
 from .layout import Layout
 from .mesh.component import MeshIntentions, MeshIntentionsArgs
@@ -97,10 +98,19 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         """Consul's API (config-entry intentions, catalog look-ups), trusting the server chain's CA from Vault."""
         if self.pki.complete:
             self.consul_provider = build_consul_provider(settings, layout, self.pki.ca_chain_pems[ChainName.SERVER])
+            # The role names and the auth mount's path reach the release as data (values); the rest of what the
+            # chart's pods read from Vault at start-up (policies, auth config, PKI issuers, KV) is named by no
+            # value, so it stays an explicit dependency (ConsulCluster's module docstring).
             vault_ready = [*self.pki.ready, *self.secrets.ready, *self.identities.ready]
             self.consul = ConsulCluster(
                 f"{name}-consul",
-                ConsulClusterArgs(settings, layout),
+                consul_cluster_args(
+                    settings,
+                    layout,
+                    role_names={identity: role.role_name for identity, role in self.identities.roles.items()},
+                    auth_mount_path=self.identities.auth.path,
+                    server_ca_pem=self.pki.ca_chain_pems[ChainName.SERVER],
+                ),
                 pulumi.ResourceOptions(parent=self, depends_on=vault_ready),
             )
             self.intentions = MeshIntentions(

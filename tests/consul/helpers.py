@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from secure_mesh.layout import Layout
+from secure_mesh.offline import program_run as engine
 from secure_mesh.settings import Settings, load_settings
-from tests.harness import deep_merge, load_stack_config
+from tests.harness import PROJECT_DIR, ProgramRun, _collect_mock_outputs, deep_merge, load_stack_config
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 LICENSE = {"consulLicense"}
@@ -51,3 +55,39 @@ def snapshot(stack: str, values: dict[str, Any]) -> dict[str, Any]:
         path.write_text(render_snapshot(values))
     loaded: dict[str, Any] = yaml.safe_load(path.read_text())
     return loaded
+
+
+def run_alone(program: Callable[[], object], stack: str = "standalone") -> ProgramRun:
+    """Run a program of components built from hand-written Args (no stack config, no settings) under mocks."""
+    return engine.run_program(program, PROJECT_DIR, {}, None, stack, False, _collect_mock_outputs())
+
+
+def to_wire(value: Any) -> Any:
+    """An ``...Args`` value in the component provider host's form: nested dicts and lists, enums as strings.
+
+    Pulumi Inputs (Outputs) stay as they are: the host hands a component Outputs where the caller passed them.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {key: to_wire(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_wire(item) for item in value]
+    return value
+
+
+def recorded_shape(run: ProgramRun) -> list[tuple[Any, ...]]:
+    """Everything a run registered that a resource's identity and behaviour depend on, by type and name.
+
+    (Registration order is left out: resources whose inputs wait on Outputs register when those resolve.)
+    """
+    return sorted([
+        (
+            r.type, r.name, r.urn, r.parent, r.provider, r.inputs, r.secret_inputs, r.protect,
+            sorted(r.dependencies), {k: sorted(v) for k, v in r.property_dependencies.items()},
+            r.additional_secret_outputs, r.ignore_changes,
+        )
+        for r in run.resources
+    ], key=lambda shape: (shape[0], shape[1]))

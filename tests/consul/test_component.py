@@ -8,7 +8,8 @@ import pytest
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from secure_mesh.consul.component import ConsulCluster, ConsulClusterArgs
+from secure_mesh.composition.consul import consul_cluster_args
+from secure_mesh.consul.component import ConsulCluster
 from secure_mesh.consul.helm_values import build_consul_values, flatten
 from secure_mesh.consul.vault_injector import VAULT_CHART_KEYS, VAULT_CHART_VERSION, build_vault_injector_values
 from secure_mesh.layout import CONSUL_CHART_NAME, CONSUL_CHART_REPOSITORY, VAULT_CHART_NAME, VAULT_CHART_REPOSITORY
@@ -31,7 +32,7 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 SECRET = "kubernetes:core/v1:Secret"
 CONSUL_RELEASE = "secure-mesh-consul-release"
 INJECTOR_RELEASE = "secure-mesh-consul-vault-injector"
-COMPONENT = "secure-mesh:consul:ConsulCluster"
+COMPONENT = "secure-mesh:index:ConsulCluster"
 
 
 def _stack(request: pytest.FixtureRequest, stack: str) -> ProgramRun:
@@ -101,7 +102,9 @@ def unit_cluster() -> tuple[ConsulCluster, dict[str, RegisteredResource]]:
         vault_object = kubernetes.core.v1.ConfigMap("stand-in-vault-object", data={"a": "b"})
         built.append(
             ConsulCluster(
-                "unit-consul", ConsulClusterArgs(settings, layout), pulumi.ResourceOptions(depends_on=[vault_object])
+                "unit-consul",
+                consul_cluster_args(settings, layout),
+                pulumi.ResourceOptions(depends_on=[vault_object]),
             )
         )
 
@@ -119,15 +122,29 @@ def test_release_lists_a_passed_dependency_itself(unit_cluster: tuple[ConsulClus
 def test_component_exposes_names_for_stack_references(unit_cluster: tuple[ConsulCluster, dict]) -> None:
     cluster, _ = unit_cluster
     _, layout = settings_and_layout("dev")
-    assert (cluster.datacenter, cluster.domain, cluster.namespace, cluster.release_name) == (
-        "dc1",
-        "consul",
-        "consul",
-        "consul",
+    outputs = {
+        key: _sync_await(getattr(cluster, key).future())
+        for key in (
+            "release_name", "namespace", "status", "datacenter", "domain", "ui_service", "api_service",
+            "server_ca_path", "server_ca_pem",
+        )
+    }
+    assert outputs == {
+        "release_name": "consul",
+        "namespace": "consul",
+        "status": "deployed",
+        "datacenter": "dc1",
+        "domain": "consul",
+        "ui_service": "consul-consul-ui",
+        "api_service": "consul-consul-server",
+        "server_ca_path": "consul/server/pki_int2/cert/ca",
+        "server_ca_pem": "",
+    }
+    assert (outputs["ui_service"], outputs["api_service"], outputs["server_ca_path"]) == (
+        layout.consul_ui_service,
+        layout.consul_server_service,
+        layout.server_ca_path,
     )
-    assert cluster.ui_service == "consul-consul-ui" == layout.consul_ui_service
-    assert cluster.api_service == "consul-consul-server" == layout.consul_server_service
-    assert cluster.server_ca_path == "consul/server/pki_int2/cert/ca" == layout.server_ca_path
     assert cluster.ready == [cluster.release], "intentions must wait for the Consul release"
 
 
@@ -212,3 +229,18 @@ def test_in_cluster_vault_installs_no_injector(dev_run: ProgramRun) -> None:
     assert [r.name for r in dev_run.of_type(NAMESPACE) if r.name.startswith("secure-mesh-consul-")] == [
         "secure-mesh-consul-namespace"
     ]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_role_names_and_the_auth_mount_reach_the_release_as_data(request: pytest.FixtureRequest, stack: str) -> None:
+    """The values' role names and connectCA.authMethodPath are the identities' Outputs: the release waits for them."""
+    run = _stack(request, stack)
+    release = run.one(RELEASE, CONSUL_RELEASE)
+    carried = {run.by_urn(urn).name for urn in release.property_dependencies["values"]}
+    roles = {
+        r.name
+        for r in run.of_type("vault:kubernetes/authBackendRole:AuthBackendRole")
+        if r.name.startswith("secure-mesh-identities-")
+    }
+    assert len(roles) >= 4, roles
+    assert carried == roles | {"secure-mesh-identities-kubernetes-auth"}

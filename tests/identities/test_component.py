@@ -257,14 +257,14 @@ def test_children_are_parented_and_use_explicit_providers(any_stack: ProgramRun)
 
 
 def test_consul_release_waits_for_every_identity(dev_run: ProgramRun) -> None:
-    consul = dev_run.one("secure-mesh:consul:ConsulCluster")
+    consul = dev_run.one("secure-mesh:index:ConsulCluster")
     for resource in _children(dev_run):
         assert resource.urn in consul.dependencies, f"the Consul release must wait for {resource.name}"
 
 
 def test_nothing_logs_in_before_the_clients_may_review_themselves(prod_run: ProgramRun) -> None:
     binding = prod_run.one(BINDING, "secure-mesh-identities-vault-clients-auth-delegator")
-    consul = prod_run.one("secure-mesh:consul:ConsulCluster")
+    consul = prod_run.one("secure-mesh:index:ConsulCluster")
     assert binding.urn in consul.dependencies, "the Consul release (and the apps after it) wait for the binding"
     for role in _consul_roles(prod_run):
         assert prod_run.one(AUTH_CONFIG).urn in role.dependencies, role.name

@@ -132,7 +132,7 @@ def test_protected_in_prod_only(dev_run: ProgramRun, prod_run: ProgramRun) -> No
 
 
 def test_consul_release_waits_for_every_secret(dev_run: ProgramRun) -> None:
-    consul = dev_run.one("secure-mesh:consul:ConsulCluster")
+    consul = dev_run.one("secure-mesh:index:ConsulCluster")
     for resource in [dev_run.one(MOUNT, "secure-mesh-secrets-kv"), *_secrets(dev_run).values()]:
         assert resource.urn in consul.dependencies, f"the Consul release must wait for {resource.name}"
 

@@ -1,0 +1,89 @@
+"""Settings and layout → the Args of the Consul-side components: the cluster, the intentions, the peering.
+
+The layout stays the single author of names; the pure builders (:mod:`secure_mesh.consul.helm_values`,
+:mod:`secure_mesh.consul.vault_injector`, :mod:`secure_mesh.mesh.graph`, :mod:`secure_mesh.topology.documents`)
+turn settings into plain documents here, and the components only see the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+
+from ..consul.component import ConsulClusterArgs, VaultCaArgs, VaultInjectorArgs
+from ..consul.helm_values import VAULT_ROLE_KEYS, build_consul_values, get_value
+from ..consul.vault_injector import VAULT_CHART_VERSION, build_vault_injector_values, needs_vault_injector
+from ..layout import CONSUL_CHART_NAME, CONSUL_CHART_REPOSITORY, VAULT_CHART_NAME, VAULT_CHART_REPOSITORY, Layout
+from ..settings import Settings
+from ..vocabulary import Identity
+
+VAULT_BACKEND = "global.secretsBackend.vault"
+AUTH_METHOD_PATH_KEY = f"{VAULT_BACKEND}.connectCA.authMethodPath"
+"""Where the chart takes the Kubernetes auth mount Consul's servers log in with for the mesh CA."""
+
+
+def consul_vault_values(
+    values: Mapping[str, object],
+    role_names: Mapping[Identity, pulumi.Input[str]],
+    auth_mount_path: pulumi.Input[str] | None,
+) -> dict[str, pulumi.Input[str]]:
+    """The values keys a Vault component computes, by dotted key path: only keys the builder set.
+
+    Each identity's Kubernetes-auth role name (``global.secretsBackend.vault.<identity>Role``) and the auth
+    mount's path (``connectCA.authMethodPath``): the chart's pods log in with them at start-up.
+    """
+    computed: dict[str, pulumi.Input[str]] = {}
+    for identity, role_name in role_names.items():
+        key = f"{VAULT_BACKEND}.{VAULT_ROLE_KEYS[identity]}"
+        if get_value(values, key) is not None:
+            computed[key] = role_name
+    if auth_mount_path is not None and get_value(values, AUTH_METHOD_PATH_KEY) is not None:
+        computed[AUTH_METHOD_PATH_KEY] = auth_mount_path
+    return computed
+
+
+def consul_cluster_args(
+    settings: Settings,
+    layout: Layout,
+    *,
+    role_names: Mapping[Identity, pulumi.Input[str]] | None = None,
+    auth_mount_path: pulumi.Input[str] | None = None,
+    server_ca_pem: pulumi.Input[str] | None = None,
+) -> ConsulClusterArgs:
+    """The :class:`ConsulClusterArgs` of a stack: chart pin, names, the built values and Vault's computed values."""
+    values = build_consul_values(settings, layout)
+    ca_pem = settings.vault.tls.ca_cert_pem
+    vault_ca = (
+        VaultCaArgs(pem=ca_pem, secret_name=layout.vault_ca_secret_name, secret_key=layout.vault_ca_secret_key)
+        if ca_pem is not None
+        else None
+    )
+    injector = (
+        VaultInjectorArgs(
+            namespace=layout.vault_namespace,
+            release_name=layout.vault_injector_release_name,
+            chart=VAULT_CHART_NAME,
+            chart_version=VAULT_CHART_VERSION,
+            chart_repository=VAULT_CHART_REPOSITORY,
+            values=build_vault_injector_values(settings, layout),
+        )
+        if needs_vault_injector(settings)
+        else None
+    )
+    return ConsulClusterArgs(
+        namespace=layout.consul_namespace,
+        release_name=layout.consul_release_name,
+        chart=CONSUL_CHART_NAME,
+        chart_version=settings.consul.chart_version,
+        chart_repository=CONSUL_CHART_REPOSITORY,
+        values=values,
+        ui_service=layout.consul_ui_service,
+        api_service=layout.consul_server_service,
+        server_ca_path=layout.server_ca_path,
+        protect=settings.is_production,
+        vault_values=consul_vault_values(values, role_names or {}, auth_mount_path),
+        server_ca_pem=server_ca_pem,
+        vault_ca=vault_ca,
+        vault_injector=injector,
+    )
