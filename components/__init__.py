@@ -9,3 +9,12 @@ The package is layered so that data flows one way:
 * components     – Pulumi ``ComponentResource`` classes that turn those documents into resources;
 * entry points   – ``__main__.py`` (Pulumi), ``policy/`` (CrossGuard) and ``python -m secure_mesh``.
 """
+
+# The public API: every reusable component and its Args (issue 15). Each component module is imported here, so
+# `from secure_mesh import CertificateAuthority, CertificateAuthorityArgs` works; none of them imports the settings
+# models (tests/package/test_public_api.py). Keep the list sorted; the component package (provider/) hosts every
+# component named here.
+__all__: list[str] = []
+
+__version__ = "0.2.0"
+"""The package's version (pyproject.toml reads it from here; the component package's schema carries it)."""

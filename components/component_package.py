@@ -1,0 +1,127 @@
+"""The Pulumi component package (``provider/``): which components it hosts and the schema it serves.
+
+TypeScript, Go, YAML (and Python) programs use the components through Pulumi's Python component provider
+host: ``pulumi package add ./provider`` runs ``provider/__main__.py``, which hands :func:`hosted_components` to
+``pulumi.provider.experimental.component_provider_host``. The host's ``ComponentProvider`` infers the package
+schema from the components' type annotations (``pulumi/provider/experimental/analyzer.py``: the ``args``
+annotation of ``__init__`` gives the inputs, the component's class-level ``pulumi.Output`` annotations the
+outputs, the string literal after each annotation its description) and renders it with ``schema.py``'s
+``generate_schema``. :func:`package_schema` runs exactly that code without the Pulumi CLI, so the committed
+``provider/schema.json`` (``python -m secure_mesh package-schema > provider/schema.json``) is what the host
+serves, and a test fails when the two drift.
+
+The analyzer reads annotations with ``inspect.get_annotations`` and does not evaluate strings, so it cannot
+read modules written with ``from __future__ import annotations`` (every annotation a string).
+:func:`analyzable` evaluates them in place, in the defining module's namespace, exactly as Python would have
+without that import; the host and the schema command both go through it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import sys
+import typing
+from collections.abc import Iterable
+from typing import Any
+
+import pulumi
+
+PACKAGE_NAME = "secure-mesh"
+"""The package name of the component package: type tokens are ``secure-mesh:index:<ClassName>``."""
+
+
+def component_type_token(component: type[pulumi.ComponentResource]) -> str:
+    """The type token the host registers a component under (the analyzer's ``<package>:index:<class name>``)."""
+    return f"{PACKAGE_NAME}:index:{component.__name__}"
+
+
+def public_components() -> list[type[pulumi.ComponentResource]]:
+    """The component classes the public API (``secure_mesh.__all__``) names, in ``__all__`` order."""
+    import secure_mesh
+
+    found = []
+    for name in secure_mesh.__all__:
+        value = getattr(secure_mesh, name)
+        if inspect.isclass(value) and issubclass(value, pulumi.ComponentResource):
+            found.append(value)
+    return found
+
+
+def hosted_components() -> list[type[pulumi.ComponentResource]]:
+    """Every public component, with its annotations evaluated for the analyzer (what ``provider/`` hosts)."""
+    return [analyzable(component) for component in public_components()]
+
+
+def analyzable(component: type[pulumi.ComponentResource]) -> type[pulumi.ComponentResource]:
+    """``component`` with the string annotations of its class, its ``__init__`` and its Args types evaluated.
+
+    Idempotent. Only annotations Pulumi's analyzer reads are touched: the component's own class-level ones (its
+    outputs), its ``__init__``'s (``args``), and those of every dataclass reachable from them.
+    """
+    _evaluate(component.__init__, component.__module__)
+    _evaluate(component, component.__module__)
+    seen: set[type[Any]] = set()
+    pending = [*component.__annotations__.values(), *component.__init__.__annotations__.values()]
+    while pending:
+        hint = pending.pop()
+        for candidate in _types_in(hint):
+            if candidate in seen or not dataclasses.is_dataclass(candidate):
+                continue
+            seen.add(candidate)
+            _evaluate(candidate, candidate.__module__)
+            pending.extend(candidate.__annotations__.values())
+    return component
+
+
+def _evaluate(owner: Any, module_name: str) -> None:
+    """Replace the string annotations of ``owner`` (a class or function) by the objects they name."""
+    annotations = owner.__dict__.get("__annotations__") if inspect.isclass(owner) else owner.__annotations__
+    if not annotations:
+        return
+    module = sys.modules[module_name]
+    namespace = vars(module)
+    for key, value in list(annotations.items()):
+        if isinstance(value, str):
+            annotations[key] = eval(value, namespace, None)  # noqa: S307 - the module's own annotation text
+
+
+def _types_in(hint: Any) -> Iterable[Any]:
+    """The classes a (possibly generic) annotation mentions, at any depth."""
+    if inspect.isclass(hint) and not isinstance(hint, typing.GenericAlias):
+        yield hint
+    for argument in typing.get_args(hint):
+        yield from _types_in(argument)
+
+
+def package_schema(components: list[type[pulumi.ComponentResource]] | None = None) -> dict[str, Any]:
+    """The package schema the component provider host serves for ``components`` (default: every public one).
+
+    The same calls as ``ComponentProvider.__init__`` (pulumi/provider/experimental/component.py): ``Analyzer``
+    over the components, then ``generate_schema`` with the package name, version and the sorted dependencies.
+    """
+    from pulumi.provider.experimental.analyzer import Analyzer
+    from pulumi.provider.experimental.schema import generate_schema
+
+    import secure_mesh
+
+    hosted = [analyzable(component) for component in components] if components is not None else hosted_components()
+    result = Analyzer(PACKAGE_NAME).analyze(hosted)
+    dependencies = sorted(result["dependencies"], key=lambda d: f"{d.name}{d.version}")
+    schema = generate_schema(
+        PACKAGE_NAME,
+        secure_mesh.__version__,
+        None,
+        result["component_definitions"],
+        result["type_definitions"],
+        dependencies,
+    )
+    document: dict[str, Any] = schema.to_json()
+    return document
+
+
+def package_schema_text(components: list[type[pulumi.ComponentResource]] | None = None) -> str:
+    """:func:`package_schema` as the committed ``provider/schema.json`` holds it (sorted keys, 2-space indent)."""
+    return json.dumps(package_schema(components), indent=2, sort_keys=True) + "\n"
+
