@@ -1,4 +1,4 @@
-"""``python -m secure_mesh``: the offline commands (root ceremony, render, settings schema, README blocks)."""
+"""``python -m secure_mesh``: the offline commands (root ceremony, render, settings/package schemas, README blocks)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,13 @@ def _print_schema(_: argparse.Namespace) -> int:
     return 0
 
 
+def _print_package_schema(_: argparse.Namespace) -> int:
+    from .component_package import package_schema_text
+
+    sys.stdout.write(package_schema_text())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run one command."""
     parser = argparse.ArgumentParser(prog="python -m secure_mesh", description=__doc__)
@@ -49,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_root_ca_commands(subparsers)
     schema = subparsers.add_parser("schema", help="print the JSON Schema of the stack settings (settings.schema.json)")
     schema.set_defaults(handler=_print_schema)
+    package_schema = subparsers.add_parser(
+        "package-schema",
+        help="print the Pulumi package schema the component package (provider/) serves (provider/schema.json)",
+    )
+    package_schema.set_defaults(handler=_print_package_schema)
     readme = subparsers.add_parser("readme", help="rewrite the README's generated blocks (settings, outputs)")
     readme.add_argument("--path", default="README.md")
     readme.add_argument("--check", action="store_true", help="only report whether the README is up to date")

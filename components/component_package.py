@@ -10,10 +10,17 @@ outputs, the string literal after each annotation its description) and renders i
 ``provider/schema.json`` (``python -m secure_mesh package-schema > provider/schema.json``) is what the host
 serves, and a test fails when the two drift.
 
-The analyzer reads annotations with ``inspect.get_annotations`` and does not evaluate strings, so it cannot
-read modules written with ``from __future__ import annotations`` (every annotation a string).
-:func:`analyzable` evaluates them in place, in the defining module's namespace, exactly as Python would have
-without that import; the host and the schema command both go through it.
+Two gaps of the analyzer are closed by :func:`analyzable`, which the host and the schema command both go
+through:
+
+* it reads annotations with ``inspect.get_annotations`` and does not evaluate strings, so it cannot read modules
+  written with ``from __future__ import annotations`` (every annotation a string): they are evaluated in place,
+  in the defining module's namespace, exactly as Python would have without that import;
+* it ignores dataclass defaults (only ``T | None`` and a TypedDict's ``NotRequired`` make an input optional), so
+  a field with a default would be a required input that YAML/TypeScript/Go callers must always set: such a
+  field's annotation is wrapped in ``typing.NotRequired``, which the analyzer reads as optional; the host then
+  leaves the missing input out and the dataclass default applies. ``typing.get_type_hints`` (and so
+  :func:`secure_mesh.args.coerce_args`) strips the wrapper again.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import dataclasses
 import inspect
 import json
 import sys
+import types
 import typing
 from collections.abc import Iterable
 from typing import Any
@@ -67,29 +75,57 @@ def analyzable(component: type[pulumi.ComponentResource]) -> type[pulumi.Compone
     while pending:
         hint = pending.pop()
         for candidate in _types_in(hint):
-            if candidate in seen or not dataclasses.is_dataclass(candidate):
+            if candidate in seen or not (isinstance(candidate, type) and dataclasses.is_dataclass(candidate)):
                 continue
             seen.add(candidate)
             _evaluate(candidate, candidate.__module__)
+            _defaults_not_required(candidate)
             pending.extend(candidate.__annotations__.values())
     return component
 
 
+def _defaults_not_required(args_type: type[Any]) -> None:
+    """Mark the dataclass fields that have a default as ``NotRequired`` for the analyzer (see the module doc)."""
+    annotations = _own_annotations(args_type)
+    for field in dataclasses.fields(args_type):
+        has_default = field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
+        hint = annotations.get(field.name)
+        if has_default and hint is not None and not _is_not_required(hint):
+            annotations[field.name] = typing.NotRequired[hint]
+
+
+def _own_annotations(owner: Any) -> dict[str, Any]:
+    """The live annotations dict of a class (its own, not a base's) or function, to update in place.
+
+    Not ``inspect.get_annotations``: it returns a copy.
+    """
+    annotations: dict[str, Any] = (
+        owner.__dict__.get("__annotations__", {})  # noqa: RUF063 - get_annotations returns a copy
+        if inspect.isclass(owner)
+        else owner.__annotations__
+    )
+    return annotations
+
+
 def _evaluate(owner: Any, module_name: str) -> None:
     """Replace the string annotations of ``owner`` (a class or function) by the objects they name."""
-    annotations = owner.__dict__.get("__annotations__") if inspect.isclass(owner) else owner.__annotations__
+    annotations = _own_annotations(owner)
     if not annotations:
         return
     module = sys.modules[module_name]
     namespace = vars(module)
     for key, value in list(annotations.items()):
         if isinstance(value, str):
-            annotations[key] = eval(value, namespace, None)  # noqa: S307 - the module's own annotation text
+            annotations[key] = eval(value, namespace, None)  # the module's own annotation text
+
+
+def _is_not_required(hint: Any) -> bool:
+    return typing.get_origin(hint) is typing.NotRequired
 
 
 def _types_in(hint: Any) -> Iterable[Any]:
     """The classes a (possibly generic) annotation mentions, at any depth."""
-    if inspect.isclass(hint) and not isinstance(hint, typing.GenericAlias):
+    if inspect.isclass(hint) and not isinstance(hint, types.GenericAlias):
         yield hint
     for argument in typing.get_args(hint):
         yield from _types_in(argument)

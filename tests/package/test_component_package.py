@@ -1,0 +1,257 @@
+"""The Pulumi component package (issue 15 item 4): ``provider/`` hosts every public component, schema committed."""
+
+from __future__ import annotations
+
+import copy
+import json
+import runpy
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from pulumi.provider.experimental import host as provider_host
+from pulumi.provider.experimental.component import ComponentProvider
+
+import secure_mesh
+from secure_mesh.component_package import PACKAGE_NAME, package_schema, package_schema_text, public_components
+from tests.package.fixture_component import FixtureMount
+from tests.package.schema_checks import schema_problems
+from tests.package.support import PROJECT_DIR, PROVIDER_DIR, REGENERATE_SCHEMA, SCHEMA_FILE
+
+# ------------------------------------------------------------------------------------------- the plugin folder
+
+
+def test_the_plugin_manifest_names_only_the_python_runtime() -> None:
+    """Python component providers support only the pip toolchain with a venv named ``venv``: no other option."""
+    assert yaml.safe_load((PROVIDER_DIR / "PulumiPlugin.yaml").read_text()) == {"runtime": "python"}
+
+
+def test_the_plugin_requirements_install_the_pinned_runtime_and_this_package() -> None:
+    """Pulumi runs ``pip install -r requirements.txt`` inside provider/: both lines resolve from there."""
+    lines = [
+        line.strip()
+        for line in (PROVIDER_DIR / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines == ["-r ../requirements.txt", ".."]
+    assert (PROVIDER_DIR / "../requirements.txt").resolve() == PROJECT_DIR / "requirements.txt"
+    package_dir = (PROVIDER_DIR / "..").resolve()
+    assert tomllib.loads((package_dir / "pyproject.toml").read_text())["project"]["name"] == "secure-mesh"
+
+
+@dataclass
+class HostedProvider:
+    """What ``provider/__main__.py`` handed to the gRPC server."""
+
+    provider: ComponentProvider
+    args: list[str]
+
+
+def run_plugin(monkeypatch: pytest.MonkeyPatch) -> HostedProvider:
+    """Run ``provider/__main__.py`` as the language host does, catching the provider instead of serving it."""
+    captured: list[HostedProvider] = []
+    monkeypatch.setattr(provider_host, "is_hosting", False)
+    monkeypatch.setattr(provider_host, "main", lambda provider, args: captured.append(HostedProvider(provider, args)))
+    monkeypatch.setattr("sys.argv", [str(PROVIDER_DIR), "127.0.0.1:12345"])
+    runpy.run_path(str(PROVIDER_DIR / "__main__.py"), run_name="__main__")
+    (hosted,) = captured
+    return hosted
+
+
+def test_the_plugin_hosts_every_public_component_and_serves_the_committed_schema(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not public_components():  # until the first refactored component lands, there is nothing to host
+        with pytest.raises(Exception, match="No components found"):
+            run_plugin(monkeypatch)
+        assert not SCHEMA_FILE.exists()
+        return
+    hosted = run_plugin(monkeypatch)
+    assert hosted.args == ["127.0.0.1:12345"]
+    assert hosted.provider.version == secure_mesh.__version__
+    assert sorted(hosted.provider._components) == sorted(c.__name__ for c in public_components())
+    assert hosted.provider.schema is not None
+    assert json.loads(hosted.provider.schema) == json.loads(SCHEMA_FILE.read_text())
+
+
+# ------------------------------------------------------------------------------------------- the schema
+
+
+def committed_schema() -> dict[str, Any] | None:
+    """provider/schema.json, or None before any component is public (then the file must not exist either)."""
+    if not public_components():
+        assert not SCHEMA_FILE.exists(), f"no public component, yet {SCHEMA_FILE.name} exists"
+        return None
+    loaded: dict[str, Any] = json.loads(SCHEMA_FILE.read_text())
+    return loaded
+
+
+def test_the_committed_schema_is_what_the_code_generates() -> None:
+    if committed_schema() is None:
+        return
+    assert SCHEMA_FILE.read_text() == package_schema_text(), (
+        f"provider/schema.json is out of date with the components' annotations: run `{REGENERATE_SCHEMA}` "
+        "(with the checkout's secure_mesh on the path) and commit it"
+    )
+
+
+def test_every_public_component_is_in_the_schema_with_typed_documented_inputs_and_outputs() -> None:
+    schema = committed_schema()
+    if schema is not None:
+        assert schema_problems(schema, public_components()) == []
+
+
+def test_the_schema_names_the_package_and_its_version() -> None:
+    schema = committed_schema()
+    if schema is None:
+        return
+    named = (schema["name"], schema["displayName"], schema["version"])
+    assert named == (PACKAGE_NAME, PACKAGE_NAME, secure_mesh.__version__)
+    assert schema["dependencies"] == []
+
+
+# -------------------------------------------------------------------- the machinery, on a fixture component
+
+
+def test_annotations_written_as_strings_are_read_and_defaults_are_optional() -> None:
+    schema = package_schema([FixtureMount])
+    assert schema_problems(schema, [FixtureMount]) == []
+    resource = schema["resources"]["secure-mesh:index:FixtureMount"]
+    assert resource["requiredInputs"] == ["chain", "description", "path", "tune"]
+    assert schema["types"]["secure-mesh:index:FixtureTuneArgs"]["required"] == ["defaultTtlSeconds"]
+    assert resource["inputProperties"]["description"] == {
+        "description": "The mount's description (another resource may compute it).",
+        "type": "string",
+    }, "a pulumi.Input is not plain"
+    assert resource["inputProperties"]["tune"]["$ref"] == "#/types/secure-mesh:index:FixtureTuneArgs"
+
+
+def _tampered(schema: dict[str, Any], path: Sequence[str], value: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(schema)
+    target = changed
+    for key in path[:-1]:
+        target = target[key]
+    if value is None:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return changed
+
+
+RESOURCE = ("resources", "secure-mesh:index:FixtureMount")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        ((*RESOURCE, "inputProperties", "path", "description"), None, "input.path: no description"),
+        ((*RESOURCE, "properties", "accessor", "type"), "integer", "output accessor: schema says"),
+        ((*RESOURCE, "inputProperties", "tags", "items"), {"$ref": "pulumi.json#/Any"}, "pulumi.json#/Any"),
+        ((*RESOURCE, "requiredInputs"), ["chain", "path", "tune"], "required ['chain', 'path', 'tune']"),
+        ((*RESOURCE, "inputProperties", "sealWrap"), None, "schema properties"),
+        (("types", "secure-mesh:index:ChainName", "enum"), [{"name": "SERVER", "value": "server"}], "enum"),
+        (("types", "secure-mesh:index:FixtureTuneArgs", "description"), None, "FixtureTuneArgs: no description"),
+        (("resources", "secure-mesh:index:FixtureMount"), None, "FixtureMount: not in the schema"),
+    ],
+)
+def test_the_schema_check_finds_each_kind_of_problem(path: Sequence[str], value: Any, problem: str) -> None:
+    schema = _tampered(package_schema([FixtureMount]), path, value)
+    problems = schema_problems(schema, [FixtureMount])
+    assert any(problem in found for found in problems), problems
+
+
+class _Loose(pulumi.ComponentResource):
+    """Not the contract: an Any field, an undocumented field, a plain class-level attribute."""
+
+    ready: list[str]
+
+    def __init__(self, name: str, args: _LooseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("secure-mesh:index:_Loose", name, None, opts)
+
+
+@dataclass(frozen=True)
+class _LooseArgs:
+    """Loose inputs."""
+
+    anything: Any
+    undocumented: str
+
+
+def test_the_schema_check_refuses_what_the_contract_forbids() -> None:
+    problems = schema_problems(package_schema([_Loose]), [_Loose])
+    for expected in (
+        "input.anything: typing.Any is not a type the schema can carry",
+        "input.undocumented: no description",
+        "output ready: class-level annotations are outputs and must be pulumi.Output[T]",
+        "the schema types something as pulumi.json#/Any",
+    ):
+        assert any(expected in found for found in problems), (expected, problems)
+
+
+# -------------------------------------------------------------------- construct, as the host does it, under mocks
+
+
+def construct_under_mocks(
+    provider: ComponentProvider,
+    requests: Sequence[tuple[str, str, Mapping[str, Any]]],
+    provider_for: Mapping[str, Any] | None = None,
+) -> tuple[list[Any], dict[str, dict[str, Any]]]:
+    """Call ``provider.construct`` for each (name, type, wire inputs) in one mocked program; return what registered.
+
+    Returns the registered resources and each construct's resolved state (the outputs the host sends back).
+    """
+    import pulumi_vault as vault
+
+    from secure_mesh.offline import program_run as engine
+
+    states: dict[str, dict[str, Any]] = {}
+
+    def program() -> None:
+        vault_provider = vault.Provider("vault", address="https://vault.example:8200", token="t", skip_child_token=True)
+        for name, type_token, inputs in requests:
+            options = pulumi.ResourceOptions(providers=[vault_provider])
+            result = provider.construct(name, type_token, dict(inputs), options)
+            states[name] = {key: engine._resolve(value)[0] for key, value in result.state.items()}
+            states[name]["urn"] = engine._resolve(result.urn)[0]
+
+    run = engine.run_program(program, PROJECT_DIR, {}, stack="package")
+    return run.resources, states
+
+
+def test_the_host_constructs_a_component_from_its_wire_inputs() -> None:
+    provider = ComponentProvider([FixtureMount], PACKAGE_NAME, None, secure_mesh.__version__)
+    wire = {
+        "path": "pki-fixture",
+        "chain": "server",
+        "tune": {"defaultTtlSeconds": 3600.0},
+        "description": "fixture mount",
+        "labels": {"team": "mesh"},
+    }
+    resources, states = construct_under_mocks(provider, [("fixture", "secure-mesh:index:FixtureMount", wire)])
+    component = next(r for r in resources if r.type == "secure-mesh:index:FixtureMount")
+    mount = next(r for r in resources if r.type == "vault:index/mount:Mount")
+    assert component.name == "fixture"
+    assert mount.parent == component.urn
+    assert "pulumi:providers:vault::vault" in mount.provider
+    assert mount.inputs == {
+        "path": "pki-fixture",
+        "type": "pki",
+        "description": "fixture mount",
+        "defaultLeaseTtlSeconds": 3600,
+        "maxLeaseTtlSeconds": 86400,
+        "options": {"chain": "server", "team": "mesh"},
+    }
+    assert states["fixture"]["urn"] == component.urn
+    assert states["fixture"]["mountPath"] == "pki-fixture"
+
+
+def test_the_host_refuses_a_missing_required_input() -> None:
+    provider = ComponentProvider([FixtureMount], PACKAGE_NAME, None, secure_mesh.__version__)
+    with pytest.raises(Exception, match="Missing required input 'tune' on 'FixtureMount'"):
+        wire = {"path": "p", "chain": "server", "description": "d"}
+        provider.map_inputs(wire, provider._component_defs["FixtureMount"])
+
