@@ -14,7 +14,12 @@ The package is layered so that data flows one way:
 # `from secure_mesh import CertificateAuthority, CertificateAuthorityArgs` works; none of them imports the settings
 # models (tests/package/test_public_api.py). Keep the list sorted; the component package (provider/) hosts every
 # component named here.
-__all__: list[str] = []
+from .consul.component import ConsulCluster, ConsulClusterArgs
+
+__all__: list[str] = [
+    "ConsulCluster",
+    "ConsulClusterArgs",
+]
 
 __version__ = "0.2.0"
 """The package's version (pyproject.toml reads it from here; the component package's schema carries it)."""

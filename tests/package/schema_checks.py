@@ -67,13 +67,23 @@ def _strip(spec: Any) -> Any:
     return spec
 
 
+FREE_FORM: dict[str, str] = {
+    "ConsulClusterArgs.values": "Helm values: any JSON the consul-k8s chart's values.yaml accepts",
+    "VaultInjectorArgs.values": "Helm values: any JSON the vault-helm chart's values.yaml accepts",
+}
+"""Args fields whose values are arbitrary JSON by design (``Mapping[str, Any]``), so ``pulumi.json#/Any`` is their
+real type; anywhere else ``Any`` is a missing type."""
+
+
 class SchemaChecker:
     """Collects the problems of a schema against a set of components."""
 
-    def __init__(self, schema: Mapping[str, Any]) -> None:
+    def __init__(self, schema: Mapping[str, Any], free_form: Mapping[str, str] | None = None) -> None:
         self.schema = schema
         self.problems: list[str] = []
         self._types: dict[str, type[Any]] = {}
+        self._free_form = FREE_FORM if free_form is None else free_form
+        self._any_allowed = 0
 
     # ----------------------------------------------------------------------------- expectations
     def expected(self, hint: Any, where: str) -> tuple[dict[str, Any] | None, bool]:
@@ -98,6 +108,8 @@ class SchemaChecker:
 
     def _expected_type(self, hint: Any, where: str) -> dict[str, Any] | None:
         origin = typing.get_origin(hint)
+        if origin in (typing.Union, types.UnionType, pulumi.Output):  # an Input/Output inside a list or map
+            return self.expected(hint, where)[0]
         scalars = {str: "string", bool: "boolean", int: "integer", float: "number"}
         if hint in scalars:
             return {"type": scalars[hint]}
@@ -119,6 +131,18 @@ class SchemaChecker:
         self.problems.append(f"{where}: {hint} is not a type the schema can carry (str, int, float, bool, an enum, "
                              "Sequence, Mapping[str, T], an Args dataclass, pulumi.Input/Output of those)")
         return None
+
+    def _free_form_spec(self, hint: Any, where: str) -> tuple[dict[str, Any] | None, bool]:
+        """A field allowed to hold any JSON: ``Mapping[str, Any]`` (optionally ``| None``)."""
+        optional = False
+        if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint):
+            (hint,) = [m for m in typing.get_args(hint) if m is not type(None)]
+            optional = True
+        if typing.get_origin(hint) not in (dict, Mapping) or typing.get_args(hint) != (str, Any):
+            self.problems.append(f"{where}: a free-form field must be Mapping[str, Any], not {hint}")
+            return None, optional
+        self._any_allowed += 1
+        return {"type": "object", "additionalProperties": {"$ref": "pulumi.json#/Any"}}, optional
 
     def _ref(self, cls: type[Any]) -> dict[str, Any]:
         self._types[cls.__name__] = cls
@@ -144,7 +168,10 @@ class SchemaChecker:
             self.problems.append(f"{where}: schema properties {sorted(properties)} != fields {sorted(fields)}")
         must = []
         for schema_name, field in fields.items():
-            spec, optional = self.expected(hints[field.name], f"{where}.{schema_name}")
+            if f"{args.__name__}.{field.name}" in self._free_form:
+                spec, optional = self._free_form_spec(hints[field.name], f"{where}.{schema_name}")
+            else:
+                spec, optional = self.expected(hints[field.name], f"{where}.{schema_name}")
             self._compare(properties.get(schema_name), spec, f"{where}.{schema_name}")
             self._described(properties.get(schema_name), f"{where}.{schema_name}")
             if not optional and not _has_default(field):
@@ -222,11 +249,19 @@ class SchemaChecker:
             self.problems.append(
                 f"resources {sorted(self.schema.get('resources', {}))} != components {sorted(expected_resources)}"
             )
-        if "pulumi.json#/Any" in json.dumps(self.schema):
-            self.problems.append("the schema types something as pulumi.json#/Any")
+        found_any = json.dumps(self.schema).count('"pulumi.json#/Any"')
+        if found_any != self._any_allowed:
+            self.problems.append(
+                f"the schema types {found_any} properties as pulumi.json#/Any, {self._any_allowed} free-form fields "
+                "(schema_checks.FREE_FORM) may be"
+            )
         return self.problems
 
 
-def schema_problems(schema: Mapping[str, Any], components: Sequence[type[pulumi.ComponentResource]]) -> list[str]:
+def schema_problems(
+    schema: Mapping[str, Any],
+    components: Sequence[type[pulumi.ComponentResource]],
+    free_form: Mapping[str, str] | None = None,
+) -> list[str]:
     """The problems of ``schema`` as the package schema of ``components``."""
-    return SchemaChecker(schema).check(components)
+    return SchemaChecker(schema, free_form).check(components)

@@ -21,7 +21,6 @@ NOT_YET_REFACTORED: dict[str, str] = {
     "AppOnboarding": "apps helper: narrow Args (issue 15 item 1) not merged yet",
     "CertificateAuthority": "pki helper: narrow Args (issue 15 item 1) not merged yet",
     "ClusterPeering": "consul helper: narrow Args (issue 15 item 1) not merged yet",
-    "ConsulCluster": "consul helper: narrow Args (issue 15 item 1) not merged yet",
     "ConsulSecrets": "vault helper: narrow Args (issue 15 item 1) not merged yet",
     "ConsulSecretsEngine": "vault helper: narrow Args (issue 15 item 1) not merged yet",
     "GossipKeyRotation": "consul helper: narrow Args (issue 15 item 1) not merged yet",

@@ -187,7 +187,7 @@ def test_the_schema_check_refuses_what_the_contract_forbids() -> None:
         "input.anything: typing.Any is not a type the schema can carry",
         "input.undocumented: no description",
         "output ready: class-level annotations are outputs and must be pulumi.Output[T]",
-        "the schema types something as pulumi.json#/Any",
+        "the schema types 1 properties as pulumi.json#/Any, 0 free-form fields",
     ):
         assert any(expected in found for found in problems), (expected, problems)
 
