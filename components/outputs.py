@@ -16,7 +16,7 @@ import pulumi
 
 from .identities.roles import workload_audience
 from .layout import Layout
-from .onboarding.annotations import all_agent_annotations, all_token_volumes
+from .onboarding.plan import all_agent_annotations, all_token_volumes
 from .settings import ChainName
 from .topology.documents import peer_upstream_annotations
 

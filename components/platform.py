@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from .audit import VaultAudit, VaultAuditArgs
+from .composition.apps import onboarding_args
 from .composition.consul import consul_cluster_args
 from .consul.component import ConsulCluster
 from .identities.component import VaultIdentities, VaultIdentitiesArgs
 from .layout import Layout
 from .mesh.component import MeshIntentions, MeshIntentionsArgs
-from .onboarding.component import AppOnboarding, AppOnboardingArgs
+from .onboarding.component import AppOnboarding
 from .pki.component import CertificateAuthority, CertificateAuthorityArgs
 from .providers import build_consul_provider
 from .rotation.component import (
@@ -138,18 +139,22 @@ class SecureMeshPlatform(pulumi.ComponentResource):
             # --- Service onboarding (issue 7): app identities, database credentials, gateway TLS -------
             self.onboarding = AppOnboarding(
                 f"{name}-onboarding",
-                AppOnboardingArgs(
+                onboarding_args(
                     settings,
                     layout,
-                    database_root_credentials=args.secrets.database_root_credentials,
-                    consul_provider=self.consul_provider,
+                    # Upstream outputs, so each dependency follows the data: roles are written to the auth
+                    # mount, watcher tokens to the KV mount; Gateway API objects and catalog look-ups wait for
+                    # the release's status (the release itself waits for every Vault resource the chart reads).
+                    kubernetes_auth_mount=self.identities.auth.path,
+                    kv_mount=self.secrets.mount.path,
+                    consul_release=self.consul.status,
                     consul_ca_pem=self.pki.ca_chain_pems[ChainName.SERVER],
+                    database_root_credentials=args.secrets.database_root_credentials,
                 ),
-                # Kubernetes auth, the gateway chain's role and the Consul release (Gateway API CRDs, catalog).
-                # The release itself waits for every resource of ``vault_ready``, so waiting for the release
-                # waits for Vault too; listing ``vault_ready`` again on each app's resources only cost the SDK
-                # O(apps x Vault resources) dependency bookkeeping (issue 9: 2,000 apps x ~55 resources).
-                pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
+                # Catalog look-ups and the watchers' Consul ACL objects use Consul's API through this provider.
+                pulumi.ResourceOptions(
+                    parent=self, providers=[self.consul_provider] if self.consul_provider is not None else None
+                ),
             )
 
             # --- Day 2 (issue 17): Vault's Consul secrets engine, rotations as declared versions -------

@@ -35,8 +35,8 @@ from secure_mesh.onboarding.gateway import (  # noqa: E402
     SECRETS_STORE_CSI_DRIVER_CHART,
     SECRETS_STORE_CSI_DRIVER_REPOSITORY,
     SECRETS_STORE_CSI_DRIVER_VERSION,
-    rotation_poll_interval,
 )
+from secure_mesh.onboarding.plan import rotation_poll_interval  # noqa: E402
 from secure_mesh.settings import RootCustody, Settings, load_settings, split_stack_config  # noqa: E402
 
 DEV_STACK = "dev"

@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..layout import Identity, Layout
-from ..onboarding.gateway import gateway_enabled
-from ..onboarding.identity import gateway_certificate_account
+from ..onboarding.plan import gateway_certificate_account, gateway_enabled
 
 AUTH_DELEGATOR_CLUSTER_ROLE = "system:auth-delegator"
 

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..identities.roles import dedicated_audience_possible, workload_audience
-from ..layout import Layout
-from ..settings import AppSettings
+from .args import VaultClientArgs
 
 PREFIX = "vault.hashicorp.com"
 VAULT_TOKEN_VOLUME = "vault-token"
@@ -47,54 +45,56 @@ def kv_template(data_path: str, field: str) -> str:
     return f'{{{{- with secret "{data_path}" -}}}}{{{{ .Data.data.{field} }}}}{{{{- end }}}}'
 
 
-def agent_annotations(layout: Layout, app: AppSettings) -> dict[str, str]:
-    """The pod annotations of one app: its database credentials and KV secrets, rendered by the Vault agent."""
-    names = layout.app(app)
-    vault = layout.settings.vault
-    annotations = {
-        f"{PREFIX}/agent-inject": "true",
-        f"{PREFIX}/role": names.auth_role,
-        f"{PREFIX}/auth-path": layout.kubernetes_auth_login_path,
-    }
-    if app.database is not None:
-        file = names.database_secret_file
-        annotations[f"{PREFIX}/agent-inject-secret-{file}"] = names.database_creds_path
-        annotations[f"{PREFIX}/agent-inject-template-{file}"] = credentials_template(names.database_creds_path)
-    for secret in app.secrets:
-        kv = layout.app_kv(app, secret)
-        annotations[f"{PREFIX}/agent-inject-secret-{secret}"] = kv.data_path
-        annotations[f"{PREFIX}/agent-inject-template-{secret}"] = kv_template(kv.data_path, kv.field)
-    if dedicated_audience_possible(layout.settings):
+def vault_client_annotations(vault: VaultClientArgs) -> dict[str, str]:
+    """The annotations every Vault agent of the stack needs: the token volume, the namespace, TLS verification."""
+    annotations: dict[str, str] = {}
+    if vault.dedicated_audience:
         annotations[f"{PREFIX}/agent-service-account-token-volume-name"] = VAULT_TOKEN_VOLUME
     if vault.namespace:
         annotations[f"{PREFIX}/namespace"] = vault.namespace
-    if vault.tls.server_name:
-        annotations[f"{PREFIX}/tls-server-name"] = vault.tls.server_name
-    if vault.tls.ca_cert_pem is not None:
-        annotations[f"{PREFIX}/tls-secret"] = layout.vault_ca_secret_name
-        annotations[f"{PREFIX}/ca-cert"] = f"{VAULT_TLS_MOUNT}/{layout.vault_ca_secret_key}"
+    if vault.tls_server_name:
+        annotations[f"{PREFIX}/tls-server-name"] = vault.tls_server_name
+    if vault.ca_cert_pem is not None:
+        annotations[f"{PREFIX}/tls-secret"] = vault.ca_secret_name
+        annotations[f"{PREFIX}/ca-cert"] = f"{VAULT_TLS_MOUNT}/{vault.ca_secret_key}"
     return annotations
 
 
-def all_agent_annotations(layout: Layout) -> dict[str, dict[str, str]]:
-    """Annotations by app name, for every onboarded app."""
-    return {app.name: agent_annotations(layout, app) for app in layout.settings.apps}
+def agent_annotations(
+    vault: VaultClientArgs,
+    auth_role: str,
+    database: tuple[str, str] | None,
+    kv_secrets: list[tuple[str, str, str]],
+) -> dict[str, str]:
+    """The pod annotations of one app: its database credentials and KV secrets, rendered by the Vault agent.
+
+    ``database`` is ``(file, creds path)``; ``kv_secrets`` are ``(secret, data path, field)``.
+    """
+    annotations = {
+        f"{PREFIX}/agent-inject": "true",
+        f"{PREFIX}/role": auth_role,
+        f"{PREFIX}/auth-path": f"auth/{vault.auth_path}",
+    }
+    if database is not None:
+        file, creds_path = database
+        annotations[f"{PREFIX}/agent-inject-secret-{file}"] = creds_path
+        annotations[f"{PREFIX}/agent-inject-template-{file}"] = credentials_template(creds_path)
+    for secret, data_path, field in kv_secrets:
+        annotations[f"{PREFIX}/agent-inject-secret-{secret}"] = data_path
+        annotations[f"{PREFIX}/agent-inject-template-{secret}"] = kv_template(data_path, field)
+    annotations.update(vault_client_annotations(vault))
+    return annotations
 
 
-def token_volumes(layout: Layout) -> list[dict[str, Any]]:
+def token_volumes(vault: VaultClientArgs) -> list[dict[str, Any]]:
     """The pod volumes an app's pod spec adds for its Vault agent: the projected token, or none (default token)."""
-    if not dedicated_audience_possible(layout.settings):
+    if not vault.dedicated_audience:
         return []
     source = {
         "serviceAccountToken": {
-            "audience": workload_audience(layout.settings),
+            "audience": vault.audience,
             "expirationSeconds": VAULT_TOKEN_EXPIRATION_SECONDS,
             "path": VAULT_TOKEN_FILE,
         }
     }
     return [{"name": VAULT_TOKEN_VOLUME, "projected": {"sources": [source]}}]
-
-
-def all_token_volumes(layout: Layout) -> dict[str, list[dict[str, Any]]]:
-    """Token volumes by app name, for every onboarded app."""
-    return {app.name: token_volumes(layout) for app in layout.settings.apps}

@@ -40,12 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from ..identities.policies import TOKEN_SELF, Capability, PolicyDocument
-from ..identities.roles import AuthRoleSpec, dedicated_audience_possible, workload_audience
-from ..layout import CatalogWatcherNames, Layout
-from ..settings import AppSettings
-from ..settings.images import Image, image_reference
-from .annotations import PREFIX, VAULT_TLS_MOUNT, kv_template, token_volumes
-from .database import DatabasePlan
+from ..identities.roles import AuthRoleSpec
+from .annotations import PREFIX, VAULT_TLS_MOUNT, kv_template, token_volumes, vault_client_annotations
+from .args import AppDatabaseArgs, AppOnboardingArgs, CatalogWatcherArgs
 
 CONSUL_TEMPLATE_UID = 100
 
@@ -71,33 +68,33 @@ def apply_script() -> str:
     return SCRIPT_PATH.read_text(encoding="utf-8")
 
 
-def address_template(layout: Layout, service: str) -> str:
+def address_template(service: str, datacenter: str) -> str:
     """The consul-template source: ``<host> <port>`` of the first passing instance, or nothing."""
     return (
         "{{- /* secure-mesh: the first passing instance by node name, then service ID (consul-template's order) */ -}}"
         "\n"
-        f'{{{{- with service "{service}@{layout.datacenter}" -}}}}'
+        f'{{{{- with service "{service}@{datacenter}" -}}}}'
         "{{- with index . 0 -}}{{ .Address }} {{ .Port }}{{- end -}}"
         "{{- end -}}\n"
     )
 
 
-def url_parts(plan: DatabasePlan) -> tuple[str, str]:
+def url_parts(database: AppDatabaseArgs) -> tuple[str, str]:
     """The fixed prefix and suffix around ``<host>:<port>`` in the connection URL (what the script joins)."""
-    return "postgresql://{{username}}:{{password}}@", f"/{plan.database_name}?sslmode={plan.ssl_mode}"
+    return "postgresql://{{username}}:{{password}}@", f"/{database.database_name}?sslmode={database.ssl_mode.value}"
 
 
-def consul_server_address(layout: Layout) -> str:
+def consul_server_address(args: AppOnboardingArgs) -> str:
     """Consul's HTTPS API inside the cluster (a name on the server certificate: ``<fullname>-server.<ns>.svc``)."""
-    return f"{layout.consul_server_service}.{layout.consul_namespace}.svc:{CONSUL_HTTPS_PORT}"
+    return f"{args.consul_server_service}.{args.consul_namespace}.svc:{CONSUL_HTTPS_PORT}"
 
 
-def consul_template_config(layout: Layout, names: CatalogWatcherNames) -> str:
+def consul_template_config(args: AppOnboardingArgs) -> str:
     """consul-template's HCL: Consul over verified TLS with the token file, one template, one command."""
     return f"""log_level = "info"
 
 consul {{
-  address    = "{consul_server_address(layout)}"
+  address    = "{consul_server_address(args)}"
   token_file = "{CONSUL_TOKEN_FILE}"
 
   ssl {{
@@ -135,41 +132,47 @@ def consul_acl_rules(service: str) -> str:
     return f'service "{service}" {{\n  policy = "read"\n}}\n\nnode_prefix "" {{\n  policy = "read"\n}}\n'
 
 
-def watcher_policy_document(layout: Layout, app: AppSettings) -> PolicyDocument:
+def watcher_names(database: AppDatabaseArgs) -> CatalogWatcherArgs:
+    """The watcher's names (a followed database must name them)."""
+    if database.watcher is None:
+        raise ValueError(f"database connection '{database.connection_name}' follows the catalog but has no watcher")
+    return database.watcher
+
+
+def watcher_policy_document(database: AppDatabaseArgs) -> PolicyDocument:
     """Paths and capabilities: update on one connection's config, read of its Consul token, its own token."""
-    names = layout.catalog_watcher(app)
+    names = watcher_names(database)
     return PolicyDocument.build(
         names.policy,
         [
-            (names.connection_config_path, frozenset({Capability.UPDATE})),
-            (names.consul_token.data_path, frozenset({Capability.READ})),
+            (database.connection_config_path, frozenset({Capability.UPDATE})),
+            (names.consul_token_path, frozenset({Capability.READ})),
             *TOKEN_SELF,
         ],
     )
 
 
-def watcher_policy(layout: Layout, app: AppSettings, plan: DatabasePlan) -> str:
+def watcher_policy(database: AppDatabaseArgs) -> str:
     """The policy text Vault gets: :func:`watcher_policy_document` plus ``allowed_parameters`` on the config path."""
-    names = layout.catalog_watcher(app)
-    document = json.loads(watcher_policy_document(layout, app).render())
-    _, suffix = url_parts(plan)
-    document["path"][names.connection_config_path]["allowed_parameters"] = {"connection_url": [f"*{suffix}"]}
+    document = json.loads(watcher_policy_document(database).render())
+    _, suffix = url_parts(database)
+    document["path"][database.connection_config_path]["allowed_parameters"] = {"connection_url": [f"*{suffix}"]}
     return json.dumps(document, indent=2, sort_keys=True)
 
 
-def watcher_role(layout: Layout, app: AppSettings) -> AuthRoleSpec:
+def watcher_role(args: AppOnboardingArgs, database: AppDatabaseArgs) -> AuthRoleSpec:
     """The watcher's Kubernetes-auth role: its own service account in Consul's namespace, its own policy."""
-    names = layout.catalog_watcher(app)
+    names = watcher_names(database)
     return AuthRoleSpec(
         role_name=names.auth_role,
         bound_service_account_names=(names.workload,),
-        bound_service_account_namespaces=(layout.consul_namespace,),
-        audience=workload_audience(layout.settings),
+        bound_service_account_namespaces=(args.consul_namespace,),
+        audience=args.vault.audience,
         token_policies=(names.policy,),
     )
 
 
-def connection_revision(plan: DatabasePlan) -> str:
+def connection_revision(database: AppDatabaseArgs) -> str:
     """A digest of every connection field Pulumi still manages (all but the address).
 
     Pulumi sends the whole connection when one of these changes, with the URL from its state; the
@@ -177,52 +180,40 @@ def connection_revision(plan: DatabasePlan) -> str:
     re-applies the catalog's current address right after.
     """
     managed = {
-        "connection": plan.connection_name,
-        "allowed_roles": list(plan.allowed_roles),
-        "root_rotation_statements": list(plan.root_rotation_statements),
-        "root_password_version": plan.root_password_version,
-        "verify_connection": plan.verify_connection,
-        "database_name": plan.database_name,
-        "tls_ca_pem": plan.tls_ca_pem,
-        "rotation": [plan.rotation_period, plan.rotation_schedule, plan.rotation_window],
+        "connection": database.connection_name,
+        "allowed_roles": [database.role_name],
+        "root_rotation_statements": list(database.root_rotation_statements),
+        "root_password_version": database.root_password_version,
+        "verify_connection": database.verify_connection,
+        "database_name": database.database_name,
+        "tls_ca_pem": database.tls_ca_pem,
+        "rotation": [database.rotation_period, database.rotation_schedule, database.rotation_window],
     }
     return hashlib.sha256(json.dumps(managed, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def watcher_annotations(layout: Layout, app: AppSettings, plan: DatabasePlan) -> dict[str, str]:
+def watcher_annotations(args: AppOnboardingArgs, database: AppDatabaseArgs) -> dict[str, str]:
     """Pod annotations: the Vault agent logs in as the watcher, shares its token, renders the Consul token."""
-    names = layout.catalog_watcher(app)
-    vault = layout.settings.vault
+    names = watcher_names(database)
     annotations = {
         "consul.hashicorp.com/connect-inject": "false",
         f"{PREFIX}/agent-inject": "true",
         f"{PREFIX}/role": names.auth_role,
-        f"{PREFIX}/auth-path": layout.kubernetes_auth_login_path,
+        f"{PREFIX}/auth-path": f"auth/{args.vault.auth_path}",
         f"{PREFIX}/agent-inject-token": "true",
-        f"{PREFIX}/agent-inject-secret-consul-token": names.consul_token.data_path,
-        f"{PREFIX}/agent-inject-template-consul-token": kv_template(
-            names.consul_token.data_path, names.consul_token.field
-        ),
-        REVISION_ANNOTATION: connection_revision(plan),
+        f"{PREFIX}/agent-inject-secret-consul-token": names.consul_token_path,
+        f"{PREFIX}/agent-inject-template-consul-token": kv_template(names.consul_token_path, names.consul_token_field),
+        REVISION_ANNOTATION: connection_revision(database),
     }
-    if dedicated_audience_possible(layout.settings):
-        annotations[f"{PREFIX}/agent-service-account-token-volume-name"] = "vault-token"
-    if vault.namespace:
-        annotations[f"{PREFIX}/namespace"] = vault.namespace
-    if vault.tls.server_name:
-        annotations[f"{PREFIX}/tls-server-name"] = vault.tls.server_name
-    if vault.tls.ca_cert_pem is not None:
-        annotations[f"{PREFIX}/tls-secret"] = layout.vault_ca_secret_name
-        annotations[f"{PREFIX}/ca-cert"] = f"{VAULT_TLS_MOUNT}/{layout.vault_ca_secret_key}"
+    annotations.update(vault_client_annotations(args.vault))
     return annotations
 
 
-def config_map_data(layout: Layout, app: AppSettings, service: str) -> dict[str, str]:
+def config_map_data(args: AppOnboardingArgs, service: str) -> dict[str, str]:
     """The watcher's ConfigMap (all but the Consul CA, which another resource computes)."""
-    names = layout.catalog_watcher(app)
     return {
-        "config.hcl": consul_template_config(layout, names),
-        "address.ctmpl": address_template(layout, service),
+        "config.hcl": consul_template_config(args),
+        "address.ctmpl": address_template(service, args.datacenter),
         SCRIPT_NAME: apply_script(),
     }
 
@@ -236,25 +227,27 @@ _RESTRICTED = {
 }
 
 
-def watcher_deployment(layout: Layout, app: AppSettings, plan: DatabasePlan) -> dict[str, Any]:
+def watcher_deployment(args: AppOnboardingArgs, database: AppDatabaseArgs) -> dict[str, Any]:
     """The watcher's Deployment (metadata and spec): one replica, replaced not rolled (never two writers).
 
     Its images are ``images.consulTemplate`` (Alpine with ``/bin/sh``, uid 100: consul-template's ``Dockerfile``)
     and ``images.vaultAgent``, whose static ``/bin/vault`` an init container copies (the image vault-helm
     0.30.1 runs its agents with).
     """
-    names = layout.catalog_watcher(app)
-    service = plan.consul_service
+    names = watcher_names(database)
+    service = database.consul_service
     if service is None:
-        raise ValueError(f"app '{app.name}' has no consulService to follow")
-    prefix, suffix = url_parts(plan)
-    vault = layout.settings.vault
+        raise ValueError(f"database connection '{database.connection_name}' has no consulService to follow")
+    if args.consul_template_image is None or args.vault_agent_image is None:
+        raise ValueError("a catalog watcher needs consul_template_image and vault_agent_image")
+    prefix, suffix = url_parts(database)
+    vault = args.vault
     env = [
         {"name": "PATH", "value": f"{BIN_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
         {"name": "SERVICE", "value": service},
         {"name": "ADDRESS_FILE", "value": f"{RUN_DIR}/address"},
         {"name": "STATE_FILE", "value": f"{RUN_DIR}/last-applied"},
-        {"name": "VAULT_CONFIG_PATH", "value": names.connection_config_path},
+        {"name": "VAULT_CONFIG_PATH", "value": database.connection_config_path},
         {"name": "URL_PREFIX", "value": prefix},
         {"name": "URL_SUFFIX", "value": suffix},
         {"name": "VAULT_TOKEN_FILE", "value": VAULT_TOKEN_FILE},
@@ -269,34 +262,34 @@ def watcher_deployment(layout: Layout, app: AppSettings, plan: DatabasePlan) -> 
         {"name": "config", "configMap": {"name": names.workload}},
         {"name": "bin", "emptyDir": {"medium": "Memory", "sizeLimit": "256Mi"}},
         {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-        *token_volumes(layout),
+        *token_volumes(vault),
     ]
     if vault.namespace:
         env.append({"name": "VAULT_NAMESPACE", "value": vault.namespace})
-    if vault.tls.server_name:
-        env.append({"name": "VAULT_TLS_SERVER_NAME", "value": vault.tls.server_name})
-    if vault.tls.ca_cert_pem is not None:
-        env.append({"name": "VAULT_CACERT", "value": f"{VAULT_TLS_MOUNT}/{layout.vault_ca_secret_key}"})
+    if vault.tls_server_name:
+        env.append({"name": "VAULT_TLS_SERVER_NAME", "value": vault.tls_server_name})
+    if vault.ca_cert_pem is not None:
+        env.append({"name": "VAULT_CACERT", "value": f"{VAULT_TLS_MOUNT}/{vault.ca_secret_key}"})
         mounts.append({"name": "vault-ca", "mountPath": VAULT_TLS_MOUNT, "readOnly": True})
-        volumes.append({"name": "vault-ca", "secret": {"secretName": layout.vault_ca_secret_name}})
+        volumes.append({"name": "vault-ca", "secret": {"secretName": vault.ca_secret_name}})
     labels = {"app.kubernetes.io/name": names.workload, "app.kubernetes.io/component": "db-address-watcher"}
     return {
-        "metadata": {"name": names.workload, "namespace": layout.consul_namespace, "labels": labels},
+        "metadata": {"name": names.workload, "namespace": args.consul_namespace, "labels": labels},
         "spec": {
             "replicas": 1,
             "strategy": {"type": "Recreate"},
             "selector": {"matchLabels": {"app.kubernetes.io/name": names.workload}},
             "template": {
-                "metadata": {"labels": labels, "annotations": watcher_annotations(layout, app, plan)},
+                "metadata": {"labels": labels, "annotations": watcher_annotations(args, database)},
                 "spec": {
                     "serviceAccountName": names.workload,
                     # With a dedicated audience the agent logs in with the projected token volume instead.
-                    "automountServiceAccountToken": not dedicated_audience_possible(layout.settings),
+                    "automountServiceAccountToken": not vault.dedicated_audience,
                     "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
                     "initContainers": [
                         {
                             "name": "vault-cli",
-                            "image": image_reference(layout.settings, Image.VAULT_AGENT),
+                            "image": args.vault_agent_image,
                             "command": ["cp", "/bin/vault", f"{BIN_DIR}/vault"],
                             "securityContext": _RESTRICTED,
                             "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
@@ -306,7 +299,7 @@ def watcher_deployment(layout: Layout, app: AppSettings, plan: DatabasePlan) -> 
                     "containers": [
                         {
                             "name": "consul-template",
-                            "image": image_reference(layout.settings, Image.CONSUL_TEMPLATE),
+                            "image": args.consul_template_image,
                             "command": ["/bin/consul-template"],
                             "args": [f"-config={CONFIG_DIR}/config.hcl"],
                             "env": env,

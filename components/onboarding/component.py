@@ -1,8 +1,15 @@
 """Service onboarding: each app's Vault identity, its dynamic database credentials, and the API gateway's TLS.
 
-Everything security-relevant (policies, role bindings, statements, TTLs, Kubernetes documents) is plain
-data from :mod:`.identity`, :mod:`.database`, :mod:`.gateway` and :mod:`.annotations`; this component only
-turns it into resources.
+:class:`AppOnboarding` takes :class:`~secure_mesh.onboarding.args.AppOnboardingArgs` (issue 15): per-app plain
+values (names, namespace, service account, the KV paths it may read, its database and route, its annotations)
+and, as Inputs, what other resources compute. Each dependency follows that data: a role is written to the
+Kubernetes auth mount whose path it is given and carries its policy's name; database roles name the mount's
+path and the connection's name; the watchers' Consul tokens go to the KV mount whose path they are given;
+Gateway API objects, catalog look-ups, Consul ACL objects and objects in Consul's namespace wait for the Consul
+release's Output (one shared Output, no per-app chain). The Consul provider, like every provider, comes
+through ``opts``. Documents (policies, role bindings, statements, Kubernetes objects) are plain data from
+:mod:`.identity`, :mod:`.database`, :mod:`.gateway`, :mod:`.gateway_vso` and :mod:`.catalog_watcher`, none of
+which reads the settings or the layout (:mod:`secure_mesh.composition.apps` and :mod:`.plan` do).
 
 Database resources: a ``vault.Mount`` of type ``database`` plus, per app, one
 ``database.SecretBackendConnection``, one ``database.SecretBackendRole``, one ``generic.Endpoint`` that
@@ -22,8 +29,8 @@ the provider applies by writing the path again (terraform-provider-vault resourc
 ``Update`` is the same write as ``Create``), i.e. Vault rotates again. Order: mount → version record
 (refuses a lower version) → connection → rotation.
 
-A database address from the Consul catalog is looked up at deploy time through the explicit Consul
-provider (``consul.get_service``), after the Consul release exists. With ``followCatalog`` (the default
+A database address from the Consul catalog is looked up at deploy time through the Consul provider of the
+component's ``opts`` (``consul.get_service``), after the Consul release exists. With ``followCatalog`` (the default
 for a catalog service) that address is only the connection's first one: the connection ignores changes
 of ``postgresql.connectionUrl`` and the in-cluster watcher (:mod:`.catalog_watcher`) owns it from then on.
 ``pulumi refresh`` reads the watcher's address back into state and the next ``pulumi up`` shows no diff
@@ -36,39 +43,46 @@ Without ``followCatalog`` each ``pulumi up`` re-reads the catalog and updates th
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 import pulumi_vault as vault
 
-from ..consul.component import passed_dependencies
+from ..args import coerce_args
+from ..identities.policies import PolicyDocument
 from ..identities.roles import AuthRoleSpec
-from ..layout import Layout
-from ..settings import GatewayCertificateDelivery, Settings
-from ..settings.images import Image, image_reference
-from .annotations import all_agent_annotations
+from ..vocabulary import GatewayCertificateDelivery
+from .args import (
+    AppArgs,
+    AppDatabaseArgs,
+    AppOnboardingArgs,
+    AppRouteArgs,
+    CatalogWatcherArgs,
+    ChartReleaseArgs,
+    GatewayArgs,
+    GatewayCsiArgs,
+    GatewayVsoArgs,
+    VaultClientArgs,
+)
 from .catalog_watcher import config_map_data, consul_acl_rules, watcher_deployment, watcher_policy, watcher_role
 from .database import (
     POSTGRESQL_PLUGIN,
-    DatabasePlan,
     automated_rotation_inputs,
-    database_plans,
+    connection_url,
     pick_catalog_instance,
     root_credentials,
+    rotate_root_data,
+    static_connection_url,
 )
 from .gateway import (
     SECRETS_STORE_CSI_DRIVER_CHART,
     SECRETS_STORE_CSI_DRIVER_REPOSITORY,
     SECRETS_STORE_CSI_DRIVER_VERSION,
-    csi_driver_values,
-    gateway,
-    gateway_enabled,
+    gateway_document,
     http_route,
-    needs_csi_driver,
-    routed_apps,
+    routed,
     secret_provider_class,
     sync_workload,
 )
@@ -80,13 +94,30 @@ from .gateway_vso import (
     vault_auth,
     vault_connection,
     vault_pki_secret,
-    vso_values,
 )
 from .identity import app_policy, app_role, gateway_policy, gateway_role
 from .root_version import RootPasswordVersion, RootPasswordVersionArgs
 
-if TYPE_CHECKING:
-    import pulumi_consul as consul  # imported where used: only catalog look-ups need it (issue 9)
+__all__ = [
+    "AppArgs",
+    "AppDatabaseArgs",
+    "AppOnboarding",
+    "AppOnboardingArgs",
+    "AppRouteArgs",
+    "CatalogWatcherArgs",
+    "ChartReleaseArgs",
+    "GatewayArgs",
+    "GatewayCsiArgs",
+    "GatewayVsoArgs",
+    "VaultClientArgs",
+]
+
+TYPE_TOKEN = "secure-mesh:index:AppOnboarding"
+OLD_TYPE_TOKEN = "secure-mesh:onboarding:AppOnboarding"
+"""The type token before issue 15; an alias keeps deployed stacks' URNs."""
+DATABASE_DEFAULT_LEASE_SECONDS = 3600
+CONNECTION_URL_PROPERTY = "postgresql.connectionUrl"
+"""The connection's address field, owned by the catalog watcher once the connection exists."""
 
 
 def _kv_data(field: str) -> Callable[[str], str]:
@@ -97,203 +128,220 @@ def _kv_data(field: str) -> Callable[[str], str]:
 
     return render
 
-DATABASE_DEFAULT_LEASE_SECONDS = 3600
-CONNECTION_URL_PROPERTY = "postgresql.connectionUrl"
-"""The connection's address field, owned by the catalog watcher once the connection exists."""
 
+def _after(value: pulumi.Input[str] | None) -> list[pulumi.Input[pulumi.Resource]]:
+    """A ``depends_on`` list that waits for whatever resources produced ``value`` (one shared Output, no chain).
 
-@dataclass(frozen=True)
-class AppOnboardingArgs:
-    """Inputs of :class:`AppOnboarding`."""
-
-    settings: Settings
-    layout: Layout
-    database_root_credentials: pulumi.Output[Any] | None = None
-    """The ``databaseRootCredentials`` secret object ``{<app>: {username, password}}`` (a Pulumi secret)."""
-    consul_provider: consul.Provider | None = None
-    """The explicit Consul provider, for catalog look-ups of database addresses (``consulService``)."""
-    consul_ca_pem: pulumi.Input[str] | None = None
-    """The CA chain of Consul's server certificates (public), which catalog watchers verify Consul with."""
+    The Output resolves to nothing, so the SDK adds only the resources it carries (``_resolve_depends_on``
+    skips a ``None`` value but keeps ``Output.resources()``).
+    """
+    if value is None:
+        return []
+    gate: pulumi.Output[Any] = pulumi.Output.from_input(value).apply(lambda _: None)
+    return [gate]
 
 
 class AppOnboarding(pulumi.ComponentResource):
     """The onboarded apps: Vault roles and policies, database credentials, the API gateway and its routes."""
 
-    app_annotations: dict[str, dict[str, str]]
-    """Vault agent pod annotations by app name, ready for app charts."""
-    app_roles: dict[str, str]
+    app_roles: pulumi.Output[Mapping[str, str]]
     """The Kubernetes-auth role of each app."""
-    app_policies: dict[str, str]
+    app_policies: pulumi.Output[Mapping[str, str]]
     """The Vault policy of each app."""
-    database_creds_paths: dict[str, str]
+    app_annotations: pulumi.Output[Mapping[str, Mapping[str, str]]]
+    """Vault agent pod annotations by app name, ready for app charts."""
+    database_creds_paths: pulumi.Output[Mapping[str, str]]
     """Where each app with a database reads its credentials."""
-    ready: list[pulumi.Resource]
+    database_mount_path: pulumi.Output[str | None]
+    """The database secrets engine's mount path (None without databases)."""
+    gateway_name: pulumi.Output[str | None]
+    """The API gateway's ``Gateway`` (consul-k8s names its Service, the gateway's address, after it)."""
+    gateway_listener_secret: pulumi.Output[str | None]
+    """The ``kubernetes.io/tls`` Secret the gateway's HTTPS listener serves."""
 
-    def __init__(self, name: str, args: AppOnboardingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("secure-mesh:onboarding:AppOnboarding", name, None, opts)
-        settings, layout = args.settings, args.layout
+    def __init__(
+        self, name: str, args: AppOnboardingArgs | Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        args = coerce_args(AppOnboardingArgs, args)
+        # Production protects every child (children inherit ``protect`` from their parent); a caller's own
+        # ``protect`` in ``opts`` wins. The alias keeps the URNs of stacks deployed under the old type token.
+        own = pulumi.ResourceOptions(protect=True if args.protect else None)
+        alias = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_TYPE_TOKEN)])
+        opts = pulumi.ResourceOptions.merge(pulumi.ResourceOptions.merge(own, opts), alias)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
-        self._layout = layout
-        self._protect = settings.is_production
-        self._upstream = passed_dependencies(opts)
-        self.ready = []
+        self._args = args
+        self._audience = args.vault.audience
+        self._after_release = _after(args.consul_release)
+        """Gateway API objects, catalog look-ups, Consul ACL objects and objects in Consul's namespace wait for it."""
+        self.ready: list[pulumi.Resource] = []
 
         self.policies: dict[str, vault.Policy] = {}
         self.roles: dict[str, vault.kubernetes.AuthBackendRole] = {}
-        for app in settings.apps:
-            self._identity(
-                f"app-{app.name}", app_policy(layout, app).name, app_policy(layout, app).render(), app_role(layout, app)
-            )
-        self.app_roles = {app.name: layout.app(app).auth_role for app in settings.apps}
-        self.app_policies = {app.name: layout.app(app).policy for app in settings.apps}
-        self.app_annotations = all_agent_annotations(layout)
-        self.vault_ca_secrets = self._vault_ca_secrets(settings)
+        for app in args.apps:
+            self._identity(f"app-{app.name}", app_policy(app), app_role(app, self._audience))
+        self.vault_ca_secrets = self._vault_ca_secrets()
 
-        plans = database_plans(layout)
-        self.database_creds_paths = {
-            app.name: layout.app(app).database_creds_path for app in settings.apps if app.database is not None
-        }
         self.database_mount: vault.Mount | None = None
         self.connections: dict[str, vault.database.SecretBackendConnection] = {}
         self.database_roles: dict[str, vault.database.SecretBackendRole] = {}
         self.root_rotations: dict[str, vault.generic.Endpoint] = {}
         self.root_versions: dict[str, RootPasswordVersion] = {}
         self.watchers: dict[str, kubernetes.apps.v1.Deployment] = {}
-        if plans:
-            if args.database_root_credentials is None:
-                raise ValueError(f"{name}: apps with a database need the databaseRootCredentials secret")
-            version_keys = {app.name: f"apps[{i}].database.rootPasswordVersion" for i, app in enumerate(settings.apps)}
-            self._databases(plans, args.database_root_credentials, args.consul_provider, version_keys)
-            self._catalog_watchers(settings, plans, args.consul_provider, args.consul_ca_pem)
+        databases = [(app.name, app.database) for app in args.apps if app.database is not None]
+        if databases:
+            self._databases(databases)
+            self._catalog_watchers(databases)
 
         self.csi_driver: kubernetes.helm.v3.Release | None = None
         self.vso: kubernetes.helm.v3.Release | None = None
         self.certificate: kubernetes.apiextensions.CustomResource | None = None
         self.gateway: kubernetes.apiextensions.CustomResource | None = None
         self.routes: dict[str, kubernetes.apiextensions.CustomResource] = {}
-        if gateway_enabled(settings):
-            self._gateway(settings)
+        if args.gateway is not None:
+            self._gateway(args.gateway)
 
+        self.app_roles = pulumi.Output.from_input({app.name: app.auth_role for app in args.apps})
+        self.app_policies = pulumi.Output.from_input({app.name: app.policy for app in args.apps})
+        self.app_annotations = pulumi.Output.from_input({app.name: dict(app.annotations) for app in args.apps})
+        self.database_creds_paths = pulumi.Output.from_input(
+            {name: database.creds_path for name, database in databases}
+        )
+        self.database_mount_path = pulumi.Output.from_input(
+            self.database_mount.path if self.database_mount is not None else None
+        )
+        gateway = args.gateway
+        self.gateway_name = pulumi.Output.from_input(gateway.name if gateway else None)
+        self.gateway_listener_secret = pulumi.Output.from_input(gateway.listener_secret if gateway else None)
         self.register_outputs(
             {
                 "appRoles": self.app_roles,
                 "appPolicies": self.app_policies,
                 "appAnnotations": self.app_annotations,
                 "databaseCredsPaths": self.database_creds_paths,
+                "databaseMountPath": self.database_mount_path,
+                "gatewayName": self.gateway_name,
+                "gatewayListenerSecret": self.gateway_listener_secret,
             }
         )
 
     # ------------------------------------------------------------------------------- identities
-    def _identity(self, key: str, policy_name: str, policy_text: str, spec: AuthRoleSpec) -> None:
+    def _identity(self, key: str, document: PolicyDocument, spec: AuthRoleSpec) -> None:
+        """A policy and the role that carries it, written to the Kubernetes auth mount (its path is the dependency)."""
         policy = vault.Policy(
             f"{self._name}-{key}-policy",
-            name=policy_name,
-            policy=policy_text,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+            name=document.name,
+            policy=document.render(),
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        inputs = spec.resource_args("")
+        # The auth mount's path and the policy's name are the upstream Outputs: the role follows both.
+        inputs["backend"] = self._args.kubernetes_auth_mount
+        inputs["token_policies"] = [policy.name]
         role = vault.kubernetes.AuthBackendRole(
-            f"{self._name}-{key}-role",
-            **spec.resource_args(self._layout.kubernetes_auth_path),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._upstream, policy]),
+            f"{self._name}-{key}-role", **inputs, opts=pulumi.ResourceOptions(parent=self)
         )
         self.policies[key] = policy
         self.roles[key] = role
         self.ready.extend((policy, role))
 
-    def _vault_ca_secrets(self, settings: Settings) -> list[kubernetes.core.v1.Secret]:
+    def _vault_ca_secrets(self) -> list[kubernetes.core.v1.Secret]:
         """The (public) CA of Vault's TLS certificate in each app namespace, for the agent's ``tls-secret``."""
-        ca_pem = settings.vault.tls.ca_cert_pem
-        if ca_pem is None:
+        client = self._args.vault
+        if client.ca_cert_pem is None:
             return []
         created = []
-        for namespace in sorted({app.namespace for app in settings.apps}):
+        for namespace in sorted({app.namespace for app in self._args.apps}):
             created.append(
                 kubernetes.core.v1.Secret(
                     f"{self._name}-{namespace}-vault-ca",
-                    metadata={"name": self._layout.vault_ca_secret_name, "namespace": namespace},
+                    metadata={"name": client.ca_secret_name, "namespace": namespace},
                     type="Opaque",
-                    string_data={self._layout.vault_ca_secret_key: ca_pem},
+                    string_data={client.ca_secret_key: client.ca_cert_pem},
                     opts=pulumi.ResourceOptions(parent=self),
                 )
             )
         return created
 
     # -------------------------------------------------------------------------------- databases
-    def _databases(
-        self,
-        plans: tuple[DatabasePlan, ...],
-        credentials: pulumi.Output[Any],
-        consul_provider: consul.Provider | None,
-        version_keys: Mapping[str, str],
-    ) -> None:
-        layout = self._layout
+    def _databases(self, databases: Sequence[tuple[str, AppDatabaseArgs]]) -> None:
+        args = self._args
+        if args.database_mount is None:
+            raise ValueError(f"{self._name}: apps with a database need database_mount")
+        if args.database_root_credentials is None:
+            raise ValueError(f"{self._name}: apps with a database need the databaseRootCredentials secret")
+        credentials = pulumi.Output.secret(args.database_root_credentials)
+        max_ttls = [database.max_ttl for _, database in databases]
         self.database_mount = vault.Mount(
             f"{self._name}-database",
-            path=layout.database_mount,
+            path=args.database_mount,
             type="database",
             description="Dynamic database credentials for onboarded applications",
-            default_lease_ttl_seconds=min(DATABASE_DEFAULT_LEASE_SECONDS, *(p.max_ttl for p in plans)),
-            max_lease_ttl_seconds=max(p.max_ttl for p in plans),
-            opts=pulumi.ResourceOptions(parent=self, protect=self._protect, depends_on=self._upstream),
+            default_lease_ttl_seconds=min(DATABASE_DEFAULT_LEASE_SECONDS, *max_ttls),
+            max_lease_ttl_seconds=max(max_ttls),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        for plan in plans:
-            username, password = self._root_credentials(plan.app, credentials)
+        mount_path = self.database_mount.path
+        for app, database in databases:
+            username, password = self._root_credentials(app, credentials)
             version = RootPasswordVersion(
-                f"{self._name}-{plan.app}-db-root-version",
+                f"{self._name}-{app}-db-root-version",
                 RootPasswordVersionArgs(
-                    version=plan.root_password_version,
-                    connection=plan.connection_config_path,
-                    setting=version_keys[plan.app],
+                    version=database.root_password_version,
+                    connection=database.connection_config_path,
+                    setting=database.root_password_version_setting,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             connection = vault.database.SecretBackendConnection(
-                f"{self._name}-{plan.app}-db-connection",
-                backend=layout.database_mount,
-                name=plan.connection_name,
+                f"{self._name}-{app}-db-connection",
+                backend=mount_path,
+                name=database.connection_name,
                 plugin_name=POSTGRESQL_PLUGIN,
-                allowed_roles=list(plan.allowed_roles),
-                verify_connection=plan.verify_connection,
-                root_rotation_statements=list(plan.root_rotation_statements),
+                allowed_roles=[database.role_name],
+                verify_connection=database.verify_connection,
+                root_rotation_statements=list(database.root_rotation_statements),
                 postgresql=vault.database.SecretBackendConnectionPostgresqlArgs(
-                    connection_url=self._connection_url(plan, consul_provider),
+                    connection_url=self._connection_url(app, database),
                     username=username,
                     password_wo=password,
-                    password_wo_version=plan.root_password_version,
-                    tls_ca=plan.tls_ca_pem,
+                    password_wo_version=database.root_password_version,
+                    tls_ca=database.tls_ca_pem,
                 ),
-                **automated_rotation_inputs(plan),
+                **automated_rotation_inputs(database),
                 opts=pulumi.ResourceOptions(
                     parent=self,
-                    protect=self._protect,
-                    depends_on=[*self._upstream, self.database_mount, version],
+                    # The version record's check (a lower version is refused) must pass before Vault sees the
+                    # password; no property of the connection carries that record.
+                    depends_on=[version],
                     # Set at creation, then owned by the catalog watcher (see the module docstring).
-                    ignore_changes=[CONNECTION_URL_PROPERTY] if plan.follows_catalog else None,
+                    ignore_changes=[CONNECTION_URL_PROPERTY] if database.follows_catalog else None,
                 ),
             )
             rotation = vault.generic.Endpoint(
-                f"{self._name}-{plan.app}-db-rotate-root",
-                path=plan.rotate_root_path,
-                data_json=plan.rotate_root_data,
+                f"{self._name}-{app}-db-rotate-root",
+                path=database.rotate_root_path,
+                data_json=rotate_root_data(database.root_password_version),
                 disable_read=True,
                 disable_delete=True,
+                # rotate-root needs the connection (Vault refuses an unknown one); the path is plain text.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[connection]),
             )
             role = vault.database.SecretBackendRole(
-                f"{self._name}-{plan.app}-db-role",
-                backend=layout.database_mount,
-                name=plan.role_name,
-                db_name=plan.connection_name,
-                creation_statements=list(plan.creation_statements),
-                revocation_statements=list(plan.revocation_statements),
-                default_ttl=plan.default_ttl,
-                max_ttl=plan.max_ttl,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[connection]),
+                f"{self._name}-{app}-db-role",
+                backend=mount_path,
+                name=database.role_name,
+                db_name=connection.name,
+                creation_statements=list(database.creation_statements),
+                revocation_statements=list(database.revocation_statements),
+                default_ttl=database.default_ttl,
+                max_ttl=database.max_ttl,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-            self.connections[plan.app] = connection
-            self.database_roles[plan.app] = role
-            self.root_rotations[plan.app] = rotation
-            self.root_versions[plan.app] = version
+            self.connections[app] = connection
+            self.database_roles[app] = role
+            self.root_rotations[app] = rotation
+            self.root_versions[app] = version
             self.ready.extend((version, connection, rotation, role))
         self.ready.insert(0, self.database_mount)
 
@@ -311,20 +359,21 @@ class AppOnboarding(pulumi.ComponentResource):
         password: pulumi.Output[str] = pulumi.Output.secret(credentials.apply(pick(1)))
         return username, password
 
-    def _connection_url(self, plan: DatabasePlan, consul_provider: consul.Provider | None) -> pulumi.Input[str]:
+    def _connection_url(self, app: str, database: AppDatabaseArgs) -> pulumi.Input[str]:
         """The static URL, or one built from the Consul catalog instance of the database's service."""
-        static = plan.static_connection_url()
+        static = static_connection_url(database)
         if static is not None:
             return static
-        service = plan.consul_service
-        if service is None or consul_provider is None:
-            raise ValueError(f"{self._name}: app '{plan.app}' needs a static database host or the Consul provider")
-        import pulumi_consul as consul
+        service = database.consul_service
+        if service is None or self._args.consul_release is None:
+            raise ValueError(f"{self._name}: app '{app}' needs a static database host or the Consul release")
+        import pulumi_consul as consul  # imported where used: only catalog look-ups need it (issue 9)
 
+        # The Consul provider comes from this component's providers (opts), like every child's.
         found = consul.get_service_output(
             name=service,
-            datacenter=self._layout.datacenter,
-            opts=pulumi.InvokeOutputOptions(parent=self, provider=consul_provider, depends_on=self._upstream),
+            datacenter=self._args.datacenter,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=self._after_release),
         )
 
         def to_url(result: consul.GetServiceResult) -> str:
@@ -339,89 +388,86 @@ class AppOnboarding(pulumi.ComponentResource):
                 for instance in result.services or []
             ]
             host, port = pick_catalog_instance(service, instances)
-            return plan.connection_url(host, port)
+            return connection_url(database, host, port)
 
         return found.apply(to_url)
 
     # ------------------------------------------------------------------------------ catalog watchers
-    def _catalog_watchers(
-        self,
-        settings: Settings,
-        plans: tuple[DatabasePlan, ...],
-        consul_provider: consul.Provider | None,
-        consul_ca_pem: pulumi.Input[str] | None,
-    ) -> None:
+    def _catalog_watchers(self, databases: Sequence[tuple[str, AppDatabaseArgs]]) -> None:
         """One consul-template watcher per followed catalog database (issue 18)."""
-        followed = [p for p in plans if p.follows_catalog]
+        followed = [(app, database) for app, database in databases if database.follows_catalog]
         if not followed:
             return
-        if consul_provider is None or consul_ca_pem is None:
-            raise ValueError(f"{self._name}: a database that follows the catalog needs the Consul provider and CA")
+        args = self._args
+        if args.consul_ca_pem is None or args.kv_mount is None or args.consul_release is None:
+            raise ValueError(
+                f"{self._name}: a database that follows the catalog needs consul_release, consul_ca_pem and kv_mount"
+            )
         import pulumi_consul as consul
 
-        layout = self._layout
-        apps = {app.name: app for app in settings.apps}
-        for plan in followed:
-            app = apps[plan.app]
-            names = layout.catalog_watcher(app)
-            key = f"{plan.app}-db-address-watcher"
-            service = plan.consul_service or ""
-            child = pulumi.ResourceOptions(parent=self)
+        for app, database in followed:
+            names = database.watcher
+            if names is None:
+                raise ValueError(f"{self._name}: app '{app}' follows the catalog but names no watcher")
+            key = f"{app}-db-address-watcher"
+            service = database.consul_service or ""
+            in_consul_namespace = pulumi.ResourceOptions(parent=self, depends_on=self._after_release)
             account = kubernetes.core.v1.ServiceAccount(
                 f"{self._name}-{key}-account",
-                metadata={"name": names.workload, "namespace": layout.consul_namespace},
+                metadata={"name": names.workload, "namespace": args.consul_namespace},
                 automount_service_account_token=False,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+                opts=in_consul_namespace,
             )
             policy = vault.Policy(
                 f"{self._name}-{key}-policy",
                 name=names.policy,
-                policy=watcher_policy(layout, app, plan),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+                policy=watcher_policy(database),
+                opts=pulumi.ResourceOptions(parent=self),
             )
+            inputs = watcher_role(args, database).resource_args("")
+            inputs["backend"] = args.kubernetes_auth_mount
+            inputs["token_policies"] = [policy.name]
             role = vault.kubernetes.AuthBackendRole(
-                f"{self._name}-{key}-role",
-                **watcher_role(layout, app).resource_args(layout.kubernetes_auth_path),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._upstream, policy]),
+                f"{self._name}-{key}-role", **inputs, opts=pulumi.ResourceOptions(parent=self)
             )
             consul_policy = consul.AclPolicy(
                 f"{self._name}-{key}-consul-policy",
                 name=names.consul_policy,
-                description=f"secure-mesh: read the catalog service {service} (database of app {plan.app})",
+                description=f"secure-mesh: read the catalog service {service} (database of app {app})",
                 rules=consul_acl_rules(service),
-                datacenters=[layout.datacenter],
-                opts=pulumi.ResourceOptions(parent=self, provider=consul_provider, depends_on=self._upstream),
+                datacenters=[args.datacenter],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self._after_release),
             )
             consul_token = consul.AclToken(
                 f"{self._name}-{key}-consul-token",
                 description=f"secure-mesh: {names.workload} (reads {service} only)",
                 policies=[consul_policy.name],
                 local=True,
-                opts=pulumi.ResourceOptions(parent=self, provider=consul_provider, depends_on=[consul_policy]),
+                opts=pulumi.ResourceOptions(parent=self),
             )
             secret_id = consul.get_acl_token_secret_id_output(
                 accessor_id=consul_token.id,
-                opts=pulumi.InvokeOutputOptions(parent=self, provider=consul_provider),
+                opts=pulumi.InvokeOutputOptions(parent=self),
             ).secret_id
             token_data: pulumi.Output[str] = pulumi.Output.secret(
-                pulumi.Output.from_input(secret_id).apply(_kv_data(names.consul_token.field))
+                pulumi.Output.from_input(secret_id).apply(_kv_data(names.consul_token_field))
             )
             token_secret = vault.kv.SecretV2(
                 f"{self._name}-{key}-consul-token-kv",
-                mount=names.consul_token.mount,
-                name=names.consul_token.name,
+                mount=args.kv_mount,
+                name=names.consul_token_name,
                 data_json=token_data,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._upstream, consul_token]),
+                opts=pulumi.ResourceOptions(parent=self),
             )
-            data: dict[str, pulumi.Input[str]] = dict(config_map_data(layout, app, service))
-            data["consul-ca.pem"] = consul_ca_pem
+            data: dict[str, pulumi.Input[str]] = dict(config_map_data(args, service))
+            data["consul-ca.pem"] = args.consul_ca_pem
             config_map = kubernetes.core.v1.ConfigMap(
                 f"{self._name}-{key}-config",
-                metadata={"name": names.workload, "namespace": layout.consul_namespace},
+                metadata={"name": names.workload, "namespace": args.consul_namespace},
                 data=data,
-                opts=child,
+                opts=in_consul_namespace,
             )
-            document = watcher_deployment(layout, app, plan)
+            document = watcher_deployment(args, database)
             deployment = kubernetes.apps.v1.Deployment(
                 f"{self._name}-{key}",
                 metadata=document["metadata"],
@@ -435,107 +481,114 @@ class AppOnboarding(pulumi.ComponentResource):
                         role,
                         token_secret,
                         config_map,
-                        self.connections[plan.app],
-                        self.database_roles[plan.app],
+                        self.connections[app],
+                        self.database_roles[app],
                     ],
                 ),
             )
-            self.watchers[plan.app] = deployment
+            self.watchers[app] = deployment
             self.ready.extend(
                 (account, policy, role, consul_policy, consul_token, token_secret, config_map, deployment)
             )
 
     # ---------------------------------------------------------------------------------- gateway
-    def _gateway(self, settings: Settings) -> None:
-        layout = self._layout
-        self._identity("gateway", gateway_policy(layout).name, gateway_policy(layout).render(), gateway_role(layout))
-        self.gateway = self._custom_resource("gateway", gateway(layout), list(self._upstream))
-        if settings.consul.api_gateway_certificate_delivery is GatewayCertificateDelivery.VSO:
-            self._gateway_certificate_vso(settings)
+    def _gateway(self, gateway: GatewayArgs) -> None:
+        apps = routed(self._args.apps)
+        self._identity("gateway", gateway_policy(gateway), gateway_role(gateway, self._audience))
+        # The Gateway API CRDs come with the Consul release.
+        self.gateway = self._custom_resource("gateway", gateway_document(gateway, apps), self._after_release)
+        if gateway.certificate_delivery is GatewayCertificateDelivery.VSO:
+            if gateway.vso is None:
+                raise ValueError(f"{self._name}: vso certificate delivery needs gateway.vso")
+            self._gateway_certificate_vso(gateway, gateway.vso, apps)
         else:
-            self._gateway_certificate_csi(settings)
-        for app in routed_apps(settings):
+            if gateway.csi is None:
+                raise ValueError(f"{self._name}: csi certificate delivery needs gateway.csi")
+            self._gateway_certificate_csi(gateway, gateway.csi, apps)
+        for app in apps:
+            # After the Gateway (and deleted before it): consul-k8s binds each route to its listener.
             self.routes[app.name] = self._custom_resource(
-                f"{app.name}-route", http_route(layout, app), [*self._upstream, self.gateway]
+                f"{app.name}-route", http_route(gateway, app), [*self._after_release, self.gateway]
             )
         self.ready.extend((self.gateway, *self.routes.values()))
 
-    def _gateway_certificate_vso(self, settings: Settings) -> None:
-        """Vault Secrets Operator: its chart, its login, and the PKI secret that writes the listener Secret."""
-        layout = self._layout
-        self.vso = kubernetes.helm.v3.Release(
-            f"{self._name}-vso",
-            name=layout.vso_release_name,
-            chart=VSO_CHART,
-            version=VSO_VERSION,
-            repository_opts={"repo": VSO_REPOSITORY},
-            namespace=layout.vso_namespace,
-            create_namespace=True,
-            values=vso_values(settings),
+    def _release(
+        self, key: str, chart: str, version: str, repository: str, release: ChartReleaseArgs, **extra: Any
+    ) -> kubernetes.helm.v3.Release:
+        """A pinned chart the component installs (VSO, the CSI driver): atomic, cleaned up on failure."""
+        return kubernetes.helm.v3.Release(
+            f"{self._name}-{key}",
+            name=release.name,
+            chart=chart,
+            version=version,
+            repository_opts={"repo": repository},
+            namespace=release.namespace,
+            **extra,
+            values=dict(release.values),
             atomic=True,
             cleanup_on_fail=True,
             timeout=300,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _gateway_certificate_vso(self, gateway: GatewayArgs, vso: GatewayVsoArgs, apps: Sequence[AppArgs]) -> None:
+        """Vault Secrets Operator: its chart, its login, and the PKI secret that writes the listener Secret."""
+        client = self._args.vault
+        self.vso = self._release("vso", VSO_CHART, VSO_VERSION, VSO_REPOSITORY, vso.release, create_namespace=True)
         account = kubernetes.core.v1.ServiceAccount(
             f"{self._name}-gateway-certificate-account",
-            metadata={"name": layout.gateway_certificate_service_account, "namespace": layout.consul_namespace},
+            metadata={"name": gateway.login_service_account, "namespace": gateway.namespace},
             automount_service_account_token=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._after_release),
         )
         connection_needs: list[pulumi.Resource] = [self.vso]
-        ca_pem = settings.vault.tls.ca_cert_pem
-        if ca_pem is not None:
+        if client.ca_cert_pem is not None:
             connection_needs.append(
                 kubernetes.core.v1.Secret(
                     f"{self._name}-gateway-vso-vault-ca",
-                    metadata={"name": layout.gateway_vso_ca_secret, "namespace": layout.consul_namespace},
+                    metadata={"name": vso.vault_ca_secret, "namespace": gateway.namespace},
                     type="Opaque",
-                    string_data={VSO_CA_KEY: ca_pem},
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+                    string_data={VSO_CA_KEY: client.ca_cert_pem},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=self._after_release),
                 )
             )
-        connection = self._custom_resource("gateway-vault-connection", vault_connection(layout), connection_needs)
+        connection = self._custom_resource(
+            "gateway-vault-connection", vault_connection(gateway, vso, client), connection_needs
+        )
         auth = self._custom_resource(
             "gateway-vault-auth",
-            vault_auth(layout),
+            vault_auth(gateway, vso, client),
             [self.vso, connection, account, self.roles["gateway"], self.policies["gateway"]],
         )
         assert self.gateway is not None
         # The Gateway first: consul-k8s creates the Deployment VSO restarts on each new certificate.
         self.certificate = self._custom_resource(
-            "gateway-certificate", vault_pki_secret(layout), [self.vso, auth, self.gateway]
+            "gateway-certificate", vault_pki_secret(gateway, vso, apps), [self.vso, auth, self.gateway]
         )
         self.ready.extend((self.vso, account, *connection_needs[1:], connection, auth, self.certificate))
 
-    def _gateway_certificate_csi(self, settings: Settings) -> None:
+    def _gateway_certificate_csi(self, gateway: GatewayArgs, csi: GatewayCsiArgs, apps: Sequence[AppArgs]) -> None:
         """The Vault CSI provider and the Secrets Store CSI driver's sync (the leaf alone)."""
-        layout = self._layout
-        spc_needs: list[pulumi.Resource] = list(self._upstream)
-        if needs_csi_driver(settings):
-            self.csi_driver = kubernetes.helm.v3.Release(
-                f"{self._name}-csi-driver",
-                name=layout.csi_driver_release_name,
-                chart=SECRETS_STORE_CSI_DRIVER_CHART,
-                version=SECRETS_STORE_CSI_DRIVER_VERSION,
-                repository_opts={"repo": SECRETS_STORE_CSI_DRIVER_REPOSITORY},
-                namespace=layout.csi_driver_namespace,
-                values=csi_driver_values(settings),
-                atomic=True,
-                cleanup_on_fail=True,
-                timeout=300,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=self._upstream),
+        spc_needs: list[pulumi.Input[pulumi.Resource]] = list(self._after_release)
+        if csi.driver is not None:
+            self.csi_driver = self._release(
+                "csi-driver",
+                SECRETS_STORE_CSI_DRIVER_CHART,
+                SECRETS_STORE_CSI_DRIVER_VERSION,
+                SECRETS_STORE_CSI_DRIVER_REPOSITORY,
+                csi.driver,
             )
             spc_needs.append(self.csi_driver)
             self.ready.append(self.csi_driver)
-        spc_document = secret_provider_class(layout)
-        spc = self._custom_resource("gateway-tls-provider", spc_document, spc_needs)
+        spc = self._custom_resource(
+            "gateway-tls-provider", secret_provider_class(gateway, csi, apps, self._args.vault), spc_needs
+        )
         assert self.gateway is not None
-        sync = sync_workload(layout, image_reference(settings, Image.PAUSE))
+        document = sync_workload(gateway, csi)
         self.certificate_sync = kubernetes.apps.v1.Deployment(
             f"{self._name}-gateway-certificate-sync",
-            metadata=sync["metadata"],
-            spec=sync["spec"],
+            metadata=document["metadata"],
+            spec=document["spec"],
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The Gateway's service account is created by consul-k8s for the Gateway; Vault must accept its login.
@@ -545,7 +598,7 @@ class AppOnboarding(pulumi.ComponentResource):
         self.ready.extend((spc, self.certificate_sync))
 
     def _custom_resource(
-        self, key: str, document: Mapping[str, Any], depends_on: list[pulumi.Resource]
+        self, key: str, document: Mapping[str, Any], depends_on: Sequence[pulumi.Input[pulumi.Resource]]
     ) -> kubernetes.apiextensions.CustomResource:
         return kubernetes.apiextensions.CustomResource(
             f"{self._name}-{key}",
@@ -553,5 +606,5 @@ class AppOnboarding(pulumi.ComponentResource):
             kind=document["kind"],
             metadata=document["metadata"],
             spec=document["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
         )

@@ -26,12 +26,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from ..layout import Layout
-from ..settings import AppSettings, duration_seconds
-from ..settings.models import AppDatabaseSettings
+from .args import AppDatabaseArgs
 
 POSTGRESQL_PLUGIN = "postgresql-database-plugin"
 VERIFY_FULL = "verify-full"
@@ -58,9 +55,8 @@ def root_rotation_statements() -> tuple[str, ...]:
     return ("ALTER ROLE \"{{name}}\" WITH PASSWORD '{{password}}';",)
 
 
-def creation_statements(database: AppDatabaseSettings) -> tuple[str, ...]:
-    """Least privilege for the app's dynamic users: log in until expiry, connect to its database, use its tables."""
-    db = database.database_name
+def creation_statements(db: str) -> tuple[str, ...]:
+    """Least privilege for the app's dynamic users: log in until expiry, connect to database ``db``, use its tables."""
     return (
         "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' "
         "NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;",
@@ -71,9 +67,8 @@ def creation_statements(database: AppDatabaseSettings) -> tuple[str, ...]:
     )
 
 
-def revocation_statements(database: AppDatabaseSettings) -> tuple[str, ...]:
+def revocation_statements(db: str) -> tuple[str, ...]:
     """Take back every grant of :func:`creation_statements`, end the user's sessions and drop it."""
-    db = database.database_name
     return (
         'REVOKE ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA public FROM "{{name}}";',
         'REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA public FROM "{{name}}";',
@@ -84,108 +79,30 @@ def revocation_statements(database: AppDatabaseSettings) -> tuple[str, ...]:
     )
 
 
-@dataclass(frozen=True)
-class DatabasePlan:
-    """Everything Vault is told about one app's database, as plain values (the address aside)."""
-
-    app: str
-    connection_name: str
-    role_name: str
-    database_name: str
-    allowed_roles: tuple[str, ...]
-    verify_connection: bool
-    root_rotation_statements: tuple[str, ...]
-    creation_statements: tuple[str, ...]
-    revocation_statements: tuple[str, ...]
-    default_ttl: int
-    max_ttl: int
-    root_password_version: int
-    static_host: str | None
-    port: int
-    consul_service: str | None
-    """The Consul catalog service to resolve host and port from at deploy time (instead of ``static_host``)."""
-    ssl_mode: str
-    tls_ca_pem: str | None
-    """The database CA for Vault's ``tls_ca`` (None: Vault's own trust store, dev only)."""
-    rotate_root_path: str
-    """``POST /<mount>/rotate-root/:name`` (from the layout)."""
-    connection_config_path: str
-    """``<mount>/config/<connection>`` (from the layout)."""
-    rotate_root_data: str
-    rotation_period: int | None
-    rotation_schedule: str | None
-    rotation_window: int | None
-    follows_catalog: bool = False
-    """Whether the catalog watcher owns the address after creation (:mod:`.catalog_watcher`)."""
-
-    def connection_url(self, host: str, port: int | str) -> str:
-        """The connection URL for an address (static or from the catalog)."""
-        return postgresql_connection_url(host, port, self.database_name, self.ssl_mode)
-
-    def static_connection_url(self) -> str | None:
-        """The connection URL when the address is static (known during preview)."""
-        if self.static_host is None:
-            return None
-        return self.connection_url(self.static_host, self.port)
+def connection_url(database: AppDatabaseArgs, host: str, port: int | str) -> str:
+    """The connection URL of ``database`` at an address (static or from the catalog)."""
+    return postgresql_connection_url(host, port, database.database_name, database.ssl_mode.value)
 
 
-def automated_rotation_inputs(plan: DatabasePlan) -> dict[str, Any]:
+def static_connection_url(database: AppDatabaseArgs) -> str | None:
+    """The connection URL when the address is static (known during preview)."""
+    if database.static_host is None:
+        return None
+    return connection_url(database, database.static_host, database.port)
+
+
+def automated_rotation_inputs(database: AppDatabaseArgs) -> dict[str, Any]:
     """The connection's automated-rotation arguments (Vault Enterprise 1.19+), only those the settings give.
 
     Settings refuse them unless ``vault.enterprise`` is true: terraform-provider-vault sends them only to an
     Enterprise 1.19+ server and silently drops them otherwise (resource_database_secret_backend_connection.go).
     """
     given = {
-        "rotation_period": plan.rotation_period,
-        "rotation_schedule": plan.rotation_schedule,
-        "rotation_window": plan.rotation_window,
+        "rotation_period": database.rotation_period,
+        "rotation_schedule": database.rotation_schedule,
+        "rotation_window": database.rotation_window,
     }
     return {key: value for key, value in given.items() if value is not None}
-
-
-def database_plan(layout: Layout, app: AppSettings) -> DatabasePlan:
-    """The connection and role of an app's database."""
-    if app.database is None:
-        raise ValueError(f"app '{app.name}' has no database")
-    database = app.database
-    names = layout.app(app)
-    rotation = database.automated_root_rotation
-    connection_name = layout.database_connection(app)
-    return DatabasePlan(
-        app=app.name,
-        connection_name=connection_name,
-        role_name=names.database_role,
-        database_name=database.database_name,
-        allowed_roles=(names.database_role,),
-        verify_connection=True,
-        root_rotation_statements=root_rotation_statements(),
-        creation_statements=creation_statements(database),
-        revocation_statements=revocation_statements(database),
-        default_ttl=duration_seconds(database.credential_ttl),
-        max_ttl=duration_seconds(database.credential_max_ttl),
-        root_password_version=database.root_password_version,
-        static_host=database.address.host,
-        port=database.address.port,
-        consul_service=database.address.consul_service,
-        ssl_mode=database.tls.mode.value,
-        tls_ca_pem=database.tls.ca_cert_pem,
-        rotate_root_path=layout.database_rotate_root_path(app),
-        connection_config_path=layout.database_connection_config_path(app),
-        rotate_root_data=rotate_root_data(database.root_password_version),
-        rotation_period=_seconds(rotation.period if rotation else None),
-        rotation_schedule=rotation.schedule if rotation else None,
-        rotation_window=_seconds(rotation.window if rotation else None),
-        follows_catalog=database.address.follows_catalog,
-    )
-
-
-def _seconds(duration: str | None) -> int | None:
-    return None if duration is None else duration_seconds(duration)
-
-
-def database_plans(layout: Layout) -> tuple[DatabasePlan, ...]:
-    """The plans of every app that declares a database, in settings order."""
-    return tuple(database_plan(layout, app) for app in layout.settings.apps if app.database is not None)
 
 
 class CatalogLookupError(ValueError):

@@ -37,12 +37,10 @@ gateway chain's intermediates, and a new certificate is minted on every rotation
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from ..identities.roles import workload_audience
-from ..layout import Layout
-from ..settings import ChainName, Settings, duration_seconds
-from ..settings.images import Image, chart_image_values, configured_image
+from .args import AppArgs, GatewayArgs, GatewayVsoArgs, VaultClientArgs
 from .gateway import TLS_SECRET_TYPE, certificate_names
 
 VSO_CHART = "vault-secrets-operator"
@@ -65,56 +63,36 @@ def single_unit(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def expiry_offset(layout: Layout) -> str:
+def expiry_offset(leaf_ttl_seconds: int) -> str:
     """How long before expiry VSO renews: a third of the leaf TTL (a 720 h certificate is renewed at 480 h)."""
-    return single_unit(max(1, duration_seconds(layout.settings.pki.chains.gateway.leaf_ttl) // 3))
+    return single_unit(max(1, leaf_ttl_seconds // 3))
 
 
-def vso_values(settings: Settings) -> dict[str, Any]:
-    """The chart's values: no default connection or auth method (each consumer declares its own, narrowly).
-
-    Images the stack names (``images.vaultSecretsOperator``, ``images.kubeRbacProxy``) replace the chart's
-    defaults; VSO 1.4.1 renders ``repository:tag`` (``chart/templates/deployment.yaml``), so a digest rides in
-    the tag.
-    """
-    values: dict[str, Any] = {"defaultVaultConnection": {"enabled": False}, "defaultAuthMethod": {"enabled": False}}
-    controller: dict[str, Any] = {}
-    for key, image in (("manager", Image.VAULT_SECRETS_OPERATOR), ("kubeRbacProxy", Image.KUBE_RBAC_PROXY)):
-        reference = configured_image(settings, image)
-        if reference is not None:
-            controller[key] = {"image": chart_image_values(reference)}
-    if controller:
-        values["controller"] = controller
-    return values
-
-
-def vault_connection(layout: Layout) -> dict[str, Any]:
+def vault_connection(gateway: GatewayArgs, vso: GatewayVsoArgs, vault: VaultClientArgs) -> dict[str, Any]:
     """The ``VaultConnection`` VSO uses for the gateway's certificate (TLS verified when Vault has a CA)."""
-    vault = layout.settings.vault
     spec: dict[str, Any] = {"address": vault.address, "skipTLSVerify": False}
-    if vault.tls.server_name:
-        spec["tlsServerName"] = vault.tls.server_name
-    if vault.tls.ca_cert_pem is not None:
-        spec["caCertSecretRef"] = layout.gateway_vso_ca_secret
+    if vault.tls_server_name:
+        spec["tlsServerName"] = vault.tls_server_name
+    if vault.ca_cert_pem is not None:
+        spec["caCertSecretRef"] = vso.vault_ca_secret
     return {
         "apiVersion": VSO_API_VERSION,
         "kind": "VaultConnection",
-        "metadata": {"name": layout.gateway_vault_connection, "namespace": layout.consul_namespace},
+        "metadata": {"name": vso.vault_connection, "namespace": gateway.namespace},
         "spec": spec,
     }
 
 
-def vault_auth(layout: Layout) -> dict[str, Any]:
+def vault_auth(gateway: GatewayArgs, vso: GatewayVsoArgs, vault: VaultClientArgs) -> dict[str, Any]:
     """The ``VaultAuth``: Kubernetes auth with the gateway's role, as the certificate's own service account."""
-    vault = layout.settings.vault
     spec: dict[str, Any] = {
-        "vaultConnectionRef": layout.gateway_vault_connection,
+        "vaultConnectionRef": vso.vault_connection,
         "method": "kubernetes",
-        "mount": layout.kubernetes_auth_path,
+        "mount": vault.auth_path,
         "kubernetes": {
-            "role": layout.gateway_auth_role,
-            "serviceAccount": layout.gateway_certificate_service_account,
-            "audiences": [workload_audience(layout.settings)],
+            "role": gateway.auth_role,
+            "serviceAccount": gateway.login_service_account,
+            "audiences": [vault.audience],
             "tokenExpirationSeconds": TOKEN_EXPIRATION_SECONDS,
         },
     }
@@ -123,36 +101,34 @@ def vault_auth(layout: Layout) -> dict[str, Any]:
     return {
         "apiVersion": VSO_API_VERSION,
         "kind": "VaultAuth",
-        "metadata": {"name": layout.gateway_vault_connection, "namespace": layout.consul_namespace},
+        "metadata": {"name": vso.vault_connection, "namespace": gateway.namespace},
         "spec": spec,
     }
 
 
-def vault_pki_secret(layout: Layout) -> dict[str, Any]:
+def vault_pki_secret(gateway: GatewayArgs, vso: GatewayVsoArgs, apps: Sequence[AppArgs]) -> dict[str, Any]:
     """The ``VaultPKISecret``: the listener certificate with its chain, renewed ahead of expiry, gateway restarted."""
-    settings = layout.settings
-    common_name, alt_names = certificate_names(settings)
-    leaf = duration_seconds(settings.pki.chains.gateway.leaf_ttl)
+    common_name, alt_names = certificate_names(apps)
     return {
         "apiVersion": VSO_API_VERSION,
         "kind": "VaultPKISecret",
-        "metadata": {"name": layout.gateway_tls_secret_name, "namespace": layout.consul_namespace},
+        "metadata": {"name": gateway.listener_secret, "namespace": gateway.namespace},
         "spec": {
-            "vaultAuthRef": layout.gateway_vault_connection,
-            "mount": layout.issuing_mount(ChainName.GATEWAY).path,
-            "role": layout.gateway_role,
+            "vaultAuthRef": vso.vault_connection,
+            "mount": gateway.pki_mount,
+            "role": gateway.pki_role,
             "commonName": common_name,
             "altNames": list(alt_names),
-            "ttl": single_unit(leaf),
+            "ttl": single_unit(gateway.leaf_ttl_seconds),
             "format": CERTIFICATE_FORMAT,
-            "expiryOffset": expiry_offset(layout),
+            "expiryOffset": expiry_offset(gateway.leaf_ttl_seconds),
             "destination": {
-                "name": layout.gateway_tls_secret_name,
+                "name": gateway.listener_secret,
                 "create": True,
                 # Take over a Secret a previous delivery (the CSI driver's sync) left behind.
                 "overwrite": True,
                 "type": TLS_SECRET_TYPE,
             },
-            "rolloutRestartTargets": [{"kind": "Deployment", "name": layout.gateway_name}],
+            "rolloutRestartTargets": [{"kind": "Deployment", "name": gateway.name}],
         },
     }

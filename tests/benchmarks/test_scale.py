@@ -28,12 +28,13 @@ DEFAULTS = "kubernetes:consul.hashicorp.com/v1alpha1:ServiceDefaults"
 INTENTIONS = "kubernetes:consul.hashicorp.com/v1alpha1:ServiceIntentions"
 POLICY = "vault:index/policy:Policy"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
+AUTH_BACKEND = "vault:index/authBackend:AuthBackend"
 CONNECTION = "vault:database/secretBackendConnection:SecretBackendConnection"
 DB_ROLE = "vault:database/secretBackendRole:SecretBackendRole"
 MOUNT = "vault:index/mount:Mount"
 ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 RELEASE = "kubernetes:helm.sh/v3:Release"
-ONBOARDING = "secure-mesh:onboarding:AppOnboarding"
+ONBOARDING = "secure-mesh:index:AppOnboarding"
 
 
 @dataclass(frozen=True)
@@ -133,16 +134,25 @@ def test_per_unit_resources_are_one_per_service_destination_and_app(dev_run: Pro
     assert units.destinations + 1 < upstream_pairs, "intentions must be per destination, not per source pair"
 
 
-def test_app_resources_wait_for_the_consul_release_not_for_each_vault_resource() -> None:
-    # Each app's policy and role waited on ~55 Vault resources: O(apps x Vault) dependency bookkeeping in the SDK.
-    # The Consul release waits for all of them, so waiting for the release keeps the same order.
+def test_app_resources_depend_only_on_what_their_data_carries() -> None:
+    # Each app's policy and role once waited on ~55 Vault resources: O(apps x Vault) dependency bookkeeping in the
+    # SDK. Now a policy waits for nothing (Vault does not check the paths a policy names) and a role for exactly
+    # the Kubernetes auth mount it is written to and its policy, both carried by its inputs (issue 15).
     _, run = mesh_run()
-    release = run.one(RELEASE, "secure-mesh-consul-release")
+    auth = run.one(AUTH_BACKEND, "secure-mesh-identities-kubernetes-auth")
+    checked = 0
     for resource in [*run.of_type(POLICY), *run.of_type(ROLE)]:
         if "-onboarding-app-" not in resource.name:
             continue
-        assert release.urn in resource.dependencies, f"{resource.name} must wait for the Consul release"
-        assert len(resource.dependencies) <= 2, f"{resource.name} lists {len(resource.dependencies)} dependencies"
+        checked += 1
+        if resource.type == POLICY:
+            assert resource.dependencies == (), f"{resource.name} lists {resource.dependencies}"
+            continue
+        policy = run.one(POLICY, resource.name.removesuffix("-role") + "-policy")
+        assert set(resource.dependencies) == {auth.urn, policy.urn}, f"{resource.name}: {resource.dependencies}"
+        assert resource.property_dependencies["backend"] == (auth.urn,)
+        assert resource.property_dependencies["tokenPolicies"] == (policy.urn,)
+    assert checked == 2 * SERVICES
 
 
 def test_render_handles_an_encrypted_secret_object(tmp_path: Path) -> None:

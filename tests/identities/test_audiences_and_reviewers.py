@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from secure_mesh.composition.apps import app_args, gateway_args
 from secure_mesh.identities.reviewers import ServiceAccountRef, ca_reader_clients, vault_login_service_accounts
 from secure_mesh.identities.roles import dedicated_audience_possible, role_specs, workload_audience
-from secure_mesh.onboarding.annotations import agent_annotations, token_volumes
-from secure_mesh.onboarding.identity import app_role, gateway_role
+from secure_mesh.onboarding import identity
+from secure_mesh.onboarding.plan import agent_annotations, token_volumes
 from secure_mesh.settings import SettingsError
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 from tests.identities.variants import EVERYTHING_ON, layout_for, prod_variant_run, settings_for
@@ -91,7 +92,7 @@ def test_what_each_app_presents_is_what_its_role_checks(stack: str, override: di
     layout = layout_for(stack, override)
     audience = workload_audience(layout.settings)
     for app in layout.settings.apps:
-        role = app_role(layout, app)
+        role = identity.app_role(app_args(layout, app), workload_audience(layout.settings))
         assert role.audience == audience, app.name
         annotations = agent_annotations(layout, app)
         volumes = token_volumes(layout)
@@ -111,7 +112,9 @@ def test_what_each_app_presents_is_what_its_role_checks(stack: str, override: di
                     },
                 }
             ]
-    assert gateway_role(layout).audience == audience
+    gateway = gateway_args(layout.settings, layout)
+    assert gateway is not None
+    assert identity.gateway_role(gateway, workload_audience(layout.settings)).audience == audience
 
 
 def _gateway_audiences(run: ProgramRun) -> tuple[str, str]:

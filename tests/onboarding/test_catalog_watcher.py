@@ -10,7 +10,7 @@ import json
 
 from secure_mesh.identities.policies import Capability, PolicyDocument
 from secure_mesh.onboarding.catalog_watcher import apply_script
-from secure_mesh.onboarding.database import database_plan
+from secure_mesh.onboarding.plan import database_plan
 from tests.harness import run_program
 from tests.onboarding.consul_template_model import EXPECTED_TEMPLATE
 from tests.onboarding.stacks import ORDERS_APP, onboarding_config, onboarding_layout, onboarding_run, secrets

@@ -8,11 +8,11 @@ import pytest
 
 from secure_mesh.onboarding.database import (
     CatalogLookupError,
-    database_plan,
     pick_catalog_instance,
     postgresql_connection_url,
     root_credentials,
 )
+from secure_mesh.onboarding.plan import database_plan
 from tests.harness import run_program
 from tests.onboarding.stacks import (
     DATABASE_CA_PEM,

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from secure_mesh.onboarding.database import database_plan
+from secure_mesh.onboarding.database import rotate_root_data
+from secure_mesh.onboarding.plan import database_plan
 from secure_mesh.onboarding.root_version import RootPasswordVersionProvider
 from tests.harness import ProgramRun, RegisteredResource, run_program
 from tests.onboarding.stacks import ROOT_CREDENTIALS, onboarding_config, onboarding_layout, onboarding_run, secrets
@@ -124,7 +125,7 @@ def test_a_new_version_changes_exactly_the_inputs_that_resend_the_password_and_r
 def test_the_rotation_data_is_only_the_version() -> None:
     layout = onboarding_layout()
     plan = database_plan(layout, next(a for a in layout.settings.apps if a.name == "orders"))
-    assert json.loads(plan.rotate_root_data) == {"root_password_version": 1}
+    assert json.loads(rotate_root_data(plan.root_password_version)) == {"root_password_version": 1}
     assert plan.rotate_root_path == "consul/database/rotate-root/orders-orders"
 
 

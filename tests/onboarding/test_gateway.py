@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from secure_mesh.onboarding.gateway import rotation_poll_interval
+from secure_mesh.onboarding.plan import rotation_poll_interval
 from tests.consul.helpers import stack_settings
 from tests.harness import deep_merge, load_stack_config, run_program
 from tests.onboarding.stacks import PLACEHOLDER_DIGEST, csi_run, onboarding_run

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from secure_mesh.layout import Layout
 from secure_mesh.onboarding.gateway_vso import expiry_offset, single_unit
-from secure_mesh.settings import ChainName
+from secure_mesh.settings import ChainName, duration_seconds
 from tests.consul.helpers import stack_settings
 from tests.harness import ProgramRun
 from tests.onboarding.stacks import onboarding_layout, onboarding_run
@@ -186,7 +186,8 @@ def test_prod_verifies_vault_with_its_private_ca_under_the_key_vso_reads() -> No
 )
 def test_renewal_starts_a_third_of_the_lifetime_before_expiry(leaf_ttl: str, offset: str) -> None:
     override = {"pki": {"chains": {"gateway": {"leafTtl": leaf_ttl, "leafMaxTtl": "720h"}}}}
-    assert expiry_offset(Layout(stack_settings("dev", override))) == offset
+    leaf = Layout(stack_settings("dev", override)).settings.pki.chains.gateway.leaf_ttl
+    assert expiry_offset(duration_seconds(leaf)) == offset
     assert single_unit(90 * 60) == "90m" and single_unit(7200) == "2h" and single_unit(61) == "61s"
 
 

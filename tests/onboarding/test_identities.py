@@ -6,12 +6,41 @@ import json
 
 import pytest
 
+from secure_mesh.composition.apps import app_args, gateway_args
 from secure_mesh.identities.policies import Capability, PolicyDocument
+from secure_mesh.identities.roles import AuthRoleSpec, workload_audience
 from secure_mesh.layout import Layout
-from secure_mesh.onboarding.identity import app_policy, app_role, gateway_policy, gateway_role
+from secure_mesh.onboarding import identity
+from secure_mesh.onboarding.args import GatewayArgs
 from secure_mesh.settings import AppSettings
 from tests.harness import ProgramRun
 from tests.onboarding.stacks import onboarding_config, onboarding_layout, onboarding_run, onboarding_settings
+
+
+def app_policy(layout: Layout, app: AppSettings) -> PolicyDocument:
+    """The app's policy document, built from its Args as the composition maps them."""
+    return identity.app_policy(app_args(layout, app))
+
+
+def app_role(layout: Layout, app: AppSettings) -> AuthRoleSpec:
+    """The app's role, built from its Args as the composition maps them."""
+    return identity.app_role(app_args(layout, app), workload_audience(layout.settings))
+
+
+def _gateway(layout: Layout) -> GatewayArgs:
+    gateway = gateway_args(layout.settings, layout)
+    assert gateway is not None, "the stack has no gateway"
+    return gateway
+
+
+def gateway_policy(layout: Layout) -> PolicyDocument:
+    """The gateway's policy document, from its Args."""
+    return identity.gateway_policy(_gateway(layout))
+
+
+def gateway_role(layout: Layout) -> AuthRoleSpec:
+    """The gateway's role, from its Args."""
+    return identity.gateway_role(_gateway(layout), workload_audience(layout.settings))
 
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 POLICY = "vault:index/policy:Policy"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from secure_mesh.layout import Layout
 from secure_mesh.mesh.graph import AccessKind, build_graph
-from secure_mesh.onboarding.annotations import agent_annotations, all_agent_annotations
+from secure_mesh.onboarding.plan import agent_annotations, all_agent_annotations
 from tests.consul.helpers import stack_settings
 from tests.harness import deep_merge, run_program
 from tests.onboarding.stacks import onboarding_config, onboarding_layout, onboarding_run, secrets
@@ -26,7 +26,7 @@ def test_declared_upstreams_are_registered_as_allow_intentions() -> None:
 
 def test_onboarding_registers_no_intentions_of_its_own() -> None:
     run = onboarding_run()
-    onboarding = run.one("secure-mesh:onboarding:AppOnboarding")
+    onboarding = run.one("secure-mesh:index:AppOnboarding")
     owned = {r.type for r in run.resources if r.parent == onboarding.urn}
     assert not {t for t in owned if "ServiceIntentions" in t or "Intention" in t}, owned
 
