@@ -43,7 +43,7 @@ from scripts.stack_env import (
 )
 from secure_mesh.consul.vault_injector import VAULT_CHART_VERSION
 from secure_mesh.layout import VAULT_CHART_REPOSITORY, Layout
-from secure_mesh.onboarding.gateway import rotation_poll_interval
+from secure_mesh.onboarding.plan import rotation_poll_interval
 from secure_mesh.settings import load_settings
 from tests.harness import PROJECT_DIR, deep_merge, load_stack_config
 
@@ -290,6 +290,9 @@ def _make_sandbox(tmp_path: Path) -> Sandbox:
         "HOME": str(tmp_path / "home"),
         "STUB_STATE": str(state),
     }
+    if os.environ.get("PYTHONPATH"):
+        # The scripts import secure_mesh the way these tests do (a worktree's alias, not the installed checkout).
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return Sandbox(root=root, state=state, bin=bin_dir, env=env)
 
 
