@@ -20,7 +20,7 @@ lock: $(VENV)/.installed
 	  --no-emit-find-links --output-file requirements-lock.txt requirements-dev.txt
 
 # Create a stack with the right secrets provider: `make stack-init STACK=prod KMS_KEY=alias/...` (awskms, prod),
-# `make stack-init STACK=dev` (passphrase, dev only). See README "Production: one-time setup".
+# `make stack-init STACK=dev` (passphrase, dev only). See docs/pipelines.md "Production: one-time setup".
 stack-init:
 	scripts/stack-init.sh $(STACK) $(KMS_KEY)
 
@@ -48,7 +48,7 @@ schema: $(VENV)/.installed
 readme: $(VENV)/.installed
 	$(BIN)/python -m secure_mesh readme
 
-# The offline review: what STACK would create, without credentials or network (see README).
+# The offline review: what STACK would create, without credentials or network (see README, Quick start).
 render: $(VENV)/.installed
 	$(BIN)/python -m secure_mesh render --stack $(STACK) --out $(OUT)
 	$(BIN)/python policy/check_inventory.py $(OUT)/inventory.json

@@ -1,4 +1,4 @@
-"""``python -m secure_mesh``: the offline commands (root ceremony, render, settings/package schemas, README blocks)."""
+"""``python -m secure_mesh``: the offline commands (root ceremony, render, settings/package schemas, generated docs)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from .command_errors import CommandError, describe_failure
 from .offline.render import render_stack
 from .pki.ceremony import add_root_ca_commands
-from .readme import regenerate_readme
+from .readme import REFERENCE_PAGE, regenerate_readme
 from .settings import SettingsError
 from .settings.schema import settings_json_schema_text
 
@@ -61,9 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="print the Pulumi package schema the component package (provider/) serves (provider/schema.json)",
     )
     package_schema.set_defaults(handler=_print_package_schema)
-    readme = subparsers.add_parser("readme", help="rewrite the README's generated blocks (settings, outputs)")
-    readme.add_argument("--path", default="README.md")
-    readme.add_argument("--check", action="store_true", help="only report whether the README is up to date")
+    readme = subparsers.add_parser(
+        "readme", help=f"rewrite the generated blocks of {REFERENCE_PAGE} (settings reference, stack outputs)"
+    )
+    readme.add_argument("--path", default=str(REFERENCE_PAGE))
+    readme.add_argument("--check", action="store_true", help="only report whether the page is up to date")
     readme.set_defaults(handler=_readme)
     render = subparsers.add_parser(
         "render", help="write what a stack would create (inventory, Helm values, policies, intentions) offline"

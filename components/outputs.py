@@ -1,6 +1,6 @@
 """The stack outputs: an API other Pulumi projects read through ``StackReference``.
 
-Every output is listed once in :data:`STACK_OUTPUTS` with its type and meaning; the README table
+Every output is listed once in :data:`STACK_OUTPUTS` with its type and meaning; the table in docs/settings.md
 and the contract test (``tests/program/test_stack_outputs.py``, against a checked-in snapshot) are
 built from this list, so an output cannot disappear or change type unnoticed. Names are camelCase.
 Values are names and paths computed from the layout (stable in every phase of every custody) and
@@ -205,7 +205,7 @@ def export_stack_outputs(platform: SecureMeshPlatform) -> None:
 
 
 def stack_outputs_markdown() -> str:
-    """The README's table of stack outputs."""
+    """The table of stack outputs in docs/settings.md."""
     rows = ["| output | type | meaning |", "|---|---|---|"]
     rows += [f"| `{o.name}` | {o.kind}{' (secret)' if o.secret else ''} | {o.description} |" for o in STACK_OUTPUTS]
     return "\n".join(rows) + "\n"

@@ -1,4 +1,4 @@
-"""The settings reference for the README, generated from the models so the docs cannot drift from the code."""
+"""The settings reference for docs/settings.md, generated from the models so the docs cannot drift from the code."""
 
 from __future__ import annotations
 

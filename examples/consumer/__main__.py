@@ -1,7 +1,7 @@
 """A consumer of the secure-mesh stack outputs: trust the mesh's server CA and get a Vault identity.
 
 Everything it needs about the platform comes from ``StackReference.require_output`` with the names
-of the platform's output contract (README, "Stack outputs"); nothing is spelled twice. It runs outside
+of the platform's output contract (docs/settings.md, "Stack outputs"); nothing is spelled twice. It runs outside
 the mesh's cluster, so it talks to Vault at ``vaultExternalAddress`` (not the in-cluster
 ``vaultAddress``) and verifies Vault's certificate with ``vaultCaCertPem`` when the mesh publishes one.
 

@@ -176,10 +176,13 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_every_documented_python_command_runs_in_the_project_venv() -> None:
-    """A bare `python …` in the README works only in a shell where the venv happens to be active."""
+    """A bare `python …` in the README or a docs page works only in a shell where the venv happens to be active."""
+    pages = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
+    assert len(pages) > 10
     bare = [
-        line.strip()
-        for line in (PROJECT_DIR / "README.md").read_text().splitlines()
+        f"{page.relative_to(PROJECT_DIR)}: {line.strip()}"
+        for page in pages
+        for line in page.read_text().splitlines()
         if line.strip().startswith(("python ", "python3 "))
     ]
     assert not bare, f"write these as `.venv/bin/python …` or wrap them in a make target: {bare}"

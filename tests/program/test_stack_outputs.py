@@ -65,9 +65,9 @@ def test_dev_outputs_name_the_paths_the_layout_computes(dev_run: ProgramRun) -> 
     assert outputs["serverCaChainPem"].startswith("-----BEGIN CERTIFICATE-----")
 
 
-def test_readme_lists_every_output() -> None:
-    readme = (PROJECT_DIR / "README.md").read_text()
-    assert stack_outputs_markdown() in readme, "regenerate the README's stack-output table"
+def test_settings_page_lists_every_output() -> None:
+    page = (PROJECT_DIR / "docs" / "settings.md").read_text()
+    assert stack_outputs_markdown() in page, "regenerate docs/settings.md's stack-output table: make readme"
 
 
 # -------------------------------------------------------------------------- the consumer example
