@@ -139,4 +139,4 @@ def test_policy_page_states_the_number_of_rules() -> None:
     stated = (
         f"{len(scopes)} CrossGuard rules ({scopes.count('resource')} per resource, {scopes.count('stack')} stack-wide)"
     )
-    assert stated in page
+    assert stated in page, f"docs/policy.md must say {stated!r} (its first paragraph)"
