@@ -16,80 +16,84 @@ production stack has one and that none logs raw values or throws entries away (`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_vault as vault
 
-from .layout import Layout
-from .settings import Settings
-from .settings.models import AuditDeviceType
+from .args import coerce_args
+from .vocabulary import AuditDeviceType, AuditSocketType
 
+TYPE_TOKEN = "secure-mesh:index:VaultAudit"
+OLD_TYPE_TOKEN = "secure-mesh:audit:VaultAudit"
+"""The token before issue 15: an alias keeps deployed stacks' URNs."""
 DEFAULT_FILE_PATH = "stdout"
 COMMON_OPTIONS = {"format": "json", "hmac_accessor": "true", "log_raw": "false"}
-"""Options every device gets: JSON entries, accessors HMAC'd, never raw values."""
-
-
-def audit_enabled(settings: Settings) -> bool:
-    """Whether the stack enables an audit device: ``vault.audit.enabled``, else on in prod only."""
-    enabled = settings.vault.audit.enabled
-    return settings.is_production if enabled is None else enabled
-
-
-def audit_options(settings: Settings) -> dict[str, str]:
-    """The device's ``options`` exactly as Vault takes them (strings), for the configured type."""
-    audit = settings.vault.audit
-    options = dict(COMMON_OPTIONS)
-    if audit.type is AuditDeviceType.FILE:
-        options["file_path"] = audit.file_path or DEFAULT_FILE_PATH
-    elif audit.type is AuditDeviceType.SOCKET:
-        if audit.address is None:  # settings refuse it; kept for callers that build Settings by hand
-            raise ValueError("vault.audit.address is required for a socket audit device")
-        options["address"] = audit.address
-        options["socket_type"] = audit.socket_type.value
-    else:
-        if audit.facility is not None:
-            options["facility"] = audit.facility
-        if audit.tag is not None:
-            options["tag"] = audit.tag
-    return options
-
-
-def audit_device_args(settings: Settings, layout: Layout) -> dict[str, Any]:
-    """The keyword arguments of ``vault.Audit`` for this stack's device."""
-    return {
-        "path": layout.audit_device_path,
-        "type": settings.vault.audit.type.value,
-        "description": f"secure-mesh audit trail (Consul datacenter {layout.datacenter})",
-        "options": audit_options(settings),
-    }
+"""Options every device gets: JSON entries, accessors HMAC'd, never raw values (not settable through the Args)."""
 
 
 @dataclass(frozen=True)
 class VaultAuditArgs:
-    """Inputs of :class:`VaultAudit`."""
+    """Inputs of :class:`VaultAudit`: whether a device is enabled, where, of which type, and its type's options."""
 
-    settings: Settings
-    layout: Layout
+    path: str
+    """Where the device is enabled (``sys/audit/<path>``)."""
+    description: str
+    """The device's description in Vault."""
+    enabled: bool = True
+    """False registers the component with no device (a stack that keeps its audit trail elsewhere)."""
+    type: AuditDeviceType = AuditDeviceType.FILE
+    """``file``, ``socket`` or ``syslog`` (Vault docs, "Audit devices")."""
+    file_path: str | None = None
+    """Type ``file``: ``stdout`` (the default: Vault's own log stream) or an absolute path on the Vault server."""
+    address: str | None = None
+    """Type ``socket`` (required there): ``host:port``, or a socket path with ``socket_type`` ``unix``."""
+    socket_type: AuditSocketType = AuditSocketType.TCP
+    """Type ``socket``: ``tcp``, ``udp`` or ``unix``."""
+    facility: str | None = None
+    """Type ``syslog``: the facility (Vault's default ``AUTH``)."""
+    tag: str | None = None
+    """Type ``syslog``: the tag (Vault's default ``vault``)."""
+    protect: bool = False
+    """Protect the device (production: deleting it silently ends the trail)."""
+
+
+def audit_options(args: VaultAuditArgs) -> dict[str, str]:
+    """The device's ``options`` exactly as Vault takes them (strings): the common ones, then the type's own."""
+    options = dict(COMMON_OPTIONS)
+    if args.type is AuditDeviceType.FILE:
+        options["file_path"] = args.file_path or DEFAULT_FILE_PATH
+    elif args.type is AuditDeviceType.SOCKET:
+        if args.address is None:  # settings refuse it earlier; a hand-written Args gets the same message
+            raise ValueError("VaultAuditArgs.address is required for a socket audit device")
+        options["address"] = args.address
+        options["socket_type"] = args.socket_type.value
+    else:
+        if args.facility is not None:
+            options["facility"] = args.facility
+        if args.tag is not None:
+            options["tag"] = args.tag
+    return options
 
 
 class VaultAudit(pulumi.ComponentResource):
-    """The stack's Vault audit device (none when ``vault.audit`` leaves it off)."""
+    """The stack's Vault audit device (none when ``enabled`` is false)."""
 
-    device: vault.Audit | None
-    path: str | None
-    """The device's path under ``sys/audit``, or None when no device is enabled."""
+    path: pulumi.Output[str | None]
+    """The device's path under ``sys/audit``, from the device itself; None when no device is enabled."""
 
     def __init__(self, name: str, args: VaultAuditArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("secure-mesh:audit:VaultAudit", name, None, opts)
-        settings, layout = args.settings, args.layout
-        self.device = None
-        self.path = None
-        if audit_enabled(settings):
-            self.path = layout.audit_device_path
+        args = coerce_args(VaultAuditArgs, args)
+        aliases = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_TYPE_TOKEN)])
+        super().__init__(TYPE_TOKEN, name, None, pulumi.ResourceOptions.merge(opts, aliases))
+        self.device: vault.Audit | None = None
+        if args.enabled:
             self.device = vault.Audit(
                 f"{name}-device",
-                **audit_device_args(settings, layout),
-                opts=pulumi.ResourceOptions(parent=self, protect=settings.is_production),
+                path=args.path,
+                type=args.type.value,
+                description=args.description,
+                options=audit_options(args),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
+        self.path = self.device.path if self.device is not None else pulumi.Output.from_input(None)
         self.register_outputs({"path": self.path})

@@ -5,30 +5,33 @@ the mesh intentions and the onboarded applications, in dependency order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
 
-from .audit import VaultAudit, VaultAuditArgs
+from .audit import VaultAudit
 from .composition.apps import onboarding_args
 from .composition.consul import consul_cluster_args
+from .composition.vault import (
+    audit_args,
+    gossip_rotation_args,
+    identities_args,
+    secrets_args,
+    secrets_engine_args,
+)
 from .consul.component import ConsulCluster
-from .identities.component import VaultIdentities, VaultIdentitiesArgs
+from .identities.component import VaultIdentities
 from .layout import Layout
 from .mesh.component import MeshIntentions, MeshIntentionsArgs
 from .onboarding.component import AppOnboarding
 from .pki.component import CertificateAuthority, CertificateAuthorityArgs
 from .providers import build_consul_provider
-from .rotation.component import (
-    ConsulSecretsEngine,
-    ConsulSecretsEngineArgs,
-    GossipKeyRotation,
-    GossipKeyRotationArgs,
-    deployed_versions,
-)
-from .secrets.component import ConsulSecrets, ConsulSecretsArgs
+from .rotation.component import ConsulSecretsEngine, GossipKeyRotation, deployed_versions
+from .rotation.documents import EngineRole
+from .secrets.component import ConsulSecrets
 from .settings import ChainName, Settings
 from .topology.component import ClusterPeering, ClusterPeeringArgs, mesh_gateway_address, peering_enabled
+from .vocabulary import Identity
 
 if TYPE_CHECKING:
     import pulumi_consul as consul  # only for annotations; see providers.py
@@ -67,7 +70,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         # --- Vault's audit trail (issue 13 item 11): on by default in prod ------------------------
-        self.audit = VaultAudit(f"{name}-audit", VaultAuditArgs(settings, layout), child)
+        self.audit = VaultAudit(f"{name}-audit", audit_args(settings, layout), child)
 
         # --- PKI (issue 3) ---------------------------------------------------------------------
         self.pki = CertificateAuthority(f"{name}-pki", CertificateAuthorityArgs(settings, layout), child)
@@ -75,7 +78,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         # --- KV secrets and Vault identities (issue 4) -----------------------------------------
         self.secrets = ConsulSecrets(
             f"{name}-secrets",
-            ConsulSecretsArgs(
+            secrets_args(
                 settings,
                 layout,
                 license=args.secrets.consul_license,
@@ -83,7 +86,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
             ),
             child,
         )
-        self.identities = VaultIdentities(f"{name}-identities", VaultIdentitiesArgs(settings, layout), child)
+        self.identities = VaultIdentities(f"{name}-identities", identities_args(settings, layout), child)
 
         # --- Consul and intentions (issue 5): only once the chain of trust is complete ---------
         self.consul: ConsulCluster | None = None
@@ -108,8 +111,8 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                 consul_cluster_args(
                     settings,
                     layout,
-                    role_names={identity: role.role_name for identity, role in self.identities.roles.items()},
-                    auth_mount_path=self.identities.auth.path,
+                    role_names={Identity(key): role.role_name for key, role in self.identities.roles.items()},
+                    auth_mount_path=self.identities.auth_mount_path,
                     server_ca_pem=self.pki.ca_chain_pems[ChainName.SERVER],
                 ),
                 pulumi.ResourceOptions(parent=self, depends_on=vault_ready),
@@ -162,13 +165,20 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                 server_ca = self.pki.ca_chain_pems[ChainName.SERVER]
                 self.secrets_engine = ConsulSecretsEngine(
                     f"{name}-consul-secrets-engine",
-                    ConsulSecretsEngineArgs(settings, layout, self.consul_provider, server_ca),
-                    pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
+                    secrets_engine_args(settings, layout, server_ca),
+                    pulumi.ResourceOptions(parent=self, providers=[self.consul_provider], depends_on=self.consul.ready),
                 )
                 self.gossip_rotation = GossipKeyRotation(
                     f"{name}-gossip-rotation",
-                    GossipKeyRotationArgs(
-                        settings, layout, self.secrets_engine, server_ca, deployed_versions(), self.consul.ready
+                    gossip_rotation_args(
+                        settings,
+                        layout,
+                        auth_mount_path=self.identities.auth_mount_path,
+                        kv_mount=self.secrets.kv_mount,
+                        server_ca_pem=server_ca,
+                        engine_role=self.secrets_engine.roles[EngineRole.GOSSIP_ROTATOR].name,
+                        consul_release=cast(pulumi.Output[str], self.consul.release.name),
+                        deployed=deployed_versions(),
                     ),
                     child,
                 )

@@ -1,18 +1,20 @@
 """Vault identities for Consul's components: the Kubernetes auth mount and its config, policies and roles.
 
-Policy documents and role inputs are plain data computed by :mod:`.policies` and :mod:`.roles`, so the
-policy pack can check them during preview. The auth method's config depends on where Vault runs and on
-``vault.tokenReviewer``:
+The component takes plain data (:class:`VaultIdentitiesArgs`): the policies as path → capabilities, the
+roles, the mount and how logins are reviewed; the composition builds them for a stack from :mod:`.policies`,
+:mod:`.roles` and :mod:`.reviewers`, so the policy pack can check them during preview. The auth method's config
+depends on where Vault runs and on ``vault.tokenReviewer`` (which of ``client_jwt_review`` and
+``reviewer_secret`` the composition sets):
 
-- ``in-cluster``: Vault reviews logins with its own pod's short-lived, rotating token and CA
+- neither (Vault ``in-cluster``): Vault reviews logins with its own pod's short-lived, rotating token and CA
   (``disable_local_ca_jwt`` false, no reviewer JWT: K8S-REVIEWER);
-- ``external`` with ``client-jwt`` (the default): ``disable_local_ca_jwt`` true and no
+- ``client_jwt_review`` (``external`` with ``client-jwt``, the default): ``disable_local_ca_jwt`` true and no
   ``token_reviewer_jwt``, so each login's own short-lived JWT is the TokenReview bearer; one
   ClusterRoleBinding gives ``system:auth-delegator`` to exactly the service accounts that log in
   (:func:`.reviewers.vault_login_service_accounts`). Nothing long-lived is stored anywhere;
-- ``external`` with ``long-lived-secret`` (explicit opt-in): a dedicated token-reviewer service account
-  with ``system:auth-delegator`` and a ``kubernetes.io/service-account-token`` secret whose JWT (it never
-  expires) becomes ``token_reviewer_jwt`` (a Pulumi secret, but copied into Vault and into state). The
+- ``reviewer_secret`` (``external`` with ``long-lived-secret``, explicit opt-in): a dedicated token-reviewer
+  service account with ``system:auth-delegator`` and a ``kubernetes.io/service-account-token`` secret whose JWT
+  (it never expires) becomes ``token_reviewer_jwt`` (a Pulumi secret, but copied into Vault and into state). The
   reviewer lives in its own namespace (``Layout.token_reviewer_namespace``), not in Consul's: Consul's
   namespace is created by the Consul release, which itself waits for these identities, so a reviewer
   there would be a dependency cycle.
@@ -21,36 +23,144 @@ A short-lived reviewer token requested at each ``up`` (TokenRequest) is not offe
 has no resource or function for the ``serviceaccounts/token`` subresource, and a token minted during a
 deployment would have to outlive it anyway (Vault keeps using the configured JWT until the next ``up``).
 
+Dependencies are the data: the config takes the mount's path from the mount, every role takes it from the
+config and its policy names from the policies, and :attr:`VaultIdentities.auth_mount_path` comes from the
+config, so whatever takes it (apps' roles, the Consul release) waits for a mount logins can use. Vault checks
+none of these at write time (a role may name a missing policy, a policy a missing path); a login needs them all.
+
 Production stacks protect the auth mount (losing it logs every Consul pod out of Vault).
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 import pulumi_vault as vault
 
-from ..layout import Identity, Layout
-from ..settings import Settings, VaultPlacement
-from ..settings.models import TokenReviewer
-from .policies import PolicyDocument, identity_policies, mesh_ca_policy
-from .reviewers import AUTH_DELEGATOR_CLUSTER_ROLE, vault_login_service_accounts
-from .roles import role_specs
+from ..args import coerce_args
+from .documents import (
+    AUTH_DELEGATOR_CLUSTER_ROLE,
+    TOKEN_MAX_TTL_SECONDS,
+    TOKEN_TTL_SECONDS,
+    AuthRoleSpec,
+    render_policy,
+)
 
+TYPE_TOKEN = "secure-mesh:index:VaultIdentities"
+OLD_TYPE_TOKEN = "secure-mesh:identities:VaultIdentities"
+"""The token before issue 15: an alias keeps deployed stacks' URNs."""
 SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token"
 
 
 @dataclass(frozen=True)
-class VaultIdentitiesArgs:
-    """Inputs of :class:`VaultIdentities`."""
+class VaultPolicyArgs:
+    """One Vault policy: its name and what it grants."""
 
-    settings: Settings
-    layout: Layout
+    key: str
+    """Names the policy's resource (``<component>-<key>-policy``) and its entry in ``policy_names``."""
+    name: str
+    """The policy's name in Vault."""
+    paths: Mapping[str, Sequence[str]]
+    """Path (exact, or with Vault's ``*``/``+`` globs) → capabilities; rendered as Vault's JSON policy syntax."""
+
+
+@dataclass(frozen=True)
+class KubernetesAuthRoleArgs:
+    """One Kubernetes-auth role: which service accounts log in with it, and what their tokens carry.
+
+    Every role also names identity aliases by service-account UID and never attaches Vault's ``default`` policy
+    (not settable: see :class:`~.documents.AuthRoleSpec`).
+    """
+
+    key: str
+    """Names the role's resource (``<component>-<key>-role``) and its entry in ``role_names``."""
+    role_name: str
+    """The role's name in Vault (what a client logs in as)."""
+    service_account_names: Sequence[str]
+    """The service accounts it binds (``*`` only for a role that grants nothing but public CA reads)."""
+    service_account_namespaces: Sequence[str]
+    """Their namespaces."""
+    audience: str
+    """The audience the login's JWT must carry."""
+    policies: Sequence[str]
+    """The policies its tokens carry; a name of one of ``policies`` makes the role wait for that policy."""
+    token_ttl: int = TOKEN_TTL_SECONDS
+    """Token TTL in seconds."""
+    token_max_ttl: int = TOKEN_MAX_TTL_SECONDS
+    """Token maximum TTL in seconds (then the client logs in again)."""
+
+
+@dataclass(frozen=True)
+class ServiceAccountArgs:
+    """One Kubernetes service account."""
+
+    namespace: str
+    """Its namespace."""
+    name: str
+    """Its name."""
+
+
+@dataclass(frozen=True)
+class ClientJwtReviewArgs:
+    """Vault outside the cluster reviews each login with the client's own JWT (no reviewer token anywhere)."""
+
+    binding_name: str
+    """The ClusterRoleBinding that gives ``system:auth-delegator`` to exactly ``service_accounts``."""
+    service_accounts: Sequence[ServiceAccountArgs]
+    """Every service account that logs in to this mount (each reviews its own JWT)."""
+
+
+@dataclass(frozen=True)
+class ReviewerSecretArgs:
+    """Vault outside the cluster reviews logins with a reviewer's long-lived token Secret (explicit opt-in)."""
+
+    namespace: str
+    """The reviewer's own namespace (created here)."""
+    service_account: str
+    """The reviewer service account."""
+    binding_name: str
+    """The ClusterRoleBinding that gives it ``system:auth-delegator``."""
+    secret_name: str
+    """Its ``kubernetes.io/service-account-token`` Secret, whose JWT becomes ``token_reviewer_jwt``."""
+
+
+@dataclass(frozen=True)
+class VaultIdentitiesArgs:
+    """Inputs of :class:`VaultIdentities`: the Kubernetes auth mount, how logins are reviewed, policies and roles."""
+
+    auth_path: str
+    """The Kubernetes auth mount's path (``kubernetes-dc1``)."""
+    auth_description: str
+    """The mount's description in Vault."""
+    kubernetes_host: str
+    """The Kubernetes API server Vault sends TokenReview requests to."""
+    kubernetes_ca_cert: str | None = None
+    """PEM of the API server's CA (None: Vault in the cluster uses its pod's CA)."""
+    client_jwt_review: ClientJwtReviewArgs | None = None
+    """Vault outside the cluster, reviewing with each client's JWT (the default outside the cluster)."""
+    reviewer_secret: ReviewerSecretArgs | None = None
+    """Vault outside the cluster, reviewing with a long-lived reviewer token (opt-in); excludes the one above."""
+    policies: Sequence[VaultPolicyArgs] = ()
+    """The policies to write."""
+    roles: Sequence[KubernetesAuthRoleArgs] = ()
+    """The roles to write on the mount."""
+    protect: bool = False
+    """Protect the auth mount (production: losing it logs every client out of Vault)."""
+
+
+def check_identities_args(args: VaultIdentitiesArgs) -> None:
+    """Refuse Args Vault would accept but that cannot work as meant, before anything is registered."""
+    if args.client_jwt_review is not None and args.reviewer_secret is not None:
+        raise ValueError("VaultIdentitiesArgs: client_jwt_review and reviewer_secret exclude each other")
+    for field, keys in (("policies", [p.key for p in args.policies]), ("roles", [r.key for r in args.roles])):
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ValueError(f"VaultIdentitiesArgs.{field}: key(s) {', '.join(repeated)} given more than once")
 
 
 def reviewer_jwt_from_secret_data(secret_name: str, data: Mapping[str, str] | None) -> str:
@@ -64,126 +174,139 @@ def reviewer_jwt_from_secret_data(secret_name: str, data: Mapping[str, str] | No
 
 
 class VaultIdentities(pulumi.ComponentResource):
-    """The Kubernetes auth mount, its config, and one role and policy per Consul identity."""
+    """The Kubernetes auth mount, its config, and the policies and roles clients log in with."""
 
-    ready: list[pulumi.Resource]
-    """Resources that must exist before the Consul release reads from Vault."""
-    auth_mount_path: str
-    """The Kubernetes auth mount (``connectCA.authMethodPath``; agents log in at ``auth/<path>``)."""
-    role_names: dict[Identity, str]
-    """The Kubernetes-auth role of each identity (the chart's ``...Role`` values)."""
-    policy_names: dict[Identity, str]
-    """The Vault policy of each identity."""
-    policies: dict[str, vault.Policy]
-    roles: dict[Identity, vault.kubernetes.AuthBackendRole]
+    auth_mount_path: pulumi.Output[str]
+    """The Kubernetes auth mount's path, from its config: resolves once the mount can review logins (roles on
+    it, and the Consul chart's ``authMethodPath``/``...Role`` values, take this)."""
+    auth_mount_accessor: pulumi.Output[str]
+    """The auth mount's accessor (what identity templating and entity aliases name the mount by)."""
+    role_names: pulumi.Output[Mapping[str, str]]
+    """Role key → the role's name in Vault, from the roles (resolves once every role is written)."""
+    policy_names: pulumi.Output[Mapping[str, str]]
+    """Policy key → the policy's name in Vault, from the policies (resolves once every policy is written)."""
 
     def __init__(self, name: str, args: VaultIdentitiesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("secure-mesh:identities:VaultIdentities", name, None, opts)
-        settings, layout = args.settings, args.layout
-        protect = settings.is_production
-        self.auth_mount_path = layout.kubernetes_auth_path
+        args = coerce_args(VaultIdentitiesArgs, args)
+        aliases = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_TYPE_TOKEN)])
+        super().__init__(TYPE_TOKEN, name, None, pulumi.ResourceOptions.merge(opts, aliases))
+        check_identities_args(args)
 
         self.auth = vault.AuthBackend(
             f"{name}-kubernetes-auth",
             type="kubernetes",
-            path=layout.kubernetes_auth_path,
-            description=f"Kubernetes auth for Consul datacenter {layout.datacenter}",
-            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+            path=args.auth_path,
+            description=args.auth_description,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.reviewer: list[pulumi.Resource] = []
-        self.auth_config = self._auth_config(name, settings, layout)
+        self.auth_config = self._auth_config(name, args)
 
-        documents: dict[str, PolicyDocument] = {
-            identity.value: document for identity, document in identity_policies(layout).items()
-        }
-        documents["mesh-ca"] = mesh_ca_policy(layout)
-        self.policies = {
-            key: vault.Policy(
-                f"{name}-{key}-policy",
-                name=document.name,
-                policy=document.render(),
+        self.policies: dict[str, vault.Policy] = {
+            policy.key: vault.Policy(
+                f"{name}-{policy.key}-policy",
+                name=policy.name,
+                policy=render_policy(policy.paths),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for key, document in documents.items()
+            for policy in args.policies
         }
-        by_name = {document.name: self.policies[key] for key, document in documents.items()}
+        by_name = {policy.name: self.policies[policy.key] for policy in args.policies}
 
-        specs = role_specs(layout)
-        self.roles = {}
-        for spec in specs:
-            self.roles[spec.identity] = vault.kubernetes.AuthBackendRole(
-                f"{name}-{spec.identity.value}-role",
-                **spec.resource_args(layout.kubernetes_auth_path),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[self.auth, self.auth_config, *(by_name[p] for p in spec.token_policies)],
-                ),
+        self.roles: dict[str, vault.kubernetes.AuthBackendRole] = {}
+        for role in args.roles:
+            spec = AuthRoleSpec(
+                role_name=role.role_name,
+                bound_service_account_names=tuple(role.service_account_names),
+                bound_service_account_namespaces=tuple(role.service_account_namespaces),
+                audience=role.audience,
+                token_policies=tuple(role.policies),
+                token_ttl=role.token_ttl,
+                token_max_ttl=role.token_max_ttl,
             )
-        self.role_names = {spec.identity: spec.role_name for spec in specs}
-        self.policy_names = {identity: layout.policy_name(identity) for identity in layout.identities}
+            inputs = spec.resource_args(self.auth_config.backend)
+            # A policy written here is named through its resource, so the role waits for it.
+            inputs["token_policies"] = [by_name[p].name if p in by_name else p for p in role.policies]
+            self.roles[role.key] = vault.kubernetes.AuthBackendRole(
+                f"{name}-{role.key}-role", **inputs, opts=pulumi.ResourceOptions(parent=self)
+            )
 
-        self.ready = [self.auth, self.auth_config, *self.reviewer, *self.policies.values(), *self.roles.values()]
+        self.ready: list[pulumi.Resource] = [
+            self.auth,
+            self.auth_config,
+            *self.reviewer,
+            *self.policies.values(),
+            *self.roles.values(),
+        ]
+        """Everything a login needs (kept until consumers take the outputs instead)."""
+        # The provider types ``backend`` optional (it defaults to ``kubernetes``); it is always given here.
+        self.auth_mount_path = cast(pulumi.Output[str], self.auth_config.backend)
+        self.auth_mount_accessor = self.auth.accessor
+        self.role_names = pulumi.Output.all(**{key: role.role_name for key, role in self.roles.items()}).apply(dict)
+        self.policy_names = pulumi.Output.all(**{key: p.name for key, p in self.policies.items()}).apply(dict)
         self.register_outputs(
             {
                 "authMountPath": self.auth_mount_path,
-                "roleNames": {identity.value: role for identity, role in self.role_names.items()},
-                "policyNames": {identity.value: policy for identity, policy in self.policy_names.items()},
-                "meshCaPolicyName": layout.mesh_ca_policy_name,
+                "authMountAccessor": self.auth_mount_accessor,
+                "roleNames": self.role_names,
+                "policyNames": self.policy_names,
             }
         )
 
-    def _auth_config(self, name: str, settings: Settings, layout: Layout) -> vault.kubernetes.AuthBackendConfig:
-        """The auth config: Vault's own token in the cluster; outside it, the client's JWT or an opt-in secret."""
-        vault_settings = settings.vault
+    def _auth_config(self, name: str, args: VaultIdentitiesArgs) -> vault.kubernetes.AuthBackendConfig:
+        """The auth config: Vault's own token in the cluster; outside it, the client's JWT or an opt-in secret.
+
+        The reviewer's resources are a ``depends_on``: Vault does not check them when the config is written, but
+        every login's TokenReview is refused until the binding exists, and everything that takes the mount's path
+        from this config (roles, the Consul release, apps) must not log in before.
+        """
         resource_name = f"{name}-kubernetes-auth-config"
         common: dict[str, Any] = {
-            "backend": layout.kubernetes_auth_path,
-            "kubernetes_host": vault_settings.kubernetes_host,
-            "kubernetes_ca_cert": vault_settings.kubernetes_ca_cert_pem,
+            "backend": self.auth.path,
+            "kubernetes_host": args.kubernetes_host,
+            "kubernetes_ca_cert": args.kubernetes_ca_cert,
         }
-        if vault_settings.placement is VaultPlacement.IN_CLUSTER:
+        if args.client_jwt_review is None and args.reviewer_secret is None:
             return vault.kubernetes.AuthBackendConfig(
-                resource_name,
-                **common,
-                disable_local_ca_jwt=False,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.auth]),
+                resource_name, **common, disable_local_ca_jwt=False, opts=pulumi.ResourceOptions(parent=self)
             )
-        if vault_settings.token_reviewer is TokenReviewer.CLIENT_JWT:
-            self.reviewer = [self._client_reviewers(name, layout)]
+        if args.client_jwt_review is not None:
+            self.reviewer = [self._client_reviewers(name, args.client_jwt_review)]
             return vault.kubernetes.AuthBackendConfig(
                 resource_name,
                 **common,
                 disable_local_ca_jwt=True,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.auth, *self.reviewer]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self.reviewer),
             )
-        reviewer_jwt = self._token_reviewer(name, layout)
+        assert args.reviewer_secret is not None
+        reviewer_jwt = self._token_reviewer(name, args.reviewer_secret)
         return vault.kubernetes.AuthBackendConfig(
             resource_name,
             **common,
             token_reviewer_jwt=reviewer_jwt,
             disable_local_ca_jwt=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.auth, *self.reviewer]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.reviewer),
         )
 
-    def _client_reviewers(self, name: str, layout: Layout) -> kubernetes.rbac.v1.ClusterRoleBinding:
+    def _client_reviewers(self, name: str, review: ClientJwtReviewArgs) -> kubernetes.rbac.v1.ClusterRoleBinding:
         """``system:auth-delegator`` for exactly the service accounts that log in (each reviews its own JWT)."""
         return kubernetes.rbac.v1.ClusterRoleBinding(
             f"{name}-vault-clients-auth-delegator",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=layout.vault_clients_binding_name),
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=review.binding_name),
             role_ref=kubernetes.rbac.v1.RoleRefArgs(
                 api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=AUTH_DELEGATOR_CLUSTER_ROLE
             ),
             subjects=[
                 kubernetes.rbac.v1.SubjectArgs(kind="ServiceAccount", name=account.name, namespace=account.namespace)
-                for account in vault_login_service_accounts(layout)
+                for account in review.service_accounts
             ],
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _token_reviewer(self, name: str, layout: Layout) -> pulumi.Output[str]:
+    def _token_reviewer(self, name: str, reviewer: ReviewerSecretArgs) -> pulumi.Output[str]:
         """The reviewer service account, its TokenReview permission and token secret; returns the JWT (secret)."""
-        namespace_name = layout.token_reviewer_namespace
-        account_name = layout.token_reviewer_service_account
+        namespace_name = reviewer.namespace
+        account_name = reviewer.service_account
         child = pulumi.ResourceOptions(parent=self)
         namespace = kubernetes.core.v1.Namespace(
             f"{name}-reviewer-namespace", metadata={"name": namespace_name}, opts=child
@@ -196,7 +319,7 @@ class VaultIdentities(pulumi.ComponentResource):
         )
         binding = kubernetes.rbac.v1.ClusterRoleBinding(
             f"{name}-token-reviewer-binding",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=layout.token_reviewer_binding_name),
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=reviewer.binding_name),
             role_ref=kubernetes.rbac.v1.RoleRefArgs(
                 api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=AUTH_DELEGATOR_CLUSTER_ROLE
             ),
@@ -205,7 +328,7 @@ class VaultIdentities(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
         )
-        secret_name = layout.token_reviewer_secret_name
+        secret_name = reviewer.secret_name
         token_secret = kubernetes.core.v1.Secret(
             f"{name}-token-reviewer-token",
             metadata={

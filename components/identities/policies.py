@@ -8,111 +8,23 @@ values: KV-v2 paths always with ``/data/``, PKI issue endpoints ``create``+``upd
 Consul's own intermediate mount (which Consul creates and owns). Every document also grants the token
 self-endpoints (:data:`TOKEN_SELF`), because roles no longer attach Vault's ``default`` policy.
 
-Vault accepts JSON policies; the policy pack parses the same JSON text this module renders.
+The document classes live in the layout-free :mod:`.documents` (re-exported here).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Mapping
 
 from ..layout import Identity, KvSecret, Layout
-
-
-class Capability(StrEnum):
-    """The Vault capabilities Consul's identities may hold (``sudo``, ``deny``, ``patch`` are never granted)."""
-
-    CREATE = "create"
-    READ = "read"
-    UPDATE = "update"
-    DELETE = "delete"
-    LIST = "list"
-
-
-READ = frozenset({Capability.READ})
-ISSUE = frozenset({Capability.CREATE, Capability.UPDATE})
-"""What requesting a certificate from ``<pki>/issue/<role>`` takes (the agent writes to it)."""
-READ_UPDATE = frozenset({Capability.READ, Capability.UPDATE})
-UPDATE = frozenset({Capability.UPDATE})
-TOKEN_SELF: tuple[tuple[str, frozenset[Capability]], ...] = (
-    ("auth/token/renew-self", frozenset({Capability.UPDATE})),
-    ("auth/token/lookup-self", frozenset({Capability.READ})),
-)
-"""What a Vault agent does with its own token (renew, look up). Roles set ``token_no_default_policy``, so these
-two come from the identity's own policy instead of Vault's ``default`` policy. Nothing else of ``default`` is
-granted: without ``sys/leases/renew`` the Vault API client treats a lease as non-renewable on "permission
-denied" and the agent fetches a fresh secret before the lease ends (vault ``api/lifetime_watcher.go``)."""
-OWN_MOUNT = frozenset(Capability)
-"""Full control (create, read, update, delete, list) inside a mount Consul owns: its mesh intermediate."""
-
-
-@dataclass(frozen=True)
-class Grant:
-    """Capabilities on one Vault path (exact, or a trailing ``*`` / ``+`` segment glob as Vault reads them)."""
-
-    path: str
-    capabilities: frozenset[Capability]
-
-    def matches(self, path: str) -> bool:
-        """Whether this grant's path pattern covers a request path, with Vault's glob rules."""
-        pattern, request = self.path.lstrip("/"), path.lstrip("/")
-        request_parts = request.split("/")
-        if pattern.endswith("*"):
-            # Segments before the last must match exactly (or via '+'); the rest of the path is a prefix match.
-            stem_parts = pattern[:-1].split("/")
-            if len(request_parts) < len(stem_parts):
-                return False
-            head = request_parts[: len(stem_parts) - 1]
-            tail = "/".join(request_parts[len(stem_parts) - 1 :])
-            return _segments_match(stem_parts[:-1], head) and tail.startswith(stem_parts[-1])
-        pattern_parts = pattern.split("/")
-        return len(pattern_parts) == len(request_parts) and _segments_match(pattern_parts, request_parts)
-
-
-def _segments_match(pattern: list[str], request: list[str]) -> bool:
-    return all(p == "+" or p == r for p, r in zip(pattern, request, strict=True))
-
-
-@dataclass(frozen=True)
-class PolicyDocument:
-    """One Vault policy: its name and path → capabilities, frozen and in a stable order."""
-
-    name: str
-    grants: tuple[Grant, ...]
-
-    @classmethod
-    def build(cls, name: str, grants: Iterable[tuple[str, frozenset[Capability]]]) -> PolicyDocument:
-        """A document from (path, capabilities) pairs; a path given twice gets the union of its capabilities."""
-        merged: dict[str, set[Capability]] = {}
-        for path, capabilities in grants:
-            merged.setdefault(path, set()).update(capabilities)
-        return cls(name=name, grants=tuple(Grant(p, frozenset(c)) for p, c in sorted(merged.items())))
-
-    @classmethod
-    def parse(cls, name: str, text: str) -> PolicyDocument:
-        """A document from the JSON policy text :meth:`render` produces (for checks on registered policies)."""
-        document = json.loads(text)
-        return cls.build(
-            name,
-            [(path, frozenset(Capability(c) for c in rule["capabilities"])) for path, rule in document["path"].items()],
-        )
-
-    @property
-    def paths(self) -> dict[str, list[str]]:
-        """Path → sorted capability names: the whole document as plain data (what tests and the pack compare)."""
-        return {grant.path: sorted(c.value for c in grant.capabilities) for grant in self.grants}
-
-    def render(self) -> str:
-        """The policy text Vault accepts (JSON policy syntax), stable byte for byte."""
-        document = {"path": {path: {"capabilities": caps} for path, caps in self.paths.items()}}
-        return json.dumps(document, indent=2, sort_keys=True)
-
-    def allows(self, path: str, capability: Capability | str) -> bool:
-        """Whether a request for ``capability`` on ``path`` would be allowed by this document alone."""
-        wanted = Capability(capability)
-        return any(grant.matches(path) and wanted in grant.capabilities for grant in self.grants)
+from .documents import ISSUE as ISSUE
+from .documents import OWN_MOUNT as OWN_MOUNT
+from .documents import READ as READ
+from .documents import READ_UPDATE as READ_UPDATE
+from .documents import TOKEN_SELF as TOKEN_SELF
+from .documents import UPDATE as UPDATE
+from .documents import Capability as Capability
+from .documents import Grant as Grant
+from .documents import PolicyDocument as PolicyDocument
 
 
 def identity_policy(layout: Layout, identity: Identity) -> PolicyDocument:

@@ -11,24 +11,10 @@ namespace-wide subject.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..layout import Identity, Layout
 from ..onboarding.plan import gateway_certificate_account, gateway_enabled
-
-AUTH_DELEGATOR_CLUSTER_ROLE = "system:auth-delegator"
-
-
-@dataclass(frozen=True, order=True)
-class ServiceAccountRef:
-    """One Kubernetes service account, as a ClusterRoleBinding subject names it."""
-
-    namespace: str
-    name: str
-
-    def subject(self) -> dict[str, str]:
-        """The ``subjects[]`` entry of a ClusterRoleBinding."""
-        return {"kind": "ServiceAccount", "name": self.name, "namespace": self.namespace}
+from .documents import AUTH_DELEGATOR_CLUSTER_ROLE as AUTH_DELEGATOR_CLUSTER_ROLE
+from .documents import ServiceAccountRef as ServiceAccountRef
 
 
 def ca_reader_clients(layout: Layout) -> tuple[ServiceAccountRef, ...]:

@@ -20,52 +20,15 @@ identities"). Onboarded apps and the API gateway present a token requested for V
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..layout import Identity, Layout
 from ..settings import Settings, VaultPlacement
 from ..settings.models import TokenReviewer
+from .documents import ALIAS_NAME_SOURCE as ALIAS_NAME_SOURCE
+from .documents import TOKEN_MAX_TTL_SECONDS as TOKEN_MAX_TTL_SECONDS
+from .documents import TOKEN_TTL_SECONDS as TOKEN_TTL_SECONDS
+from .documents import AuthRoleSpec as AuthRoleSpec
 from .policies import attached_policies
-
-TOKEN_TTL_SECONDS = 3600
-"""1 h: a Vault agent renews well within it; a stolen token is short-lived."""
-TOKEN_MAX_TTL_SECONDS = 14400
-"""4 h: after this the agent (or Consul's CA provider) logs in again with a fresh service-account token."""
-ALIAS_NAME_SOURCE = "serviceaccount_uid"
-
-
-@dataclass(frozen=True, kw_only=True)
-class AuthRoleSpec:
-    """One Kubernetes-auth role exactly as it is written to Vault (inputs of ``AuthBackendRole``).
-
-    Consul's identities and onboarded apps share it, so every role of the stack has the same hygiene.
-    """
-
-    role_name: str
-    bound_service_account_names: tuple[str, ...]
-    bound_service_account_namespaces: tuple[str, ...]
-    audience: str
-    token_policies: tuple[str, ...]
-    alias_name_source: str = ALIAS_NAME_SOURCE
-    token_ttl: int = TOKEN_TTL_SECONDS
-    token_max_ttl: int = TOKEN_MAX_TTL_SECONDS
-    token_no_default_policy: bool = True
-    """Never attach Vault's ``default`` policy: the role's own policies are all its tokens get."""
-
-    def resource_args(self, backend: str) -> dict[str, Any]:
-        """The keyword arguments of ``vault.kubernetes.AuthBackendRole`` for this role on an auth mount."""
-        return {
-            "backend": backend,
-            "role_name": self.role_name,
-            "bound_service_account_names": list(self.bound_service_account_names),
-            "bound_service_account_namespaces": list(self.bound_service_account_namespaces),
-            "audience": self.audience,
-            "alias_name_source": self.alias_name_source,
-            "token_ttl": self.token_ttl,
-            "token_max_ttl": self.token_max_ttl,
-            "token_policies": list(self.token_policies),
-            "token_no_default_policy": self.token_no_default_policy,
-        }
 
 
 @dataclass(frozen=True, kw_only=True)

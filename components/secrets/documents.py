@@ -2,17 +2,14 @@
 
 Values are formatted exactly as the chart and Consul read them (contract §5): the gossip key is the
 base64 of 32 random bytes; tokens are lowercase UUIDs under field ``token``; the license is text; the
-snapshot agent config is one JSON document as a string. Every secret is a JSON object with the single
-field the layout names (``KV_FIELDS``).
+snapshot agent config is one JSON document as a string. Every secret is a JSON object with a single
+field (the layout's ``KV_FIELDS`` names it for this stack). No settings or layout here: the component imports it.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-
-from ..layout import KV_FIELDS, KvSecret
-from ..settings import Settings
 
 GOSSIP_KEY_BYTES = 32
 """What ``consul keygen`` generates: 32 bytes (AES-256), base64-encoded."""
@@ -31,9 +28,9 @@ EMPTY_TOKEN = ""
 """The stored bootstrap token for automatic bootstrap: server-acl-init sees it empty and writes the real one."""
 
 
-def kv_data(secret: KvSecret, value: str) -> str:
+def kv_data(field: str, value: str) -> str:
     """The ``data_json`` of one KV secret: a JSON object with the secret's field, as the chart reads it."""
-    return json.dumps({KV_FIELDS[secret]: value}, sort_keys=True)
+    return json.dumps({field: value}, sort_keys=True)
 
 
 def uuid_from_random_hex(random_hex: str) -> str:
@@ -48,12 +45,11 @@ def uuid_from_random_hex(random_hex: str) -> str:
     return str(uuid.UUID(bytes=raw, version=4))
 
 
-def snapshot_agent_config(settings: Settings) -> str:
+def snapshot_agent_config(interval: str, retain: int) -> str:
     """The snapshot agent's JSON config (the sidecar of the servers reads it from Vault as one string).
 
     Only the schedule and retention come from the stack; the chart supplies the agent's address, TLS and
     ACL login itself. Snapshots go to the agent's local path unless a storage block is added later.
     """
-    agent = settings.consul.snapshot_agent
-    document = {"snapshot_agent": {"snapshot": {"interval": agent.interval, "retain": agent.retain}}}
+    document = {"snapshot_agent": {"snapshot": {"interval": interval, "retain": retain}}}
     return json.dumps(document, sort_keys=True)

@@ -6,12 +6,18 @@ from typing import Any
 
 import pytest
 
-from secure_mesh.audit import audit_enabled, audit_options
+from secure_mesh.audit import VaultAuditArgs, audit_options
+from secure_mesh.composition.vault import audit_args, audit_enabled
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
-from tests.identities.variants import settings_for
+from tests.identities.variants import layout_for, settings_for
 
 AUDIT = "vault:index/audit:Audit"
-COMPONENT = "secure-mesh:audit:VaultAudit"
+COMPONENT = "secure-mesh:index:VaultAudit"
+
+
+def _args(stack: str, override: dict[str, Any]) -> VaultAuditArgs:
+    layout = layout_for(stack, override)
+    return audit_args(layout.settings, layout)
 
 
 def test_prod_enables_a_protected_file_audit_device_to_stdout(prod_run: ProgramRun) -> None:
@@ -61,5 +67,5 @@ def test_prod_may_turn_it_off_explicitly() -> None:
     ],
 )
 def test_options_per_device_type(audit: dict[str, Any], expected: dict[str, str]) -> None:
-    options = audit_options(settings_for("prod", {"vault": {"audit": audit}}))
+    options = audit_options(_args("prod", {"vault": {"audit": audit}}))
     assert options == {"format": "json", "hmac_accessor": "true", "log_raw": "false", **expected}

@@ -9,7 +9,7 @@ from tests.harness import ProgramRun, RegisteredResource, stack_of_run
 from tests.identities.variants import everything_run, layout_for, prod_variant_run
 from tests.mocks.identities import REVIEWER_JWT
 
-COMPONENT = "secure-mesh:identities:VaultIdentities"
+COMPONENT = "secure-mesh:index:VaultIdentities"
 AUTH = "vault:index/authBackend:AuthBackend"
 AUTH_CONFIG = "vault:kubernetes/authBackendConfig:AuthBackendConfig"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
@@ -184,7 +184,7 @@ def test_dev_server_acl_init_policy_text(dev_run: ProgramRun) -> None:
 
 def _consul_roles(run: ProgramRun) -> list[RegisteredResource]:
     """The roles of Consul's identities (onboarded apps and the gateway have theirs in the onboarding component)."""
-    return [r for r in run.of_type(ROLE) if run.by_urn(r.parent).type == "secure-mesh:identities:VaultIdentities"]
+    return [r for r in run.of_type(ROLE) if run.by_urn(r.parent).type == COMPONENT]
 
 
 def test_roles_are_exact(dev_run: ProgramRun) -> None:

@@ -39,7 +39,7 @@ class Access:
         }
         self.roles: dict[str, list[PolicyDocument]] = {}
         # Consul's identities only: onboarded apps and the gateway are checked in tests/onboarding.
-        consul_roles = [r for r in run.of_type(ROLE) if run.by_urn(r.parent).type.startswith("secure-mesh:identities:")]
+        consul_roles = [r for r in run.of_type(ROLE) if run.by_urn(r.parent).type == "secure-mesh:index:VaultIdentities"]
         for role in consul_roles:
             missing = [p for p in role.inputs["tokenPolicies"] if p not in documents]
             assert not missing, f"role {role.inputs['roleName']} carries unregistered policies {missing}"

@@ -13,7 +13,7 @@ from tests.harness import ProgramRun, RegisteredResource, layout_of_run
 from tests.identities.variants import LICENSE_TEXT, REPLICATION_TOKEN, everything_run
 from tests.mocks.identities import mock_random_bytes
 
-COMPONENT = "secure-mesh:secrets:ConsulSecrets"
+COMPONENT = "secure-mesh:index:ConsulSecrets"
 MOUNT = "vault:index/mount:Mount"
 BACKEND = "vault:kv/secretBackendV2:SecretBackendV2"
 SECRET = "vault:kv/secretV2:SecretV2"

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from secure_mesh.layout import KvSecret
+from secure_mesh.composition.vault import secrets_args
+from secure_mesh.layout import KV_FIELDS, KvSecret
 from secure_mesh.secrets.documents import (
     KV_DELETE_VERSION_AFTER,
     KV_MAX_VERSIONS,
@@ -17,7 +18,7 @@ from secure_mesh.secrets.documents import (
 )
 from secure_mesh.settings import SettingsError, load_settings
 from tests.harness import deep_merge, load_stack_config
-from tests.identities.variants import EVERYTHING_ON, layout_for, settings_for
+from tests.identities.variants import EVERYTHING_ON, layout_for
 from tests.onboarding.stacks import PLACEHOLDER_DIGEST
 
 
@@ -37,10 +38,10 @@ def test_uuid_refuses_the_wrong_number_of_bytes() -> None:
 
 
 def test_kv_data_uses_the_field_the_chart_reads() -> None:
-    assert json.loads(kv_data(KvSecret.GOSSIP, "k")) == {"key": "k"}
-    assert json.loads(kv_data(KvSecret.BOOTSTRAP_TOKEN, "")) == {"token": ""}
-    assert json.loads(kv_data(KvSecret.LICENSE, "lic")) == {"license": "lic"}
-    assert json.loads(kv_data(KvSecret.SNAPSHOT_AGENT, "{}")) == {"config": "{}"}
+    assert json.loads(kv_data(KV_FIELDS[KvSecret.GOSSIP], "k")) == {"key": "k"}
+    assert json.loads(kv_data(KV_FIELDS[KvSecret.BOOTSTRAP_TOKEN], "")) == {"token": ""}
+    assert json.loads(kv_data(KV_FIELDS[KvSecret.LICENSE], "lic")) == {"license": "lic"}
+    assert json.loads(kv_data(KV_FIELDS[KvSecret.SNAPSHOT_AGENT], "{}")) == {"config": "{}"}
 
 
 def test_snapshot_agent_config_follows_the_settings() -> None:
@@ -52,12 +53,16 @@ def test_snapshot_agent_config_follows_the_settings() -> None:
             "snapshotAgent": {"enabled": True, "retain": 72},
         }
     }
-    assert json.loads(snapshot_agent_config(settings_for("prod", enterprise))) == {
-        "snapshot_agent": {"snapshot": {"interval": "1h", "retain": 72}}
-    }
-    assert json.loads(snapshot_agent_config(settings_for("dev", EVERYTHING_ON))) == {
-        "snapshot_agent": {"snapshot": {"interval": "30m", "retain": 48}}
-    }
+    for stack, override, expected in (
+        ("prod", enterprise, {"interval": "1h", "retain": 72}),
+        ("dev", EVERYTHING_ON, {"interval": "30m", "retain": 48}),
+    ):
+        layout = layout_for(stack, override)
+        agent = secrets_args(layout.settings, layout, license="lic", replication_token="tok").snapshot_agent
+        assert agent is not None
+        assert json.loads(snapshot_agent_config(agent.interval, agent.retain)) == {
+            "snapshot_agent": {"snapshot": expected}
+        }
 
 
 def test_kv_mount_keeps_history() -> None:

@@ -8,9 +8,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from secure_mesh.identities.component import VaultIdentities, VaultIdentitiesArgs, reviewer_jwt_from_secret_data
-from secure_mesh.layout import Identity, KvSecret
-from secure_mesh.secrets.component import ConsulSecrets, ConsulSecretsArgs
+from secure_mesh.composition.vault import identities_args, secrets_args
+from secure_mesh.identities.component import VaultIdentities, reviewer_jwt_from_secret_data
+from secure_mesh.layout import KvSecret
+from secure_mesh.secrets.component import ConsulSecrets
 from tests.harness import PROJECT, ProgramMocks, _collect_mock_outputs, _resolve
 from tests.identities.variants import EVERYTHING_ON, LICENSE_TEXT, REPLICATION_TOKEN, layout_for
 
@@ -20,14 +21,14 @@ def _build(override: dict[str, Any] | None) -> tuple[ConsulSecrets, VaultIdentit
     layout = layout_for("dev", override)
     secrets = ConsulSecrets(
         "t-secrets",
-        ConsulSecretsArgs(
+        secrets_args(
             layout.settings,
             layout,
             license=pulumi.Output.secret(LICENSE_TEXT),
             replication_token=pulumi.Output.secret(REPLICATION_TOKEN),
         ),
     )
-    identities = VaultIdentities("t-identities", VaultIdentitiesArgs(layout.settings, layout))
+    identities = VaultIdentities("t-identities", identities_args(layout.settings, layout))
     return secrets, identities
 
 
@@ -62,16 +63,32 @@ def test_helm_paths_and_role_names() -> None:
         KvSecret.LICENSE: "consul/kv/data/consul/license",
         KvSecret.SNAPSHOT_AGENT: "consul/kv/data/consul/snapshot-agent",
     }
-    assert identities.auth_mount_path == "kubernetes-dc1"
-    assert identities.role_names == {
-        Identity.SERVER: "consul-server",
-        Identity.CLIENT: "consul-client",
-        Identity.SERVER_ACL_INIT: "consul-server-acl-init",
-        Identity.CONNECT_INJECTOR: "consul-connect-injector",
-        Identity.CA_READER: "consul-ca-reader",
-        Identity.PARTITION_INIT: "consul-partition-init",
-    }
-    assert identities.policy_names[Identity.SERVER] == "consul-dc1-server"
+    assert _resolve(secrets.kv_mount) == ("consul/kv", False)
+    assert _resolve(secrets.kv_paths) == ({kind.value: path for kind, path in secrets.helm_paths.items()}, False)
+    assert _resolve(identities.auth_mount_path) == ("kubernetes-dc1", False)
+    assert _resolve(identities.role_names) == (
+        {
+            "server": "consul-server",
+            "client": "consul-client",
+            "server-acl-init": "consul-server-acl-init",
+            "connect-injector": "consul-connect-injector",
+            "ca-reader": "consul-ca-reader",
+            "partition-init": "consul-partition-init",
+        },
+        False,
+    )
+    assert _resolve(identities.policy_names) == (
+        {
+            "server": "consul-dc1-server",
+            "client": "consul-dc1-client",
+            "server-acl-init": "consul-dc1-server-acl-init",
+            "connect-injector": "consul-dc1-connect-injector",
+            "ca-reader": "consul-dc1-ca-reader",
+            "partition-init": "consul-dc1-partition-init",
+            "mesh-ca": "consul-dc1-mesh-ca",
+        },
+        False,
+    )
     assert set(identities.ready) >= {identities.auth, identities.auth_config, *identities.roles.values()}
     assert set(secrets.ready) >= {secrets.mount, secrets.backend, *secrets.secrets.values()}
 

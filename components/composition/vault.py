@@ -1,0 +1,199 @@
+"""Settings and layout → the Args of the Vault-side components other than the PKI.
+
+:func:`audit_args` (VaultAudit), :func:`secrets_args` (ConsulSecrets), :func:`identities_args`
+(VaultIdentities), :func:`secrets_engine_args` (ConsulSecretsEngine) and :func:`gossip_rotation_args`
+(GossipKeyRotation). Every name comes from the layout; every document from the pure modules next to each
+component (:mod:`..identities.policies`, :mod:`..identities.roles`, :mod:`..identities.reviewers`,
+:mod:`..secrets.documents`, :mod:`..rotation.plan`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+
+from ..audit import VaultAuditArgs
+from ..identities.component import (
+    ClientJwtReviewArgs,
+    KubernetesAuthRoleArgs,
+    ReviewerSecretArgs,
+    ServiceAccountArgs,
+    VaultIdentitiesArgs,
+    VaultPolicyArgs,
+)
+from ..identities.policies import PolicyDocument, identity_policies, mesh_ca_policy
+from ..identities.reviewers import vault_login_service_accounts
+from ..identities.roles import RoleSpec, role_specs
+from ..layout import Layout
+from ..rotation.component import ConsulSecretsEngineArgs, EngineRoleArgs, GossipKeyRotationArgs
+from ..rotation.documents import ROLE_RULES, EngineRole
+from ..rotation.plan import RotationNames, gossip_job_args, role_ttls
+from ..secrets.component import ConsulSecretsArgs, KvSecretArgs, SnapshotAgentArgs
+from ..settings import Settings, VaultPlacement
+from ..vocabulary import KvSecret, TokenReviewer
+
+MESH_CA_POLICY_KEY = "mesh-ca"
+"""The key of the mesh CA provider's policy among the identities' policies (the others are keyed by identity)."""
+
+
+def audit_enabled(settings: Settings) -> bool:
+    """Whether the stack enables an audit device: ``vault.audit.enabled``, else on in prod only."""
+    enabled = settings.vault.audit.enabled
+    return settings.is_production if enabled is None else enabled
+
+
+def audit_args(settings: Settings, layout: Layout) -> VaultAuditArgs:
+    """The stack's audit device (``vault.audit``), protected in production."""
+    audit = settings.vault.audit
+    return VaultAuditArgs(
+        path=layout.audit_device_path,
+        description=f"secure-mesh audit trail (Consul datacenter {layout.datacenter})",
+        enabled=audit_enabled(settings),
+        type=audit.type,
+        file_path=audit.file_path,
+        address=audit.address,
+        socket_type=audit.socket_type,
+        facility=audit.facility,
+        tag=audit.tag,
+        protect=settings.is_production,
+    )
+
+
+def secrets_args(
+    settings: Settings,
+    layout: Layout,
+    license: pulumi.Input[str] | None = None,
+    replication_token: pulumi.Input[str] | None = None,
+) -> ConsulSecretsArgs:
+    """Consul's KV secrets for this stack: the layout's set and names; the secret config values as given.
+
+    A secondary datacenter without ``consulReplicationToken`` or an Enterprise stack without ``consulLicense`` is
+    refused here, naming the secret config key, before anything is registered.
+    """
+    secrets = layout.kv_secrets
+    if KvSecret.LICENSE in secrets and license is None:
+        raise ValueError("Consul Enterprise needs the consulLicense secret")
+    generate = KvSecret.REPLICATION_TOKEN in secrets and layout.is_federation_primary
+    if KvSecret.REPLICATION_TOKEN in secrets and not generate and replication_token is None:
+        raise ValueError("a secondary datacenter needs the consulReplicationToken secret")
+    agent = settings.consul.snapshot_agent
+    return ConsulSecretsArgs(
+        kv_mount=layout.kv_mount,
+        secrets=tuple(KvSecretArgs(secret, layout.kv(secret).name, layout.kv(secret).field) for secret in secrets),
+        acl_bootstrap=settings.consul.acl_bootstrap,
+        gossip_key_rotated=settings.rotation.gossip_key_version > 1,
+        generate_replication_token=generate,
+        snapshot_agent=SnapshotAgentArgs(agent.interval, agent.retain) if KvSecret.SNAPSHOT_AGENT in secrets else None,
+        license=license if KvSecret.LICENSE in secrets else None,
+        replication_token=replication_token if KvSecret.REPLICATION_TOKEN in secrets and not generate else None,
+        protect=settings.is_production,
+    )
+
+
+def policy_args(key: str, document: PolicyDocument) -> VaultPolicyArgs:
+    """A policy document as the component takes it."""
+    return VaultPolicyArgs(key=key, name=document.name, paths={p: tuple(c) for p, c in document.paths.items()})
+
+
+def role_args(spec: RoleSpec) -> KubernetesAuthRoleArgs:
+    """A Consul identity's role as the component takes it."""
+    return KubernetesAuthRoleArgs(
+        key=spec.identity.value,
+        role_name=spec.role_name,
+        service_account_names=spec.bound_service_account_names,
+        service_account_namespaces=spec.bound_service_account_namespaces,
+        audience=spec.audience,
+        policies=spec.token_policies,
+        token_ttl=spec.token_ttl,
+        token_max_ttl=spec.token_max_ttl,
+    )
+
+
+def identities_args(settings: Settings, layout: Layout) -> VaultIdentitiesArgs:
+    """The Kubernetes auth mount of this datacenter, its reviewer, and a policy and role per Consul identity."""
+    vault_settings = settings.vault
+    client_jwt: ClientJwtReviewArgs | None = None
+    reviewer: ReviewerSecretArgs | None = None
+    if vault_settings.placement is VaultPlacement.EXTERNAL:
+        if vault_settings.token_reviewer is TokenReviewer.CLIENT_JWT:
+            client_jwt = ClientJwtReviewArgs(
+                binding_name=layout.vault_clients_binding_name,
+                service_accounts=tuple(
+                    ServiceAccountArgs(account.namespace, account.name)
+                    for account in vault_login_service_accounts(layout)
+                ),
+            )
+        else:
+            reviewer = ReviewerSecretArgs(
+                namespace=layout.token_reviewer_namespace,
+                service_account=layout.token_reviewer_service_account,
+                binding_name=layout.token_reviewer_binding_name,
+                secret_name=layout.token_reviewer_secret_name,
+            )
+    policies = [policy_args(identity.value, document) for identity, document in identity_policies(layout).items()]
+    policies.append(policy_args(MESH_CA_POLICY_KEY, mesh_ca_policy(layout)))
+    return VaultIdentitiesArgs(
+        auth_path=layout.kubernetes_auth_path,
+        auth_description=f"Kubernetes auth for Consul datacenter {layout.datacenter}",
+        kubernetes_host=vault_settings.kubernetes_host,
+        kubernetes_ca_cert=vault_settings.kubernetes_ca_cert_pem,
+        client_jwt_review=client_jwt,
+        reviewer_secret=reviewer,
+        policies=tuple(policies),
+        roles=tuple(role_args(spec) for spec in role_specs(layout)),
+        protect=settings.is_production,
+    )
+
+
+def secrets_engine_args(
+    settings: Settings, layout: Layout, server_ca_pem: pulumi.Input[str]
+) -> ConsulSecretsEngineArgs:
+    """Vault's Consul secrets engine for this stack: its mount, Consul's address, one role per kind of caller."""
+    names = RotationNames(layout)
+    return ConsulSecretsEngineArgs(
+        mount=names.engine_mount,
+        consul_address=names.engine_consul_address(settings),
+        server_ca_pem=server_ca_pem,
+        engine_policy=names.consul_policy(None),
+        roles=tuple(
+            EngineRoleArgs(
+                name=role.value,
+                consul_policy=names.consul_policy(role),
+                rules=ROLE_RULES[role],
+                ttl=role_ttls(settings, role)[0],
+                max_ttl=role_ttls(settings, role)[1],
+            )
+            for role in EngineRole
+        ),
+        default_lease_ttl_seconds=role_ttls(settings, EngineRole.GOSSIP_ROTATOR)[0],
+        protect=settings.is_production,
+    )
+
+
+def gossip_rotation_args(
+    settings: Settings,
+    layout: Layout,
+    *,
+    auth_mount_path: pulumi.Input[str],
+    kv_mount: pulumi.Input[str],
+    server_ca_pem: pulumi.Input[str],
+    engine_role: pulumi.Input[str],
+    consul_release: pulumi.Input[str],
+    deployed: pulumi.Input[Mapping[str, int]] | None,
+) -> GossipKeyRotationArgs:
+    """The gossip key rotation of this stack (``rotation.gossipKeyVersion``), wired to the other components."""
+    names = RotationNames(layout)
+    return GossipKeyRotationArgs(
+        version=settings.rotation.gossip_key_version,
+        job=gossip_job_args(names),
+        policy_name=names.gossip_rotator_policy,
+        token_ttl=role_ttls(settings, EngineRole.GOSSIP_ROTATOR)[1],
+        auth_mount_path=auth_mount_path,
+        kv_mount=kv_mount,
+        server_ca_pem=server_ca_pem,
+        engine_role=engine_role,
+        consul_release=consul_release,
+        deployed=deployed,
+        protect=settings.is_production,
+    )
