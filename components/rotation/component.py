@@ -16,118 +16,168 @@ KV ``consul/gossip-next`` with its version, and the Job ``gossip-rotate-v<N>`` t
 read from this stack's own ``rotationVersions`` output (a ``StackReference`` to itself): lowering or skipping
 raises :class:`~.documents.RotationVersionError`, and every rotation resource takes its inputs through that
 check, so none is created when it fails.
+
+Both take plain Args (names, rules, TTLs, the Job's inputs) from the composition (:mod:`..composition.vault`,
+which names everything with :mod:`.plan`) and the values other components compute as ``pulumi.Input``: the
+server CA, the Kubernetes auth mount's path, the KV mount, the engine's role, the Consul release. The Consul
+provider reaches the engine through ``opts`` (``providers=[consul_provider]``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 import pulumi_random as random
 import pulumi_vault as vault
 
-from ..identities.roles import AuthRoleSpec, workload_audience
-from ..layout import Layout
+from ..args import coerce_args
+from ..identities.documents import AuthRoleSpec
 from ..secrets.documents import GOSSIP_KEY_BYTES
-from ..settings import Settings
 from .documents import (
     ENGINE_TOKEN_RULES,
     GOSSIP_VERSION_KEY,
-    ROLE_RULES,
     SCRIPT_FILE,
     VERSION_OUTPUT,
-    EngineRole,
-    RotationNames,
+    GossipJobArgs,
     check_version_step,
     gossip_job,
     gossip_job_name,
-    gossip_rotator_policy,
-    job_deadline_seconds,
-    role_ttls,
+    gossip_rotator_policy_document,
 )
 
-if TYPE_CHECKING:
-    import pulumi_consul as consul
-
+ENGINE_TYPE_TOKEN = "secure-mesh:index:ConsulSecretsEngine"
+ENGINE_OLD_TYPE_TOKEN = "secure-mesh:rotation:ConsulSecretsEngine"
+ROTATION_TYPE_TOKEN = "secure-mesh:index:GossipKeyRotation"
+ROTATION_OLD_TYPE_TOKEN = "secure-mesh:rotation:GossipKeyRotation"
+"""The tokens before issue 15: aliases keep deployed stacks' URNs."""
 GOSSIP_SCRIPT = Path(__file__).parent / "scripts" / SCRIPT_FILE
 """The Job's script, shipped in a ConfigMap named like the Job."""
+ENGINE_DESCRIPTION = "Consul ACL tokens for operators, the Consul provider and rotation Jobs (short-lived)"
+
+
+@dataclass(frozen=True)
+class EngineRoleArgs:
+    """One role of the secrets engine: a Consul ACL policy and the short-lived tokens Vault issues with it."""
+
+    name: str
+    """The role's name: callers read a token at ``<mount>/creds/<name>``."""
+    consul_policy: str
+    """The name of the Consul ACL policy created for the role."""
+    rules: str
+    """That policy's Consul ACL rules (HCL)."""
+    ttl: int
+    """Token TTL in seconds."""
+    max_ttl: int
+    """Token maximum TTL in seconds."""
 
 
 @dataclass(frozen=True)
 class ConsulSecretsEngineArgs:
-    """Inputs of :class:`ConsulSecretsEngine`."""
+    """Inputs of :class:`ConsulSecretsEngine`: the mount, how Vault reaches Consul, its own policy and the roles."""
 
-    settings: Settings
-    layout: Layout
-    consul_provider: consul.Provider
+    mount: str
+    """The engine's mount path (``consul/acl``)."""
+    consul_address: str
+    """Consul's HTTPS API as Vault reaches it (``host:port``)."""
     server_ca_pem: pulumi.Input[str]
     """The server chain's CA chain: Vault verifies Consul's HTTPS certificate with it."""
+    engine_policy: str
+    """The name of the Consul ACL policy of the engine's own token (``acl = "write"``, never the bootstrap token)."""
+    roles: Sequence[EngineRoleArgs]
+    """The engine's roles, one per kind of caller."""
+    default_lease_ttl_seconds: int
+    """The mount's default lease TTL (the mount's maximum is the longest role's ``max_ttl``)."""
+    protect: bool = False
+    """Protect the engine's mount (production)."""
 
 
 class ConsulSecretsEngine(pulumi.ComponentResource):
     """Vault's Consul secrets engine with its own ``acl = "write"`` token and one role per kind of caller."""
 
-    roles: dict[EngineRole, vault.consul.SecretBackendRole]
+    mount: pulumi.Output[str]
+    """The engine's mount path, from the mount."""
+    creds_paths: pulumi.Output[Mapping[str, str]]
+    """Role name → where a caller reads a token of it (``<mount>/creds/<role>``), from the roles."""
 
     def __init__(self, name: str, args: ConsulSecretsEngineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("secure-mesh:rotation:ConsulSecretsEngine", name, None, opts)
+        args = coerce_args(ConsulSecretsEngineArgs, args)
+        aliases = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=ENGINE_OLD_TYPE_TOKEN)])
+        super().__init__(ENGINE_TYPE_TOKEN, name, None, pulumi.ResourceOptions.merge(opts, aliases))
+        if not args.roles:
+            raise ValueError("ConsulSecretsEngineArgs.roles: at least one role")
+        # pulumi_consul is imported where used (its package imports ~60 modules); the provider comes from opts.
         import pulumi_consul as consul
 
-        settings, names = args.settings, RotationNames(args.layout)
-        on_consul = pulumi.ResourceOptions(parent=self, provider=args.consul_provider)
-        self.policies: dict[EngineRole | None, consul.AclPolicy] = {}
-        for role, rules in [(None, ENGINE_TOKEN_RULES), *ROLE_RULES.items()]:
-            label = "engine" if role is None else role.value
-            self.policies[role] = consul.AclPolicy(
-                f"{name}-{label}-acl-policy",
-                name=names.consul_policy(role),
-                rules=rules,
-                description=f"secure-mesh: Vault's Consul secrets engine ({label})",
-                opts=on_consul,
+        child = pulumi.ResourceOptions(parent=self)
+        self.engine_policy = consul.AclPolicy(
+            f"{name}-engine-acl-policy",
+            name=args.engine_policy,
+            rules=ENGINE_TOKEN_RULES,
+            description="secure-mesh: Vault's Consul secrets engine (engine)",
+            opts=child,
+        )
+        self.policies: dict[str, consul.AclPolicy] = {
+            role.name: consul.AclPolicy(
+                f"{name}-{role.name}-acl-policy",
+                name=role.consul_policy,
+                rules=role.rules,
+                description=f"secure-mesh: Vault's Consul secrets engine ({role.name})",
+                opts=child,
             )
+            for role in args.roles
+        }
         self.engine_token = consul.AclToken(
             f"{name}-engine-token",
             description="secure-mesh: Vault's Consul secrets engine (acl = write; not the bootstrap token)",
-            policies=[self.policies[None].name],
+            policies=[self.engine_policy.name],
             local=False,
-            opts=on_consul,
+            opts=child,
         )
         secret_id = consul.get_acl_token_secret_id_output(
             accessor_id=self.engine_token.id,  # the provider's id of an ACL token is its AccessorID
-            opts=pulumi.InvokeOutputOptions(parent=self, provider=args.consul_provider),
+            opts=pulumi.InvokeOutputOptions(parent=self),
         ).secret_id
-        max_lease = max(role_ttls(settings, role)[1] for role in EngineRole)
         self.backend = vault.consul.SecretBackend(
             f"{name}-backend",
-            path=names.engine_mount,
-            description="Consul ACL tokens for operators, the Consul provider and rotation Jobs (short-lived)",
-            address=names.engine_consul_address(settings),
+            path=args.mount,
+            description=ENGINE_DESCRIPTION,
+            address=args.consul_address,
             scheme="https",
             ca_cert=args.server_ca_pem,
             token_wo=pulumi.Output.secret(secret_id),
             token_wo_version=1,
             bootstrap=False,
-            default_lease_ttl_seconds=role_ttls(settings, EngineRole.GOSSIP_ROTATOR)[0],
-            max_lease_ttl_seconds=max_lease,
-            opts=pulumi.ResourceOptions(parent=self, protect=settings.is_production),
+            default_lease_ttl_seconds=args.default_lease_ttl_seconds,
+            max_lease_ttl_seconds=max(role.max_ttl for role in args.roles),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        self.roles = {}
-        for role in EngineRole:
-            ttl, max_ttl = role_ttls(settings, role)
-            self.roles[role] = vault.consul.SecretBackendRole(
-                f"{name}-{role.value}-role",
+        self.roles: dict[str, vault.consul.SecretBackendRole] = {
+            role.name: vault.consul.SecretBackendRole(
+                f"{name}-{role.name}-role",
                 backend=self.backend.path,
-                name=role.value,
-                consul_policies=[self.policies[role].name],
-                ttl=ttl,
-                max_ttl=max_ttl,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.backend, self.policies[role]]),
+                name=role.name,
+                consul_policies=[self.policies[role.name].name],
+                ttl=role.ttl,
+                max_ttl=role.max_ttl,
+                opts=child,
             )
-        self.register_outputs({"mount": names.engine_mount})
+            for role in args.roles
+        }
+        # The provider types these optional; both are always given here.
+        self.mount = cast(pulumi.Output[str], self.backend.path)
+        self.creds_paths = pulumi.Output.all(
+            **{
+                key: pulumi.Output.concat(cast(pulumi.Output[str], role.backend), "/creds/", role.name)
+                for key, role in self.roles.items()
+            }
+        ).apply(dict)
+        self.register_outputs({"mount": self.mount, "credsPaths": self.creds_paths})
 
 
 def deployed_versions() -> pulumi.Output[Any]:
@@ -138,16 +188,34 @@ def deployed_versions() -> pulumi.Output[Any]:
 
 @dataclass(frozen=True)
 class GossipKeyRotationArgs:
-    """Inputs of :class:`GossipKeyRotation`."""
+    """Inputs of :class:`GossipKeyRotation`: the requested version, the Job's identity and inputs, and what it
+    waits for.
+    """
 
-    settings: Settings
-    layout: Layout
-    engine: ConsulSecretsEngine
+    version: int
+    """The requested ``gossipKeyVersion`` (1: nothing to rotate; each step up runs one Job)."""
+    job: GossipJobArgs
+    """What the Job's manifest names (its namespace, service account, Vault and Consul addresses, KV names …)."""
+    policy_name: str
+    """The Job's Vault policy."""
+    token_ttl: int
+    """TTL (and max TTL) in seconds of the Job's Vault token: the gossip-rotator role's max TTL."""
+    auth_mount_path: pulumi.Input[str]
+    """The Kubernetes auth mount's path (VaultIdentities' output): the Job's role is written on it."""
+    kv_mount: pulumi.Input[str]
+    """The KV-v2 mount's path (ConsulSecrets' output): the next key is written to it."""
     server_ca_pem: pulumi.Input[str]
-    deployed: pulumi.Input[Any]
-    """The stack's previous ``rotationVersions`` output (see :func:`deployed_versions`)."""
-    consul_ready: list[pulumi.Resource]
-    """The Consul release (and what it waits for): the Job talks to running servers."""
+    """The server chain's CA: the Job verifies Consul's HTTPS certificate with it."""
+    engine_role: pulumi.Input[str]
+    """The engine's gossip-rotator role (ConsulSecretsEngine's): the Job reads its Consul token from it, so the
+    Job waits for it."""
+    consul_release: pulumi.Input[str]
+    """An output of the Consul release (its name): the service account, the script and the Job wait for it
+    (Consul's namespace and running servers)."""
+    deployed: pulumi.Input[Mapping[str, int]] | None = None
+    """The stack's previous ``rotationVersions`` output (see :func:`deployed_versions`); None: never deployed."""
+    protect: bool = False
+    """Protect the version's key (production)."""
 
 
 class GossipKeyRotation(pulumi.ComponentResource):
@@ -159,99 +227,95 @@ class GossipKeyRotation(pulumi.ComponentResource):
     """The checked version; resolves only once the Job (if any) completed."""
 
     def __init__(self, name: str, args: GossipKeyRotationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("secure-mesh:rotation:GossipKeyRotation", name, None, opts)
-        settings, names = args.settings, RotationNames(args.layout)
-        requested = settings.rotation.gossip_key_version
+        args = coerce_args(GossipKeyRotationArgs, args)
+        aliases = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=ROTATION_OLD_TYPE_TOKEN)])
+        super().__init__(ROTATION_TYPE_TOKEN, name, None, pulumi.ResourceOptions.merge(opts, aliases))
+        requested = args.version
         checked: pulumi.Output[int] = pulumi.Output.from_input(args.deployed).apply(
             lambda deployed: check_version_step(
                 f"rotation.{GOSSIP_VERSION_KEY}",
-                (deployed or {}).get(GOSSIP_VERSION_KEY) if isinstance(deployed, dict) else deployed,
+                (deployed or {}).get(GOSSIP_VERSION_KEY) if isinstance(deployed, Mapping) else deployed,
                 requested,
             )
         )
         self.job: kubernetes.batch.v1.Job | None = None
         self.version = checked
         if requested > 1:
-            self._rotate(name, args, names, requested, checked)
+            self._rotate(name, args, requested, checked)
         self.register_outputs({"version": self.version})
 
-    def _rotate(
-        self, name: str, args: GossipKeyRotationArgs, names: RotationNames, version: int, checked: pulumi.Output[int]
-    ) -> None:
+    def _rotate(self, name: str, args: GossipKeyRotationArgs, version: int, checked: pulumi.Output[int]) -> None:
         """The Job's identity, then the new key, its KV secret, the script's ConfigMap and the Job of this version
         (those four behind the check).
         """
-        settings = args.settings
-        document = gossip_rotator_policy(names)
+        job_args = args.job
+        document = gossip_rotator_policy_document(args.policy_name, job_args)
         self.policy = vault.Policy(
             f"{name}-policy", name=document.name, policy=document.render(), opts=pulumi.ResourceOptions(parent=self)
         )
-        _, max_ttl = role_ttls(args.settings, EngineRole.GOSSIP_ROTATOR)
         spec = AuthRoleSpec(
-            role_name=names.gossip_rotator_account,
-            bound_service_account_names=(names.gossip_rotator_account,),
-            bound_service_account_namespaces=(args.layout.consul_namespace,),
-            audience=workload_audience(args.settings),
+            role_name=job_args.service_account,
+            bound_service_account_names=(job_args.service_account,),
+            bound_service_account_namespaces=(job_args.namespace,),
+            audience=job_args.audience,
             token_policies=(document.name,),
-            token_ttl=max_ttl,
-            token_max_ttl=max_ttl,
+            token_ttl=args.token_ttl,
+            token_max_ttl=args.token_ttl,
         )
+        role_inputs = spec.resource_args(args.auth_mount_path)
+        role_inputs["token_policies"] = [self.policy.name]  # the policy's resource: the role waits for it
         self.auth_role = vault.kubernetes.AuthBackendRole(
-            f"{name}-auth-role",
-            **spec.resource_args(args.layout.kubernetes_auth_path),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
+            f"{name}-auth-role", **role_inputs, opts=pulumi.ResourceOptions(parent=self)
         )
+        account_metadata: Any = {"name": job_args.service_account, "namespace": job_args.namespace}
         self.service_account = kubernetes.core.v1.ServiceAccount(
             f"{name}-service-account",
-            metadata={"name": names.gossip_rotator_account, "namespace": args.layout.consul_namespace},
+            # Consul's namespace comes with the release: the metadata waits for it.
+            metadata=pulumi.Output.from_input(args.consul_release).apply(lambda _: account_metadata),
             automount_service_account_token=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.consul_ready),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         key = random.RandomBytes(
             f"{name}-key-v{version}",
             length=checked.apply(lambda _: GOSSIP_KEY_BYTES),
-            opts=pulumi.ResourceOptions(parent=self, protect=settings.is_production),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        next_path = names.gossip_next
+        field = job_args.kv_field
 
         def next_data(key_b64: str) -> str:
-            return json.dumps({next_path.field: key_b64, "version": str(version)}, sort_keys=True)
+            return json.dumps({field: key_b64, "version": str(version)}, sort_keys=True)
 
         secret_key: pulumi.Output[str] = pulumi.Output.secret(key.base64)
         next_json: pulumi.Output[str] = secret_key.apply(next_data)
         self.next_secret = vault.kv.SecretV2(
             f"{name}-next",
-            mount=next_path.mount,
-            name=next_path.name,
+            mount=args.kv_mount,
+            name=job_args.kv_next,
             data_json=next_json,
             delete_all_versions=False,
-            opts=pulumi.ResourceOptions(parent=self, protect=settings.is_production),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        manifest = gossip_job(names, version)
-        job_name = gossip_job_name(version)
+        manifest = gossip_job(job_args, version)
+        script_metadata: Any = {"name": gossip_job_name(version), "namespace": job_args.namespace}
         self.script = kubernetes.core.v1.ConfigMap(
             f"{name}-script-v{version}",
-            metadata=checked.apply(lambda _: {"name": job_name, "namespace": args.layout.consul_namespace}),
+            metadata=pulumi.Output.all(checked, args.consul_release).apply(lambda _: script_metadata),
             data={SCRIPT_FILE: GOSSIP_SCRIPT.read_text(), "consul-ca.pem": args.server_ca_pem},
             immutable=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.consul_ready),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        role = args.engine.roles[EngineRole.GOSSIP_ROTATOR]
         self.job = kubernetes.batch.v1.Job(
             f"{name}-job-v{version}",
-            metadata=checked.apply(lambda _: manifest["metadata"]),
+            # Behind the version check, the Consul release (running servers) and the engine's role (its token).
+            metadata=pulumi.Output.all(checked, args.consul_release, args.engine_role).apply(
+                lambda _: manifest["metadata"]
+            ),
             spec=manifest["spec"],
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[
-                    *args.consul_ready,
-                    self.next_secret,
-                    self.script,
-                    self.service_account,
-                    self.auth_role,
-                    role,
-                ],
-                custom_timeouts=pulumi.CustomTimeouts(create=f"{job_deadline_seconds(settings) + 120}s"),
+                # The pod reads these at run time by name; Kubernetes checks none of them when the Job is created.
+                depends_on=[self.next_secret, self.script, self.service_account, self.auth_role],
+                custom_timeouts=pulumi.CustomTimeouts(create=f"{job_args.active_deadline_seconds + 120}s"),
                 delete_before_replace=True,
             ),
         )

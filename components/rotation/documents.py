@@ -1,5 +1,6 @@
-"""Layer 3 for day-2 operations, as plain data: names, Consul ACL rules, the rotation Job's Vault policy,
-and the version check that refuses lowering or skipping a rotation version.
+"""Layer 3 for day-2 operations, as plain data: Consul ACL rules, the rotation Job's manifest, and the version
+check that refuses lowering or skipping a rotation version. No settings or layout here (the components import
+this module); :mod:`.plan` names everything for a stack from its layout and settings.
 
 Consul ACL rules (Consul docs ``security/acl/acl-rules``; consul ``acl/policy.go``): keyring operations
 need ``keyring = "write"`` (``-list`` needs ``read``, which ``write`` includes; consul
@@ -13,11 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ..identities.policies import READ, TOKEN_SELF, Capability, PolicyDocument
-from ..identities.roles import workload_audience
-from ..layout import KvPath, KvSecret, Layout
-from ..settings import Settings, duration_seconds
-from ..settings.images import Image, image_reference
+from ..identities.documents import READ, TOKEN_SELF, Capability, PolicyDocument
 
 GOSSIP_ROTATOR_ACCOUNT_SUFFIX = "gossip-rotator"
 GOSSIP_JOB_PREFIX = "gossip-rotate-v"
@@ -91,80 +88,9 @@ def check_version_step(key: str, deployed: object, requested: int) -> int:
     return requested
 
 
-@dataclass(frozen=True)
-class RotationNames:
-    """Every name the secrets engine and the rotations share, derived from the layout."""
-
-    layout: Layout
-
-    @property
-    def engine_mount(self) -> str:
-        """The Consul secrets engine's mount (``<prefix>/acl``): tokens come from ``<mount>/creds/<role>``."""
-        return f"{self.layout.mount_prefix}/acl"
-
-    def creds_path(self, role: EngineRole) -> str:
-        """Where a caller reads a fresh Consul token of one role."""
-        return f"{self.engine_mount}/creds/{role.value}"
-
-    def consul_policy(self, role: EngineRole | None) -> str:
-        """The Consul ACL policy of an engine role (``None``: the engine's own management token)."""
-        suffix = "vault-secrets-engine" if role is None else role.value
-        return f"{self.layout.name_prefix}-{self.layout.datacenter}-{suffix}"
-
-    @property
-    def gossip_next(self) -> KvPath:
-        """The KV-v2 secret holding the next gossip key and its version, read by the rotation Job."""
-        current = self.layout.kv(KvSecret.GOSSIP)
-        return KvPath(mount=current.mount, name=f"{current.name}-next", field=current.field)
-
-    @property
-    def gossip_rotator_account(self) -> str:
-        """The rotation Job's service account (and its Kubernetes-auth role)."""
-        return f"{self.layout.consul_fullname}-{GOSSIP_ROTATOR_ACCOUNT_SUFFIX}"[:63].rstrip("-")
-
-    @property
-    def gossip_rotator_policy(self) -> str:
-        """The rotation Job's Vault policy."""
-        return f"{self.layout.name_prefix}-{self.layout.datacenter}-{GOSSIP_ROTATOR_ACCOUNT_SUFFIX}"
-
-    @property
-    def consul_https_address(self) -> str:
-        """Consul's HTTPS API inside the cluster (the server Service; HTTPS-only chart, port 8501)."""
-        return f"{self.layout.consul_server_service}.{self.layout.consul_namespace}.svc:8501"
-
-    def engine_consul_address(self, settings: Settings) -> str:
-        """Consul's HTTPS API as Vault reaches it (``host:port``)."""
-        return settings.rotation.consul_secrets_engine.consul_address or self.consul_https_address
-
-
 def gossip_job_name(version: int) -> str:
     """The rotation Job of one version: immutable and traceable (``gossip-rotate-v2``)."""
     return f"{GOSSIP_JOB_PREFIX}{version}"
-
-
-def gossip_rotator_policy(names: RotationNames) -> PolicyDocument:
-    """The rotation Job's Vault policy: its Consul token, the next key, the current key, and its own token.
-
-    No ``revoke-self`` (the policy pack allows only renew/lookup-self): the Vault token lives at most
-    ``jobMaxTtl`` and its expiry revokes the Consul token's lease with it.
-    """
-    current = names.layout.kv(KvSecret.GOSSIP)
-    return PolicyDocument.build(
-        names.gossip_rotator_policy,
-        [
-            (names.creds_path(EngineRole.GOSSIP_ROTATOR), READ),
-            (names.gossip_next.data_path, READ),
-            (current.data_path, frozenset({Capability.READ, Capability.CREATE, Capability.UPDATE})),
-            *TOKEN_SELF,
-        ],
-    )
-
-
-def role_ttls(settings: Settings, role: EngineRole) -> tuple[int, int]:
-    """(ttl, max_ttl) in seconds of one engine role."""
-    engine = settings.rotation.consul_secrets_engine
-    prefix = {EngineRole.OPERATOR: "operator", EngineRole.PULUMI: "provider"}.get(role, "job")
-    return duration_seconds(getattr(engine, f"{prefix}_ttl")), duration_seconds(getattr(engine, f"{prefix}_max_ttl"))
 
 
 SCRIPT_FILE = "gossip-rotate.sh"
@@ -179,16 +105,61 @@ POLL_SECONDS = 5
 CALL_SECONDS = 30
 
 
-def job_deadline_seconds(settings: Settings) -> int:
+def job_deadline_seconds(token_max_ttl: int) -> int:
     """The Job's ``activeDeadlineSeconds``: within its Consul token's max TTL, so the token outlives the Job."""
-    _, max_ttl = role_ttls(settings, EngineRole.GOSSIP_ROTATOR)
-    return min(max_ttl, WAIT_SECONDS + 10 * CALL_SECONDS)
+    return min(token_max_ttl, WAIT_SECONDS + 10 * CALL_SECONDS)
 
 
-def gossip_job(names: RotationNames, version: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class VaultCaSecretArgs:
+    """A Kubernetes Secret holding the CA of Vault's listener, in the Job's namespace."""
+
+    name: str
+    """The Secret's name."""
+    key: str
+    """The key of the PEM inside it."""
+
+
+@dataclass(frozen=True)
+class GossipJobArgs:
+    """What the rotation Job's manifest names, as plain strings (a Job spec is not checked against Vault or Consul)."""
+
+    namespace: str
+    """Consul's namespace: the Job, its ConfigMap and service account live there."""
+    service_account: str
+    """The Job's service account (also its Kubernetes-auth role)."""
+    vault_address: str
+    """Vault's address as the Job reaches it."""
+    vault_auth_path: str
+    """The Kubernetes auth mount's path (the Job logs in at ``auth/<path>``)."""
+    audience: str
+    """The audience of the projected service-account token the Job logs in with."""
+    creds_path: str
+    """Where the Job reads its short-lived Consul token (``<engine mount>/creds/<role>``)."""
+    kv_mount: str
+    """The KV-v2 mount holding the gossip key."""
+    kv_current: str
+    """The current gossip key's name under the mount."""
+    kv_next: str
+    """The next gossip key's name under the mount."""
+    kv_field: str
+    """The field holding a key in both secrets."""
+    consul_https_address: str
+    """Consul's HTTPS API inside the cluster (``host:port``)."""
+    consul_image: str
+    """The Consul image (the Job's container runs its CLI)."""
+    vault_image: str
+    """The image whose ``/bin/vault`` the init container copies next to the Consul CLI."""
+    active_deadline_seconds: int
+    """The Job's deadline (within its Consul token's max TTL)."""
+    vault_namespace: str | None = None
+    """Vault Enterprise namespace, if any."""
+    vault_ca: VaultCaSecretArgs | None = None
+    """The Secret with Vault's CA, when Vault's certificate is not publicly trusted."""
+
+
+def gossip_job(args: GossipJobArgs, version: int) -> dict[str, Any]:
     """The Job ``gossip-rotate-v<N>`` (metadata and spec): one attempt set, bounded, non-root, no default token."""
-    layout = names.layout
-    settings = layout.settings
     job = gossip_job_name(version)
     restricted: dict[str, Any] = {
         "runAsNonRoot": True,
@@ -199,24 +170,24 @@ def gossip_job(names: RotationNames, version: int) -> dict[str, Any]:
     }
     env = [
         {"name": "TARGET_VERSION", "value": str(version)},
-        {"name": "VAULT_ADDR", "value": settings.vault.address},
-        {"name": "VAULT_AUTH_PATH", "value": layout.kubernetes_auth_login_path},
-        {"name": "VAULT_ROLE", "value": names.gossip_rotator_account},
+        {"name": "VAULT_ADDR", "value": args.vault_address},
+        {"name": "VAULT_AUTH_PATH", "value": f"auth/{args.vault_auth_path}"},
+        {"name": "VAULT_ROLE", "value": args.service_account},
         {"name": "SA_TOKEN_FILE", "value": f"{SA_TOKEN_DIR}/token"},
-        {"name": "CREDS_PATH", "value": names.creds_path(EngineRole.GOSSIP_ROTATOR)},
-        {"name": "KV_MOUNT", "value": layout.kv_mount},
-        {"name": "KV_CURRENT", "value": layout.kv(KvSecret.GOSSIP).name},
-        {"name": "KV_NEXT", "value": names.gossip_next.name},
-        {"name": "KV_FIELD", "value": names.gossip_next.field},
-        {"name": "CONSUL_HTTP_ADDR", "value": f"https://{names.consul_https_address}"},
+        {"name": "CREDS_PATH", "value": args.creds_path},
+        {"name": "KV_MOUNT", "value": args.kv_mount},
+        {"name": "KV_CURRENT", "value": args.kv_current},
+        {"name": "KV_NEXT", "value": args.kv_next},
+        {"name": "KV_FIELD", "value": args.kv_field},
+        {"name": "CONSUL_HTTP_ADDR", "value": f"https://{args.consul_https_address}"},
         {"name": "CONSUL_CACERT", "value": f"{SCRIPT_DIR}/consul-ca.pem"},
         {"name": "WAIT_SECONDS", "value": str(WAIT_SECONDS)},
         {"name": "POLL_SECONDS", "value": str(POLL_SECONDS)},
         {"name": "CALL_SECONDS", "value": str(CALL_SECONDS)},
         {"name": "PATH", "value": f"{TOOLS_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
     ]
-    if settings.vault.namespace is not None:
-        env.append({"name": "VAULT_NAMESPACE", "value": settings.vault.namespace})
+    if args.vault_namespace is not None:
+        env.append({"name": "VAULT_NAMESPACE", "value": args.vault_namespace})
     mounts: list[dict[str, Any]] = [
         {"name": "tools", "mountPath": TOOLS_DIR, "readOnly": True},
         {"name": "script", "mountPath": SCRIPT_DIR, "readOnly": True},
@@ -232,7 +203,7 @@ def gossip_job(names: RotationNames, version: int) -> dict[str, Any]:
                     {
                         "serviceAccountToken": {
                             "path": "token",
-                            "audience": workload_audience(settings),
+                            "audience": args.audience,
                             "expirationSeconds": SA_TOKEN_EXPIRATION_SECONDS,
                         }
                     }
@@ -240,15 +211,15 @@ def gossip_job(names: RotationNames, version: int) -> dict[str, Any]:
             },
         },
     ]
-    if settings.vault.tls.ca_cert_pem is not None:
-        env.append({"name": "VAULT_CACERT", "value": f"{VAULT_CA_DIR}/{layout.vault_ca_secret_key}"})
+    if args.vault_ca is not None:
+        env.append({"name": "VAULT_CACERT", "value": f"{VAULT_CA_DIR}/{args.vault_ca.key}"})
         mounts.append({"name": "vault-ca", "mountPath": VAULT_CA_DIR, "readOnly": True})
-        volumes.append({"name": "vault-ca", "secret": {"secretName": layout.vault_ca_secret_name}})
+        volumes.append({"name": "vault-ca", "secret": {"secretName": args.vault_ca.name}})
     labels = {"app.kubernetes.io/name": "gossip-rotate", "secure-mesh/rotation-version": str(version)}
     return {
         "metadata": {
             "name": job,
-            "namespace": layout.consul_namespace,
+            "namespace": args.namespace,
             "labels": labels,
             # A Job that failed in an earlier `up` is replaced by the next one instead of awaited again
             # (pulumi-kubernetes batch/v1 Job docs, "pulumi.com/replaceUnready").
@@ -256,18 +227,18 @@ def gossip_job(names: RotationNames, version: int) -> dict[str, Any]:
         },
         "spec": {
             "backoffLimit": 1,
-            "activeDeadlineSeconds": job_deadline_seconds(settings),
+            "activeDeadlineSeconds": args.active_deadline_seconds,
             "template": {
                 "metadata": {"labels": labels, "annotations": {"consul.hashicorp.com/connect-inject": "false"}},
                 "spec": {
-                    "serviceAccountName": names.gossip_rotator_account,
+                    "serviceAccountName": args.service_account,
                     "automountServiceAccountToken": False,
                     "restartPolicy": "Never",
                     "initContainers": [
                         {
                             "name": "vault-cli",
                             # The vault binary (images.vaultAgent): copied next to the Consul CLI.
-                            "image": image_reference(settings, Image.VAULT_AGENT),
+                            "image": args.vault_image,
                             "command": ["cp", "/bin/vault", f"{TOOLS_DIR}/vault"],
                             "securityContext": restricted,
                             "volumeMounts": [{"name": "tools", "mountPath": TOOLS_DIR}],
@@ -276,7 +247,7 @@ def gossip_job(names: RotationNames, version: int) -> dict[str, Any]:
                     "containers": [
                         {
                             "name": "rotate",
-                            "image": image_reference(settings, Image.CONSUL),
+                            "image": args.consul_image,
                             "command": ["/bin/sh", f"{SCRIPT_DIR}/{SCRIPT_FILE}"],
                             "env": env,
                             "securityContext": restricted,
@@ -289,3 +260,23 @@ def gossip_job(names: RotationNames, version: int) -> dict[str, Any]:
             },
         },
     }
+
+
+def gossip_rotator_policy_document(name: str, job: GossipJobArgs) -> PolicyDocument:
+    """The rotation Job's Vault policy: its Consul token, the next key, the current key, and its own token.
+
+    No ``revoke-self`` (the policy pack allows only renew/lookup-self): the Vault token lives at most
+    ``jobMaxTtl`` and its expiry revokes the Consul token's lease with it.
+    """
+    return PolicyDocument.build(
+        name,
+        [
+            (job.creds_path, READ),
+            (f"{job.kv_mount}/data/{job.kv_next}", READ),
+            (
+                f"{job.kv_mount}/data/{job.kv_current}",
+                frozenset({Capability.READ, Capability.CREATE, Capability.UPDATE}),
+            ),
+            *TOKEN_SELF,
+        ],
+    )

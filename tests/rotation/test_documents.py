@@ -7,13 +7,9 @@ from typing import Any
 import pytest
 
 from secure_mesh.layout import Layout
-from secure_mesh.rotation.documents import (
-    RotationNames,
-    RotationVersionError,
-    check_version_step,
-    gossip_job,
-    gossip_rotator_policy,
-)
+from secure_mesh.rotation.documents import RotationVersionError, check_version_step
+from secure_mesh.rotation.plan import RotationNames, gossip_rotator_policy
+from secure_mesh.rotation.plan import stack_gossip_job as gossip_job
 from secure_mesh.settings import SettingsError, load_settings
 from tests.harness import deep_merge, load_stack_config
 

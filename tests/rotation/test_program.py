@@ -204,5 +204,5 @@ def test_lowering_or_skipping_is_refused_and_nothing_of_the_rotation_is_created(
     assert f"RotationVersionError: {message}" in str(error)
     assert str(RotationVersionError(message)) == f"RotationVersionError: {message}"
     # The run got as far as the rotation component, but nothing behind the check was registered.
-    assert any(r.type == "secure-mesh:rotation:GossipKeyRotation" for r in registered)
+    assert any(r.type == "secure-mesh:index:GossipKeyRotation" for r in registered)
     assert not [r for r in registered if r.type in ROTATION_TYPES and "gossip-rotation" in r.urn]
