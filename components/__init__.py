@@ -14,11 +14,30 @@ The package is layered so that data flows one way:
 # `from secure_mesh import CertificateAuthority, CertificateAuthorityArgs` works; none of them imports the settings
 # models (tests/package/test_public_api.py). Keep the list sorted; the component package (provider/) hosts every
 # component named here.
+from .audit import VaultAudit, VaultAuditArgs
 from .consul.component import ConsulCluster, ConsulClusterArgs
+from .identities.component import VaultIdentities, VaultIdentitiesArgs
+from .rotation.component import (
+    ConsulSecretsEngine,
+    ConsulSecretsEngineArgs,
+    GossipKeyRotation,
+    GossipKeyRotationArgs,
+)
+from .secrets.component import ConsulSecrets, ConsulSecretsArgs
 
 __all__: list[str] = [
     "ConsulCluster",
     "ConsulClusterArgs",
+    "ConsulSecrets",
+    "ConsulSecretsArgs",
+    "ConsulSecretsEngine",
+    "ConsulSecretsEngineArgs",
+    "GossipKeyRotation",
+    "GossipKeyRotationArgs",
+    "VaultAudit",
+    "VaultAuditArgs",
+    "VaultIdentities",
+    "VaultIdentitiesArgs",
 ]
 
 __version__ = "0.2.0"

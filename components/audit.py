@@ -78,8 +78,8 @@ def audit_options(args: VaultAuditArgs) -> dict[str, str]:
 class VaultAudit(pulumi.ComponentResource):
     """The stack's Vault audit device (none when ``enabled`` is false)."""
 
-    path: pulumi.Output[str | None]
-    """The device's path under ``sys/audit``, from the device itself; None when no device is enabled."""
+    path: pulumi.Output[str]
+    """The device's path under ``sys/audit``, from the device itself; empty when no device is enabled."""
 
     def __init__(self, name: str, args: VaultAuditArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = coerce_args(VaultAuditArgs, args)
@@ -95,5 +95,5 @@ class VaultAudit(pulumi.ComponentResource):
                 options=audit_options(args),
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
-        self.path = self.device.path if self.device is not None else pulumi.Output.from_input(None)
+        self.path = self.device.path if self.device is not None else pulumi.Output.from_input("")
         self.register_outputs({"path": self.path})

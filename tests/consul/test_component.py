@@ -233,7 +233,8 @@ def test_in_cluster_vault_installs_no_injector(dev_run: ProgramRun) -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_role_names_and_the_auth_mount_reach_the_release_as_data(request: pytest.FixtureRequest, stack: str) -> None:
-    """The values' role names and connectCA.authMethodPath are the identities' Outputs: the release waits for them."""
+    """The values' role names and connectCA.authMethodPath are the identities' Outputs: the release waits for them
+    (the auth mount's path comes from its config, so the release waits for a mount that can review logins)."""
     run = _stack(request, stack)
     release = run.one(RELEASE, CONSUL_RELEASE)
     carried = {run.by_urn(urn).name for urn in release.property_dependencies["values"]}
@@ -243,4 +244,4 @@ def test_role_names_and_the_auth_mount_reach_the_release_as_data(request: pytest
         if r.name.startswith("secure-mesh-identities-")
     }
     assert len(roles) >= 4, roles
-    assert carried == roles | {"secure-mesh-identities-kubernetes-auth"}
+    assert carried == roles | {"secure-mesh-identities-kubernetes-auth-config"}

@@ -39,7 +39,8 @@ class Access:
         }
         self.roles: dict[str, list[PolicyDocument]] = {}
         # Consul's identities only: onboarded apps and the gateway are checked in tests/onboarding.
-        consul_roles = [r for r in run.of_type(ROLE) if run.by_urn(r.parent).type == "secure-mesh:index:VaultIdentities"]
+        component = "secure-mesh:index:VaultIdentities"
+        consul_roles = [r for r in run.of_type(ROLE) if run.by_urn(r.parent).type == component]
         for role in consul_roles:
             missing = [p for p in role.inputs["tokenPolicies"] if p not in documents]
             assert not missing, f"role {role.inputs['roleName']} carries unregistered policies {missing}"
