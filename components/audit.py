@@ -1,4 +1,5 @@
-"""Vault's audit trail: the audit device this stack enables (``vault.audit``), on by default in prod.
+"""Vault's audit trail: one audit device, from plain Args (the composition maps ``vault.audit`` to them; on by
+default in prod).
 
 Every request and response Vault serves is then written to the device, with every secret value (and, with
 ``hmac_accessor``, every token accessor) replaced by its HMAC-SHA256, so the log tells who did what without
@@ -9,7 +10,8 @@ types and options are Vault's (Vault docs, "Audit devices": file, socket, syslog
 cannot audit, so the default ``file`` device writes to ``stdout`` (Vault's own log stream), which never
 fills a disk.
 
-Production stacks protect the device (deleting it silently ends the trail). The policy pack checks a
+``format``, ``hmac_accessor`` and ``log_raw`` are fixed (:data:`COMMON_OPTIONS`), not Args: a caller cannot turn
+the HMAC off. Production stacks protect the device (deleting it silently ends the trail). The policy pack checks a
 production stack has one and that none logs raw values or throws entries away (``VLT-AUDIT``).
 """
 

@@ -154,13 +154,33 @@ class VaultIdentitiesArgs:
 
 
 def check_identities_args(args: VaultIdentitiesArgs) -> None:
-    """Refuse Args Vault would accept but that cannot work as meant, before anything is registered."""
+    """Refuse Args that cannot work as meant, before anything is registered.
+
+    The role checks are the ones Vault itself makes when a role is written (vault-plugin-auth-kubernetes
+    ``path_role.go``, ``pathRoleCreateUpdate``: names not empty, ``*`` not mixed with names, namespaces not empty
+    without a selector, ``token_ttl`` not above ``token_max_ttl``), so a bad role fails at preview, not mid-``up``.
+    Vault checks neither the auth config nor the policies a role names when it writes the role.
+    """
     if args.client_jwt_review is not None and args.reviewer_secret is not None:
         raise ValueError("VaultIdentitiesArgs: client_jwt_review and reviewer_secret exclude each other")
     for field, keys in (("policies", [p.key for p in args.policies]), ("roles", [r.key for r in args.roles])):
         repeated = sorted({key for key in keys if keys.count(key) > 1})
         if repeated:
             raise ValueError(f"VaultIdentitiesArgs.{field}: key(s) {', '.join(repeated)} given more than once")
+    for role in args.roles:
+        where = f"VaultIdentitiesArgs.roles[{role.key}]"
+        for field, values in (
+            ("service_account_names", role.service_account_names),
+            ("service_account_namespaces", role.service_account_namespaces),
+        ):
+            if not values:
+                raise ValueError(f"{where}.{field} can not be empty")
+            if len(values) > 1 and "*" in values:
+                raise ValueError(f"{where}.{field}: can not mix '*' with values {sorted(set(values) - {'*'})}")
+        if role.token_max_ttl > 0 and role.token_ttl > role.token_max_ttl:
+            raise ValueError(
+                f"{where}: token_ttl {role.token_ttl} is greater than token_max_ttl {role.token_max_ttl}"
+            )
 
 
 def reviewer_jwt_from_secret_data(secret_name: str, data: Mapping[str, str] | None) -> str:

@@ -146,7 +146,8 @@ class ConsulSecrets(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, pulumi.ResourceOptions.merge(opts, aliases))
         check_secrets_args(args)
         self._name = name
-        self._protect = args.protect
+        # Not ``self._protect``: that is the SDK's own field, which every child without ``protect`` inherits.
+        self._protect_values = args.protect
 
         self.mount = vault.Mount(
             f"{name}-kv",
@@ -154,7 +155,7 @@ class ConsulSecrets(pulumi.ComponentResource):
             type="kv",
             options={"version": "2"},
             description=MOUNT_DESCRIPTION,
-            opts=pulumi.ResourceOptions(parent=self, protect=self._protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._protect_values),
         )
         self.backend = vault.kv.SecretBackendV2(
             f"{name}-kv-config",
@@ -162,7 +163,7 @@ class ConsulSecrets(pulumi.ComponentResource):
             max_versions=KV_MAX_VERSIONS,
             delete_version_after=KV_DELETE_VERSION_AFTER,
             cas_required=KV_CAS_REQUIRED,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._protect_values),
         )
 
         self.entries: dict[KvSecret, KvSecretArgs] = {entry.secret: entry for entry in args.secrets}
@@ -225,7 +226,7 @@ class ConsulSecrets(pulumi.ComponentResource):
         return random.RandomBytes(
             f"{self._name}-{purpose}",
             length=length,
-            opts=pulumi.ResourceOptions(parent=self, protect=self._protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._protect_values),
         )
 
     def _random_uuid(self, purpose: str) -> pulumi.Output[str]:
@@ -255,7 +256,7 @@ class ConsulSecrets(pulumi.ComponentResource):
             data_json=data_json,
             delete_all_versions=False,
             disable_read=disable_read,
-            opts=pulumi.ResourceOptions(parent=self, protect=self._protect, ignore_changes=ignore_changes),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._protect_values, ignore_changes=ignore_changes),
         )
         self.secrets[secret] = resource
         return resource

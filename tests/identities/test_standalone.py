@@ -246,6 +246,23 @@ def test_a_long_lived_reviewer_secret_is_a_secret_input_of_the_config() -> None:
         ),
         ({"policies": (APP_POLICY, APP_POLICY)}, "VaultIdentitiesArgs.policies: key(s) app given more than once"),
         ({"roles": (APP_ROLE, replace(READER_ROLE, key="app"))}, "VaultIdentitiesArgs.roles: key(s) app given more"),
+        # What Vault itself refuses when the role is written (vault-plugin-auth-kubernetes path_role.go):
+        (
+            {"roles": (replace(APP_ROLE, service_account_names=()),)},
+            "VaultIdentitiesArgs.roles[app].service_account_names can not be empty",
+        ),
+        (
+            {"roles": (replace(APP_ROLE, service_account_names=("app", "*")),)},
+            "VaultIdentitiesArgs.roles[app].service_account_names: can not mix '*' with values ['app']",
+        ),
+        (
+            {"roles": (replace(APP_ROLE, service_account_namespaces=()),)},
+            "VaultIdentitiesArgs.roles[app].service_account_namespaces can not be empty",
+        ),
+        (
+            {"roles": (replace(APP_ROLE, token_ttl=7200, token_max_ttl=3600),)},
+            "VaultIdentitiesArgs.roles[app]: token_ttl 7200 is greater than token_max_ttl 3600",
+        ),
     ],
 )
 def test_contradicting_args_are_refused_before_anything_is_registered(change: dict[str, Any], message: str) -> None:
@@ -271,6 +288,16 @@ def test_the_wire_form_builds_the_same_resources(alone: tuple[ProgramRun, VaultI
     }
     wire_run, _ = _build(wire)
     assert recorded_shape(wire_run) == recorded_shape(run)
+
+
+def test_equal_ttls_and_a_lone_wildcard_are_accepted() -> None:
+    run, _ = _build(replace(ARGS, roles=(replace(READER_ROLE, token_ttl=1200),)))
+    role = next(r for r in run.resources if r.name == "lab-identities-reader-role")
+    assert (role.inputs["tokenTtl"], role.inputs["tokenMaxTtl"], role.inputs["boundServiceAccountNames"]) == (
+        1200,
+        1200,
+        ["*"],
+    )
 
 
 def test_policies_need_no_dependency_on_anything(alone: tuple[ProgramRun, VaultIdentities]) -> None:
