@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STACK  ?= dev
 OUT    ?= build/$(STACK)
 
-.PHONY: test lint typecheck preview up schema readme render dev-up dev-down integration bench clean lock stack-init
+.PHONY: test lint typecheck preview up schema package-schema readme render dev-up dev-down integration bench clean lock stack-init
 
 # The venv comes only from requirements-lock.txt, every file checked against its hash (as in CI and .ci/run).
 $(VENV)/.installed: requirements-lock.txt pyproject.toml
@@ -44,6 +44,11 @@ up: $(VENV)/.installed
 
 schema: $(VENV)/.installed
 	$(BIN)/python -m secure_mesh schema > settings.schema.json
+
+# The component package's schema (provider/schema.json) and its reference in docs/components.md, from the code.
+package-schema: $(VENV)/.installed
+	$(BIN)/python -m secure_mesh package-schema > provider/schema.json
+	$(BIN)/python -m secure_mesh package-schema --docs
 
 readme: $(VENV)/.installed
 	$(BIN)/python -m secure_mesh readme

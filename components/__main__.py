@@ -42,10 +42,21 @@ def _print_schema(_: argparse.Namespace) -> int:
     return 0
 
 
-def _print_package_schema(_: argparse.Namespace) -> int:
-    from .component_package import package_schema_text
+def _print_package_schema(args: argparse.Namespace) -> int:
+    from .component_package import package_schema_text, regenerate_component_reference
 
-    sys.stdout.write(package_schema_text())
+    if args.docs is None:
+        sys.stdout.write(package_schema_text())
+        return 0
+    path = Path(args.docs)
+    current = path.read_text()
+    updated = regenerate_component_reference(current)
+    if args.check:
+        if updated != current:
+            print(f"{path} is out of date: run `python -m secure_mesh package-schema --docs {path}`", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(updated)
     return 0
 
 
@@ -60,6 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "package-schema",
         help="print the Pulumi package schema the component package (provider/) serves (provider/schema.json)",
     )
+    package_schema.add_argument(
+        "--docs",
+        nargs="?",
+        const="docs/components.md",
+        help="instead, rewrite the component reference in this page (default docs/components.md)",
+    )
+    package_schema.add_argument("--check", action="store_true", help="with --docs: only report whether it is current")
     package_schema.set_defaults(handler=_print_package_schema)
     readme = subparsers.add_parser(
         "readme", help=f"rewrite the generated blocks of {REFERENCE_PAGE} (settings reference, stack outputs)"
