@@ -17,7 +17,13 @@ from pulumi.provider.experimental import host as provider_host
 from pulumi.provider.experimental.component import ComponentProvider
 
 import secure_mesh
-from secure_mesh.component_package import PACKAGE_NAME, package_schema, package_schema_text, public_components
+from secure_mesh.component_package import (
+    PACKAGE_NAME,
+    package_schema,
+    package_schema_text,
+    public_components,
+    regenerate_component_reference,
+)
 from tests.package.fixture_component import FixtureMount
 from tests.package.schema_checks import schema_problems
 from tests.package.support import PROJECT_DIR, PROVIDER_DIR, REGENERATE_SCHEMA, SCHEMA_FILE
@@ -112,6 +118,18 @@ def test_the_schema_names_the_package_and_its_version() -> None:
     named = (schema["name"], schema["displayName"], schema["version"])
     assert named == (PACKAGE_NAME, PACKAGE_NAME, secure_mesh.__version__)
     assert schema["dependencies"] == []
+
+
+def test_the_component_reference_in_the_docs_is_the_schema() -> None:
+    page = PROJECT_DIR / "docs" / "components.md"
+    schema = committed_schema()
+    if schema is None:
+        return
+    assert regenerate_component_reference(page.read_text(), schema) == page.read_text(), (
+        "docs/components.md's component reference is out of date: run `python -m secure_mesh package-schema --docs`"
+    )
+    for component in public_components():
+        assert f"### {component.__name__}\n" in page.read_text()
 
 
 # -------------------------------------------------------------------- the machinery, on a fixture component
@@ -255,3 +273,20 @@ def test_the_host_refuses_a_missing_required_input() -> None:
         wire = {"path": "p", "chain": "server", "description": "d"}
         provider.map_inputs(wire, provider._component_defs["FixtureMount"])
 
+
+
+def test_the_python_example_of_the_docs_runs_under_mocks() -> None:
+    """docs/components.md "From Python" is a program: run it as written."""
+    from secure_mesh.offline import program_run as engine
+
+    page = (PROJECT_DIR / "docs" / "components.md").read_text()
+    section = page.split("## From Python", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    run = engine.run_program(lambda: exec(compile(code, "components.md", "exec"), {}), PROJECT_DIR, {}, stack="docs")
+    (component,) = [r for r in run.resources if r.type == "secure-mesh:index:ConsulCluster"]
+    release = next(r for r in run.resources if r.type == "kubernetes:helm.sh/v3:Release")
+    assert release.parent == component.urn
+    assert "pulumi:providers:kubernetes::edge" in release.provider
+    assert release.inputs["chart"] == "consul"
+    assert release.inputs["version"] == "2.0.3"
+    assert set(run.outputs) == {"consulStatus"}
