@@ -10,7 +10,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 COMPONENTS_DIR = PROJECT_DIR / "components"
 PROVIDER_DIR = PROJECT_DIR / "provider"
 SCHEMA_FILE = PROVIDER_DIR / "schema.json"
-REGENERATE_SCHEMA = "python -m secure_mesh package-schema > provider/schema.json"
+REGENERATE_SCHEMA = "make package-schema (.venv/bin/python -m secure_mesh package-schema > provider/schema.json)"
 
 COMPOSITION_ONLY = {
     "SecureMeshPlatform": "the composition itself: it maps the stack's Settings to every component's Args (issue 15)",
