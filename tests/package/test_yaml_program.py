@@ -6,7 +6,9 @@ import copy
 import json
 from typing import Any
 
+import pulumi_consul as consul
 import pulumi_kubernetes as kubernetes
+import pulumi_vault as vault
 import pytest
 
 import secure_mesh
@@ -15,7 +17,7 @@ from tests.package.support import PROJECT_DIR, SCHEMA_FILE
 from tests.package.yaml_program import ProgramChecker, YamlProgram, run_program
 
 PROGRAM_FILE = PROJECT_DIR / "examples" / "yaml-program" / "Pulumi.yaml"
-PROVIDERS: dict[str, Any] = {"kubernetes": kubernetes.Provider}
+PROVIDERS: dict[str, Any] = {"kubernetes": kubernetes.Provider, "vault": vault.Provider, "consul": consul.Provider}
 
 
 def _program() -> YamlProgram:
@@ -49,6 +51,9 @@ def test_every_property_the_program_sets_matches_the_schema() -> None:
         (lambda r: r["consul"]["properties"].update(protect="yes ${datacenter}"), "an interpolated string"),
         (lambda r: r["consul"]["options"]["providers"].update(kubernetes="${consul}"), "not a kubernetes provider"),
         (lambda r: r["consul"]["properties"]["values"].update(x="${nothing}"), "${nothing} names nothing"),
+        (lambda r: r["consul"]["properties"].update(releaseName="${secrets.kvMount}"), "a plain input cannot take"),
+        (lambda r: r["consul"]["properties"]["values"].update(x="${secrets.kvMount}"), "a plain input cannot take"),
+        (lambda r: r["gossipRotation"]["properties"]["job"].update(credsPath="${aclEngine.mount}"), "plain input"),
     ],
 )
 def test_the_schema_check_of_the_program_catches_each_mistake(change: Any, problem: str) -> None:
@@ -59,20 +64,65 @@ def test_the_schema_check_of_the_program_catches_each_mistake(change: Any, probl
     assert any(problem in found for found in problems), problems
 
 
-def test_the_program_runs_through_the_component_host_under_mocks() -> None:
+def test_the_program_uses_every_public_component() -> None:
+    used = {resource["type"] for resource in _program().component_resources().values()}
+    assert used == {f"{PACKAGE_NAME}:index:{component.__name__}" for component in hosted_components()}
+
+
+@pytest.fixture(scope="module")
+def yaml_run() -> Any:
     from pulumi.provider.experimental.component import ComponentProvider
 
     host = ComponentProvider(hosted_components(), PACKAGE_NAME, None, secure_mesh.__version__)
-    program = _program()
-    run = run_program(program, host, PROVIDERS)
-    for name, resource in program.component_resources().items():
-        (registered,) = [r for r in run.resources if r.type == resource["type"] and r.name == name]
-        assert run.constructed[name] == registered.urn
-        children = [r for r in run.resources if r.parent == registered.urn]
+    # As after `pulumi config set gossipKeyVersion 2`: a rotation runs, so the rotation component builds its Job.
+    return run_program(_program(), host, PROVIDERS, config={"gossipKeyVersion": 2})
+
+
+def test_each_component_is_constructed_by_the_host_with_its_type_token(yaml_run: Any) -> None:
+    for name, resource in _program().component_resources().items():
+        (registered,) = [r for r in yaml_run.resources if r.type == resource["type"] and r.name == name]
+        assert yaml_run.constructed[name] == registered.urn
+        children = [r for r in yaml_run.resources if r.parent == registered.urn]
         assert children, f"{name} registered no resource"
-    release = next(r for r in run.resources if r.type == "kubernetes:helm.sh/v3:Release")
-    assert "pulumi:providers:kubernetes::kubernetes" in release.provider
-    assert release.inputs["values"]["global"]["datacenter"] == "edge"
+
+
+def test_every_resource_uses_the_program_s_explicit_providers(yaml_run: Any) -> None:
+    """The program disables default providers: each component hands its providers on to its children."""
+    disabled = _program().disabled_default_providers
+    assert disabled == {"vault", "kubernetes", "consul"}
+    custom = [r for r in yaml_run.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    assert {r.type.split(":")[0] for r in custom} >= disabled
+    for resource in custom:
+        package = resource.type.split(":")[0]
+        if package not in disabled:
+            continue
+        assert f"pulumi:providers:{package}::" in resource.provider, resource
+        assert not resource.provider.split("::")[-1].startswith("default"), f"{resource} uses a default provider"
+
+
+def yaml_run_name(run: Any, urn: str) -> str:
+    return str(next(r.name for r in run.resources if r.urn == urn))
+
+
+def test_outputs_flow_from_one_component_into_the_next(yaml_run: Any) -> None:
+    release = next(r for r in yaml_run.resources if r.type == "kubernetes:helm.sh/v3:Release")
     assert release.inputs["namespace"] == "edge-consul"
-    assert set(run.outputs) == set(program.document["outputs"])
-    assert run.outputs["consulApi"] == "edge-consul-server"
+    vault_values = release.inputs["values"]["global"]
+    assert vault_values["datacenter"] == "edge"
+    assert vault_values["secretsBackend"]["vault"]["consulServerRole"] == "edge-consul-server"
+    assert vault_values["gossipEncryption"]["secretName"] == "consul-edge/data/gossip"
+    # The values a Vault component computed ride in the release's inputs: it waits for the resources behind them.
+    waits_for = {yaml_run_name(yaml_run, urn) for urn in release.dependencies}
+    assert waits_for == {
+        "consul-namespace",
+        "identities-consul-server-role",
+        "identities-gossip-rotator-role",
+        "secrets-bootstrap-token",
+        "secrets-gossip",
+    }
+    assert set(yaml_run.outputs) == set(_program().document["outputs"])
+    assert yaml_run.outputs["consulApi"] == "edge-consul-server"
+    assert yaml_run.outputs["authMount"] == "kubernetes-edge"
+    assert yaml_run.outputs["gossipKeyVersion"] == 2
+    job = next(r for r in yaml_run.resources if r.type == "kubernetes:batch/v1:Job")
+    assert job.name == "gossipRotation-job-v2"

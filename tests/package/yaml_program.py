@@ -26,8 +26,23 @@ import yaml
 
 from secure_mesh.component_package import PACKAGE_NAME
 
-SUBSTITUTION = re.compile(r"^\$\{([A-Za-z0-9_.-]+)\}$")
-INTERPOLATION = re.compile(r"\$\{([A-Za-z0-9_.-]+)\}")
+SUBSTITUTION = re.compile(r"^\$\{([^${}]+)\}$")
+INTERPOLATION = re.compile(r"\$\{([^${}]+)\}")
+_STEP = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_-]*)|\[\"([^\"]+)\"\]|\[(\d+)\]")
+
+
+def reference_path(reference: str) -> list[str | int]:
+    """``a.b["c"][0]`` as ``["a", "b", "c", 0]`` (Pulumi YAML's property access forms)."""
+    steps: list[str | int] = []
+    position = 0
+    while position < len(reference):
+        match = _STEP.match(reference, position)
+        if match is None or match.end() == position:
+            raise ValueError(f"cannot read the expression ${{{reference}}} at {reference[position:]!r}")
+        name, key, index = match.groups()
+        steps.append(int(index) if index is not None else (name if name is not None else key))
+        position = match.end()
+    return steps
 CONFIG_TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
     "integer": {"type": "integer"},
@@ -49,6 +64,12 @@ class YamlProgram:
         return cls(path, yaml.safe_load(path.read_text()))
 
     @property
+    def disabled_default_providers(self) -> set[str]:
+        """The packages whose default provider the program disables (``pulumi:disable-default-providers``)."""
+        setting = (self.document.get("config") or {}).get("pulumi:disable-default-providers") or {}
+        return set(setting.get("value") or [])
+
+    @property
     def resources(self) -> dict[str, dict[str, Any]]:
         """The ``resources`` section."""
         resources: dict[str, dict[str, Any]] = self.document.get("resources") or {}
@@ -67,7 +88,7 @@ class YamlProgram:
     def order(self) -> list[str]:
         """The resources, each after every resource its properties and options reference."""
         graph = {
-            name: {ref.split(".")[0] for ref in references(resource)} & set(self.resources)
+            name: {str(reference_path(ref)[0]) for ref in references(resource)} & set(self.resources)
             for name, resource in self.resources.items()
         }
         return list(TopologicalSorter(graph).static_order())
@@ -99,7 +120,14 @@ class ProgramChecker:
     problems: list[str] = field(default_factory=list)
 
     def _type_of_reference(self, reference: str, where: str) -> dict[str, Any] | None:
-        root, *path = reference.split(".")
+        try:
+            root, *path = reference_path(reference)
+        except ValueError as error:
+            self.problems.append(f"{where}: {error}")
+            return None
+        if not isinstance(root, str):
+            self.problems.append(f"{where}: ${{{reference}}} does not start with a name")
+            return None
         if root in self.program.config:
             declared = self.program.config[root].get("type")
             if declared not in CONFIG_TYPES or path:
@@ -111,18 +139,51 @@ class ProgramChecker:
             self.problems.append(f"{where}: ${{{reference}}} names nothing the program declares")
             return None
         spec = self.schema["resources"].get(resource.get("type"))
-        if spec is None or len(path) != 1:
+        if spec is None or not path:
             self.problems.append(f"{where}: ${{{reference}}} is not an output of a {PACKAGE_NAME} component")
             return None
         output = spec["properties"].get(path[0])
         if output is None:
             self.problems.append(f"{where}: {resource['type']} has no output {path[0]!r}")
             return None
-        stripped: dict[str, Any] = _strip(output)
-        return stripped
+        current: dict[str, Any] = _strip(output)
+        for step in path[1:]:
+            if isinstance(step, int) and current.get("type") == "array":
+                current = current["items"]
+            elif isinstance(step, str) and "additionalProperties" in current:
+                current = current["additionalProperties"]
+            elif isinstance(step, str) and "$ref" in current and str(current["$ref"]).startswith("#/types/"):
+                properties = self.schema["types"][current["$ref"].removeprefix("#/types/")].get("properties", {})
+                if step not in properties:
+                    self.problems.append(f"{where}: ${{{reference}}}: no property {step!r}")
+                    return None
+                current = _strip(properties[step])
+            else:
+                self.problems.append(f"{where}: ${{{reference}}}: cannot index {current} with {step!r}")
+                return None
+        return current
+
+    def _outputs_in(self, value: Any) -> list[str]:
+        """The expressions in a value that read a resource's output (config values are plain)."""
+        found = []
+        for reference in sorted(references(value)):
+            try:
+                root = reference_path(reference)[0]
+            except ValueError:
+                continue
+            if root in self.program.resources:
+                found.append(reference)
+        return found
 
     def check_value(self, value: Any, spec: Mapping[str, Any], where: str) -> None:
         """Check one property value against its schema."""
+        if spec.get("plain"):
+            # A plain input takes a value known when the program is written, never another resource's output
+            # (SDKs type it without Input; the component reads it as a plain Python value).
+            nested = self._nested_input(value, spec)
+            outputs = [f"${{{reference}}}" for reference in self._outputs_in(value) if not nested]
+            if outputs:
+                self.problems.append(f"{where}: a plain input cannot take the output(s) {', '.join(outputs)}")
         if isinstance(value, str) and (match := SUBSTITUTION.match(value)):
             actual = self._type_of_reference(match.group(1), where)
             expected = _strip(dict(spec))
@@ -167,6 +228,16 @@ class ProgramChecker:
         if kind == "object":
             for key, item in value.items():
                 self.check_value(item, spec["additionalProperties"], f"{where}.{key}")
+
+    @staticmethod
+    def _nested_input(value: Any, spec: Mapping[str, Any]) -> bool:
+        """Whether a plain container's outputs sit in non-plain members (checked there, one level down)."""
+        if isinstance(value, str):
+            return False
+        inner = spec.get("items") or spec.get("additionalProperties")
+        if inner is not None:
+            return not inner.get("plain")
+        return "$ref" in spec and not str(spec["$ref"]).startswith("pulumi.json#")
 
     def check_object(
         self, value: Any, properties: Mapping[str, Any], required: list[str], where: str
@@ -221,8 +292,16 @@ class ProgramRun:
     """Each component's YAML name → the URN its construct returned."""
 
 
-def run_program(program: YamlProgram, host: Any, provider_classes: Mapping[str, Callable[..., Any]]) -> ProgramRun:
-    """Run the program under the suite's mocks, constructing each component through ``host.construct``."""
+def run_program(
+    program: YamlProgram,
+    host: Any,
+    provider_classes: Mapping[str, Callable[..., Any]],
+    config: Mapping[str, Any] | None = None,
+) -> ProgramRun:
+    """Run the program under the suite's mocks, constructing each component through ``host.construct``.
+
+    ``config`` sets config keys (as ``pulumi config set`` would); the others take their defaults.
+    """
     from secure_mesh.offline import program_run as engine
     from tests.harness import PROJECT_DIR, _collect_mock_outputs
 
@@ -231,22 +310,22 @@ def run_program(program: YamlProgram, host: Any, provider_classes: Mapping[str, 
     exported: dict[str, Any] = {}
 
     def config_value(name: str) -> Any:
-        return program.config[name]["default"]
+        return (config or {}).get(name, program.config[name].get("default"))
 
     def lookup(reference: str) -> Any:
-        root, *path = reference.split(".")
+        root, *path = reference_path(reference)
         if root in program.config:
-            return config_value(root)
-        value = values[root]
+            return config_value(str(root))
+        value = values[str(root)]
         for key in path:
-            value = value[key]
+            value = value.apply(lambda v, k=key: v[k]) if isinstance(value, pulumi.Output) else value[key]
         return value
 
     def evaluate(value: Any) -> Any:
         if isinstance(value, str) and (match := SUBSTITUTION.match(value)):
             return lookup(match.group(1))
         if isinstance(value, str) and INTERPOLATION.search(value):
-            parts = re.split(r"(\$\{[A-Za-z0-9_.-]+\})", value)
+            parts = re.split(r"(\$\{[^${}]+\})", value)
             pieces = [lookup(p[2:-1]) if p.startswith("${") else p for p in parts if p]
             return pulumi.Output.concat(*pieces)
         if isinstance(value, dict):
