@@ -24,7 +24,7 @@ from secure_mesh.identities.component import (
     VaultPolicyArgs,
 )
 from tests.consul.helpers import recorded_shape, run_alone, to_wire
-from tests.harness import ProgramRun
+from tests.harness import PROJECT_DIR, ProgramRun
 from tests.mocks.identities import REVIEWER_JWT
 
 K8S_CA = "-----BEGIN CERTIFICATE-----\nMIIBk8s-stand-in\n-----END CERTIFICATE-----\n"
@@ -305,3 +305,17 @@ def test_policies_need_no_dependency_on_anything(alone: tuple[ProgramRun, VaultI
     run, _ = alone
     for policy in (r for r in run.resources if r.type == "vault:index/policy:Policy"):
         assert policy.dependencies == (), policy.name
+
+
+def test_the_example_in_the_docs_runs_alone() -> None:
+    """docs/identities.md shows VaultIdentities used on its own; that block runs under mocks as written."""
+    page = (PROJECT_DIR / "docs" / "identities.md").read_text()
+    section = page.split("\n## The components on their own: Args and outputs\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    run = run_alone(lambda: exec(code, {}))  # the project's own documentation
+    assert [(r.type, r.name) for r in run.resources if r.custom] == [
+        ("vault:index/authBackend:AuthBackend", "lab-kubernetes-auth"),
+        ("vault:index/policy:Policy", "lab-app-policy"),
+        ("vault:kubernetes/authBackendConfig:AuthBackendConfig", "lab-kubernetes-auth-config"),
+        ("vault:kubernetes/authBackendRole:AuthBackendRole", "lab-app-role"),
+    ]
