@@ -104,3 +104,12 @@ def test_secondary_datacenter_requires_the_replication_token_secret() -> None:
 def test_replication_token_is_rejected_outside_a_secondary_datacenter() -> None:
     with pytest.raises(SettingsError, match=r"consulReplicationToken.*not a secondary datacenter"):
         load_settings(load_stack_config("dev"), frozenset({"consulReplicationToken"}))
+
+
+def test_the_composition_refuses_a_missing_secret_config_value_naming_its_key() -> None:
+    layout = layout_for("dev", EVERYTHING_ON)  # Enterprise, in a secondary datacenter
+    assert secrets_args(layout.settings, layout, license="lic", replication_token="tok").license == "lic"
+    with pytest.raises(ValueError, match="Consul Enterprise needs the consulLicense secret"):
+        secrets_args(layout.settings, layout, license=None, replication_token="tok")
+    with pytest.raises(ValueError, match="a secondary datacenter needs the consulReplicationToken secret"):
+        secrets_args(layout.settings, layout, license="lic", replication_token=None)
