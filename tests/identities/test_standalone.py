@@ -313,9 +313,9 @@ def test_the_example_in_the_docs_runs_alone() -> None:
     section = page.split("\n## The components on their own: Args and outputs\n", 1)[1].split("\n## ", 1)[0]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     run = run_alone(lambda: exec(code, {}))  # the project's own documentation
-    assert [(r.type, r.name) for r in run.resources if r.custom] == [
+    assert {(r.type, r.name) for r in run.resources if r.custom} == {
         ("vault:index/authBackend:AuthBackend", "lab-kubernetes-auth"),
         ("vault:index/policy:Policy", "lab-app-policy"),
         ("vault:kubernetes/authBackendConfig:AuthBackendConfig", "lab-kubernetes-auth-config"),
         ("vault:kubernetes/authBackendRole:AuthBackendRole", "lab-app-role"),
-    ]
+    }
