@@ -20,6 +20,7 @@ from ..onboarding.args import (
     GatewayArgs,
     GatewayCsiArgs,
     GatewayVsoArgs,
+    VaultClientArgs,
 )
 from ..onboarding.plan import (
     agent_annotations,
@@ -35,8 +36,14 @@ from ..settings import AppSettings, ChainName, GatewayCertificateDelivery, Setti
 from ..settings.images import Image, image_reference
 
 
-def app_args(layout: Layout, app: AppSettings) -> AppArgs:
-    """One app's Args: its names from the layout, its secrets, database and route from its settings."""
+def app_args(
+    layout: Layout, app: AppSettings, index: int | None = None, vault: VaultClientArgs | None = None
+) -> AppArgs:
+    """One app's Args: its names from the layout, its secrets, database and route from its settings.
+
+    ``index`` (its place in ``apps``) and ``vault`` (:func:`vault_client`) are computed once by a caller mapping
+    every app; without them they are derived here.
+    """
     names = layout.app(app)
     route = None
     if app.route is not None:
@@ -54,8 +61,8 @@ def app_args(layout: Layout, app: AppSettings) -> AppArgs:
         auth_role=names.auth_role,
         policy=names.policy,
         kv_read_paths=tuple(layout.app_kv(app, secret).data_path for secret in app.secrets),
-        annotations=agent_annotations(layout, app),
-        database=database_plan(layout, app) if app.database is not None else None,
+        annotations=agent_annotations(layout, app, vault),
+        database=database_plan(layout, app, index) if app.database is not None else None,
         route=route,
     )
 
@@ -117,11 +124,12 @@ def onboarding_args(
     database_root_credentials: pulumi.Input[Mapping[str, Mapping[str, str]]] | None = None,
 ) -> AppOnboardingArgs:
     """The onboarding component's Args for this stack, with the upstream components' outputs passed in."""
-    apps = tuple(app_args(layout, app) for app in settings.apps)
+    vault = vault_client(layout)
+    apps = tuple(app_args(layout, app, index, vault) for index, app in enumerate(settings.apps))
     watched = any(app.database is not None and app.database.follows_catalog for app in apps)
     return AppOnboardingArgs(
         apps=apps,
-        vault=vault_client(layout),
+        vault=vault,
         kubernetes_auth_mount=kubernetes_auth_mount,
         datacenter=layout.datacenter,
         consul_namespace=layout.consul_namespace,

@@ -37,20 +37,24 @@ def vault_client(layout: Layout) -> VaultClientArgs:
 
 
 # ------------------------------------------------------------------------------------------- apps
-def agent_annotations(layout: Layout, app: AppSettings) -> dict[str, str]:
-    """The pod annotations of one app: its database credentials and KV secrets, rendered by the Vault agent."""
+def agent_annotations(layout: Layout, app: AppSettings, vault: VaultClientArgs | None = None) -> dict[str, str]:
+    """The pod annotations of one app: its database credentials and KV secrets, rendered by the Vault agent.
+
+    ``vault`` is :func:`vault_client` of the layout, when the caller already has it (one per stack, not per app).
+    """
     names = layout.app(app)
     database = (names.database_secret_file, names.database_creds_path) if app.database is not None else None
     secrets = []
     for secret in app.secrets:
         kv = layout.app_kv(app, secret)
         secrets.append((secret, kv.data_path, kv.field))
-    return _agent_annotations(vault_client(layout), names.auth_role, database, secrets)
+    return _agent_annotations(vault or vault_client(layout), names.auth_role, database, secrets)
 
 
 def all_agent_annotations(layout: Layout) -> dict[str, dict[str, str]]:
     """Annotations by app name, for every onboarded app."""
-    return {app.name: agent_annotations(layout, app) for app in layout.settings.apps}
+    vault = vault_client(layout)
+    return {app.name: agent_annotations(layout, app, vault) for app in layout.settings.apps}
 
 
 def token_volumes(layout: Layout) -> list[dict[str, Any]]:
@@ -69,14 +73,18 @@ def _seconds(duration: str | None) -> int | None:
     return None if duration is None else duration_seconds(duration)
 
 
-def database_plan(layout: Layout, app: AppSettings) -> AppDatabaseArgs:
-    """The connection, role and (for a followed catalog service) watcher of an app's database."""
+def database_plan(layout: Layout, app: AppSettings, index: int | None = None) -> AppDatabaseArgs:
+    """The connection, role and (for a followed catalog service) watcher of an app's database.
+
+    ``index`` is the app's place in ``apps`` (found by name when not given), for the version's config key.
+    """
     if app.database is None:
         raise ValueError(f"app '{app.name}' has no database")
     database = app.database
     names = layout.app(app)
     rotation = database.automated_root_rotation
-    index = next(i for i, candidate in enumerate(layout.settings.apps) if candidate.name == app.name)
+    if index is None:
+        index = next(i for i, candidate in enumerate(layout.settings.apps) if candidate.name == app.name)
     watcher = None
     if database.address.follows_catalog:
         watcher_names = layout.catalog_watcher(app)
