@@ -281,10 +281,13 @@ def test_a_catalog_database_and_its_watcher(alone: tuple[ProgramRun, AppOnboardi
     token_kv = run.one("vault:kv/secretV2:SecretV2", f"{NAME}-ledger-db-address-watcher-consul-token-kv")
     assert token_kv.inputs["mount"] == "kv" and token_kv.inputs["name"] == "watchers/ledger/consul-token"
     assert _names(run, token_kv.property_dependencies["mount"]) == {"stand-in-kv"}, "the KV mount is the data"
-    assert "stand-in-release" in _names(run, run.one(
+    assert _names(run, run.one(
         "consul:index/aclPolicy:AclPolicy", f"{NAME}-ledger-db-address-watcher-consul-policy"
-    ).dependencies)
+    ).dependencies) == {"stand-in-release"}
+    acl = run.one("consul:index/aclPolicy:AclPolicy", f"{NAME}-ledger-db-address-watcher-consul-policy")
+    assert acl.provider.startswith(run.one("pulumi:providers:consul").urn), "the Consul provider comes from opts"
     config = run.one("kubernetes:core/v1:ConfigMap", f"{NAME}-ledger-db-address-watcher-config")
+    assert _names(run, config.dependencies) == {"stand-in-release"}, "Consul's namespace exists with the release"
     assert config.inputs["metadata"] == {"name": "ledger-watcher", "namespace": "consul"}
     assert config.inputs["data"]["consul-ca.pem"] == CONSUL_CA
     assert 'address    = "lab-consul-server.consul.svc:8501"' in config.inputs["data"]["config.hcl"]
