@@ -17,6 +17,7 @@ The package is layered so that data flows one way:
 from .audit import VaultAudit, VaultAuditArgs
 from .consul.component import ConsulCluster, ConsulClusterArgs
 from .identities.component import VaultIdentities, VaultIdentitiesArgs
+from .onboarding.component import AppOnboarding, AppOnboardingArgs
 from .rotation.component import (
     ConsulSecretsEngine,
     ConsulSecretsEngineArgs,
@@ -26,6 +27,8 @@ from .rotation.component import (
 from .secrets.component import ConsulSecrets, ConsulSecretsArgs
 
 __all__: list[str] = [
+    "AppOnboarding",
+    "AppOnboardingArgs",
     "ConsulCluster",
     "ConsulClusterArgs",
     "ConsulSecrets",

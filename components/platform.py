@@ -148,8 +148,8 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                     # Upstream outputs, so each dependency follows the data: roles are written to the auth
                     # mount, watcher tokens to the KV mount; Gateway API objects and catalog look-ups wait for
                     # the release's status (the release itself waits for every Vault resource the chart reads).
-                    kubernetes_auth_mount=self.identities.auth.path,
-                    kv_mount=self.secrets.mount.path,
+                    kubernetes_auth_mount=self.identities.auth_mount_path,
+                    kv_mount=self.secrets.kv_mount,
                     consul_release=self.consul.status,
                     consul_ca_pem=self.pki.ca_chain_pems[ChainName.SERVER],
                     database_root_credentials=args.secrets.database_root_credentials,

@@ -39,8 +39,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..identities.policies import TOKEN_SELF, Capability, PolicyDocument
-from ..identities.roles import AuthRoleSpec
+from ..identities.documents import TOKEN_SELF, AuthRoleSpec, Capability, PolicyDocument
 from .annotations import PREFIX, VAULT_TLS_MOUNT, kv_template, token_volumes, vault_client_annotations
 from .args import AppDatabaseArgs, AppOnboardingArgs, CatalogWatcherArgs
 

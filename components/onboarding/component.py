@@ -51,8 +51,7 @@ import pulumi_kubernetes as kubernetes
 import pulumi_vault as vault
 
 from ..args import coerce_args
-from ..identities.policies import PolicyDocument
-from ..identities.roles import AuthRoleSpec
+from ..identities.documents import AuthRoleSpec, PolicyDocument
 from ..vocabulary import GatewayCertificateDelivery
 from .args import (
     AppArgs,
@@ -152,16 +151,14 @@ class AppOnboarding(pulumi.ComponentResource):
     """Vault agent pod annotations by app name, ready for app charts."""
     database_creds_paths: pulumi.Output[Mapping[str, str]]
     """Where each app with a database reads its credentials."""
-    database_mount_path: pulumi.Output[str | None]
-    """The database secrets engine's mount path (None without databases)."""
-    gateway_name: pulumi.Output[str | None]
-    """The API gateway's ``Gateway`` (consul-k8s names its Service, the gateway's address, after it)."""
-    gateway_listener_secret: pulumi.Output[str | None]
-    """The ``kubernetes.io/tls`` Secret the gateway's HTTPS listener serves."""
+    database_mount_path: pulumi.Output[str]
+    """The database secrets engine's mount path (empty without databases)."""
+    gateway_name: pulumi.Output[str]
+    """The API gateway's ``Gateway`` (consul-k8s names its Service, the gateway's address, after it; empty: none)."""
+    gateway_listener_secret: pulumi.Output[str]
+    """The ``kubernetes.io/tls`` Secret the gateway's HTTPS listener serves (empty without a gateway)."""
 
-    def __init__(
-        self, name: str, args: AppOnboardingArgs | Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: AppOnboardingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = coerce_args(AppOnboardingArgs, args)
         # Production protects every child (children inherit ``protect`` from their parent); a caller's own
         # ``protect`` in ``opts`` wins. The alias keeps the URNs of stacks deployed under the old type token.
@@ -207,12 +204,10 @@ class AppOnboarding(pulumi.ComponentResource):
         self.database_creds_paths = pulumi.Output.from_input(
             {name: database.creds_path for name, database in databases}
         )
-        self.database_mount_path = pulumi.Output.from_input(
-            self.database_mount.path if self.database_mount is not None else None
-        )
+        self.database_mount_path = self.database_mount.path if self.database_mount else pulumi.Output.from_input("")
         gateway = args.gateway
-        self.gateway_name = pulumi.Output.from_input(gateway.name if gateway else None)
-        self.gateway_listener_secret = pulumi.Output.from_input(gateway.listener_secret if gateway else None)
+        self.gateway_name = pulumi.Output.from_input(gateway.name if gateway else "")
+        self.gateway_listener_secret = pulumi.Output.from_input(gateway.listener_secret if gateway else "")
         self.register_outputs(
             {
                 "appRoles": self.app_roles,

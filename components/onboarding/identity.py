@@ -20,8 +20,7 @@ what an identity can reach in tests and in the policy pack.
 
 from __future__ import annotations
 
-from ..identities.policies import ISSUE, READ, TOKEN_SELF, PolicyDocument
-from ..identities.roles import AuthRoleSpec
+from ..identities.documents import ISSUE, READ, TOKEN_SELF, AuthRoleSpec, PolicyDocument
 from .args import AppArgs, GatewayArgs
 
 

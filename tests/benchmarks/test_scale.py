@@ -28,7 +28,7 @@ DEFAULTS = "kubernetes:consul.hashicorp.com/v1alpha1:ServiceDefaults"
 INTENTIONS = "kubernetes:consul.hashicorp.com/v1alpha1:ServiceIntentions"
 POLICY = "vault:index/policy:Policy"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
-AUTH_BACKEND = "vault:index/authBackend:AuthBackend"
+AUTH_CONFIG = "vault:kubernetes/authBackendConfig:AuthBackendConfig"
 CONNECTION = "vault:database/secretBackendConnection:SecretBackendConnection"
 DB_ROLE = "vault:database/secretBackendRole:SecretBackendRole"
 MOUNT = "vault:index/mount:Mount"
@@ -137,9 +137,10 @@ def test_per_unit_resources_are_one_per_service_destination_and_app(dev_run: Pro
 def test_app_resources_depend_only_on_what_their_data_carries() -> None:
     # Each app's policy and role once waited on ~55 Vault resources: O(apps x Vault) dependency bookkeeping in the
     # SDK. Now a policy waits for nothing (Vault does not check the paths a policy names) and a role for exactly
-    # the Kubernetes auth mount it is written to and its policy, both carried by its inputs (issue 15).
+    # the Kubernetes auth mount it is written to (the path VaultIdentities outputs from the mount's configuration)
+    # and its policy, both carried by its inputs (issue 15).
     _, run = mesh_run()
-    auth = run.one(AUTH_BACKEND, "secure-mesh-identities-kubernetes-auth")
+    auth = run.one(AUTH_CONFIG, "secure-mesh-identities-kubernetes-auth-config")
     checked = 0
     for resource in [*run.of_type(POLICY), *run.of_type(ROLE)]:
         if "-onboarding-app-" not in resource.name:

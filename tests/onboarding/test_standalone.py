@@ -351,7 +351,9 @@ def test_without_databases_or_gateway_only_identities() -> None:
         f"{NAME}-app-ledger-role",
         f"{NAME}-money-vault-ca",
     ]
-    assert pulumi.runtime.sync_await._sync_await(built[0].database_mount_path.future()) is None
+    keys = ("database_mount_path", "gateway_name", "gateway_listener_secret", "database_creds_paths")
+    empty = {key: pulumi.runtime.sync_await._sync_await(getattr(built[0], key).future()) for key in keys}
+    assert empty == dict(zip(keys, ("", "", "", {}), strict=True)), "empty, not missing, without databases or gateway"
 
 
 def test_the_wire_form_builds_the_same_resources(alone: tuple[ProgramRun, AppOnboarding]) -> None:

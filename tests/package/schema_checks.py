@@ -68,6 +68,7 @@ def _strip(spec: Any) -> Any:
 
 
 FREE_FORM: dict[str, str] = {
+    "ChartReleaseArgs.values": "Helm values: any JSON the VSO or Secrets Store CSI driver chart's values.yaml accepts",
     "ConsulClusterArgs.values": "Helm values: any JSON the consul-k8s chart's values.yaml accepts",
     "VaultInjectorArgs.values": "Helm values: any JSON the vault-helm chart's values.yaml accepts",
 }

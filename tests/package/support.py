@@ -18,7 +18,6 @@ COMPOSITION_ONLY = {
 """Component classes that are not part of the reusable API, and why."""
 
 NOT_YET_REFACTORED: dict[str, str] = {
-    "AppOnboarding": "apps helper: narrow Args (issue 15 item 1) not merged yet",
     "CertificateAuthority": "pki helper: narrow Args (issue 15 item 1) not merged yet",
     "ClusterPeering": "consul helper: narrow Args (issue 15 item 1) not merged yet",
     "MeshIntentions": "apps helper: narrow Args (issue 15 item 1) not merged yet",
