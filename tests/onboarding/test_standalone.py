@@ -278,6 +278,8 @@ def test_a_catalog_database_and_its_watcher(alone: tuple[ProgramRun, AppOnboardi
         "postgresql://{{username}}:{{password}}@10.0.0.11:6432/books?sslmode=verify-ca"
     )
     assert connection.ignore_changes == ("postgresql.connectionUrl",)
+    # The catalog look-up waits for the release, and the address it returns carries that dependency.
+    assert _names(run, connection.property_dependencies["postgresql"]) == {"stand-in-release"}
     token_kv = run.one("vault:kv/secretV2:SecretV2", f"{NAME}-ledger-db-address-watcher-consul-token-kv")
     assert token_kv.inputs["mount"] == "kv" and token_kv.inputs["name"] == "watchers/ledger/consul-token"
     assert _names(run, token_kv.property_dependencies["mount"]) == {"stand-in-kv"}, "the KV mount is the data"
