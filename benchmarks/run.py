@@ -12,6 +12,15 @@ every measurement in a FRESH Python process, so import time and peak memory belo
   to the render's return, and the child's peak RSS.
 * **import**: a child that only imports ``secure_mesh.program`` and the provider SDK submodules the program
   uses (the start-up every ``pulumi preview`` pays before registering anything); the median of three.
+* **overhead** (issue 15): the program at 2,000 services against a bare-SDK *floor*, a Pulumi program that
+  registers as many trivial resources (:func:`floor_program`). Both children are the same process: same
+  interpreter, same imports (the program, the provider SDK modules, the mock engine and its canned outputs),
+  same GC tuning, same :class:`secure_mesh.offline.program_run.RecordingMonitor` and mocks; only the function
+  handed to Pulumi's ``run_pulumi_func`` differs. The measured window is that run: from calling the program
+  (reading and validating settings included) until the engine has received every registration and the stack's
+  outputs, in CPU seconds (robust on a shared machine) and wall seconds. Program and floor alternate
+  (program, floor, floor, program, ...) so each pair shares the machine's load; the ratio is the median of the
+  pairs' ratios (:func:`overhead_ratio`).
 
 It prints a table, writes ``benchmarks/results.json`` (rows plus the machine) and plots time and resources
 against services to ``benchmarks/scale.png`` (skipped with a message when matplotlib is not installed:
@@ -33,6 +42,7 @@ import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -44,6 +54,12 @@ BENCH_STACK = "bench"
 TARGET_SECONDS_2000 = 20.0
 TARGET_RSS_MB = 1024.0
 TARGET_LINEARITY = 1.5
+OVERHEAD_SERVICES = 2000
+"""The mesh size the program-vs-floor ratio is measured at (issue 15)."""
+TARGET_OVERHEAD_RATIO = 1.3
+"""Issue 15: the program may take at most 1.3x the time of a bare-SDK floor registering as many resources."""
+FLOOR_TYPE = "secure-mesh-bench:index:Trivial"
+"""The floor's one resource type (the mocks answer any type token; no provider plugin is involved)."""
 SDK_MODULES = (
     "pulumi",
     "pulumi_vault",
@@ -138,36 +154,67 @@ def _child_render(config_file: Path) -> dict[str, Any]:
     }
 
 
-def _child_floor(count: int) -> dict[str, Any]:
-    """The SDK's own cost per registration: ``count`` trivial custom resources, no dependencies, same engine."""
+def floor_program(count: int) -> Callable[[], None]:
+    """A bare Pulumi program registering ``count`` trivial resources: the SDK's own cost per registration.
+
+    Trivial means what every resource pays and nothing a program chooses to add: a custom resource of one
+    type, shaped like a provider SDK class (its own ``__init__`` over :class:`pulumi.CustomResource`, so the
+    SDK captures the same source-position stack it captures for ``vault.Policy`` or ``kubernetes...Secret``),
+    one small string input, the stack as parent, the default provider, no dependencies, no options. Everything
+    the program adds on top (components and parents, explicit providers, ``depends_on``, documents as inputs,
+    typed output properties, Outputs passed between resources, stack outputs) counts as the program's.
+    """
     import pulumi
-    import pulumi_kubernetes as kubernetes
+
+    class Trivial(pulumi.CustomResource):
+        """One trivial resource, constructed the way generated provider classes construct theirs."""
+
+        def __init__(self, name: str, value: str) -> None:
+            super().__init__(FLOOR_TYPE, name, {"value": value})
+
+    def program() -> None:
+        for index in range(count):
+            Trivial(f"floor-{index}", f"value-{index}")
+
+    return program
+
+
+def _child_run(which: str, config_file: Path, count: int) -> dict[str, Any]:
+    """One side of the overhead pair: ``program`` (the whole program) or ``floor`` (``count`` trivial resources).
+
+    Everything before the measured window is identical for both sides: the imports, the GC tuning, the mock
+    engine with the program's config and canned outputs. The window is Pulumi's run of the function.
+    """
+    import importlib
+
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
     from secure_mesh.offline import program_run as engine
-    from secure_mesh.program import tune_garbage_collection
+    from secure_mesh.program import main, tune_garbage_collection
+    from tests.harness import _collect_mock_outputs
 
-    tune_garbage_collection()  # the same conditions as the program's own run
-
-    def program() -> None:
-        provider = kubernetes.Provider("floor")  # the project disables default providers
-        for index in range(count):
-            kubernetes.apiextensions.CustomResource(
-                f"floor-{index}",
-                api_version="v1",
-                kind="Floor",
-                metadata={"name": f"floor-{index}"},
-                spec={},
-                opts=pulumi.ResourceOptions(provider=provider),
-            )
-
-    monitor = engine._start(PROJECT_DIR, {}, {}, BENCH_STACK, False, {})
-    started = time.perf_counter()
-    _sync_await(run_pulumi_func(program))
-    seconds = time.perf_counter() - started
-    assert len(monitor.recorded) == count + 1, "every registration must reach the engine"
-    return {"floor_resources": count, "floor_seconds": seconds}
+    for module in SDK_MODULES:  # the program loads these lazily; both sides start with them loaded
+        importlib.import_module(module)
+    tune_garbage_collection()  # as __main__.py does before main()
+    document = json.loads(config_file.read_text())
+    program: Callable[[], object] = main if which == "program" else floor_program(count)
+    monitor = engine._start(
+        PROJECT_DIR, document["config"], document["secrets"], BENCH_STACK, False, _collect_mock_outputs()
+    )
+    cpu_started, started = time.process_time(), time.perf_counter()
+    _sync_await(run_pulumi_func(lambda: engine._discard(program())))
+    cpu_seconds, seconds = time.process_time() - cpu_started, time.perf_counter() - started
+    if which == "floor" and len(monitor.recorded) != count:
+        raise RuntimeError(f"the floor registered {len(monitor.recorded)} resources, not {count}")
+    return {
+        "which": which,
+        "resources": len(monitor.recorded),
+        "cpu_seconds": cpu_seconds,
+        "seconds": seconds,
+        "setup_seconds": started - _CHILD_START,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
 
 
 def _child_main(argv: list[str]) -> None:
@@ -176,8 +223,8 @@ def _child_main(argv: list[str]) -> None:
         result = _child_import()
     elif kind == "program":
         result = _child_program(Path(argv[1]))
-    elif kind == "floor":
-        result = _child_floor(int(argv[1]))
+    elif kind == "run":
+        result = _child_run(argv[1], Path(argv[2]), int(argv[3]))
     elif kind == "render":
         result = _child_render(Path(argv[1]))
     else:
@@ -190,7 +237,8 @@ def _child_main(argv: list[str]) -> None:
 
 def _spawn(*args: str) -> tuple[float, dict[str, Any]]:
     """Run one child measurement; return the parent's wall clock at launch and the child's result."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
+    # The project first; an existing PYTHONPATH (e.g. a worktree's alias of secure_mesh) stays behind it.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")]))}
     launched = time.time()
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--child", *args],
@@ -222,10 +270,71 @@ def measure_import(repeats: int = 3) -> dict[str, Any]:
     }
 
 
-def measure_floor(count: int = 2000) -> dict[str, Any]:
-    """The mock engine + SDK cost of one registration without any program logic (the floor under ms/resource)."""
-    _, result = _spawn("floor", str(count))
-    return {**result, "floor_ms_per_resource": round(1000 * result["floor_seconds"] / count, 3)}
+def overhead_ratio(program: Sequence[float], floor: Sequence[float]) -> dict[str, Any]:
+    """Program vs floor from interleaved pairs: each pair's ratio, their median (the ratio), and the medians.
+
+    ``program[i]`` and ``floor[i]`` must have been measured back to back (one pair shares the machine's load),
+    so the median of the pairs' ratios cancels load that the ratio of two medians would not.
+    """
+    if not program or len(program) != len(floor):
+        raise ValueError(f"need as many program as floor samples, at least one: {len(program)} vs {len(floor)}")
+    if min(*program, *floor) <= 0:
+        raise ValueError("every sample must be a positive duration")
+    pairs = [p / f for p, f in zip(program, floor, strict=True)]
+    return {
+        "program_seconds": round(statistics.median(program), 3),
+        "floor_seconds": round(statistics.median(floor), 3),
+        "ratio": round(statistics.median(pairs), 3),
+        "pair_ratios": [round(pair, 3) for pair in pairs],
+    }
+
+
+def measure_overhead(services: int = OVERHEAD_SERVICES, repeats: int = 3) -> dict[str, Any]:
+    """The program at ``services`` against the floor with as many resources, ``repeats`` interleaved pairs."""
+    from benchmarks.generate import generate_config
+
+    config, secrets = generate_config(services)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump({"config": config, "secrets": secrets}, handle)
+        config_file = Path(handle.name)
+    programs: list[dict[str, Any]] = []
+    floors: list[dict[str, Any]] = []
+    try:
+        resources = 0
+        for index in range(repeats):
+            # program first in even pairs, floor first in odd ones: neither side always runs on a warmer machine
+            order = ("program", "floor") if index % 2 == 0 else ("floor", "program")
+            if not resources:
+                order = ("program", "floor")  # the floor needs the program's count
+            for which in order:
+                _, result = _spawn("run", which, str(config_file), str(resources))
+                if which == "program":
+                    resources = result["resources"]
+                    programs.append(result)
+                else:
+                    floors.append(result)
+    finally:
+        config_file.unlink()
+    cpu = overhead_ratio([p["cpu_seconds"] for p in programs], [f["cpu_seconds"] for f in floors])
+    wall = overhead_ratio([p["seconds"] for p in programs], [f["seconds"] for f in floors])
+    return {
+        "services": services,
+        "resources": resources,
+        "floor_resources": floors[0]["resources"],
+        "floor_type": FLOOR_TYPE,
+        "repeats": repeats,
+        "ratio": cpu["ratio"],
+        "program_seconds": cpu["program_seconds"],
+        "floor_seconds": cpu["floor_seconds"],
+        "pair_ratios": cpu["pair_ratios"],
+        "wall": wall,
+        "setup_seconds": round(statistics.median(p["setup_seconds"] for p in programs), 3),
+        "target_ratio": TARGET_OVERHEAD_RATIO,
+        "within_target": cpu["ratio"] <= TARGET_OVERHEAD_RATIO,
+        "measured_on": machine(),
+        "measured_as": "CPU seconds of Pulumi's run of the function (settings, registrations, stack outputs), "
+        "median of interleaved pairs; wall: the same window in wall-clock seconds",
+    }
 
 
 def _median_run(kind: str, config_file: Path, repeats: int, seconds_of: str) -> tuple[float, dict[str, Any]]:
@@ -367,6 +476,18 @@ def plot(rows: list[dict[str, Any]], path: Path) -> str:
     return f"wrote {path.relative_to(PROJECT_DIR)}"
 
 
+def describe_overhead(overhead: dict[str, Any]) -> str:
+    """The program-vs-floor line(s) ``make bench`` prints."""
+    verdict = "within" if overhead["within_target"] else "ABOVE"
+    wall = overhead["wall"]
+    return (
+        f"program vs bare-SDK floor at {overhead['services']} services ({overhead['resources']} resources each): "
+        f"{overhead['program_seconds']:.2f} s vs {overhead['floor_seconds']:.2f} s CPU, ratio {overhead['ratio']:.2f} "
+        f"({verdict} the {overhead['target_ratio']} target; pairs {overhead['pair_ratios']}); wall "
+        f"{wall['program_seconds']:.2f} s vs {wall['floor_seconds']:.2f} s, ratio {wall['ratio']:.2f}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every size, print the table, write results.json and the plot."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
@@ -374,14 +495,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(BENCH_DIR / "results.json"))
     parser.add_argument("--plot", default=str(BENCH_DIR / "scale.png"))
     parser.add_argument("--repeats", type=int, default=3, help="runs per size; the median is kept (default 3)")
+    parser.add_argument(
+        "--overhead-only",
+        action="store_true",
+        help="only the program-vs-floor pairs (rewrites the overhead section of results.json, keeps the rows)",
+    )
+    parser.add_argument(
+        "--overhead-services", type=int, default=OVERHEAD_SERVICES, help="mesh size of the program-vs-floor pairs"
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         _child_main(args.child)
         return 0
     info = machine()
+    if args.overhead_only:  # refresh only the overhead section of the results (the rows stay as they were)
+        overhead = measure_overhead(args.overhead_services, args.repeats)
+        out = Path(args.out)
+        results = json.loads(out.read_text()) if out.is_file() else {}
+        out.write_text(json.dumps({**results, "overhead": overhead}, indent=2) + "\n")
+        print(describe_overhead(overhead))
+        return 0
     startup = measure_import()
-    floor = measure_floor()
+    overhead = measure_overhead(args.overhead_services, args.repeats)
+    print(describe_overhead(overhead), flush=True)
     rows = []
     for size in args.sizes:
         row = measure(size, startup["import_seconds"], args.repeats)
@@ -394,17 +531,15 @@ def main(argv: list[str] | None = None) -> int:
     checks = targets(rows)
     Path(args.out).write_text(
         json.dumps(
-            {"machine": info, "startup": startup, "sdk_floor": floor, "targets": checks, "rows": rows}, indent=2
-        ) + "\n"
+            {"machine": info, "startup": startup, "overhead": overhead, "targets": checks, "rows": rows}, indent=2
+        )
+        + "\n"
     )
     print()
     print(table(rows, startup))
     print()
     print(f"machine: {info['nproc']} x {info['cpu_model']}, Python {info['python']}, {info['date']}")
-    print(
-        f"SDK + mock engine floor: {floor['floor_ms_per_resource']:.2f} ms per trivial resource "
-        f"({floor['floor_resources']} registrations, no program logic)"
-    )
+    print(describe_overhead(overhead))
     print(f"targets: {json.dumps(checks)}")
     print(plot(rows, Path(args.plot)))
     return 0
