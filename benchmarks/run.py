@@ -424,7 +424,7 @@ def targets(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]], startup: dict[str, Any]) -> str:
-    """The results as a Markdown table (printed, and pasted into the README)."""
+    """The results as a Markdown table (printed, and pasted into docs/scale.md)."""
     lines = [
         "| services | resources | res/service | program s | s/service | ms/resource | peak RSS MiB "
         "| render s | render RSS MiB |",

@@ -28,7 +28,7 @@ YOUNG_GENERATION_THRESHOLD = 100_000
 A run registers thousands of resources, each allocating hundreds of short-lived objects (Outputs,
 futures, protobuf messages) that reference counting frees; with the default threshold the cyclic
 collector runs every few hundred allocations and takes about 40 % of the run (2,000 services: 42 s →
-27 s, same peak memory; README, "Scale").
+27 s, same peak memory; docs/scale.md).
 """
 
 

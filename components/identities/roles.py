@@ -12,8 +12,8 @@ agent needs on its own token (``auth/token/renew-self``, ``lookup-self``) is in 
 
 Audience: Consul's identities check ``vault.kubernetesAudience`` (the API server's default audience): the
 chart's Vault agents and Consul's Vault CA provider log in with the pod's default service-account token,
-and the chart offers no way to mount a token of another audience into its pods (see README, "Vault
-identities"). Onboarded apps and the API gateway present a token requested for Vault
+and the chart offers no way to mount a token of another audience into its pods (see docs/identities.md, "What
+every role sets"). Onboarded apps and the API gateway present a token requested for Vault
 (:func:`workload_audience`).
 """
 

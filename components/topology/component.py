@@ -20,7 +20,7 @@ Helm release (peering on, mesh gateways) → ``mesh`` entry with ``peering.peerT
 (acceptor) / peering (dialer) → ``exported-services``. The ``mesh`` entry must exist before the token is
 generated, so the token advertises the gateways; the dialer's own ``mesh`` entry must exist before it dials.
 Across stacks the order is the stacks' order: the dialer's stack reads the token the acceptor's stack exported
-(first deployment: acceptor, then dialer — README "Multi-cluster").
+(first deployment: acceptor, then dialer — docs/multi-cluster.md).
 
 **Checks the settings cannot make** (they need the peer's outputs): the peer's datacenter differs from this one and
 from every other peer's, and the peer's connect root (``connectRootPkiPath``) differs from this cluster's.

@@ -1,6 +1,6 @@
 """Misuse of the documented offline commands prints one line naming what is missing, never a traceback.
 
-Each case is a command the README documents, called the way a new user gets it wrong. The commands run
+Each case is a command the README or a docs/ page documents, called the way a new user gets it wrong. The commands run
 in-process (their ``main`` with an argv), which is what ``python -m secure_mesh`` and
 ``python policy/check_inventory.py`` call.
 """
