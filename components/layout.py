@@ -282,7 +282,7 @@ class Layout:
 
     def auth_role(self, identity: Identity) -> str:
         """The Kubernetes-auth role name a Consul component logs in with."""
-        return f"consul-{identity.value}" if not identity.value.startswith("consul") else identity.value
+        return f"consul-{identity.value}"
 
     def policy_name(self, identity: Identity) -> str:
         """The Vault policy attached to one Consul identity (names are global in a Vault namespace)."""

@@ -1,0 +1,517 @@
+"""Mutation testing of the core modules (`make mutate`, issue 19): how much of the code the suite pins down.
+
+For each core module, mutmut (requirements-mutate.txt) mutates the module and runs the module's own test
+folders against every mutant; every mutant that survives (or that no test of those folders reached) is then
+re-run against the module's folders *without* mutmut's per-test selection, and, if it still survives,
+against the whole suite. The re-runs matter: the suite caches program runs once per session and builds some
+values at import, so mutmut's per-function test selection misses tests that use the cached result and
+reports false survivors. What survives all three runs is a survivor; survivors judged equivalent (the
+mutated code behaves the same) are listed in mutation/equivalent.toml with why, and the report shows them.
+
+How the mutated copy is what the tests import: the package is the folder ``components/`` imported as
+``secure_mesh`` (``policy/secure_mesh_policy`` is imported from ``policy/`` on sys.path). mutmut names a
+mutant after the path of the file it mutates and only activates it where the function's ``__module__``
+matches, so each module is staged under its import path: ``build/mutate/<slug>/secure_mesh/layout.py`` is
+the file mutmut mutates, and ``build/mutate/<slug>/mutants/`` is a copy of the checkout whose
+``secure_mesh`` is a symlink to its ``components/``, so mutmut writes the mutants into that copy's
+``components/layout.py``. mutmut puts ``mutants/`` first on sys.path (before the editable install's finder),
+and tests/conftest.py refuses to run unless ``secure_mesh`` resolves to ``<checkout>/components`` -- here
+the staged copy's -- so a run that tested the unmutated checkout would stop instead of reporting 0 %.
+
+Usage: ``python -m scripts.mutate [MODULE ...] [--max-children N]`` (MODULE: a slug from TARGETS, e.g.
+``layout``, ``policy.auth``; all of them by default). Results go to mutation/results.json (per module, with
+the commit and date measured), the report to mutation/REPORT.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGING = ROOT / "build" / "mutate"
+RESULTS = ROOT / "mutation" / "results.json"
+REPORT = ROOT / "mutation" / "REPORT.md"
+EQUIVALENT = ROOT / "mutation" / "equivalent.toml"
+# The whole suite as `make test` runs it (tests/integration skips itself without its environment).
+WHOLE_SUITE = ("tests",)
+RERUN_TIMEOUT_S = 900
+
+# mutmut's exit codes (mutmut/stats.py): 1 and 3 are kills, 0 a survivor, 33/5 "no tests", the rest timeouts.
+KILLED_CODES = {1, 3}
+SURVIVED_CODES = {0}
+NO_TESTS_CODES = {5, 33}
+TIMEOUT_CODES = {-24, 24, 152, 255, 36}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One core module and the test folders that are its own tests."""
+
+    source: str  # path in the checkout, e.g. components/layout.py
+    tests: tuple[str, ...]
+
+    @property
+    def import_path(self) -> str:
+        """The file's path under its import name (what mutmut's mutant names are derived from)."""
+        if self.source.startswith("components/"):
+            return "secure_mesh/" + self.source.removeprefix("components/")
+        if self.source.startswith("policy/"):
+            return self.source.removeprefix("policy/")
+        raise ValueError(f"no import name for {self.source}")
+
+    @property
+    def module(self) -> str:
+        """The dotted module name, e.g. secure_mesh.layout."""
+        return self.import_path.removesuffix(".py").replace("/", ".")
+
+    @property
+    def slug(self) -> str:
+        """The short name used on the command line and in the report, e.g. layout or policy.auth."""
+        if self.source.startswith("policy/"):
+            return "policy." + Path(self.source).stem
+        return self.source.removeprefix("components/").removesuffix(".py").replace("/", ".")
+
+
+POLICY_TESTS = ("tests/policy",)
+
+TARGETS: tuple[Target, ...] = (
+    Target("components/layout.py", ("tests/layout",)),
+    Target("components/identities/policies.py", ("tests/identities",)),
+    Target("components/identities/roles.py", ("tests/identities",)),
+    Target("components/pki/plan.py", ("tests/pki",)),
+    Target("components/consul/helm_values.py", ("tests/consul",)),
+    Target("components/settings/consistency.py", ("tests/settings",)),
+    Target("components/settings/database_rules.py", ("tests/settings", "tests/onboarding/test_database_settings.py")),
+    Target("components/settings/topology_rules.py", ("tests/settings", "tests/topology")),
+    *(
+        Target(f"policy/secure_mesh_policy/{name}.py", POLICY_TESTS)
+        for name in (
+            "auth",
+            "audit",
+            "chart",
+            "consul_agent",
+            "consul_values",
+            "consumers",
+            "database",
+            "images",
+            "intentions",
+            "kv",
+            "mesh",
+            "onboarding",
+            "pki",
+            "pki_levels",
+            "pki_scope",
+            "stack",
+            "tokens",
+            "topology",
+            "transport",
+            "vaultpaths",
+        )
+    ),
+)
+
+
+UNWRAPPED_DECORATORS = {"property", "cached_property", "cache", "lru_cache", "resource_rule", "stack_rule"}
+"""Decorators mutmut would make it skip a function for; the staged copy applies them by assignment instead."""
+
+
+def decorator_name(node: ast.expr) -> str:
+    """The name a decorator is spelled with (``cached_property``, ``functools.cache``, ``resource_rule(...)``)."""
+    if isinstance(node, ast.Call):
+        return decorator_name(node.func)
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+def unwrap_decorators(source: str) -> str:
+    """The same module with each function under UNWRAPPED_DECORATORS as a plain function and an assignment.
+
+    mutmut does not mutate decorated functions (issue 19's practical notes), so in the staged copy
+    ``@cached_property`` over ``def name(self)`` becomes ``def _name_body(self)`` followed by
+    ``name = cached_property(_name_body)``: the same class attribute, the same behaviour, and a plain function
+    mutmut mutates. Only the staged copy changes; the checkout keeps its decorators.
+    """
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    edits: list[tuple[ast.FunctionDef, str]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef) or not node.decorator_list:
+            continue
+        names = [decorator_name(d) for d in node.decorator_list]
+        if all(n in UNWRAPPED_DECORATORS for n in names):
+            applied = f"_{node.name}_body"
+            for d in reversed(node.decorator_list):
+                applied = f"({ast.get_source_segment(source, d)})({applied})"
+            edits.append((node, applied))
+    for node, applied in sorted(edits, key=lambda e: -e[0].lineno):
+        indent = " " * node.col_offset
+        assert node.end_lineno is not None
+        lines.insert(node.end_lineno, f"{indent}{node.name} = {applied}\n")
+        def_line = node.lineno - 1
+        lines[def_line] = lines[def_line].replace(f"def {node.name}(", f"def _{node.name}_body(", 1)
+        first = min(d.lineno for d in node.decorator_list) - 1
+        del lines[first:def_line]
+    return "".join(lines)
+
+
+PRELOAD = (
+    "pytest",
+    "hypothesis",
+    "pydantic",
+    "yaml",
+    "cryptography.x509",
+    "asn1crypto.x509",
+    "pulumi",
+    "pulumi.runtime",
+    "pulumi_random",
+    "pulumi_vault",
+    "pulumi_consul",
+    "pulumi_kubernetes",
+    "pulumi_policy",
+)
+"""Third-party modules the mutant processes' fork server imports once (never the package or the tests)."""
+
+
+def checkout_files() -> list[str]:
+    """The checkout's files as git sees them (tracked and new, never ignored ones such as build/ or .venv)."""
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return sorted({name for name in out.split("\0") if name and (ROOT / name).is_file()})
+
+
+def git(*args: str) -> str:
+    """One git answer about the checkout."""
+    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def stage(target: Target) -> Path:
+    """A fresh staging folder for one module: the file to mutate under its import path, and mutants/."""
+    where = STAGING / target.slug
+    if where.exists():
+        shutil.rmtree(where)
+    mutants = where / "mutants"
+    for name in checkout_files():
+        dest = mutants / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, dest)  # copy2: the same mtime as the source, so mutmut mutates it
+    # The import names as symlinks to the folders the checkout keeps; mutmut writes the mutants through them.
+    (mutants / "secure_mesh").symlink_to("components")
+    (mutants / "secure_mesh_policy").symlink_to("policy/secure_mesh_policy")
+    venv = ROOT / ".venv"
+    if venv.exists():  # tests/workflows read the checkout's .venv
+        (mutants / ".venv").symlink_to(venv.resolve())
+    source = where / target.import_path
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text(unwrap_decorators((ROOT / target.source).read_text()))
+    selection = "".join(f"\n    {path}" for path in target.tests)
+    # Each mutant runs in a process forked from a server that has imported only third-party modules: the
+    # package, the tests and their shared program runs are imported and built afresh with the mutant active.
+    (where / "preload.txt").write_text("\n".join(PRELOAD) + "\n")
+    (where / "setup.cfg").write_text(
+        "[mutmut]\n"
+        f"source_paths = {target.import_path}\n"
+        f"pytest_add_cli_args_test_selection ={selection}\n"
+        "use_git_change_detection = false\n"
+        "process_isolation = forkserver\n"
+        "forkserver_warmup = import\n"
+        f"preload_modules_file = {where / 'preload.txt'}\n"
+    )
+    return where
+
+
+def child_env(mutants: Path, mutant: str | None = None) -> dict[str, str]:
+    """The environment of a run in the staged copy: only it on PYTHONPATH (never a checkout's alias)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "MUTANT_UNDER_TEST"}}
+    env["PYTHONPATH"] = str(mutants)
+    if mutant is not None:
+        env["MUTANT_UNDER_TEST"] = mutant
+    return env
+
+
+def run_mutmut(where: Path, max_children: int) -> None:
+    """One ``mutmut run`` in a staging folder (it decides every mutant whose result is not recorded yet)."""
+    env = child_env(where / "mutants")
+    env.pop("PYTHONPATH")  # mutmut puts mutants/ first on sys.path itself
+    log = where / "mutmut.log"
+    with log.open("a") as out:
+        code = subprocess.run(
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)],
+            cwd=where,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        ).returncode
+    if code != 0:
+        raise SystemExit(f"mutmut failed in {where} (exit {code}); see {log}")
+
+
+def exit_codes(where: Path) -> dict[str, int | None]:
+    """Mutant name -> mutmut's recorded exit code."""
+    meta = json.loads((where / "mutants" / (target_import_path(where) + ".meta")).read_text())
+    return dict(meta["exit_code_by_key"])
+
+
+def widen_selection(where: Path, mutants: Sequence[str]) -> None:
+    """Make mutmut run ``mutants`` again, each against every test of the module's folders.
+
+    mutmut runs a mutant only against the tests that reached its function while it collected its stats. The
+    suite runs each program once per session and shares the result, so a function reached through a shared
+    run is recorded for the first test only: the mutant is run against that test and survives. Recording
+    every test for the function, and forgetting the mutant's result, makes the next ``mutmut run`` try it
+    against all of them (in a fresh process, so shared runs and import-time values are rebuilt mutated).
+    """
+    stats_path = where / "mutants" / "mutmut-stats.json"
+    stats = json.loads(stats_path.read_text())
+    every_test = sorted(stats["duration_by_test"])
+    for name in mutants:
+        stats["tests_by_mangled_function_name"][name.partition("__mutmut_")[0]] = every_test
+    stats_path.write_text(json.dumps(stats, indent=4))
+    meta_path = where / "mutants" / (target_import_path(where) + ".meta")
+    meta = json.loads(meta_path.read_text())
+    for name in mutants:
+        meta["exit_code_by_key"][name] = None
+    meta_path.write_text(json.dumps(meta, indent=4))
+
+
+def target_import_path(where: Path) -> str:
+    """The source path recorded in a staging folder's setup.cfg."""
+    for line in (where / "setup.cfg").read_text().splitlines():
+        if line.startswith("source_paths = "):
+            return line.removeprefix("source_paths = ")
+    raise ValueError(f"no source_paths in {where / 'setup.cfg'}")
+
+
+def pytest_passes(mutants: Path, paths: Sequence[str], mutant: str | None, workers: int) -> bool | None:
+    """Whether the tests pass in the staged copy with ``mutant`` active (None: timed out)."""
+    args = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *paths]
+    if workers > 1:
+        args += ["-n", str(workers), "--dist", "loadfile"]
+    try:
+        result = subprocess.run(
+            args,
+            cwd=mutants,
+            env=child_env(mutants, mutant if mutant is not None else ""),
+            capture_output=True,
+            text=True,
+            timeout=RERUN_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    if result.returncode not in (0, 1):
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
+        raise SystemExit(f"pytest could not run in {mutants} (exit {result.returncode}):\n{tail}")
+    return result.returncode == 0
+
+
+def diffs(where: Path, names: Sequence[str]) -> dict[str, str]:
+    """The diff mutmut shows for each named mutant."""
+    if not names:
+        return {}
+    code = (
+        "import json, sys\n"
+        "from mutmut.mutation.diff_apply import get_diff_for_mutant\n"
+        "names = json.loads(sys.argv[1])\n"
+        "print(json.dumps({n: get_diff_for_mutant(n, path=sys.argv[2]) for n in names}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(list(names)), target_import_path(where)],
+        cwd=where,
+        env=child_env(where / "mutants"),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    answer: dict[str, str] = json.loads(out)
+    return answer
+
+
+def changed_lines(diff: str) -> list[str]:
+    """The removed and added lines of a unified diff, without the file headers."""
+    return [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def load_equivalent() -> dict[str, dict[str, str]]:
+    """mutation/equivalent.toml: mutant name -> {line: the mutated line, why: the reasoning}."""
+    if not EQUIVALENT.exists():
+        return {}
+    data = tomllib.loads(EQUIVALENT.read_text())
+    return {name: dict(entry) for name, entry in data.get("equivalent", {}).items()}
+
+
+def measure(target: Target, max_children: int, whole_suite: bool) -> dict[str, Any]:
+    """Mutation-test one module; its result record for mutation/results.json."""
+    started = time.monotonic()
+    where = stage(target)
+    mutants = where / "mutants"
+    print(f"[{target.slug}] mutmut over {target.source} with {', '.join(target.tests)}", flush=True)
+    run_mutmut(where, max_children)
+    codes = exit_codes(where)
+    killed = sorted(n for n, c in codes.items() if c in KILLED_CODES)
+    timeouts = sorted(n for n, c in codes.items() if c in TIMEOUT_CODES)
+    suspects = sorted(n for n, c in codes.items() if c in SURVIVED_CODES | NO_TESTS_CODES)
+    other = sorted(n for n, c in codes.items() if n not in set(killed) | set(timeouts) | set(suspects))
+    if other:
+        raise SystemExit(f"[{target.slug}] mutants mutmut did not decide: {other[:5]} (see {where}/mutmut.log)")
+    print(f"[{target.slug}] {len(codes)} mutants, {len(killed)} killed, {len(suspects)} to re-run", flush=True)
+
+    killed_on_rerun: list[str] = []
+    killed_by_suite: list[str] = []
+    survivors: list[str] = []
+    if suspects:
+        widen_selection(where, suspects)
+        run_mutmut(where, max_children)
+        again = exit_codes(where)
+        for name in suspects:
+            if again[name] in KILLED_CODES | TIMEOUT_CODES:
+                killed_on_rerun.append(name)
+            elif again[name] in SURVIVED_CODES | NO_TESTS_CODES:
+                survivors.append(name)
+            else:
+                raise SystemExit(f"[{target.slug}] {name}: mutmut did not decide on the re-run ({again[name]})")
+    print(f"[{target.slug}] {len(killed_on_rerun)} killed on re-run, {len(survivors)} left", flush=True)
+    if whole_suite and survivors:
+        # The whole suite counts a failing test as a kill, so the unmutated staged copy must pass it first.
+        if not pytest_passes(mutants, WHOLE_SUITE, None, max_children):
+            raise SystemExit(f"[{target.slug}] the whole suite fails unmutated in {mutants}")
+        for name in list(survivors):
+            if not pytest_passes(mutants, WHOLE_SUITE, name, max_children):
+                killed_by_suite.append(name)
+                survivors.remove(name)
+            print(f"[{target.slug}] whole suite against {name}", flush=True)
+
+    diff_by_name = diffs(where, survivors)
+    judged = load_equivalent()
+    equivalent: dict[str, str] = {}
+    stale: list[str] = []
+    for name in survivors:
+        entry = judged.get(name)
+        if entry is None:
+            continue
+        if any(entry["line"].strip() in line for line in changed_lines(diff_by_name[name]) if line.startswith("+")):
+            equivalent[name] = entry["why"]
+        else:
+            stale.append(name)  # renumbered or changed since it was judged: counts as a survivor
+    killed_total = len(killed) + len(timeouts) + len(killed_on_rerun) + len(killed_by_suite)
+    countable = len(codes) - len(equivalent)
+    return {
+        "module": target.source,
+        "tests": list(target.tests),
+        "commit": git("rev-parse", "--short=12", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--", target.source, "tests", "policy")),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "mutants": len(codes),
+        "killed": len(killed),
+        "timeouts": len(timeouts),
+        "killed_on_rerun": len(killed_on_rerun),
+        "killed_by_whole_suite": len(killed_by_suite) if whole_suite else None,
+        "equivalent": {
+            name: {"why": why, "diff": changed_lines(diff_by_name[name])} for name, why in equivalent.items()
+        },
+        "survivors": {
+            name: {"diff": changed_lines(diff_by_name[name]), "stale_judgement": name in stale}
+            for name in survivors
+            if name not in equivalent
+        },
+        "score": round(100 * killed_total / countable, 1) if countable else 100.0,
+        "seconds": round(time.monotonic() - started),
+    }
+
+
+def write_report(results: dict[str, dict[str, Any]]) -> None:
+    """mutation/REPORT.md from the recorded results, in TARGETS order."""
+    order = [t.source for t in TARGETS]
+    rows = [results[s] for s in order if s in results]
+    lines = [
+        "# Mutation testing report",
+        "",
+        "Generated by `make mutate` (scripts/mutate.py, mutmut pinned in requirements-mutate.txt); do not edit by",
+        "hand. Each module is mutated and run against its own test folders; every mutant that survives is re-run",
+        "against those folders without mutmut's per-test selection and then against the whole suite (the suite",
+        "caches program runs, so the per-test selection reports false survivors). Score = killed (including",
+        "timeouts and re-run kills) / (mutants - judged equivalent). Equivalent mutants are judged in",
+        "mutation/equivalent.toml, each with why.",
+        "",
+        "| module | measured | commit | mutants | killed by own tests | + re-runs | + whole suite | equivalent |"
+        " survivors | score |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        suite = "not run" if r["killed_by_whole_suite"] is None else r["killed_by_whole_suite"]
+        commit = r["commit"] + (" (+ uncommitted changes)" if r["dirty"] else "")
+        lines.append(
+            f"| `{r['module']}` | {r['date']} | {commit} | {r['mutants']} | {r['killed'] + r['timeouts']} |"
+            f" {r['killed_on_rerun']} | {suite} | {len(r['equivalent'])} |"
+            f" {len(r['survivors'])} | {r['score']} % |"
+        )
+    missing = [s for s in order if s not in results]
+    if missing:
+        lines += ["", "Not measured yet: " + ", ".join(f"`{s}`" for s in missing) + "."]
+    for r in rows:
+        if not r["survivors"] and not r["equivalent"]:
+            continue
+        lines += ["", f"## `{r['module']}`", ""]
+        for name, entry in sorted(r["survivors"].items()):
+            note = " (judged equivalent before, but the mutant changed since)" if entry["stale_judgement"] else ""
+            lines += [f"- survivor `{name}`{note}:", "", "  ```diff", *[f"  {d}" for d in entry["diff"]], "  ```"]
+        for name, entry in sorted(r["equivalent"].items()):
+            lines += [
+                f"- equivalent `{name}`: {entry['why']}",
+                "",
+                "  ```diff",
+                *[f"  {d}" for d in entry["diff"]],
+                "  ```",
+            ]
+    REPORT.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Measure the named modules (all by default), record their results and rewrite the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    by_slug = {t.slug: t for t in TARGETS}
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(by_slug))
+    parser.add_argument("--max-children", type=int, default=2, help="mutmut's parallel test processes")
+    parser.add_argument(
+        "--no-whole-suite",
+        action="store_true",
+        help="skip the whole-suite re-run of survivors (quick iteration; the report says so)",
+    )
+    args = parser.parse_args(argv)
+    unknown = [m for m in args.modules if m not in by_slug]
+    if unknown:
+        parser.error(f"unknown module(s) {unknown}; choose from {', '.join(by_slug)}")
+    chosen = [by_slug[m] for m in args.modules] or list(TARGETS)
+    results: dict[str, dict[str, Any]] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for target in chosen:
+        results[target.source] = measure(target, args.max_children, not args.no_whole_suite)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        write_report(results)
+        r = results[target.source]
+        print(f"[{target.slug}] score {r['score']} % ({len(r['survivors'])} survivors) in {r['seconds']} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
