@@ -67,3 +67,27 @@ def test_token_ttl_is_short_and_bounded() -> None:
     for spec in role_specs(layout_for("prod")):
         assert spec.token_ttl == 3600, spec.role_name
         assert spec.token_ttl <= spec.token_max_ttl == 14400, spec.role_name
+
+
+def test_resource_args_are_the_whole_role_as_vault_takes_it() -> None:
+    """Every input of ``AuthBackendRole``, compared whole: a flag nobody listed cannot drift (issue 19)."""
+    layout = layout_for("dev", {"vault": {"kubernetesAuthMount": "k8s/east"}})
+    server = next(spec for spec in role_specs(layout) if spec.identity is Identity.SERVER)
+    assert server.resource_args(layout.kubernetes_auth_path) == {
+        "backend": "k8s/east",
+        "role_name": "consul-server",
+        "bound_service_account_names": ["consul-consul-server"],
+        "bound_service_account_namespaces": ["consul"],
+        "audience": AUDIENCE,
+        "alias_name_source": "serviceaccount_uid",
+        "token_ttl": 3600,
+        "token_max_ttl": 14400,
+        "token_policies": ["consul-dc1-server", "consul-dc1-mesh-ca"],
+        "token_no_default_policy": True,
+    }
+
+
+def test_no_role_attaches_vaults_default_policy() -> None:
+    for spec in role_specs(layout_for("dev", EVERYTHING_ON)):
+        assert spec.token_no_default_policy is True, spec.role_name
+        assert spec.resource_args("kubernetes-dc1")["token_no_default_policy"] is True, spec.role_name
