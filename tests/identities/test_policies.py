@@ -226,7 +226,67 @@ def test_same_path_twice_merges_capabilities() -> None:
         ("a/+/c", "a/x/c", True),
         ("a/+/c", "a/x/y/c", False),
         ("/a/b", "a/b", True),
+        # boundaries (issue 19): one segment under the glob, the glob's own directory, slashes at either end
+        ("a/b/*", "a/b/c", True),
+        ("a/b/*", "a/b/", True),
+        ("a/b/*", "a/c/d", False),
+        ("a/b/*", "x/b/c", False),
+        ("a/*", "a", False),
+        ("*", "anything/at/all", True),
+        ("a/b", "/a/b", True),
+        ("a/b", "a/b/", False),
+        ("a/+/*", "a/x/y", True),
+        ("a/+/*", "b/x/y", False),
+        ("a/+/*", "a/x", False),
+        ("+/b", "a/b", True),
+        ("+/b", "a/c", False),
+        ("a/+/c", "a/x/d", False),
     ],
 )
 def test_grant_matching_follows_vault_globs(pattern: str, path: str, expected: bool) -> None:
     assert Grant(pattern, frozenset({Capability.READ})).matches(path) is expected
+
+
+def test_allows_needs_a_matching_path_and_the_capability() -> None:
+    document = PolicyDocument.build(
+        "p",
+        [
+            ("kv/data/app/*", frozenset({Capability.READ})),
+            ("pki/issue/web", frozenset({Capability.CREATE, Capability.UPDATE})),
+        ],
+    )
+    assert document.allows("kv/data/app/db", "read")
+    assert document.allows("kv/data/app/db", Capability.READ)
+    assert not document.allows("kv/data/app/db", "update")  # the path matches, the capability does not
+    assert not document.allows("kv/data/other/db", "read")  # the capability matches, the path does not
+    assert document.allows("pki/issue/web", "update") and document.allows("pki/issue/web", "create")
+    assert not document.allows("pki/issue/web", "read")
+    assert not document.allows("pki/issue/webhook", "update")
+    with pytest.raises(ValueError):
+        document.allows("pki/issue/web", "sudo")  # not a capability any identity may hold
+
+
+def test_parse_reads_back_exactly_what_render_wrote() -> None:
+    for name, document in documents_by_name(layout_for("dev", EVERYTHING_ON)).items():
+        assert PolicyDocument.parse(name, document.render()) == document, name
+
+
+def test_build_orders_paths_and_keeps_every_grant() -> None:
+    document = PolicyDocument.build(
+        "p",
+        [
+            ("b/x", frozenset({Capability.READ})),
+            ("a/y", frozenset({Capability.UPDATE})),
+            ("b/x", frozenset({Capability.LIST})),
+        ],
+    )
+    assert document.name == "p"
+    assert document.grants == (
+        Grant("a/y", frozenset({Capability.UPDATE})),
+        Grant("b/x", frozenset({Capability.READ, Capability.LIST})),
+    )
+    assert list(document.paths) == ["a/y", "b/x"]
+    assert document.render() == (
+        '{\n  "path": {\n    "a/y": {\n      "capabilities": [\n        "update"\n      ]\n    },\n'
+        '    "b/x": {\n      "capabilities": [\n        "list",\n        "read"\n      ]\n    }\n  }\n}'
+    )
