@@ -1,0 +1,73 @@
+"""The whole PKI plan as data, compared against the exact expected document (issue 19).
+
+Runs first in its folder (the file name sorts before the program-run tests): the plan is pure, so these
+comparisons are fast, and every field of every mount, CA and role is in them -- a role flag, a TTL, a name
+constraint or an AIA/CRL URL nobody thought to list cannot drift. The expected documents (tests/pki/expected)
+are reviewed by hand; change them only with the change you intend. Variants: the dev stack (root in Vault),
+the dev stack with a Vault Enterprise namespace, client agents, RSA keys and a second datacenter, and prod
+(root in AWS KMS, so no Vault-held root and level 1 has no signer in Vault).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from secure_mesh.layout import Layout
+from secure_mesh.pki.plan import build_plan
+from tests.identities.variants import settings_for
+
+EXPECTED = Path(__file__).parent / "expected"
+
+VARIANT: dict[str, Any] = {
+    "vault": {"namespace": "admin/team-a", "mountPrefix": "platform/mesh_ca"},
+    "consul": {"datacenter": "dc-east-2", "primaryDatacenter": "dc-west-1", "clientsEnabled": True},
+    "pki": {"keyType": "rsa", "keyBits": 4096, "organization": "Example Corp"},
+}
+"""Settings that change derived PKI values: the namespace in every AIA/CRL URL, the prefix in every mount, the
+datacenter in the server names, client agents in the mesh chain's constraints, the key type and organization."""
+
+STACKS: dict[str, tuple[str, dict[str, Any]]] = {
+    "dev": ("dev", {}),
+    "variant": ("dev", VARIANT),
+    "prod": ("prod", {}),
+}
+
+
+def plain(value: Any) -> Any:
+    """A plan as JSON data: dataclasses as dicts (with their properties' sources only), enums as values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [plain(v) for v in value]
+    return value
+
+
+def plan_document(stack: str, override: dict[str, Any]) -> dict[str, Any]:
+    """The whole plan of a stack, plus what its methods and properties answer."""
+    settings = settings_for(stack, override)
+    plan = build_plan(settings, Layout(settings))
+    document = plain(plan)
+    document["mounts"] = [m.path for m in plan.mounts]
+    document["role_resource_args"] = [role.resource_args() for role in plan.roles]
+    document["levels"] = {
+        f"{chain.value}/{level.level}": [plan.level(chain, level.level).path, level.permitted_dns_domains]
+        for chain, levels in plan.chains.items()
+        for level in levels
+    }
+    return json.loads(json.dumps(document))
+
+
+@pytest.mark.parametrize("name", sorted(STACKS))
+def test_the_plan_is_exactly_the_expected_document(name: str) -> None:
+    expected = json.loads((EXPECTED / f"plan-{name}.json").read_text())
+    assert plan_document(*STACKS[name]) == expected
