@@ -86,6 +86,17 @@ class Target:
 
 
 POLICY_TESTS = ("tests/policy",)
+SETTINGS_TESTS = (
+    "tests/settings",
+    "tests/pki/test_settings_rules.py",
+    "tests/mesh/test_settings_errors.py",
+    "tests/onboarding/test_settings_errors.py",
+    "tests/onboarding/test_database_settings.py",
+    "tests/identities/test_audiences_and_reviewers.py",
+    "tests/rotation/test_documents.py",
+    "tests/secrets/test_documents.py",
+)
+"""Every test file that feeds settings to the consistency checks (the rules are spread by topic)."""
 
 TARGETS: tuple[Target, ...] = (
     Target("components/layout.py", ("tests/layout",)),
@@ -93,9 +104,9 @@ TARGETS: tuple[Target, ...] = (
     Target("components/identities/roles.py", ("tests/identities",)),
     Target("components/pki/plan.py", ("tests/pki",)),
     Target("components/consul/helm_values.py", ("tests/consul",)),
-    Target("components/settings/consistency.py", ("tests/settings",)),
-    Target("components/settings/database_rules.py", ("tests/settings", "tests/onboarding/test_database_settings.py")),
-    Target("components/settings/topology_rules.py", ("tests/settings", "tests/topology")),
+    Target("components/settings/consistency.py", SETTINGS_TESTS),
+    Target("components/settings/database_rules.py", SETTINGS_TESTS),
+    Target("components/settings/topology_rules.py", (*SETTINGS_TESTS, "tests/topology/test_settings.py")),
     *(
         Target(f"policy/secure_mesh_policy/{name}.py", POLICY_TESTS)
         for name in (
