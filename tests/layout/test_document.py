@@ -28,7 +28,7 @@ from secure_mesh.layout import (
 )
 from secure_mesh.settings import ChainName
 from tests.identities.variants import settings_for
-from tests.onboarding.stacks import onboarding_settings
+from tests.onboarding.stacks import onboarding_config, onboarding_settings
 
 
 def _mount(layout: Layout, mount: PkiMount) -> dict[str, Any]:
@@ -304,3 +304,23 @@ def test_kv_secrets_follow_the_datacenter_role(
     assert layout.is_secondary_datacenter is secondary
     assert layout.is_federation_primary is federation_primary
     assert [s.value for s in layout.kv_secrets] == secrets
+
+
+def test_truncate_name_trims_only_dashes() -> None:
+    assert truncate_name("release-X") == "release-X"
+    assert truncate_name("release-X-") == "release-X"
+
+
+def test_database_connection_names_turn_underscores_into_dashes() -> None:
+    """A PostgreSQL database name may hold ``_``; the Vault connection name (and its paths) use ``-`` instead."""
+    config = onboarding_config("dev")
+    config["apps"] = [  # copies: the apps in the config are the shared ORDERS_APP and the stack's own
+        {**app, "database": {**app["database"], "databaseName": "orders_main_db"}} if app["name"] == "orders" else app
+        for app in config["apps"]
+    ]
+    settings = onboarding_settings("dev", config)
+    layout = Layout(settings)
+    app = next(app for app in settings.apps if app.name == "orders")
+    assert layout.database_connection(app) == "orders-orders-main-db"
+    assert layout.database_connection_config_path(app) == "consul/database/config/orders-orders-main-db"
+    assert layout.database_rotate_root_path(app) == "consul/database/rotate-root/orders-orders-main-db"
