@@ -59,7 +59,8 @@ TIMEOUT_CODES = {-24, 24, 152, 255, 36}
 @dataclass(frozen=True)
 class Target:
     """One core module and its own tests: the pure test files of its area (the program-run tests, which run the
-    whole program under mocks for every mutant, are reached by the whole-suite re-run of the survivors)."""
+    whole program under mocks for every mutant, are reached by the whole-suite re-run of the survivors).
+    """
 
     source: str  # path in the checkout, e.g. components/layout.py
     tests: tuple[str, ...]
