@@ -200,8 +200,12 @@ PRELOAD = (
     "pulumi_consul",
     "pulumi_kubernetes",
     "pulumi_policy",
+    "secure_mesh.program",
 )
-"""Third-party modules the mutant processes' fork server imports once (never the package or the tests)."""
+"""Modules the mutant processes' fork server imports once: third-party ones, and the package (its pydantic
+models take seconds to build). Never the tests: they build values at import, which must see the mutant. A
+package value built at import from a mutated function would be built unmutated here; the whole-suite re-run
+(a fresh process) still catches such a mutant."""
 
 
 ORDER_PLUGIN = '''"""Run the tests fastest first, by the durations mutmut recorded (staged by scripts/mutate.py)."""
