@@ -401,6 +401,10 @@ def load_equivalent() -> dict[str, dict[str, str]]:
 def measure(target: Target, max_children: int, whole_suite: bool) -> dict[str, Any]:
     """Mutation-test one module; its result record for mutation/results.json."""
     started = time.monotonic()
+    # The commit (and whether the module or the tests differ from it) as staged: what the mutants are made of.
+    commit = git("rev-parse", "--short=12", "HEAD")
+    dirty = bool(git("status", "--porcelain", "--", target.source, "tests", "policy"))
+    measured = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     where = stage(target)
     mutants = where / "mutants"
     print(f"[{target.slug}] mutmut over {target.source} with {', '.join(target.tests)}", flush=True)
@@ -456,9 +460,9 @@ def measure(target: Target, max_children: int, whole_suite: bool) -> dict[str, A
     return {
         "module": target.source,
         "tests": list(target.tests),
-        "commit": git("rev-parse", "--short=12", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--", target.source, "tests", "policy")),
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit,
+        "dirty": dirty,
+        "date": measured,
         "mutants": len(codes),
         "killed": len(killed),
         "timeouts": len(timeouts),
