@@ -86,7 +86,7 @@ def test_everything_on_adds_exactly_the_optional_grants() -> None:
                 "consul": {
                     "enterprise": True,
                     "snapshotAgent": {"enabled": True},
-                }
+                },
             },
             Identity.SERVER,
             {SNAPSHOT: R, LICENSE: R},
@@ -124,8 +124,9 @@ def test_optional_identities_follow_the_settings() -> None:
     assert Identity.PARTITION_INIT not in identity_policies(layout_for("dev"))
     assert Identity.CLIENT in identity_policies(layout_for("dev", {"consul": {"clientsEnabled": True}}))
     assert Identity.PARTITION_INIT in identity_policies(
-        layout_for("dev", {"consul": {"enterprise": True},
-            "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"}})
+        layout_for(
+            "dev", {"consul": {"enterprise": True}, "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"}}
+        )
     )
 
 
@@ -241,6 +242,8 @@ def test_same_path_twice_merges_capabilities() -> None:
         ("+/b", "a/b", True),
         ("+/b", "a/c", False),
         ("a/+/c", "a/x/d", False),
+        ("a/bX*", "a/b/c", False),  # a glob's stem never matches across a segment boundary
+        ("Xa/b", "Xa/b", True),  # only slashes are stripped from either end
     ],
 )
 def test_grant_matching_follows_vault_globs(pattern: str, path: str, expected: bool) -> None:
@@ -290,3 +293,10 @@ def test_build_orders_paths_and_keeps_every_grant() -> None:
         '{\n  "path": {\n    "a/y": {\n      "capabilities": [\n        "update"\n      ]\n    },\n'
         '    "b/x": {\n      "capabilities": [\n        "list",\n        "read"\n      ]\n    }\n  }\n}'
     )
+
+
+def test_render_sorts_paths_even_for_a_document_built_out_of_order() -> None:
+    document = PolicyDocument(
+        "p", (Grant("b/x", frozenset({Capability.READ})), Grant("a/y", frozenset({Capability.READ})))
+    )
+    assert list(json.loads(document.render())["path"]) == ["a/y", "b/x"]
