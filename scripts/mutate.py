@@ -103,7 +103,10 @@ SETTINGS_TESTS = (
 TARGETS: tuple[Target, ...] = (
     Target("components/layout.py", ("tests/layout",)),
     Target("components/identities/policies.py", ("tests/identities/test_policies.py",)),
-    Target("components/identities/roles.py", ("tests/identities/test_roles.py",)),
+    Target(
+        "components/identities/roles.py",
+        ("tests/identities/test_roles.py", "tests/identities/test_audiences_and_reviewers.py"),
+    ),
     Target("components/pki/plan.py", ("tests/pki/test_a_plan_document.py", "tests/pki/test_settings_rules.py")),
     Target(
         "components/consul/helm_values.py",
