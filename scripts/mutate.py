@@ -407,6 +407,7 @@ def measure(target: Target, max_children: int, whole_suite: bool) -> dict[str, A
     # The commit (and whether the module or the tests differ from it) as staged: what the mutants are made of.
     commit = git("rev-parse", "--short=12", "HEAD")
     dirty = bool(git("status", "--porcelain", "--", target.source, "tests", "policy"))
+    blob = git("hash-object", target.source)[:12]
     measured = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     where = stage(target)
     mutants = where / "mutants"
@@ -465,6 +466,7 @@ def measure(target: Target, max_children: int, whole_suite: bool) -> dict[str, A
         "tests": list(target.tests),
         "commit": commit,
         "dirty": dirty,
+        "source_blob": blob,
         "date": measured,
         "mutants": len(codes),
         "killed": len(killed),
@@ -498,13 +500,14 @@ def write_report(results: dict[str, dict[str, Any]]) -> None:
         "timeouts and re-run kills) / (mutants - judged equivalent). Equivalent mutants are judged in",
         "mutation/equivalent.toml, each with why.",
         "",
-        "| module | measured | commit | mutants | killed by own tests | + re-runs | + whole suite | equivalent |"
-        " survivors | score |",
+        "| module | measured | commit (module blob) | mutants | killed by own tests | + re-runs | + whole suite |"
+        " equivalent | survivors | score |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         suite = "not run" if r["killed_by_whole_suite"] is None else r["killed_by_whole_suite"]
-        commit = r["commit"] + (" (+ uncommitted changes)" if r["dirty"] else "")
+        commit = r["commit"] + (" + uncommitted changes" if r["dirty"] else "")
+        commit += f" ({r['source_blob']})" if r.get("source_blob") else ""
         lines.append(
             f"| `{r['module']}` | {r['date']} | {commit} | {r['mutants']} | {r['killed'] + r['timeouts']} |"
             f" {r['killed_on_rerun']} | {suite} | {len(r['equivalent'])} |"
