@@ -486,6 +486,20 @@ def measure(target: Target, max_children: int, whole_suite: bool) -> dict[str, A
     }
 
 
+def rejudge(record: dict[str, Any]) -> None:
+    """Apply mutation/equivalent.toml to a recorded result (judgements made after it was measured)."""
+    judged = load_equivalent()
+    for name in list(record["survivors"]):
+        entry = judged.get(name)
+        diff = record["survivors"][name]["diff"]
+        if entry and any(entry["line"].strip() in line for line in diff if line.startswith("+")):
+            record["equivalent"][name] = {"why": entry["why"], "diff": diff}
+            del record["survivors"][name]
+    countable = record["mutants"] - len(record["equivalent"])
+    killed = record["mutants"] - len(record["equivalent"]) - len(record["survivors"])
+    record["score"] = round(100 * killed / countable, 1) if countable else 100.0
+
+
 def write_report(results: dict[str, dict[str, Any]]) -> None:
     """mutation/REPORT.md from the recorded results, in TARGETS order."""
     order = [t.source for t in TARGETS]
@@ -498,7 +512,9 @@ def write_report(results: dict[str, dict[str, Any]]) -> None:
         "against those folders without mutmut's per-test selection and then against the whole suite (the suite",
         "caches program runs, so the per-test selection reports false survivors). Score = killed (including",
         "timeouts and re-run kills) / (mutants - judged equivalent). Equivalent mutants are judged in",
-        "mutation/equivalent.toml, each with why.",
+        "mutation/equivalent.toml, each with why. The commit is the branch commit the module was staged from (a",
+        "later rebase gives the same code another hash); the module blob (`git hash-object`) names the code",
+        "measured, and `current` says it is still the checkout's code when this report was written.",
         "",
         "| module | measured | commit (module blob) | mutants | killed by own tests | + re-runs | + whole suite |"
         " equivalent | survivors | score |",
@@ -507,7 +523,9 @@ def write_report(results: dict[str, dict[str, Any]]) -> None:
     for r in rows:
         suite = "not run" if r["killed_by_whole_suite"] is None else r["killed_by_whole_suite"]
         commit = r["commit"] + (" + uncommitted changes" if r["dirty"] else "")
-        commit += f" ({r['source_blob']})" if r.get("source_blob") else ""
+        if r.get("source_blob"):
+            now = git("hash-object", r["module"])[:12]
+            commit += f" ({r['source_blob']}, {'current' if now == r['source_blob'] else 'changed since'})"
         lines.append(
             f"| `{r['module']}` | {r['date']} | {commit} | {r['mutants']} | {r['killed'] + r['timeouts']} |"
             f" {r['killed_on_rerun']} | {suite} | {len(r['equivalent'])} |"
@@ -541,6 +559,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(by_slug))
     parser.add_argument("--max-children", type=int, default=2, help="mutmut's parallel test processes")
     parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: apply mutation/equivalent.toml to the recorded results and rewrite the report",
+    )
+    parser.add_argument(
         "--no-whole-suite",
         action="store_true",
         help="skip the whole-suite re-run of survivors (quick iteration; the report says so)",
@@ -551,6 +574,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"unknown module(s) {unknown}; choose from {', '.join(by_slug)}")
     chosen = [by_slug[m] for m in args.modules] or list(TARGETS)
     results: dict[str, dict[str, Any]] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if args.report_only:
+        for record in results.values():
+            rejudge(record)
+        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        write_report(results)
+        return
     for target in chosen:
         results[target.source] = measure(target, args.max_children, not args.no_whole_suite)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

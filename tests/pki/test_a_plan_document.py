@@ -71,3 +71,18 @@ def plan_document(stack: str, override: dict[str, Any]) -> dict[str, Any]:
 def test_the_plan_is_exactly_the_expected_document(name: str) -> None:
     expected = json.loads((EXPECTED / f"plan-{name}.json").read_text())
     assert plan_document(*STACKS[name]) == expected
+
+
+def test_role_resource_args_hold_lists_not_tuples() -> None:
+    """The provider's list inputs get lists (the JSON comparison above cannot tell a tuple from a list)."""
+    settings = settings_for("dev", {})
+    for role in build_plan(settings, Layout(settings)).roles:
+        args = role.resource_args()
+        assert "chain" not in args
+        assert [k for k, v in args.items() if isinstance(v, list)] == [
+            "allowed_domains",
+            "key_usages",
+            "ext_key_usages",
+            "organizations",
+        ]
+        assert not any(isinstance(v, tuple) for v in args.values())
