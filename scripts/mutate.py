@@ -535,9 +535,11 @@ def write_report(results: dict[str, dict[str, Any]]) -> None:
     if missing:
         lines += ["", "Not measured yet: " + ", ".join(f"`{s}`" for s in missing) + "."]
     for r in rows:
-        if not r["survivors"] and not r["equivalent"]:
+        if not r["survivors"] and not r["equivalent"] and not r.get("note"):
             continue
         lines += ["", f"## `{r['module']}`", ""]
+        if r.get("note"):
+            lines += [r["note"], ""]
         for name, entry in sorted(r["survivors"].items()):
             note = " (judged equivalent before, but the mutant changed since)" if entry["stale_judgement"] else ""
             lines += [f"- survivor `{name}`{note}:", "", "  ```diff", *[f"  {d}" for d in entry["diff"]], "  ```"]
