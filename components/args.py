@@ -57,6 +57,8 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         members = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if len(members) == 1:  # ``T | None``: None was handled above, so the value is a T
+            return _coerce(members[0], value, path)
         concrete = [arg for arg in members if _is_args_class(arg) or _is_enum(arg)]
         # pulumi.Input[T] is a Union of T, Awaitable[T] and Output[T]: nothing to convert unless T is structured.
         return _coerce(concrete[0], value, path) if len(concrete) == 1 else value

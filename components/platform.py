@@ -11,7 +11,7 @@ import pulumi
 
 from .audit import VaultAudit
 from .composition.apps import onboarding_args
-from .composition.consul import consul_cluster_args
+from .composition.consul import consul_cluster_args, mesh_intentions_args
 from .composition.vault import (
     audit_args,
     gossip_rotation_args,
@@ -22,7 +22,7 @@ from .composition.vault import (
 from .consul.component import ConsulCluster
 from .identities.component import VaultIdentities
 from .layout import Layout
-from .mesh.component import MeshIntentions, MeshIntentionsArgs
+from .mesh.component import MeshIntentions
 from .onboarding.component import AppOnboarding
 from .pki.component import CertificateAuthority, CertificateAuthorityArgs
 from .providers import build_consul_provider
@@ -117,10 +117,15 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                 ),
                 pulumi.ResourceOptions(parent=self, depends_on=vault_ready),
             )
+            # The release is named by no property of an entry: an explicit dependency (MeshIntentions' docstring).
             self.intentions = MeshIntentions(
                 f"{name}-intentions",
-                MeshIntentionsArgs(settings, layout, consul_provider=self.consul_provider),
-                pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
+                mesh_intentions_args(settings, layout),
+                pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[self.consul.release],
+                    providers=[self.consul_provider] if self.consul_provider is not None else None,
+                ),
             )
             # A peering member is never a federated secondary (settings refuse both), so it owns its mesh entry.
             if peering_enabled(settings) and self.consul_provider is not None and self.intentions.mesh is not None:

@@ -15,8 +15,11 @@ from ..consul.component import ConsulClusterArgs, VaultCaArgs, VaultInjectorArgs
 from ..consul.helm_values import VAULT_ROLE_KEYS, build_consul_values, get_value
 from ..consul.vault_injector import VAULT_CHART_VERSION, build_vault_injector_values, needs_vault_injector
 from ..layout import CONSUL_CHART_NAME, CONSUL_CHART_REPOSITORY, VAULT_CHART_NAME, VAULT_CHART_REPOSITORY, Layout
+from ..mesh.component import MeshIntentionsArgs
+from ..mesh.graph import build_graph
 from ..settings import Settings
-from ..vocabulary import Identity
+from ..topology.documents import PEERING_MESH_GATEWAY_MODE, with_peer_sources
+from ..vocabulary import Identity, TopologyMode
 
 VAULT_BACKEND = "global.secretsBackend.vault"
 AUTH_METHOD_PATH_KEY = f"{VAULT_BACKEND}.connectCA.authMethodPath"
@@ -86,4 +89,24 @@ def consul_cluster_args(
         server_ca_pem=server_ca_pem,
         vault_ca=vault_ca,
         vault_injector=injector,
+    )
+
+
+def mesh_intentions_args(settings: Settings, layout: Layout) -> MeshIntentionsArgs:
+    """The :class:`MeshIntentionsArgs` of a stack: the validated graph plus peer sources, and how to deliver it."""
+    graph = build_graph(settings)
+    mode = settings.topology.mode
+    peering = mode is TopologyMode.PEERING
+    # mesh-gateway mode local in a peering member, and in a federation's primary only (the secondary gets it by
+    # replication; consul-k8s acceptance/tests/fixtures/bases/mesh-gateway/proxydefaults.yaml).
+    gateway_mode = PEERING_MESH_GATEWAY_MODE if peering or mode is TopologyMode.FEDERATION_PRIMARY else None
+    return MeshIntentionsArgs(
+        services=dict(graph.services),
+        intentions=with_peer_sources(graph.entries, settings),
+        rendering=settings.consul.intentions_rendering,
+        namespace=layout.consul_namespace,
+        owns_mesh_entries=not layout.is_secondary_datacenter,
+        peer_through_mesh_gateways=peering,
+        mesh_gateway_mode=gateway_mode,
+        enterprise=settings.consul.enterprise,
     )

@@ -1,8 +1,15 @@
 """The mesh's intentions: one typed graph, rendered as Consul config entries or consul-k8s custom resources.
 
-``consul.intentionsRendering`` picks the delivery: ``config-entries`` writes through the Consul provider
-(which the platform hands down), ``crds`` applies custom resources through Kubernetes, whose controller
-comes with the Consul chart (so the platform passes the Consul release as ``depends_on``).
+:class:`MeshIntentionsArgs` carries the graph as plain values (the services with their protocols, one entry per
+destination); the composition builds them from settings (:func:`secure_mesh.mesh.graph.build_graph`). The
+``rendering`` picks the delivery: ``config-entries`` writes through the Consul provider, which reaches the
+component through its options (``providers=[consul]``, inherited by the children); ``crds`` applies custom
+resources through Kubernetes, whose controller (and the CRDs' kinds) come with the Consul chart.
+
+**The release is an explicit dependency.** Either delivery needs the running Consul release (its servers answer
+the API; its controller reconciles the resources), and no property of a config entry or custom resource names
+it, so the caller passes the release as ``depends_on`` and every child lists it itself (a component's
+``depends_on`` does not hold back its children).
 
 Besides the intentions and each service's defaults, the component owns the mesh-wide ``mesh`` entry and
 the ``global`` proxy-defaults entry (see :mod:`.render`) — except in a WAN-federation secondary datacenter:
@@ -30,20 +37,20 @@ resources get the same dependencies, so neither ``up`` nor ``destroy`` waits on 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from ..args import coerce_args
 from ..consul.component import passed_dependencies
-from ..layout import Layout
-from ..settings import IntentionsRendering, Settings
-from ..settings.topology import TopologyMode
-from ..topology.documents import PEERING_MESH_GATEWAY_MODE, with_peer_sources
-from .graph import WILDCARD, DestinationEntry, IntentionGraph, build_graph
+from ..vocabulary import IntentionsRendering, Protocol
+from .model import WILDCARD, DestinationEntry
 from .render import (
+    MESH_ENTRY_NAME,
+    PROXY_DEFAULTS_NAME,
     config_entry_mesh,
     config_entry_proxy_defaults,
     config_entry_service_defaults,
@@ -55,69 +62,99 @@ from .render import (
     intentions_resource_name,
 )
 
-if TYPE_CHECKING:
-    import pulumi_consul as consul  # imported where used (issue 9); here only for annotations
+TYPE = "secure-mesh:index:MeshIntentions"
+"""The component's type token (what the component provider host registers)."""
+OLD_TYPE = "secure-mesh:mesh:MeshIntentions"
+"""The token deployed stacks recorded before issue 15; aliased so their URNs do not change."""
+CONFIG_ENTRY_TYPE = "consul:index/configEntry:ConfigEntry"
 
 
 @dataclass(frozen=True)
 class MeshIntentionsArgs:
-    """Inputs of :class:`MeshIntentions`."""
+    """Inputs of :class:`MeshIntentions`: the intention graph as plain values and how to deliver it."""
 
-    settings: Settings
-    layout: Layout
-    consul_provider: consul.Provider | None = None
-    """The explicit Consul provider; required for the ``config-entries`` rendering."""
+    services: Mapping[str, Protocol]
+    """Every declared service and its protocol: one service-defaults entry each."""
+    intentions: Sequence[DestinationEntry]
+    """One intentions entry per destination (peer sources included); the ``*`` entry holds the default deny."""
+    rendering: IntentionsRendering = IntentionsRendering.CRDS
+    """Config entries through the Consul provider (from the options), or consul-k8s custom resources."""
+    namespace: str = "consul"
+    """The namespace of the custom resources (Consul's; unused by config entries)."""
+    owns_mesh_entries: bool = True
+    """Write the ``mesh`` and ``global`` proxy-defaults entries; False in a WAN-federation secondary, where
+    Consul forwards their writes to the primary datacenter, whose stack owns them."""
+    peer_through_mesh_gateways: bool = False
+    """``mesh.peering.peerThroughMeshGateways`` (a cluster-peering member)."""
+    mesh_gateway_mode: str | None = None
+    """The proxy-defaults' ``meshGateway.mode`` (``local`` for a peering member or a federation primary)."""
+    enterprise: bool = False
+    """Consul Enterprise: config entries name the ``default`` partition and namespace."""
 
 
 class MeshIntentions(pulumi.ComponentResource):
     """The intention graph, each service's defaults, the mesh entry and proxy-defaults, as config entries or CRDs."""
 
-    ready: list[pulumi.Resource]
-    """The rendered entries (what onboarding may wait for)."""
-    graph: IntentionGraph
-    """The graph the resources were rendered from."""
-    entries: tuple[DestinationEntry, ...]
-    """The graph's entries plus the sources that name a peer (``topology.peers[].exports``): what is rendered."""
-    rendering: IntentionsRendering
-    mesh: pulumi.Resource | None
-    """The ``mesh`` entry (``Mesh`` resource or ``mesh`` config entry); None in a secondary datacenter."""
-    proxy_defaults: pulumi.Resource | None
-    """The ``global`` proxy-defaults entry; None in a secondary datacenter."""
-    service_defaults: dict[str, pulumi.Resource]
-    """Each declared service's defaults, by service name."""
-    intentions: dict[str, pulumi.Resource]
-    """Each destination's intentions entry, by destination (``*`` included)."""
+    rendering: pulumi.Output[str]
+    """How the entries reached Consul: ``config-entries`` or ``crds``."""
+    mesh_entry_name: pulumi.Output[str]
+    """The ``mesh`` entry's name once written (empty where this stack does not own it)."""
+    proxy_defaults_name: pulumi.Output[str]
+    """The ``global`` proxy-defaults entry's name once written (empty where this stack does not own it)."""
+    service_defaults_names: pulumi.Output[Sequence[str]]
+    """The services whose service-defaults are written, once every one of them is."""
+    intention_destinations: pulumi.Output[Sequence[str]]
+    """The destinations whose intentions entries are written (``*`` included), once every one of them is."""
 
     def __init__(self, name: str, args: MeshIntentionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("secure-mesh:mesh:MeshIntentions", name, None, opts)
-        settings, layout = args.settings, args.layout
-        self.graph = build_graph(settings)
-        self.entries = with_peer_sources(self.graph.entries, settings)
-        self._peering = settings.topology.mode is TopologyMode.PEERING
-        federation_primary = settings.topology.mode is TopologyMode.FEDERATION_PRIMARY
-        # mesh-gateway mode local in the peering member, and in a federation's primary only (the secondary gets it
-        # by replication; acceptance/tests/fixtures/bases/mesh-gateway/proxydefaults.yaml).
-        self._gateway_mode = PEERING_MESH_GATEWAY_MODE if self._peering or federation_primary else None
-        self.rendering = settings.consul.intentions_rendering
+        args = coerce_args(MeshIntentionsArgs, args)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_TYPE)]))
+        super().__init__(TYPE, name, None, opts)
+        self.args = args
+        self.entries: tuple[DestinationEntry, ...] = tuple(args.intentions)
+        """The entries rendered, in order (the ``*`` entry last)."""
+        self.services: dict[str, Protocol] = dict(args.services)
+        """The services given defaults."""
         # A component's depends_on does not hold back its children: each child lists them itself.
         self._upstream = passed_dependencies(opts)
-        self._provider: pulumi.ProviderResource | None = None
-        if self.rendering is IntentionsRendering.CONFIG_ENTRIES:
-            if args.consul_provider is None:
-                raise pulumi.RunError(
-                    "consul.intentionsRendering 'config-entries' needs the Consul provider (consul.address)"
-                )
-            self._provider = args.consul_provider
-        self.service_defaults = {}
-        self.intentions = {}
-        self.mesh = self.proxy_defaults = None
-        self._owns_mesh_entries = not layout.is_secondary_datacenter
-        if self.rendering is IntentionsRendering.CRDS:
-            self._crds(name, layout.consul_namespace)
+        if args.rendering is IntentionsRendering.CONFIG_ENTRIES and self.get_provider(CONFIG_ENTRY_TYPE) is None:
+            raise pulumi.RunError(
+                "MeshIntentions: the 'config-entries' rendering writes through Consul's API and needs the Consul "
+                "provider in its options (providers=[consul_provider]); none was given"
+            )
+        self.service_defaults: dict[str, pulumi.Resource] = {}
+        """Each declared service's defaults, by service name."""
+        self.intentions: dict[str, pulumi.Resource] = {}
+        """Each destination's intentions entry, by destination (``*`` included)."""
+        self.mesh: pulumi.Resource | None = None
+        """The ``mesh`` entry (``Mesh`` resource or ``mesh`` config entry); None in a secondary datacenter."""
+        self.proxy_defaults: pulumi.Resource | None = None
+        """The ``global`` proxy-defaults entry; None in a secondary datacenter."""
+        if args.rendering is IntentionsRendering.CRDS:
+            self._crds(name)
         else:
-            self._config_entries(name, settings.consul.enterprise)
-        self.ready = [*self._mesh_wide(), *self.service_defaults.values(), *self.intentions.values()]
-        self.register_outputs({"rendering": self.rendering.value})
+            self._config_entries(name)
+        self.ready: list[pulumi.Resource] = [
+            *self._mesh_wide(),
+            *self.service_defaults.values(),
+            *self.intentions.values(),
+        ]
+        """The rendered entries (what a caller may wait for)."""
+
+        self.rendering = pulumi.Output.from_input(args.rendering.value)
+        self.mesh_entry_name = _name_once_written(self.mesh, MESH_ENTRY_NAME)
+        self.proxy_defaults_name = _name_once_written(self.proxy_defaults, PROXY_DEFAULTS_NAME)
+        self.service_defaults_names = _names_once_written(self.service_defaults)
+        self.intention_destinations = _names_once_written(self.intentions)
+        self.register_outputs(
+            {
+                "rendering": self.rendering,
+                "meshEntryName": self.mesh_entry_name,
+                "proxyDefaultsName": self.proxy_defaults_name,
+                "serviceDefaultsNames": self.service_defaults_names,
+                "intentionDestinations": self.intention_destinations,
+            }
+        )
 
     def _mesh_wide(self) -> list[pulumi.Resource]:
         """The mesh and proxy-defaults entries this stack owns (none in a secondary datacenter)."""
@@ -126,7 +163,7 @@ class MeshIntentions(pulumi.ComponentResource):
     def _opts(self, after: Sequence[pulumi.Resource | None]) -> pulumi.ResourceOptions:
         """Child options: the caller's dependencies plus the entries Consul checks this one against."""
         needs = [*self._upstream, *(resource for resource in after if resource is not None)]
-        return pulumi.ResourceOptions(parent=self, depends_on=needs, provider=self._provider)
+        return pulumi.ResourceOptions(parent=self, depends_on=needs)
 
     def _intention_needs(self, destination: str) -> list[pulumi.Resource | None]:
         """What an intentions entry's write (and its destination's defaults' delete) is validated against."""
@@ -134,7 +171,9 @@ class MeshIntentions(pulumi.ComponentResource):
             return []  # Consul skips the protocol check for a wildcard destination
         return [self.service_defaults[destination], self.proxy_defaults]
 
-    def _crds(self, name: str, namespace: str) -> None:
+    def _crds(self, name: str) -> None:
+        namespace = self.args.namespace
+
         def custom_resource(
             resource_name: str, document: dict[str, Any], after: Sequence[pulumi.Resource | None]
         ) -> Any:
@@ -147,12 +186,14 @@ class MeshIntentions(pulumi.ComponentResource):
                 opts=self._opts(after),
             )
 
-        if self._owns_mesh_entries:
-            self.mesh = custom_resource(f"{name}-mesh", crd_mesh(namespace, self._peering), [])
-            self.proxy_defaults = custom_resource(
-                f"{name}-proxy-defaults", crd_proxy_defaults(namespace, self._gateway_mode), [self.mesh]
+        if self.args.owns_mesh_entries:
+            self.mesh = custom_resource(
+                f"{name}-mesh", crd_mesh(namespace, self.args.peer_through_mesh_gateways), []
             )
-        for service, protocol in self.graph.services.items():
+            self.proxy_defaults = custom_resource(
+                f"{name}-proxy-defaults", crd_proxy_defaults(namespace, self.args.mesh_gateway_mode), [self.mesh]
+            )
+        for service, protocol in self.services.items():
             self.service_defaults[service] = custom_resource(
                 f"{name}-{service}-defaults",
                 crd_service_defaults(service, protocol, namespace),
@@ -164,19 +205,22 @@ class MeshIntentions(pulumi.ComponentResource):
                 f"{name}-{document['metadata']['name']}", document, self._intention_needs(entry.destination)
             )
 
-    def _config_entries(self, name: str, enterprise: bool) -> None:
+    def _config_entries(self, name: str) -> None:
         import pulumi_consul as consul  # only config-entry stacks need it (~0.2 s of import; issue 9)
 
-        if self._owns_mesh_entries:
+        enterprise = self.args.enterprise
+        if self.args.owns_mesh_entries:
             self.mesh = consul.ConfigEntry(
-                f"{name}-mesh", **config_entry_mesh(enterprise, self._peering), opts=self._opts([])
+                f"{name}-mesh",
+                **config_entry_mesh(enterprise, self.args.peer_through_mesh_gateways),
+                opts=self._opts([]),
             )
             self.proxy_defaults = consul.ConfigEntry(
                 f"{name}-proxy-defaults",
-                **config_entry_proxy_defaults(enterprise, self._gateway_mode),
+                **config_entry_proxy_defaults(enterprise, self.args.mesh_gateway_mode),
                 opts=self._opts([self.mesh]),
             )
-        for service, protocol in self.graph.services.items():
+        for service, protocol in self.services.items():
             self.service_defaults[service] = consul.ConfigEntryServiceDefaults(
                 f"{name}-{service}-defaults",
                 **config_entry_service_defaults(service, protocol, enterprise),
@@ -188,3 +232,16 @@ class MeshIntentions(pulumi.ComponentResource):
                 **config_entry_service_intentions(entry, enterprise),
                 opts=self._opts(self._intention_needs(entry.destination)),
             )
+
+
+def _name_once_written(resource: pulumi.Resource | None, name: str) -> pulumi.Output[str]:
+    """``name``, known once ``resource`` is written (so a consumer waits for it); empty without the resource."""
+    if resource is None:
+        return pulumi.Output.from_input("")
+    return resource.urn.apply(lambda _: name)
+
+
+def _names_once_written(resources: Mapping[str, pulumi.Resource]) -> pulumi.Output[Sequence[str]]:
+    """The keys of ``resources``, known once every one of them is written: one combined Output, not one per entry."""
+    names = list(resources)
+    return pulumi.Output.all(*(resource.urn for resource in resources.values())).apply(lambda _: names)

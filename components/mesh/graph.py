@@ -18,62 +18,32 @@ from functools import cached_property
 from ..layout import Layout
 from ..settings import IntentionAction, Protocol, Settings
 from ..settings.models import L7_PROTOCOLS, HttpPermission
+from .model import DEFAULT_DENY, WILDCARD, DestinationEntry, HttpMatch, SourceRule
 
-WILDCARD = "*"
+__all__ = [
+    "DEFAULT_DENY",
+    "WILDCARD",
+    "Access",
+    "AccessKind",
+    "DestinationEntry",
+    "GraphError",
+    "HttpMatch",
+    "IntentionGraph",
+    "SourceRule",
+    "build_graph",
+    "http_match",
+]
 
 
 class GraphError(ValueError):
     """An intention graph that breaks the mesh's rules (INT-DEFAULT-DENY, INT-NO-WILDCARD-ALLOW, INT-L7)."""
 
 
-@dataclass(frozen=True)
-class HttpMatch:
-    """One L7 allow rule: a path match (exact or prefix) and optional methods."""
-
-    path_exact: str | None = None
-    path_prefix: str | None = None
-    methods: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        """A short readable form, e.g. ``POST prefix /payments.v1.Payments/``."""
-        parts = [",".join(self.methods)] if self.methods else ["ANY"]
-        if self.path_exact is not None:
-            parts.append(f"exact {self.path_exact}")
-        if self.path_prefix is not None:
-            parts.append(f"prefix {self.path_prefix}")
-        return " ".join(parts)
-
-    @classmethod
-    def from_settings(cls, permission: HttpPermission) -> HttpMatch:
-        """The match of one ``mesh.intentions[].permissions[]`` entry."""
-        return cls(
-            path_exact=permission.path_exact, path_prefix=permission.path_prefix, methods=tuple(permission.methods)
-        )
-
-
-@dataclass(frozen=True)
-class SourceRule:
-    """What one source gets at a destination: an L4 action, or L7 permissions (never both)."""
-
-    source: str
-    action: IntentionAction | None = None
-    permissions: tuple[HttpMatch, ...] | None = None
-    origin: str = ""
-    """Where the rule comes from (a settings key path), for error messages and review."""
-    peer: str | None = None
-    """The peered cluster the source lives in (``topology.peers[].exports``); None for this cluster's services."""
-
-
-@dataclass(frozen=True)
-class DestinationEntry:
-    """Everything that may call one destination: one config entry or custom resource per destination."""
-
-    destination: str
-    sources: tuple[SourceRule, ...]
-
-
-DEFAULT_DENY = SourceRule(WILDCARD, IntentionAction.DENY, origin="built-in default deny")
-"""The one ``*`` → ``*`` deny every graph ends with (INT-DEFAULT-DENY)."""
+def http_match(permission: HttpPermission) -> HttpMatch:
+    """The match of one ``mesh.intentions[].permissions[]`` entry."""
+    return HttpMatch(
+        path_exact=permission.path_exact, path_prefix=permission.path_prefix, methods=tuple(permission.methods)
+    )
 
 
 class AccessKind(StrEnum):
@@ -101,7 +71,7 @@ class Access:
     def of(cls, rule: SourceRule) -> Access:
         """The access a single rule grants."""
         if rule.permissions is not None:
-            return cls(AccessKind.L7, rule.permissions)
+            return cls(AccessKind.L7, tuple(rule.permissions))
         return cls(AccessKind.ALLOW if rule.action is IntentionAction.ALLOW else AccessKind.DENY)
 
 
@@ -192,7 +162,7 @@ def build_graph(settings: Settings) -> IntentionGraph:
     rules: dict[str, dict[str, SourceRule]] = {}
     for index, intention in enumerate(settings.mesh.intentions):
         permissions = (
-            tuple(HttpMatch.from_settings(p) for p in intention.permissions)
+            tuple(http_match(p) for p in intention.permissions)
             if intention.permissions is not None
             else None
         )

@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..settings import Protocol
-from .graph import WILDCARD, DestinationEntry, HttpMatch, SourceRule
+from ..vocabulary import Protocol
+from .model import WILDCARD, DestinationEntry, HttpMatch, SourceRule
 
 CRD_API_VERSION = "consul.hashicorp.com/v1alpha1"
 DEFAULT_DENY_RESOURCE_NAME = "default-deny"

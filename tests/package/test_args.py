@@ -70,3 +70,16 @@ def test_a_malformed_wire_form_names_the_field(wire: object, message: str) -> No
     with pytest.raises((ArgsError, ValueError), match=None) as caught:
         coerce_args(Outer, wire)
     assert message in str(caught.value)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    levels: Sequence[Level] | None = None
+
+
+def test_an_optional_sequence_of_args_is_coerced_too() -> None:
+    assert coerce_args(Rule, {"name": "r", "levels": [{"ttl": "1h", "chain": "server"}]}) == Rule(
+        "r", (Level("1h", ChainName.SERVER),)
+    )
+    assert coerce_args(Rule, {"name": "r", "levels": None}) == Rule("r")
