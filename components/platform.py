@@ -11,7 +11,13 @@ import pulumi
 
 from .audit import VaultAudit
 from .composition.apps import onboarding_args
-from .composition.consul import consul_cluster_args, mesh_intentions_args
+from .composition.consul import (
+    cluster_peering_args,
+    consul_cluster_args,
+    mesh_gateway_args,
+    mesh_intentions_args,
+    peering_enabled,
+)
 from .composition.vault import (
     audit_args,
     gossip_rotation_args,
@@ -30,7 +36,7 @@ from .rotation.component import ConsulSecretsEngine, GossipKeyRotation, deployed
 from .rotation.documents import EngineRole
 from .secrets.component import ConsulSecrets
 from .settings import ChainName, Settings
-from .topology.component import ClusterPeering, ClusterPeeringArgs, mesh_gateway_address, peering_enabled
+from .topology.component import ClusterPeering, mesh_gateway_address
 from .vocabulary import Identity
 
 if TYPE_CHECKING:
@@ -129,21 +135,23 @@ class SecureMeshPlatform(pulumi.ComponentResource):
             )
             # A peering member is never a federated secondary (settings refuse both), so it owns its mesh entry.
             if peering_enabled(settings) and self.consul_provider is not None and self.intentions.mesh is not None:
+                # Consul reads the mesh entry when it generates a token or dials; no property of a token or a peering
+                # names it, so it is an explicit dependency with the release (ClusterPeering's docstring).
                 self.peering = ClusterPeering(
                     f"{name}-peering",
-                    ClusterPeeringArgs(
-                        settings,
-                        layout,
-                        consul_provider=self.consul_provider,
-                        mesh=self.intentions.mesh,
-                        release=self.consul.release,
+                    cluster_peering_args(settings, layout, self.consul.status),
+                    pulumi.ResourceOptions(
+                        parent=self,
+                        depends_on=[self.consul.release, self.intentions.mesh],
+                        providers=[self.consul_provider],
                     ),
-                    pulumi.ResourceOptions(parent=self, depends_on=self.consul.ready),
                 )
             if self.peering is not None:
                 self.mesh_gateway_address = self.peering.mesh_gateway_address
             elif layout.is_federation_primary:
-                self.mesh_gateway_address = mesh_gateway_address(name, layout, self.consul.release, self.consul)
+                self.mesh_gateway_address = mesh_gateway_address(
+                    f"{name}-mesh-gateway-service", mesh_gateway_args(layout, self.consul.status), self.consul
+                )
             # --- Service onboarding (issue 7): app identities, database credentials, gateway TLS -------
             self.onboarding = AppOnboarding(
                 f"{name}-onboarding",

@@ -18,7 +18,8 @@ from ..layout import CONSUL_CHART_NAME, CONSUL_CHART_REPOSITORY, VAULT_CHART_NAM
 from ..mesh.component import MeshIntentionsArgs
 from ..mesh.graph import build_graph
 from ..settings import Settings
-from ..topology.documents import PEERING_MESH_GATEWAY_MODE, with_peer_sources
+from ..topology.component import ClusterPeeringArgs, MeshGatewayArgs, PeerArgs
+from ..topology.documents import PEERING_MESH_GATEWAY_MODE, exports_by_service, is_peering, with_peer_sources
 from ..vocabulary import Identity, TopologyMode
 
 VAULT_BACKEND = "global.secretsBackend.vault"
@@ -108,5 +109,31 @@ def mesh_intentions_args(settings: Settings, layout: Layout) -> MeshIntentionsAr
         owns_mesh_entries=not layout.is_secondary_datacenter,
         peer_through_mesh_gateways=peering,
         mesh_gateway_mode=gateway_mode,
+        enterprise=settings.consul.enterprise,
+    )
+
+
+def mesh_gateway_args(layout: Layout, release_status: pulumi.Input[str]) -> MeshGatewayArgs:
+    """The chart's mesh-gateway Service of this stack, read once the release reports ``release_status``."""
+    return MeshGatewayArgs(
+        namespace=layout.consul_namespace, service=layout.mesh_gateway_service, release_status=release_status
+    )
+
+
+def peering_enabled(settings: Settings) -> bool:
+    """True when the stack builds :class:`~secure_mesh.topology.component.ClusterPeering` (a peering member)."""
+    return is_peering(settings)
+
+
+def cluster_peering_args(settings: Settings, layout: Layout, release_status: pulumi.Input[str]) -> ClusterPeeringArgs:
+    """The :class:`ClusterPeeringArgs` of a peering member: its peers, exports and mesh gateway."""
+    return ClusterPeeringArgs(
+        peers=tuple(PeerArgs(name=peer.name, stack=peer.stack, role=peer.role) for peer in settings.topology.peers),
+        datacenter=layout.datacenter,
+        connect_root_pki_path=layout.connect_root_pki_path,
+        mesh_gateway=mesh_gateway_args(layout, release_status),
+        exports={service: tuple(peers) for service, peers in exports_by_service(settings).items()},
+        rendering=settings.consul.intentions_rendering,
+        namespace=layout.consul_namespace,
         enterprise=settings.consul.enterprise,
     )

@@ -15,6 +15,12 @@ the consul-k8s ``PeeringAcceptor``/``PeeringDialer`` resources because:
 
 The cost: a peering member needs ``consul.address`` (validated). Never mix the two mechanisms for one peer name.
 
+**Inputs.** :class:`ClusterPeeringArgs` holds plain values (the peers, the exports, this cluster's datacenter and
+connect root, the mesh gateway's Service) and the Consul release's status as an Input; the Consul provider comes
+through the options (``providers=[consul]``). The ``mesh`` entry is passed as ``depends_on`` with the release:
+Consul reads the entry when it generates a token or dials (below), and no property of a token, a peering or an
+exported-services entry names it, so it stays an explicit dependency that every child lists itself.
+
 **Order** (Consul docs east-west/cluster-peering/establish/k8s.mdx; acceptance/tests/peering/peering_connect_test.go):
 Helm release (peering on, mesh gateways) → ``mesh`` entry with ``peering.peerThroughMeshGateways`` → token
 (acceptor) / peering (dialer) → ``exported-services``. The ``mesh`` entry must exist before the token is
@@ -30,22 +36,22 @@ exist yet), so the dialer makes them; they fail the deployment before the peerin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from ..args import coerce_args
 from ..consul.component import passed_dependencies
-from ..layout import Layout
-from ..mesh.render import config_entry_exported_services, crd_exported_services
-from ..settings import IntentionsRendering, Settings
-from ..settings.topology import PeerRole, PeerSettings, short_stack_name
-from .documents import exports_by_service, is_peering
+from ..mesh.render import EXPORTED_SERVICES_NAME, config_entry_exported_services, crd_exported_services
+from ..vocabulary import IntentionsRendering, PeerRole
 
-if TYPE_CHECKING:
-    import pulumi_consul as consul
+TYPE = "secure-mesh:index:ClusterPeering"
+"""The component's type token (what the component provider host registers)."""
+OLD_TYPE = "secure-mesh:topology:ClusterPeering"
+"""The token deployed stacks recorded before issue 15; aliased so their URNs do not change."""
 
 MESH_GATEWAY_PORT = 443
 """The chart's ``meshGateway.service.port`` default (values.yaml, chart 2.0.3): the port peers dial."""
@@ -54,6 +60,11 @@ OFFLINE_SECRET_STAND_IN = "[secret]"
 """What ``pulumi stack output --json`` prints for a secret output. A recorded outputs file (offline review and
 tests, ``stack-references/<stack>.json``) carries it in place of the acceptor's token map; the dialer then passes
 it on as the (secret) token, so an offline run shows the shape of the deployment without any token."""
+
+
+def stack_key(full_name: str) -> str:
+    """The last segment of ``<org>/secure-mesh/<stack>``: the key an acceptor's ``peeringTokens`` uses for a dialer."""
+    return full_name.rsplit("/", 1)[-1]
 
 
 def token_for(tokens: Any, own_stack: str, acceptor_stack: str) -> str:
@@ -77,11 +88,23 @@ def _token_picker(own_stack: str, acceptor_stack: str) -> Callable[[list[Any]], 
     return pick
 
 
+@dataclass(frozen=True)
+class PeerArgs:
+    """One peered cluster, as this cluster sees it."""
+
+    name: str
+    """The peer's name in this cluster's Consul (``peer_name``; intentions and exports name it)."""
+    stack: str
+    """The peer's Pulumi stack, fully qualified: ``<org>/secure-mesh/<stack>``."""
+    role: PeerRole
+    """This cluster's side: ``acceptor`` generates the token, ``dialer`` reads it from the peer's stack and dials."""
+
+
 def check_peer_outputs(
     own_stack: str,
     datacenter: str,
     connect_root: str,
-    peers: Sequence[tuple[PeerSettings, Any, Any]],
+    peers: Sequence[tuple[PeerArgs, Any, Any]],
 ) -> None:
     """Fail when a peer shares this cluster's datacenter or connect root, or two peers share a datacenter."""
     seen: dict[str, str] = {}
@@ -106,58 +129,88 @@ def check_peer_outputs(
 
 
 @dataclass(frozen=True)
-class ClusterPeeringArgs:
-    """Inputs of :class:`ClusterPeering`."""
+class MeshGatewayArgs:
+    """The chart's mesh-gateway LoadBalancer Service, whose address other clusters dial."""
 
-    settings: Settings
-    layout: Layout
-    consul_provider: consul.Provider
-    """Writes the token, the peering and (config-entry rendering) the exported services."""
-    mesh: pulumi.Resource
-    """This cluster's ``mesh`` entry (with ``peering.peerThroughMeshGateways``): before any token or dialing."""
-    release: pulumi.Resource
-    """The Consul release, whose mesh-gateway Service gives the gateway address."""
+    namespace: str
+    """Consul's namespace (where the chart creates the Service)."""
+    service: str
+    """The Service's name (``<fullname>-mesh-gateway``)."""
+    release_status: pulumi.Input[str]
+    """The Consul release's status (``ConsulCluster.status``): the Service is read once the release is installed."""
+    port: int = MESH_GATEWAY_PORT
+    """The port peers dial (the chart's ``meshGateway.service.port``)."""
+
+
+@dataclass(frozen=True)
+class ClusterPeeringArgs:
+    """Inputs of :class:`ClusterPeering`: this cluster's peers, what it exports to them, and its mesh gateway."""
+
+    peers: Sequence[PeerArgs]
+    """Every peered cluster."""
+    datacenter: str
+    """This cluster's Consul datacenter (a dialer refuses a peer with the same one)."""
+    connect_root_pki_path: str
+    """This cluster's connect root PKI path (a dialer refuses a peer with the same one)."""
+    mesh_gateway: MeshGatewayArgs
+    """This cluster's mesh gateway, whose address the component reads."""
+    exports: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Exported services: service name → the peers that may consume it (one ``exported-services`` entry)."""
+    rendering: IntentionsRendering = IntentionsRendering.CRDS
+    """How the exported-services entry reaches Consul: a config entry, or a consul-k8s custom resource."""
+    namespace: str = "consul"
+    """The custom resource's namespace (Consul's; unused by config entries)."""
+    enterprise: bool = False
+    """Consul Enterprise: the entry names the ``default`` partition and namespace."""
 
 
 class ClusterPeering(pulumi.ComponentResource):
     """This cluster's side of each peering, its exported services and its mesh gateway's address."""
 
-    tokens: dict[str, pulumi.Output[str]]
-    """Acceptor side: dialer stack name → its peering token (secret)."""
-    peerings: dict[str, pulumi.Resource]
-    """Peer name → the ``PeeringToken`` (acceptor) or ``Peering`` (dialer) resource."""
-    references: dict[str, pulumi.StackReference]
-    """Dialer side: peer name → the stack reference to its acceptor's stack."""
-    exported_services: pulumi.Resource | None
     mesh_gateway_address: pulumi.Output[str]
     """``host:port`` of this cluster's mesh gateway (its LoadBalancer Service), known once the release is up."""
+    peering_names: pulumi.Output[Sequence[str]]
+    """The peers whose token (acceptor) or peering (dialer) is written, once every one of them is."""
+    peering_tokens: pulumi.Output[Mapping[str, str]]
+    """Acceptor side, secret: dialer stack name → its peering token (what the dialer's stack reads)."""
+    exported_services_name: pulumi.Output[str]
+    """The ``exported-services`` entry's name once written (empty when nothing is exported)."""
 
     def __init__(self, name: str, args: ClusterPeeringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("secure-mesh:topology:ClusterPeering", name, None, opts)
+        args = coerce_args(ClusterPeeringArgs, args)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_TYPE)]))
+        super().__init__(TYPE, name, None, opts)
         import pulumi_consul as consul
 
-        settings, layout = args.settings, args.layout
+        if self.get_provider("consul:index/peering:Peering") is None:
+            raise pulumi.RunError(
+                "ClusterPeering writes tokens and peerings through Consul's API and needs the Consul provider in its "
+                "options (providers=[consul_provider]); none was given"
+            )
+        # The release and the mesh entry (passed as depends_on): a component's depends_on does not hold back its
+        # children, so each lists them itself.
         upstream = passed_dependencies(opts)
         own_stack = pulumi.get_stack()
-        api = pulumi.ResourceOptions(parent=self, provider=args.consul_provider)
-        self.tokens, self.peerings, self.references = {}, {}, {}
+        self.tokens: dict[str, pulumi.Output[str]] = {}
+        """Acceptor side: dialer stack name → its peering token (secret)."""
+        self.peerings: dict[str, pulumi.Resource] = {}
+        """Peer name → the ``PeeringToken`` (acceptor) or ``Peering`` (dialer) resource."""
+        self.references: dict[str, pulumi.StackReference] = {}
+        """Dialer side: peer name → the stack reference to its acceptor's stack."""
 
-        dialers = [peer for peer in settings.topology.peers if peer.role is PeerRole.DIALER]
-        for peer in settings.topology.peers:
+        dialers = [peer for peer in args.peers if peer.role is PeerRole.DIALER]
+        for peer in args.peers:
             if peer.role is PeerRole.ACCEPTOR:
                 token = consul.PeeringToken(
                     f"{name}-{peer.name}-token",
                     peer_name=peer.name,
                     meta={"secure-mesh/dialer-stack": peer.stack},
-                    opts=pulumi.ResourceOptions.merge(
-                        api,
-                        pulumi.ResourceOptions(
-                            depends_on=[*upstream, args.mesh], additional_secret_outputs=["peeringToken"]
-                        ),
+                    opts=pulumi.ResourceOptions(
+                        parent=self, depends_on=upstream, additional_secret_outputs=["peeringToken"]
                     ),
                 )
                 self.peerings[peer.name] = token
-                self.tokens[short_stack_name(peer.stack)] = pulumi.Output.secret(token.peering_token)
+                self.tokens[stack_key(peer.stack)] = pulumi.Output.secret(token.peering_token)
         for peer in dialers:
             self.references[peer.name] = pulumi.StackReference(
                 f"{name}-{peer.name}-stack", stack_name=peer.stack, opts=pulumi.ResourceOptions(parent=self)
@@ -175,8 +228,8 @@ class ClusterPeering(pulumi.ComponentResource):
         verdict = pulumi.Output.all(*facts).apply(
             lambda flat: check_peer_outputs(
                 own_stack,
-                layout.datacenter,
-                layout.connect_root_pki_path,
+                args.datacenter,
+                args.connect_root_pki_path,
                 [(peer, flat[2 * i], flat[2 * i + 1]) for i, peer in enumerate(dialers)],
             )
         )
@@ -191,16 +244,16 @@ class ClusterPeering(pulumi.ComponentResource):
                 peer_name=peer.name,
                 peering_token=pulumi.Output.secret(dialer_token),  # type: ignore[arg-type] # SDK stub says Never
                 meta={"secure-mesh/acceptor-stack": peer.stack},
-                opts=pulumi.ResourceOptions.merge(api, pulumi.ResourceOptions(depends_on=[*upstream, args.mesh])),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=upstream),
             )
 
-        self.exported_services = None
-        exports = exports_by_service(settings)
+        self.exported_services: pulumi.Resource | None = None
+        """The ``exported-services`` entry (config entry or custom resource); None when nothing is exported."""
+        exports = {service: list(peers) for service, peers in args.exports.items()}
         if exports:
-            after = [*upstream, args.mesh, *self.peerings.values()]
-            enterprise = settings.consul.enterprise
-            if settings.consul.intentions_rendering is IntentionsRendering.CRDS:
-                document = crd_exported_services(exports, layout.consul_namespace)
+            after = [*upstream, *self.peerings.values()]
+            if args.rendering is IntentionsRendering.CRDS:
+                document = crd_exported_services(exports, args.namespace)
                 self.exported_services = kubernetes.apiextensions.CustomResource(
                     f"{name}-exported-services",
                     api_version=document["apiVersion"],
@@ -212,40 +265,49 @@ class ClusterPeering(pulumi.ComponentResource):
             else:
                 self.exported_services = consul.ConfigEntry(
                     f"{name}-exported-services",
-                    **config_entry_exported_services(exports, enterprise),
-                    opts=pulumi.ResourceOptions.merge(api, pulumi.ResourceOptions(depends_on=after)),
+                    **config_entry_exported_services(exports, args.enterprise),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=after),
                 )
 
-        self.mesh_gateway_address = mesh_gateway_address(name, layout, args.release, self)
-        self.register_outputs({"meshGatewayAddress": self.mesh_gateway_address})
+        self.mesh_gateway_address = mesh_gateway_address(f"{name}-mesh-gateway-service", args.mesh_gateway, self)
+        peer_names = list(self.peerings)
+        self.peering_names = pulumi.Output.all(*(p.urn for p in self.peerings.values())).apply(lambda _: peer_names)
+        self.peering_tokens = pulumi.Output.secret(pulumi.Output.all(**self.tokens))
+        exported = self.exported_services
+        self.exported_services_name = (
+            exported.urn.apply(lambda _: EXPORTED_SERVICES_NAME)
+            if exported is not None
+            else pulumi.Output.from_input("")
+        )
+        self.register_outputs(
+            {
+                "meshGatewayAddress": self.mesh_gateway_address,
+                "peeringNames": self.peering_names,
+                "peeringTokens": self.peering_tokens,
+                "exportedServicesName": self.exported_services_name,
+            }
+        )
 
 
-def mesh_gateway_address(
-    name: str, layout: Layout, release: pulumi.Resource, parent: pulumi.Resource
-) -> pulumi.Output[str]:
+def mesh_gateway_address(resource_name: str, gateway: MeshGatewayArgs, parent: pulumi.Resource) -> pulumi.Output[str]:
     """``host:port`` of the chart's mesh-gateway LoadBalancer Service (``<fullname>-mesh-gateway``).
 
-    The Service is read once the release reports its status (its id depends on it), so a first preview, when
-    nothing is deployed yet, does not try to read a Service that does not exist: the address is then unknown.
+    The Service is read once the release reports its status (its id is made from ``gateway.release_status``), so
+    the read waits for the release, and a first preview, when nothing is deployed yet, does not try to read a
+    Service that does not exist: the address is then unknown.
     """
-    service_id = pulumi.Output.from_input(getattr(release, "status", None)).apply(
-        lambda _: f"{layout.consul_namespace}/{layout.mesh_gateway_service}"
+    service_id = pulumi.Output.from_input(gateway.release_status).apply(
+        lambda _: f"{gateway.namespace}/{gateway.service}"
     )
-    service = kubernetes.core.v1.Service.get(
-        f"{name}-mesh-gateway-service", service_id, opts=pulumi.ResourceOptions(parent=parent, depends_on=[release])
-    )
-    return service.status.apply(_load_balancer_address)
+    service = kubernetes.core.v1.Service.get(resource_name, service_id, opts=pulumi.ResourceOptions(parent=parent))
+    port = gateway.port
+    return service.status.apply(lambda status: _load_balancer_address(status, port))
 
 
-def _load_balancer_address(status: Any) -> str:
+def _load_balancer_address(status: Any, port: int = MESH_GATEWAY_PORT) -> str:
     ingress = ((status or {}).get("load_balancer") or (status or {}).get("loadBalancer") or {}).get("ingress") or []
     if not ingress:
         return ""
     first = ingress[0]
     host = first.get("hostname") or first.get("ip") or ""
-    return f"{host}:{MESH_GATEWAY_PORT}" if host else ""
-
-
-def peering_enabled(settings: Settings) -> bool:
-    """True when the stack builds :class:`ClusterPeering`."""
-    return is_peering(settings)
+    return f"{host}:{port}" if host else ""
