@@ -17,6 +17,7 @@ The package is layered so that data flows one way:
 from .audit import VaultAudit, VaultAuditArgs
 from .consul.component import ConsulCluster, ConsulClusterArgs
 from .identities.component import VaultIdentities, VaultIdentitiesArgs
+from .mesh.component import MeshIntentions, MeshIntentionsArgs
 from .onboarding.component import AppOnboarding, AppOnboardingArgs
 from .rotation.component import (
     ConsulSecretsEngine,
@@ -25,10 +26,13 @@ from .rotation.component import (
     GossipKeyRotationArgs,
 )
 from .secrets.component import ConsulSecrets, ConsulSecretsArgs
+from .topology.component import ClusterPeering, ClusterPeeringArgs
 
 __all__: list[str] = [
     "AppOnboarding",
     "AppOnboardingArgs",
+    "ClusterPeering",
+    "ClusterPeeringArgs",
     "ConsulCluster",
     "ConsulClusterArgs",
     "ConsulSecrets",
@@ -37,6 +41,8 @@ __all__: list[str] = [
     "ConsulSecretsEngineArgs",
     "GossipKeyRotation",
     "GossipKeyRotationArgs",
+    "MeshIntentions",
+    "MeshIntentionsArgs",
     "VaultAudit",
     "VaultAuditArgs",
     "VaultIdentities",

@@ -31,7 +31,7 @@ def consul_vault_values(
     values: Mapping[str, object],
     role_names: Mapping[Identity, pulumi.Input[str]],
     auth_mount_path: pulumi.Input[str] | None,
-) -> dict[str, pulumi.Input[str]]:
+) -> pulumi.Output[dict[str, str]] | None:
     """The values keys a Vault component computes, by dotted key path: only keys the builder set.
 
     Each identity's Kubernetes-auth role name (``global.secretsBackend.vault.<identity>Role``) and the auth
@@ -44,7 +44,7 @@ def consul_vault_values(
             computed[key] = role_name
     if auth_mount_path is not None and get_value(values, AUTH_METHOD_PATH_KEY) is not None:
         computed[AUTH_METHOD_PATH_KEY] = auth_mount_path
-    return computed
+    return pulumi.Output.all(**computed) if computed else None
 
 
 def consul_cluster_args(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -120,7 +120,8 @@ class ConsulClusterArgs:
     chart_repository: str
     """The chart repository's URL."""
     values: Mapping[str, Any]
-    """The chart's values as plain data (:func:`secure_mesh.consul.helm_values.build_consul_values`)."""
+    """The chart's values as plain data (:func:`secure_mesh.consul.helm_values.build_consul_values`), so previews
+    and the policy pack see what Helm gets."""
     ui_service: str
     """The Kubernetes Service of Consul's UI (``<fullname>-ui``)."""
     api_service: str
@@ -129,9 +130,10 @@ class ConsulClusterArgs:
     """The Vault endpoint serving the CA that signs the servers' TLS certificates (``<mount>/cert/ca``)."""
     protect: bool = False
     """Protect the namespaces and the release from deletion (production)."""
-    vault_values: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Values a Vault component computes, by dotted chart key path (e.g. ``global.secretsBackend.vault.
-    consulServerRole``): each replaces the plain value, so the release waits for the resource behind it."""
+    vault_values: pulumi.Input[Mapping[str, str]] | None = None
+    """Values Vault components compute, by dotted chart key path (e.g.
+    ``global.secretsBackend.vault.consulServerRole``): each replaces the value in ``values``, so the release
+    waits for the resources behind them (the dependency is the data)."""
     server_ca_pem: pulumi.Input[str] | None = None
     """The PEM chain of the CA that signs the servers' TLS certificates (from the PKI), handed on as an output."""
     vault_ca: VaultCaArgs | None = None
@@ -167,10 +169,9 @@ class ConsulCluster(pulumi.ComponentResource):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_TYPE)]))
         super().__init__(TYPE, name, None, opts)
         protect = args.protect
-        global_values = args.values.get("global") or {}
-
-        self.values: Mapping[str, Any] = args.values
-        """The plain Helm values the caller built (without the ``vault_values`` Outputs)."""
+        self.values: dict[str, Any] = copy.deepcopy(dict(args.values))
+        """The plain Helm values the caller built (before the ``vault_values`` are set in)."""
+        global_values = self.values.get("global") or {}
 
         namespace = kubernetes.core.v1.Namespace(
             f"{name}-namespace",
@@ -234,7 +235,7 @@ class ConsulCluster(pulumi.ComponentResource):
             version=args.chart_version,
             repository_opts={"repo": args.chart_repository},
             namespace=args.namespace,
-            values=with_values_at(args.values, args.vault_values) if args.vault_values else dict(args.values),
+            values=self._release_values(args.vault_values),
             atomic=True,
             cleanup_on_fail=True,
             timeout=RELEASE_TIMEOUT_SECONDS,
@@ -267,6 +268,13 @@ class ConsulCluster(pulumi.ComponentResource):
                 "serverCaPem": self.server_ca_pem,
             }
         )
+
+    def _release_values(self, computed: pulumi.Input[Mapping[str, str]] | None) -> pulumi.Input[dict[str, Any]]:
+        """The plain values, with the Vault-computed ones set in once they are known (one Output, not one per key)."""
+        if computed is None:
+            return self.values
+        plain = self.values
+        return pulumi.Output.from_input(computed).apply(lambda values: with_values_at(plain, values))
 
 
 def _status_of(status: Any) -> str:

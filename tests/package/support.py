@@ -19,8 +19,6 @@ COMPOSITION_ONLY = {
 
 NOT_YET_REFACTORED: dict[str, str] = {
     "CertificateAuthority": "pki helper: narrow Args (issue 15 item 1) not merged yet",
-    "ClusterPeering": "consul helper: narrow Args (issue 15 item 1) not merged yet",
-    "MeshIntentions": "apps helper: narrow Args (issue 15 item 1) not merged yet",
 }
 """Components still taking the whole Settings/Layout, by class name, with why. It only shrinks: a refactored
 component leaves this list in the same change that adds it (and its Args) to ``secure_mesh.__all__``; the tests
