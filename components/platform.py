@@ -37,7 +37,6 @@ from .rotation.documents import EngineRole
 from .secrets.component import ConsulSecrets
 from .settings import ChainName, Settings
 from .topology.component import ClusterPeering, mesh_gateway_address
-from .vocabulary import Identity
 
 if TYPE_CHECKING:
     import pulumi_consul as consul  # only for annotations; see providers.py
@@ -108,17 +107,19 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         """Consul's API (config-entry intentions, catalog look-ups), trusting the server chain's CA from Vault."""
         if self.pki.complete:
             self.consul_provider = build_consul_provider(settings, layout, self.pki.ca_chain_pems[ChainName.SERVER])
-            # The role names and the auth mount's path reach the release as data (values); the rest of what the
-            # chart's pods read from Vault at start-up (policies, auth config, PKI issuers, KV) is named by no
-            # value, so it stays an explicit dependency (ConsulCluster's module docstring).
+            # The role names, the auth mount's path and the KV secrets' paths reach the release as data (values);
+            # the rest of what the chart's pods read from Vault at start-up (policies, the auth config's reviewer,
+            # PKI issuers, URLs, CRL configs) is named by no value, so it stays an explicit dependency
+            # (ConsulCluster's module docstring).
             vault_ready = [*self.pki.ready, *self.secrets.ready, *self.identities.ready]
             self.consul = ConsulCluster(
                 f"{name}-consul",
                 consul_cluster_args(
                     settings,
                     layout,
-                    role_names={Identity(key): role.role_name for key, role in self.identities.roles.items()},
+                    role_names=self.identities.role_names,
                     auth_mount_path=self.identities.auth_mount_path,
+                    kv_paths=self.secrets.kv_paths,
                     server_ca_pem=self.pki.ca_chain_pems[ChainName.SERVER],
                 ),
                 pulumi.ResourceOptions(parent=self, depends_on=vault_ready),

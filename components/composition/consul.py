@@ -8,6 +8,7 @@ turn settings into plain documents here, and the components only see the results
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
@@ -20,39 +21,67 @@ from ..mesh.graph import build_graph
 from ..settings import Settings
 from ..topology.component import ClusterPeeringArgs, MeshGatewayArgs, PeerArgs
 from ..topology.documents import PEERING_MESH_GATEWAY_MODE, exports_by_service, is_peering, with_peer_sources
-from ..vocabulary import Identity, TopologyMode
+from ..vocabulary import KvSecret, TopologyMode
 
 VAULT_BACKEND = "global.secretsBackend.vault"
 AUTH_METHOD_PATH_KEY = f"{VAULT_BACKEND}.connectCA.authMethodPath"
 """Where the chart takes the Kubernetes auth mount Consul's servers log in with for the mesh CA."""
+KV_SECRET_VALUE_KEYS: dict[KvSecret, str] = {
+    KvSecret.GOSSIP: "global.gossipEncryption.secretName",
+    KvSecret.BOOTSTRAP_TOKEN: "global.acls.bootstrapToken.secretName",
+    KvSecret.REPLICATION_TOKEN: "global.acls.replicationToken.secretName",
+    KvSecret.PARTITION_TOKEN: "global.acls.partitionToken.secretName",
+    KvSecret.LICENSE: "global.enterpriseLicense.secretName",
+    KvSecret.SNAPSHOT_AGENT: "server.snapshotAgent.configSecret.secretName",
+}
+"""The values key naming each KV-v2 secret's API path (``<mount>/data/<name>``) that the chart's agents read."""
 
 
 def consul_vault_values(
     values: Mapping[str, object],
-    role_names: Mapping[Identity, pulumi.Input[str]],
+    role_names: pulumi.Input[Mapping[str, str]] | None,
     auth_mount_path: pulumi.Input[str] | None,
+    kv_paths: pulumi.Input[Mapping[str, str]] | None = None,
 ) -> pulumi.Output[dict[str, str]] | None:
-    """The values keys a Vault component computes, by dotted key path: only keys the builder set.
+    """The values keys Vault components compute, by dotted key path, as one Output: only keys the builder set.
 
-    Each identity's Kubernetes-auth role name (``global.secretsBackend.vault.<identity>Role``) and the auth
-    mount's path (``connectCA.authMethodPath``): the chart's pods log in with them at start-up.
+    Each identity's Kubernetes-auth role name (``global.secretsBackend.vault.<identity>Role``, from
+    ``role_names`` keyed by identity), the auth mount's path (``connectCA.authMethodPath``) and each KV
+    secret's path (``kv_paths`` keyed by secret): the chart's pods log in with them and read those secrets at
+    start-up, so the release waits for the resources behind these Outputs. A key the builder did not set, or
+    that an Output does not name, keeps its plain value.
     """
-    computed: dict[str, pulumi.Input[str]] = {}
-    for identity, role_name in role_names.items():
-        key = f"{VAULT_BACKEND}.{VAULT_ROLE_KEYS[identity]}"
-        if get_value(values, key) is not None:
-            computed[key] = role_name
-    if auth_mount_path is not None and get_value(values, AUTH_METHOD_PATH_KEY) is not None:
-        computed[AUTH_METHOD_PATH_KEY] = auth_mount_path
-    return pulumi.Output.all(**computed) if computed else None
+    role_keys = {
+        identity.value: key
+        for identity, name in VAULT_ROLE_KEYS.items()
+        if get_value(values, key := f"{VAULT_BACKEND}.{name}") is not None
+    }
+    kv_keys = {
+        secret.value: key for secret, key in KV_SECRET_VALUE_KEYS.items() if get_value(values, key) is not None
+    }
+    auth_key = AUTH_METHOD_PATH_KEY if get_value(values, AUTH_METHOD_PATH_KEY) is not None else None
+    if not ((role_names is not None and role_keys) or (auth_mount_path is not None and auth_key) or
+            (kv_paths is not None and kv_keys)):
+        return None
+
+    def pick(parts: list[Any]) -> dict[str, str]:
+        roles, auth_path, paths = parts
+        computed = {key: str(roles[item]) for item, key in role_keys.items() if item in (roles or {})}
+        computed.update({key: str(paths[item]) for item, key in kv_keys.items() if item in (paths or {})})
+        if auth_key is not None and auth_path:
+            computed[auth_key] = str(auth_path)
+        return computed
+
+    return pulumi.Output.all(role_names, auth_mount_path, kv_paths).apply(pick)
 
 
 def consul_cluster_args(
     settings: Settings,
     layout: Layout,
     *,
-    role_names: Mapping[Identity, pulumi.Input[str]] | None = None,
+    role_names: pulumi.Input[Mapping[str, str]] | None = None,
     auth_mount_path: pulumi.Input[str] | None = None,
+    kv_paths: pulumi.Input[Mapping[str, str]] | None = None,
     server_ca_pem: pulumi.Input[str] | None = None,
 ) -> ConsulClusterArgs:
     """The :class:`ConsulClusterArgs` of a stack: chart pin, names, the built values and Vault's computed values."""
@@ -86,7 +115,7 @@ def consul_cluster_args(
         api_service=layout.consul_server_service,
         server_ca_path=layout.server_ca_path,
         protect=settings.is_production,
-        vault_values=consul_vault_values(values, role_names or {}, auth_mount_path),
+        vault_values=consul_vault_values(values, role_names, auth_mount_path, kv_paths),
         server_ca_pem=server_ca_pem,
         vault_ca=vault_ca,
         vault_injector=injector,

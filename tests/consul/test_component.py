@@ -13,6 +13,7 @@ from secure_mesh.consul.component import ConsulCluster
 from secure_mesh.consul.helm_values import build_consul_values, flatten
 from secure_mesh.consul.vault_injector import VAULT_CHART_KEYS, VAULT_CHART_VERSION, build_vault_injector_values
 from secure_mesh.layout import CONSUL_CHART_NAME, CONSUL_CHART_REPOSITORY, VAULT_CHART_NAME, VAULT_CHART_REPOSITORY
+from tests.conftest import stack_run
 from tests.consul.helpers import settings_and_layout
 from tests.harness import (
     PROJECT,
@@ -231,11 +232,11 @@ def test_in_cluster_vault_installs_no_injector(dev_run: ProgramRun) -> None:
     ]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_role_names_and_the_auth_mount_reach_the_release_as_data(request: pytest.FixtureRequest, stack: str) -> None:
-    """The values' role names and connectCA.authMethodPath are the identities' Outputs: the release waits for them
-    (the auth mount's path comes from its config, so the release waits for a mount that can review logins)."""
-    run = _stack(request, stack)
+@pytest.mark.parametrize("stack", ["dev", "prod", "fed-primary"])
+def test_role_names_auth_mount_and_kv_paths_reach_the_release_as_data(stack: str) -> None:
+    """The values' role names, connectCA.authMethodPath and KV secret paths are Vault components' Outputs: the
+    release waits for the roles, the auth mount's config and every KV secret it names through its values."""
+    run = stack_run(stack)
     release = run.one(RELEASE, CONSUL_RELEASE)
     carried = {run.by_urn(urn).name for urn in release.property_dependencies["values"]}
     roles = {
@@ -243,5 +244,8 @@ def test_role_names_and_the_auth_mount_reach_the_release_as_data(request: pytest
         for r in run.of_type("vault:kubernetes/authBackendRole:AuthBackendRole")
         if r.name.startswith("secure-mesh-identities-")
     }
-    assert len(roles) >= 4, roles
-    assert carried == roles | {"secure-mesh-identities-kubernetes-auth-config"}
+    kv_secrets = {
+        r.name for r in run.of_type("vault:kv/secretV2:SecretV2") if r.name.startswith("secure-mesh-secrets-")
+    }
+    assert len(roles) >= 4 and len(kv_secrets) >= 2, (roles, kv_secrets)
+    assert carried == roles | kv_secrets | {"secure-mesh-identities-kubernetes-auth-config"}
