@@ -7,8 +7,7 @@ turn settings into plain documents here, and the components only see the results
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 import pulumi
 
@@ -42,37 +41,39 @@ def consul_vault_values(
     role_names: pulumi.Input[Mapping[str, str]] | None,
     auth_mount_path: pulumi.Input[str] | None,
     kv_paths: pulumi.Input[Mapping[str, str]] | None = None,
-) -> pulumi.Output[dict[str, str]] | None:
-    """The values keys Vault components compute, by dotted key path, as one Output: only keys the builder set.
+) -> dict[str, pulumi.Input[str]]:
+    """The values keys Vault components compute, by dotted key path: only keys the builder set.
 
     Each identity's Kubernetes-auth role name (``global.secretsBackend.vault.<identity>Role``, from
     ``role_names`` keyed by identity), the auth mount's path (``connectCA.authMethodPath``) and each KV
     secret's path (``kv_paths`` keyed by secret): the chart's pods log in with them and read those secrets at
-    start-up, so the release waits for the resources behind these Outputs. A key the builder did not set, or
-    that an Output does not name, keeps its plain value.
+    start-up, so the release waits for the resources behind these Outputs. A key an Output map does not name
+    keeps the builder's plain value. (A handful of applies per stack, none per service.)
     """
-    role_keys = {
-        identity.value: key
-        for identity, name in VAULT_ROLE_KEYS.items()
-        if get_value(values, key := f"{VAULT_BACKEND}.{name}") is not None
-    }
-    kv_keys = {
-        secret.value: key for secret, key in KV_SECRET_VALUE_KEYS.items() if get_value(values, key) is not None
-    }
-    auth_key = AUTH_METHOD_PATH_KEY if get_value(values, AUTH_METHOD_PATH_KEY) is not None else None
-    if not ((role_names is not None and role_keys) or (auth_mount_path is not None and auth_key) or
-            (kv_paths is not None and kv_keys)):
-        return None
+    computed: dict[str, pulumi.Input[str]] = {}
+    sources: list[tuple[pulumi.Input[Mapping[str, str]] | None, dict[str, str]]] = [
+        (role_names, {identity.value: f"{VAULT_BACKEND}.{name}" for identity, name in VAULT_ROLE_KEYS.items()}),
+        (kv_paths, {secret.value: key for secret, key in KV_SECRET_VALUE_KEYS.items()}),
+    ]
+    for outputs, keys in sources:
+        if outputs is None:
+            continue
+        for item, key in keys.items():
+            plain = get_value(values, key)
+            if plain is not None:
+                computed[key] = pulumi.Output.from_input(outputs).apply(_entry(item, str(plain)))
+    if auth_mount_path is not None and get_value(values, AUTH_METHOD_PATH_KEY) is not None:
+        computed[AUTH_METHOD_PATH_KEY] = auth_mount_path
+    return computed
 
-    def pick(parts: list[Any]) -> dict[str, str]:
-        roles, auth_path, paths = parts
-        computed = {key: str(roles[item]) for item, key in role_keys.items() if item in (roles or {})}
-        computed.update({key: str(paths[item]) for item, key in kv_keys.items() if item in (paths or {})})
-        if auth_key is not None and auth_path:
-            computed[auth_key] = str(auth_path)
-        return computed
 
-    return pulumi.Output.all(role_names, auth_mount_path, kv_paths).apply(pick)
+def _entry(item: str, default: str) -> Callable[[Mapping[str, str]], str]:
+    """The apply that picks ``item`` from an Output map, or keeps ``default`` when the map does not name it."""
+
+    def pick(mapping: Mapping[str, str]) -> str:
+        return str((mapping or {}).get(item, default))
+
+    return pick
 
 
 def consul_cluster_args(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -130,7 +130,7 @@ class ConsulClusterArgs:
     """The Vault endpoint serving the CA that signs the servers' TLS certificates (``<mount>/cert/ca``)."""
     protect: bool = False
     """Protect the namespaces and the release from deletion (production)."""
-    vault_values: pulumi.Input[Mapping[str, str]] | None = None
+    vault_values: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Values Vault components compute, by dotted chart key path (e.g.
     ``global.secretsBackend.vault.consulServerRole``): each replaces the value in ``values``, so the release
     waits for the resources behind them (the dependency is the data)."""
@@ -269,12 +269,9 @@ class ConsulCluster(pulumi.ComponentResource):
             }
         )
 
-    def _release_values(self, computed: pulumi.Input[Mapping[str, str]] | None) -> pulumi.Input[dict[str, Any]]:
-        """The plain values, with the Vault-computed ones set in once they are known (one Output, not one per key)."""
-        if computed is None:
-            return self.values
-        plain = self.values
-        return pulumi.Output.from_input(computed).apply(lambda values: with_values_at(plain, values))
+    def _release_values(self, computed: Mapping[str, pulumi.Input[str]]) -> dict[str, Any]:
+        """The plain values with the Vault-computed ones set in at their key paths (Outputs at the leaves)."""
+        return with_values_at(self.values, computed) if computed else self.values
 
 
 def _status_of(status: Any) -> str:

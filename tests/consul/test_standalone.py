@@ -48,11 +48,7 @@ def _args(role_name: pulumi.Input[str] | None = None, **overrides: Any) -> Consu
         "api_service": "edge-consul-server",
         "server_ca_path": "pki/cert/ca",
         "protect": True,
-        "vault_values": (
-            pulumi.Output.all(**{"global.secretsBackend.vault.consulServerRole": role_name})
-            if role_name is not None
-            else None
-        ),
+        "vault_values": {"global.secretsBackend.vault.consulServerRole": role_name} if role_name is not None else {},
         "server_ca_pem": CA_PEM,
         "vault_ca": VaultCaArgs(pem=CA_PEM, secret_name="vca", secret_key="tls.crt"),
         "vault_injector": VaultInjectorArgs(
