@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import gc
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -59,7 +60,9 @@ def snapshot(stack: str, values: dict[str, Any]) -> dict[str, Any]:
 
 def run_alone(program: Callable[[], object], stack: str = "standalone") -> ProgramRun:
     """Run a program of components built from hand-written Args (no stack config, no settings) under mocks."""
-    return engine.run_program(program, PROJECT_DIR, {}, None, stack, False, _collect_mock_outputs())
+    run = engine.run_program(program, PROJECT_DIR, {}, None, stack, False, _collect_mock_outputs())
+    gc.collect()  # the run's garbage now, not inside a later test (its finalizers would run there)
+    return run
 
 
 def to_wire(value: Any) -> Any:
@@ -91,3 +94,13 @@ def recorded_shape(run: ProgramRun) -> list[tuple[Any, ...]]:
         )
         for r in run.resources
     ], key=lambda shape: (shape[0], shape[1]))
+
+
+def run_alone_expecting_failure(program: Callable[[], object]) -> BaseException:
+    """Run a program of components that must refuse their Args; return the error (the engine's own handling)."""
+    error, _ = engine.run_program_expecting_failure(program, PROJECT_DIR, {}, None, _collect_mock_outputs())
+    # Collect the rejected run's futures now: their finalizers (asyncio's "exception never retrieved") would
+    # otherwise run inside whatever a later test does, e.g. during ast.parse, which CPython 3.11.7 then refuses
+    # ("AST constructor recursion depth mismatch").
+    gc.collect()
+    return error

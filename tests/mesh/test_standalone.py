@@ -19,7 +19,7 @@ import pytest
 from secure_mesh.mesh.component import MeshIntentions, MeshIntentionsArgs
 from secure_mesh.mesh.model import DEFAULT_DENY, DestinationEntry, HttpMatch, SourceRule
 from secure_mesh.vocabulary import IntentionAction, IntentionsRendering, Protocol
-from tests.consul.helpers import recorded_shape, run_alone, to_wire
+from tests.consul.helpers import recorded_shape, run_alone, run_alone_expecting_failure, to_wire
 from tests.harness import ProgramRun
 
 CRD = "kubernetes:consul.hashicorp.com/v1alpha1:{}"
@@ -45,8 +45,7 @@ MESH_SPEC = {
 }
 
 
-def _build(wire: bool, with_provider: bool = True, **fields: Any) -> tuple[ProgramRun, list[MeshIntentions]]:
-    built: list[MeshIntentions] = []
+def _program(built: list[MeshIntentions], wire: bool, with_provider: bool = True, **fields: Any) -> Any:
     args = MeshIntentionsArgs(**{**GRAPH, **fields})
 
     def program() -> None:
@@ -60,7 +59,12 @@ def _build(wire: bool, with_provider: bool = True, **fields: Any) -> tuple[Progr
             )
         )
 
-    return run_alone(program), built
+    return program
+
+
+def _build(wire: bool, with_provider: bool = True, **fields: Any) -> tuple[ProgramRun, list[MeshIntentions]]:
+    built: list[MeshIntentions] = []
+    return run_alone(_program(built, wire, with_provider, **fields)), built
 
 
 @pytest.fixture(scope="module")
@@ -237,8 +241,10 @@ def test_outputs(entries: tuple[ProgramRun, MeshIntentions]) -> None:
 
 
 def test_config_entries_without_a_consul_provider_are_refused() -> None:
-    with pytest.raises(Exception, match="needs the Consul provider in its options"):
-        _build(wire=False, with_provider=False, rendering=IntentionsRendering.CONFIG_ENTRIES)
+    error = run_alone_expecting_failure(
+        _program([], wire=False, with_provider=False, rendering=IntentionsRendering.CONFIG_ENTRIES)
+    )
+    assert "needs the Consul provider in its options" in str(error)
 
 
 @pytest.mark.parametrize("rendering", ["crds", "entries"])

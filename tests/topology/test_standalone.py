@@ -18,7 +18,7 @@ import pytest
 
 from secure_mesh.topology.component import ClusterPeering, ClusterPeeringArgs, MeshGatewayArgs, PeerArgs
 from secure_mesh.vocabulary import IntentionsRendering, PeerRole
-from tests.consul.helpers import recorded_shape, run_alone, to_wire
+from tests.consul.helpers import recorded_shape, run_alone, run_alone_expecting_failure, to_wire
 from tests.harness import ProgramRun
 from tests.mocks.consul import MESH_GATEWAY_IP, peering_token_value
 
@@ -45,9 +45,7 @@ def _args(release_status: pulumi.Input[str], **overrides: Any) -> ClusterPeering
     return ClusterPeeringArgs(**fields)
 
 
-def _build(wire: bool, with_provider: bool = True, **overrides: Any) -> tuple[ProgramRun, list[ClusterPeering]]:
-    built: list[ClusterPeering] = []
-
+def _program(built: list[ClusterPeering], wire: bool, with_provider: bool = True, **overrides: Any) -> Any:
     def program() -> None:
         release = kubernetes.core.v1.ConfigMap("stand-in-release", data={"status": "deployed"})
         mesh = kubernetes.core.v1.ConfigMap("stand-in-mesh", data={"entry": "mesh"})
@@ -61,7 +59,12 @@ def _build(wire: bool, with_provider: bool = True, **overrides: Any) -> tuple[Pr
             )
         )
 
-    return run_alone(program), built
+    return program
+
+
+def _build(wire: bool, with_provider: bool = True, **overrides: Any) -> tuple[ProgramRun, list[ClusterPeering]]:
+    built: list[ClusterPeering] = []
+    return run_alone(_program(built, wire, with_provider, **overrides)), built
 
 
 @pytest.fixture(scope="module")
@@ -158,13 +161,13 @@ def test_crd_rendering_of_the_exports_and_no_exports() -> None:
 
 
 def test_a_dialer_refuses_a_peer_with_its_own_datacenter() -> None:
-    with pytest.raises(Exception, match="its datacenter 'east' is this stack's"):
-        _build(wire=False, datacenter="east")
+    error = run_alone_expecting_failure(_program([], wire=False, datacenter="east"))
+    assert "its datacenter 'east' is this stack's" in str(error)
 
 
 def test_without_a_consul_provider_it_is_refused() -> None:
-    with pytest.raises(Exception, match="needs the Consul provider in its options"):
-        _build(wire=False, with_provider=False)
+    error = run_alone_expecting_failure(_program([], wire=False, with_provider=False))
+    assert "needs the Consul provider in its options" in str(error)
 
 
 def test_the_wire_form_builds_the_same_resources(alone: tuple[ProgramRun, ClusterPeering]) -> None:
