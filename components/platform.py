@@ -18,6 +18,7 @@ from .composition.consul import (
     mesh_intentions_args,
     peering_enabled,
 )
+from .composition.pki import external_next_steps, pki_args
 from .composition.vault import (
     audit_args,
     gossip_rotation_args,
@@ -30,7 +31,7 @@ from .identities.component import VaultIdentities
 from .layout import Layout
 from .mesh.component import MeshIntentions
 from .onboarding.component import AppOnboarding
-from .pki.component import CertificateAuthority, CertificateAuthorityArgs
+from .pki.component import CertificateAuthority
 from .providers import build_consul_provider
 from .rotation.component import ConsulSecretsEngine, GossipKeyRotation, deployed_versions
 from .rotation.documents import EngineRole
@@ -78,7 +79,9 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         self.audit = VaultAudit(f"{name}-audit", audit_args(settings, layout), child)
 
         # --- PKI (issue 3) ---------------------------------------------------------------------
-        self.pki = CertificateAuthority(f"{name}-pki", CertificateAuthorityArgs(settings, layout), child)
+        self.pki = CertificateAuthority(f"{name}-pki", pki_args(settings, layout), child)
+        if self.pki.pending_chains:
+            pulumi.log.warn(external_next_steps(self.pki.pending_chains), resource=self.pki)
 
         # --- KV secrets and Vault identities (issue 4) -----------------------------------------
         self.secrets = ConsulSecrets(

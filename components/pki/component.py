@@ -1,200 +1,423 @@
-"""The certificate authority: root custody and the four per-purpose chains of Vault-held intermediates.
+"""The certificate authority: root custody and per-purpose chains of Vault-held intermediates.
 
-Everything security-relevant comes from :mod:`secure_mesh.pki.plan` as plain values; this module only
-turns the plan into Vault resources in the right order:
+:class:`CertificateAuthority` takes plain values (:class:`CertificateAuthorityArgs`): the stack's composition
+builds them from settings and the layout (:mod:`secure_mesh.composition.pki`), another program writes them by
+hand (``examples/pki-only``). The component only turns them into Vault resources in the right order:
 
 * each CA gets its own ``pki`` mount with URLs, CRL config and auto-tidy configured before issuing;
 * level 1 is signed by the root (in Vault, offline through the operator, or through AWS KMS), deeper
   levels by the level above inside Vault (CSR → sign-intermediate on the parent → set-signed);
 * each signed CA becomes a named issuer with ``leaf_not_after_behavior`` ``err`` and the mount's
   explicit default issuer;
-* roles sit only on the deepest mount of the server, gateway and webhook chains (never on a root or
-  the mesh chain, whose deepest CA Consul signs with).
+* roles sit only on the deepest mount of a chain, never on a root or the mesh (``connect``) chain, whose
+  deepest CA Consul signs with.
+
+Its outputs carry the dependencies: a path in ``issue_paths`` resolves once the role exists, a path in
+``ca_paths`` (and ``connect_root_pki_path``) once the CA's issuer, default issuer, URLs, CRL and tidy config
+exist, so a resource that takes them as inputs waits for exactly what it uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pulumi
 import pulumi_vault as vault
 
-from ..layout import Layout
-from ..settings import ChainName, RootCustody, Settings, duration_seconds
-from ..settings.models import MAX_PRODUCTION_LEVEL1_TTL
+from ..args import ArgsError, coerce_args
+from ..vocabulary import ChainName, KeyType, RootCustody
 from .certificates import (
     CertificateCheckError,
     Level1Requirements,
+    NameConstraints,
     check_root,
     check_signed_level1,
     load_certificate,
     verify_signed_level1,
 )
-from .kms_resource import KmsSignedLevel1, KmsSignedLevel1Args
-from .plan import (
+from .defaults import (
+    CRL_AUTO_REBUILD_GRACE_PERIOD,
+    CRL_DELTA_REBUILD_INTERVAL,
+    CRL_EXPIRY,
     LEAF_NOT_AFTER_BEHAVIOR,
-    LevelPlan,
-    MountPlan,
-    PkiPlan,
-    RootPlan,
-    build_plan,
-    required_root_path_length,
+    ROLE_KEY_USAGES,
+    TIDY_INTERVAL,
+    TIDY_SAFETY_BUFFER,
 )
+from .kms_resource import KmsSignedLevel1, KmsSignedLevel1Args
 
-TYPE = "secure-mesh:pki:CertificateAuthority"
-
-
-@dataclass(frozen=True)
-class CertificateAuthorityArgs:
-    """Inputs of :class:`CertificateAuthority`."""
-
-    settings: Settings
-    layout: Layout
-
+TYPE = "secure-mesh:index:CertificateAuthority"
+"""The component's type token (what the component provider host registers)."""
+PREVIOUS_TYPE = "secure-mesh:pki:CertificateAuthority"
+"""The token deployed stacks' URNs carry (kept as an alias so nothing is replaced)."""
 
 BACKDATE_SLACK_SECONDS = 24 * 3600
 """How much longer than planned an offline-signed level 1 may be valid (operators often backdate notBefore)."""
 
 
-def level1_requirements(level: LevelPlan, settings: Settings) -> Level1Requirements:
-    """What a chain's level-1 certificate must be, for the offline and KMS checks.
+# ------------------------------------------------------------------------------------------------ Args
+@dataclass(frozen=True)
+class NameConstraintsArgs:
+    """RFC 5280 name constraints every CA of a chain carries: what any certificate below it may name."""
 
-    Besides the plan's name, path length, name constraints and key type: the offline root's CRL and AIA
-    URLs (``pki.rootCrlUrls``/``pki.rootIssuerUrls``) and a validity of at most the planned TTL (and in
-    production at most two years), both with a day of slack for a backdated notBefore.
-    """
-    longest = level.ttl_seconds
-    if settings.is_production:
-        longest = min(longest, duration_seconds(MAX_PRODUCTION_LEVEL1_TTL))
-    return Level1Requirements(
-        chain=level.chain.value,
-        common_name=level.common_name,
-        max_path_length=level.max_path_length,
-        permitted_dns_domains=level.permitted_dns_domains,
-        key_type=level.key_type,
-        key_bits=level.key_bits,
-        constraints=level.constraints,
-        crl_distribution_points=tuple(settings.pki.root_crl_urls),
-        issuing_certificates=tuple(settings.pki.root_issuer_urls),
-        max_ttl_seconds=longest + BACKDATE_SLACK_SECONDS,
-    )
+    permitted_dns_domains: Sequence[str]
+    """DNS names certificates below may carry (each entry covers the name and every name under it)."""
+    permitted_uri_domains: Sequence[str] = ()
+    """URI hosts certificates below may carry (``.consul`` covers every host under ``consul``; Vault 1.19+)."""
+    permitted_ip_ranges: Sequence[str] = ()
+    """CIDR ranges IP SANs below must fall in (Vault 1.19+)."""
+    excluded_ip_ranges: Sequence[str] = ()
+    """CIDR ranges no IP SAN below may fall in (``0.0.0.0/0`` and ``::/0`` refuse every IP; Vault 1.19+)."""
 
 
-def _bundle(certificate: str, parent_chain: str) -> str:
-    """A CA certificate followed by its issuers' chain, one PEM block per line group."""
-    return f"{certificate.strip()}\n{parent_chain.strip()}\n"
+@dataclass(frozen=True)
+class CaMountArgs:
+    """One ``pki`` secrets-engine mount holding one CA, with its URLs, CRL and tidy configuration."""
+
+    path: str
+    """The mount path (``consul/server/pki_int1``)."""
+    description: str
+    """The mount's description."""
+    max_lease_ttl_seconds: int
+    """The mount's longest lease: the CA's own TTL (nothing below it may outlive it)."""
+    default_lease_ttl_seconds: int
+    """The mount's default lease TTL (roles and signing calls always pass explicit TTLs)."""
+    issuing_certificates: Sequence[str]
+    """AIA caIssuers URLs written into what this CA issues (where clients fetch the CA certificate)."""
+    crl_distribution_points: Sequence[str]
+    """CRL distribution point URLs written into what this CA issues."""
+    crl_expiry: str = CRL_EXPIRY
+    """How long a CRL stays valid."""
+    crl_auto_rebuild: bool = True
+    """Whether Vault rebuilds the CRL before it expires."""
+    crl_auto_rebuild_grace_period: str = CRL_AUTO_REBUILD_GRACE_PERIOD
+    """How long before expiry the CRL is rebuilt."""
+    crl_enable_delta: bool = True
+    """Whether Vault publishes delta CRLs."""
+    crl_delta_rebuild_interval: str = CRL_DELTA_REBUILD_INTERVAL
+    """How often the delta CRL is rebuilt."""
+    tidy_interval: str = TIDY_INTERVAL
+    """How often auto-tidy runs."""
+    tidy_safety_buffer: str = TIDY_SAFETY_BUFFER
+    """How long past expiry certificates are kept before tidy removes them."""
 
 
-def external_next_steps(pending: Sequence[ChainName], csr_output: str = "pkiLevel1Csrs") -> str:
-    """What an operator does between the two phases of the ``external`` custody."""
-    chains = ", ".join(chain.value for chain in pending)
-    return (
-        f"PKI: the offline root has not signed level 1 of chain(s) {chains} yet, so nothing that depends on "
-        "those chains (deeper levels, roles, Consul) was created. Next: (1) read the CSRs with "
-        f"`pulumi stack output {csr_output} --show-secrets` (they are public); (2) sign each with the offline "
-        "root as a CA certificate (basic constraints CA:TRUE critical, keyCertSign, the chain's path length, its "
-        "name constraints (DNS, URI, IP) as critical, and the root's CRL distribution point and AIA caIssuers URLs "
-        "from pki.rootCrlUrls/rootIssuerUrls); (3) put the certificates in "
-        "secure-mesh:pki.external.signedIntermediates (keyed by chain) and the root in "
-        "pki.external.rootCertificatePem; (4) run `pulumi up` again."
-    )
+@dataclass(frozen=True)
+class CaLevelArgs:
+    """One Vault-held intermediate CA of a chain (level 1 is signed by the root, deeper ones by the level above)."""
+
+    mount: CaMountArgs
+    """The mount that holds this CA alone."""
+    common_name: str
+    """The CA's common name (not a hostname: no name constraint applies to it)."""
+    ttl_seconds: int
+    """The CA certificate's validity."""
+    max_path_length: int
+    """How many CA levels may sit below this one (the deepest level of the mesh chain: 1, for Consul's CA)."""
+    issuer_name: str
+    """The name of the CA's issuer (and key) in its mount."""
 
 
+@dataclass(frozen=True)
+class PkiRoleArgs:
+    """The one role on a chain's deepest mount: which leaf certificates it issues. Every flag defaults to safe."""
+
+    name: str
+    """The role's name (part of the issue path ``<mount>/issue/<name>``)."""
+    allowed_domains: Sequence[str]
+    """The DNS names leaves may carry (with ``allow_subdomains``/``allow_bare_domains``)."""
+    allow_subdomains: bool
+    """Whether names under ``allowed_domains`` are allowed."""
+    allow_bare_domains: bool
+    """Whether the ``allowed_domains`` themselves are allowed."""
+    ttl_seconds: int
+    """A leaf's default validity."""
+    max_ttl_seconds: int
+    """A leaf's longest validity."""
+    client_flag: bool = False
+    """Whether leaves may authenticate TLS clients (``clientAuth``)."""
+    server_flag: bool = True
+    """Whether leaves may serve TLS (``serverAuth``)."""
+    allow_localhost: bool = False
+    """Whether ``localhost`` is allowed (the Consul server role only)."""
+    allow_wildcard_certificates: bool = False
+    """Whether wildcard names are allowed."""
+    allow_ip_sans: bool = False
+    """Whether IP SANs are allowed (the chain's name constraints still bound them)."""
+    allow_glob_domains: bool = False
+    """Whether ``allowed_domains`` entries are globs."""
+    allow_any_name: bool = False
+    """Whether any name at all is allowed."""
+    enforce_hostnames: bool = True
+    """Whether names must be valid hostnames."""
+    code_signing_flag: bool = False
+    """Whether leaves may sign code."""
+    email_protection_flag: bool = False
+    """Whether leaves may protect e-mail."""
+    generate_lease: bool = False
+    """Whether Vault tracks a lease per leaf."""
+    no_store: bool = False
+    """Whether Vault forgets issued leaves (then they cannot be revoked by serial)."""
+    require_cn: bool = True
+    """Whether a request must name a common name."""
+    basic_constraints_valid_for_non_ca: bool = False
+    """Whether leaves carry basic constraints CA:FALSE."""
+    use_csr_common_name: bool = False
+    """Whether ``sign`` takes the common name from the CSR (names come from the request's parameters instead)."""
+    use_csr_sans: bool = False
+    """Whether ``sign`` takes the SANs from the CSR."""
+    key_usages: Sequence[str] = ROLE_KEY_USAGES
+    """The leaves' key usages (never CertSign or CRLSign)."""
+    ext_key_usages: Sequence[str] = ()
+    """Extended key usages beyond ``server_flag``/``client_flag``."""
+
+
+@dataclass(frozen=True)
+class CaChainArgs:
+    """One purpose's chain of Vault-held intermediates under the root, and the role on its deepest CA."""
+
+    name: ChainName
+    """The chain's purpose; names its resources (``<component>-<name>-l<level>-…``) and keys its outputs."""
+    levels: Sequence[CaLevelArgs]
+    """The Vault-held CAs, level 1 (signed by the root) first."""
+    name_constraints: NameConstraintsArgs
+    """The name constraints every CA of the chain carries."""
+    role: PkiRoleArgs | None = None
+    """The role on the deepest CA (none on the ``connect`` chain: Consul signs with that CA itself)."""
+
+
+@dataclass(frozen=True)
+class VaultRootArgs:
+    """The root CA Vault generates and keeps (custody ``vault``), alone in its mount, signing level 1 only."""
+
+    mount: CaMountArgs
+    """The root's mount (it holds no role)."""
+    common_name: str
+    """The root's common name."""
+    ttl_seconds: int
+    """The root certificate's validity."""
+    max_path_length: int
+    """How many CA levels may sit below the root: at least one more than any chain's level 1 allows."""
+    issuer_name: str = "root"
+    """The name of the root's issuer in its mount."""
+
+
+@dataclass(frozen=True)
+class AwsKmsRootArgs:
+    """Where the root key sits in AWS KMS (custody ``aws-kms``); credentials come from the deploying environment."""
+
+    key_id: str
+    """The KMS key id or ARN of the root key."""
+    region: str
+    """The key's AWS region."""
+
+
+@dataclass(frozen=True)
+class RootArgs:
+    """Who holds the root key, and what the chains' level 1 needs from it."""
+
+    custody: RootCustody
+    """``vault``: Vault generates the root; ``external``: an operator signs level 1 offline (two phases);
+    ``aws-kms``: the program signs level 1 with a KMS key."""
+    in_vault: VaultRootArgs | None = None
+    """The Vault-held root (custody ``vault`` only, and required there)."""
+    certificate_pem: str | None = None
+    """The offline root's certificate (custody ``external``, required once level 1 is signed; ``aws-kms``, required)."""
+    signed_intermediates: Mapping[str, str] = field(default_factory=dict)
+    """Custody ``external``: each chain's level-1 certificate the operator signed, keyed by chain name."""
+    aws_kms: AwsKmsRootArgs | None = None
+    """The KMS root key (custody ``aws-kms`` only, and required there)."""
+    crl_urls: Sequence[str] = ()
+    """Where the offline root publishes its CRL: every level 1 must name it (CRL distribution point)."""
+    issuer_urls: Sequence[str] = ()
+    """Where the offline root's certificate is published: every level 1 must name it (AIA caIssuers)."""
+    level1_max_ttl_seconds: int | None = None
+    """The longest validity an offline- or KMS-signed level 1 may have (besides its own TTL); None: no cap."""
+    certificate_pem_source: str = "root.certificate_pem"
+    """How error messages name ``certificate_pem`` (the composition passes the stack config key)."""
+    signed_intermediates_source: str = "root.signed_intermediates"
+    """How error messages name ``signed_intermediates`` (the composition passes the stack config key)."""
+
+
+@dataclass(frozen=True)
+class CertificateAuthorityArgs:
+    """Inputs of :class:`CertificateAuthority`: the root's custody and every chain, as plain values."""
+
+    organization: str
+    """The organization (O) of every CA and leaf."""
+    key_type: KeyType
+    """Key algorithm of every CA and leaf (one type throughout, for Consul's cross-signing)."""
+    key_bits: int
+    """Key size: 256 or 384 for ``ec``, 2048+ for ``rsa``."""
+    root: RootArgs
+    """Root custody and its inputs."""
+    chains: Sequence[CaChainArgs]
+    """The chains under the root, one per purpose."""
+    connect_intermediate_pki_path: str = ""
+    """Consul's ``connectCA.intermediatePKIPath`` (Consul creates and owns that mount; passed through as an
+    output for the Consul component). Empty when the CA serves no Consul mesh."""
+    protect: bool = True
+    """Protect the mounts, CAs and issuers from deletion (what a lost CA key cannot bring back)."""
+
+
+def validate_args(args: CertificateAuthorityArgs) -> None:
+    """Fail before any resource is registered when the Args contradict themselves, naming the field."""
+    names = [ChainName(chain.name) for chain in args.chains]
+    if not names:
+        raise ArgsError("args.chains: a certificate authority needs at least one chain")
+    for index, chain in enumerate(args.chains):
+        if names.index(names[index]) != index:
+            raise ArgsError(f"args.chains[{index}].name: chain '{names[index].value}' is listed more than once")
+        if not chain.levels:
+            raise ArgsError(f"args.chains[{index}].levels: a chain needs at least one Vault-held level")
+        if chain.role is not None and chain.name == ChainName.CONNECT:
+            raise ArgsError(
+                f"args.chains[{index}].role: the connect chain holds no role; Consul signs with its deepest CA"
+            )
+    root = args.root
+    custody = RootCustody(root.custody)
+    allowed = {
+        "in_vault": custody is RootCustody.VAULT,
+        "aws_kms": custody is RootCustody.AWS_KMS,
+        "certificate_pem": custody is not RootCustody.VAULT,
+        "signed_intermediates": custody is RootCustody.EXTERNAL,
+        "crl_urls": custody is not RootCustody.VAULT,
+        "issuer_urls": custody is not RootCustody.VAULT,
+    }
+    for key, ok in allowed.items():
+        if getattr(root, key) and not ok:
+            raise ArgsError(f"args.root.{key}: is not used with custody '{custody.value}'")
+    if custody is RootCustody.VAULT and root.in_vault is None:
+        raise ArgsError("args.root.in_vault: is required with custody 'vault'")
+    if custody is RootCustody.AWS_KMS and (root.aws_kms is None or root.certificate_pem is None):
+        raise ArgsError("args.root: custody 'aws-kms' needs aws_kms (key_id, region) and certificate_pem")
+    if root.signed_intermediates and root.certificate_pem is None:
+        raise ArgsError("args.root.certificate_pem: is required once signed_intermediates are given")
+    unknown = sorted(set(root.signed_intermediates) - {name.value for name in names})
+    if unknown:
+        raise ArgsError(f"args.root.signed_intermediates: no chain named {', '.join(unknown)}")
+    needed = required_root_path_length(args)
+    if root.in_vault is not None and root.in_vault.max_path_length < needed:
+        raise ArgsError(
+            f"args.root.in_vault.max_path_length: {root.in_vault.max_path_length} is too short; the chains' "
+            f"level 1 needs a root allowing {needed} CA levels below it"
+        )
+
+
+def required_root_path_length(args: CertificateAuthorityArgs) -> int:
+    """The smallest path length a root needs to sign every chain's level 1."""
+    return 1 + max(chain.levels[0].max_path_length for chain in args.chains)
+
+
+def _after(resources: Sequence[pulumi.Resource], value: Any) -> pulumi.Output[Any]:
+    """``value``, resolving once ``resources`` exist: whoever takes it as an input depends on them."""
+    return pulumi.Output.all(*[resource.urn for resource in resources]).apply(lambda _: value)
+
+
+def _by_name(values: Mapping[ChainName, pulumi.Output[str]]) -> pulumi.Output[Mapping[str, str]]:
+    """Per-chain Outputs as one Output of a map keyed by chain name (it depends on everything they depend on)."""
+    return cast("pulumi.Output[Mapping[str, str]]", pulumi.Output.from_input({c.value: v for c, v in values.items()}))
+
+
+# ------------------------------------------------------------------------------------------- component
 class CertificateAuthority(pulumi.ComponentResource):
     """Root custody and the per-purpose chains of Vault-held intermediates."""
 
-    ready: list[pulumi.Resource]
-    """Resources anything that issues or reads certificates must wait for."""
-    complete: bool
-    """False while an external root has not yet signed level 1 (nothing dependent is created)."""
-    plan: PkiPlan
-    """The plain-data plan the resources were built from."""
-    root_mount_path: str | None
-    """The Vault-held root's mount (custody ``vault`` only)."""
-    mount_paths: dict[ChainName, tuple[str, ...]]
-    """Every chain's mount paths, level 1 first."""
-    issue_paths: dict[ChainName, str]
-    """Issue endpoints of the server, gateway and webhook roles."""
-    ca_paths: dict[ChainName, str]
-    """CA read endpoints of every chain's deepest mount."""
-    connect_root_pki_path: str
-    """Consul's ``connectCA.rootPKIPath``: the mesh chain's deepest Vault-held CA."""
-    connect_intermediate_pki_path: str
-    """Consul's ``connectCA.intermediatePKIPath``: computed only; Consul creates and owns it."""
-    ca_chain_pems: dict[ChainName, pulumi.Output[str]]
-    """Per complete chain, the deepest CA's chain up to and including the root (for clients to trust)."""
-    level1_csrs: dict[ChainName, pulumi.Output[str]]
-    """Level-1 CSRs (custody ``external``), for the operator to sign offline."""
-    pending_chains: tuple[ChainName, ...]
-    """Chains whose level 1 still waits for the offline root's signature."""
+    root_mount_path: pulumi.Output[str | None]
+    """The Vault-held root's mount once its issuer and hygiene exist (custody ``vault``; else None)."""
+    mount_paths: pulumi.Output[Mapping[str, Sequence[str]]]
+    """Every chain's mount paths, level 1 first, keyed by chain name; resolves once the mounts exist."""
+    issue_paths: pulumi.Output[Mapping[str, str]]
+    """Per complete chain with a role, its issue endpoint ``<mount>/issue/<role>``; resolves once the role exists."""
+    ca_paths: pulumi.Output[Mapping[str, str]]
+    """Per complete chain, the deepest CA's read endpoint ``<mount>/cert/ca``; resolves once that CA can issue."""
+    ca_chains: pulumi.Output[Mapping[str, str]]
+    """Per complete chain, the deepest CA's chain up to and including the root, PEM (for clients to trust)."""
+    connect_root_pki_path: pulumi.Output[str]
+    """Consul's ``connectCA.rootPKIPath``: the connect chain's deepest mount once it can sign ("" without one)."""
+    connect_intermediate_pki_path: pulumi.Output[str]
+    """Consul's ``connectCA.intermediatePKIPath`` (Consul creates and owns it), from the Args."""
+    level1_csr_pems: pulumi.Output[Mapping[str, str]]
+    """Custody ``external``: per chain still waiting, its level-1 CSR for the operator to sign offline."""
+    pending_chain_names: pulumi.Output[Sequence[str]]
+    """Chains whose level 1 still waits for the offline root's signature (nothing below them exists yet)."""
 
     def __init__(self, name: str, args: CertificateAuthorityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = coerce_args(CertificateAuthorityArgs, args)
+        validate_args(args)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=PREVIOUS_TYPE)]))
         super().__init__(TYPE, name, None, opts)
-        settings, layout = args.settings, args.layout
         self._name = name
-        self._settings = settings
-        self._protect = settings.is_production
-        self.plan = build_plan(settings, layout)
-        self.ready = []
+        self._args = args
+        self.ready: list[pulumi.Resource] = []
+        """Resources anything that issues or reads certificates must wait for (until consumers take the outputs)."""
         self._issuing_ready: dict[ChainName, list[pulumi.Resource]] = {}
-        self.level1_csrs = {}
-        self.ca_chain_pems = {}
-        self.mount_paths = {chain: tuple(m.path for m in layout.chain_mounts(chain)) for chain in ChainName}
-        self.root_mount_path = layout.root_mount.path if layout.root_mount is not None else None
-        self.issue_paths = {
-            ChainName.SERVER: layout.server_pki_issue_path,
-            ChainName.GATEWAY: layout.gateway_pki_issue_path,
-            ChainName.WEBHOOK: layout.webhook_pki_issue_path,
-        }
-        self.ca_paths = {chain: layout.issuing_mount(chain).ca_path for chain in ChainName}
-        self.connect_root_pki_path = layout.connect_root_pki_path
-        self.connect_intermediate_pki_path = layout.connect_intermediate_pki_path
+        self._mounts: list[pulumi.Resource] = []
+        self.level1_csrs: dict[ChainName, pulumi.Output[str]] = {}
+        """Level-1 CSRs (custody ``external``), for the operator to sign offline."""
+        self.ca_chain_pems: dict[ChainName, pulumi.Output[str]] = {}
+        """Per complete chain, the deepest CA's chain up to and including the root."""
+        self.issuing_paths: dict[ChainName, pulumi.Output[str]] = {}
+        """Per complete chain, its deepest mount's path, resolving once that CA can issue."""
+        self.role_issue_paths: dict[ChainName, pulumi.Output[str]] = {}
+        """Per complete chain with a role, its issue path, resolving once the role exists."""
 
-        root_pem, root_ready = self._root()
+        root_pem, root_ready, root_mount_path = self._root()
         pending: list[ChainName] = []
-        for chain in ChainName:
+        for chain in args.chains:
             chain_pem = self._chain(chain, root_pem, root_ready)
             if chain_pem is None:
-                pending.append(chain)
+                pending.append(ChainName(chain.name))
             else:
-                self.ca_chain_pems[chain] = chain_pem
-        for role in self.plan.roles:
-            if role.chain in pending:
+                self.ca_chain_pems[ChainName(chain.name)] = chain_pem
+        for chain in args.chains:
+            name_ = ChainName(chain.name)
+            if chain.role is None or name_ in pending:
                 continue  # nothing that depends on an unsigned chain is created
-            self.ready.append(
-                vault.pkisecret.SecretBackendRole(
-                    f"{name}-{role.chain.value}-role",
-                    **role.resource_args(),
-                    opts=self._opts(self._issuing_ready[role.chain]),
-                )
-            )
-        self.pending_chains = tuple(pending)
-        self.complete = not pending
-        if pending:
-            pulumi.log.warn(external_next_steps(pending), resource=self)
+            role = self._role(chain, chain.role)
+            self.ready.append(role)
+            self.role_issue_paths[name_] = pulumi.Output.concat(role.backend, "/issue/", role.name)
+        self.pending_chains: tuple[ChainName, ...] = tuple(pending)
+        """Chains whose level 1 still waits for the offline root's signature."""
+        self.complete: bool = not pending
+        """False while an external root has not yet signed level 1 (nothing dependent is created)."""
 
+        deepest = {ChainName(chain.name): chain.levels[-1].mount.path for chain in args.chains}
+        for chain_name, ready in self._issuing_ready.items():
+            self.issuing_paths[chain_name] = _after(ready, deepest[chain_name])
+        all_paths = {ChainName(chain.name).value: [level.mount.path for level in chain.levels] for chain in args.chains}
+        self.root_mount_path = root_mount_path
+        self.mount_paths = _after(self._mounts, all_paths)
+        self.issue_paths = _by_name(self.role_issue_paths)
+        self.ca_paths = _by_name({c: p.apply(lambda path: f"{path}/cert/ca") for c, p in self.issuing_paths.items()})
+        self.ca_chains = _by_name(self.ca_chain_pems)
+        self.connect_root_pki_path = self.issuing_paths.get(ChainName.CONNECT, pulumi.Output.from_input(""))
+        self.connect_intermediate_pki_path = pulumi.Output.from_input(args.connect_intermediate_pki_path)
+        self.level1_csr_pems = _by_name(self.level1_csrs)
+        self.pending_chain_names = pulumi.Output.from_input([c.value for c in pending])
         self.register_outputs(
             {
-                "complete": self.complete,
                 "rootMountPath": self.root_mount_path,
-                "mountPaths": {c.value: list(p) for c, p in self.mount_paths.items()},
-                "issuePaths": {c.value: p for c, p in self.issue_paths.items()},
-                "caPaths": {c.value: p for c, p in self.ca_paths.items()},
+                "mountPaths": self.mount_paths,
+                "issuePaths": self.issue_paths,
+                "caPaths": self.ca_paths,
+                "caChains": self.ca_chains,
                 "connectRootPkiPath": self.connect_root_pki_path,
                 "connectIntermediatePkiPath": self.connect_intermediate_pki_path,
-                "caChainPems": {c.value: p for c, p in self.ca_chain_pems.items()},
-                "level1Csrs": {c.value: p for c, p in self.level1_csrs.items()},
+                "level1CsrPems": self.level1_csr_pems,
+                "pendingChainNames": self.pending_chain_names,
             }
         )
 
     # ------------------------------------------------------------------------------ options
     def _opts(self, depends_on: Sequence[pulumi.Resource] = (), keep: bool = False) -> pulumi.ResourceOptions:
         """Child options: parent (so providers flow down), ordering, and protect for what must not be lost."""
-        return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on), protect=keep and self._protect)
+        return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on), protect=keep and self._args.protect)
 
     # ------------------------------------------------------------------------------- mounts
-    def _mount(self, prefix: str, plan: MountPlan) -> tuple[vault.Mount, list[pulumi.Resource]]:
+    def _mount(self, prefix: str, plan: CaMountArgs) -> tuple[vault.Mount, list[pulumi.Resource]]:
         """A CA's mount with URLs, CRL config and auto-tidy, all configured before anything is issued."""
         mount = vault.Mount(
             f"{prefix}-mount",
@@ -205,23 +428,23 @@ class CertificateAuthority(pulumi.ComponentResource):
             max_lease_ttl_seconds=plan.max_lease_ttl_seconds,
             opts=self._opts(keep=True),
         )
-        hygiene = plan.hygiene
+        self._mounts.append(mount)
         urls = vault.pkisecret.SecretBackendConfigUrls(
             f"{prefix}-urls",
             backend=plan.path,
-            issuing_certificates=list(hygiene.issuing_certificates),
-            crl_distribution_points=list(hygiene.crl_distribution_points),
+            issuing_certificates=list(plan.issuing_certificates),
+            crl_distribution_points=list(plan.crl_distribution_points),
             opts=self._opts([mount]),
         )
         crl = vault.pkisecret.SecretBackendCrlConfig(
             f"{prefix}-crl",
             backend=plan.path,
             disable=False,
-            auto_rebuild=hygiene.crl_auto_rebuild,
-            auto_rebuild_grace_period=hygiene.crl_auto_rebuild_grace_period,
-            enable_delta=hygiene.crl_enable_delta,
-            delta_rebuild_interval=hygiene.crl_delta_rebuild_interval,
-            expiry=hygiene.crl_expiry,
+            auto_rebuild=plan.crl_auto_rebuild,
+            auto_rebuild_grace_period=plan.crl_auto_rebuild_grace_period,
+            enable_delta=plan.crl_enable_delta,
+            delta_rebuild_interval=plan.crl_delta_rebuild_interval,
+            expiry=plan.crl_expiry,
             opts=self._opts([mount]),
         )
         tidy = vault.pkisecret.BackendConfigAutoTidy(
@@ -232,8 +455,8 @@ class CertificateAuthority(pulumi.ComponentResource):
             tidy_revoked_certs=True,
             tidy_revoked_cert_issuer_associations=True,
             tidy_expired_issuers=True,
-            interval_duration=hygiene.tidy_interval,
-            safety_buffer=hygiene.tidy_safety_buffer,
+            interval_duration=plan.tidy_interval,
+            safety_buffer=plan.tidy_safety_buffer,
             opts=self._opts([mount]),
         )
         return mount, [urls, crl, tidy]
@@ -260,30 +483,29 @@ class CertificateAuthority(pulumi.ComponentResource):
         return [issuer, default]
 
     # --------------------------------------------------------------------------------- root
-    def _root(self) -> tuple[pulumi.Output[str] | None, list[pulumi.Resource]]:
-        """The root certificate (PEM) and what must exist before the root signs anything in Vault."""
-        settings = self._settings
-        pki = settings.pki
-        required = required_root_path_length(settings)
-        if self.plan.root is not None:
-            return self._vault_root(self.plan.root)
-        if pki.root_custody is RootCustody.AWS_KMS and pki.aws_kms is not None and pki.aws_kms.root_certificate_pem:
-            self._check_root(pki.aws_kms.root_certificate_pem, "pki.awsKms.rootCertificatePem", required)
-            return pulumi.Output.from_input(pki.aws_kms.root_certificate_pem), []
-        external = pki.external
-        if external is not None and external.root_certificate_pem is not None:
-            self._check_root(external.root_certificate_pem, "pki.external.rootCertificatePem", required)
-            return pulumi.Output.from_input(external.root_certificate_pem), []
-        return None, []
+    def _root(self) -> tuple[pulumi.Output[str] | None, list[pulumi.Resource], pulumi.Output[str | None]]:
+        """The root certificate (PEM), what must exist before the root signs in Vault, and its mount's path."""
+        root = self._args.root
+        if root.in_vault is not None:
+            return self._vault_root(root.in_vault)
+        nothing = cast("pulumi.Output[str | None]", pulumi.Output.from_input(None))
+        if root.certificate_pem is not None:
+            try:
+                check_root(
+                    root.certificate_pem,
+                    str(self._args.key_type),
+                    self._args.key_bits,
+                    required_root_path_length(self._args),
+                    root.certificate_pem_source,
+                )
+            except CertificateCheckError as error:
+                raise pulumi.RunError(str(error)) from None
+            return pulumi.Output.from_input(root.certificate_pem), [], nothing
+        return None, [], nothing
 
-    def _check_root(self, pem: str, what: str, required: int) -> None:
-        pki = self._settings.pki
-        try:
-            check_root(pem, pki.key_type.value, pki.key_bits, required, what)
-        except CertificateCheckError as error:
-            raise pulumi.RunError(str(error)) from None
-
-    def _vault_root(self, plan: RootPlan) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
+    def _vault_root(
+        self, plan: VaultRootArgs
+    ) -> tuple[pulumi.Output[str], list[pulumi.Resource], pulumi.Output[str | None]]:
         prefix = f"{self._name}-root"
         mount, hygiene = self._mount(prefix, plan.mount)
         root = vault.pkisecret.SecretBackendRootCert(
@@ -291,10 +513,10 @@ class CertificateAuthority(pulumi.ComponentResource):
             backend=plan.mount.path,
             type="internal",
             common_name=plan.common_name,
-            organization=plan.organization,
+            organization=self._args.organization,
             ttl=str(plan.ttl_seconds),
-            key_type=plan.key_type,
-            key_bits=plan.key_bits,
+            key_type=str(self._args.key_type),
+            key_bits=self._args.key_bits,
             max_path_length=plan.max_path_length,
             exclude_cn_from_sans=True,
             issuer_name=plan.issuer_name,
@@ -302,125 +524,219 @@ class CertificateAuthority(pulumi.ComponentResource):
         )
         issuer = self._issuer(prefix, plan.mount.path, root.issuer_id, plan.issuer_name, [root])
         self.ready.extend(hygiene + issuer)
-        return root.certificate, [root, *hygiene, *issuer]
+        return root.certificate, [root, *hygiene, *issuer], _after([*hygiene, *issuer], plan.mount.path)
 
     # ------------------------------------------------------------------------------- chains
     def _chain(
-        self, chain: ChainName, root_pem: pulumi.Output[str] | None, root_ready: list[pulumi.Resource]
+        self, chain: CaChainArgs, root_pem: pulumi.Output[str] | None, root_ready: list[pulumi.Resource]
     ) -> pulumi.Output[str] | None:
         """Build one chain; return its CA chain PEM, or None while level 1 waits for the offline root."""
-        levels = self.plan.chains[chain]
+        chain_name = ChainName(chain.name)
+        root = self._args.root
         parent_chain = root_pem
         parent_ready = root_ready
-        for level in levels:
-            prefix = f"{self._name}-{chain.value}-l{level.level}"
+        # Level 1 is signed by the Vault-held root (if any); deeper levels by the level above, inside Vault.
+        signer_path = root.in_vault.mount.path if root.in_vault is not None else None
+        for number, level in enumerate(chain.levels, start=1):
+            prefix = f"{self._name}-{chain_name.value}-l{number}"
+            path = level.mount.path
             mount, hygiene = self._mount(prefix, level.mount)
             self.ready.extend(hygiene)
             csr = vault.pkisecret.SecretBackendIntermediateCertRequest(
                 f"{prefix}-csr",
-                backend=level.path,
+                backend=path,
                 type="internal",
                 common_name=level.common_name,
-                organization=level.organization,
-                key_type=level.key_type,
-                key_bits=level.key_bits,
+                organization=self._args.organization,
+                key_type=str(self._args.key_type),
+                key_bits=self._args.key_bits,
                 key_name=level.issuer_name,
                 add_basic_constraints=True,
                 exclude_cn_from_sans=True,
                 opts=self._opts([mount], keep=True),
             )
-            signed = self._sign(prefix, level, csr, parent_chain, parent_ready)
+            if signer_path is not None:
+                signed: tuple[pulumi.Output[str], list[pulumi.Resource]] | None = self._sign_in_vault(
+                    prefix, chain, level, signer_path, csr, parent_ready
+                )
+            else:
+                signed = self._sign_level1_outside(prefix, chain, level, csr, parent_chain)
             if signed is None:
-                self.level1_csrs[chain] = csr.csr
+                self.level1_csrs[chain_name] = csr.csr
                 return None
             certificate, sign_resources = signed
             assert parent_chain is not None  # a signed level always has its issuers' chain
             bundle = pulumi.Output.all(certificate, parent_chain).apply(lambda pems: _bundle(pems[0], pems[1]))
             set_signed = vault.pkisecret.SecretBackendIntermediateSetSigned(
                 f"{prefix}-set-signed",
-                backend=level.path,
+                backend=path,
                 certificate=bundle,
                 opts=self._opts([csr, *sign_resources], keep=True),
             )
             # The bundle lists this level's certificate first, so it is the first issuer Vault imports.
             issuer_ref = set_signed.imported_issuers.apply(lambda ids: ids[0])
-            issuer = self._issuer(prefix, level.path, issuer_ref, level.issuer_name, [set_signed])
+            issuer = self._issuer(prefix, path, issuer_ref, level.issuer_name, [set_signed])
             self.ready.extend(issuer)
             parent_chain = bundle
             parent_ready = [*hygiene, *issuer]
-        self._issuing_ready[chain] = parent_ready
+            signer_path = path
+        self._issuing_ready[chain_name] = parent_ready
         return parent_chain
 
-    def _sign(
+    def _sign_in_vault(
         self,
         prefix: str,
-        level: LevelPlan,
+        chain: CaChainArgs,
+        level: CaLevelArgs,
+        signer_path: str,
+        csr: vault.pkisecret.SecretBackendIntermediateCertRequest,
+        parent_ready: list[pulumi.Resource],
+    ) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
+        """Have the level's CSR signed by the CA above it, inside Vault."""
+        constraints = chain.name_constraints
+        signed = vault.pkisecret.SecretBackendRootSignIntermediate(
+            f"{prefix}-signed",
+            backend=signer_path,
+            csr=csr.csr,
+            common_name=level.common_name,
+            organization=self._args.organization,
+            ttl=str(level.ttl_seconds),
+            max_path_length=level.max_path_length,
+            # Name constraints. URI and IP need Vault 1.19+: the provider silently omits them for an older
+            # server (terraform-provider-vault pki_secret_backend_root_sign_intermediate, VAULT-32141).
+            # All are ForceNew: changing them re-signs the level.
+            permitted_dns_domains=list(constraints.permitted_dns_domains),
+            permitted_uri_domains=list(constraints.permitted_uri_domains),
+            permitted_ip_ranges=list(constraints.permitted_ip_ranges),
+            excluded_ip_ranges=list(constraints.excluded_ip_ranges),
+            exclude_cn_from_sans=True,
+            use_csr_values=False,
+            revoke=False,
+            opts=self._opts([csr, *parent_ready], keep=True),
+        )
+        return signed.certificate, [signed]
+
+    def level1_requirements(self, chain: CaChainArgs) -> Level1Requirements:
+        """What a chain's level-1 certificate must be, for the offline and KMS checks.
+
+        Besides the level's name, path length, name constraints and key type: the offline root's CRL and AIA
+        URLs and a validity of at most the level's TTL (and ``root.level1_max_ttl_seconds``), both with a day of
+        slack for a backdated notBefore.
+        """
+        level = chain.levels[0]
+        root = self._args.root
+        longest = level.ttl_seconds
+        if root.level1_max_ttl_seconds is not None:
+            longest = min(longest, root.level1_max_ttl_seconds)
+        constraints = chain.name_constraints
+        return Level1Requirements(
+            chain=ChainName(chain.name).value,
+            common_name=level.common_name,
+            max_path_length=level.max_path_length,
+            permitted_dns_domains=tuple(constraints.permitted_dns_domains),
+            key_type=str(self._args.key_type),
+            key_bits=self._args.key_bits,
+            constraints=NameConstraints(
+                permitted_dns_domains=tuple(constraints.permitted_dns_domains),
+                permitted_uri_domains=tuple(constraints.permitted_uri_domains),
+                permitted_ip_ranges=tuple(constraints.permitted_ip_ranges),
+                excluded_ip_ranges=tuple(constraints.excluded_ip_ranges),
+            ),
+            crl_distribution_points=tuple(root.crl_urls),
+            issuing_certificates=tuple(root.issuer_urls),
+            max_ttl_seconds=longest + BACKDATE_SLACK_SECONDS,
+        )
+
+    def _sign_level1_outside(
+        self,
+        prefix: str,
+        chain: CaChainArgs,
+        level: CaLevelArgs,
         csr: vault.pkisecret.SecretBackendIntermediateCertRequest,
         parent_chain: pulumi.Output[str] | None,
-        parent_ready: list[pulumi.Resource],
     ) -> tuple[pulumi.Output[str], list[pulumi.Resource]] | None:
-        """Have the level's CSR signed by its parent: in Vault, through KMS, or by the operator (external)."""
-        if level.signer_path is not None:
-            signed = vault.pkisecret.SecretBackendRootSignIntermediate(
-                f"{prefix}-signed",
-                backend=level.signer_path,
-                csr=csr.csr,
-                common_name=level.common_name,
-                organization=level.organization,
-                ttl=str(level.ttl_seconds),
-                max_path_length=level.max_path_length,
-                # Name constraints. URI and IP need Vault 1.19+: the provider silently omits them for an older
-                # server (terraform-provider-vault pki_secret_backend_root_sign_intermediate, VAULT-32141).
-                # All are ForceNew: changing them re-signs the level.
-                permitted_dns_domains=list(level.constraints.permitted_dns_domains),
-                permitted_uri_domains=list(level.constraints.permitted_uri_domains),
-                permitted_ip_ranges=list(level.constraints.permitted_ip_ranges),
-                excluded_ip_ranges=list(level.constraints.excluded_ip_ranges),
-                exclude_cn_from_sans=True,
-                use_csr_values=False,
-                revoke=False,
-                opts=self._opts([csr, *parent_ready], keep=True),
-            )
-            return signed.certificate, [signed]
-        pki = self._settings.pki
-        requirements = level1_requirements(level, self._settings)
-        if pki.root_custody is RootCustody.AWS_KMS:
-            assert pki.aws_kms is not None and pki.aws_kms.root_certificate_pem is not None  # settings guarantee it
+        """Level 1 under a root outside Vault: signed through KMS, or by the operator (external, two phases)."""
+        root = self._args.root
+        requirements = self.level1_requirements(chain)
+        if root.custody == RootCustody.AWS_KMS:
+            assert root.aws_kms is not None and root.certificate_pem is not None  # validate_args guarantees it
             kms_signed = KmsSignedLevel1(
                 f"{prefix}-kms-signed",
                 KmsSignedLevel1Args(
-                    key_id=pki.aws_kms.key_id,
-                    region=pki.aws_kms.region,
-                    root_certificate_pem=pki.aws_kms.root_certificate_pem,
+                    key_id=root.aws_kms.key_id,
+                    region=root.aws_kms.region,
+                    root_certificate_pem=root.certificate_pem,
                     csr=csr.csr,
                     requirements=requirements,
                     ttl_seconds=level.ttl_seconds,
-                    mount=level.path,
+                    mount=level.mount.path,
                 ),
                 self._opts([csr], keep=True),
             )
             return kms_signed.certificate, [kms_signed]
         # External custody: phase one stops here; phase two imports what the operator signed.
-        external = pki.external
-        if external is None or level.chain not in external.signed_intermediates or parent_chain is None:
+        chain_name = ChainName(chain.name).value
+        certificate = root.signed_intermediates.get(chain_name)
+        if certificate is None or parent_chain is None:
             return None
-        certificate = external.signed_intermediates[level.chain]
-        root_pem = external.root_certificate_pem or ""
+        root_pem = root.certificate_pem or ""
+        source = f"{root.signed_intermediates_source}.{chain_name}"
         try:
-            load_certificate(certificate, f"pki.external.signedIntermediates.{level.chain.value}")
-            # Everything but the CSR match is decidable from config now: fail before the level is imported.
-            check_signed_level1(
-                certificate, root_pem, requirements, f"pki.external.signedIntermediates.{level.chain.value}"
-            )
+            load_certificate(certificate, source)
+            # Everything but the CSR match is decidable from the Args now: fail before the level is imported.
+            check_signed_level1(certificate, root_pem, requirements, source)
         except CertificateCheckError as error:
             raise pulumi.RunError(str(error)) from None
+        signed_source = root.signed_intermediates_source
 
         def verified(csr_pem: str) -> str:
             # Runs at deploy time, once Vault's CSR is known; fails the update if the operator signed another CSR.
             try:
-                verify_signed_level1(certificate, csr_pem, root_pem, requirements)
+                verify_signed_level1(certificate, csr_pem, root_pem, requirements, signed_source)
             except CertificateCheckError as error:
                 raise pulumi.RunError(str(error)) from None
             return certificate
 
         return csr.csr.apply(verified), []
+
+    # -------------------------------------------------------------------------------- roles
+    def _role(self, chain: CaChainArgs, role: PkiRoleArgs) -> vault.pkisecret.SecretBackendRole:
+        """The chain's role on its deepest mount, once that CA can issue (issuer, default issuer, hygiene)."""
+        chain_name = ChainName(chain.name)
+        return vault.pkisecret.SecretBackendRole(
+            f"{self._name}-{chain_name.value}-role",
+            backend=chain.levels[-1].mount.path,
+            name=role.name,
+            allowed_domains=list(role.allowed_domains),
+            allow_subdomains=role.allow_subdomains,
+            allow_bare_domains=role.allow_bare_domains,
+            allow_localhost=role.allow_localhost,
+            allow_wildcard_certificates=role.allow_wildcard_certificates,
+            allow_ip_sans=role.allow_ip_sans,
+            allow_glob_domains=role.allow_glob_domains,
+            allow_any_name=role.allow_any_name,
+            enforce_hostnames=role.enforce_hostnames,
+            server_flag=role.server_flag,
+            client_flag=role.client_flag,
+            code_signing_flag=role.code_signing_flag,
+            email_protection_flag=role.email_protection_flag,
+            ttl=str(role.ttl_seconds),
+            max_ttl=str(role.max_ttl_seconds),
+            key_type=str(self._args.key_type),
+            key_bits=self._args.key_bits,
+            generate_lease=role.generate_lease,
+            no_store=role.no_store,
+            require_cn=role.require_cn,
+            basic_constraints_valid_for_non_ca=role.basic_constraints_valid_for_non_ca,
+            use_csr_common_name=role.use_csr_common_name,
+            use_csr_sans=role.use_csr_sans,
+            key_usages=list(role.key_usages),
+            ext_key_usages=list(role.ext_key_usages),
+            organizations=[self._args.organization],
+            opts=self._opts(self._issuing_ready[chain_name]),
+        )
+
+
+def _bundle(certificate: str, parent_chain: str) -> str:
+    """A CA certificate followed by its issuers' chain, one PEM block per line group."""
+    return f"{certificate.strip()}\n{parent_chain.strip()}\n"

@@ -14,6 +14,15 @@ from typing import Any
 from ..layout import Layout, PkiMount
 from ..settings import ChainName, RootCustody, Settings, duration_seconds, intermediate_ttls
 from .certificates import EXCLUDE_ALL_IP_RANGES, NameConstraints
+from .defaults import (
+    CRL_AUTO_REBUILD_GRACE_PERIOD,
+    CRL_DELTA_REBUILD_INTERVAL,
+    CRL_EXPIRY,
+    DEFAULT_LEASE_TTL_SECONDS,
+    ROLE_KEY_USAGES,
+    TIDY_INTERVAL,
+    TIDY_SAFETY_BUFFER,
+)
 
 CONNECT_PERMITTED_DNS_DOMAINS: tuple[str, ...] = ("consul",)
 """Name constraint of the mesh (Connect) chain.
@@ -50,21 +59,6 @@ chart's client DaemonSet adds ``auto_encrypt { ip_san = [$HOST_IP, $POD_IP] }``)
 
 CONSUL_INTERMEDIATE_PATH_LENGTH = 1
 """Below the mesh chain's deepest Vault-held CA, Consul creates one more CA (its intermediate)."""
-
-DEFAULT_LEASE_TTL_SECONDS = 3600
-"""Every PKI mount's default lease TTL; roles and signing calls always pass explicit TTLs."""
-
-CRL_EXPIRY = "72h"
-CRL_AUTO_REBUILD_GRACE_PERIOD = "12h"
-CRL_DELTA_REBUILD_INTERVAL = "15m"
-TIDY_INTERVAL = "24h"
-"""Auto-tidy interval (the health check wants at most two days)."""
-TIDY_SAFETY_BUFFER = "72h"
-ROLE_KEY_USAGES: tuple[str, ...] = ("DigitalSignature", "KeyAgreement", "KeyEncipherment")
-"""A TLS leaf's key usages, written out: Vault's own default for roles (never CertSign or CRLSign)."""
-LEAF_NOT_AFTER_BEHAVIOR = "err"
-"""Intermediates refuse to issue past their own expiry instead of silently issuing short certificates."""
-
 
 @dataclass(frozen=True)
 class MountHygiene:

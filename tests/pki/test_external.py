@@ -100,7 +100,7 @@ def test_phase_one_creates_level_1_mounts_and_csrs_and_nothing_dependent(phase_o
 
 
 def test_phase_one_exposes_csrs_and_says_what_to_do_next() -> None:
-    from secure_mesh.pki.component import external_next_steps
+    from secure_mesh.composition.pki import external_next_steps
     from secure_mesh.settings import ChainName
 
     message = external_next_steps([ChainName.SERVER, ChainName.CONNECT])
@@ -112,14 +112,15 @@ def test_phase_one_exposes_csrs_and_says_what_to_do_next() -> None:
 def test_phase_one_component_is_incomplete_with_level1_csrs() -> None:
     import pulumi
 
+    from secure_mesh.composition.pki import pki_args
     from secure_mesh.layout import Layout
-    from secure_mesh.pki.component import CertificateAuthority, CertificateAuthorityArgs
+    from secure_mesh.pki.component import CertificateAuthority
     from secure_mesh.settings import ChainName, load_settings
     from tests.harness import ProgramMocks, _collect_mock_outputs
 
     pulumi.runtime.set_mocks(ProgramMocks(_collect_mock_outputs()), project="secure-mesh", stack="t", preview=False)
     settings = load_settings(_external_config())
-    ca = CertificateAuthority("ca", CertificateAuthorityArgs(settings, Layout(settings)))
+    ca = CertificateAuthority("ca", pki_args(settings, Layout(settings)))
     assert ca.complete is False
     assert ca.pending_chains == tuple(ChainName)
     assert sorted(ca.level1_csrs) == sorted(ChainName)
@@ -127,10 +128,23 @@ def test_phase_one_component_is_incomplete_with_level1_csrs() -> None:
 
     @pulumi.runtime.test
     def check() -> pulumi.Output[None]:
-        def csr_ok(csr: str) -> None:
+        def outputs_ok(values: list[Any]) -> None:
+            csr, csr_pems, pending, chains, issue_paths, ca_paths, connect_root = values
             assert csr.startswith("-----BEGIN CERTIFICATE REQUEST-----")
+            assert sorted(csr_pems) == sorted(CHAINS) and csr_pems["server"] == csr
+            assert pending == list(CHAINS)
+            # Nothing below an unsigned level 1 exists: no chain to trust, nothing to issue from or read.
+            assert (chains, issue_paths, ca_paths, connect_root) == ({}, {}, {}, "")
 
-        return ca.level1_csrs[ChainName.SERVER].apply(csr_ok)
+        return pulumi.Output.all(
+            ca.level1_csrs[ChainName.SERVER],
+            ca.level1_csr_pems,
+            ca.pending_chain_names,
+            ca.ca_chains,
+            ca.issue_paths,
+            ca.ca_paths,
+            ca.connect_root_pki_path,
+        ).apply(outputs_ok)
 
     check()
 
