@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pulumi
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
 
 from secure_mesh.pki.certificates import NameConstraints
-from tests.harness import ProgramRun, RegisteredResource, run_program_expecting_failure
+from tests.harness import (
+    ProgramMocks,
+    ProgramRun,
+    RecordingMonitor,
+    RegisteredResource,
+    _collect_mock_outputs,
+    _reset_runtime,
+    _resolve,
+    run_program_expecting_failure,
+)
 
 T = "vault:pkiSecret/"
 MOUNT = "vault:index/mount:Mount"
@@ -174,3 +188,41 @@ def expect_failure(config: dict[str, Any]) -> tuple[BaseException, list[Register
     pulumi_settings.SETTINGS.rpc_manager.clear()
     pulumi_settings.SETTINGS.outputs.clear()
     return error, registered
+
+
+class AliasRecordingMonitor(RecordingMonitor):
+    """A recording monitor that also keeps each resource's alias types (the request's alias specs)."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.alias_types: dict[str, list[str]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """Register and record, noting the alias types the SDK sent."""
+        self.alias_types[request.name] = [alias.spec.type for alias in request.aliases if alias.HasField("spec")]
+        return super().RegisterResource(request)
+
+
+def run_alone(
+    program: Callable[[], object], project: str = "pki-alone", config: Mapping[str, str] | None = None
+) -> tuple[ProgramRun, AliasRecordingMonitor]:
+    """Run a program that is not secure-mesh's ``__main__.py`` (a component alone, an example) under the PKI mocks.
+
+    Returns what it registered and exported (like :func:`tests.harness.run_program`) and the monitor (aliases).
+    """
+    mocks = ProgramMocks(_collect_mock_outputs())
+    monitor = AliasRecordingMonitor(mocks)
+    _reset_runtime()
+    pulumi.runtime.set_mocks(mocks, project=project, stack="test", preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config or {}))
+
+    def main() -> None:
+        program()
+
+    _sync_await(run_pulumi_func(main))
+    outputs = {
+        name: _resolve(value)[0]
+        for name, value in (getattr(pulumi.runtime.get_root_resource(), "outputs", None) or {}).items()
+    }
+    return ProgramRun(resources=list(monitor.recorded), outputs=outputs, secret_outputs=frozenset()), monitor
+
