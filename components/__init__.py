@@ -19,6 +19,7 @@ from .consul.component import ConsulCluster, ConsulClusterArgs
 from .identities.component import VaultIdentities, VaultIdentitiesArgs
 from .mesh.component import MeshIntentions, MeshIntentionsArgs
 from .onboarding.component import AppOnboarding, AppOnboardingArgs
+from .pki.component import CertificateAuthority, CertificateAuthorityArgs
 from .rotation.component import (
     ConsulSecretsEngine,
     ConsulSecretsEngineArgs,
@@ -31,6 +32,8 @@ from .topology.component import ClusterPeering, ClusterPeeringArgs
 __all__: list[str] = [
     "AppOnboarding",
     "AppOnboardingArgs",
+    "CertificateAuthority",
+    "CertificateAuthorityArgs",
     "ClusterPeering",
     "ClusterPeeringArgs",
     "ConsulCluster",

@@ -325,8 +325,8 @@ def _by_name(values: Mapping[ChainName, pulumi.Output[str]]) -> pulumi.Output[Ma
 class CertificateAuthority(pulumi.ComponentResource):
     """Root custody and the per-purpose chains of Vault-held intermediates."""
 
-    root_mount_path: pulumi.Output[str | None]
-    """The Vault-held root's mount once its issuer and hygiene exist (custody ``vault``; else None)."""
+    root_mount_path: pulumi.Output[str]
+    """The Vault-held root's mount once its issuer and hygiene exist ("" when the root is outside Vault)."""
     mount_paths: pulumi.Output[Mapping[str, Sequence[str]]]
     """Every chain's mount paths, level 1 first, keyed by chain name; resolves once the mounts exist."""
     issue_paths: pulumi.Output[Mapping[str, str]]
@@ -483,12 +483,12 @@ class CertificateAuthority(pulumi.ComponentResource):
         return [issuer, default]
 
     # --------------------------------------------------------------------------------- root
-    def _root(self) -> tuple[pulumi.Output[str] | None, list[pulumi.Resource], pulumi.Output[str | None]]:
+    def _root(self) -> tuple[pulumi.Output[str] | None, list[pulumi.Resource], pulumi.Output[str]]:
         """The root certificate (PEM), what must exist before the root signs in Vault, and its mount's path."""
         root = self._args.root
         if root.in_vault is not None:
             return self._vault_root(root.in_vault)
-        nothing = cast("pulumi.Output[str | None]", pulumi.Output.from_input(None))
+        nothing = pulumi.Output.from_input("")
         if root.certificate_pem is not None:
             try:
                 check_root(
@@ -505,7 +505,7 @@ class CertificateAuthority(pulumi.ComponentResource):
 
     def _vault_root(
         self, plan: VaultRootArgs
-    ) -> tuple[pulumi.Output[str], list[pulumi.Resource], pulumi.Output[str | None]]:
+    ) -> tuple[pulumi.Output[str], list[pulumi.Resource], pulumi.Output[str]]:
         prefix = f"{self._name}-root"
         mount, hygiene = self._mount(prefix, plan.mount)
         root = vault.pkisecret.SecretBackendRootCert(

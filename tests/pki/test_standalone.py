@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import inspect
+import typing
 from typing import Any
 
 import pulumi
@@ -222,9 +224,7 @@ def build(args: Any) -> CertificateAuthority:
     vault.Policy(
         "issuer-user", name="issuer-user", policy=ca.issue_paths.apply(lambda p: p["server"]), opts=_with(provider)
     )
-    vault.Policy(
-        "ca-reader", name="ca-reader", policy=ca.ca_paths.apply(lambda p: p["server"]), opts=_with(provider)
-    )
+    vault.Policy("ca-reader", name="ca-reader", policy=ca.ca_paths.apply(lambda p: p["server"]), opts=_with(provider))
     vault.Policy(
         "server-issuing", name="server-issuing", policy=ca.issuing_paths[ChainName.SERVER], opts=_with(provider)
     )
@@ -232,17 +232,20 @@ def build(args: Any) -> CertificateAuthority:
         "server-issue", name="server-issue", policy=ca.role_issue_paths[ChainName.SERVER], opts=_with(provider)
     )
     vault.Policy("mesh-ca", name="mesh-ca", policy=ca.connect_root_pki_path, opts=_with(provider))
-    pulumi.export("outputs", {
-        "rootMountPath": ca.root_mount_path,
-        "mountPaths": ca.mount_paths,
-        "issuePaths": ca.issue_paths,
-        "caPaths": ca.ca_paths,
-        "caChains": ca.ca_chains,
-        "connectRootPkiPath": ca.connect_root_pki_path,
-        "connectIntermediatePkiPath": ca.connect_intermediate_pki_path,
-        "level1CsrPems": ca.level1_csr_pems,
-        "pendingChainNames": ca.pending_chain_names,
-    })
+    pulumi.export(
+        "outputs",
+        {
+            "rootMountPath": ca.root_mount_path,
+            "mountPaths": ca.mount_paths,
+            "issuePaths": ca.issue_paths,
+            "caPaths": ca.ca_paths,
+            "caChains": ca.ca_chains,
+            "connectRootPkiPath": ca.connect_root_pki_path,
+            "connectIntermediatePkiPath": ca.connect_intermediate_pki_path,
+            "level1CsrPems": ca.level1_csr_pems,
+            "pendingChainNames": ca.pending_chain_names,
+        },
+    )
     return ca
 
 
@@ -656,4 +659,5 @@ def test_the_component_module_lists_exactly_its_outputs_at_class_level() -> None
         "level1_csr_pems",
         "pending_chain_names",
     }
-    assert all(str(hint).startswith("pulumi.Output[") for hint in annotations.values())
+    hints = inspect.get_annotations(CertificateAuthority, eval_str=True)
+    assert all(typing.get_origin(hint) is pulumi.Output for hint in hints.values())
