@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import json
 import typing
 from typing import Any
 
@@ -232,6 +233,9 @@ def build(args: Any) -> CertificateAuthority:
         "server-issue", name="server-issue", policy=ca.role_issue_paths[ChainName.SERVER], opts=_with(provider)
     )
     vault.Policy("mesh-ca", name="mesh-ca", policy=ca.connect_root_pki_path, opts=_with(provider))
+    vault.Policy("root-reader", name="root-reader", policy=ca.root_mount_path, opts=_with(provider))
+    vault.Policy("mounts", name="mounts", policy=ca.mount_paths.apply(json.dumps), opts=_with(provider))
+    vault.Policy("chains", name="chains", policy=ca.ca_chains.apply(lambda c: c["connect"]), opts=_with(provider))
     pulumi.export(
         "outputs",
         {
@@ -247,6 +251,10 @@ def build(args: Any) -> CertificateAuthority:
         },
     )
     return ca
+
+
+CONSUMERS = {"issuer-user", "ca-reader", "server-issuing", "server-issue", "mesh-ca", "root-reader", "mounts", "chains"}
+"""The test's own resources that take the CA's outputs as inputs."""
 
 
 def _with(provider: vault.Provider) -> pulumi.ResourceOptions:
@@ -320,7 +328,7 @@ def test_every_resource_is_registered_once_under_the_component(alone: ProgramRun
     assert children == sorted(expected)
     # Nothing else: the provider and the test's own consumers are the only other resources.
     others = {r.name for r in alone.resources if r.parent != ca.urn} - {"ca"}
-    assert others == {"vault", "issuer-user", "ca-reader", "server-issuing", "server-issue", "mesh-ca"}
+    assert others == {"vault", *CONSUMERS}
     provider = alone.one("pulumi:providers:vault", "vault")
     for child in alone.children_of(ca):
         assert child.provider.startswith(provider.urn), f"{child.name} must use the explicit provider"
@@ -526,13 +534,12 @@ def test_outputs_carry_what_their_consumers_must_wait_for(alone: ProgramRun) -> 
     assert waits_for("server-issuing") == server
     assert waits_for("server-issue") == {"ca-server-role"}
     assert waits_for("mesh-ca") == connect
-    assert {r.name for r in alone.of_type("vault:index/policy:Policy")} == {
-        "issuer-user",
-        "ca-reader",
-        "server-issuing",
-        "server-issue",
-        "mesh-ca",
+    assert waits_for("root-reader") == {f"ca-root-{kind}" for kind in issuing}
+    assert waits_for("mounts") == {
+        f"{prefix}-mount" for prefix in ("ca-root", "ca-server-l1", "ca-server-l2", "ca-connect-l1")
     }
+    assert waits_for("chains") == {"ca-root-ca", "ca-server-l1-signed", "ca-server-l2-signed", "ca-connect-l1-signed"}
+    assert {r.name for r in alone.of_type("vault:index/policy:Policy")} == CONSUMERS
 
 
 def _shape(run: ProgramRun) -> list[tuple[Any, ...]]:
@@ -556,6 +563,8 @@ def test_the_type_token_and_the_alias_that_keeps_deployed_urns() -> None:
 
 
 def test_protect_covers_what_a_lost_key_cannot_bring_back() -> None:
+    unset = {f.name: f.default for f in dataclasses.fields(CertificateAuthorityArgs)}
+    assert unset["protect"] is True, "a CA is protected unless its caller says otherwise"
     run, _ = run_alone(lambda: build(dataclasses.replace(ARGS, protect=True)))
     protected = {r.type for r in run.resources if r.protect}
     assert protected == {MOUNT, ROOT_CERT, CSR, SIGN, SET_SIGNED, ISSUER, DEFAULT_ISSUER}
