@@ -128,7 +128,12 @@ def test_outputs_flow_from_one_component_into_the_next(yaml_run: Any) -> None:
         "identities-gossip-rotator-role",
         "secrets-bootstrap-token",
         "secrets-gossip",
+        # The server chain's issue path waits for its role; its CA path for the CA's issuer and hygiene.
+        "ca-server-role",
+        *(f"ca-server-l1-{kind}" for kind in ("urls", "crl", "tidy", "issuer", "default-issuer")),
     }
+    assert release.inputs["values"]["server"]["serverCert"]["secretName"] == "pki-server/issue/consul-server"
+    assert vault_values["tls"]["caCert"]["secretName"] == "pki-server/cert/ca"
     assert set(yaml_run.outputs) == set(_program().document["outputs"])
     assert yaml_run.outputs["consulApi"] == "edge-consul-server"
     assert yaml_run.outputs["authMount"] == "kubernetes-edge"
