@@ -26,6 +26,7 @@ through:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 import json
 import sys
@@ -45,13 +46,21 @@ def component_type_token(component: type[pulumi.ComponentResource]) -> str:
     return f"{PACKAGE_NAME}:index:{component.__name__}"
 
 
+def _package() -> types.ModuleType:
+    """This package's top module (``secure_mesh`` when installed; imported lazily: it imports every component).
+
+    Looked up by this module's own package name rather than ``import secure_mesh``, so type checking the
+    ``components/`` folder needs no installed copy of the package.
+    """
+    return importlib.import_module(__name__.rpartition(".")[0])
+
+
 def public_components() -> list[type[pulumi.ComponentResource]]:
     """The component classes the public API (``secure_mesh.__all__``) names, in ``__all__`` order."""
-    import secure_mesh
-
+    package = _package()
     found = []
-    for name in secure_mesh.__all__:
-        value = getattr(secure_mesh, name)
+    for name in package.__all__:
+        value = getattr(package, name)
         if inspect.isclass(value) and issubclass(value, pulumi.ComponentResource):
             found.append(value)
     return found
@@ -140,14 +149,12 @@ def package_schema(components: list[type[pulumi.ComponentResource]] | None = Non
     from pulumi.provider.experimental.analyzer import Analyzer
     from pulumi.provider.experimental.schema import generate_schema
 
-    import secure_mesh
-
     hosted = [analyzable(component) for component in components] if components is not None else hosted_components()
     result = Analyzer(PACKAGE_NAME).analyze(hosted)
     dependencies = sorted(result["dependencies"], key=lambda d: f"{d.name}{d.version}")
     schema = generate_schema(
         PACKAGE_NAME,
-        secure_mesh.__version__,
+        _package().__version__,
         None,
         result["component_definitions"],
         result["type_definitions"],
