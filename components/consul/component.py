@@ -57,6 +57,19 @@ def passed_dependencies(opts: pulumi.ResourceOptions | None) -> list[pulumi.Reso
     return []
 
 
+def waits_for(value: pulumi.Input[Any] | None) -> list[pulumi.Input[pulumi.Resource]]:
+    """A ``depends_on`` list that waits for whatever resources produced ``value`` (one shared Output, no chain).
+
+    How a component takes a dependency as data (an output of the Consul release, say) where no property of its
+    children names it. The Output resolves to nothing, so the SDK adds only the resources it carries
+    (``_resolve_depends_on`` skips a ``None`` value but keeps ``Output.resources()``).
+    """
+    if value is None:
+        return []
+    gate: pulumi.Output[Any] = pulumi.Output.from_input(value).apply(lambda _: None)
+    return [gate]
+
+
 def with_values_at(values: Mapping[str, Any], replacements: Mapping[str, Any]) -> dict[str, Any]:
     """A deep copy of ``values`` with each dotted key path of ``replacements`` set to its value.
 

@@ -8,8 +8,17 @@ resources through Kubernetes, whose controller (and the CRDs' kinds) come with t
 
 **The release is an explicit dependency.** Either delivery needs the running Consul release (its servers answer
 the API; its controller reconciles the resources), and no property of a config entry or custom resource names
-it, so the caller passes the release as ``depends_on`` and every child lists it itself (a component's
-``depends_on`` does not hold back its children).
+it, so the caller passes an output of the release as ``consul_release`` (a YAML or other-language program:
+``ConsulCluster.status``) or the release itself as ``depends_on``, and every child waits for it (a component's
+``depends_on`` does not hold back its children, so they list it themselves).
+
+**Protocols are plain strings in the schema.** ``services`` maps each service to ``tcp``, ``http``, ``http2`` or
+``grpc``. It is typed ``Mapping[str, str]``, not ``Mapping[str, Protocol]``: Pulumi's component provider host
+(pulumi 3.272, ``pulumi/provider/experimental/component.py``, ``ComponentProvider.map_input_properties``)
+converts an enum only where a property itself refers to it, and maps each value of a map or list whose items
+are an enum as an object, so ``{web: http}`` would reach the component as ``{web: {}}``. The component checks
+each value against :class:`~secure_mesh.vocabulary.Protocol` before registering anything (:func:`service_protocols`)
+and works with the enum from there; Python callers may pass ``Protocol`` members (a ``StrEnum``, so ``str``).
 
 Besides the intentions and each service's defaults, the component owns the mesh-wide ``mesh`` entry and
 the ``global`` proxy-defaults entry (see :mod:`.render`) — except in a WAN-federation secondary datacenter:
@@ -45,7 +54,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from ..args import coerce_args
-from ..consul.component import passed_dependencies
+from ..consul.component import passed_dependencies, waits_for
 from ..vocabulary import IntentionsRendering, Protocol
 from .model import WILDCARD, DestinationEntry
 from .render import (
@@ -73,8 +82,9 @@ CONFIG_ENTRY_TYPE = "consul:index/configEntry:ConfigEntry"
 class MeshIntentionsArgs:
     """Inputs of :class:`MeshIntentions`: the intention graph as plain values and how to deliver it."""
 
-    services: Mapping[str, Protocol]
-    """Every declared service and its protocol: one service-defaults entry each."""
+    services: Mapping[str, str]
+    """Every declared service and its protocol (``tcp``, ``http``, ``http2`` or ``grpc``; a ``Protocol`` member
+    or its value): one service-defaults entry each."""
     intentions: Sequence[DestinationEntry]
     """One intentions entry per destination (peer sources included); the ``*`` entry holds the default deny."""
     rendering: IntentionsRendering = IntentionsRendering.CRDS
@@ -90,6 +100,23 @@ class MeshIntentionsArgs:
     """The proxy-defaults' ``meshGateway.mode`` (``local`` for a peering member or a federation primary)."""
     enterprise: bool = False
     """Consul Enterprise: config entries name the ``default`` partition and namespace."""
+    consul_release: pulumi.Input[str] | None = None
+    """An output of the Consul release (its status or name): every entry waits for it (the servers answer the
+    API; the chart's controller and CRDs reconcile the custom resources). Or pass the release as ``depends_on``."""
+
+
+def service_protocols(args: MeshIntentionsArgs) -> dict[str, Protocol]:
+    """Each service's protocol as the enum; refuses a value that is not one, before anything is registered."""
+    allowed = [protocol.value for protocol in Protocol]
+    protocols: dict[str, Protocol] = {}
+    for service, protocol in args.services.items():
+        if not isinstance(protocol, str) or protocol not in allowed:
+            raise ValueError(
+                f"MeshIntentionsArgs.services.{service}: {protocol!r} is not a protocol; "
+                f"allowed: {', '.join(allowed)}"
+            )
+        protocols[service] = Protocol(protocol)
+    return protocols
 
 
 class MeshIntentions(pulumi.ComponentResource):
@@ -108,15 +135,19 @@ class MeshIntentions(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MeshIntentionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = coerce_args(MeshIntentionsArgs, args)
+        services = service_protocols(args)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_TYPE)]))
         super().__init__(TYPE, name, None, opts)
         self.args = args
         self.entries: tuple[DestinationEntry, ...] = tuple(args.intentions)
         """The entries rendered, in order (the ``*`` entry last)."""
-        self.services: dict[str, Protocol] = dict(args.services)
+        self.services: dict[str, Protocol] = services
         """The services given defaults."""
         # A component's depends_on does not hold back its children: each child lists them itself.
-        self._upstream = passed_dependencies(opts)
+        self._upstream: list[pulumi.Input[pulumi.Resource]] = [
+            *passed_dependencies(opts),
+            *waits_for(args.consul_release),
+        ]
         if args.rendering is IntentionsRendering.CONFIG_ENTRIES and self.get_provider(CONFIG_ENTRY_TYPE) is None:
             raise pulumi.RunError(
                 "MeshIntentions: the 'config-entries' rendering writes through Consul's API and needs the Consul "
@@ -162,7 +193,10 @@ class MeshIntentions(pulumi.ComponentResource):
 
     def _opts(self, after: Sequence[pulumi.Resource | None]) -> pulumi.ResourceOptions:
         """Child options: the caller's dependencies plus the entries Consul checks this one against."""
-        needs = [*self._upstream, *(resource for resource in after if resource is not None)]
+        needs: list[pulumi.Input[pulumi.Resource]] = [
+            *self._upstream,
+            *(resource for resource in after if resource is not None),
+        ]
         return pulumi.ResourceOptions(parent=self, depends_on=needs)
 
     def _intention_needs(self, destination: str) -> list[pulumi.Resource | None]:

@@ -51,6 +51,7 @@ import pulumi_kubernetes as kubernetes
 import pulumi_vault as vault
 
 from ..args import coerce_args
+from ..consul.component import waits_for
 from ..identities.documents import AuthRoleSpec, PolicyDocument
 from ..vocabulary import GatewayCertificateDelivery
 from .args import (
@@ -141,18 +142,6 @@ def _known(value: T) -> pulumi.Output[T]:
     return pulumi.Output.from_input(0).apply(lambda _: value)
 
 
-def _after(value: pulumi.Input[str] | None) -> list[pulumi.Input[pulumi.Resource]]:
-    """A ``depends_on`` list that waits for whatever resources produced ``value`` (one shared Output, no chain).
-
-    The Output resolves to nothing, so the SDK adds only the resources it carries (``_resolve_depends_on``
-    skips a ``None`` value but keeps ``Output.resources()``).
-    """
-    if value is None:
-        return []
-    gate: pulumi.Output[Any] = pulumi.Output.from_input(value).apply(lambda _: None)
-    return [gate]
-
-
 class AppOnboarding(pulumi.ComponentResource):
     """The onboarded apps: Vault roles and policies, database credentials, the API gateway and its routes."""
 
@@ -182,7 +171,7 @@ class AppOnboarding(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._audience = args.vault.audience
-        self._after_release = _after(args.consul_release)
+        self._after_release = waits_for(args.consul_release)
         """Gateway API objects, catalog look-ups, Consul ACL objects and objects in Consul's namespace wait for it."""
         self.ready: list[pulumi.Resource] = []
 

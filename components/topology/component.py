@@ -17,9 +17,11 @@ The cost: a peering member needs ``consul.address`` (validated). Never mix the t
 
 **Inputs.** :class:`ClusterPeeringArgs` holds plain values (the peers, the exports, this cluster's datacenter and
 connect root, the mesh gateway's Service) and the Consul release's status as an Input; the Consul provider comes
-through the options (``providers=[consul]``). The ``mesh`` entry is passed as ``depends_on`` with the release:
-Consul reads the entry when it generates a token or dials (below), and no property of a token, a peering or an
-exported-services entry names it, so it stays an explicit dependency that every child lists itself.
+through the options (``providers=[consul]``). Consul reads the ``mesh`` entry when it generates a token or dials
+(below), and no property of a token, a peering or an exported-services entry names it, so it stays an explicit
+dependency that every child lists itself, with the release: the caller passes the entry's name once written as
+``mesh_entry`` (``MeshIntentions.mesh_entry_name``; what a YAML or other-language program can pass) or the entry
+and the release as ``depends_on``; every Consul write also waits for ``mesh_gateway.release_status``.
 
 **Order** (Consul docs east-west/cluster-peering/establish/k8s.mdx; acceptance/tests/peering/peering_connect_test.go):
 Helm release (peering on, mesh gateways) → ``mesh`` entry with ``peering.peerThroughMeshGateways`` → token
@@ -44,7 +46,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from ..args import coerce_args
-from ..consul.component import passed_dependencies
+from ..consul.component import passed_dependencies, waits_for
 from ..mesh.render import EXPORTED_SERVICES_NAME, config_entry_exported_services, crd_exported_services
 from ..vocabulary import IntentionsRendering, PeerRole
 
@@ -162,6 +164,25 @@ class ClusterPeeringArgs:
     """The custom resource's namespace (Consul's; unused by config entries)."""
     enterprise: bool = False
     """Consul Enterprise: the entry names the ``default`` partition and namespace."""
+    mesh_entry: pulumi.Input[str] | None = None
+    """The ``mesh`` entry's name once written (``MeshIntentions`` output ``meshEntryName``): every token, peering
+    and the exported-services entry waits for it. Or pass the entry as ``depends_on``."""
+
+
+def check_exports(args: ClusterPeeringArgs) -> None:
+    """Refuse an export to a cluster that is not one of ``peers``, before anything is registered.
+
+    The composition builds ``exports`` from each peer's own list (always a peer); Args written by hand, as in a
+    YAML program, can name anything, and the entry would then export the service to nobody this stack peers with.
+    """
+    names = [peer.name for peer in args.peers]
+    for service, consumers in args.exports.items():
+        for peer in consumers:
+            if peer not in names:
+                raise ValueError(
+                    f"ClusterPeeringArgs.exports.{service}: {peer!r} is not one of the peers; "
+                    f"allowed: {', '.join(names) or '(no peers)'}"
+                )
 
 
 class ClusterPeering(pulumi.ComponentResource):
@@ -178,6 +199,7 @@ class ClusterPeering(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterPeeringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = coerce_args(ClusterPeeringArgs, args)
+        check_exports(args)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_TYPE)]))
         super().__init__(TYPE, name, None, opts)
         import pulumi_consul as consul
@@ -187,9 +209,13 @@ class ClusterPeering(pulumi.ComponentResource):
                 "ClusterPeering writes tokens and peerings through Consul's API and needs the Consul provider in its "
                 "options (providers=[consul_provider]); none was given"
             )
-        # The release and the mesh entry (passed as depends_on): a component's depends_on does not hold back its
-        # children, so each lists them itself.
-        upstream = passed_dependencies(opts)
+        # The release and the mesh entry (as data or as depends_on): a component's depends_on does not hold back
+        # its children, so each lists them itself.
+        upstream: list[pulumi.Input[pulumi.Resource]] = [
+            *passed_dependencies(opts),
+            *waits_for(args.mesh_gateway.release_status),
+            *waits_for(args.mesh_entry),
+        ]
         own_stack = pulumi.get_stack()
         self.tokens: dict[str, pulumi.Output[str]] = {}
         """Acceptor side: dialer stack name → its peering token (secret)."""

@@ -45,26 +45,32 @@ MESH_SPEC = {
 }
 
 
-def _program(built: list[MeshIntentions], wire: bool, with_provider: bool = True, **fields: Any) -> Any:
-    args = MeshIntentionsArgs(**{**GRAPH, **fields})
+def _program(
+    built: list[MeshIntentions], wire: bool, with_provider: bool = True, as_data: bool = False, **fields: Any
+) -> Any:
+    """``as_data``: the release reaches the component only as ``consul_release`` (as in a YAML program)."""
 
     def program() -> None:
         release = kubernetes.core.v1.ConfigMap(RELEASE, data={"stands": "in"})
         providers = [consul.Provider("consul", address="consul.example:8501", scheme="https")] if with_provider else []
+        status = {"consul_release": release.data.apply(lambda data: (data or {}).get("stands", ""))}
+        args = MeshIntentionsArgs(**{**GRAPH, **fields, **(status if as_data else {})})
         built.append(
             MeshIntentions(
                 "mesh",
                 to_wire(args) if wire else args,
-                pulumi.ResourceOptions(depends_on=[release], providers=providers),
+                pulumi.ResourceOptions(depends_on=[] if as_data else [release], providers=providers),
             )
         )
 
     return program
 
 
-def _build(wire: bool, with_provider: bool = True, **fields: Any) -> tuple[ProgramRun, list[MeshIntentions]]:
+def _build(
+    wire: bool, with_provider: bool = True, as_data: bool = False, **fields: Any
+) -> tuple[ProgramRun, list[MeshIntentions]]:
     built: list[MeshIntentions] = []
-    return run_alone(_program(built, wire, with_provider, **fields)), built
+    return run_alone(_program(built, wire, with_provider, as_data, **fields)), built
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +260,29 @@ def test_the_wire_form_builds_the_same_resources(rendering: str, request: pytest
                                                                                 "mesh_gateway_mode",
                                                                                 "peer_through_mesh_gateways")})
     assert recorded_shape(wire_run) == recorded_shape(run)
+
+
+def test_the_release_as_an_input_holds_back_every_entry(crds: tuple[ProgramRun, MeshIntentions]) -> None:
+    """What a YAML program passes (``consulRelease: ${consul.status}``) gives the children the same dependencies."""
+    run, component = _build(wire=True, as_data=True, namespace="mesh-system")
+    assert _deps(run, "mesh-mesh") == {RELEASE}
+    assert _deps(run, "mesh-db-intentions") == {RELEASE, "mesh-db-defaults", "mesh-proxy-defaults"}
+    own = "secure-mesh:index:MeshIntentions"  # only the component itself has no depends_on now
+    assert [s for s in recorded_shape(run) if s[0] != own] == [s for s in recorded_shape(crds[0]) if s[0] != own]
+    # The wire form's protocols are strings; the component works with the enum.
+    assert component[0].services == {"web": Protocol.HTTP, "api": Protocol.HTTP, "db": Protocol.TCP}
+    assert all(type(protocol) is Protocol for protocol in component[0].services.values())
+
+
+@pytest.mark.parametrize(
+    ("protocol", "shown"),
+    [("https", "'https'"), ("HTTP", "'HTTP'"), ("", "''"), ({}, "{}"), (None, "None")],
+)
+def test_a_value_that_is_not_a_protocol_is_refused_before_anything_is_registered(protocol: Any, shown: str) -> None:
+    """``{}`` is what Pulumi's component host made of an enum inside a map (why the field takes strings)."""
+    args = {**to_wire(MeshIntentionsArgs(**GRAPH)), "services": {"web": "http", "api": protocol}}
+    with pytest.raises(ValueError) as error:
+        MeshIntentions("mesh", args)
+    assert str(error.value) == (
+        f"MeshIntentionsArgs.services.api: {shown} is not a protocol; allowed: tcp, http, http2, grpc"
+    )

@@ -6,6 +6,10 @@ alone (``str`` → ``string``, a ``StrEnum`` → a ``$ref`` to an enum type with
 object type, ``pulumi.Input[T]``/``pulumi.Output[T]`` → ``T``), which inputs are required (fields without a
 default that are not ``T | None``), and that every description is present. Anything else (``Any``, unions,
 tuples, resources) is reported: the schema would carry ``pulumi.json#/Any`` or the analyzer would refuse it.
+So is an input that is a list or map of an enum: Pulumi's component provider host (pulumi 3.272,
+``pulumi/provider/experimental/component.py``, ``ComponentProvider.map_input_properties``) converts an enum only
+where a property itself refers to it, and maps each item of such a list or map as an object (``{web: http}``
+reaches the component as ``{web: {}}``); such a field takes strings and the component checks them.
 """
 
 from __future__ import annotations
@@ -162,6 +166,20 @@ class SchemaChecker:
         elif _strip(actual) != expected:
             self.problems.append(f"{where}: schema says {_strip(actual)}, the annotation means {expected}")
 
+    def _no_enum_items(self, spec: Mapping[str, Any] | None, where: str) -> None:
+        """Report an input whose list or map items (at any depth) are an enum: they cannot cross the host."""
+        inner = (spec.get("items") or spec.get("additionalProperties")) if spec else None
+        while inner:
+            cls = self._types.get(str(inner.get("$ref", "")).rsplit(":", 1)[-1])
+            if cls is not None and issubclass(cls, enum.Enum):
+                self.problems.append(
+                    f"{where}: a list or map of the enum {cls.__name__} cannot cross the component host "
+                    "(ComponentProvider.map_input_properties maps each item as an object): take strings and "
+                    "check them in the component"
+                )
+                return
+            inner = inner.get("items") or inner.get("additionalProperties")
+
     def _fields(self, args: type[Any], properties: Mapping[str, Any], required: Sequence[str], where: str) -> None:
         hints = _hints(args)
         fields = {camel(field.name): field for field in dataclasses.fields(args)}
@@ -174,6 +192,7 @@ class SchemaChecker:
             else:
                 spec, optional = self.expected(hints[field.name], f"{where}.{schema_name}")
             self._compare(properties.get(schema_name), spec, f"{where}.{schema_name}")
+            self._no_enum_items(spec, f"{where}.{schema_name}")
             self._described(properties.get(schema_name), f"{where}.{schema_name}")
             if not optional and not _has_default(field):
                 must.append(schema_name)

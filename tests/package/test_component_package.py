@@ -19,11 +19,14 @@ from pulumi.provider.experimental.component import ComponentProvider
 import secure_mesh
 from secure_mesh.component_package import (
     PACKAGE_NAME,
+    analyzable,
+    hosted_components,
     package_schema,
     package_schema_text,
     public_components,
     regenerate_component_reference,
 )
+from secure_mesh.vocabulary import ChainName
 from tests.package.fixture_component import FixtureMount
 from tests.package.schema_checks import schema_problems
 from tests.package.support import PROJECT_DIR, PROVIDER_DIR, REGENERATE_SCHEMA, SCHEMA_FILE
@@ -197,6 +200,10 @@ class _LooseArgs:
 
     anything: Any
     undocumented: str
+    chains: Sequence[ChainName] = ()
+    """A list of an enum."""
+    chain_by_name: Mapping[str, Sequence[ChainName]] | None = None
+    """A map of lists of an enum."""
 
 
 def test_the_schema_check_refuses_what_the_contract_forbids() -> None:
@@ -206,8 +213,11 @@ def test_the_schema_check_refuses_what_the_contract_forbids() -> None:
         "input.undocumented: no description",
         "output ready: class-level annotations are outputs and must be pulumi.Output[T]",
         "the schema types 1 properties as pulumi.json#/Any, 0 free-form fields",
+        "input.chains: a list or map of the enum ChainName cannot cross the component host",
+        "input.chainByName: a list or map of the enum ChainName cannot cross the component host",
     ):
         assert any(expected in found for found in problems), (expected, problems)
+    assert len([found for found in problems if "cannot cross the component host" in found]) == 2, problems
 
 
 # -------------------------------------------------------------------- construct, as the host does it, under mocks
@@ -273,6 +283,165 @@ def test_the_host_refuses_a_missing_required_input() -> None:
         wire = {"path": "p", "chain": "server", "description": "d"}
         provider.map_inputs(wire, provider._component_defs["FixtureMount"])
 
+
+
+def test_the_host_hands_mesh_intentions_every_protocol_action_and_rule_as_given() -> None:
+    """MeshIntentions' wire inputs through the real host (map_inputs, then the constructor): nothing is lost.
+
+    Every protocol in ``services`` (strings in the schema), both actions nested in ``intentions[].sources[]``
+    (an enum property of objects in a list, which the host converts), L7 permissions, a peer source and the
+    ``rendering`` enum.
+    """
+    from secure_mesh.args import coerce_args
+    from secure_mesh.mesh.component import MeshIntentions, MeshIntentionsArgs
+    from secure_mesh.mesh.model import DestinationEntry, HttpMatch, SourceRule
+    from secure_mesh.vocabulary import IntentionAction, IntentionsRendering, Protocol
+
+    received: list[Any] = []
+    built: list[MeshIntentions] = []
+
+    class Recording(MeshIntentions):
+        def __init__(self, name: str, args: MeshIntentionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+            received.append(copy.deepcopy(args))
+            super().__init__(name, args, opts)
+            built.append(self)
+
+    provider = ComponentProvider(hosted_components(), PACKAGE_NAME, None, secure_mesh.__version__)
+    provider._components["MeshIntentions"] = Recording
+    rules = [{"pathPrefix": "/ledger.v1.Ledger/", "methods": ["POST"]}, {"pathExact": "/health"}]
+    wire = {
+        "services": {"web": "http", "ledger": "grpc", "stream": "http2", "db": "tcp"},
+        "intentions": [
+            {"destination": "ledger", "sources": [{"source": "web", "permissions": rules, "origin": "hand"}]},
+            {
+                "destination": "db",
+                "sources": [
+                    {"source": "ledger", "action": "allow"},
+                    {"source": "web", "action": "deny"},
+                    {"source": "api", "peer": "core", "action": "allow"},
+                ],
+            },
+            {"destination": "*", "sources": [{"source": "*", "action": "deny"}]},
+        ],
+        "rendering": "crds",
+        "namespace": "edge-consul",
+        "meshGatewayMode": "local",
+    }
+    resources, _ = construct_under_mocks(provider, [("mesh", "secure-mesh:index:MeshIntentions", wire)])
+    (mapped,) = received
+    assert mapped == {
+        "services": {"web": "http", "ledger": "grpc", "stream": "http2", "db": "tcp"},
+        "intentions": [
+            {
+                "destination": "ledger",
+                "sources": [
+                    {
+                        "source": "web",
+                        "permissions": [
+                            {"path_prefix": "/ledger.v1.Ledger/", "methods": ["POST"]},
+                            {"path_exact": "/health"},
+                        ],
+                        "origin": "hand",
+                    }
+                ],
+            },
+            {
+                "destination": "db",
+                "sources": [
+                    {"source": "ledger", "action": IntentionAction.ALLOW},
+                    {"source": "web", "action": IntentionAction.DENY},
+                    {"source": "api", "peer": "core", "action": IntentionAction.ALLOW},
+                ],
+            },
+            {"destination": "*", "sources": [{"source": "*", "action": IntentionAction.DENY}]},
+        ],
+        "rendering": IntentionsRendering.CRDS,
+        "namespace": "edge-consul",
+        "mesh_gateway_mode": "local",
+    }
+    actions = [rule["action"] for entry in mapped["intentions"] for rule in entry["sources"] if "action" in rule]
+    assert {type(action) for action in actions} == {IntentionAction}
+    assert coerce_args(MeshIntentionsArgs, mapped) == MeshIntentionsArgs(
+        services=wire["services"],
+        intentions=(
+            DestinationEntry(
+                "ledger",
+                (
+                    SourceRule(
+                        "web",
+                        permissions=(
+                            HttpMatch(path_prefix="/ledger.v1.Ledger/", methods=("POST",)),
+                            HttpMatch(path_exact="/health"),
+                        ),
+                        origin="hand",
+                    ),
+                ),
+            ),
+            DestinationEntry(
+                "db",
+                (
+                    SourceRule("ledger", IntentionAction.ALLOW),
+                    SourceRule("web", IntentionAction.DENY),
+                    SourceRule("api", IntentionAction.ALLOW, peer="core"),
+                ),
+            ),
+            DestinationEntry("*", (SourceRule("*", IntentionAction.DENY),)),
+        ),
+        namespace="edge-consul",
+        mesh_gateway_mode="local",
+    )
+    (component,) = built
+    assert component.services == {
+        "web": Protocol.HTTP, "ledger": Protocol.GRPC, "stream": Protocol.HTTP2, "db": Protocol.TCP,
+    }
+    defaults = {r.name: r.inputs["spec"]["protocol"] for r in resources if r.type.endswith(":ServiceDefaults")}
+    assert defaults == {"mesh-web-defaults": "http", "mesh-ledger-defaults": "grpc",
+                        "mesh-stream-defaults": "http2", "mesh-db-defaults": "tcp"}
+
+
+@dataclass(frozen=True)
+class EnumPickArgs:
+    """An object with an enum property."""
+
+    chain: ChainName
+    """The chain picked."""
+
+
+@dataclass(frozen=True)
+class EnumItemsArgs:
+    """Enums where the component host meets them: in a map, in a list, as a property of objects in a list."""
+
+    by_name: Mapping[str, ChainName]
+    """An enum per name."""
+    listed: Sequence[ChainName]
+    """A list of an enum."""
+    picks: Sequence[EnumPickArgs]
+    """A list of objects with an enum property."""
+
+
+class EnumItems(pulumi.ComponentResource):
+    """A component whose inputs hold enums inside lists and maps."""
+
+    count: pulumi.Output[int]
+    """How many enums it received."""
+
+    def __init__(self, name: str, args: EnumItemsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("secure-mesh:index:EnumItems", name, None, opts)
+
+
+def test_the_host_maps_an_enum_inside_a_list_or_map_as_an_empty_object() -> None:
+    """The upstream behaviour behind the schema rule above and MeshIntentionsArgs.services taking strings.
+
+    pulumi 3.272, pulumi/provider/experimental/component.py, ``ComponentProvider.map_input_properties``: an enum
+    is converted where a property refers to it (``picks[].chain``); a list's or map's items that are an enum go
+    through the object branch and come out as ``{}``. When a Pulumi upgrade fixes that, this fails: the rule in
+    tests/package/schema_checks.py and the string-typed fields can then go.
+    """
+    provider = ComponentProvider([analyzable(EnumItems)], PACKAGE_NAME, None, secure_mesh.__version__)
+    wire = {"byName": {"a": "server"}, "listed": ["server"], "picks": [{"chain": "server"}]}
+    mapped = provider.map_inputs(wire, provider._component_defs["EnumItems"])
+    assert mapped == {"by_name": {"a": {}}, "listed": [{}], "picks": [{"chain": ChainName.SERVER}]}
+    assert type(mapped["picks"][0]["chain"]) is ChainName
 
 
 def test_the_python_example_of_the_docs_runs_under_mocks() -> None:

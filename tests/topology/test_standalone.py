@@ -45,26 +45,34 @@ def _args(release_status: pulumi.Input[str], **overrides: Any) -> ClusterPeering
     return ClusterPeeringArgs(**fields)
 
 
-def _program(built: list[ClusterPeering], wire: bool, with_provider: bool = True, **overrides: Any) -> Any:
+def _program(
+    built: list[ClusterPeering], wire: bool, with_provider: bool = True, as_data: bool = False, **overrides: Any
+) -> Any:
+    """``as_data``: the release and the mesh entry reach the component only as inputs (as in a YAML program)."""
+
     def program() -> None:
         release = kubernetes.core.v1.ConfigMap("stand-in-release", data={"status": "deployed"})
         mesh = kubernetes.core.v1.ConfigMap("stand-in-mesh", data={"entry": "mesh"})
         providers = [consul.Provider("consul", address="consul.example:8501", scheme="https")] if with_provider else []
+        if as_data:
+            overrides["mesh_entry"] = mesh.data.apply(lambda data: (data or {}).get("entry", ""))
         args = _args(release.data.apply(lambda data: (data or {}).get("status", "")), **overrides)
         built.append(
             ClusterPeering(
                 "north-peering",
                 to_wire(args) if wire else args,
-                pulumi.ResourceOptions(depends_on=[release, mesh], providers=providers),
+                pulumi.ResourceOptions(depends_on=[] if as_data else [release, mesh], providers=providers),
             )
         )
 
     return program
 
 
-def _build(wire: bool, with_provider: bool = True, **overrides: Any) -> tuple[ProgramRun, list[ClusterPeering]]:
+def _build(
+    wire: bool, with_provider: bool = True, as_data: bool = False, **overrides: Any
+) -> tuple[ProgramRun, list[ClusterPeering]]:
     built: list[ClusterPeering] = []
-    return run_alone(_program(built, wire, with_provider, **overrides)), built
+    return run_alone(_program(built, wire, with_provider, as_data, **overrides)), built
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +124,28 @@ def test_every_write_waits_for_the_release_and_the_mesh_entry(alone: tuple[Progr
     assert _names(run, token.dependencies) == UPSTREAM
     assert _names(run, peering.dependencies) == UPSTREAM  # (+ the stack reference it reads the token from)
     assert _names(run, run.one(ENTRY).dependencies) == UPSTREAM | {token.name, peering.name}
+
+
+def test_the_release_status_and_mesh_entry_as_inputs_are_the_same_dependencies(
+    alone: tuple[ProgramRun, ClusterPeering],
+) -> None:
+    """What a YAML program passes (``meshGateway.releaseStatus``, ``meshEntry``) holds back every Consul write."""
+    run, _ = _build(wire=True, as_data=True)
+    token, peering = run.one(TOKEN), run.one(PEERING)
+    assert _names(run, token.dependencies) == UPSTREAM
+    assert _names(run, peering.dependencies) == UPSTREAM
+    assert _names(run, run.one(ENTRY).dependencies) == UPSTREAM | {token.name, peering.name}
+    # The children are the same resources with the same dependencies; only the component has no depends_on.
+    children = [shape for shape in recorded_shape(run) if shape[0] != "secure-mesh:index:ClusterPeering"]
+    assert children == [shape for shape in recorded_shape(alone[0]) if shape[0] != "secure-mesh:index:ClusterPeering"]
+
+
+def test_an_export_to_a_cluster_that_is_not_a_peer_is_refused_before_anything_is_registered() -> None:
+    with pytest.raises(ValueError) as error:
+        ClusterPeering("north-peering", _args("deployed", exports={"inventory": ("south", "west")}))
+    assert str(error.value) == (
+        "ClusterPeeringArgs.exports.inventory: 'west' is not one of the peers; allowed: south, east"
+    )
 
 
 def test_the_dialer_reads_its_acceptor_and_the_gateway_once_the_release_is_up(
