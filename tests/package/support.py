@@ -23,14 +23,7 @@ component leaves this list in the same change that adds it (and its Args) to ``s
 then hold it to every rule of the public API, the import check and the component package's schema."""
 
 
-NOT_YET_IN_THE_YAML_PROGRAM: dict[str, str] = {
-    "MeshIntentions": (
-        "Pulumi's component host (pulumi 3.272, pulumi/provider/experimental/component.py map_input_properties) "
-        "maps each value of a map or list whose items are an enum as an object, so services: {web: http} reaches "
-        "the component as {web: {}}: MeshIntentionsArgs.services (Mapping[str, Protocol]) cannot cross the host "
-        "until that is fixed upstream or the field takes plain strings"
-    ),
-}
+NOT_YET_IN_THE_YAML_PROGRAM: dict[str, str] = {}
 """Public components examples/yaml-program does not use yet, by class name, with why. A component that joins the
 public API may be listed here (the package helper then adds it to the YAML program and removes it); the list must
 be empty when the work on issue 15 is done."""

@@ -54,6 +54,12 @@ def test_every_property_the_program_sets_matches_the_schema() -> None:
         (lambda r: r["consul"]["properties"].update(releaseName="${secrets.kvMount}"), "a plain input cannot take"),
         (lambda r: r["consul"]["properties"]["values"].update(x="${secrets.kvMount}"), "a plain input cannot take"),
         (lambda r: r["gossipRotation"]["properties"]["job"].update(credsPath="${aclEngine.mount}"), "plain input"),
+        (lambda r: r["intentions"]["properties"]["services"].update(ledger=3), "intentions.services.ledger: 3 is not"),
+        (
+            lambda r: r["intentions"]["properties"]["intentions"][2]["sources"][0].update(action="permit"),
+            "intentions.intentions[2].sources[0].action: 'permit' is not one of ['allow', 'deny']",
+        ),
+        (lambda r: r["peering"]["properties"].update(meshEntry="${intentions.ready}"), "has no output 'ready'"),
     ],
 )
 def test_the_schema_check_of_the_program_catches_each_mistake(change: Any, problem: str) -> None:
@@ -140,3 +146,100 @@ def test_outputs_flow_from_one_component_into_the_next(yaml_run: Any) -> None:
     assert yaml_run.outputs["gossipKeyVersion"] == 2
     job = next(r for r in yaml_run.resources if r.type == "kubernetes:batch/v1:Job")
     assert job.name == "gossipRotation-job-v2"
+
+
+def test_the_mesh_s_entries_reach_kubernetes_whole_and_in_the_order_consul_checks(yaml_run: Any) -> None:
+    """The intentions resource: every protocol and action crossed the host, and every entry waits for the release."""
+
+    def crd(kind: str, name: str, spec: dict[str, Any], **metadata: Any) -> dict[str, Any]:
+        return {
+            "apiVersion": "consul.hashicorp.com/v1alpha1",
+            "kind": kind,
+            "metadata": {"name": name, "namespace": "edge-consul", **metadata},
+            "spec": spec,
+        }
+
+    mine = {r.name: r for r in yaml_run.resources if r.name.startswith("intentions-")}
+    assert {name: r.inputs for name, r in mine.items()} == {
+        "intentions-mesh": crd(
+            "Mesh",
+            "mesh",
+            {
+                "allowEnablingPermissiveMutualTLS": False,
+                "peering": {"peerThroughMeshGateways": True},
+                "tls": {"incoming": {"tlsMinVersion": "TLSv1_3"}, "outgoing": {"tlsMinVersion": "TLSv1_3"}},
+                "transparentProxy": {"meshDestinationsOnly": True},
+            },
+            annotations={"pulumi.com/waitFor": "condition=Synced"},
+        ),
+        "intentions-proxy-defaults": crd(
+            "ProxyDefaults", "global", {"meshGateway": {"mode": "local"}, "mutualTLSMode": "strict"}
+        ),
+        **{
+            f"intentions-{service}-defaults": crd(
+                "ServiceDefaults", service, {"protocol": protocol, "mutualTLSMode": "strict"}
+            )
+            for service, protocol in (("billing", "http"), ("ledger", "grpc"), ("postgres", "tcp"))
+        },
+        "intentions-billing-intentions": crd(
+            "ServiceIntentions",
+            "billing-intentions",
+            {"destination": {"name": "billing"}, "sources": [{"name": "frontend", "peer": "core", "action": "allow"}]},
+        ),
+        "intentions-ledger-intentions": crd(
+            "ServiceIntentions",
+            "ledger-intentions",
+            {
+                "destination": {"name": "ledger"},
+                "sources": [
+                    {
+                        "name": "billing",
+                        "permissions": [
+                            {"action": "allow", "http": {"pathPrefix": "/ledger.v1.Ledger/", "methods": ["POST"]}}
+                        ],
+                    }
+                ],
+            },
+        ),
+        "intentions-postgres-intentions": crd(
+            "ServiceIntentions",
+            "postgres-intentions",
+            {
+                "destination": {"name": "postgres"},
+                "sources": [{"name": "ledger", "action": "allow"}, {"name": "billing", "action": "deny"}],
+            },
+        ),
+        "intentions-default-deny": crd(
+            "ServiceIntentions",
+            "default-deny",
+            {"destination": {"name": "*"}, "sources": [{"name": "*", "action": "deny"}]},
+        ),
+    }
+
+    def waits_for(name: str) -> set[str]:
+        return {yaml_run_name(yaml_run, urn) for urn in mine[name].dependencies}
+
+    # consulRelease: ${consul.status} holds back every entry; then Consul's own validation order.
+    assert waits_for("intentions-mesh") == {"consul-release"}
+    assert waits_for("intentions-proxy-defaults") == {"consul-release", "intentions-mesh"}
+    for service in ("billing", "ledger", "postgres"):
+        assert waits_for(f"intentions-{service}-defaults") == {
+            "consul-release", "intentions-mesh", "intentions-proxy-defaults"
+        }
+        assert waits_for(f"intentions-{service}-intentions") == {
+            "consul-release", f"intentions-{service}-defaults", "intentions-proxy-defaults"
+        }
+    assert waits_for("intentions-default-deny") == {"consul-release"}
+    assert yaml_run.outputs["intentionDestinations"] == ["billing", "ledger", "postgres", "*"]
+
+
+def test_the_peering_waits_for_the_release_and_the_mesh_entry(yaml_run: Any) -> None:
+    """meshEntry: ${intentions.meshEntryName}: the token advertises the gateways only once the mesh entry says so."""
+    token = next(r for r in yaml_run.resources if r.type == "consul:index/peeringToken:PeeringToken")
+    exported = next(r for r in yaml_run.resources if r.name == "peering-exported-services")
+    assert token.inputs == {"peerName": "core", "meta": {"secure-mesh/dialer-stack": "acme/secure-mesh/core"}}
+    assert {yaml_run_name(yaml_run, urn) for urn in token.dependencies} == {"consul-release", "intentions-mesh"}
+    assert exported.inputs["spec"] == {"services": [{"name": "billing", "consumers": [{"peer": "core"}]}]}
+    assert {yaml_run_name(yaml_run, urn) for urn in exported.dependencies} == {
+        "consul-release", "intentions-mesh", "peering-core-token"
+    }
