@@ -169,3 +169,17 @@ class KvSecret(StrEnum):
     PARTITION_TOKEN = "partition-token"
     LICENSE = "license"
     SNAPSHOT_AGENT = "snapshot-agent"
+
+
+L7_PROTOCOLS = frozenset({Protocol.HTTP, Protocol.HTTP2, Protocol.GRPC})
+"""The protocols L7 intention permissions work on: Consul refuses permissions on any other destination
+(``IsProtocolHTTPLike``; agent/consul/state/config_entry.go, ``validateProposedConfigEntryInGraph``)."""
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
+"""The methods an L7 permission may match, spelled as consul-k8s's webhook compares them (exact strings;
+control-plane/api/v1alpha1/serviceintentions_types.go ``IntentionHTTPPermission.validate``, v2.0.3)."""
+
+HTTP_PATH_PATTERN = r"^/[^*\s]*$"
+"""A request path an L7 permission or a route may match: Consul and consul-k8s require the leading ``/``
+(agent/structs/config_entry_intentions.go ``validate``: "PathExact doesn't start with '/'"); this project also
+refuses ``*`` (Consul matches it literally, never as a glob) and whitespace."""

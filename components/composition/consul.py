@@ -134,6 +134,7 @@ def mesh_intentions_args(settings: Settings, layout: Layout) -> MeshIntentionsAr
     return MeshIntentionsArgs(
         services=dict(graph.services),
         intentions=with_peer_sources(graph.entries, settings),
+        gateways=sorted(graph.gateways),
         rendering=settings.consul.intentions_rendering,
         namespace=layout.consul_namespace,
         owns_mesh_entries=not layout.is_secondary_datacenter,

@@ -17,8 +17,15 @@ it, so the caller passes an output of the release as ``consul_release`` (a YAML 
 (pulumi 3.272, ``pulumi/provider/experimental/component.py``, ``ComponentProvider.map_input_properties``)
 converts an enum only where a property itself refers to it, and maps each value of a map or list whose items
 are an enum as an object, so ``{web: http}`` would reach the component as ``{web: {}}``. The component checks
-each value against :class:`~secure_mesh.vocabulary.Protocol` before registering anything (:func:`service_protocols`)
+each value against :class:`~secure_mesh.vocabulary.Protocol` before registering anything (:func:`validated_services`)
 and works with the enum from there; Python callers may pass ``Protocol`` members (a ``StrEnum``, so ``str``).
+
+**The graph is checked before anything is registered**, with the rules the settings path applies
+(:mod:`secure_mesh.mesh.rules`, one implementation for both): what Consul and consul-k8s refuse at write time
+(L7 permissions on a non-HTTP destination, an action and permissions together, a repeated source, partial
+wildcards, bad paths and methods, an entry without sources) and this project's rules (declared services, DNS-label
+names, one entry per destination, exactly one ``*`` → ``*`` deny). Every broken rule is reported at once, one line
+each, naming the field (``MeshIntentionsArgs.intentions[2].sources[0].permissions``), the value and what is allowed.
 
 Besides the intentions and each service's defaults, the component owns the mesh-wide ``mesh`` entry and
 the ``global`` proxy-defaults entry (see :mod:`.render`) — except in a WAN-federation secondary datacenter:
@@ -70,12 +77,15 @@ from .render import (
     crd_service_intentions,
     intentions_resource_name,
 )
+from .rules import GraphError, graph_problems
 
 TYPE = "secure-mesh:index:MeshIntentions"
 """The component's type token (what the component provider host registers)."""
 OLD_TYPE = "secure-mesh:mesh:MeshIntentions"
 """The token deployed stacks recorded before issue 15; aliased so their URNs do not change."""
 CONFIG_ENTRY_TYPE = "consul:index/configEntry:ConfigEntry"
+ARGS_PREFIX = "MeshIntentionsArgs."
+"""How errors name a field of the Args (``MeshIntentionsArgs.intentions[2].sources[0].permissions``)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,9 @@ class MeshIntentionsArgs:
     or its value): one service-defaults entry each."""
     intentions: Sequence[DestinationEntry]
     """One intentions entry per destination (peer sources included); the ``*`` entry holds the default deny."""
+    gateways: Sequence[str] = ()
+    """Sources that are not services of this mesh and get no service-defaults (the API gateway's service): a
+    local source must be one of ``services`` or of these; a source naming a ``peer`` lives in that peer."""
     rendering: IntentionsRendering = IntentionsRendering.CRDS
     """Config entries through the Consul provider (from the options), or consul-k8s custom resources."""
     namespace: str = "consul"
@@ -105,18 +118,17 @@ class MeshIntentionsArgs:
     API; the chart's controller and CRDs reconcile the custom resources). Or pass the release as ``depends_on``."""
 
 
-def service_protocols(args: MeshIntentionsArgs) -> dict[str, Protocol]:
-    """Each service's protocol as the enum; refuses a value that is not one, before anything is registered."""
-    allowed = [protocol.value for protocol in Protocol]
-    protocols: dict[str, Protocol] = {}
-    for service, protocol in args.services.items():
-        if not isinstance(protocol, str) or protocol not in allowed:
-            raise ValueError(
-                f"MeshIntentionsArgs.services.{service}: {protocol!r} is not a protocol; "
-                f"allowed: {', '.join(allowed)}"
-            )
-        protocols[service] = Protocol(protocol)
-    return protocols
+def validated_services(args: MeshIntentionsArgs) -> dict[str, Protocol]:
+    """Each service's protocol as the enum, once the whole graph keeps every rule; raises before anything exists.
+
+    The rules are those of the settings path (:func:`secure_mesh.mesh.rules.graph_problems`, the same function
+    :meth:`~secure_mesh.mesh.graph.IntentionGraph.validate` calls), so a graph written by hand is refused for
+    what Consul or consul-k8s would refuse at ``pulumi up``, and for what the settings would have refused.
+    """
+    problems = graph_problems(args.services, tuple(args.intentions), tuple(args.gateways), prefix=ARGS_PREFIX)
+    if problems:
+        raise GraphError("\n".join(str(problem) for problem in problems))
+    return {service: Protocol(protocol) for service, protocol in args.services.items()}
 
 
 class MeshIntentions(pulumi.ComponentResource):
@@ -135,7 +147,7 @@ class MeshIntentions(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MeshIntentionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = coerce_args(MeshIntentionsArgs, args)
-        services = service_protocols(args)
+        services = validated_services(args)  # before any child (or the component itself) is registered
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_TYPE)]))
         super().__init__(TYPE, name, None, opts)
         self.args = args

@@ -17,8 +17,9 @@ from functools import cached_property
 
 from ..layout import Layout
 from ..settings import IntentionAction, Protocol, Settings
-from ..settings.models import L7_PROTOCOLS, HttpPermission
+from ..settings.models import HttpPermission
 from .model import DEFAULT_DENY, WILDCARD, DestinationEntry, HttpMatch, SourceRule
+from .rules import GraphError, graph_problems
 
 __all__ = [
     "DEFAULT_DENY",
@@ -33,10 +34,6 @@ __all__ = [
     "build_graph",
     "http_match",
 ]
-
-
-class GraphError(ValueError):
-    """An intention graph that breaks the mesh's rules (INT-DEFAULT-DENY, INT-NO-WILDCARD-ALLOW, INT-L7)."""
 
 
 def http_match(permission: HttpPermission) -> HttpMatch:
@@ -94,56 +91,10 @@ class IntentionGraph:
         return next((e for e in self.entries if e.destination == destination), None)
 
     def validate(self) -> None:
-        """Raise :class:`GraphError` unless every mesh intention rule holds."""
-        wildcard_rules = [
-            (entry.destination, rule)
-            for entry in self.entries
-            for rule in entry.sources
-            if WILDCARD in (entry.destination, rule.source)
-        ]
-        is_default_deny = [
-            dest == WILDCARD
-            and rule.source == WILDCARD
-            and rule.action is IntentionAction.DENY
-            and rule.permissions is None
-            for dest, rule in wildcard_rules
-        ]
-        if is_default_deny != [True]:
-            found = ", ".join(
-                f"{rule.source} → {dest} ({rule.action.value if rule.action else 'permissions'})"
-                for dest, rule in wildcard_rules
-            )
-            raise GraphError(
-                "exactly one '*' → '*' deny is required and no other rule may name '*'; "
-                f"found: {found or 'none'}"
-            )
-        seen: set[str] = set()
-        for entry in self.entries:
-            if entry.destination in seen:
-                raise GraphError(f"destination '{entry.destination}' has more than one entry; merge its sources")
-            seen.add(entry.destination)
-            if entry.destination == WILDCARD:
-                continue
-            protocol = self.services.get(entry.destination)
-            if protocol is None:
-                raise GraphError(f"destination '{entry.destination}' is not a declared service")
-            sources: set[str] = set()
-            for rule in entry.sources:
-                where = f"{rule.source} → {entry.destination}" + (f" ({rule.origin})" if rule.origin else "")
-                if rule.source not in self.services and rule.source not in self.gateways:
-                    raise GraphError(f"{where}: source '{rule.source}' is not a declared service")
-                if rule.source in sources:
-                    raise GraphError(f"{where}: a second rule for the same pair")
-                sources.add(rule.source)
-                if (rule.action is None) == (rule.permissions is None):
-                    raise GraphError(f"{where}: give exactly one of an action or L7 permissions")
-                if rule.permissions is not None:
-                    if protocol not in L7_PROTOCOLS:
-                        raise GraphError(
-                            f"{where}: L7 permissions need an http, http2 or grpc destination; it is '{protocol}'"
-                        )
-                    if not rule.permissions:
-                        raise GraphError(f"{where}: empty L7 permissions")
+        """Raise :class:`GraphError` naming every broken rule (the shared rules of :mod:`.rules`)."""
+        problems = graph_problems(self.services, self.entries, tuple(self.gateways))
+        if problems:
+            raise GraphError("\n".join(str(problem) for problem in problems))
 
     def access(self, source: str, destination: str) -> Access:
         """What a call from ``source`` to ``destination`` gets (an exact rule, else the default deny)."""

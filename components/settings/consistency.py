@@ -22,7 +22,6 @@ from .models import (
     ALLOWED_KEY_BITS,
     DEFAULT_INTERMEDIATE_TTLS,
     HTTP_URL_CHECK,
-    L7_PROTOCOLS,
     MAX_PRODUCTION_LEVEL1_TTL,
     PLAIN_HTTP_ENVIRONMENTS,
     AuditDeviceType,
@@ -405,6 +404,10 @@ def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem
 
 
 def _mesh(settings: Settings) -> Iterator[Problem]:
+    """The intention rules on ``mesh.*``: the same functions as every intention graph (secure_mesh.mesh.rules)."""
+    # Imported late: secure_mesh.mesh.rules is settings-free, but importing it first must not wait on this module.
+    from ..mesh import rules
+
     services = settings.mesh.services
     protocols = {s.name: s.protocol for s in services}
     seen: set[str] = set()
@@ -423,41 +426,28 @@ def _mesh(settings: Settings) -> Iterator[Problem]:
         for end in ("source", "destination"):
             name = getattr(intention, end)
             if name not in protocols:
-                yield Problem(
-                    f"{base}.{end}", f"'{name}' is not a service in mesh.services; declared: {_names(protocols)}"
-                )
+                yield Problem(f"{base}.{end}", rules.not_declared(name, protocols, "mesh.services"))
         pair = (intention.source, intention.destination)
         if pair in pairs:
-            yield Problem(base, f"a second rule for {pair[0]} → {pair[1]}; merge them into one")
+            yield Problem(base, rules.second_rule(*pair))
         pairs.add(pair)
         if intention.source == intention.destination:
-            yield Problem(f"{base}.destination", "a service does not need an intention to reach itself")
-        if (intention.action is None) == (intention.permissions is None):
-            yield Problem(base, "give exactly one of 'action' (L4 allow/deny) or 'permissions' (L7 rules)")
+            yield Problem(f"{base}.destination", rules.SELF_INTENTION)
+        mismatch = rules.action_or_permissions(intention.action is not None, intention.permissions is not None)
+        if mismatch is not None:
+            yield Problem(base, mismatch)
         if intention.permissions is not None:
             protocol = protocols.get(intention.destination)
-            if protocol is not None and protocol not in L7_PROTOCOLS:
-                yield Problem(
-                    f"{base}.permissions",
-                    f"L7 permissions need an http, http2 or grpc destination; '{intention.destination}' is "
-                    f"'{protocol.value}'",
-                )
+            l7 = None if protocol is None else rules.l7_protocol(intention.destination, protocol)
+            if l7 is not None:
+                yield Problem(f"{base}.permissions", l7)
             if not intention.permissions:
-                yield Problem(f"{base}.permissions", "is empty; list at least one rule or use action")
+                yield Problem(f"{base}.permissions", rules.EMPTY_PERMISSIONS)
             for p_index, permission in enumerate(intention.permissions):
-                p_path = f"{base}.permissions[{p_index}]"
-                if permission.path_exact is not None and permission.path_prefix is not None:
-                    yield Problem(p_path, "give at most one of pathExact and pathPrefix")
-                if permission.path_exact is None and permission.path_prefix is None and not permission.methods:
-                    yield Problem(p_path, "matches everything; give pathExact, pathPrefix or methods, or use action")
-                repeated = sorted(m for m, n in Counter(permission.methods).items() if n > 1)
-                if repeated:
-                    # Consul: "Sources[i].Permissions[j].HTTP.Methods contains %q more than once"
-                    # (consul agent/structs/config_entry_intentions.go, ServiceIntentionsConfigEntry.validate).
-                    yield Problem(
-                        f"{p_path}.methods",
-                        f"lists {', '.join(repeated)} more than once; Consul refuses repeated methods",
-                    )
+                for sub, message in rules.permission_problems(
+                    permission.path_exact, permission.path_prefix, permission.methods
+                ):
+                    yield Problem(f"{base}.permissions[{p_index}]{sub}", message)
 
 
 KUBERNETES_BUILT_IN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})

@@ -16,6 +16,15 @@ from cryptography import x509
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
+from ..vocabulary import (
+    HTTP_METHODS as HTTP_METHODS,
+)
+from ..vocabulary import (
+    HTTP_PATH_PATTERN as HTTP_PATH_PATTERN,
+)
+from ..vocabulary import (
+    L7_PROTOCOLS as L7_PROTOCOLS,
+)
 from ..vocabulary import (  # re-exported: settings and layout users keep their imports
     AclBootstrap as AclBootstrap,
 )
@@ -566,20 +575,14 @@ class RotationSettings(SettingsModel):
 
 
 
-L7_PROTOCOLS = frozenset({Protocol.HTTP, Protocol.HTTP2, Protocol.GRPC})
-
-
-
-
-HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
 
 
 class HttpPermission(SettingsModel):
     """An L7 allow rule: one path match and optional methods."""
 
-    path_exact: Annotated[str, Field(pattern=r"^/[^*\s]*$")] | None = None
+    path_exact: Annotated[str, Field(pattern=HTTP_PATH_PATTERN)] | None = None
     """Match this exact path."""
-    path_prefix: Annotated[str, Field(pattern=r"^/[^*\s]*$")] | None = None
+    path_prefix: Annotated[str, Field(pattern=HTTP_PATH_PATTERN)] | None = None
     """Match paths with this prefix."""
     methods: list[Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"]] = []
     """Match only these HTTP methods (all when empty)."""
@@ -701,7 +704,7 @@ class AppRouteSettings(SettingsModel):
 
     hostname: DnsName
     """The public host name (within pki.chains.gateway.domains)."""
-    path_prefix: Annotated[str, Field(pattern=r"^/[^*\s]*$", max_length=1024)] = "/"
+    path_prefix: Annotated[str, Field(pattern=HTTP_PATH_PATTERN, max_length=1024)] = "/"
     """The path prefix routed to the app."""
     service_port: Annotated[int, Field(ge=1, le=65535)] = 80
     """The port of the app's Kubernetes Service (named after ``service``) the gateway routes to."""

@@ -7,10 +7,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-_LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+from ..naming import DNS_LABEL_HELP as DNS_LABEL_HELP  # re-exported: the label rule lives outside the settings
+from ..naming import LABEL_RE
+from ..naming import check_dns_label as check_dns_label
+
 _VAULT_SEGMENT_RE = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
 
-DNS_LABEL_HELP = "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
 DNS_NAME_HELP = "a DNS name of dot-separated labels (lowercase letters, digits, '-'), at most 253 characters"
 VAULT_PREFIX_HELP = (
     "one or more '/'-separated segments of lowercase letters, digits, '-' and '_', "
@@ -18,21 +20,12 @@ VAULT_PREFIX_HELP = (
 )
 
 
-def check_dns_label(value: str, max_length: int = 63) -> str:
-    """Accept a single RFC 1123 label (a Kubernetes namespace, service account or Consul service name)."""
-    if len(value) > max_length:
-        raise ValueError(f"'{value}' is {len(value)} characters long; expected at most {max_length}")
-    if not _LABEL_RE.match(value):
-        raise ValueError(f"'{value}' is not a DNS label; expected {DNS_LABEL_HELP}")
-    return value
-
-
 def check_dns_name(value: str) -> str:
     """Accept a DNS name such as ``consul`` or ``api.example.com`` (no wildcard, no trailing dot)."""
     if len(value) > 253:
         raise ValueError(f"'{value[:40]}…' is {len(value)} characters long; expected at most 253")
     labels = value.split(".")
-    if not value or any(not _LABEL_RE.match(label) or len(label) > 63 for label in labels):
+    if not value or any(not LABEL_RE.match(label) or len(label) > 63 for label in labels):
         raise ValueError(f"'{value}' is not a DNS name; expected {DNS_NAME_HELP}")
     return value
 

@@ -20,7 +20,7 @@ END_MARKER = "<!-- settings-reference:end -->"
 
 _VALIDATOR_NAMES = {
     "durations._validate": "duration",
-    "names.check_dns_label": "DNS label",
+    "naming.check_dns_label": "DNS label",
     "names.check_dns_name": "DNS name",
     "names.check_vault_prefix": "Vault path prefix",
     "models._check_http_url": "URL (https outside dev)",

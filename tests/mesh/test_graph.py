@@ -22,6 +22,7 @@ from secure_mesh.mesh.render import (
     crd_service_intentions,
     intentions_resource_name,
 )
+from secure_mesh.mesh.rules import ACTION_OR_PERMISSIONS, WILDCARD_RULE
 from secure_mesh.settings import IntentionAction, Protocol
 from secure_mesh.settings.models import L7_PROTOCOLS
 from tests.consul.helpers import stack_settings
@@ -104,37 +105,51 @@ def test_undeclared_pairs_are_denied() -> None:
 
 
 INVALID: dict[str, tuple[IntentionGraph, str]] = {
-    "no default deny": (_graph(DestinationEntry("web", (SourceRule("api", ALLOW),))), "exactly one '*' → '*' deny"),
+    "no default deny": (
+        _graph(DestinationEntry("web", (SourceRule("api", ALLOW),))), f"intentions: {WILDCARD_RULE}; found: none"
+    ),
     "two default denies": (
         _graph(DENY_ALL, DestinationEntry(WILDCARD, (SourceRule(WILDCARD, DENY),))),
-        "exactly one '*' → '*' deny",
+        f"intentions[1].sources[0]: * → * (deny) is not allowed: {WILDCARD_RULE}\n"
+        "intentions[1].destination: '*' already has an entry (intentions[0]); one entry per destination: merge their "
+        "sources",
     ),
-    "allow from *": (_graph(DestinationEntry("web", (SourceRule(WILDCARD, ALLOW),)), DENY_ALL), "name '*'"),
-    "allow to *": (_graph(DestinationEntry(WILDCARD, (DEFAULT_DENY, SourceRule("web", ALLOW)))), "name '*'"),
-    "default allow": (_graph(DestinationEntry(WILDCARD, (SourceRule(WILDCARD, ALLOW),))), "found: * → * (allow)"),
+    "allow from *": (
+        _graph(DestinationEntry("web", (SourceRule(WILDCARD, ALLOW),)), DENY_ALL),
+        f"intentions[0].sources[0]: * → web (allow) is not allowed: {WILDCARD_RULE}",
+    ),
+    "allow to *": (
+        _graph(DestinationEntry(WILDCARD, (DEFAULT_DENY, SourceRule("web", ALLOW)))),
+        f"intentions[0].sources[1]: web → * (allow) is not allowed: {WILDCARD_RULE}",
+    ),
+    "default allow": (
+        _graph(DestinationEntry(WILDCARD, (SourceRule(WILDCARD, ALLOW),))),
+        f"intentions: {WILDCARD_RULE}; found: * → * (allow)\n"
+        f"intentions[0].sources[0]: * → * (allow) is not allowed: {WILDCARD_RULE}",
+    ),
     "L7 on tcp": (
         _graph(DestinationEntry("db", (SourceRule("web", permissions=POST),)), DENY_ALL),
-        "L7 permissions need an http, http2 or grpc destination; it is 'tcp'",
+        "intentions[0].sources[0].permissions: L7 permissions need an http, http2 or grpc destination; 'db' is 'tcp'",
     ),
     "action and permissions": (
         _graph(DestinationEntry("web", (SourceRule("api", ALLOW, POST),)), DENY_ALL),
-        "exactly one of an action or L7 permissions",
+        f"intentions[0].sources[0]: {ACTION_OR_PERMISSIONS}",
     ),
     "neither action nor permissions": (
         _graph(DestinationEntry("web", (SourceRule("api"),)), DENY_ALL),
-        "exactly one of an action or L7 permissions",
+        f"intentions[0].sources[0]: {ACTION_OR_PERMISSIONS}",
     ),
     "empty permissions": (
         _graph(DestinationEntry("web", (SourceRule("api", permissions=()),)), DENY_ALL),
-        "empty L7 permissions",
+        "intentions[0].sources[0].permissions: is empty; list at least one rule or use action",
     ),
     "undeclared destination": (
         _graph(DestinationEntry("cache", (SourceRule("web", ALLOW),)), DENY_ALL),
-        "'cache' is not a declared service",
+        "intentions[0].destination: 'cache' is not a service in services; declared: api, db, web",
     ),
     "undeclared source": (
         _graph(DestinationEntry("web", (SourceRule("cron", ALLOW),)), DENY_ALL),
-        "source 'cron' is not a declared service",
+        "intentions[0].sources[0].source: 'cron' is not a service in services; declared: api, db, web",
     ),
     "two entries for one destination": (
         _graph(
@@ -142,11 +157,12 @@ INVALID: dict[str, tuple[IntentionGraph, str]] = {
             DestinationEntry("web", (SourceRule("db", ALLOW),)),
             DENY_ALL,
         ),
-        "more than one entry",
+        "intentions[1].destination: 'web' already has an entry (intentions[0]); one entry per destination: merge "
+        "their sources",
     ),
     "two rules for one pair": (
         _graph(DestinationEntry("web", (SourceRule("api", ALLOW), SourceRule("api", DENY))), DENY_ALL),
-        "a second rule for the same pair",
+        "intentions[0].sources[1]: a second rule for api → web; merge them into one",
     ),
 }
 
@@ -156,7 +172,7 @@ def test_invalid_graph_is_rejected(case: str) -> None:
     graph, message = INVALID[case]
     with pytest.raises(GraphError) as raised:
         graph.validate()
-    assert message in str(raised.value), f"{case}: {raised.value}"
+    assert str(raised.value) == message, case
 
 
 def test_l7_is_fine_on_http2_and_grpc() -> None:

@@ -280,7 +280,7 @@ def test_the_release_as_an_input_holds_back_every_entry(crds: tuple[ProgramRun, 
 )
 def test_a_value_that_is_not_a_protocol_is_refused_before_anything_is_registered(protocol: Any, shown: str) -> None:
     """``{}`` is what Pulumi's component host made of an enum inside a map (why the field takes strings)."""
-    args = {**to_wire(MeshIntentionsArgs(**GRAPH)), "services": {"web": "http", "api": protocol}}
+    args = {**to_wire(MeshIntentionsArgs(**GRAPH)), "services": {"web": "http", "api": protocol, "db": "tcp"}}
     with pytest.raises(ValueError) as error:
         MeshIntentions("mesh", args)
     assert str(error.value) == (
