@@ -69,3 +69,37 @@ def test_invalid_mesh_settings_name_the_key(case: str) -> None:
     matching = [p for p in raised.value.problems if p.path == path]
     assert matching, f"{case}: no problem at {path}; got {[str(p) for p in raised.value.problems]}"
     assert any(phrase in p.message for p in matching), f"{case}: {[str(p) for p in matching]}"
+
+
+def test_the_settings_path_keeps_its_messages_with_the_shared_rules() -> None:
+    """The settings check calls the same rule functions as MeshIntentions (secure_mesh.mesh.rules): every message
+    and key path is what the settings reported before the rules were shared."""
+    override = _mesh(
+        {"source": "web", "destination": "api", "permissions": [{"pathExact": "/a", "pathPrefix": "/b"}, {}]},
+        {"source": "api", "destination": "payments", "permissions": []},
+        {"source": "api", "destination": "payments", "action": "allow"},
+        {"source": "web", "destination": "web", "action": "allow"},
+        {"source": "web", "destination": "cache", "action": "deny"},
+        {"source": "web", "destination": "ledger", "permissions": [{"methods": ["GET", "GET"]}]},
+        {"source": "payments", "destination": "api"},
+    )
+    with pytest.raises(SettingsError) as raised:
+        stack_settings("dev", override)
+    mesh = [(p.path, p.message) for p in raised.value.problems if p.path.startswith("mesh.")]
+    assert mesh == [
+        ("mesh.intentions[0].permissions[0]", "give at most one of pathExact and pathPrefix"),
+        (
+            "mesh.intentions[0].permissions[1]",
+            "matches everything; give pathExact, pathPrefix or methods, or use action",
+        ),
+        ("mesh.intentions[1].permissions", "is empty; list at least one rule or use action"),
+        ("mesh.intentions[2]", "a second rule for api → payments; merge them into one"),
+        ("mesh.intentions[3].destination", "a service does not need an intention to reach itself"),
+        (
+            "mesh.intentions[4].destination",
+            "'cache' is not a service in mesh.services; declared: api, ledger, payments, web",
+        ),
+        ("mesh.intentions[5].permissions", "L7 permissions need an http, http2 or grpc destination; 'ledger' is 'tcp'"),
+        ("mesh.intentions[5].permissions[0].methods", "lists GET more than once; Consul refuses repeated methods"),
+        ("mesh.intentions[6]", "give exactly one of 'action' (L4 allow/deny) or 'permissions' (L7 rules)"),
+    ]
