@@ -107,6 +107,15 @@ TARGETS: tuple[Target, ...] = (
         "components/identities/roles.py",
         ("tests/identities/test_roles.py", "tests/identities/test_audiences_and_reviewers.py"),
     ),
+    Target(
+        "components/identities/documents.py",
+        (
+            "tests/identities/test_policies.py",
+            "tests/identities/test_roles.py",
+            "tests/identities/test_audiences_and_reviewers.py",
+            "tests/identities/test_standalone.py",
+        ),
+    ),
     Target("components/pki/plan.py", ("tests/pki/test_a_plan_document.py", "tests/pki/test_settings_rules.py")),
     Target(
         "components/consul/helm_values.py",
@@ -115,6 +124,10 @@ TARGETS: tuple[Target, ...] = (
     Target("components/settings/consistency.py", SETTINGS_TESTS),
     Target("components/settings/database_rules.py", SETTINGS_TESTS),
     Target("components/settings/topology_rules.py", SETTINGS_TESTS),
+    Target(
+        "components/mesh/rules.py",
+        (*SETTINGS_TESTS, "tests/mesh/test_graph.py", "tests/mesh/test_component_rules.py"),
+    ),
     *(
         Target(f"policy/secure_mesh_policy/{name}.py", POLICY_TESTS)
         for name in (
