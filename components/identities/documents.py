@@ -173,7 +173,3 @@ class ServiceAccountRef:
 
     namespace: str
     name: str
-
-    def subject(self) -> dict[str, str]:
-        """The ``subjects[]`` entry of a ClusterRoleBinding."""
-        return {"kind": "ServiceAccount", "name": self.name, "namespace": self.namespace}
