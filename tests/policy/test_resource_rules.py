@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from secure_mesh_policy import types as t
 
-from tests.policy.support import RULES, check
+from tests.policy.support import CASE_FINDINGS, RULES, as_pinned, check, pinned
 
 SERVER_DOMAINS = [
     "dc1.consul",
@@ -1235,6 +1235,10 @@ def test_resource_rule_case(case: Case) -> None:
     for message in messages:
         assert f"'{case.id}-res'" in message, f"message does not name the resource: {message}"
         assert "Fix:" in message and " = " in message, f"message lacks property/value/fix: {message}"
+    found = as_pinned(case.policy, messages)
+    assert found == pinned(CASE_FINDINGS, f"{case.policy}:{case.id}", found), (
+        f"{case.policy}'s findings on {case.id} changed; if meant, UPDATE_SNAPSHOTS=1 pytest tests/policy and review"
+    )
 
 
 def test_every_resource_rule_has_compliant_and_violating_cases() -> None:
