@@ -23,7 +23,8 @@ from typing import Any
 from secure_mesh_policy import types as t
 
 from tests.policy.support import Subject
-from tests.policy.test_resource_rules import good_k8s_role
+from tests.policy.test_resource_rules import good_k8s_role, good_role
+from tests.policy.test_stack_rules import add, drop, named, set_props
 from tests.policy.violations import Violating, shape, weakened
 
 Change = Callable[[list[Subject]], list[Subject]]
@@ -85,6 +86,41 @@ def weaker(
 
 
 TOKEN_POLICIES = ["consul-dc1-server"]
+P = "secure-mesh-pki"
+AUTH_DELEGATOR_BINDING = "secure-mesh-identities-vault-clients-auth-delegator"
+LEVEL = {
+    "backend": "consul/pki_root",
+    "maxPathLength": 0.0,
+    "permittedDnsDomains": ["consul"],
+    "permittedUriDomains": [".consul"],
+    "excludedIpRanges": ["0.0.0.0/0", "::/0"],
+    "useCsrValues": False,
+}
+"""A compliant level-1 CA signed in Vault (the mesh chain's shape)."""
+SCOPED = {"useCsrCommonName": False, "useCsrSans": False}
+"""What ``good_role`` needs to pass PKI-ROLE-HYGIENE (scope)."""
+CONSUL_TOKEN = "0b5f1a7e-3c3d-4a56-9e0f-1d2c3b4a5f6e"
+
+
+def _extend(subjects: list[Subject], name: str, key: str, *more: Any) -> list[Subject]:
+    """Append entries to one list property of a resource."""
+    target = named(subjects, name)
+    target.props = {**target.props, key: [*target.props[key], *more]}
+    return subjects
+
+
+def _group_reviewer(subjects: list[Subject]) -> list[Subject]:
+    """The auth-delegator binding also granted to every service account of the cluster (a Group)."""
+    return _extend(subjects, AUTH_DELEGATOR_BINDING, "subjects", {"kind": "Group", "name": "system:serviceaccounts"})
+
+
+def _deployment(env: list[dict[str, Any]], group: str = "containers") -> dict[str, Any]:
+    """A Deployment whose second container carries ``env`` (the first has none), in pod template ``group``."""
+    containers = [{"name": "app", "image": "app:1"}, {"name": "helper", "image": "helper:1", "env": env}]
+    return {
+        "metadata": {"name": "orders", "namespace": "orders"},
+        "spec": {"template": {"metadata": {"labels": {"app": "orders"}}, "spec": {group: containers}}},
+    }
 
 TWINS: list[Twin] = [
     # ------------------------------------------------------------------------------------ tokens.py
@@ -129,6 +165,268 @@ TWINS: list[Twin] = [
         "vault:index/oauthResourceServerConfigProfile:OauthResourceServerConfigProfile",
         {"profileName": "api"},
         {"profileName": "api", "noDefaultPolicy": True},
+    ),
+    # -------------------------------------------------------------------------------------- auth.py
+    weaker(
+        "k8s-reviewer-rbac", "auth-delegator-to-a-group", _group_reviewer, blame=AUTH_DELEGATOR_BINDING, stack="prod"
+    ),
+    # --------------------------------------------------------------------------------------- pki.py
+    weaker(
+        "pki-ttl-cascade", "root-ttl-unset", lambda s: set_props(s, f"{P}-root-ca", ttl=None), blame=f"{P}-root-ca"
+    ),
+    weaker(
+        # the checked-in level 1 is exactly 17520h (the production limit): one hour more is over it
+        "pki-ttl-cascade",
+        "prod-level1-one-hour-over",
+        lambda s: set_props(s, f"{P}-gateway-l1-signed", ttl=str((17520 + 1) * 3600)),
+        blame=f"{P}-gateway-l1-signed",
+        config={"environment": "prod"},
+    ),
+    weaker(
+        # max_ttl equal to the issuing CA's TTL (and under a raised leaf limit): equal is already too long
+        "pki-ttl-cascade",
+        "role-max-ttl-equals-its-ca",
+        lambda s: set_props(s, f"{P}-gateway-role", maxTtl=str(17520 * 3600)),
+        blame=f"{P}-gateway-role",
+        config={"maxLeafTtl": "20000h"},
+    ),
+    # --------------------------------------------------------------------------------- pki_scope.py
+    twin(
+        "pki-name-constraints-level",
+        "path-length-negative",
+        t.PKI_SIGN_INTERMEDIATE,
+        {**LEVEL, "maxPathLength": -1.0},
+        LEVEL,
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "ip-range-not-cidr",
+        t.PKI_SIGN_INTERMEDIATE,
+        {**LEVEL, "excludedIpRanges": [], "permittedIpRanges": ["127.0.0.1/32", "localhost"]},
+        {**LEVEL, "excludedIpRanges": [], "permittedIpRanges": ["127.0.0.1/32"]},
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "ip-range-every-v6-address-last",
+        t.PKI_SIGN_INTERMEDIATE,
+        {**LEVEL, "excludedIpRanges": [], "permittedIpRanges": ["10.0.0.0/8", "::/0"]},
+        {**LEVEL, "excludedIpRanges": [], "permittedIpRanges": ["10.0.0.0/8", "fd00::/8"]},
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "dns-glob-after-exact",
+        t.PKI_SIGN_INTERMEDIATE,
+        {**LEVEL, "permittedDnsDomains": ["consul", "*.example.com"]},
+        {**LEVEL, "permittedDnsDomains": ["consul", "example.com"]},
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "uri-domain-only-dots",
+        t.PKI_SIGN_INTERMEDIATE,
+        {**LEVEL, "permittedUriDomains": ["."]},
+        {**LEVEL, "permittedUriDomains": [".consul"]},
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "use-csr-values",
+        t.PKI_SIGN_INTERMEDIATE,
+        {**LEVEL, "useCsrValues": True},
+        {**LEVEL, "useCsrValues": "false"},
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "server-chain-permits-more-ips",
+        lambda s: set_props(s, f"{P}-server-l1-signed", permittedIpRanges=["127.0.0.1/32", "10.0.0.0/8"]),
+        blame=f"{P}-server-l1-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "mesh-chain-permits-a-public-domain",
+        lambda s: _extend(s, f"{P}-connect-l1-signed", "permittedDnsDomains", "example.com"),
+        blame=f"{P}-connect-l1-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "mesh-chain-without-uri-constraint",
+        lambda s: set_props(s, f"{P}-connect-l1-signed", permittedUriDomains=[]),
+        blame=f"{P}-connect-l1-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "mesh-chain-permits-a-foreign-trust-domain",
+        lambda s: _extend(s, f"{P}-connect-l1-signed", "permittedUriDomains", "spiffe.example.com"),
+        blame=f"{P}-connect-l1-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "webhook-chain-permits-another-name",
+        lambda s: _extend(s, f"{P}-webhook-l1-signed", "permittedDnsDomains", "evil.test"),
+        blame=f"{P}-webhook-l1-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "public-chain-permits-an-internal-name",
+        lambda s: _extend(s, f"{P}-gateway-l1-signed", "permittedDnsDomains", "consul-consul-server.consul.svc"),
+        blame=f"{P}-gateway-l1-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "level2-without-dns-under-a-constrained-level1",
+        lambda s: set_props(s, f"{P}-server-l2-signed", permittedDnsDomains=[]),
+        blame=f"{P}-server-l2-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "level2-stops-excluding-ips",
+        lambda s: set_props(s, f"{P}-connect-l2-signed", excludedIpRanges=["0.0.0.0/0"]),
+        blame=f"{P}-connect-l2-signed",
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "email-protection",
+        t.PKI_ROLE,
+        good_role(**SCOPED, emailProtectionFlag=True),
+        good_role(**SCOPED, emailProtectionFlag=False),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "basic-constraints-for-non-ca",
+        t.PKI_ROLE,
+        good_role(**SCOPED, basicConstraintsValidForNonCa="true"),
+        good_role(**SCOPED, basicConstraintsValidForNonCa="false"),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "ext-key-usage-code-signing",
+        t.PKI_ROLE,
+        good_role(**SCOPED, extKeyUsages=["ServerAuth", "CodeSigning"]),
+        good_role(**SCOPED, extKeyUsages=[]),
+    ),
+    twin(
+        # a blank OID is no usage (the twin); a real one is
+        "pki-role-hygiene-scope",
+        "ext-key-usage-oid",
+        t.PKI_ROLE,
+        good_role(**SCOPED, extKeyUsageOids=[" ", "1.3.6.1.5.5.7.3.3"]),
+        good_role(**SCOPED, extKeyUsageOids=[" "]),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "key-usage-cert-sign",
+        t.PKI_ROLE,
+        good_role(**SCOPED, keyUsages=["DigitalSignature", "CertSign"]),
+        good_role(**SCOPED, keyUsages=["DigitalSignature", "KeyAgreement", "KeyEncipherment"]),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "no-common-name-required",
+        t.PKI_ROLE,
+        good_role(**SCOPED, requireCn=False),
+        good_role(**SCOPED, requireCn=True),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "csr-sans-only",
+        t.PKI_ROLE,
+        good_role(useCsrCommonName=False, useCsrSans=True),
+        good_role(**SCOPED),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "uri-sans",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedUriSans=["spiffe://cluster.local/ns/x/sa/y"]),
+        good_role(**SCOPED, allowedUriSans=[""]),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "other-sans",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedOtherSans=["1.3.6.1.4.1.311.20.2.3;utf8:*"]),
+        good_role(**SCOPED, allowedOtherSans=[]),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "uri-sans-template",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedUriSansTemplate=True, allowedDomainsTemplate=True),
+        good_role(**SCOPED, allowedUriSansTemplate=False, allowedDomainsTemplate=False),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "domains-template",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedDomainsTemplate=True),
+        good_role(**SCOPED, allowedDomainsTemplate=False),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "glob-domain-last",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedDomains=["apps.example.com", "*.example.com"]),
+        good_role(**SCOPED, allowedDomains=["apps.example.com", "web.example.com"]),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "empty-domain-first",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedDomains=["", "apps.example.com"]),
+        good_role(**SCOPED, allowedDomains=["apps.example.com"]),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "subdomains-of-a-top-level-domain",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedDomains=["com"], allowSubdomains=True),
+        good_role(**SCOPED, allowedDomains=["com"], allowSubdomains=False),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "internal-and-public-names",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedDomains=["apps.example.com", "web.default.svc"]),
+        good_role(**SCOPED, allowedDomains=["apps.example.com"]),
+    ),
+    weaker(
+        "pki-role-hygiene-chain",
+        "ip-sans-on-a-chain-excluding-every-ip",
+        lambda s: set_props(s, f"{P}-gateway-role", allowIpSans=True),
+        blame=f"{P}-gateway-role",
+    ),
+    weaker(
+        "pki-role-hygiene-chain",
+        "public-role-allows-localhost",
+        lambda s: set_props(s, f"{P}-gateway-role", allowLocalhost=None),
+        blame=f"{P}-gateway-role",
+    ),
+    # ---------------------------------------------------------------------------------------- kv.py
+    twin(
+        "kv-no-plaintext",
+        "token-in-a-second-containers-env",
+        "kubernetes:apps/v1:Deployment",
+        _deployment([{"name": "LOG_LEVEL", "value": "info"}, {"name": "CONSUL_HTTP_TOKEN", "value": CONSUL_TOKEN}]),
+        _deployment(
+            [
+                {"name": "LOG_LEVEL", "value": "info"},
+                {"name": "CONSUL_HTTP_TOKEN_FILE", "value": "/vault/secrets/consul-token"},
+            ]
+        ),
+    ),
+    twin(
+        "kv-no-plaintext",
+        "secret-named-env-in-an-init-container",
+        "kubernetes:apps/v1:Deployment",
+        _deployment([{"name": "DB_PASSWORD", "value": "orders"}], group="initContainers"),
+        _deployment(
+            [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+            group="initContainers",
+        ),
+    ),
+    weaker(
+        "kv-gossip-format",
+        "gossip-secret-not-declared",
+        lambda s: drop(s, "secure-mesh-secrets-gossip"),
+        blame="secure-mesh-consul-release",
     ),
 ]
 """Further cases, in catalogue order by module; ``policy:id`` keys are unique."""
