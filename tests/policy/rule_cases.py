@@ -16,15 +16,17 @@ resources as the program (or a careless change) would register them, built with 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from secure_mesh_policy import types as t
+from secure_mesh_policy.transport import VAULT_CONNECTION
 
-from tests.policy.support import Subject
-from tests.policy.test_resource_rules import good_k8s_role, good_role
-from tests.policy.test_stack_rules import add, drop, named, set_props
+from tests.policy.support import Subject, subject
+from tests.policy.test_resource_rules import good_k8s_role, good_role, release
+from tests.policy.test_stack_rules import POLICY, ROLE, add, drop, edit_policy, named, set_props, set_value
 from tests.policy.violations import Violating, shape, weakened
 
 Change = Callable[[list[Subject]], list[Subject]]
@@ -122,6 +124,51 @@ def _deployment(env: list[dict[str, Any]], group: str = "containers") -> dict[st
         "spec": {"template": {"metadata": {"labels": {"app": "orders"}}, "spec": {group: containers}}},
     }
 
+
+AGENT = "vault.hashicorp.com/"
+PROD = {"environment": "prod"}
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+
+def _agent_pod(**annotations: str) -> dict[str, Any]:
+    """A Deployment whose pods get an injected Vault agent, with the given ``vault.hashicorp.com/`` annotations."""
+    merged = {
+        f"{AGENT}agent-inject": "true",
+        f"{AGENT}role": "orders",
+        **{AGENT + k: v for k, v in annotations.items()},
+    }
+    return {
+        "metadata": {"name": "orders", "namespace": "orders"},
+        "spec": {"template": {"metadata": {"annotations": merged}, "spec": {"containers": [{"name": "app"}]}}},
+    }
+
+
+def _one(type_token: str, name: str, props: Mapping[str, Any], *, stack: str = "dev") -> Callable[[], list[Subject]]:
+    """A stack of one hand-written resource."""
+    return lambda: [subject(type_token, name, dict(props), stack)]
+
+
+def _with_consul(type_token: str, name: str, props: Mapping[str, Any]) -> Callable[[], list[Subject]]:
+    """A hand-written resource next to the Consul release (whose values name a private Vault CA)."""
+    return lambda: [subject(t.HELM_RELEASE, "consul", release()), subject(type_token, name, dict(props))]
+
+
+def _vault_chart(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The Vault chart (vault-helm 0.30.1) as an injector/CSI-only release."""
+    return {"chart": "vault", "version": "0.30.1", "name": "vault", "namespace": "vault", "values": dict(values)}
+
+
+def _consul_annotations(text: str) -> Callable[[], list[Subject]]:
+    """The Consul release with its Vault agent annotations (a YAML map in a string) replaced."""
+    return lambda: [subject(t.HELM_RELEASE, "consul", release(global__secretsBackend__vault__agentAnnotations=text))]
+
+
+def transport(
+    id: str, bad: Callable[[], list[Subject]], good: Callable[[], list[Subject]], blame: str, **kw: Any
+) -> Twin:
+    return stack_twin("csl-vault-ca-transport", id, bad, good, blame=blame, **kw)
+
+
 TWINS: list[Twin] = [
     # ------------------------------------------------------------------------------------ tokens.py
     twin(
@@ -171,9 +218,7 @@ TWINS: list[Twin] = [
         "k8s-reviewer-rbac", "auth-delegator-to-a-group", _group_reviewer, blame=AUTH_DELEGATOR_BINDING, stack="prod"
     ),
     # --------------------------------------------------------------------------------------- pki.py
-    weaker(
-        "pki-ttl-cascade", "root-ttl-unset", lambda s: set_props(s, f"{P}-root-ca", ttl=None), blame=f"{P}-root-ca"
-    ),
+    weaker("pki-ttl-cascade", "root-ttl-unset", lambda s: set_props(s, f"{P}-root-ca", ttl=None), blame=f"{P}-root-ca"),
     weaker(
         # the checked-in level 1 is exactly 17520h (the production limit): one hour more is over it
         "pki-ttl-cascade",
@@ -427,6 +472,166 @@ TWINS: list[Twin] = [
         "gossip-secret-not-declared",
         lambda s: drop(s, "secure-mesh-secrets-gossip"),
         blame="secure-mesh-consul-release",
+    ),
+    # --------------------------------------------------------------------------------- transport.py
+    transport(
+        "provider-http-in-prod",
+        _one(t.VAULT_PROVIDER, "vault", {"address": "http://vault.example.com:8200"}),
+        _one(t.VAULT_PROVIDER, "vault", {"address": "https://vault.example.com:8200"}),
+        "vault",
+        config=PROD,
+    ),
+    transport(
+        "agent-skips-verify",
+        _one(DEPLOYMENT, "orders", _agent_pod(**{"tls-skip-verify": "t", "ca-cert": "/vault/tls/ca.crt"})),
+        _one(DEPLOYMENT, "orders", _agent_pod(**{"tls-skip-verify": "false", "ca-cert": "/vault/tls/ca.crt"})),
+        "orders",
+    ),
+    transport(
+        "agent-http-in-prod",
+        _one(DEPLOYMENT, "orders", _agent_pod(service="http://vault.vault.svc:8200"), stack="prod"),
+        _one(DEPLOYMENT, "orders", _agent_pod(service="https://vault.vault.svc:8200"), stack="prod"),
+        "orders",
+    ),
+    transport(
+        "agent-without-the-private-vault-ca",
+        _with_consul(DEPLOYMENT, "orders", _agent_pod(service="https://vault.vault.svc:8200")),
+        _with_consul(DEPLOYMENT, "orders", _agent_pod(service="https://vault.vault.svc:8200", **{"ca-cert": "/c"})),
+        "orders",
+    ),
+    transport(
+        "container-env-skips-verify",
+        _one(DEPLOYMENT, "orders", _deployment([{"name": "VAULT_SKIP_VERIFY", "value": "1"}])),
+        _one(DEPLOYMENT, "orders", _deployment([{"name": "VAULT_SKIP_VERIFY", "value": "0"}])),
+        "orders",
+    ),
+    transport(
+        "container-env-http-in-prod",
+        _one(DEPLOYMENT, "orders", _deployment([{"name": "VAULT_ADDR", "value": "http://vault:8200"}])),
+        _one(DEPLOYMENT, "orders", _deployment([{"name": "VAULT_ADDR", "value": "https://vault:8200"}])),
+        "orders",
+        config=PROD,
+    ),
+    transport(
+        "csi-class-skips-verify",
+        _one(
+            t.SECRET_PROVIDER_CLASS,
+            "orders-spc",
+            {"spec": {"provider": "vault", "parameters": {"vaultSkipTLSVerify": "true"}}},
+        ),
+        _one(
+            t.SECRET_PROVIDER_CLASS,
+            "orders-spc",
+            {"spec": {"provider": "vault", "parameters": {"vaultSkipTLSVerify": "false"}}},
+        ),
+        "orders-spc",
+    ),
+    transport(
+        "vso-connection-http-in-prod",
+        _one(VAULT_CONNECTION, "orders-vault", {"spec": {"address": "http://vault.vault.svc:8200"}}),
+        _one(VAULT_CONNECTION, "orders-vault", {"spec": {"address": "https://vault.vault.svc:8200"}}),
+        "orders-vault",
+        config=PROD,
+    ),
+    transport(
+        "vso-connection-without-the-private-vault-ca",
+        _with_consul(VAULT_CONNECTION, "orders-vault", {"spec": {"address": "https://vault.vault.svc:8200"}}),
+        _with_consul(
+            VAULT_CONNECTION,
+            "orders-vault",
+            {"spec": {"address": "https://vault.vault.svc:8200", "caCertSecretRef": "vault-ca"}},
+        ),
+        "orders-vault",
+    ),
+    transport(
+        "consul-agents-skip-verify",
+        _consul_annotations(f'"{AGENT}tls-skip-verify": "TRUE"'),
+        _consul_annotations(f'"{AGENT}tls-skip-verify": "false"'),
+        "consul",
+    ),
+    transport(
+        "consul-agents-http-in-prod",
+        _consul_annotations(f'"{AGENT}service": "http://vault.vault.svc:8200"'),
+        _consul_annotations(f'"{AGENT}service": "https://vault.vault.svc:8200"'),
+        "consul",
+        config=PROD,
+    ),
+    transport(
+        "vault-chart-injector-http-in-prod",
+        _one(t.HELM_RELEASE, "vault", _vault_chart({"injector": {"externalVaultAddr": "http://vault.example.com"}})),
+        _one(t.HELM_RELEASE, "vault", _vault_chart({"injector": {"externalVaultAddr": "https://vault.example.com"}})),
+        "vault",
+        config=PROD,
+    ),
+    transport(
+        "vault-chart-csi-agent-skips-verify",
+        _one(
+            t.HELM_RELEASE,
+            "vault",
+            _vault_chart({"csi": {"agent": {"extraEnvironmentVars": {"VAULT_SKIP_VERIFY": "true"}}}}),
+        ),
+        _one(
+            t.HELM_RELEASE,
+            "vault",
+            _vault_chart({"csi": {"agent": {"extraEnvironmentVars": {"VAULT_CACERT": "/v/ca.crt"}}}}),
+        ),
+        "vault",
+    ),
+    # ----------------------------------------------------------------------------- consul_values.py
+    twin(
+        "csl-acl",
+        "acls-disabled-in-client-extra-config",
+        t.HELM_RELEASE,
+        release(client__extraConfig=json.dumps({"log_level": "INFO", "acl": {"enabled": False}})),
+        release(client__extraConfig=json.dumps({"log_level": "INFO", "acl": {"enabled": True}})),
+    ),
+    twin(
+        "csl-vault-ca",
+        "static-token-in-connect-ca-config",
+        t.HELM_RELEASE,
+        release(
+            global__secretsBackend__vault__connectCA__additionalConfig=json.dumps(
+                {"connect": [{"ca_config": [{"leaf_cert_ttl": "72h", "token": "hvs.CAESIJ"}]}]}
+            )
+        ),
+        release(
+            global__secretsBackend__vault__connectCA__additionalConfig=json.dumps(
+                {"connect": [{"ca_config": [{"leaf_cert_ttl": "72h"}]}]}
+            )
+        ),
+    ),
+    twin(
+        "csl-vault-ca",
+        "agent-annotations-skip-verify",
+        t.HELM_RELEASE,
+        release(global__secretsBackend__vault__agentAnnotations=f'"{AGENT}tls-skip-verify": "true"'),
+        release(global__secretsBackend__vault__agentAnnotations=f'"{AGENT}tls-skip-verify": "false"'),
+    ),
+    # -------------------------------------------------------------------------------------- stack.py
+    weaker(
+        "pol-least-granted",
+        "chart-role-key-removed",
+        lambda s: set_value(s, "global.secretsBackend.vault.consulServerRole", None),
+        blame="secure-mesh-consul-release",
+    ),
+    weaker(
+        "pol-least-issue",
+        "identity-reconfigures-a-pki-mount",
+        lambda s: edit_policy(
+            s, "secure-mesh-onboarding-app-api-policy", add={"consul/gateway/pki_int1/roles/api-gateway": ["update"]}
+        ),
+        blame="secure-mesh-onboarding-app-api-role",
+    ),
+    weaker(
+        "pol-least-purpose",
+        "identity-reads-another-database-role",
+        lambda s: edit_policy(
+            # the mount declared with slashes around its path, as Vault accepts it
+            add(s, t.MOUNT, "orders-database", {"path": "/consul/database/", "type": "database"}),
+            POLICY.format("connect-injector"),
+            add={"consul/database/creds/orders": ["read"]},
+        ),
+        blame=ROLE.format("connect-injector"),
     ),
 ]
 """Further cases, in catalogue order by module; ``policy:id`` keys are unique."""
