@@ -169,6 +169,26 @@ def transport(
     return stack_twin("csl-vault-ca-transport", id, bad, good, blame=blame, **kw)
 
 
+def extra_config(id: str, agent: str, bad: Mapping[str, Any], good: Mapping[str, Any]) -> Twin:
+    """An agent extraConfig (a JSON string in the Consul chart's values) that CSL-EXTRA-CONFIG must report."""
+    return twin(
+        "csl-extra-config",
+        id,
+        t.HELM_RELEASE,
+        release(**{f"{agent}__extraConfig": json.dumps(bad)}),
+        release(**{f"{agent}__extraConfig": json.dumps(good)}),
+    )
+
+
+def consul_release(id: str, policy: str, bad: Mapping[str, Any], good: Mapping[str, Any], **kw: Any) -> Twin:
+    """The Consul release with values changed (``release`` keys: dotted with ``__``, None deletes)."""
+    return twin(policy, id, t.HELM_RELEASE, release(**bad), release(**good), **kw)
+
+
+def _service(kind: str, **spec: Any) -> dict[str, Any]:
+    return {"metadata": {"name": "consul-ui-ext", "namespace": "consul"}, "spec": {"type": kind, **spec}}
+
+
 TWINS: list[Twin] = [
     # ------------------------------------------------------------------------------------ tokens.py
     twin(
@@ -606,6 +626,129 @@ TWINS: list[Twin] = [
         t.HELM_RELEASE,
         release(global__secretsBackend__vault__agentAnnotations=f'"{AGENT}tls-skip-verify": "true"'),
         release(global__secretsBackend__vault__agentAnnotations=f'"{AGENT}tls-skip-verify": "false"'),
+    ),
+    # ------------------------------------------------------------------------------ consul_agent.py
+    extra_config(
+        "tls-below-1-2",
+        "server",
+        {"tls": {"defaults": {"tls_min_version": "TLSv1_1"}}},
+        {"tls": {"defaults": {"tls_min_version": "TLSv1_2"}}},
+    ),
+    # -1 is Consul's "disabled"; 0 already opens a listener on a random port
+    extra_config("plain-grpc-port-zero", "client", {"ports": {"grpc": 0}}, {"ports": {"grpc": -1}}),
+    extra_config(
+        "plain-http-port-as-string",
+        "server",
+        {"ports": {"https": 8501, "http": "8500"}},
+        {"ports": {"https": 8501, "http": "-1"}},
+    ),
+    extra_config(
+        "acl-down-policy-allow", "client", {"acl": {"down_policy": "allow"}}, {"acl": {"down_policy": "extend-cache"}}
+    ),
+    extra_config(
+        "acl-token-in-tokens-block",
+        "client",
+        {"acl": {"down_policy": "extend-cache", "tokens": {"agent": CONSUL_TOKEN}}},
+        {"acl": {"down_policy": "extend-cache"}},
+    ),
+    extra_config(
+        "legacy-acl-agent-token",
+        "server",
+        {"log_level": "INFO", "acl_agent_token": CONSUL_TOKEN},
+        {"log_level": "INFO"},
+    ),
+    extra_config("auto-encrypt-tls-off", "client", {"auto_encrypt": {"tls": False}}, {"auto_encrypt": {"tls": True}}),
+    consul_release(
+        "extra-config-not-json",
+        "csl-extra-config",
+        {"client__extraConfig": "{log_level: INFO}"},
+        {"client__extraConfig": '{"log_level": "INFO"}'},
+    ),
+    consul_release(
+        "second-extra-volume-loaded",
+        "csl-extra-config",
+        {
+            "server__extraVolumes": [
+                {"type": "secret", "name": "a", "load": False},
+                {"type": "configMap", "name": "b", "load": "true"},
+            ]
+        },
+        {
+            "server__extraVolumes": [
+                {"type": "secret", "name": "a", "load": False},
+                {"type": "configMap", "name": "b", "load": False},
+            ]
+        },
+    ),
+    twin(
+        "csl-extra-config",
+        "value-yaml-files",
+        t.HELM_RELEASE,
+        {**release(), "valueYamlFiles": [{"path": "values-extra.yaml"}]},
+        {**release(), "valueYamlFiles": []},
+    ),
+    consul_release("ui-ingress", "csl-expose", {"ui__ingress__enabled": True}, {"ui__ingress__enabled": False}),
+    consul_release(
+        "client-host-network", "csl-expose", {"client__hostNetwork": "true"}, {"client__hostNetwork": False}
+    ),
+    consul_release(
+        "server-gossip-and-rpc-on-nodes",
+        "csl-expose",
+        {"server__exposeGossipAndRPCPorts": True},
+        {"server__exposeGossipAndRPCPorts": "false"},
+    ),
+    consul_release(
+        # server.exposeService "-" (the chart default) follows admin partitions
+        "servers-exposed-through-admin-partitions",
+        "csl-expose",
+        {"global__adminPartitions__enabled": True},
+        {"global__adminPartitions__enabled": True, "server__exposeService__enabled": False},
+    ),
+    consul_release(
+        "servers-exposed-explicitly",
+        "csl-expose",
+        {"server__exposeService__enabled": "true"},
+        {"server__exposeService__enabled": "-"},
+    ),
+    twin(
+        "csl-expose",
+        "node-port-service-for-consul-servers",
+        t.K8S_SERVICE,
+        _service("NodePort", selector={"app": "consul", "component": "server"}, ports=[{"port": 8501.0}]),
+        _service("ClusterIP", selector={"app": "consul", "component": "server"}, ports=[{"port": 8501.0}]),
+    ),
+    twin(
+        "csl-expose",
+        "load-balancer-targeting-the-api-port",
+        t.K8S_SERVICE,
+        _service(
+            "LoadBalancer", selector={"app": "web"}, ports=[{"port": 80.0}, {"port": 443.0, "targetPort": 8501.0}]
+        ),
+        _service(
+            "LoadBalancer", selector={"app": "web"}, ports=[{"port": 80.0}, {"port": 443.0, "targetPort": 8443.0}]
+        ),
+    ),
+    twin(
+        "csl-chart-pin",
+        "consul-chart-not-the-contract",
+        t.HELM_RELEASE,
+        {**release(), "version": "2.0.2"},
+        {**release(), "version": "v2.0.3"},
+    ),
+    twin(
+        "csl-chart-pin",
+        "consul-chart-under-another-contract",
+        t.HELM_RELEASE,
+        {**release(), "version": "2.0.3"},
+        {**release(), "version": "2.1.0"},
+        config={"consulChartVersion": "2.1.0"},
+    ),
+    twin(
+        "csl-chart-pin",
+        "chart-v4-version-range",
+        t.HELM_CHART_V4,
+        {"chart": "oci://registry.example.com/charts/vault", "version": "~0.30"},
+        {"chart": "oci://registry.example.com/charts/vault", "version": "0.30.1"},
     ),
     # -------------------------------------------------------------------------------------- stack.py
     weaker(
