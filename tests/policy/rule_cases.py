@@ -189,6 +189,31 @@ def _service(kind: str, **spec: Any) -> dict[str, Any]:
     return {"metadata": {"name": "consul-ui-ext", "namespace": "consul"}, "spec": {"type": kind, **spec}}
 
 
+def _crd(kind: str, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A Consul config entry as its CRD (consul.hashicorp.com/v1alpha1)."""
+    return {
+        "apiVersion": "consul.hashicorp.com/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "consul"},
+        "spec": dict(spec),
+    }
+
+
+MESH_TLS = {"incoming": {"tlsMinVersion": "TLSv1_2"}, "outgoing": {"tlsMinVersion": "TLSv1_3"}}
+TPROXY = "consul.hashicorp.com/transparent-proxy"
+
+
+def _meshed(type_token: str, path: tuple[str, ...], **annotations: str) -> dict[str, Any]:
+    """A meshed workload (connect-inject on) with annotations on its pod template at ``path``."""
+    template = {
+        "metadata": {"annotations": {"consul.hashicorp.com/connect-inject": "true", **annotations}},
+        "spec": {"containers": [{"name": "app"}]},
+    }
+    for key in reversed(path):
+        template = {key: template}
+    return {"metadata": {"name": "orders", "namespace": "orders"}, **template}
+
+
 TWINS: list[Twin] = [
     # ------------------------------------------------------------------------------------ tokens.py
     twin(
@@ -749,6 +774,129 @@ TWINS: list[Twin] = [
         t.HELM_CHART_V4,
         {"chart": "oci://registry.example.com/charts/vault", "version": "~0.30"},
         {"chart": "oci://registry.example.com/charts/vault", "version": "0.30.1"},
+    ),
+    # -------------------------------------------------------------------------------------- mesh.py
+    twin(
+        "mesh-mtls-strict",
+        "proxy-defaults-permissive-in-capitals",
+        t.CRD_PROXY_DEFAULTS,
+        _crd("ProxyDefaults", "global", {"mutualTLSMode": "Permissive"}),
+        _crd("ProxyDefaults", "global", {"mutualTLSMode": "strict"}),
+    ),
+    twin(
+        "mesh-mtls-strict",
+        "service-defaults-expose-paths",
+        t.CRD_SERVICE_DEFAULTS,
+        _crd(
+            "ServiceDefaults",
+            "web",
+            {"protocol": "http", "expose": {"paths": [{"path": "/metrics", "localPathPort": 9102.0}]}},
+        ),
+        _crd("ServiceDefaults", "web", {"protocol": "http", "expose": {"paths": []}}),
+    ),
+    twin(
+        "mesh-mtls-strict",
+        "provider-service-defaults-second-expose",
+        t.CONSUL_SERVICE_DEFAULTS,
+        {"name": "web", "protocol": "http", "exposes": [{"checks": False}, {"paths": [{"path": "/health"}]}]},
+        {"name": "web", "protocol": "http", "exposes": [{"checks": False}, {"paths": []}]},
+    ),
+    twin(
+        "mesh-mtls-strict",
+        "mesh-allows-permissive",
+        t.CRD_MESH,
+        _crd("Mesh", "mesh", {"tls": MESH_TLS, "allowEnablingPermissiveMutualTLS": True}),
+        _crd("Mesh", "mesh", {"tls": MESH_TLS, "allowEnablingPermissiveMutualTLS": False}),
+    ),
+    twin(
+        "mesh-destinations",
+        "terminating-gateway-links-every-service-last",
+        t.CRD_TERMINATING_GATEWAY,
+        _crd("TerminatingGateway", "egress", {"services": [{"name": "billing-db"}, {"name": "*"}]}),
+        _crd("TerminatingGateway", "egress", {"services": [{"name": "billing-db"}, {"name": "ledger"}]}),
+    ),
+    twin(
+        "mesh-tls-version",
+        "outgoing-floor-unset",
+        t.CRD_MESH,
+        _crd("Mesh", "mesh", {"tls": {"incoming": {"tlsMinVersion": "TLSv1_2"}}}),
+        _crd("Mesh", "mesh", {"tls": MESH_TLS}),
+    ),
+    twin(
+        "mesh-tls-version",
+        "incoming-ceiling-below-1-2",
+        t.CRD_MESH,
+        _crd(
+            "Mesh", "mesh", {"tls": {**MESH_TLS, "incoming": {"tlsMinVersion": "TLSv1_2", "tlsMaxVersion": "TLSv1_1"}}}
+        ),
+        _crd(
+            "Mesh", "mesh", {"tls": {**MESH_TLS, "incoming": {"tlsMinVersion": "TLSv1_2", "tlsMaxVersion": "TLSv1_2"}}}
+        ),
+    ),
+    weaker(
+        "mesh-entry",
+        "mesh-entry-under-another-name",
+        lambda s: set_props(s, "secure-mesh-intentions-mesh", metadata={"namespace": "consul", "name": "default"}),
+        blame="secure-mesh-intentions-mesh",
+    ),
+    twin(
+        "mesh-gateway-routes",
+        "second-listener-empty-selector",
+        "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+        {
+            "spec": {
+                "listeners": [
+                    {"name": "http", "allowedRoutes": {"namespaces": {"from": "Same"}}},
+                    {
+                        "name": "https",
+                        "allowedRoutes": {"namespaces": {"from": "Selector", "selector": {"matchLabels": {}}}},
+                    },
+                ]
+            }
+        },
+        {
+            "spec": {
+                "listeners": [
+                    {"name": "http", "allowedRoutes": {"namespaces": {"from": "Same"}}},
+                    {
+                        "name": "https",
+                        "allowedRoutes": {
+                            "namespaces": {"from": "Selector", "selector": {"matchLabels": {"routes": "web"}}}
+                        },
+                    },
+                ]
+            }
+        },
+    ),
+    twin(
+        "mesh-tproxy",
+        "chart-default-off",
+        t.HELM_RELEASE,
+        release(connectInject__transparentProxy__defaultEnabled="false"),
+        release(connectInject__transparentProxy__defaultEnabled=True),
+    ),
+    twin(
+        "mesh-tproxy",
+        "namespace-label-off",
+        "kubernetes:core/v1:Namespace",
+        {"metadata": {"name": "orders", "labels": {TPROXY: "false"}}},
+        {"metadata": {"name": "orders", "labels": {TPROXY: "true"}}},
+    ),
+    twin(
+        "mesh-tproxy",
+        "cron-job-pod-off",
+        "kubernetes:batch/v1:CronJob",
+        _meshed("kubernetes:batch/v1:CronJob", ("spec", "jobTemplate", "spec", "template"), **{TPROXY: "false"}),
+        _meshed("kubernetes:batch/v1:CronJob", ("spec", "jobTemplate", "spec", "template"), **{TPROXY: "true"}),
+    ),
+    twin(
+        "mesh-tproxy",
+        "stateful-set-excludes-outbound-cidrs",
+        "kubernetes:apps/v1:StatefulSet",
+        _meshed(
+            "kubernetes:apps/v1:StatefulSet", ("spec", "template"), **{f"{TPROXY}-exclude-outbound-cidrs": "10.0.0.0/8"}
+        ),
+        _meshed("kubernetes:apps/v1:StatefulSet", ("spec", "template"), **{f"{TPROXY}-exclude-outbound-cidrs": ""}),
     ),
     # -------------------------------------------------------------------------------------- stack.py
     weaker(
