@@ -16,6 +16,7 @@ resources as the program (or a careless change) would register them, built with 
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,8 +25,9 @@ from typing import Any
 from secure_mesh_policy import types as t
 from secure_mesh_policy.transport import VAULT_CONNECTION
 
-from tests.policy.support import Subject, subject
-from tests.policy.test_resource_rules import good_k8s_role, good_role, release
+from tests.onboarding.stacks import onboarding_run
+from tests.policy.support import Subject, from_run, subject
+from tests.policy.test_resource_rules import crd, db_connection, good_k8s_role, good_role, release
 from tests.policy.test_stack_rules import POLICY, ROLE, add, drop, edit_policy, named, set_props, set_value
 from tests.policy.violations import Violating, shape, weakened
 
@@ -212,6 +214,52 @@ def _meshed(type_token: str, path: tuple[str, ...], **annotations: str) -> dict[
     for key in reversed(path):
         template = {key: template}
     return {"metadata": {"name": "orders", "namespace": "orders"}, **template}
+
+
+def _consul_ca(subjects: list[Subject], **ca_config: str) -> list[Subject]:
+    """The Consul release with keys of its Connect CA's ca_config (in additionalConfig) changed."""
+    release = named(subjects, "secure-mesh-consul-release")
+    connect = release.props["values"]["global"]["secretsBackend"]["vault"]["connectCA"]
+    document = json.loads(connect["additionalConfig"])
+    document["connect"][0]["ca_config"][0].update(ca_config)
+    return set_value(subjects, "global.secretsBackend.vault.connectCA.additionalConfig", json.dumps(document))
+
+
+def _onboarding(stack: str) -> list[Subject]:
+    """A private copy of the onboarding stack (apps with a database) as the policy engine sees it."""
+    return copy.deepcopy(from_run(onboarding_run(stack).resources))
+
+
+def _endpoint_without_dependencies(subjects: list[Subject]) -> list[Subject]:
+    """The orders database's rotate-root Endpoint no longer waits for its connection."""
+    named(subjects, "secure-mesh-onboarding-orders-db-rotate-root").dependencies = []
+    return subjects
+
+
+def _pinned(name: str, tag: str = "1.4.1") -> dict[str, str]:
+    """A vault-secrets-operator chart image, the digest riding in the tag (vault-helm style repository:tag)."""
+    return {"repository": f"hashicorp/{name}", "tag": f"{tag}@sha256:{'a' * 64}"}
+
+
+def _vso_chart(manager: Mapping[str, str]) -> dict[str, Any]:
+    """The vault-secrets-operator chart (1.4.1) with its manager image and a pinned kube-rbac-proxy."""
+    values = {
+        "controller": {"manager": {"image": dict(manager)}, "kubeRbacProxy": {"image": _pinned("kube-rbac-proxy")}}
+    }
+    return {"chart": "vault-secrets-operator", "version": "1.4.1", "name": "vso", "namespace": "vso", "values": values}
+
+
+KMS_LEVEL = {
+    "mount": "consul/connect/pki_int1",
+    "ttl_seconds": 63072000.0,
+    "max_path_length": 2.0,
+    "permitted_dns_domains": ["consul"],
+    "permitted_uri_domains": [".consul"],
+    "excluded_ip_ranges": ["0.0.0.0/0", "::/0"],
+    "crl_distribution_points": ["http://pki.example.com/root.crl"],
+    "issuing_certificates": ["http://pki.example.com/root.crt"],
+}
+"""A level 1 the KMS root key signs, as the program's KmsSignedLevel1 dynamic resource declares it."""
 
 
 TWINS: list[Twin] = [
@@ -897,6 +945,152 @@ TWINS: list[Twin] = [
             "kubernetes:apps/v1:StatefulSet", ("spec", "template"), **{f"{TPROXY}-exclude-outbound-cidrs": "10.0.0.0/8"}
         ),
         _meshed("kubernetes:apps/v1:StatefulSet", ("spec", "template"), **{f"{TPROXY}-exclude-outbound-cidrs": ""}),
+    ),
+    weaker(
+        # one hour over the maximum leaf TTL (720h, the intermediate is 8760h); the checked-in leaf is 72h
+        "pki-ttl-cascade",
+        "consul-leaf-one-hour-over-the-maximum",
+        lambda s: _consul_ca(s, leaf_cert_ttl="721h"),
+        blame="secure-mesh-consul-release",
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "kms-level-without-the-roots-certificate-url",
+        t.PKI_KMS_LEVEL1,
+        {**KMS_LEVEL, "issuing_certificates": []},
+        KMS_LEVEL,
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "kms-level-without-the-roots-crl",
+        t.PKI_KMS_LEVEL1,
+        {k: v for k, v in KMS_LEVEL.items() if k != "crl_distribution_points"},
+        KMS_LEVEL,
+    ),
+    twin(
+        "csl-vault-ca",
+        "connect-ca-config-not-json",
+        t.HELM_RELEASE,
+        release(global__secretsBackend__vault__connectCA__additionalConfig='{"connect": [{"ca_config": [{}]}]'),
+        release(global__secretsBackend__vault__connectCA__additionalConfig='{"connect": [{"ca_config": [{}]}]}'),
+    ),
+    # ------------------------------------------------------------------------------ audit.py, database.py
+    twin(
+        "vlt-audit",
+        "accessors-in-the-clear",
+        "vault:index/audit:Audit",
+        {"path": "secure-mesh-dc1", "type": "file", "options": {"file_path": "stdout", "hmac_accessor": "false"}},
+        {"path": "secure-mesh-dc1", "type": "file", "options": {"file_path": "stdout", "hmac_accessor": "true"}},
+    ),
+    twin(
+        "db-tls",
+        "mysql-connection-in-prod",
+        t.DB_CONNECTION,
+        {
+            "backend": "consul/database",
+            "name": "orders-orders",
+            "mysql": {"connectionUrl": "{{username}}:{{password}}@tcp(db:3306)/"},
+        },
+        db_connection(),
+        stack="prod",
+    ),
+    Twin(
+        "db-root-rotation",
+        "rotation-runs-before-the-connection",
+        Violating(
+            lambda: _endpoint_without_dependencies(_onboarding("prod")),
+            "secure-mesh-onboarding-orders-db-rotate-root",
+        ),
+        Violating(lambda: _onboarding("prod"), "secure-mesh-onboarding-orders-db-rotate-root"),
+    ),
+    # ---------------------------------------------------------------------------------------- images.py
+    twin(
+        "img-digest",
+        "second-container-by-tag",
+        DEPLOYMENT,
+        _deployment([])
+        | {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {"name": "app", "image": f"ghcr.io/example/app:1.0@sha256:{'b' * 64}"},
+                            {"name": "helper", "image": "ghcr.io/example/helper:1.0"},
+                        ]
+                    }
+                }
+            }
+        },
+        _deployment([])
+        | {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {"name": "app", "image": f"ghcr.io/example/app:1.0@sha256:{'b' * 64}"},
+                            {"name": "helper", "image": f"ghcr.io/example/helper:1.0@sha256:{'c' * 64}"},
+                        ]
+                    }
+                }
+            }
+        },
+        stack="prod",
+    ),
+    twin(
+        "img-digest",
+        "vso-manager-by-tag",
+        t.HELM_RELEASE,
+        _vso_chart({"repository": "hashicorp/vault-secrets-operator", "tag": "1.4.1"}),
+        _vso_chart(_pinned("vault-secrets-operator")),
+        stack="prod",
+    ),
+    Twin(
+        # the pack cannot read an unknown chart's images: reported in production, not in dev
+        "img-digest",
+        "unknown-chart-in-prod",
+        shape(t.HELM_RELEASE, {"chart": "grafana", "version": "8.5.0", "values": {}}, name="grafana", stack="prod"),
+        shape(t.HELM_RELEASE, {"chart": "grafana", "version": "8.5.0", "values": {}}, name="grafana", stack="dev"),
+    ),
+    # ------------------------------------------------------------------------------------ intentions.py
+    twin(
+        "int-l7",
+        "second-permission-without-http-match",
+        t.CRD_SERVICE_INTENTIONS,
+        crd(
+            "payments",
+            [
+                {
+                    "name": "api",
+                    "permissions": [
+                        {"action": "allow", "http": {"pathPrefix": "/v1/charges", "methods": ["POST"]}},
+                        {"action": "deny"},
+                    ],
+                }
+            ],
+        ),
+        crd(
+            "payments",
+            [
+                {
+                    "name": "api",
+                    "permissions": [
+                        {"action": "allow", "http": {"pathPrefix": "/v1/charges", "methods": ["POST"]}},
+                        {"action": "deny", "http": {"pathPrefix": "/"}},
+                    ],
+                }
+            ],
+        ),
+    ),
+    # --------------------------------------------------------------------------------------- kv.py (Pod)
+    twin(
+        "kv-no-plaintext",
+        "token-in-a-pods-env",
+        t.POD,
+        {
+            "metadata": {"name": "debug"},
+            "spec": {"containers": [{"name": "c", "env": [{"name": "T", "value": CONSUL_TOKEN}]}]},
+        },
+        {"metadata": {"name": "debug"}, "spec": {"containers": [{"name": "c", "env": [{"name": "T", "value": "1"}]}]}},
     ),
     # -------------------------------------------------------------------------------------- stack.py
     weaker(
