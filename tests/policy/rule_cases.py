@@ -17,6 +17,7 @@ resources as the program (or a careless change) would register them, built with 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,7 +26,10 @@ from typing import Any
 from secure_mesh_policy import types as t
 from secure_mesh_policy.transport import VAULT_CONNECTION
 
+from secure_mesh.pki.certificates import NameConstraints
+from tests.mocks import pki as pki_mocks
 from tests.onboarding.stacks import onboarding_run
+from tests.pki.helpers import OfflineRoot
 from tests.policy.support import Subject, from_run, subject
 from tests.policy.test_resource_rules import crd, db_connection, good_k8s_role, good_role, release
 from tests.policy.test_stack_rules import POLICY, ROLE, add, drop, edit_policy, named, set_props, set_value
@@ -260,6 +264,44 @@ KMS_LEVEL = {
     "issuing_certificates": ["http://pki.example.com/root.crt"],
 }
 """A level 1 the KMS root key signs, as the program's KmsSignedLevel1 dynamic resource declares it."""
+
+
+@functools.cache
+def _offline_signed(constrained: bool) -> str:
+    """A level-1 certificate an operator signed offline (with or without name constraints), as a PEM."""
+    constraints = NameConstraints(("apps.example.com",), (), (), ("0.0.0.0/0", "::/0")) if constrained else None
+    csr = pki_mocks.make_csr("extra", "extra level 1 CA", "secure-mesh")
+    return OfflineRoot().sign(csr, 0, constraints=constraints)
+
+
+def _offline_import(constrained: bool) -> Callable[[], list[Subject]]:
+    """A set-signed that imports an offline-signed level 1 into a mount no chart path or role uses (yet)."""
+    props = {"backend": "consul/extra/pki_int1", "certificate": _offline_signed(constrained)}
+    return lambda: [subject(t.PKI_SET_SIGNED, "extra-l1-set-signed", props)]
+
+
+def _second_watched_connection(subjects: list[Subject]) -> list[Subject]:
+    """The orders address watcher's policy also updating a second connection (narrowly, like the first)."""
+    policy = named(subjects, "secure-mesh-onboarding-orders-db-address-watcher-policy")
+    document = json.loads(policy.props["policy"])
+    document["path"]["consul/database/config/billing-billing"] = {
+        "allowed_parameters": {"connection_url": ["*/billing?sslmode=verify-full"]},
+        "capabilities": ["update"],
+    }
+    policy.props = {**policy.props, "policy": json.dumps(document)}
+    return subjects
+
+
+def _secondary_datacenter(with_mesh: bool) -> Callable[[], list[Subject]]:
+    """A WAN-federation secondary's Consul release, with or without a mesh entry of its own."""
+    federated = release(
+        global__datacenter="dc2", global__federation__enabled=True, global__federation__primaryDatacenter="dc1"
+    )
+    mesh = _crd("Mesh", "mesh", {"tls": MESH_TLS, "transparentProxy": {"meshDestinationsOnly": True}})
+    return lambda: [
+        subject(t.HELM_RELEASE, "consul", federated),
+        *([subject(t.CRD_MESH, "mesh", mesh)] if with_mesh else []),
+    ]
 
 
 TWINS: list[Twin] = [
@@ -1091,6 +1133,30 @@ TWINS: list[Twin] = [
             "spec": {"containers": [{"name": "c", "env": [{"name": "T", "value": CONSUL_TOKEN}]}]},
         },
         {"metadata": {"name": "debug"}, "spec": {"containers": [{"name": "c", "env": [{"name": "T", "value": "1"}]}]}},
+    ),
+    stack_twin(
+        "mesh-entry",
+        "secondary-datacenter-declares-the-mesh",
+        _secondary_datacenter(with_mesh=True),
+        _secondary_datacenter(with_mesh=False),
+        blame="mesh",
+    ),
+    stack_twin(
+        # no name constraint, and (no chart path or role below it yet) no IP constraint either
+        "pki-name-constraints-chain",
+        "offline-signed-level-without-constraints",
+        _offline_import(constrained=False),
+        _offline_import(constrained=True),
+        blame="extra-l1-set-signed",
+    ),
+    Twin(
+        "pol-db-address",
+        "watcher-updates-two-connections",
+        Violating(
+            lambda: _second_watched_connection(_onboarding("dev")),
+            "secure-mesh-onboarding-orders-db-address-watcher-role",
+        ),
+        Violating(lambda: _onboarding("dev"), "secure-mesh-onboarding-orders-db-address-watcher-role"),
     ),
     # -------------------------------------------------------------------------------------- stack.py
     weaker(
