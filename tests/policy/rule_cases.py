@@ -16,6 +16,7 @@ resources as the program (or a careless change) would register them, built with 
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import json
@@ -31,8 +32,18 @@ from tests.mocks import pki as pki_mocks
 from tests.onboarding.stacks import onboarding_run
 from tests.pki.helpers import OfflineRoot
 from tests.policy.support import Subject, from_run, subject
-from tests.policy.test_resource_rules import crd, db_connection, good_k8s_role, good_role, release
-from tests.policy.test_stack_rules import POLICY, ROLE, add, drop, edit_policy, named, set_props, set_value
+from tests.policy.test_resource_rules import crd, db_connection, good_k8s_role, good_role, policy_doc, release
+from tests.policy.test_stack_rules import (
+    POLICY,
+    ROLE,
+    add,
+    drop,
+    edit_policy,
+    named,
+    set_props,
+    set_value,
+    stack_subjects,
+)
 from tests.policy.violations import Violating, shape, weakened
 
 Change = Callable[[list[Subject]], list[Subject]]
@@ -304,6 +315,61 @@ def _secondary_datacenter(with_mesh: bool) -> Callable[[], list[Subject]]:
     ]
 
 
+RBAC = "rbac.authorization.k8s.io"
+REVIEW_RULE = {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]}
+
+
+def _rbac(
+    role: tuple[str, list[dict[str, Any]]] | None,
+    role_ref: tuple[str, str],
+    subjects: list[dict[str, str]],
+    *,
+    namespace: str | None = None,
+    jwt_subject: str | None = None,
+) -> Callable[[], list[Subject]]:
+    """The prod stack plus a ClusterRole (name, rules) and a binding of it (a RoleBinding in ``namespace``).
+
+    ``jwt_subject``: the auth config holds a long-lived reviewer JWT issued to that service account.
+    """
+
+    def build() -> list[Subject]:
+        found = stack_subjects("prod")
+        if jwt_subject is not None:
+            claims = base64.urlsafe_b64encode(json.dumps({"sub": jwt_subject}).encode()).rstrip(b"=").decode()
+            set_props(
+                found,
+                "secure-mesh-identities-kubernetes-auth-config",
+                tokenReviewerJwt=f"eyJhbGciOiJSUzI1NiJ9.{claims}.c2ln",
+            )
+        if role is not None:
+            found.append(subject(t.CLUSTER_ROLE, role[0], {"metadata": {"name": role[0]}, "rules": role[1]}, "prod"))
+        metadata = {"name": "extra-binding", **({"namespace": namespace} if namespace else {})}
+        props = {
+            "metadata": metadata,
+            "roleRef": {"apiGroup": RBAC, "kind": role_ref[0], "name": role_ref[1]},
+            "subjects": subjects,
+        }
+        found.append(subject(t.ROLE_BINDING if namespace else t.CLUSTER_ROLE_BINDING, "extra-binding", props, "prod"))
+        return found
+
+    return build
+
+
+def reviewer(id: str, bad: Callable[[], list[Subject]], good: Callable[[], list[Subject]]) -> Twin:
+    return stack_twin("k8s-reviewer-rbac", id, bad, good, blame="extra-binding")
+
+
+SERVER_SA = {"kind": "ServiceAccount", "name": "consul-consul-server", "namespace": "consul"}
+OTHER_SA = {"kind": "ServiceAccount", "name": "other", "namespace": "tools"}
+
+
+def kv_policy(id: str, bad: dict[str, list[str]], good: dict[str, list[str]]) -> Twin:
+    """A Vault policy document (POL-KV-DATA) with one path's capabilities changed in the twin."""
+    return twin(
+        "pol-kv-data", id, t.POLICY, {"name": id, "policy": policy_doc(bad)}, {"name": id, "policy": policy_doc(good)}
+    )
+
+
 TWINS: list[Twin] = [
     # ------------------------------------------------------------------------------------ tokens.py
     twin(
@@ -351,6 +417,105 @@ TWINS: list[Twin] = [
     # -------------------------------------------------------------------------------------- auth.py
     weaker(
         "k8s-reviewer-rbac", "auth-delegator-to-a-group", _group_reviewer, blame=AUTH_DELEGATOR_BINDING, stack="prod"
+    ),
+    reviewer(
+        # the reviewer named without a namespace takes the RoleBinding's
+        "reviewer-bound-to-edit-in-its-namespace",
+        _rbac(
+            None,
+            ("ClusterRole", "edit"),
+            [{"kind": "ServiceAccount", "name": "consul-consul-server"}],
+            namespace="consul",
+        ),
+        _rbac(
+            None,
+            ("ClusterRole", "view"),
+            [{"kind": "ServiceAccount", "name": "consul-consul-server"}],
+            namespace="consul",
+        ),
+    ),
+    reviewer(
+        # a role that reviews tokens makes every subject a reviewer: both are over-bound
+        "custom-role-reviews-tokens-and-reads-secrets",
+        _rbac(
+            ("reviews-plus", [REVIEW_RULE, {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]),
+            ("ClusterRole", "reviews-plus"),
+            [OTHER_SA, SERVER_SA],
+        ),
+        _rbac(("reviews-plus", [REVIEW_RULE]), ("ClusterRole", "reviews-plus"), [OTHER_SA, SERVER_SA]),
+    ),
+    reviewer(
+        "wildcard-role-for-a-reviewer",
+        _rbac(
+            (
+                "ops",
+                [
+                    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+                    {"apiGroups": ["apps"], "resources": ["*"], "verbs": ["get"]},
+                ],
+            ),
+            ("ClusterRole", "ops"),
+            [OTHER_SA, SERVER_SA],
+        ),
+        _rbac(
+            (
+                "ops",
+                [
+                    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+                    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
+                ],
+            ),
+            ("ClusterRole", "ops"),
+            [OTHER_SA, SERVER_SA],
+        ),
+    ),
+    reviewer(
+        # the long-lived reviewer is known from its JWT's subject; without the JWT the account reviews nothing
+        "jwt-reviewer-bound-to-admin",
+        _rbac(
+            None,
+            ("ClusterRole", "admin"),
+            [{"kind": "ServiceAccount", "name": "vault-token-reviewer"}],
+            namespace="vault-auth",
+            jwt_subject="system:serviceaccount:vault-auth:vault-token-reviewer",
+        ),
+        _rbac(
+            None,
+            ("ClusterRole", "admin"),
+            [{"kind": "ServiceAccount", "name": "vault-token-reviewer"}],
+            namespace="vault-auth",
+        ),
+    ),
+    kv_policy(
+        # deny reaches nothing: the twin
+        "undelete-after-a-read-path",
+        {"consul/kv/data/apps/web/config": ["read"], "consul/kv/undelete/apps/web/config": ["update"]},
+        {"consul/kv/data/apps/web/config": ["read"], "consul/kv/undelete/apps/web/config": ["deny"]},
+    ),
+    kv_policy(
+        # a leading slash is the same path
+        "soft-delete-through-the-delete-endpoint",
+        {"/consul/kv/delete/apps/web/config": ["create"]},
+        {"/consul/kv/delete/apps/web/config": ["read"]},
+    ),
+    kv_policy(
+        "delete-on-metadata-last",
+        {"consul/kv/data/apps/web/config": ["read"], "consul/kv/metadata/apps/web/config": ["read", "delete"]},
+        {"consul/kv/data/apps/web/config": ["read"], "consul/kv/metadata/apps/web/config": ["read", "list"]},
+    ),
+    weaker(
+        # a partial-segment glob ('goss*') still reaches the gossip key
+        "pol-least-purpose",
+        "prefix-glob-reaches-the-gossip-key",
+        lambda s: edit_policy(s, POLICY.format("connect-injector"), add={"consul/kv/data/consul/goss*": ["read"]}),
+        blame=ROLE.format("connect-injector"),
+    ),
+    weaker(
+        # '+' matches one segment: apps/+/config reaches every app's config
+        "pol-least-purpose",
+        "plus-segment-reaches-every-apps-secrets",
+        lambda s: edit_policy(s, POLICY.format("connect-injector"), add={"consul/kv/data/apps/+/config": ["read"]}),
+        blame=ROLE.format("connect-injector"),
     ),
     # --------------------------------------------------------------------------------------- pki.py
     weaker("pki-ttl-cascade", "root-ttl-unset", lambda s: set_props(s, f"{P}-root-ca", ttl=None), blame=f"{P}-root-ca"),
