@@ -861,6 +861,31 @@ CASES = [
     ),
     bad("db-tls", t.DB_CONNECTION, db_connection(tlsCa=None), "no database CA", "db-without-ca", stack="prod"),
     # --------------------------------------------------------------- consul
+    ok("csl-ca-ttl", t.HELM_RELEASE, release(), "consul-ca-defaults"),
+    ok("csl-ca-ttl", t.HELM_RELEASE, {"chart": "vault", "values": {}}, "ca-not-consul"),
+    bad(
+        "csl-ca-ttl",
+        t.HELM_RELEASE,
+        release(server__extraConfig=json.dumps({"connect": {"ca_config": {"intermediate_cert_ttl": "200h"}}})),
+        "below 3h and below 3 × leaf_cert_ttl (72h)",
+        "ca-intermediate-short",
+    ),
+    ok(
+        "csl-ca-ttl",
+        t.CONSUL_CA,
+        {"connectProvider": "vault", "configJson": json.dumps({"LeafCertTTL": "72h", "IntermediateCertTTL": "216h"})},
+        "ca-resource-exactly-3x",
+    ),
+    bad(
+        "csl-ca-ttl",
+        t.CONSUL_CA,
+        {
+            "connectProvider": "vault",
+            "configJson": json.dumps({"IntermediateCertTTL": "8760h", "RootCertTTL": "8759h"}),
+        },
+        "root_cert_ttl shorter than intermediate_cert_ttl",
+        "ca-resource-root-short",
+    ),
     ok("csl-tls", t.HELM_RELEASE, release(), "tls"),
     ok("csl-tls", t.HELM_RELEASE, {"chart": "vault", "values": {}}, "not-consul"),
     bad("csl-tls", t.HELM_RELEASE, release(global__tls__enabled=None), "global.tls.enabled = <unset>", "tls-unset"),
