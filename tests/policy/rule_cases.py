@@ -517,7 +517,61 @@ TWINS: list[Twin] = [
         lambda s: edit_policy(s, POLICY.format("connect-injector"), add={"consul/kv/data/apps/+/config": ["read"]}),
         blame=ROLE.format("connect-injector"),
     ),
+    twin(
+        # the limit itself (3600 s) passes
+        "k8s-ttl",
+        "token-ttl-one-second-over-the-limit",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenTtl=3601.0),
+        good_k8s_role(tokenTtl=3600.0),
+    ),
+    twin(
+        "k8s-ttl",
+        "token-ttl-over-a-configured-limit",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenTtl=1801.0),
+        good_k8s_role(tokenTtl=1800.0),
+        config={"maxTokenTtlSeconds": 1800},
+    ),
+    twin(
+        # equal to token_max_ttl passes
+        "k8s-ttl",
+        "token-ttl-over-its-max-ttl",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenTtl=1200.0, tokenMaxTtl=1199.0),
+        good_k8s_role(tokenTtl=1200.0, tokenMaxTtl=1200.0),
+    ),
+    twin(
+        "k8s-ttl",
+        "max-ttl-unset-and-period-as-a-duration",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenMaxTtl=None, tokenPeriod="24h"),
+        good_k8s_role(tokenPeriod="0"),
+    ),
     # --------------------------------------------------------------------------------------- pki.py
+    twin(
+        # the configured minimum itself passes
+        "pki-keys",
+        "rsa-one-size-under-a-configured-minimum",
+        t.PKI_ROOT_CERT,
+        {"backend": "consul/pki_root", "keyType": "rsa", "keyBits": 3072.0},
+        {"backend": "consul/pki_root", "keyType": "rsa", "keyBits": 4096.0},
+        config={"minRsaKeyBits": 4096},
+    ),
+    twin(
+        "pki-keys",
+        "ec-p521",
+        t.PKI_KEY,
+        {"backend": "consul/pki_root", "keyType": "ec", "keyBits": 521.0},
+        {"backend": "consul/pki_root", "keyType": "ec", "keyBits": 384.0},
+    ),
+    twin(
+        "pki-keys",
+        "role-accepts-any-key-type",
+        t.PKI_ROLE,
+        good_role(keyType="any", keyBits=0.0),
+        good_role(keyType="ec", keyBits=0.0),
+    ),
     weaker("pki-ttl-cascade", "root-ttl-unset", lambda s: set_props(s, f"{P}-root-ca", ttl=None), blame=f"{P}-root-ca"),
     weaker(
         # the checked-in level 1 is exactly 17520h (the production limit): one hour more is over it
@@ -746,6 +800,28 @@ TWINS: list[Twin] = [
     ),
     # ---------------------------------------------------------------------------------------- kv.py
     twin(
+        # 5 is the least that passes; 0 means Vault's default (10)
+        "kv-versions",
+        "mount-keeps-four-versions",
+        t.KV_BACKEND_V2,
+        {"mount": "consul/kv", "maxVersions": 4.0},
+        {"mount": "consul/kv", "maxVersions": 5.0},
+    ),
+    twin(
+        "kv-versions",
+        "mount-negative-versions",
+        t.KV_BACKEND_V2,
+        {"mount": "consul/kv", "maxVersions": -1.0},
+        {"mount": "consul/kv", "maxVersions": 0.0},
+    ),
+    twin(
+        "kv-versions",
+        "secret-metadata-keeps-one-version",
+        t.KV_SECRET_V2,
+        {"mount": "consul/kv", "name": "consul/gossip", "customMetadata": {"maxVersions": 1.0}},
+        {"mount": "consul/kv", "name": "consul/gossip", "customMetadata": {"maxVersions": 10.0}},
+    ),
+    twin(
         "kv-no-plaintext",
         "token-in-a-second-containers-env",
         "kubernetes:apps/v1:Deployment",
@@ -906,6 +982,20 @@ TWINS: list[Twin] = [
         t.HELM_RELEASE,
         release(global__secretsBackend__vault__agentAnnotations=f'"{AGENT}tls-skip-verify": "true"'),
         release(global__secretsBackend__vault__agentAnnotations=f'"{AGENT}tls-skip-verify": "false"'),
+    ),
+    consul_release(
+        "even-server-count-in-prod",
+        "csl-quorum",
+        {"server__replicas": 4.0},
+        {"server__replicas": 5.0},
+        stack="prod",
+    ),
+    consul_release(
+        "two-servers-in-prod",
+        "csl-quorum",
+        {"server__replicas": "2"},
+        {"server__replicas": "3"},
+        stack="prod",
     ),
     # ------------------------------------------------------------------------------ consul_agent.py
     extra_config(
