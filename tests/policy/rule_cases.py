@@ -370,6 +370,28 @@ def kv_policy(id: str, bad: dict[str, list[str]], good: dict[str, list[str]]) ->
     )
 
 
+ALLOW_GET = {"action": "allow", "http": {"pathPrefix": "/v1/", "methods": ["GET"]}}
+
+
+def _config_entry_intentions(sources: list[dict[str, Any]]) -> dict[str, Any]:
+    """Intentions in the Consul provider's generic ConfigEntry rendering (Consul's own capitalised JSON)."""
+    return {"kind": "service-intentions", "name": "api", "configJson": json.dumps({"Sources": sources})}
+
+
+def _l7_stack(protocol: str) -> Callable[[], list[Subject]]:
+    """An L7 intention to payments, whose service-defaults declare ``protocol``."""
+    return lambda: [
+        subject(
+            t.CRD_SERVICE_DEFAULTS, "payments-defaults", _crd("ServiceDefaults", "payments", {"protocol": protocol})
+        ),
+        subject(
+            t.CRD_SERVICE_INTENTIONS,
+            "payments-intentions",
+            crd("payments", [{"name": "api", "permissions": [ALLOW_GET]}]),
+        ),
+    ]
+
+
 TWINS: list[Twin] = [
     # ------------------------------------------------------------------------------------ tokens.py
     twin(
@@ -1377,6 +1399,64 @@ TWINS: list[Twin] = [
                 }
             ],
         ),
+    ),
+    twin(
+        "int-no-wildcard-allow",
+        "provider-entry-wildcard-source-last",
+        t.CONSUL_INTENTIONS,
+        {"name": "api", "sources": [{"name": "web", "action": "allow"}, {"name": "*", "action": "allow"}]},
+        {"name": "api", "sources": [{"name": "web", "action": "allow"}, {"name": "*", "action": "deny"}]},
+    ),
+    twin(
+        "int-no-wildcard-allow",
+        "config-entry-wildcard-l7-allow",
+        t.CONSUL_CONFIG_ENTRY,
+        _config_entry_intentions([{"Name": "*", "Permissions": [{"Action": "allow", "HTTP": {"PathPrefix": "/"}}]}]),
+        _config_entry_intentions([{"Name": "*", "Permissions": [{"Action": "deny", "HTTP": {"PathPrefix": "/"}}]}]),
+    ),
+    twin(
+        "int-no-wildcard-allow",
+        "wildcard-destination",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("*", [{"name": "web", "action": "allow"}]),
+        crd("*", [{"name": "web", "action": "deny"}]),
+    ),
+    twin(
+        "int-l7",
+        "action-and-permissions",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("payments", [{"name": "api", "action": "allow", "permissions": [ALLOW_GET]}]),
+        crd("payments", [{"name": "api", "permissions": [ALLOW_GET]}]),
+    ),
+    twin(
+        "int-l7",
+        "l7-from-a-wildcard-source",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("payments", [{"name": "*", "permissions": [{"action": "deny", "http": {"pathPrefix": "/admin"}}]}]),
+        crd("payments", [{"name": "api", "permissions": [{"action": "deny", "http": {"pathPrefix": "/admin"}}]}]),
+    ),
+    twin(
+        "int-l7",
+        "permission-without-action",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("payments", [{"name": "api", "permissions": [{"http": {"pathPrefix": "/v1/"}}]}]),
+        crd("payments", [{"name": "api", "permissions": [{"action": "Deny", "http": {"pathPrefix": "/v1/"}}]}]),
+    ),
+    twin(
+        "int-l7",
+        "source-without-action-or-permissions-after-a-good-one",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("payments", [{"name": "api", "action": "allow"}, {"name": "web"}]),
+        crd("payments", [{"name": "api", "action": "allow"}, {"name": "web", "action": "deny"}]),
+    ),
+    stack_twin("int-l7-stack", "l7-to-a-tcp-service", _l7_stack("tcp"), _l7_stack("grpc"), blame="payments-intentions"),
+    weaker(
+        "int-default-deny",
+        "second-default-deny-in-the-other-rendering",
+        lambda s: add(
+            s, t.CONSUL_INTENTIONS, "extra-default-deny", {"name": "*", "sources": [{"name": "*", "action": "deny"}]}
+        ),
+        blame="extra-default-deny",
     ),
     # --------------------------------------------------------------------------------------- kv.py (Pod)
     twin(
