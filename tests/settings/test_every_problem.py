@@ -172,6 +172,23 @@ CASES: dict[str, Case] = {
         },
         variant={"topology.peers[1]": PEER},
     ),
+    "peer stack repeated and a third with its short name": Case(
+        "peer-east",
+        {
+            "topology.peers[2]": {**PEER, "name": "south", "stack": "acme/secure-mesh/peer-north"},
+            "topology.peers[3]": {**PEER, "name": "south2", "stack": "other/secure-mesh/peer-north"},
+        },
+        variant={"topology.peers[1]": PEER},
+    ),
+    "peer name of 64 characters": Case(
+        "peer-east", {"topology.peers[1].name": "a" * 64}, variant={"topology.peers[1]": {**PEER, "name": "a" * 63}}
+    ),
+    "import port 65536": Case(
+        "peer-west", {"topology.peers[0].imports[0].port": 65536}, variant={"topology.peers[0].imports[0].port": 65535}
+    ),
+    "import port 0": Case(
+        "peer-west", {"topology.peers[0].imports[0].port": 0}, variant={"topology.peers[0].imports[0].port": 1}
+    ),
     "peer named like this datacenter, last": Case(
         "peer-east", {"topology.peers[1].name": "east"}, variant={"topology.peers[1]": PEER}
     ),
@@ -374,6 +391,12 @@ CONSISTENCY: dict[str, Case] = {
     ),
     "secondary without a replication token": Case(
         "dev", {"consul.primaryDatacenter": "dc0"}, variant={"consul.primaryDatacenter": "dc1"}
+    ),
+    "service name of 64 characters": Case(
+        "dev", {"mesh.services[4].name": "s" * 64}, variant={"mesh.services[4]": {"name": "s" * 63}}
+    ),
+    "release name of 54 characters": Case(
+        "dev", {"consul.releaseName": "r" * 54}, variant={"consul.releaseName": "r" * 53}
     ),
     # ---- kubernetes
     "consul in the default namespace": Case("dev", {"kubernetes.consulNamespace": "default"}),
