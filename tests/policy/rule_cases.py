@@ -392,6 +392,15 @@ def _l7_stack(protocol: str) -> Callable[[], list[Subject]]:
     ]
 
 
+WEB_POLICY, WEB_ROLE = "secure-mesh-onboarding-app-web-policy", "secure-mesh-onboarding-app-web-role"
+MESH_CA_POLICY = POLICY.format("mesh-ca")
+
+
+def _with_database(subjects: list[Subject]) -> list[Subject]:
+    """The stack with the database secrets engine mounted at consul/database."""
+    return add(subjects, t.MOUNT, "orders-database", {"path": "consul/database", "type": "database"})
+
+
 TWINS: list[Twin] = [
     # ------------------------------------------------------------------------------------ tokens.py
     twin(
@@ -1369,6 +1378,48 @@ TWINS: list[Twin] = [
         "unknown-chart-in-prod",
         shape(t.HELM_RELEASE, {"chart": "grafana", "version": "8.5.0", "values": {}}, name="grafana", stack="prod"),
         shape(t.HELM_RELEASE, {"chart": "grafana", "version": "8.5.0", "values": {}}, name="grafana", stack="dev"),
+    ),
+    weaker(
+        "pol-least-purpose",
+        "app-reads-another-apps-secrets",
+        lambda s: edit_policy(s, WEB_POLICY, add={"consul/kv/data/apps/api/config": ["read"]}),
+        blame=WEB_ROLE,
+    ),
+    weaker(
+        "pol-least-purpose",
+        "glob-over-kv-no-policy-names",
+        lambda s: edit_policy(s, POLICY.format("connect-injector"), add={"consul/kv/data/shared/*": ["read"]}),
+        blame=ROLE.format("connect-injector"),
+    ),
+    weaker(
+        "pol-least-purpose",
+        "app-reads-another-apps-database-credentials",
+        lambda s: edit_policy(_with_database(s), WEB_POLICY, add={"consul/database/creds/app-api": ["read"]}),
+        blame=WEB_ROLE,
+    ),
+    weaker(
+        "pol-least-purpose",
+        "app-reads-the-database-engines-config",
+        lambda s: edit_policy(_with_database(s), WEB_POLICY, add={"consul/database/config/orders": ["read"]}),
+        blame=WEB_ROLE,
+    ),
+    weaker(
+        "pol-least-sys",
+        "more-than-read-on-its-own-mount",
+        lambda s: edit_policy(s, MESH_CA_POLICY, add={"sys/mounts/consul/connect/pki_int2": ["read", "update"]}),
+        blame=ROLE.format("server"),
+    ),
+    weaker(
+        "pol-least-sys",
+        "tunes-the-kv-mount",
+        lambda s: edit_policy(s, MESH_CA_POLICY, add={"sys/mounts/consul/kv/tune": ["update"]}),
+        blame=ROLE.format("server"),
+    ),
+    weaker(
+        "pol-least-sys",
+        "reads-policies",
+        lambda s: edit_policy(s, POLICY.format("connect-injector"), add={"sys/policy/consul-dc1-server": ["read"]}),
+        blame=ROLE.format("connect-injector"),
     ),
     # ------------------------------------------------------------------------------------ intentions.py
     twin(
