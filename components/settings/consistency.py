@@ -371,7 +371,8 @@ def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem
     if consul.enterprise and (consul_image is None or "-ent" not in consul_image):
         yield Problem(
             "images.consul",
-            f"{consul_image!r} is not a Consul Enterprise image; with consul.enterprise set an -ent image, "
+            f"{'unset (the chart default)' if consul_image is None else repr(consul_image)} is not a Consul Enterprise "
+            "image; with consul.enterprise set an -ent image, "
             "e.g. 'hashicorp/consul-enterprise:1.22-ent' (the chart's default image is Consul OSS)",
         )
     if consul.snapshot_agent.enabled and not consul.enterprise:
