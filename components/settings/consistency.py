@@ -194,6 +194,7 @@ def _pki_chains(settings: Settings) -> Iterator[Problem]:
             above_name, above_seconds = "pki.consulIntermediateTtl", seconds
         if name is ChainName.CONNECT:
             yield from _consul_ca_ttls(settings)
+            yield from _expiry_threshold(settings)
         if duration_seconds(chain.leaf_max_ttl) >= above_seconds:
             yield Problem(f"{base}.leafMaxTtl", f"'{chain.leaf_max_ttl}' must be shorter than {above_name}")
         if duration_seconds(chain.leaf_ttl) > duration_seconds(chain.leaf_max_ttl):
@@ -238,6 +239,29 @@ def _root_certificates(settings: Settings) -> Iterator[Problem]:
         except CertificateCheckError as error:
             message = str(error)
             yield Problem(path, message[len(path) + 1 :] if message.startswith(path + " ") else message)
+
+
+def _expiry_threshold(settings: Settings) -> Iterator[Problem]:
+    """The CA expiry check's threshold leaves Consul's intermediate, renewed at half its life, out of alarm.
+
+    Consul's leader renews its Connect intermediate once more than half its lifetime has passed (consul
+    agent/consul/leader_connect_ca.go ``RenewIntermediate``), so a healthy intermediate always has more than half of
+    ``intermediate_cert_ttl`` left; a threshold at or above that would fail every run.
+    """
+    check = settings.pki.expiry_check
+    half = duration_seconds(settings.pki.consul_intermediate_ttl) // 2
+    if check.enabled and check.threshold_days * 86400 >= half:
+        allowed = (
+            f"allowed: 1 to {(half - 1) // 86400}"
+            if half > 86400
+            else "allowed: none; raise pki.consulIntermediateTtl or set pki.expiryCheck.enabled false"
+        )
+        yield Problem(
+            "pki.expiryCheck.thresholdDays",
+            f"{check.threshold_days} is not below half of pki.consulIntermediateTtl "
+            f"('{settings.pki.consul_intermediate_ttl}'), which Consul renews at half life, so every run would "
+            f"fail; {allowed}",
+        )
 
 
 def _consul_ca_ttls(settings: Settings) -> Iterator[Problem]:

@@ -378,6 +378,19 @@ class ChainsSettings(SettingsModel):
         return result
 
 
+class CaExpiryCheckSettings(SettingsModel):
+    """The scheduled check that reads every CA's live expiry and fails before a threshold (docs/operations.md)."""
+
+    enabled: bool = True
+    """Run the CronJob `<fullname>-ca-expiry-check` in Consul's namespace (on in every environment: it holds no
+    credential and runs once a day)."""
+    threshold_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    """A run fails when any CA (Vault-held or Consul's active Connect root and intermediates) expires within this
+    many days; must stay below half of `pki.consulIntermediateTtl` (Consul renews its intermediate at half life)."""
+    schedule: Annotated[str, Field(pattern=r"^(\S+ ){4}\S+$")] = "17 6 * * *"
+    """When it runs: a five-field cron schedule, UTC."""
+
+
 class PkiSettings(SettingsModel):
     """Root custody, key algorithm and the chains under the root."""
 
@@ -405,6 +418,8 @@ class PkiSettings(SettingsModel):
     """TTL of the intermediate Consul creates in its own mount under the mesh chain."""
     chains: ChainsSettings = ChainsSettings()
     """The four chains under the root."""
+    expiry_check: CaExpiryCheckSettings = CaExpiryCheckSettings()
+    """The scheduled check of every CA's live expiry."""
 
 
 # ---------------------------------------------------------------------------------------- kubernetes

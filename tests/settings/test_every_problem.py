@@ -316,7 +316,10 @@ CONSISTENCY: dict[str, Case] = {
         },
     ),
     "consul intermediate under three connect leaf ttls": Case(
-        "dev", {"pki.consulIntermediateTtl": "215h"}, variant={"pki.consulIntermediateTtl": "216h"}
+        "dev",
+        {"pki.consulIntermediateTtl": "215h"},
+        # The expiry check's threshold stays below half of the intermediate (its own rule).
+        variant={"pki.consulIntermediateTtl": "216h", "pki.expiryCheck.thresholdDays": 4},
     ),
     "consul intermediate under three hours": Case(
         "dev",
@@ -325,6 +328,21 @@ CONSISTENCY: dict[str, Case] = {
             "pki.chains.connect.leafTtl": "1h",
             "pki.chains.connect.leafMaxTtl": "1h",
             "pki.consulIntermediateTtl": "3h",
+            "pki.expiryCheck.enabled": False,
+        },
+    ),
+    # ---- the CA expiry check's threshold against Consul's half-life renewal of its intermediate
+    "expiry threshold not below half of the consul intermediate": Case(
+        "dev", {"pki.expiryCheck.thresholdDays": 183}, variant={"pki.expiryCheck.thresholdDays": 182}
+    ),
+    "expiry check with a consul intermediate too short for any threshold": Case(
+        "dev",
+        {"pki.expiryCheck.enabled": True},
+        variant={
+            "pki.chains.connect.leafTtl": "1h",
+            "pki.chains.connect.leafMaxTtl": "1h",
+            "pki.consulIntermediateTtl": "47h",
+            "pki.expiryCheck.enabled": False,
         },
     ),
     # ---- vault
