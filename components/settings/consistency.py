@@ -20,6 +20,8 @@ from .errors import Problem
 from .images import CHART_DEFAULTS, configured_image, images_in_use, is_digest_pinned
 from .models import (
     ALLOWED_KEY_BITS,
+    CONSUL_CHART_NAME,
+    CONSUL_FULLNAME_MAX,
     DEFAULT_INTERMEDIATE_TTLS,
     HTTP_URL_CHECK,
     MAX_PRODUCTION_LEVEL1_TTL,
@@ -377,6 +379,16 @@ def _vault_identity(settings: Settings) -> Iterator[Problem]:
 
 def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem]:
     consul = settings.consul
+    if len(consul.fullname) > CONSUL_FULLNAME_MAX:
+        # consul.name is at most 40 (its model), so only a long release name gets here
+        yield Problem(
+            "consul.releaseName",
+            f"'{consul.release_name}' makes the chart name its resources '{consul.fullname}-…' "
+            f"({len(consul.fullname)} characters before the suffix); allowed: at most "
+            f"{CONSUL_FULLNAME_MAX - len(CONSUL_CHART_NAME) - 1} characters (the chart adds '-{CONSUL_CHART_NAME}'), "
+            "or set consul.name (at most 40): the server StatefulSet '<name>-server' must stay within 52 characters "
+            "for its pods' controller-revision-hash label, and the chart does not shorten derived names",
+        )
     if consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES and consul.address is None:
         yield Problem("consul.address", "is required when consul.intentionsRendering is 'config-entries'")
     if (

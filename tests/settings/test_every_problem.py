@@ -414,7 +414,14 @@ CONSISTENCY: dict[str, Case] = {
         "dev", {"mesh.services[4].name": "s" * 64}, variant={"mesh.services[4]": {"name": "s" * 63}}
     ),
     "release name of 54 characters": Case(
-        "dev", {"consul.releaseName": "r" * 54}, variant={"consul.releaseName": "r" * 53}
+        # 53 is Helm's limit; so long a release is valid only with consul.name (else the chart's names overflow)
+        "dev",
+        {"consul.releaseName": "r" * 54},
+        variant={"consul.releaseName": "r" * 53, "consul.name": "m" * 40},
+    ),
+    "release name of 39 characters without consul.name": Case(
+        # the chart's fullname '<release>-consul' at 46: its '<fullname>-server' StatefulSet would pass 52
+        "dev", {"consul.releaseName": "r" * 39}, variant={"consul.releaseName": "r" * 38}
     ),
     # ---- kubernetes
     "consul in the default namespace": Case("dev", {"kubernetes.consulNamespace": "default"}),
