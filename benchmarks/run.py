@@ -19,8 +19,14 @@ every measurement in a FRESH Python process, so import time and peak memory belo
   handed to Pulumi's ``run_pulumi_func`` differs. The measured window is that run: from calling the program
   (reading and validating settings included) until the engine has received every registration and the stack's
   outputs, in CPU seconds (robust on a shared machine) and wall seconds. Program and floor alternate
-  (program, floor, floor, program, ...) so each pair shares the machine's load; the ratio is the median of the
-  pairs' ratios (:func:`overhead_ratio`).
+  so each pair shares the machine's load; the ratio is the median of the pairs' ratios (:func:`overhead_ratio`).
+  A third side, the **graph** replay (:func:`graph_program`), registers exactly what the program registered
+  (the plan the program side writes after its window, :func:`registration_plan`: types, names, inputs with
+  their secrets, parents, providers, dependencies and options) through the raw ``pulumi.CustomResource``,
+  ``ComponentResource`` and ``ProviderResource`` classes: the cost of the resource graph itself, without the
+  typed provider classes, Outputs and program logic. The three run as interleaved triples whose order
+  rotates; ``graph_ratio`` is graph vs floor and ``program_vs_graph`` program vs graph, each the median of
+  the triples' ratios.
 
 It prints a table, writes ``benchmarks/results.json`` (rows plus the machine) and plots time and resources
 against services to ``benchmarks/scale.png`` (skipped with a message when matplotlib is not installed:
@@ -179,11 +185,126 @@ def floor_program(count: int) -> Callable[[], None]:
     return program
 
 
-def _child_run(which: str, config_file: Path, count: int) -> dict[str, Any]:
-    """One side of the overhead pair: ``program`` (the whole program) or ``floor`` (``count`` trivial resources).
+def _replay_value(value: Any) -> Any:
+    """A plan's input value as an input again: Pulumi's secret envelope becomes ``pulumi.Output.secret``."""
+    import pulumi
+    from pulumi.runtime import rpc
 
-    Everything before the measured window is identical for both sides: the imports, the GC tuning, the mock
-    engine with the program's config and canned outputs. The window is Pulumi's run of the function.
+    from secure_mesh.offline.program_run import _unwrap
+
+    if rpc.is_rpc_secret(value):
+        return pulumi.Output.secret(_unwrap(rpc.unwrap_rpc_secret(value)))
+    if isinstance(value, dict):
+        return {key: _replay_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replay_value(item) for item in value]
+    return value
+
+
+def registration_plan(recorded: Sequence[Any]) -> list[dict[str, Any]]:
+    """What a run registered, as JSON-able data :func:`graph_program` can register again.
+
+    ``recorded`` is a :class:`~secure_mesh.offline.program_run.RecordingMonitor`'s list, in the engine's order
+    (a parent, provider or dependency always arrives before the resources that name it: their requests carry its
+    URN). Each entry keeps what the request carried: type, name, URN, parent, provider reference, whether it is a
+    custom resource, the inputs as the engine decodes them (a value the program sent as a secret, at any depth,
+    stays in Pulumi's secret envelope ``{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+    "value": …}``), the dependencies (the SDK has already expanded components into their
+    custom resources), ``additional_secret_outputs``, ``protect``, ``retain_on_delete`` and ``ignore_changes``.
+    """
+    from pulumi.runtime import rpc
+
+    return [
+        {
+            "type": resource.type,
+            "name": resource.name,
+            "urn": resource.urn,
+            "parent": resource.parent,
+            "provider": resource.provider,
+            "custom": resource.custom,
+            "inputs": dict(rpc.deserialize_properties(resource.wire_inputs)),
+            "dependencies": list(resource.dependencies),
+            "additional_secret_outputs": list(resource.additional_secret_outputs),
+            "protect": resource.protect,
+            "retain_on_delete": resource.retain_on_delete,
+            "ignore_changes": list(resource.ignore_changes),
+        }
+        for resource in recorded
+    ]
+
+
+def graph_program(plan: Sequence[dict[str, Any]]) -> Callable[[], None]:
+    """A Pulumi program registering a :func:`registration_plan` again, raw: the cost of the graph itself.
+
+    Every resource is registered in the plan's order through ``pulumi.ProviderResource`` (``pulumi:providers:*``
+    types), ``pulumi.CustomResource`` or ``pulumi.ComponentResource`` with its recorded type, name and inputs
+    (secrets as ``pulumi.Output.secret``), the same parent, provider, dependencies (as ``depends_on``),
+    ``additional_secret_outputs``, ``protect``, ``retain_on_delete`` and ``ignore_changes``. No typed provider
+    classes, no Outputs between resources, no settings or program logic: what is left is what the SDK does for
+    this graph. Components register no outputs (the program's ``register_outputs`` is the program's cost).
+    """
+    import pulumi
+
+    def program() -> None:
+        by_urn: dict[str, pulumi.Resource] = {}
+
+        def resource_at(urn: str, role: str, of: str) -> pulumi.Resource:
+            try:
+                return by_urn[urn]
+            except KeyError:
+                raise RuntimeError(f"{of}: its {role} {urn} is not registered before it in the plan") from None
+
+        for entry in plan:
+            urn = entry["urn"]
+            parent_urn = entry["parent"]
+            stack_parent = not parent_urn or parent_urn.split("::")[2:3] == ["pulumi:pulumi:Stack"]
+            # a provider reference is `<provider URN>::<provider id>`, and URNs contain `::` themselves
+            provider = resource_at(entry["provider"].rsplit("::", 1)[0], "provider", urn) if entry["provider"] else None
+            if provider is not None and not isinstance(provider, pulumi.ProviderResource):
+                raise RuntimeError(f"{urn}: its provider {entry['provider']} is not a provider")
+            options = pulumi.ResourceOptions(
+                parent=None if stack_parent else resource_at(parent_urn, "parent", urn),
+                provider=provider,
+                depends_on=[resource_at(dependency, "dependency", urn) for dependency in entry["dependencies"]] or None,
+                additional_secret_outputs=entry["additional_secret_outputs"] or None,
+                protect=entry["protect"] or None,
+                retain_on_delete=entry["retain_on_delete"] or None,
+                ignore_changes=entry["ignore_changes"] or None,
+            )
+            inputs = {key: _replay_value(value) for key, value in entry["inputs"].items()}
+            type_token: str = entry["type"]
+            resource: pulumi.Resource
+            if type_token.startswith("pulumi:providers:"):
+                resource = pulumi.ProviderResource(
+                    type_token.removeprefix("pulumi:providers:"), entry["name"], inputs, options
+                )
+            elif entry["custom"]:
+                resource = pulumi.CustomResource(type_token, entry["name"], inputs, options)
+            else:
+                resource = pulumi.ComponentResource(type_token, entry["name"], inputs, options)
+            by_urn[urn] = resource
+
+    return program
+
+
+def write_plan(recorded: Sequence[Any], path: Path) -> None:
+    """Write a run's :func:`registration_plan` to a JSON file (the program side does, after its window)."""
+    path.write_text(json.dumps(registration_plan(recorded)))
+
+
+def read_plan(path: Path) -> list[dict[str, Any]]:
+    """A plan :func:`write_plan` wrote."""
+    plan: list[dict[str, Any]] = json.loads(path.read_text())
+    return plan
+
+
+def _child_run(which: str, config_file: Path, count: int, plan_file: Path) -> dict[str, Any]:
+    """One side of the overhead triple: ``program`` (the whole program), ``floor`` (``count`` trivial resources)
+    or ``graph`` (the program's registrations replayed raw from ``plan_file``).
+
+    Everything before the measured window is identical for all sides: the imports, the GC tuning, the mock
+    engine with the program's config and canned outputs; the graph side also reads its plan there. The window
+    is Pulumi's run of the function. After it, the program side writes what it registered to ``plan_file``.
     """
     import importlib
 
@@ -194,11 +315,21 @@ def _child_run(which: str, config_file: Path, count: int) -> dict[str, Any]:
     from secure_mesh.program import main, tune_garbage_collection
     from tests.harness import _collect_mock_outputs
 
-    for module in SDK_MODULES:  # the program loads these lazily; both sides start with them loaded
+    for module in SDK_MODULES:  # the program loads these lazily; every side starts with them loaded
         importlib.import_module(module)
     tune_garbage_collection()  # as __main__.py does before main()
     document = json.loads(config_file.read_text())
-    program: Callable[[], object] = main if which == "program" else floor_program(count)
+    program: Callable[[], object]
+    plan: list[dict[str, Any]] = []
+    if which == "program":
+        program = main
+    elif which == "floor":
+        program = floor_program(count)
+    elif which == "graph":
+        plan = read_plan(plan_file)
+        program = graph_program(plan)
+    else:
+        raise ValueError(f"unknown side {which!r}: program, floor or graph")
     monitor = engine._start(
         PROJECT_DIR, document["config"], document["secrets"], BENCH_STACK, False, _collect_mock_outputs()
     )
@@ -207,6 +338,10 @@ def _child_run(which: str, config_file: Path, count: int) -> dict[str, Any]:
     cpu_seconds, seconds = time.process_time() - cpu_started, time.perf_counter() - started
     if which == "floor" and len(monitor.recorded) != count:
         raise RuntimeError(f"the floor registered {len(monitor.recorded)} resources, not {count}")
+    if which == "graph" and len(monitor.recorded) != len(plan):
+        raise RuntimeError(f"the graph registered {len(monitor.recorded)} resources, not the plan's {len(plan)}")
+    if which == "program":
+        write_plan(monitor.recorded, plan_file)  # after the window: not measured
     return {
         "which": which,
         "resources": len(monitor.recorded),
@@ -224,7 +359,7 @@ def _child_main(argv: list[str]) -> None:
     elif kind == "program":
         result = _child_program(Path(argv[1]))
     elif kind == "run":
-        result = _child_run(argv[1], Path(argv[2]), int(argv[3]))
+        result = _child_run(argv[1], Path(argv[2]), int(argv[3]), Path(argv[4]))
     elif kind == "render":
         result = _child_render(Path(argv[1]))
     else:
@@ -289,51 +424,69 @@ def overhead_ratio(program: Sequence[float], floor: Sequence[float]) -> dict[str
     }
 
 
+OVERHEAD_SIDES = ("program", "floor", "graph")
+"""The three sides of an overhead triple, in the first triple's order (the floor needs the program's count and
+the graph its plan); later triples rotate it."""
+
+
+def triple_order(index: int) -> tuple[str, ...]:
+    """The order of the ``index``-th triple: the sides rotated by one per triple, so none always runs first."""
+    shift = index % len(OVERHEAD_SIDES)
+    return OVERHEAD_SIDES[shift:] + OVERHEAD_SIDES[:shift]
+
+
 def measure_overhead(services: int = OVERHEAD_SERVICES, repeats: int = 3) -> dict[str, Any]:
-    """The program at ``services`` against the floor with as many resources, ``repeats`` interleaved pairs."""
+    """The program at ``services`` against the floor and the graph replay, ``repeats`` interleaved triples."""
     from benchmarks.generate import generate_config
 
+    measured_on = machine()  # before the triples: its load average is the one the run started under
     config, secrets = generate_config(services)
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump({"config": config, "secrets": secrets}, handle)
-        config_file = Path(handle.name)
-    programs: list[dict[str, Any]] = []
-    floors: list[dict[str, Any]] = []
-    try:
+    with tempfile.TemporaryDirectory() as work:
+        config_file, plan_file = Path(work) / "config.json", Path(work) / "plan.json"
+        config_file.write_text(json.dumps({"config": config, "secrets": secrets}))
+        samples: dict[str, list[dict[str, Any]]] = {side: [] for side in OVERHEAD_SIDES}
         resources = 0
         for index in range(repeats):
-            # program first in even pairs, floor first in odd ones: neither side always runs on a warmer machine
-            order = ("program", "floor") if index % 2 == 0 else ("floor", "program")
-            if not resources:
-                order = ("program", "floor")  # the floor needs the program's count
-            for which in order:
-                _, result = _spawn("run", which, str(config_file), str(resources))
+            for which in triple_order(index):
+                _, result = _spawn("run", which, str(config_file), str(resources), str(plan_file))
                 if which == "program":
                     resources = result["resources"]
-                    programs.append(result)
-                else:
-                    floors.append(result)
-    finally:
-        config_file.unlink()
-    cpu = overhead_ratio([p["cpu_seconds"] for p in programs], [f["cpu_seconds"] for f in floors])
-    wall = overhead_ratio([p["seconds"] for p in programs], [f["seconds"] for f in floors])
+                samples[which].append(result)
+    programs, floors, graphs = (samples[side] for side in OVERHEAD_SIDES)
+
+    def seconds(side: list[dict[str, Any]], key: str) -> list[float]:
+        return [sample[key] for sample in side]
+
+    cpu = overhead_ratio(seconds(programs, "cpu_seconds"), seconds(floors, "cpu_seconds"))
+    graph = overhead_ratio(seconds(graphs, "cpu_seconds"), seconds(floors, "cpu_seconds"))
+    beyond = overhead_ratio(seconds(programs, "cpu_seconds"), seconds(graphs, "cpu_seconds"))
+    wall = overhead_ratio(seconds(programs, "seconds"), seconds(floors, "seconds"))
+    wall_graph = overhead_ratio(seconds(graphs, "seconds"), seconds(floors, "seconds"))
     return {
         "services": services,
         "resources": resources,
         "floor_resources": floors[0]["resources"],
+        "graph_resources": graphs[0]["resources"],
         "floor_type": FLOOR_TYPE,
         "repeats": repeats,
+        "orders": [list(triple_order(index)) for index in range(repeats)],
         "ratio": cpu["ratio"],
         "program_seconds": cpu["program_seconds"],
         "floor_seconds": cpu["floor_seconds"],
         "pair_ratios": cpu["pair_ratios"],
-        "wall": wall,
+        "graph_seconds": graph["program_seconds"],
+        "graph_ratio": graph["ratio"],
+        "graph_pair_ratios": graph["pair_ratios"],
+        "program_vs_graph": beyond["ratio"],
+        "program_vs_graph_pair_ratios": beyond["pair_ratios"],
+        "wall": {**wall, "graph_seconds": wall_graph["program_seconds"], "graph_ratio": wall_graph["ratio"]},
         "setup_seconds": round(statistics.median(p["setup_seconds"] for p in programs), 3),
         "target_ratio": TARGET_OVERHEAD_RATIO,
         "within_target": cpu["ratio"] <= TARGET_OVERHEAD_RATIO,
-        "measured_on": machine(),
+        "measured_on": measured_on,
         "measured_as": "CPU seconds of Pulumi's run of the function (settings, registrations, stack outputs), "
-        "median of interleaved pairs; wall: the same window in wall-clock seconds",
+        "median of the per-triple ratios of interleaved program/floor/graph triples (order rotated per triple); "
+        "graph: the program's registrations replayed raw; wall: the same window in wall-clock seconds",
     }
 
 
@@ -477,14 +630,17 @@ def plot(rows: list[dict[str, Any]], path: Path) -> str:
 
 
 def describe_overhead(overhead: dict[str, Any]) -> str:
-    """The program-vs-floor line(s) ``make bench`` prints."""
+    """The program-vs-floor line ``make bench`` prints, with the graph replay between them."""
     verdict = "within" if overhead["within_target"] else "ABOVE"
     wall = overhead["wall"]
     return (
         f"program vs bare-SDK floor at {overhead['services']} services ({overhead['resources']} resources each): "
         f"{overhead['program_seconds']:.2f} s vs {overhead['floor_seconds']:.2f} s CPU, ratio {overhead['ratio']:.2f} "
-        f"({verdict} the {overhead['target_ratio']} target; pairs {overhead['pair_ratios']}); wall "
-        f"{wall['program_seconds']:.2f} s vs {wall['floor_seconds']:.2f} s, ratio {wall['ratio']:.2f}"
+        f"({verdict} the {overhead['target_ratio']} target; triples {overhead['pair_ratios']}); graph replay "
+        f"{overhead['graph_seconds']:.2f} s, {overhead['graph_ratio']:.2f}x the floor "
+        f"(triples {overhead['graph_pair_ratios']}), program {overhead['program_vs_graph']:.2f}x the graph; wall "
+        f"{wall['program_seconds']:.2f} s vs {wall['floor_seconds']:.2f} s, ratio {wall['ratio']:.2f} "
+        f"(graph {wall['graph_seconds']:.2f} s, {wall['graph_ratio']:.2f})"
     )
 
 
@@ -498,10 +654,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--overhead-only",
         action="store_true",
-        help="only the program-vs-floor pairs (rewrites the overhead section of results.json, keeps the rows)",
+        help="only the program/floor/graph triples (rewrites the overhead section of results.json, keeps the rows)",
     )
     parser.add_argument(
-        "--overhead-services", type=int, default=OVERHEAD_SERVICES, help="mesh size of the program-vs-floor pairs"
+        "--overhead-services", type=int, default=OVERHEAD_SERVICES, help="mesh size of the overhead triples"
     )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

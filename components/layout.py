@@ -13,6 +13,7 @@ from functools import cached_property
 
 from .settings import AppSettings, ChainName, RootCustody, Settings
 from .settings.consistency import API_GATEWAY_SERVICE
+from .settings.models import CONSUL_CHART_NAME as CONSUL_CHART_NAME
 from .vocabulary import (  # re-exported: settings and layout users keep their imports
     Identity as Identity,
 )
@@ -20,7 +21,6 @@ from .vocabulary import (
     KvSecret as KvSecret,
 )
 
-CONSUL_CHART_NAME = "consul"
 CONSUL_CHART_REPOSITORY = "https://helm.releases.hashicorp.com"
 VAULT_CHART_NAME = "vault"
 VAULT_CHART_REPOSITORY = CONSUL_CHART_REPOSITORY
@@ -44,7 +44,7 @@ KV_FIELDS: dict[KvSecret, str] = {
 
 
 def truncate_name(name: str, limit: int = 63) -> str:
-    """Helm's ``trunc 63 | trimSuffix "-"``, applied to every Kubernetes name the chart derives."""
+    """Helm's ``trunc 63 | trimSuffix "-"``, as the chart applies it to ``consul.fullname`` (and only there)."""
     return name[:limit].rstrip("-")
 
 
@@ -381,12 +381,12 @@ class Layout:
     @cached_property
     def mesh_gateway_service_account(self) -> str:
         """The chart's mesh gateway service account (``<fullname>-mesh-gateway``); it logs in with the CA-read role."""
-        return truncate_name(f"{self.consul_fullname}-mesh-gateway")
+        return f"{self.consul_fullname}-mesh-gateway"
 
     @cached_property
     def mesh_gateway_service(self) -> str:
         """The chart's mesh gateway Service (``<fullname>-mesh-gateway``, templates/mesh-gateway-service.yaml)."""
-        return truncate_name(f"{self.consul_fullname}-mesh-gateway")
+        return f"{self.consul_fullname}-mesh-gateway"
 
     @cached_property
     def audit_device_path(self) -> str:
@@ -406,15 +406,20 @@ class Layout:
 
     @cached_property
     def consul_fullname(self) -> str:
-        """The chart's ``consul.fullname``: ``global.name``, else ``<release>-consul``, truncated to 63."""
-        name = self.settings.consul.name or f"{self.consul_release_name}-{CONSUL_CHART_NAME}"
-        return truncate_name(name)
+        """The chart's ``consul.fullname``: ``global.name``, else ``<release>-consul``, truncated to 63 as Helm does.
+
+        Names derived from it (``<fullname>-server``, service accounts, Services) are *not* truncated by the chart, so
+        the layout does not truncate them either (a cut name would bind a Vault role to another account, e.g.
+        ``<fullname>-server-acl-init`` cut to ``<fullname>-server``); the settings keep the fullname short enough
+        (``CONSUL_FULLNAME_MAX``) for every derived name to be valid.
+        """
+        return truncate_name(self.settings.consul.fullname)
 
     def service_account(self, identity: Identity) -> str:
-        """The Kubernetes service account the chart creates for a Consul component."""
+        """The Kubernetes service account the chart creates for a Consul component (``<fullname>-<component>``)."""
         if identity is Identity.CA_READER:
             return "*"
-        return truncate_name(f"{self.consul_fullname}-{identity.value}")
+        return f"{self.consul_fullname}-{identity.value}"
 
     @cached_property
     def identities(self) -> tuple[Identity, ...]:

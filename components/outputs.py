@@ -73,6 +73,14 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput("pkiIssuePaths", "map", "Chain → the `<mount>/issue/<role>` path that issues its leaves."),
     StackOutput("pkiCaPaths", "map", "Chain → the `<mount>/cert/ca` path of its issuing CA."),
     StackOutput("pkiCaChainPems", "map", "Chain → PEM of its issuing CA chain up to the root, for clients to trust."),
+    StackOutput(
+        "pkiNotAfter",
+        "map",
+        "`root` and each signed chain (server, connect, gateway, webhook) → when it expires, ISO-8601 UTC "
+        "(`2036-01-01T00:00:00Z`), read from the certificates: a chain's earliest-expiring Vault-held level, the "
+        "date it stops issuing. Consul's own connect intermediate is not here (Consul renews it); the scheduled "
+        "CA expiry check reads it live.",
+    ),
     StackOutput("pkiLevel1Csrs", "map", "External custody only: chain → level-1 CSR waiting for the offline root."),
     StackOutput("meshRootPkiPath", "string", "`connectCA.rootPKIPath`: the mesh chain's deepest Vault-held CA."),
     StackOutput("meshIntermediatePkiPath", "string", "`connectCA.intermediatePKIPath`, owned by Consul."),
@@ -170,6 +178,7 @@ def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
         },
         "pkiCaPaths": {chain.value: layout.issuing_mount(chain).ca_path for chain in ChainName},
         "pkiCaChainPems": _by_chain(pki.ca_chain_pems),
+        "pkiNotAfter": pki.not_after,
         "pkiLevel1Csrs": _by_chain(pki.level1_csrs),
         "meshRootPkiPath": layout.connect_root_pki_path,
         "meshIntermediatePkiPath": layout.connect_intermediate_pki_path,

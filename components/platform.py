@@ -18,7 +18,7 @@ from .composition.consul import (
     mesh_intentions_args,
     peering_enabled,
 )
-from .composition.pki import external_next_steps, pki_args
+from .composition.pki import expiry_check_args, external_next_steps, pki_args
 from .composition.vault import (
     audit_args,
     gossip_rotation_args,
@@ -32,6 +32,7 @@ from .layout import Layout
 from .mesh.component import MeshIntentions
 from .onboarding.component import AppOnboarding
 from .pki.component import CertificateAuthority
+from .pki.expiry_check import CaExpiryCheck
 from .providers import build_consul_provider
 from .rotation.component import ConsulSecretsEngine, GossipKeyRotation, deployed_versions
 from .rotation.documents import EngineRole
@@ -106,6 +107,8 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         """This cluster's side of each peering (topology.mode 'peering'), after the mesh entry."""
         self.secrets_engine: ConsulSecretsEngine | None = None
         self.gossip_rotation: GossipKeyRotation | None = None
+        self.expiry_check: CaExpiryCheck | None = None
+        """The scheduled check of every CA's live expiry (``pki.expiryCheck``), once Consul runs."""
         self.consul_provider: consul.Provider | None = None
         """Consul's API (config-entry intentions, catalog look-ups), trusting the server chain's CA from Vault."""
         if self.pki.complete:
@@ -176,6 +179,16 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                     parent=self, providers=[self.consul_provider] if self.consul_provider is not None else None
                 ),
             )
+
+            # --- Day 2 (issue 17): CA expiry guardrails, a daily check of every live CA ----------------
+            expiry = expiry_check_args(settings, layout)
+            if expiry is not None:
+                self.expiry_check = CaExpiryCheck(
+                    f"{name}-ca-expiry-check",
+                    expiry,
+                    consul_release=cast(pulumi.Output[str], self.consul.release.name),
+                    parent=self,
+                )
 
             # --- Day 2 (issue 17): Vault's Consul secrets engine, rotations as declared versions -------
             if settings.rotation.consul_secrets_engine.enabled and self.consul_provider is not None:

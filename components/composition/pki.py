@@ -21,8 +21,10 @@ from ..pki.component import (
     RootArgs,
     VaultRootArgs,
 )
+from ..pki.expiry_check import CaExpiryCheckArgs
 from ..pki.plan import LevelPlan, MountPlan, RoleSpec, RootPlan, build_plan
 from ..settings import ChainName, RootCustody, Settings, duration_seconds
+from ..settings.images import Image, image_reference
 from ..settings.models import MAX_PRODUCTION_LEVEL1_TTL
 
 
@@ -145,6 +147,35 @@ def _role_args(role: RoleSpec) -> PkiRoleArgs:
         use_csr_sans=role.use_csr_sans,
         key_usages=role.key_usages,
         ext_key_usages=role.ext_key_usages,
+    )
+
+
+def expiry_check_args(settings: Settings, layout: Layout) -> CaExpiryCheckArgs | None:
+    """The scheduled CA expiry check (``pki.expiryCheck``), or None when it is disabled.
+
+    It reads every Vault-held CA of the layout (the root's mount only with custody ``vault``: an offline or KMS
+    root's expiry is in ``pkiNotAfter.root``) and Consul's active Connect root and intermediates.
+    """
+    check = settings.pki.expiry_check
+    if not check.enabled:
+        return None
+    root = [layout.root_mount.path] if layout.root_mount is not None else []
+    return CaExpiryCheckArgs(
+        name=f"{layout.consul_fullname}-ca-expiry-check",
+        namespace=layout.consul_namespace,
+        schedule=check.schedule,
+        threshold_days=check.threshold_days,
+        vault_address=settings.vault.address,
+        vault_ca_mounts=(*root, *(mount.path for chain in ChainName for mount in layout.chain_mounts(chain))),
+        consul_https_address=f"{layout.consul_server_service}.{layout.consul_namespace}.svc:8501",
+        consul_ca_mount=layout.issuing_mount(ChainName.SERVER).path,
+        image=image_reference(settings, Image.CONSUL),
+        vault_namespace=settings.vault.namespace,
+        vault_ca_secret=(
+            (layout.vault_ca_secret_name, layout.vault_ca_secret_key)
+            if settings.vault.tls.ca_cert_pem is not None
+            else None
+        ),
     )
 
 

@@ -86,6 +86,11 @@ def load_certificate(pem: str, what: str) -> x509.Certificate:
         raise CertificateCheckError(f"{what} is not a valid PEM certificate: {error}") from None
 
 
+def not_after_iso(pem: str, what: str) -> str:
+    """A PEM certificate's notAfter as an ISO-8601 UTC timestamp, ``YYYY-MM-DDTHH:MM:SSZ`` (sorts as text)."""
+    return load_certificate(pem, what).not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def load_csr(pem: str, what: str) -> x509.CertificateSigningRequest:
     """Parse one PEM certificate signing request."""
     try:

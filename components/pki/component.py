@@ -35,6 +35,7 @@ from .certificates import (
     check_root,
     check_signed_level1,
     load_certificate,
+    not_after_iso,
     verify_signed_level1,
 )
 from .defaults import (
@@ -316,6 +317,27 @@ def _after(resources: Sequence[pulumi.Resource], value: Any) -> pulumi.Output[An
     return pulumi.Output.all(*[resource.urn for resource in resources]).apply(lambda _: value)
 
 
+def _not_after(certificate: pulumi.Input[str], what: str) -> pulumi.Output[str]:
+    """A CA certificate's notAfter, ISO-8601 UTC, parsed from the certificate itself once it is known.
+
+    pulumi-vault 7.x exports no expiry for a CA: ``SecretBackendRootCert`` and ``SecretBackendRootSignIntermediate``
+    have ``not_after`` only as an optional input (echoed back, empty unless set), so the certificate is the source.
+    """
+
+    def parse(pem: str) -> str:
+        try:
+            return not_after_iso(pem, what)
+        except CertificateCheckError as error:
+            raise pulumi.RunError(str(error)) from None
+
+    return pulumi.Output.from_input(certificate).apply(parse)
+
+
+def _earliest(dates: Sequence[pulumi.Output[str]]) -> pulumi.Output[str]:
+    """The earliest of ISO-8601 UTC timestamps (they sort as text)."""
+    return pulumi.Output.all(*dates).apply(lambda values: min(values))
+
+
 def _by_name(values: Mapping[ChainName, pulumi.Output[str]]) -> pulumi.Output[Mapping[str, str]]:
     """Per-chain Outputs as one Output of a map keyed by chain name (it depends on everything they depend on)."""
     return cast("pulumi.Output[Mapping[str, str]]", pulumi.Output.from_input({c.value: v for c, v in values.items()}))
@@ -343,6 +365,9 @@ class CertificateAuthority(pulumi.ComponentResource):
     """Custody ``external``: per chain still waiting, its level-1 CSR for the operator to sign offline."""
     pending_chain_names: pulumi.Output[Sequence[str]]
     """Chains whose level 1 still waits for the offline root's signature (nothing below them exists yet)."""
+    not_after: pulumi.Output[Mapping[str, str]]
+    """ISO-8601 UTC expiry (``2036-01-01T00:00:00Z``), parsed from the certificates: ``root`` (once its certificate
+    is known) and each signed chain's earliest-expiring Vault-held level (when the chain stops issuing)."""
 
     def __init__(self, name: str, args: CertificateAuthorityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = coerce_args(CertificateAuthorityArgs, args)
@@ -363,6 +388,10 @@ class CertificateAuthority(pulumi.ComponentResource):
         """Per complete chain, its deepest mount's path, resolving once that CA can issue."""
         self.role_issue_paths: dict[ChainName, pulumi.Output[str]] = {}
         """Per complete chain with a role, its issue path, resolving once the role exists."""
+        self.root_not_after: pulumi.Output[str] | None = None
+        """The root certificate's notAfter (None while an external root's certificate is not given)."""
+        self.chain_not_afters: dict[ChainName, pulumi.Output[str]] = {}
+        """Per signed chain, the earliest notAfter of its Vault-held levels: the date the chain stops issuing."""
 
         root_pem, root_ready, root_mount_path = self._root()
         pending: list[ChainName] = []
@@ -397,6 +426,10 @@ class CertificateAuthority(pulumi.ComponentResource):
         self.connect_intermediate_pki_path = pulumi.Output.from_input(args.connect_intermediate_pki_path)
         self.level1_csr_pems = _by_name(self.level1_csrs)
         self.pending_chain_names = pulumi.Output.from_input([c.value for c in pending])
+        not_after = {c.value: d for c, d in self.chain_not_afters.items() if c not in pending}
+        if self.root_not_after is not None:
+            not_after = {"root": self.root_not_after, **not_after}
+        self.not_after = cast("pulumi.Output[Mapping[str, str]]", pulumi.Output.from_input(not_after))
         self.register_outputs(
             {
                 "rootMountPath": self.root_mount_path,
@@ -408,6 +441,7 @@ class CertificateAuthority(pulumi.ComponentResource):
                 "connectIntermediatePkiPath": self.connect_intermediate_pki_path,
                 "level1CsrPems": self.level1_csr_pems,
                 "pendingChainNames": self.pending_chain_names,
+                "notAfter": self.not_after,
             }
         )
 
@@ -500,12 +534,11 @@ class CertificateAuthority(pulumi.ComponentResource):
                 )
             except CertificateCheckError as error:
                 raise pulumi.RunError(str(error)) from None
+            self.root_not_after = _not_after(root.certificate_pem, root.certificate_pem_source)
             return pulumi.Output.from_input(root.certificate_pem), [], nothing
         return None, [], nothing
 
-    def _vault_root(
-        self, plan: VaultRootArgs
-    ) -> tuple[pulumi.Output[str], list[pulumi.Resource], pulumi.Output[str]]:
+    def _vault_root(self, plan: VaultRootArgs) -> tuple[pulumi.Output[str], list[pulumi.Resource], pulumi.Output[str]]:
         prefix = f"{self._name}-root"
         mount, hygiene = self._mount(prefix, plan.mount)
         root = vault.pkisecret.SecretBackendRootCert(
@@ -524,6 +557,7 @@ class CertificateAuthority(pulumi.ComponentResource):
         )
         issuer = self._issuer(prefix, plan.mount.path, root.issuer_id, plan.issuer_name, [root])
         self.ready.extend(hygiene + issuer)
+        self.root_not_after = _not_after(root.certificate, f"the root certificate in {plan.mount.path}")
         return root.certificate, [root, *hygiene, *issuer], _after([*hygiene, *issuer], plan.mount.path)
 
     # ------------------------------------------------------------------------------- chains
@@ -537,6 +571,7 @@ class CertificateAuthority(pulumi.ComponentResource):
         parent_ready = root_ready
         # Level 1 is signed by the Vault-held root (if any); deeper levels by the level above, inside Vault.
         signer_path = root.in_vault.mount.path if root.in_vault is not None else None
+        not_afters: list[pulumi.Output[str]] = []
         for number, level in enumerate(chain.levels, start=1):
             prefix = f"{self._name}-{chain_name.value}-l{number}"
             path = level.mount.path
@@ -565,6 +600,7 @@ class CertificateAuthority(pulumi.ComponentResource):
                 self.level1_csrs[chain_name] = csr.csr
                 return None
             certificate, sign_resources = signed
+            not_afters.append(_not_after(certificate, f"the CA certificate signed for {path}"))
             assert parent_chain is not None  # a signed level always has its issuers' chain
             bundle = pulumi.Output.all(certificate, parent_chain).apply(lambda pems: _bundle(pems[0], pems[1]))
             set_signed = vault.pkisecret.SecretBackendIntermediateSetSigned(
@@ -581,6 +617,7 @@ class CertificateAuthority(pulumi.ComponentResource):
             parent_ready = [*hygiene, *issuer]
             signer_path = path
         self._issuing_ready[chain_name] = parent_ready
+        self.chain_not_afters[chain_name] = _earliest(not_afters)
         return parent_chain
 
     def _sign_in_vault(

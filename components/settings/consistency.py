@@ -20,6 +20,8 @@ from .errors import Problem
 from .images import CHART_DEFAULTS, configured_image, images_in_use, is_digest_pinned
 from .models import (
     ALLOWED_KEY_BITS,
+    CONSUL_CHART_NAME,
+    CONSUL_FULLNAME_MAX,
     DEFAULT_INTERMEDIATE_TTLS,
     HTTP_URL_CHECK,
     MAX_PRODUCTION_LEVEL1_TTL,
@@ -194,6 +196,7 @@ def _pki_chains(settings: Settings) -> Iterator[Problem]:
             above_name, above_seconds = "pki.consulIntermediateTtl", seconds
         if name is ChainName.CONNECT:
             yield from _consul_ca_ttls(settings)
+            yield from _expiry_threshold(settings)
         if duration_seconds(chain.leaf_max_ttl) >= above_seconds:
             yield Problem(f"{base}.leafMaxTtl", f"'{chain.leaf_max_ttl}' must be shorter than {above_name}")
         if duration_seconds(chain.leaf_ttl) > duration_seconds(chain.leaf_max_ttl):
@@ -238,6 +241,29 @@ def _root_certificates(settings: Settings) -> Iterator[Problem]:
         except CertificateCheckError as error:
             message = str(error)
             yield Problem(path, message[len(path) + 1 :] if message.startswith(path + " ") else message)
+
+
+def _expiry_threshold(settings: Settings) -> Iterator[Problem]:
+    """The CA expiry check's threshold leaves Consul's intermediate, renewed at half its life, out of alarm.
+
+    Consul's leader renews its Connect intermediate once more than half its lifetime has passed (consul
+    agent/consul/leader_connect_ca.go ``RenewIntermediate``), so a healthy intermediate always has more than half of
+    ``intermediate_cert_ttl`` left; a threshold at or above that would fail every run.
+    """
+    check = settings.pki.expiry_check
+    half = duration_seconds(settings.pki.consul_intermediate_ttl) // 2
+    if check.enabled and check.threshold_days * 86400 >= half:
+        allowed = (
+            f"allowed: 1 to {(half - 1) // 86400}"
+            if half > 86400
+            else "allowed: none; raise pki.consulIntermediateTtl or set pki.expiryCheck.enabled false"
+        )
+        yield Problem(
+            "pki.expiryCheck.thresholdDays",
+            f"{check.threshold_days} is not below half of pki.consulIntermediateTtl "
+            f"('{settings.pki.consul_intermediate_ttl}'), which Consul renews at half life, so every run would "
+            f"fail; {allowed}",
+        )
 
 
 def _consul_ca_ttls(settings: Settings) -> Iterator[Problem]:
@@ -353,6 +379,16 @@ def _vault_identity(settings: Settings) -> Iterator[Problem]:
 
 def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem]:
     consul = settings.consul
+    if len(consul.fullname) > CONSUL_FULLNAME_MAX:
+        # consul.name is at most 40 (its model), so only a long release name gets here
+        yield Problem(
+            "consul.releaseName",
+            f"'{consul.release_name}' makes the chart name its resources '{consul.fullname}-…' "
+            f"({len(consul.fullname)} characters before the suffix); allowed: at most "
+            f"{CONSUL_FULLNAME_MAX - len(CONSUL_CHART_NAME) - 1} characters (the chart adds '-{CONSUL_CHART_NAME}'), "
+            "or set consul.name (at most 40): the server StatefulSet '<name>-server' must stay within 52 characters "
+            "for its pods' controller-revision-hash label, and the chart does not shorten derived names",
+        )
     if consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES and consul.address is None:
         yield Problem("consul.address", "is required when consul.intentionsRendering is 'config-entries'")
     if (
@@ -371,7 +407,8 @@ def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem
     if consul.enterprise and (consul_image is None or "-ent" not in consul_image):
         yield Problem(
             "images.consul",
-            f"{consul_image!r} is not a Consul Enterprise image; with consul.enterprise set an -ent image, "
+            f"{'unset (the chart default)' if consul_image is None else repr(consul_image)} is not a Consul Enterprise "
+            "image; with consul.enterprise set an -ent image, "
             "e.g. 'hashicorp/consul-enterprise:1.22-ent' (the chart's default image is Consul OSS)",
         )
     if consul.snapshot_agent.enabled and not consul.enterprise:

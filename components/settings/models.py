@@ -378,6 +378,19 @@ class ChainsSettings(SettingsModel):
         return result
 
 
+class CaExpiryCheckSettings(SettingsModel):
+    """The scheduled check that reads every CA's live expiry and fails before a threshold (docs/operations.md)."""
+
+    enabled: bool = True
+    """Run the CronJob `<fullname>-ca-expiry-check` in Consul's namespace (on in every environment: it holds no
+    credential and runs once a day)."""
+    threshold_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    """A run fails when any CA (Vault-held or Consul's active Connect root and intermediates) expires within this
+    many days; must stay below half of `pki.consulIntermediateTtl` (Consul renews its intermediate at half life)."""
+    schedule: Annotated[str, Field(pattern=r"^(\S+ ){4}\S+$")] = "17 6 * * *"
+    """When it runs: a five-field cron schedule, UTC."""
+
+
 class PkiSettings(SettingsModel):
     """Root custody, key algorithm and the chains under the root."""
 
@@ -405,6 +418,8 @@ class PkiSettings(SettingsModel):
     """TTL of the intermediate Consul creates in its own mount under the mesh chain."""
     chains: ChainsSettings = ChainsSettings()
     """The four chains under the root."""
+    expiry_check: CaExpiryCheckSettings = CaExpiryCheckSettings()
+    """The scheduled check of every CA's live expiry."""
 
 
 # ---------------------------------------------------------------------------------------- kubernetes
@@ -491,6 +506,18 @@ class ImagesSettings(SettingsModel):
     `quay.io/brancz/kube-rbac-proxy:v0.18.1`)."""
 
 
+CONSUL_CHART_NAME = "consul"
+"""The chart's name: ``consul.fullname`` is ``<releaseName>-consul`` unless ``global.name`` is set."""
+CONSUL_FULLNAME_MAX = 45
+"""The longest ``consul.fullname`` whose derived names Kubernetes accepts. The chart names resources
+``<fullname>-<suffix>`` without truncating them (chart 2.0.3 templates, e.g. server-statefulset.yaml
+``{{ template "consul.fullname" . }}-server``, connect-inject-service.yaml ``...-connect-injector``). The server
+StatefulSet's pods carry the label ``controller-revision-hash: <StatefulSet name>-<hash>`` (up to 10 characters
+of hash; a label value is at most 63), so ``<fullname>-server`` may have at most 52 characters
+(kubernetes/kubernetes#64023): 45 for the fullname. Every Service name (``-connect-injector``, the longest
+suffix, 17) then stays within a DNS label's 63."""
+
+
 class ConsulSettings(SettingsModel):
     """The Consul cluster the Helm chart installs."""
 
@@ -501,9 +528,19 @@ class ConsulSettings(SettingsModel):
     domain: DnsName = "consul"
     """Consul's DNS domain."""
     release_name: Annotated[str, AfterValidator(lambda v: _label(v, 53))] = "consul"
-    """The Helm release name of the Consul chart."""
+    """The Helm release name of the Consul chart: at most 38 characters unless ``name`` is set (the chart's names
+    ``<release>-consul-<component>`` must stay valid Kubernetes names), at most 53 (Helm's limit) with it."""
     name: Annotated[str, AfterValidator(lambda v: _label(v, 40))] | None = None
     """The chart's ``global.name``; defaults to ``<releaseName>-consul``."""
+
+    @property
+    def fullname(self) -> str:
+        """The chart's ``consul.fullname`` (templates/_helpers.tpl): ``global.name``, else ``<releaseName>-consul``.
+
+        Helm cuts it at 63 (``trunc 63 | trimSuffix "-"``); the consistency check keeps it to
+        :data:`CONSUL_FULLNAME_MAX`, far below, so the cut never applies to settings that validate.
+        """
+        return self.name or f"{self.release_name}-{CONSUL_CHART_NAME}"
     chart_version: Literal["2.0.3"] = "2.0.3"
     """The Consul chart version; pinned, the values builder knows only this one."""
     server_replicas: Annotated[int, Field(ge=1, le=9)] = 1

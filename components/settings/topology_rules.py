@@ -75,8 +75,10 @@ def topology_problems(settings: Settings) -> Iterator[Problem]:
         index = [peer.stack for peer in topology.peers].index(stack)
         yield Problem(f"topology.peers[{index}].stack", f"'{stack}' is referenced by two peers; one peer per stack")
     short = [short_stack_name(peer.stack) for peer in topology.peers]
-    same_stack = {short_stack_name(stack) for stack in _duplicates([peer.stack for peer in topology.peers])}
-    for name in sorted(_duplicates(short) - same_stack):
+    # Distinct stacks only: a stack listed twice is the problem above, but another stack with its short name is
+    # still a second, separate clash.
+    distinct_stacks = dict.fromkeys(peer.stack for peer in topology.peers)
+    for name in sorted(_duplicates([short_stack_name(stack) for stack in distinct_stacks])):
         index = short.index(name)
         yield Problem(
             f"topology.peers[{index}].stack",

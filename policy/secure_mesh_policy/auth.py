@@ -7,6 +7,7 @@ import binascii
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from pulumi_policy.proxy import UnknownValueError
 
@@ -359,7 +360,19 @@ def k8s_ttl(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
         )
 
 
-IN_CLUSTER_HOSTS = ("https://kubernetes.default.svc", "https://kubernetes.default", "https://kubernetes")
+IN_CLUSTER_NAMES = ("kubernetes.default.svc", "kubernetes.default", "kubernetes")
+"""The in-cluster API server's Service names a pod resolves (the ``kubernetes`` Service in ``default``)."""
+CLUSTER_DOMAIN_OF_THE_API = "kubernetes.default.svc."
+"""Its fully qualified form starts so and ends in the cluster domain (``cluster.local`` unless configured)."""
+
+
+def in_cluster_host(host: str) -> bool:
+    """Whether ``kubernetes_host`` is the in-cluster API server: https, one of its Service names (or the FQDN
+    under any cluster domain), any port. ``https://kubernetes.example.com`` is a public name, not in-cluster.
+    """
+    parts = urlsplit(host.strip())
+    name = (parts.hostname or "").lower()
+    return parts.scheme == "https" and (name in IN_CLUSTER_NAMES or name.startswith(CLUSTER_DOMAIN_OF_THE_API))
 
 
 @resource_rule(
@@ -372,9 +385,7 @@ IN_CLUSTER_HOSTS = ("https://kubernetes.default.svc", "https://kubernetes.defaul
 )
 def k8s_reviewer(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
     """In-cluster Vault uses its local reviewer token."""
-    host = str(res.get("kubernetesHost", "")).rstrip("/")
-    in_cluster = any(host == h or host.startswith(h + ":") or host.startswith(h + ".") for h in IN_CLUSTER_HOSTS)
-    if not in_cluster:
+    if not in_cluster_host(str(res.get("kubernetesHost", ""))):
         return
     if res.has("tokenReviewerJwt") or res.has("tokenReviewerJwtWo"):
         yield res.finding(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import types as t
-from .chart import consul_values, mesh_intermediate_paths, split_issue
+from .chart import consul_values, is_consul_release, mesh_intermediate_paths, split_issue
 from .documents import (
     REACH,
     duration_seconds,
@@ -18,6 +18,7 @@ from .documents import (
     literal_prefix,
     parse_json_text,
     parse_policy,
+    value_at,
 )
 from .framework import (
     ENVIRONMENT_SETTING,
@@ -349,6 +350,96 @@ def pki_ttl_cascade(view: StackView, config: Mapping[str, Any]) -> Iterator[Find
                 ),
                 values.release.urn,
             )
+
+
+# Consul's CA configuration rules (consul agent/structs/connect_ca.go ``CommonCAProviderConfig.Validate``) and the
+# defaults it starts from before decoding what is given (agent/connect/ca/common.go ``defaultCommonConfig``).
+CONSUL_CA_DEFAULTS = {"leaf": 72 * 3600, "intermediate": 8760 * 3600, "root": 87600 * 3600}
+CONSUL_MIN_LEAF_TTL = 3600
+"""``MinLeafCertTTL``: 1h."""
+CONSUL_MAX_LEAF_TTL = 8760 * 3600
+"""``MaxLeafCertTTL``: 365 days."""
+CONSUL_MIN_INTERMEDIATE_TTL = 3 * 3600
+"""3 × ``IntermediateCertRenewInterval`` (1h): the leader checks hourly and renews past half the lifetime."""
+_CONSUL_TTL_KEYS = {
+    "leaf": ("leaf_cert_ttl", "LeafCertTTL"),
+    "intermediate": ("intermediate_cert_ttl", "IntermediateCertTTL"),
+    "root": ("root_cert_ttl", "RootCertTTL"),
+}
+CONSUL_CA_SOURCES = (
+    "global.secretsBackend.vault.connectCA.additionalConfig",
+    "server.extraConfig",
+)
+"""Where a Consul release's values set the CA TTLs: the chart merges ``additionalConfig`` into the servers' agent
+config and loads ``server.extraConfig`` after everything else, so a later source wins (chart 2.0.3
+templates/server-config-configmap.yaml)."""
+
+
+def _consul_ca_config(res: Res) -> tuple[dict[str, int], dict[str, str]]:
+    """The effective (leaf, intermediate, root) TTLs a Consul CA config gives, and where each non-default came from."""
+    ttls = dict(CONSUL_CA_DEFAULTS)
+    origin: dict[str, str] = {}
+    if res.type == t.CONSUL_CA:
+        sources = [("configJson", parse_json_text(res.get("configJson"))[0]), ("config", res.get("config"))]
+    else:
+        values = res.get("values")
+        sources = [(f"values.{key}", parse_json_text(value_at(values, key))[0]) for key in CONSUL_CA_SOURCES]
+    for where, data in sources:
+        for name, keys in _CONSUL_TTL_KEYS.items():
+            for _key, value in find_keys(data if isinstance(data, Mapping) else {}, keys):
+                seconds = duration_seconds(value)
+                if seconds is not None:
+                    ttls[name], origin[name] = seconds, where
+    return ttls, origin
+
+
+@resource_rule(
+    "CSL-CA-TTL",
+    checks="Every Consul Connect CA configuration (the chart's connectCA.additionalConfig and server.extraConfig, "
+    "a consul CertificateAuthority resource) passes Consul's own validation, defaults filled in: leaf_cert_ttl "
+    "from 1h to 8760h, intermediate_cert_ttl at least 3h and at least 3 × leaf_cert_ttl, root_cert_ttl at least "
+    "intermediate_cert_ttl.",
+    why="Consul refuses the whole CA configuration otherwise (consul agent/structs/connect_ca.go "
+    "CommonCAProviderConfig.Validate, defaults from agent/connect/ca/common.go defaultCommonConfig): at bootstrap "
+    "the servers get no Connect CA, later the update is rejected. 3 × leaf: a proxy only receives a new "
+    "intermediate with its next leaf.",
+    fix="Keep leaf_cert_ttl 72h and intermediate_cert_ttl >= 3 × that (default 8760h); never set root_cert_ttl "
+    "below intermediate_cert_ttl.",
+    types=(t.HELM_RELEASE, t.CONSUL_CA),
+)
+def consul_ca_ttl(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
+    """Consul's CA TTL orderings hold for each CA configuration."""
+    if res.type == t.HELM_RELEASE and not is_consul_release(res):
+        return
+    ttls, origin = _consul_ca_config(res)
+    leaf, intermediate, root = ttls["leaf"], ttls["intermediate"], ttls["root"]
+
+    def where(name: str) -> str:
+        key = _CONSUL_TTL_KEYS[name][0]
+        return f"{key} in {origin[name]}" if name in origin else f"{key} (unset: Consul's default)"
+
+    if not CONSUL_MIN_LEAF_TTL <= leaf <= CONSUL_MAX_LEAF_TTL:
+        yield res.finding(
+            where("leaf"),
+            human(leaf),
+            f"Consul refuses a leaf_cert_ttl outside {human(CONSUL_MIN_LEAF_TTL)} to {human(CONSUL_MAX_LEAF_TTL)}",
+            "set leaf_cert_ttl to 72h",
+        )
+    minimum = max(CONSUL_MIN_INTERMEDIATE_TTL, 3 * leaf)
+    if intermediate < minimum:
+        yield res.finding(
+            where("intermediate"),
+            human(intermediate),
+            f"Consul refuses an intermediate_cert_ttl below 3h and below 3 × leaf_cert_ttl ({human(leaf)})",
+            f"set intermediate_cert_ttl to at least {human(minimum)}",
+        )
+    if root < intermediate:
+        yield res.finding(
+            where("root"),
+            human(root),
+            f"Consul refuses a root_cert_ttl shorter than intermediate_cert_ttl ({human(intermediate)})",
+            f"set root_cert_ttl to at least {human(intermediate)} (or leave it at 87600h)",
+        )
 
 
 @resource_rule(

@@ -90,6 +90,8 @@ CONSUL_CRD_GROUP = "consul.hashicorp.com"
 CONSUL_INTENTIONS = "consul:index/configEntryServiceIntentions:ConfigEntryServiceIntentions"
 CONSUL_SERVICE_DEFAULTS = "consul:index/configEntryServiceDefaults:ConfigEntryServiceDefaults"
 CONSUL_CONFIG_ENTRY = "consul:index/configEntry:ConfigEntry"
+CONSUL_CA = "consul:index/certificateAuthority:CertificateAuthority"
+"""The Connect CA configuration after bootstrap (``PUT /v1/connect/ca/configuration``): ``configJson`` or ``config``."""
 
 # Random
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"

@@ -27,6 +27,7 @@ from secure_mesh.layout import (
     truncate_name,
 )
 from secure_mesh.settings import ChainName
+from secure_mesh.settings.errors import SettingsError
 from tests.identities.variants import settings_for
 from tests.onboarding.stacks import onboarding_config, onboarding_settings
 
@@ -208,9 +209,9 @@ ENTERPRISE_SNAPSHOTS: dict[str, Any] = {
     "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"},
 }
 
-LONG_RELEASE: dict[str, Any] = {"consul": {"releaseName": "r" * 48}}
-"""A 48-character release: ``consul.fullname`` is 55 characters, so ``<fullname>-server-acl-init`` cut at 63
-ends in ``-`` (which Helm's trimSuffix drops) and ``<fullname>-connect-injector`` cut at 63 ends in a letter."""
+LONGEST_RELEASE: dict[str, Any] = {"consul": {"releaseName": "r" * 38}}
+"""The longest release name the settings accept without ``consul.name``: ``consul.fullname`` is then 45 characters,
+the most for which the chart's ``<fullname>-server`` StatefulSet (52) and every derived name stay valid."""
 
 EXPECTED = Path(__file__).parent / "expected"
 """The expected documents, reviewed by hand: change them only with the change of name you intend."""
@@ -246,21 +247,42 @@ def test_root_outside_vault_leaves_only_the_intermediate_mounts() -> None:
     assert layout.all_pki_mounts[0].path == f"{layout.mount_prefix}/server/pki_int1"
 
 
-def test_names_past_63_characters_are_cut_and_lose_a_trailing_dash() -> None:
-    layout = Layout(settings_for("dev", LONG_RELEASE))
-    fullname = "r" * 48 + "-consul"
-    assert layout.consul_fullname == fullname and len(fullname) == 55
+def test_derived_names_are_the_charts_whole_names_at_the_longest_release() -> None:
+    # The chart (2.0.3) names service accounts and Services "<fullname>-<component>" without truncating them; a
+    # cut name would bind a Vault role to another account ("<fullname>-server-acl-init" cut to "<fullname>-server").
+    layout = Layout(settings_for("dev", LONGEST_RELEASE))
+    fullname = "r" * 38 + "-consul"
+    assert layout.consul_fullname == fullname and len(fullname) == 45
     accounts = {i.value: layout.service_account(i) for i in Identity}
     assert accounts == {
-        "server": fullname + "-server",  # 62: untouched
-        "client": fullname + "-client",  # 62
-        "server-acl-init": fullname + "-server",  # cut to "<fullname>-server-" (63), then trimSuffix "-"
-        "partition-init": fullname + "-partiti",  # cut to exactly 63
-        "connect-injector": fullname + "-connect",  # cut to exactly 63, ending in a letter
+        "server": fullname + "-server",
+        "client": fullname + "-client",
+        "server-acl-init": fullname + "-server-acl-init",
+        "partition-init": fullname + "-partition-init",
+        "connect-injector": fullname + "-connect-injector",
         "ca-reader": "*",
     }
-    assert layout.mesh_gateway_service_account == fullname + "-mesh-ga"
-    assert layout.mesh_gateway_service == fullname + "-mesh-ga"
+    assert layout.mesh_gateway_service_account == layout.mesh_gateway_service == fullname + "-mesh-gateway"
+    assert len(layout.consul_server_service) == 52, "the StatefulSet's name: its revision-hash label stays within 63"
+    names = [*accounts.values(), layout.mesh_gateway_service, layout.consul_ui_service, *layout.webhook_dns_names[:1]]
+    assert max(len(name) for name in names) == 62, "the connect injector's Service, the longest, is a valid label"
+
+
+def test_a_release_one_character_longer_is_refused_before_any_name_is_derived() -> None:
+    with pytest.raises(SettingsError) as raised:
+        settings_for("dev", {"consul": {"releaseName": "r" * 39}})
+    assert [(p.path, p.message) for p in raised.value.problems] == [
+        (
+            "consul.releaseName",
+            f"'{'r' * 39}' makes the chart name its resources '{'r' * 39}-consul-…' (46 characters before the "
+            "suffix); allowed: at most 38 characters (the chart adds '-consul'), or set consul.name (at most 40): "
+            "the server StatefulSet '<name>-server' must stay within 52 characters for its pods' "
+            "controller-revision-hash label, and the chart does not shorten derived names",
+        )
+    ]
+    # consul.name (at most 40) lifts the limit on the release name: the chart then ignores the release's length
+    named = Layout(settings_for("dev", {"consul": {"releaseName": "r" * 53, "name": "m" * 40}}))
+    assert named.consul_fullname == "m" * 40 and named.service_account(Identity.SERVER) == "m" * 40 + "-server"
 
 
 @pytest.mark.parametrize(

@@ -64,8 +64,9 @@ def test_identities_follow_clients_and_enterprise() -> None:
 # ------------------------------------------------------------------------------ property tests
 
 labels = st.from_regex(r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$", fullmatch=True)
-release_names = st.from_regex(r"^[a-z]([a-z0-9-]{0,51}[a-z0-9])?$", fullmatch=True)
-"""Up to the 53 characters a release name may have, so derived names cross Helm's 63-character cut."""
+release_names = st.from_regex(r"^[a-z]([a-z0-9-]{0,36}[a-z0-9])?$", fullmatch=True)
+"""Up to the 38 characters a release name may have without consul.name (the chart's fullname '<release>-consul' is
+then 45, the most for which every derived name stays within Kubernetes' limits)."""
 prefixes = st.lists(st.from_regex(r"^[a-z]([a-z0-9_]{0,10}[a-z0-9])?$", fullmatch=True), min_size=1, max_size=3).map(
     "/".join
 )
@@ -103,15 +104,12 @@ def test_names_are_valid_unique_and_stable(settings_: Settings) -> None:
         if identity is Identity.CA_READER:
             continue
         account = layout.service_account(identity)
+        # the chart's own name, never cut (a cut name would be another account), and a valid DNS label
+        assert account == f"{layout.consul_fullname}-{identity.value}"
         assert len(account) <= 63 and DNS_LABEL.match(account), f"{account!r} is not a DNS label"
-        whole = f"{layout.consul_fullname}-{identity.value}"
-        # Helm's trunc 63 | trimSuffix "-": the whole name when it fits, else its first 63 characters less a "-"
-        if len(whole) <= 63:
-            assert account == whole
-        else:
-            assert whole.startswith(account) and len(account) == len(whole[:63].rstrip("-"))
-    for name in (layout.mesh_gateway_service_account, layout.consul_fullname):
+    for name in (layout.mesh_gateway_service_account, layout.consul_fullname, *layout.webhook_dns_names[:1]):
         assert len(name) <= 63 and DNS_LABEL.match(name), f"{name!r} is not a DNS label"
+    assert len(layout.consul_server_service) <= 52, "the server StatefulSet's revision-hash label fits in 63"
     policies = [layout.policy_name(i) for i in layout.identities] + [layout.mesh_ca_policy_name]
     assert len(set(policies)) == len(policies)
     roles = [layout.auth_role(i) for i in layout.identities]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as kubernetes
@@ -98,6 +98,16 @@ ENTRY_RULES: dict[str, tuple[DestinationEntry, str, str]] = {
         DestinationEntry("a" * 64, (SourceRule("web", ALLOW),)),
         ".destination",
         f"'{'a' * 64}' is 64 characters long; expected at most 63",
+    ),
+    "destination not a string": (  # what a YAML program could send: reported, not a crash
+        DestinationEntry(cast(str, 5), (SourceRule("web", ALLOW),)),
+        ".destination",
+        "5 is not a name; expected a string",
+    ),
+    "L7 on an undeclared destination": (  # the name is the problem; no protocol to check the permissions against
+        DestinationEntry("cache", (SourceRule("web", permissions=L7),)),
+        ".destination",
+        f"'cache' is not a service in MeshIntentionsArgs.services; declared: {DECLARED}",
     ),
     "no sources": (DestinationEntry("spare", ()), ".sources", EMPTY_SOURCES),
     "undeclared local source": (

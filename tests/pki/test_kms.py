@@ -411,3 +411,14 @@ def test_build_crl_signature_is_kms_made(kms: Any) -> None:
     crl = x509.load_pem_x509_crl(build_crl(signer, root_pem, 1, 3600).encode())
     other = build_root_certificate(KmsSigner(_key(kms), REGION, kms), "Example Corp root CA", "Example Corp", 3600, 4)
     assert not crl.is_signature_valid(x509.load_pem_x509_certificate(other.encode()).public_key())  # type: ignore[arg-type]
+
+
+def test_not_after_is_read_from_the_certificate_and_a_bad_one_is_named() -> None:
+    from secure_mesh.pki.certificates import CertificateCheckError, not_after_iso
+    from tests.mocks.pki import fake_certificate
+
+    assert not_after_iso(fake_certificate("boundary", 1), "x") == "2026-01-01T00:00:01Z"
+    with pytest.raises(CertificateCheckError, match="the root certificate in pki/root is not a valid PEM"):
+        not_after_iso(
+            "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", "the root certificate in pki/root"
+        )

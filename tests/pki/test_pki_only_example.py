@@ -152,8 +152,8 @@ def test_the_server_chain_whole_inputs(example: ProgramRun) -> None:
 
 def test_it_exports_the_server_chain_for_clients_to_trust(example: ProgramRun) -> None:
     assert example.outputs == {
-        "serverCaChainPem": fake_certificate("team-ca-server-l2-signed")
-        + fake_certificate("team-ca-server-l1-signed")
-        + fake_certificate("team-ca-root-ca"),
+        "serverCaChainPem": fake_certificate("team-ca-server-l2-signed", YEAR)
+        + fake_certificate("team-ca-server-l1-signed", 2 * YEAR)
+        + fake_certificate("team-ca-root-ca", 10 * YEAR),
         "issuePaths": {"server": "team-pki/server/int2/issue/web"},
     }

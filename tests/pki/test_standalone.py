@@ -33,7 +33,7 @@ from secure_mesh.pki.component import (
 )
 from secure_mesh.vocabulary import ChainName, KeyType, RootCustody
 from tests.harness import PROJECT_DIR, ProgramRun
-from tests.mocks.pki import fake_certificate
+from tests.mocks.pki import fake_certificate, mock_not_after
 
 from .helpers import (
     CRL,
@@ -248,6 +248,7 @@ def build(args: Any) -> CertificateAuthority:
             "connectIntermediatePkiPath": ca.connect_intermediate_pki_path,
             "level1CsrPems": ca.level1_csr_pems,
             "pendingChainNames": ca.pending_chain_names,
+            "notAfter": ca.not_after,
         },
     )
     return ca
@@ -436,9 +437,9 @@ def test_server_chain_whole_inputs(alone: ProgramRun) -> None:
     # Each level is imported with the chain above it, up to the root.
     assert _inputs(alone, SET_SIGNED, "ca-server-l2-set-signed") == {
         "backend": "pki/server/int2",
-        "certificate": fake_certificate("ca-server-l2-signed")
-        + fake_certificate("ca-server-l1-signed")
-        + fake_certificate("ca-root-ca"),
+        "certificate": fake_certificate("ca-server-l2-signed", YEAR)
+        + fake_certificate("ca-server-l1-signed", 2 * YEAR)
+        + fake_certificate("ca-root-ca", 10 * YEAR),
     }
     # Level 2 is signed only once level 1 can sign: its issuer, default issuer and hygiene exist.
     assert dependency_names(alone, alone.one(SIGN, "ca-server-l2-signed")) == {
@@ -506,15 +507,22 @@ def test_outputs(alone: ProgramRun) -> None:
         "issuePaths": {"server": "pki/server/int2/issue/consul-server"},
         "caPaths": {"server": "pki/server/int2/cert/ca", "connect": "pki/connect/int1/cert/ca"},
         "caChains": {
-            "server": fake_certificate("ca-server-l2-signed")
-            + fake_certificate("ca-server-l1-signed")
-            + fake_certificate("ca-root-ca"),
-            "connect": fake_certificate("ca-connect-l1-signed") + fake_certificate("ca-root-ca"),
+            "server": fake_certificate("ca-server-l2-signed", YEAR)
+            + fake_certificate("ca-server-l1-signed", 2 * YEAR)
+            + fake_certificate("ca-root-ca", 10 * YEAR),
+            "connect": fake_certificate("ca-connect-l1-signed", 2 * YEAR) + fake_certificate("ca-root-ca", 10 * YEAR),
         },
         "connectRootPkiPath": "pki/connect/int1",
         "connectIntermediatePkiPath": "pki/connect/consul",
         "level1CsrPems": {},
         "pendingChainNames": [],
+        # Parsed from the mocked certificates (notAfter = issue time + the ttl asked for); a chain's is its
+        # earliest-expiring level (server: level 2, one year, not level 1's two).
+        "notAfter": {
+            "root": mock_not_after(10 * YEAR),
+            "server": mock_not_after(YEAR),
+            "connect": mock_not_after(2 * YEAR),
+        },
     }
 
 
@@ -667,6 +675,7 @@ def test_the_component_module_lists_exactly_its_outputs_at_class_level() -> None
         "connect_intermediate_pki_path",
         "level1_csr_pems",
         "pending_chain_names",
+        "not_after",
     }
     hints = inspect.get_annotations(CertificateAuthority, eval_str=True)
     assert all(typing.get_origin(hint) is pulumi.Output for hint in hints.values())

@@ -8,9 +8,13 @@ resources for the per-rule cases.
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import secure_mesh_policy
@@ -121,3 +125,38 @@ def parse_finding(message: str) -> Finding:
     found = _FINDING.match(message)
     assert found, f"not a finding message: {message!r}"
     return Finding(**found.groupdict())
+
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+"""Checked-in findings, compared whole: ``findings.json`` (one violating case per rule, tests/policy/violations.py)
+and ``case_findings.json`` (every other violating case of the policy tests, keyed ``policy:case``)."""
+CASE_FINDINGS = SNAPSHOTS / "case_findings.json"
+"""The findings of the per-rule case tables (test_resource_rules, test_stack_rules, rule_cases), by ``policy:case``."""
+
+
+def pinned(file: Path, key: str, messages: list[str]) -> list[str]:
+    """The checked-in findings of case ``key`` in ``file`` (this run's, written first, when UPDATE_SNAPSHOTS is set).
+
+    A file is shared by many cases; xdist workers update it under a lock, one entry at a time. Regenerate with
+    ``UPDATE_SNAPSHOTS=1 pytest tests/policy`` and review the diff: every changed line is a message an operator reads.
+    """
+    update = bool(os.environ.get("UPDATE_SNAPSHOTS"))
+    file.parent.mkdir(exist_ok=True)
+    with file.open("a+" if update else "r") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if update else fcntl.LOCK_SH)
+        handle.seek(0)
+        text = handle.read()
+        entries: dict[str, list[str]] = json.loads(text) if text.strip() else {}
+        if update:
+            entries[key] = messages
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(dict(sorted(entries.items())), indent=1, ensure_ascii=False) + "\n")
+    assert key in entries, f"no snapshot of {key}'s findings in {file.name}: UPDATE_SNAPSHOTS=1 pytest tests/policy"
+    return entries[key]
+
+
+def as_pinned(policy: str, messages: Iterable[str]) -> list[str]:
+    """Messages as the snapshots hold them: sorted, each prefixed with the rule's enforcement level."""
+    level = RULES[policy].info.enforcement.value
+    return sorted(f"[{level}] {m}" for m in messages)

@@ -350,9 +350,19 @@ def test_k8s_names_findings(over: dict[str, Any], expected: list[tuple[str, ...]
         ("https://kubernetes.default.svc/", True),
         ("https://kubernetes.default.svc:443", True),
         ("https://kubernetes.default.svc.cluster.local", True),
+        ("https://kubernetes.default.svc.corp.internal:443/", True),
         ("https://kubernetes", True),
+        ("https://kubernetes:6443", True),
+        ("https://KUBERNETES.default.svc", True),
         ("https://10.0.0.1:6443", False),
         ("https://api.eks.example.com", False),
+        # public names that merely start like the in-cluster ones (a prefix match would call them in-cluster)
+        ("https://kubernetes.example.com", False),
+        ("https://kubernetes.default.example.com:6443", False),
+        ("https://kubernetes-api.corp.internal", False),
+        ("https://kubernetes.default.svcx", False),
+        ("http://kubernetes.default.svc", False),
+        ("", False),
     ],
 )
 def test_k8s_reviewer_applies_only_to_an_in_cluster_vault(host: str, in_cluster: bool) -> None:

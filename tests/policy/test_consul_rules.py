@@ -230,3 +230,72 @@ def test_agent_configuration_the_pack_cannot_read_is_refused() -> None:
     assert messages("csl-extra-config", release_props(**{"client.extraVolumes": [mounted_only]})) == []
     found = messages("csl-extra-config", release_props() | {"valueYamlFiles": ["values-extra.yaml"]})
     assert len(found) == 1 and "valueYamlFiles" in found[0], found
+
+
+# ------------------------------------------------------------------- CSL-CA-TTL: Consul's own CA validation
+
+
+def _ca_extra(**ca_config: str) -> dict[str, Any]:
+    return release_props(**{"server.extraConfig": json.dumps({"connect": {"ca_config": ca_config}})})
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_program_s_consul_ca_config_passes_consul_s_validation(stack: str) -> None:
+    assert messages("csl-ca-ttl", release_props(stack), stack=stack) == []
+
+
+@pytest.mark.parametrize(
+    ("ca_config", "finding"),
+    [
+        # leaf_cert_ttl: 1h..8760h inclusive (MinLeafCertTTL / MaxLeafCertTTL).
+        ({"leaf_cert_ttl": "1h", "intermediate_cert_ttl": "3h"}, None),
+        (
+            {"leaf_cert_ttl": "59m"},
+            "leaf_cert_ttl in values.server.extraConfig = '59m': Consul refuses a leaf_cert_ttl outside 1h to "
+            "8760h. Fix: set leaf_cert_ttl to 72h",
+        ),
+        ({"leaf_cert_ttl": "8760h", "intermediate_cert_ttl": "26280h"}, None),
+        ({"leaf_cert_ttl": "8761h", "intermediate_cert_ttl": "87600h"}, "outside 1h to 8760h"),
+        # intermediate_cert_ttl >= 3 x leaf, exactly 3 x passes.
+        ({"intermediate_cert_ttl": "216h"}, None),
+        (
+            {"intermediate_cert_ttl": "215h"},
+            "intermediate_cert_ttl in values.server.extraConfig = '215h': Consul refuses an "
+            "intermediate_cert_ttl below 3h and below 3 × leaf_cert_ttl (72h). Fix: set intermediate_cert_ttl to at "
+            "least 216h",
+        ),
+        # root_cert_ttl >= intermediate_cert_ttl (default 87600h), equal passes.
+        ({"root_cert_ttl": "8760h"}, None),
+        (
+            {"root_cert_ttl": "8759h"},
+            "root_cert_ttl in values.server.extraConfig = '8759h': Consul refuses a root_cert_ttl shorter "
+            "than intermediate_cert_ttl (8760h)",
+        ),
+    ],
+)
+def test_consul_ca_ttl_boundaries(ca_config: dict[str, str], finding: str | None) -> None:
+    found = messages("csl-ca-ttl", _ca_extra(**ca_config))
+    if finding is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and finding in found[0], found
+
+
+def test_extra_config_overrides_the_connect_ca_additional_config() -> None:
+    """The chart loads server.extraConfig after everything else, so its value is the one Consul validates."""
+    props = _ca_extra(intermediate_cert_ttl="100h")
+    found = messages("csl-ca-ttl", props)
+    assert len(found) == 1 and "intermediate_cert_ttl in values.server.extraConfig = '100h'" in found[0], found
+
+
+def test_a_consul_certificate_authority_resource_is_checked_with_consul_s_defaults() -> None:
+    """After bootstrap the CA config goes through the provider's resource; missing keys take Consul's defaults."""
+    only_leaf = {"connectProvider": "vault", "configJson": json.dumps({"LeafCertTTL": "4000h"})}
+    found = messages("csl-ca-ttl", only_leaf, type_=t.CONSUL_CA)
+    assert found == [
+        "CertificateAuthority 'subject': intermediate_cert_ttl (unset: Consul's default) = '8760h': Consul refuses an "
+        "intermediate_cert_ttl below 3h and below 3 × leaf_cert_ttl (4000h). Fix: set intermediate_cert_ttl to at "
+        "least 12000h"
+    ]
+    legacy_map = {"connectProvider": "vault", "config": {"LeafCertTTL": "72h", "IntermediateCertTTL": "2h"}}
+    assert len(messages("csl-ca-ttl", legacy_map, type_=t.CONSUL_CA)) == 1

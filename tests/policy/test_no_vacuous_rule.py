@@ -13,18 +13,15 @@ the finding is the change's and not a standing one.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-from pathlib import Path
 
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from tests.policy.support import RULES, Violation, run_rules
+from tests.policy.support import RULES, SNAPSHOTS, Violation, pinned, run_rules
 from tests.policy.violations import VIOLATIONS, Violating
 
-FINDINGS = Path(__file__).resolve().parent / "snapshots" / "findings.json"
+FINDINGS = SNAPSHOTS / "findings.json"
 """Every violating case's findings, by policy name: the messages in order, as the rule wrote them."""
 
 MANDATORY = sorted(name for name, rule in RULES.items() if rule.info.enforcement is EnforcementLevel.MANDATORY)
@@ -77,30 +74,10 @@ def test_violating_case_makes_its_rule_fire(name: str) -> None:
     assert before == [], f"{name} already fires on the unchanged {case.stack} stack: {[str(v) for v in before]}"
     # sorted: a stack rule reports in the engine's registration order, which varies between runs
     messages = sorted(f"[{v.enforcement.value}] {v.message}" for v in found)
-    assert messages == _snapshot(name, messages), (
+    assert messages == pinned(FINDINGS, name, messages), (
         f"{name}'s findings on its violating case changed; if meant, regenerate tests/policy/snapshots/findings.json "
         "(UPDATE_SNAPSHOTS=1 pytest tests/policy/test_no_vacuous_rule.py) and review every changed message"
     )
-
-
-def _snapshot(name: str, messages: list[str]) -> list[str]:
-    """The checked-in findings of ``name``'s case (this run's written first when UPDATE_SNAPSHOTS is set).
-
-    The file is shared by every case; xdist workers update it under a lock, one entry at a time.
-    """
-    FINDINGS.parent.mkdir(exist_ok=True)
-    with FINDINGS.open("a+" if os.environ.get("UPDATE_SNAPSHOTS") else "r") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX if os.environ.get("UPDATE_SNAPSHOTS") else fcntl.LOCK_SH)
-        handle.seek(0)
-        text = handle.read()
-        entries: dict[str, list[str]] = json.loads(text) if text.strip() else {}
-        if os.environ.get("UPDATE_SNAPSHOTS"):
-            entries[name] = messages
-            handle.seek(0)
-            handle.truncate()
-            handle.write(json.dumps(dict(sorted(entries.items())), indent=1, ensure_ascii=False) + "\n")
-    assert name in entries, f"no snapshot of {name}'s findings: UPDATE_SNAPSHOTS=1 pytest {__file__}"
-    return entries[name]
 
 
 def test_findings_snapshot_has_no_entry_without_a_case() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from secure_mesh_policy import types as t
 
-from tests.policy.support import RULES, check
+from tests.policy.support import CASE_FINDINGS, RULES, as_pinned, check, pinned
 
 SERVER_DOMAINS = [
     "dc1.consul",
@@ -861,6 +861,31 @@ CASES = [
     ),
     bad("db-tls", t.DB_CONNECTION, db_connection(tlsCa=None), "no database CA", "db-without-ca", stack="prod"),
     # --------------------------------------------------------------- consul
+    ok("csl-ca-ttl", t.HELM_RELEASE, release(), "consul-ca-defaults"),
+    ok("csl-ca-ttl", t.HELM_RELEASE, {"chart": "vault", "values": {}}, "ca-not-consul"),
+    bad(
+        "csl-ca-ttl",
+        t.HELM_RELEASE,
+        release(server__extraConfig=json.dumps({"connect": {"ca_config": {"intermediate_cert_ttl": "200h"}}})),
+        "below 3h and below 3 × leaf_cert_ttl (72h)",
+        "ca-intermediate-short",
+    ),
+    ok(
+        "csl-ca-ttl",
+        t.CONSUL_CA,
+        {"connectProvider": "vault", "configJson": json.dumps({"LeafCertTTL": "72h", "IntermediateCertTTL": "216h"})},
+        "ca-resource-exactly-3x",
+    ),
+    bad(
+        "csl-ca-ttl",
+        t.CONSUL_CA,
+        {
+            "connectProvider": "vault",
+            "configJson": json.dumps({"IntermediateCertTTL": "8760h", "RootCertTTL": "8759h"}),
+        },
+        "root_cert_ttl shorter than intermediate_cert_ttl",
+        "ca-resource-root-short",
+    ),
     ok("csl-tls", t.HELM_RELEASE, release(), "tls"),
     ok("csl-tls", t.HELM_RELEASE, {"chart": "vault", "values": {}}, "not-consul"),
     bad("csl-tls", t.HELM_RELEASE, release(global__tls__enabled=None), "global.tls.enabled = <unset>", "tls-unset"),
@@ -1235,6 +1260,10 @@ def test_resource_rule_case(case: Case) -> None:
     for message in messages:
         assert f"'{case.id}-res'" in message, f"message does not name the resource: {message}"
         assert "Fix:" in message and " = " in message, f"message lacks property/value/fix: {message}"
+    found = as_pinned(case.policy, messages)
+    assert found == pinned(CASE_FINDINGS, f"{case.policy}:{case.id}", found), (
+        f"{case.policy}'s findings on {case.id} changed; if meant, UPDATE_SNAPSHOTS=1 pytest tests/policy and review"
+    )
 
 
 def test_every_resource_rule_has_compliant_and_violating_cases() -> None:

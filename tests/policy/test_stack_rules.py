@@ -17,7 +17,7 @@ import pytest
 from secure_mesh_policy import types as t
 
 from tests.conftest import stack_run
-from tests.policy.support import RULES, Subject, check_stack, from_run, subject
+from tests.policy.support import CASE_FINDINGS, RULES, Subject, as_pinned, check_stack, from_run, pinned, subject
 
 STACK_RULES = sorted(name for name, rule in RULES.items() if rule.info.scope == "stack")
 
@@ -810,6 +810,10 @@ def test_stack_rule_catches_weakened_stack(case: StackCase) -> None:
     assert named(subjects, case.at).urn in urns, f"{case.policy} ({case.id}) blamed {urns}, not {case.at}"
     for message, _ in matching:
         assert "Fix:" in message, message
+    messages = as_pinned(case.policy, [m for m, _ in findings])
+    assert messages == pinned(CASE_FINDINGS, f"{case.policy}:{case.id}", messages), (
+        f"{case.policy}'s findings on {case.id} changed; if meant, UPDATE_SNAPSHOTS=1 pytest tests/policy and review"
+    )
 
 
 def test_every_stack_rule_has_a_violating_case() -> None:

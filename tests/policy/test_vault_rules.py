@@ -699,9 +699,18 @@ def test_dev_may_use_plain_http_but_never_skip_verification() -> None:
     ]
     # production by policy config, not by stack name
     found = findings("csl-vault-ca-transport", copy.deepcopy(_plain_http_dev()), {"environment": "prod"})
-    assert sorted(f.prop for f, _ in found) == ["address", "spec.address"]
+    # The provider, the Consul chart's Vault address, and the CA expiry CronJob's VAULT_ADDR.
+    assert sorted(f.prop for f, _ in found) == [
+        "address",
+        "spec.address",
+        "spec.jobTemplate.spec.template.spec.containers[0].env.VAULT_ADDR",
+    ]
     found = findings("csl-vault-ca-transport", copy.deepcopy(_plain_http_dev("csi")), {"environment": "prod"})
-    assert sorted(f.prop for f, _ in found) == ["address", "spec.parameters.vaultAddress"]
+    assert sorted(f.prop for f, _ in found) == [
+        "address",
+        "spec.jobTemplate.spec.template.spec.containers[0].env.VAULT_ADDR",
+        "spec.parameters.vaultAddress",
+    ]
 
 
 def test_vault_injector_chart_pointing_at_http_in_prod_is_caught() -> None:

@@ -337,6 +337,10 @@ VIOLATIONS: dict[str, Violating] = {
     "db-root-rotation": shape(t.DB_CONNECTION, {"backend": "consul/database", "name": "orders-orders"}),
     "db-tls": shape(t.DB_CONNECTION, db_connection(url=DB_URL.replace("verify-full", "require")), stack="prod"),
     # ---------------------------------------------------------------------------------------- Consul
+    "csl-ca-ttl": shape(
+        t.HELM_RELEASE,
+        release(server__extraConfig=json.dumps({"connect": {"ca_config": {"leaf_cert_ttl": "30m"}}})),
+    ),
     "csl-acl": shape(t.HELM_RELEASE, release(global__acls__manageSystemACLs=None)),
     "csl-binding": shape(t.HELM_RELEASE, release(connectInject={"aclBindingRuleSelector": ""})),
     "csl-bootstrap-token": shape(t.HELM_RELEASE, release(global__acls__bootstrapToken=None)),

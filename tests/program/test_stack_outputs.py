@@ -168,3 +168,53 @@ def test_app_outputs_hand_each_app_its_own_identity(dev_run: ProgramRun) -> None
     assert annotations["vault.hashicorp.com/role"] == "app-web"
     assert annotations["vault.hashicorp.com/auth-path"] == "auth/kubernetes-dc1"
     assert outputs["appDatabaseCredsPaths"] == {}, "no dev app declares a database"
+
+
+# ------------------------------------------------------------------------------------------ CA expiry
+
+
+def _expected_not_after(stack: str) -> dict[str, str]:
+    """What ``pkiNotAfter`` must be for a checked-in stack under mocks, computed independently of the program.
+
+    Mocked Vault certificates expire at the mock's issue time plus the ``ttl`` asked for (tests/mocks/pki.py);
+    a chain's value is its earliest-expiring level; an offline or KMS root's is read from its configured PEM.
+    """
+    from secure_mesh.layout import Layout
+    from secure_mesh.pki.certificates import load_certificate
+    from secure_mesh.pki.plan import build_plan
+    from secure_mesh.settings import load_settings
+    from tests.mocks.pki import mock_not_after
+
+    settings = load_settings(load_stack_config(stack))
+    plan = build_plan(settings, Layout(settings))
+    expected = {
+        chain.value: mock_not_after(min(level.ttl_seconds for level in levels)) for chain, levels in plan.chains.items()
+    }
+    if plan.root is not None:
+        expected["root"] = mock_not_after(plan.root.ttl_seconds)
+    else:
+        offline = settings.pki.aws_kms or settings.pki.external
+        assert offline is not None and offline.root_certificate_pem is not None
+        pem = offline.root_certificate_pem
+        expected["root"] = load_certificate(pem, "root").not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return expected
+
+
+def test_every_stack_exports_each_ca_expiry_as_iso_8601(any_stack: ProgramRun) -> None:
+    from tests.harness import stack_of_run
+
+    not_after = any_stack.outputs["pkiNotAfter"]
+    assert not_after == _expected_not_after(stack_of_run(any_stack))
+    for value in not_after.values():
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", value), value
+
+
+def test_dev_ca_expiry_is_the_earliest_level_of_each_chain(dev_run: ProgramRun) -> None:
+    """Dev under mocks (issued 2026-01-01): root 10 years, level 1 two years, level 2 eighteen months."""
+    assert dev_run.outputs["pkiNotAfter"] == {
+        "root": "2035-12-30T00:00:00Z",
+        "server": "2027-07-02T12:00:00Z",
+        "connect": "2027-07-02T12:00:00Z",
+        "gateway": "2028-01-01T00:00:00Z",
+        "webhook": "2028-01-01T00:00:00Z",
+    }

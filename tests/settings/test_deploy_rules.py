@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pydantic import BaseModel
 
-from secure_mesh.settings import Settings, SettingsError, load_settings, split_stack_config
+from secure_mesh.settings import Settings, SettingsError, duration_seconds, load_settings, split_stack_config
 from secure_mesh.settings.consistency import SECRET_CONFIG_KEYS, url_settings
 from secure_mesh.settings.models import HTTP_URL_CHECK
 from tests.harness import PROJECT_DIR, STACKS, deep_merge, load_stack_config, run_program_expecting_failure
@@ -478,6 +478,10 @@ def _connect(leaf_ttl: str, consul_intermediate: str, **chain: Any) -> dict[str,
             "pki": {
                 "rootTtl": "100000h",
                 "consulIntermediateTtl": consul_intermediate,
+                # Short intermediates leave no room for the expiry check's threshold (tested on its own below).
+                "expiryCheck": (
+                    {"thresholdDays": 1} if duration_seconds(consul_intermediate) > 2 * 86400 else {"enabled": False}
+                ),
                 "chains": {
                     "connect": {
                         "intermediateTtls": ["90000h", "80000h"],

@@ -1,0 +1,1574 @@
+"""Further violating cases per rule, each with its compliant twin: the table behind ``test_rule_cases``.
+
+``violations.py`` shows every rule firing once; a rule has more finding branches than that (a second
+property, a second resource type, a threshold, an entry of a list). A mutant that rewords, drops or
+inverts a branch no case reaches survives (issue 19: mutmut left 27 % of ``tokens.py`` alive that way).
+So each entry here is a named case whose findings are compared WHOLE with ``snapshots/case_findings.json``
+(key ``policy:case``), and the case's compliant twin (the same resource with the one weakness removed,
+or the unchanged checked-in stack) must make the rule report nothing, so a rule that fires on everything
+does not pass either.
+
+Write cases at the edges a rule draws: exactly at a limit (the twin) and one over (the case); the offending
+entry of a list first, last and after a skipped one; paths with and without slashes. Shapes are
+resources as the program (or a careless change) would register them, built with the helpers of
+``test_resource_rules`` / ``test_stack_rules``.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from secure_mesh_policy import types as t
+from secure_mesh_policy.transport import VAULT_CONNECTION
+
+from secure_mesh.pki.certificates import NameConstraints
+from tests.mocks import pki as pki_mocks
+from tests.onboarding.stacks import onboarding_run
+from tests.pki.helpers import OfflineRoot
+from tests.policy.support import Subject, from_run, subject
+from tests.policy.test_resource_rules import crd, db_connection, good_k8s_role, good_role, policy_doc, release
+from tests.policy.test_stack_rules import (
+    POLICY,
+    ROLE,
+    add,
+    drop,
+    edit_policy,
+    named,
+    set_props,
+    set_value,
+    stack_subjects,
+)
+from tests.policy.violations import Violating, shape, weakened
+
+Change = Callable[[list[Subject]], list[Subject]]
+
+
+@dataclass(frozen=True)
+class Twin:
+    """A named violating case of one rule and its compliant twin."""
+
+    policy: str
+    id: str
+    bad: Violating
+    """The resources the rule must report; its findings are pinned whole under ``policy:id``."""
+    good: Violating | None
+    """The same resources without the weakness (None: ``bad.baseline``, the unchanged checked-in stack)."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.policy}:{self.id}"
+
+
+def twin(
+    policy: str,
+    id: str,
+    type_token: str,
+    bad: Mapping[str, Any],
+    good: Mapping[str, Any],
+    *,
+    stack: str = "dev",
+    config: Mapping[str, Any] | None = None,
+) -> Twin:
+    """One hand-written resource (named after the case) in its violating and its compliant shape."""
+    return Twin(
+        policy,
+        id,
+        shape(type_token, bad, name=id, stack=stack, config=config),
+        shape(type_token, good, name=id, stack=stack, config=config),
+    )
+
+
+def stack_twin(
+    policy: str,
+    id: str,
+    bad: Callable[[], list[Subject]],
+    good: Callable[[], list[Subject]],
+    *,
+    blame: str,
+    config: Mapping[str, Any] | None = None,
+) -> Twin:
+    """Hand-written resources for a stack rule, violating and compliant."""
+    return Twin(policy, id, Violating(bad, blame, dict(config or {})), Violating(good, blame, dict(config or {})))
+
+
+def weaker(
+    policy: str, id: str, change: Change, *, blame: str, stack: str = "dev", config: Mapping[str, Any] | None = None
+) -> Twin:
+    """A checked-in stack with one change; the twin is the unchanged stack."""
+    return Twin(policy, id, weakened(change, blame=blame, stack=stack, config=config), None)
+
+
+TOKEN_POLICIES = ["consul-dc1-server"]
+P = "secure-mesh-pki"
+AUTH_DELEGATOR_BINDING = "secure-mesh-identities-vault-clients-auth-delegator"
+LEVEL = {
+    "backend": "consul/pki_root",
+    "maxPathLength": 0.0,
+    "permittedDnsDomains": ["consul"],
+    "permittedUriDomains": [".consul"],
+    "excludedIpRanges": ["0.0.0.0/0", "::/0"],
+    "useCsrValues": False,
+}
+"""A compliant level-1 CA signed in Vault (the mesh chain's shape)."""
+SCOPED = {"useCsrCommonName": False, "useCsrSans": False}
+"""What ``good_role`` needs to pass PKI-ROLE-HYGIENE (scope)."""
+CONSUL_TOKEN = "0b5f1a7e-3c3d-4a56-9e0f-1d2c3b4a5f6e"
+
+
+def _extend(subjects: list[Subject], name: str, key: str, *more: Any) -> list[Subject]:
+    """Append entries to one list property of a resource."""
+    target = named(subjects, name)
+    target.props = {**target.props, key: [*target.props[key], *more]}
+    return subjects
+
+
+def _group_reviewer(subjects: list[Subject]) -> list[Subject]:
+    """The auth-delegator binding also granted to every service account of the cluster (a Group)."""
+    return _extend(subjects, AUTH_DELEGATOR_BINDING, "subjects", {"kind": "Group", "name": "system:serviceaccounts"})
+
+
+def _deployment(env: list[dict[str, Any]], group: str = "containers") -> dict[str, Any]:
+    """A Deployment whose second container carries ``env`` (the first has none), in pod template ``group``."""
+    containers = [{"name": "app", "image": "app:1"}, {"name": "helper", "image": "helper:1", "env": env}]
+    return {
+        "metadata": {"name": "orders", "namespace": "orders"},
+        "spec": {"template": {"metadata": {"labels": {"app": "orders"}}, "spec": {group: containers}}},
+    }
+
+
+AGENT = "vault.hashicorp.com/"
+PROD = {"environment": "prod"}
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+
+def _agent_pod(**annotations: str) -> dict[str, Any]:
+    """A Deployment whose pods get an injected Vault agent, with the given ``vault.hashicorp.com/`` annotations."""
+    merged = {
+        f"{AGENT}agent-inject": "true",
+        f"{AGENT}role": "orders",
+        **{AGENT + k: v for k, v in annotations.items()},
+    }
+    return {
+        "metadata": {"name": "orders", "namespace": "orders"},
+        "spec": {"template": {"metadata": {"annotations": merged}, "spec": {"containers": [{"name": "app"}]}}},
+    }
+
+
+def _one(type_token: str, name: str, props: Mapping[str, Any], *, stack: str = "dev") -> Callable[[], list[Subject]]:
+    """A stack of one hand-written resource."""
+    return lambda: [subject(type_token, name, dict(props), stack)]
+
+
+def _with_consul(type_token: str, name: str, props: Mapping[str, Any]) -> Callable[[], list[Subject]]:
+    """A hand-written resource next to the Consul release (whose values name a private Vault CA)."""
+    return lambda: [subject(t.HELM_RELEASE, "consul", release()), subject(type_token, name, dict(props))]
+
+
+def _vault_chart(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The Vault chart (vault-helm 0.30.1) as an injector/CSI-only release."""
+    return {"chart": "vault", "version": "0.30.1", "name": "vault", "namespace": "vault", "values": dict(values)}
+
+
+def _consul_annotations(text: str) -> Callable[[], list[Subject]]:
+    """The Consul release with its Vault agent annotations (a YAML map in a string) replaced."""
+    return lambda: [subject(t.HELM_RELEASE, "consul", release(global__secretsBackend__vault__agentAnnotations=text))]
+
+
+def transport(
+    id: str, bad: Callable[[], list[Subject]], good: Callable[[], list[Subject]], blame: str, **kw: Any
+) -> Twin:
+    return stack_twin("csl-vault-ca-transport", id, bad, good, blame=blame, **kw)
+
+
+def extra_config(id: str, agent: str, bad: Mapping[str, Any], good: Mapping[str, Any]) -> Twin:
+    """An agent extraConfig (a JSON string in the Consul chart's values) that CSL-EXTRA-CONFIG must report."""
+    return twin(
+        "csl-extra-config",
+        id,
+        t.HELM_RELEASE,
+        release(**{f"{agent}__extraConfig": json.dumps(bad)}),
+        release(**{f"{agent}__extraConfig": json.dumps(good)}),
+    )
+
+
+def consul_release(id: str, policy: str, bad: Mapping[str, Any], good: Mapping[str, Any], **kw: Any) -> Twin:
+    """The Consul release with values changed (``release`` keys: dotted with ``__``, None deletes)."""
+    return twin(policy, id, t.HELM_RELEASE, release(**bad), release(**good), **kw)
+
+
+def _service(kind: str, **spec: Any) -> dict[str, Any]:
+    return {"metadata": {"name": "consul-ui-ext", "namespace": "consul"}, "spec": {"type": kind, **spec}}
+
+
+def _crd(kind: str, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A Consul config entry as its CRD (consul.hashicorp.com/v1alpha1)."""
+    return {
+        "apiVersion": "consul.hashicorp.com/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "consul"},
+        "spec": dict(spec),
+    }
+
+
+MESH_TLS = {"incoming": {"tlsMinVersion": "TLSv1_2"}, "outgoing": {"tlsMinVersion": "TLSv1_3"}}
+TPROXY = "consul.hashicorp.com/transparent-proxy"
+
+
+def _meshed(type_token: str, path: tuple[str, ...], **annotations: str) -> dict[str, Any]:
+    """A meshed workload (connect-inject on) with annotations on its pod template at ``path``."""
+    template = {
+        "metadata": {"annotations": {"consul.hashicorp.com/connect-inject": "true", **annotations}},
+        "spec": {"containers": [{"name": "app"}]},
+    }
+    for key in reversed(path):
+        template = {key: template}
+    return {"metadata": {"name": "orders", "namespace": "orders"}, **template}
+
+
+def _consul_ca(subjects: list[Subject], **ca_config: str) -> list[Subject]:
+    """The Consul release with keys of its Connect CA's ca_config (in additionalConfig) changed."""
+    release = named(subjects, "secure-mesh-consul-release")
+    connect = release.props["values"]["global"]["secretsBackend"]["vault"]["connectCA"]
+    document = json.loads(connect["additionalConfig"])
+    document["connect"][0]["ca_config"][0].update(ca_config)
+    return set_value(subjects, "global.secretsBackend.vault.connectCA.additionalConfig", json.dumps(document))
+
+
+def _onboarding(stack: str) -> list[Subject]:
+    """A private copy of the onboarding stack (apps with a database) as the policy engine sees it."""
+    return copy.deepcopy(from_run(onboarding_run(stack).resources))
+
+
+def _endpoint_without_dependencies(subjects: list[Subject]) -> list[Subject]:
+    """The orders database's rotate-root Endpoint no longer waits for its connection."""
+    named(subjects, "secure-mesh-onboarding-orders-db-rotate-root").dependencies = []
+    return subjects
+
+
+def _pinned(name: str, tag: str = "1.4.1") -> dict[str, str]:
+    """A vault-secrets-operator chart image, the digest riding in the tag (vault-helm style repository:tag)."""
+    return {"repository": f"hashicorp/{name}", "tag": f"{tag}@sha256:{'a' * 64}"}
+
+
+def _vso_chart(manager: Mapping[str, str]) -> dict[str, Any]:
+    """The vault-secrets-operator chart (1.4.1) with its manager image and a pinned kube-rbac-proxy."""
+    values = {
+        "controller": {"manager": {"image": dict(manager)}, "kubeRbacProxy": {"image": _pinned("kube-rbac-proxy")}}
+    }
+    return {"chart": "vault-secrets-operator", "version": "1.4.1", "name": "vso", "namespace": "vso", "values": values}
+
+
+KMS_LEVEL = {
+    "mount": "consul/connect/pki_int1",
+    "ttl_seconds": 63072000.0,
+    "max_path_length": 2.0,
+    "permitted_dns_domains": ["consul"],
+    "permitted_uri_domains": [".consul"],
+    "excluded_ip_ranges": ["0.0.0.0/0", "::/0"],
+    "crl_distribution_points": ["http://pki.example.com/root.crl"],
+    "issuing_certificates": ["http://pki.example.com/root.crt"],
+}
+"""A level 1 the KMS root key signs, as the program's KmsSignedLevel1 dynamic resource declares it."""
+
+
+@functools.cache
+def _offline_signed(constrained: bool) -> str:
+    """A level-1 certificate an operator signed offline (with or without name constraints), as a PEM."""
+    constraints = NameConstraints(("apps.example.com",), (), (), ("0.0.0.0/0", "::/0")) if constrained else None
+    csr = pki_mocks.make_csr("extra", "extra level 1 CA", "secure-mesh")
+    return OfflineRoot().sign(csr, 0, constraints=constraints)
+
+
+def _offline_import(constrained: bool) -> Callable[[], list[Subject]]:
+    """A set-signed that imports an offline-signed level 1 into a mount no chart path or role uses (yet)."""
+    props = {"backend": "consul/extra/pki_int1", "certificate": _offline_signed(constrained)}
+    return lambda: [subject(t.PKI_SET_SIGNED, "extra-l1-set-signed", props)]
+
+
+def _second_watched_connection(subjects: list[Subject]) -> list[Subject]:
+    """The orders address watcher's policy also updating a second connection (narrowly, like the first)."""
+    policy = named(subjects, "secure-mesh-onboarding-orders-db-address-watcher-policy")
+    document = json.loads(policy.props["policy"])
+    document["path"]["consul/database/config/billing-billing"] = {
+        "allowed_parameters": {"connection_url": ["*/billing?sslmode=verify-full"]},
+        "capabilities": ["update"],
+    }
+    policy.props = {**policy.props, "policy": json.dumps(document)}
+    return subjects
+
+
+def _secondary_datacenter(with_mesh: bool) -> Callable[[], list[Subject]]:
+    """A WAN-federation secondary's Consul release, with or without a mesh entry of its own."""
+    federated = release(
+        global__datacenter="dc2", global__federation__enabled=True, global__federation__primaryDatacenter="dc1"
+    )
+    mesh = _crd("Mesh", "mesh", {"tls": MESH_TLS, "transparentProxy": {"meshDestinationsOnly": True}})
+    return lambda: [
+        subject(t.HELM_RELEASE, "consul", federated),
+        *([subject(t.CRD_MESH, "mesh", mesh)] if with_mesh else []),
+    ]
+
+
+RBAC = "rbac.authorization.k8s.io"
+REVIEW_RULE = {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]}
+
+
+def _rbac(
+    role: tuple[str, list[dict[str, Any]]] | None,
+    role_ref: tuple[str, str],
+    subjects: list[dict[str, str]],
+    *,
+    namespace: str | None = None,
+    jwt_subject: str | None = None,
+) -> Callable[[], list[Subject]]:
+    """The prod stack plus a ClusterRole (name, rules) and a binding of it (a RoleBinding in ``namespace``).
+
+    ``jwt_subject``: the auth config holds a long-lived reviewer JWT issued to that service account.
+    """
+
+    def build() -> list[Subject]:
+        found = stack_subjects("prod")
+        if jwt_subject is not None:
+            claims = base64.urlsafe_b64encode(json.dumps({"sub": jwt_subject}).encode()).rstrip(b"=").decode()
+            set_props(
+                found,
+                "secure-mesh-identities-kubernetes-auth-config",
+                tokenReviewerJwt=f"eyJhbGciOiJSUzI1NiJ9.{claims}.c2ln",
+            )
+        if role is not None:
+            found.append(subject(t.CLUSTER_ROLE, role[0], {"metadata": {"name": role[0]}, "rules": role[1]}, "prod"))
+        metadata = {"name": "extra-binding", **({"namespace": namespace} if namespace else {})}
+        props = {
+            "metadata": metadata,
+            "roleRef": {"apiGroup": RBAC, "kind": role_ref[0], "name": role_ref[1]},
+            "subjects": subjects,
+        }
+        found.append(subject(t.ROLE_BINDING if namespace else t.CLUSTER_ROLE_BINDING, "extra-binding", props, "prod"))
+        return found
+
+    return build
+
+
+def reviewer(id: str, bad: Callable[[], list[Subject]], good: Callable[[], list[Subject]]) -> Twin:
+    return stack_twin("k8s-reviewer-rbac", id, bad, good, blame="extra-binding")
+
+
+SERVER_SA = {"kind": "ServiceAccount", "name": "consul-consul-server", "namespace": "consul"}
+OTHER_SA = {"kind": "ServiceAccount", "name": "other", "namespace": "tools"}
+
+
+def kv_policy(id: str, bad: dict[str, list[str]], good: dict[str, list[str]]) -> Twin:
+    """A Vault policy document (POL-KV-DATA) with one path's capabilities changed in the twin."""
+    return twin(
+        "pol-kv-data", id, t.POLICY, {"name": id, "policy": policy_doc(bad)}, {"name": id, "policy": policy_doc(good)}
+    )
+
+
+ALLOW_GET = {"action": "allow", "http": {"pathPrefix": "/v1/", "methods": ["GET"]}}
+
+
+def _config_entry_intentions(sources: list[dict[str, Any]]) -> dict[str, Any]:
+    """Intentions in the Consul provider's generic ConfigEntry rendering (Consul's own capitalised JSON)."""
+    return {"kind": "service-intentions", "name": "api", "configJson": json.dumps({"Sources": sources})}
+
+
+def _l7_stack(protocol: str) -> Callable[[], list[Subject]]:
+    """An L7 intention to payments, whose service-defaults declare ``protocol``."""
+    return lambda: [
+        subject(
+            t.CRD_SERVICE_DEFAULTS, "payments-defaults", _crd("ServiceDefaults", "payments", {"protocol": protocol})
+        ),
+        subject(
+            t.CRD_SERVICE_INTENTIONS,
+            "payments-intentions",
+            crd("payments", [{"name": "api", "permissions": [ALLOW_GET]}]),
+        ),
+    ]
+
+
+WEB_POLICY, WEB_ROLE = "secure-mesh-onboarding-app-web-policy", "secure-mesh-onboarding-app-web-role"
+MESH_CA_POLICY = POLICY.format("mesh-ca")
+
+
+def _with_database(subjects: list[Subject]) -> list[Subject]:
+    """The stack with the database secrets engine mounted at consul/database."""
+    return add(subjects, t.MOUNT, "orders-database", {"path": "consul/database", "type": "database"})
+
+
+TWINS: list[Twin] = [
+    # ------------------------------------------------------------------------------------ tokens.py
+    twin(
+        "vlt-no-default-policy",
+        "token-flag-unset",
+        t.TOKEN,
+        {"policies": TOKEN_POLICIES, "ttl": "1h"},
+        {"policies": TOKEN_POLICIES, "ttl": "1h", "noDefaultPolicy": True},
+    ),
+    twin(
+        "vlt-no-default-policy",
+        "token-flag-false-as-string",
+        t.TOKEN,
+        {"policies": TOKEN_POLICIES, "noDefaultPolicy": "false"},
+        {"policies": TOKEN_POLICIES, "noDefaultPolicy": "True"},
+    ),
+    twin(
+        "vlt-no-default-policy",
+        "token-lists-default",
+        t.TOKEN,
+        {"policies": ["default", *TOKEN_POLICIES], "noDefaultPolicy": True},
+        {"policies": TOKEN_POLICIES, "noDefaultPolicy": True},
+    ),
+    twin(
+        "vlt-no-default-policy",
+        "role-lists-default-last",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenPolicies=[*TOKEN_POLICIES, "default"], tokenNoDefaultPolicy=True),
+        good_k8s_role(tokenPolicies=[*TOKEN_POLICIES, "default-reader"], tokenNoDefaultPolicy=True),
+    ),
+    twin(
+        "vlt-no-default-policy",
+        "role-flag-false-and-default-listed",
+        "vault:appRole/authBackendRole:AuthBackendRole",
+        {"backend": "approle", "roleName": "ci", "tokenPolicies": ["default"], "tokenNoDefaultPolicy": False},
+        {"backend": "approle", "roleName": "ci", "tokenPolicies": ["ci"], "tokenNoDefaultPolicy": True},
+    ),
+    twin(
+        "vlt-no-default-policy",
+        "oauth-profile-flag-unset",
+        "vault:index/oauthResourceServerConfigProfile:OauthResourceServerConfigProfile",
+        {"profileName": "api"},
+        {"profileName": "api", "noDefaultPolicy": True},
+    ),
+    # -------------------------------------------------------------------------------------- auth.py
+    weaker(
+        "k8s-reviewer-rbac", "auth-delegator-to-a-group", _group_reviewer, blame=AUTH_DELEGATOR_BINDING, stack="prod"
+    ),
+    reviewer(
+        # the reviewer named without a namespace takes the RoleBinding's
+        "reviewer-bound-to-edit-in-its-namespace",
+        _rbac(
+            None,
+            ("ClusterRole", "edit"),
+            [{"kind": "ServiceAccount", "name": "consul-consul-server"}],
+            namespace="consul",
+        ),
+        _rbac(
+            None,
+            ("ClusterRole", "view"),
+            [{"kind": "ServiceAccount", "name": "consul-consul-server"}],
+            namespace="consul",
+        ),
+    ),
+    reviewer(
+        # a role that reviews tokens makes every subject a reviewer: both are over-bound
+        "custom-role-reviews-tokens-and-reads-secrets",
+        _rbac(
+            ("reviews-plus", [REVIEW_RULE, {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]),
+            ("ClusterRole", "reviews-plus"),
+            [OTHER_SA, SERVER_SA],
+        ),
+        _rbac(("reviews-plus", [REVIEW_RULE]), ("ClusterRole", "reviews-plus"), [OTHER_SA, SERVER_SA]),
+    ),
+    reviewer(
+        "wildcard-role-for-a-reviewer",
+        _rbac(
+            (
+                "ops",
+                [
+                    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+                    {"apiGroups": ["apps"], "resources": ["*"], "verbs": ["get"]},
+                ],
+            ),
+            ("ClusterRole", "ops"),
+            [OTHER_SA, SERVER_SA],
+        ),
+        _rbac(
+            (
+                "ops",
+                [
+                    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+                    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
+                ],
+            ),
+            ("ClusterRole", "ops"),
+            [OTHER_SA, SERVER_SA],
+        ),
+    ),
+    reviewer(
+        # the long-lived reviewer is known from its JWT's subject; without the JWT the account reviews nothing
+        "jwt-reviewer-bound-to-admin",
+        _rbac(
+            None,
+            ("ClusterRole", "admin"),
+            [{"kind": "ServiceAccount", "name": "vault-token-reviewer"}],
+            namespace="vault-auth",
+            jwt_subject="system:serviceaccount:vault-auth:vault-token-reviewer",
+        ),
+        _rbac(
+            None,
+            ("ClusterRole", "admin"),
+            [{"kind": "ServiceAccount", "name": "vault-token-reviewer"}],
+            namespace="vault-auth",
+        ),
+    ),
+    kv_policy(
+        # deny reaches nothing: the twin
+        "undelete-after-a-read-path",
+        {"consul/kv/data/apps/web/config": ["read"], "consul/kv/undelete/apps/web/config": ["update"]},
+        {"consul/kv/data/apps/web/config": ["read"], "consul/kv/undelete/apps/web/config": ["deny"]},
+    ),
+    kv_policy(
+        # a leading slash is the same path
+        "soft-delete-through-the-delete-endpoint",
+        {"/consul/kv/delete/apps/web/config": ["create"]},
+        {"/consul/kv/delete/apps/web/config": ["read"]},
+    ),
+    kv_policy(
+        "delete-on-metadata-last",
+        {"consul/kv/data/apps/web/config": ["read"], "consul/kv/metadata/apps/web/config": ["read", "delete"]},
+        {"consul/kv/data/apps/web/config": ["read"], "consul/kv/metadata/apps/web/config": ["read", "list"]},
+    ),
+    weaker(
+        # a partial-segment glob ('goss*') still reaches the gossip key
+        "pol-least-purpose",
+        "prefix-glob-reaches-the-gossip-key",
+        lambda s: edit_policy(s, POLICY.format("connect-injector"), add={"consul/kv/data/consul/goss*": ["read"]}),
+        blame=ROLE.format("connect-injector"),
+    ),
+    weaker(
+        # '+' matches one segment: apps/+/config reaches every app's config
+        "pol-least-purpose",
+        "plus-segment-reaches-every-apps-secrets",
+        lambda s: edit_policy(s, POLICY.format("connect-injector"), add={"consul/kv/data/apps/+/config": ["read"]}),
+        blame=ROLE.format("connect-injector"),
+    ),
+    twin(
+        # the limit itself (3600 s) passes
+        "k8s-ttl",
+        "token-ttl-one-second-over-the-limit",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenTtl=3601.0),
+        good_k8s_role(tokenTtl=3600.0),
+    ),
+    twin(
+        "k8s-ttl",
+        "token-ttl-over-a-configured-limit",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenTtl=1801.0),
+        good_k8s_role(tokenTtl=1800.0),
+        config={"maxTokenTtlSeconds": 1800},
+    ),
+    twin(
+        # equal to token_max_ttl passes
+        "k8s-ttl",
+        "token-ttl-over-its-max-ttl",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenTtl=1200.0, tokenMaxTtl=1199.0),
+        good_k8s_role(tokenTtl=1200.0, tokenMaxTtl=1200.0),
+    ),
+    twin(
+        "k8s-ttl",
+        "max-ttl-unset-and-period-as-a-duration",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenMaxTtl=None, tokenPeriod="24h"),
+        good_k8s_role(tokenPeriod="0"),
+    ),
+    # --------------------------------------------------------------------------------------- pki.py
+    twin(
+        # the configured minimum itself passes
+        "pki-keys",
+        "rsa-one-size-under-a-configured-minimum",
+        t.PKI_ROOT_CERT,
+        {"backend": "consul/pki_root", "keyType": "rsa", "keyBits": 3072.0},
+        {"backend": "consul/pki_root", "keyType": "rsa", "keyBits": 4096.0},
+        config={"minRsaKeyBits": 4096},
+    ),
+    twin(
+        "pki-keys",
+        "ec-p521",
+        t.PKI_KEY,
+        {"backend": "consul/pki_root", "keyType": "ec", "keyBits": 521.0},
+        {"backend": "consul/pki_root", "keyType": "ec", "keyBits": 384.0},
+    ),
+    twin(
+        "pki-keys",
+        "role-accepts-any-key-type",
+        t.PKI_ROLE,
+        good_role(keyType="any", keyBits=0.0),
+        good_role(keyType="ec", keyBits=0.0),
+    ),
+    weaker("pki-ttl-cascade", "root-ttl-unset", lambda s: set_props(s, f"{P}-root-ca", ttl=None), blame=f"{P}-root-ca"),
+    weaker(
+        # the checked-in level 1 is exactly 17520h (the production limit): one hour more is over it
+        "pki-ttl-cascade",
+        "prod-level1-one-hour-over",
+        lambda s: set_props(s, f"{P}-gateway-l1-signed", ttl=str((17520 + 1) * 3600)),
+        blame=f"{P}-gateway-l1-signed",
+        config={"environment": "prod"},
+    ),
+    weaker(
+        # max_ttl equal to the issuing CA's TTL (and under a raised leaf limit): equal is already too long
+        "pki-ttl-cascade",
+        "role-max-ttl-equals-its-ca",
+        lambda s: set_props(s, f"{P}-gateway-role", maxTtl=str(17520 * 3600)),
+        blame=f"{P}-gateway-role",
+        config={"maxLeafTtl": "20000h"},
+    ),
+    # --------------------------------------------------------------------------------- pki_scope.py
+    twin(
+        "pki-name-constraints-level",
+        "path-length-negative",
+        t.PKI_SIGN_INTERMEDIATE,
+        {**LEVEL, "maxPathLength": -1.0},
+        LEVEL,
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "ip-range-not-cidr",
+        t.PKI_SIGN_INTERMEDIATE,
+        {**LEVEL, "excludedIpRanges": [], "permittedIpRanges": ["127.0.0.1/32", "localhost"]},
+        {**LEVEL, "excludedIpRanges": [], "permittedIpRanges": ["127.0.0.1/32"]},
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "ip-range-every-v6-address-last",
+        t.PKI_SIGN_INTERMEDIATE,
+        {**LEVEL, "excludedIpRanges": [], "permittedIpRanges": ["10.0.0.0/8", "::/0"]},
+        {**LEVEL, "excludedIpRanges": [], "permittedIpRanges": ["10.0.0.0/8", "fd00::/8"]},
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "dns-glob-after-exact",
+        t.PKI_SIGN_INTERMEDIATE,
+        {**LEVEL, "permittedDnsDomains": ["consul", "*.example.com"]},
+        {**LEVEL, "permittedDnsDomains": ["consul", "example.com"]},
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "uri-domain-only-dots",
+        t.PKI_SIGN_INTERMEDIATE,
+        {**LEVEL, "permittedUriDomains": ["."]},
+        {**LEVEL, "permittedUriDomains": [".consul"]},
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "use-csr-values",
+        t.PKI_SIGN_INTERMEDIATE,
+        {**LEVEL, "useCsrValues": True},
+        {**LEVEL, "useCsrValues": "false"},
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "server-chain-permits-more-ips",
+        lambda s: set_props(s, f"{P}-server-l1-signed", permittedIpRanges=["127.0.0.1/32", "10.0.0.0/8"]),
+        blame=f"{P}-server-l1-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "mesh-chain-permits-a-public-domain",
+        lambda s: _extend(s, f"{P}-connect-l1-signed", "permittedDnsDomains", "example.com"),
+        blame=f"{P}-connect-l1-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "mesh-chain-without-uri-constraint",
+        lambda s: set_props(s, f"{P}-connect-l1-signed", permittedUriDomains=[]),
+        blame=f"{P}-connect-l1-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "mesh-chain-permits-a-foreign-trust-domain",
+        lambda s: _extend(s, f"{P}-connect-l1-signed", "permittedUriDomains", "spiffe.example.com"),
+        blame=f"{P}-connect-l1-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "webhook-chain-permits-another-name",
+        lambda s: _extend(s, f"{P}-webhook-l1-signed", "permittedDnsDomains", "evil.test"),
+        blame=f"{P}-webhook-l1-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "public-chain-permits-an-internal-name",
+        lambda s: _extend(s, f"{P}-gateway-l1-signed", "permittedDnsDomains", "consul-consul-server.consul.svc"),
+        blame=f"{P}-gateway-l1-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "level2-without-dns-under-a-constrained-level1",
+        lambda s: set_props(s, f"{P}-server-l2-signed", permittedDnsDomains=[]),
+        blame=f"{P}-server-l2-signed",
+    ),
+    weaker(
+        "pki-name-constraints-chain",
+        "level2-stops-excluding-ips",
+        lambda s: set_props(s, f"{P}-connect-l2-signed", excludedIpRanges=["0.0.0.0/0"]),
+        blame=f"{P}-connect-l2-signed",
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "email-protection",
+        t.PKI_ROLE,
+        good_role(**SCOPED, emailProtectionFlag=True),
+        good_role(**SCOPED, emailProtectionFlag=False),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "basic-constraints-for-non-ca",
+        t.PKI_ROLE,
+        good_role(**SCOPED, basicConstraintsValidForNonCa="true"),
+        good_role(**SCOPED, basicConstraintsValidForNonCa="false"),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "ext-key-usage-code-signing",
+        t.PKI_ROLE,
+        good_role(**SCOPED, extKeyUsages=["ServerAuth", "CodeSigning"]),
+        good_role(**SCOPED, extKeyUsages=[]),
+    ),
+    twin(
+        # a blank OID is no usage (the twin); a real one is
+        "pki-role-hygiene-scope",
+        "ext-key-usage-oid",
+        t.PKI_ROLE,
+        good_role(**SCOPED, extKeyUsageOids=[" ", "1.3.6.1.5.5.7.3.3"]),
+        good_role(**SCOPED, extKeyUsageOids=[" "]),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "key-usage-cert-sign",
+        t.PKI_ROLE,
+        good_role(**SCOPED, keyUsages=["DigitalSignature", "CertSign"]),
+        good_role(**SCOPED, keyUsages=["DigitalSignature", "KeyAgreement", "KeyEncipherment"]),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "no-common-name-required",
+        t.PKI_ROLE,
+        good_role(**SCOPED, requireCn=False),
+        good_role(**SCOPED, requireCn=True),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "csr-sans-only",
+        t.PKI_ROLE,
+        good_role(useCsrCommonName=False, useCsrSans=True),
+        good_role(**SCOPED),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "uri-sans",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedUriSans=["spiffe://cluster.local/ns/x/sa/y"]),
+        good_role(**SCOPED, allowedUriSans=[""]),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "other-sans",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedOtherSans=["1.3.6.1.4.1.311.20.2.3;utf8:*"]),
+        good_role(**SCOPED, allowedOtherSans=[]),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "uri-sans-template",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedUriSansTemplate=True, allowedDomainsTemplate=True),
+        good_role(**SCOPED, allowedUriSansTemplate=False, allowedDomainsTemplate=False),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "domains-template",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedDomainsTemplate=True),
+        good_role(**SCOPED, allowedDomainsTemplate=False),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "glob-domain-last",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedDomains=["apps.example.com", "*.example.com"]),
+        good_role(**SCOPED, allowedDomains=["apps.example.com", "web.example.com"]),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "empty-domain-first",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedDomains=["", "apps.example.com"]),
+        good_role(**SCOPED, allowedDomains=["apps.example.com"]),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "subdomains-of-a-top-level-domain",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedDomains=["com"], allowSubdomains=True),
+        good_role(**SCOPED, allowedDomains=["com"], allowSubdomains=False),
+    ),
+    twin(
+        "pki-role-hygiene-scope",
+        "internal-and-public-names",
+        t.PKI_ROLE,
+        good_role(**SCOPED, allowedDomains=["apps.example.com", "web.default.svc"]),
+        good_role(**SCOPED, allowedDomains=["apps.example.com"]),
+    ),
+    weaker(
+        "pki-role-hygiene-chain",
+        "ip-sans-on-a-chain-excluding-every-ip",
+        lambda s: set_props(s, f"{P}-gateway-role", allowIpSans=True),
+        blame=f"{P}-gateway-role",
+    ),
+    weaker(
+        "pki-role-hygiene-chain",
+        "public-role-allows-localhost",
+        lambda s: set_props(s, f"{P}-gateway-role", allowLocalhost=None),
+        blame=f"{P}-gateway-role",
+    ),
+    # ---------------------------------------------------------------------------------------- kv.py
+    twin(
+        # 5 is the least that passes; 0 means Vault's default (10)
+        "kv-versions",
+        "mount-keeps-four-versions",
+        t.KV_BACKEND_V2,
+        {"mount": "consul/kv", "maxVersions": 4.0},
+        {"mount": "consul/kv", "maxVersions": 5.0},
+    ),
+    twin(
+        "kv-versions",
+        "mount-negative-versions",
+        t.KV_BACKEND_V2,
+        {"mount": "consul/kv", "maxVersions": -1.0},
+        {"mount": "consul/kv", "maxVersions": 0.0},
+    ),
+    twin(
+        "kv-versions",
+        "secret-metadata-keeps-one-version",
+        t.KV_SECRET_V2,
+        {"mount": "consul/kv", "name": "consul/gossip", "customMetadata": {"maxVersions": 1.0}},
+        {"mount": "consul/kv", "name": "consul/gossip", "customMetadata": {"maxVersions": 10.0}},
+    ),
+    twin(
+        "kv-no-plaintext",
+        "token-in-a-second-containers-env",
+        "kubernetes:apps/v1:Deployment",
+        _deployment([{"name": "LOG_LEVEL", "value": "info"}, {"name": "CONSUL_HTTP_TOKEN", "value": CONSUL_TOKEN}]),
+        _deployment(
+            [
+                {"name": "LOG_LEVEL", "value": "info"},
+                {"name": "CONSUL_HTTP_TOKEN_FILE", "value": "/vault/secrets/consul-token"},
+            ]
+        ),
+    ),
+    twin(
+        "kv-no-plaintext",
+        "secret-named-env-in-an-init-container",
+        "kubernetes:apps/v1:Deployment",
+        _deployment([{"name": "DB_PASSWORD", "value": "orders"}], group="initContainers"),
+        _deployment(
+            [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+            group="initContainers",
+        ),
+    ),
+    weaker(
+        "kv-gossip-format",
+        "gossip-secret-not-declared",
+        lambda s: drop(s, "secure-mesh-secrets-gossip"),
+        blame="secure-mesh-consul-release",
+    ),
+    # --------------------------------------------------------------------------------- transport.py
+    transport(
+        "provider-http-in-prod",
+        _one(t.VAULT_PROVIDER, "vault", {"address": "http://vault.example.com:8200"}),
+        _one(t.VAULT_PROVIDER, "vault", {"address": "https://vault.example.com:8200"}),
+        "vault",
+        config=PROD,
+    ),
+    transport(
+        "agent-skips-verify",
+        _one(DEPLOYMENT, "orders", _agent_pod(**{"tls-skip-verify": "t", "ca-cert": "/vault/tls/ca.crt"})),
+        _one(DEPLOYMENT, "orders", _agent_pod(**{"tls-skip-verify": "false", "ca-cert": "/vault/tls/ca.crt"})),
+        "orders",
+    ),
+    transport(
+        "agent-http-in-prod",
+        _one(DEPLOYMENT, "orders", _agent_pod(service="http://vault.vault.svc:8200"), stack="prod"),
+        _one(DEPLOYMENT, "orders", _agent_pod(service="https://vault.vault.svc:8200"), stack="prod"),
+        "orders",
+    ),
+    transport(
+        "agent-without-the-private-vault-ca",
+        _with_consul(DEPLOYMENT, "orders", _agent_pod(service="https://vault.vault.svc:8200")),
+        _with_consul(DEPLOYMENT, "orders", _agent_pod(service="https://vault.vault.svc:8200", **{"ca-cert": "/c"})),
+        "orders",
+    ),
+    transport(
+        "container-env-skips-verify",
+        _one(DEPLOYMENT, "orders", _deployment([{"name": "VAULT_SKIP_VERIFY", "value": "1"}])),
+        _one(DEPLOYMENT, "orders", _deployment([{"name": "VAULT_SKIP_VERIFY", "value": "0"}])),
+        "orders",
+    ),
+    transport(
+        "container-env-http-in-prod",
+        _one(DEPLOYMENT, "orders", _deployment([{"name": "VAULT_ADDR", "value": "http://vault:8200"}])),
+        _one(DEPLOYMENT, "orders", _deployment([{"name": "VAULT_ADDR", "value": "https://vault:8200"}])),
+        "orders",
+        config=PROD,
+    ),
+    transport(
+        "csi-class-skips-verify",
+        _one(
+            t.SECRET_PROVIDER_CLASS,
+            "orders-spc",
+            {"spec": {"provider": "vault", "parameters": {"vaultSkipTLSVerify": "true"}}},
+        ),
+        _one(
+            t.SECRET_PROVIDER_CLASS,
+            "orders-spc",
+            {"spec": {"provider": "vault", "parameters": {"vaultSkipTLSVerify": "false"}}},
+        ),
+        "orders-spc",
+    ),
+    transport(
+        "vso-connection-http-in-prod",
+        _one(VAULT_CONNECTION, "orders-vault", {"spec": {"address": "http://vault.vault.svc:8200"}}),
+        _one(VAULT_CONNECTION, "orders-vault", {"spec": {"address": "https://vault.vault.svc:8200"}}),
+        "orders-vault",
+        config=PROD,
+    ),
+    transport(
+        "vso-connection-without-the-private-vault-ca",
+        _with_consul(VAULT_CONNECTION, "orders-vault", {"spec": {"address": "https://vault.vault.svc:8200"}}),
+        _with_consul(
+            VAULT_CONNECTION,
+            "orders-vault",
+            {"spec": {"address": "https://vault.vault.svc:8200", "caCertSecretRef": "vault-ca"}},
+        ),
+        "orders-vault",
+    ),
+    transport(
+        "consul-agents-skip-verify",
+        _consul_annotations(f'"{AGENT}tls-skip-verify": "TRUE"'),
+        _consul_annotations(f'"{AGENT}tls-skip-verify": "false"'),
+        "consul",
+    ),
+    transport(
+        "consul-agents-http-in-prod",
+        _consul_annotations(f'"{AGENT}service": "http://vault.vault.svc:8200"'),
+        _consul_annotations(f'"{AGENT}service": "https://vault.vault.svc:8200"'),
+        "consul",
+        config=PROD,
+    ),
+    transport(
+        "vault-chart-injector-http-in-prod",
+        _one(t.HELM_RELEASE, "vault", _vault_chart({"injector": {"externalVaultAddr": "http://vault.example.com"}})),
+        _one(t.HELM_RELEASE, "vault", _vault_chart({"injector": {"externalVaultAddr": "https://vault.example.com"}})),
+        "vault",
+        config=PROD,
+    ),
+    transport(
+        "vault-chart-csi-agent-skips-verify",
+        _one(
+            t.HELM_RELEASE,
+            "vault",
+            _vault_chart({"csi": {"agent": {"extraEnvironmentVars": {"VAULT_SKIP_VERIFY": "true"}}}}),
+        ),
+        _one(
+            t.HELM_RELEASE,
+            "vault",
+            _vault_chart({"csi": {"agent": {"extraEnvironmentVars": {"VAULT_CACERT": "/v/ca.crt"}}}}),
+        ),
+        "vault",
+    ),
+    # ----------------------------------------------------------------------------- consul_values.py
+    twin(
+        "csl-acl",
+        "acls-disabled-in-client-extra-config",
+        t.HELM_RELEASE,
+        release(client__extraConfig=json.dumps({"log_level": "INFO", "acl": {"enabled": False}})),
+        release(client__extraConfig=json.dumps({"log_level": "INFO", "acl": {"enabled": True}})),
+    ),
+    twin(
+        "csl-vault-ca",
+        "static-token-in-connect-ca-config",
+        t.HELM_RELEASE,
+        release(
+            global__secretsBackend__vault__connectCA__additionalConfig=json.dumps(
+                {"connect": [{"ca_config": [{"leaf_cert_ttl": "72h", "token": "hvs.CAESIJ"}]}]}
+            )
+        ),
+        release(
+            global__secretsBackend__vault__connectCA__additionalConfig=json.dumps(
+                {"connect": [{"ca_config": [{"leaf_cert_ttl": "72h"}]}]}
+            )
+        ),
+    ),
+    twin(
+        "csl-vault-ca",
+        "agent-annotations-skip-verify",
+        t.HELM_RELEASE,
+        release(global__secretsBackend__vault__agentAnnotations=f'"{AGENT}tls-skip-verify": "true"'),
+        release(global__secretsBackend__vault__agentAnnotations=f'"{AGENT}tls-skip-verify": "false"'),
+    ),
+    consul_release(
+        "even-server-count-in-prod",
+        "csl-quorum",
+        {"server__replicas": 4.0},
+        {"server__replicas": 5.0},
+        stack="prod",
+    ),
+    consul_release(
+        "two-servers-in-prod",
+        "csl-quorum",
+        {"server__replicas": "2"},
+        {"server__replicas": "3"},
+        stack="prod",
+    ),
+    # ------------------------------------------------------------------------------ consul_agent.py
+    extra_config(
+        "tls-below-1-2",
+        "server",
+        {"tls": {"defaults": {"tls_min_version": "TLSv1_1"}}},
+        {"tls": {"defaults": {"tls_min_version": "TLSv1_2"}}},
+    ),
+    # -1 is Consul's "disabled"; 0 already opens a listener on a random port
+    extra_config("plain-grpc-port-zero", "client", {"ports": {"grpc": 0}}, {"ports": {"grpc": -1}}),
+    extra_config(
+        "plain-http-port-as-string",
+        "server",
+        {"ports": {"https": 8501, "http": "8500"}},
+        {"ports": {"https": 8501, "http": "-1"}},
+    ),
+    extra_config(
+        "acl-down-policy-allow", "client", {"acl": {"down_policy": "allow"}}, {"acl": {"down_policy": "extend-cache"}}
+    ),
+    extra_config(
+        "acl-token-in-tokens-block",
+        "client",
+        {"acl": {"down_policy": "extend-cache", "tokens": {"agent": CONSUL_TOKEN}}},
+        {"acl": {"down_policy": "extend-cache"}},
+    ),
+    extra_config(
+        "legacy-acl-agent-token",
+        "server",
+        {"log_level": "INFO", "acl_agent_token": CONSUL_TOKEN},
+        {"log_level": "INFO"},
+    ),
+    extra_config("auto-encrypt-tls-off", "client", {"auto_encrypt": {"tls": False}}, {"auto_encrypt": {"tls": True}}),
+    consul_release(
+        "extra-config-not-json",
+        "csl-extra-config",
+        {"client__extraConfig": "{log_level: INFO}"},
+        {"client__extraConfig": '{"log_level": "INFO"}'},
+    ),
+    consul_release(
+        "second-extra-volume-loaded",
+        "csl-extra-config",
+        {
+            "server__extraVolumes": [
+                {"type": "secret", "name": "a", "load": False},
+                {"type": "configMap", "name": "b", "load": "true"},
+            ]
+        },
+        {
+            "server__extraVolumes": [
+                {"type": "secret", "name": "a", "load": False},
+                {"type": "configMap", "name": "b", "load": False},
+            ]
+        },
+    ),
+    twin(
+        "csl-extra-config",
+        "value-yaml-files",
+        t.HELM_RELEASE,
+        {**release(), "valueYamlFiles": [{"path": "values-extra.yaml"}]},
+        {**release(), "valueYamlFiles": []},
+    ),
+    consul_release("ui-ingress", "csl-expose", {"ui__ingress__enabled": True}, {"ui__ingress__enabled": False}),
+    consul_release(
+        "client-host-network", "csl-expose", {"client__hostNetwork": "true"}, {"client__hostNetwork": False}
+    ),
+    consul_release(
+        "server-gossip-and-rpc-on-nodes",
+        "csl-expose",
+        {"server__exposeGossipAndRPCPorts": True},
+        {"server__exposeGossipAndRPCPorts": "false"},
+    ),
+    consul_release(
+        # server.exposeService "-" (the chart default) follows admin partitions
+        "servers-exposed-through-admin-partitions",
+        "csl-expose",
+        {"global__adminPartitions__enabled": True},
+        {"global__adminPartitions__enabled": True, "server__exposeService__enabled": False},
+    ),
+    consul_release(
+        "servers-exposed-explicitly",
+        "csl-expose",
+        {"server__exposeService__enabled": "true"},
+        {"server__exposeService__enabled": "-"},
+    ),
+    twin(
+        "csl-expose",
+        "node-port-service-for-consul-servers",
+        t.K8S_SERVICE,
+        _service("NodePort", selector={"app": "consul", "component": "server"}, ports=[{"port": 8501.0}]),
+        _service("ClusterIP", selector={"app": "consul", "component": "server"}, ports=[{"port": 8501.0}]),
+    ),
+    twin(
+        "csl-expose",
+        "load-balancer-targeting-the-api-port",
+        t.K8S_SERVICE,
+        _service(
+            "LoadBalancer", selector={"app": "web"}, ports=[{"port": 80.0}, {"port": 443.0, "targetPort": 8501.0}]
+        ),
+        _service(
+            "LoadBalancer", selector={"app": "web"}, ports=[{"port": 80.0}, {"port": 443.0, "targetPort": 8443.0}]
+        ),
+    ),
+    twin(
+        "csl-chart-pin",
+        "consul-chart-not-the-contract",
+        t.HELM_RELEASE,
+        {**release(), "version": "2.0.2"},
+        {**release(), "version": "v2.0.3"},
+    ),
+    twin(
+        "csl-chart-pin",
+        "consul-chart-under-another-contract",
+        t.HELM_RELEASE,
+        {**release(), "version": "2.0.3"},
+        {**release(), "version": "2.1.0"},
+        config={"consulChartVersion": "2.1.0"},
+    ),
+    twin(
+        "csl-chart-pin",
+        "chart-v4-version-range",
+        t.HELM_CHART_V4,
+        {"chart": "oci://registry.example.com/charts/vault", "version": "~0.30"},
+        {"chart": "oci://registry.example.com/charts/vault", "version": "0.30.1"},
+    ),
+    # -------------------------------------------------------------------------------------- mesh.py
+    twin(
+        "mesh-mtls-strict",
+        "proxy-defaults-permissive-in-capitals",
+        t.CRD_PROXY_DEFAULTS,
+        _crd("ProxyDefaults", "global", {"mutualTLSMode": "Permissive"}),
+        _crd("ProxyDefaults", "global", {"mutualTLSMode": "strict"}),
+    ),
+    twin(
+        "mesh-mtls-strict",
+        "service-defaults-expose-paths",
+        t.CRD_SERVICE_DEFAULTS,
+        _crd(
+            "ServiceDefaults",
+            "web",
+            {"protocol": "http", "expose": {"paths": [{"path": "/metrics", "localPathPort": 9102.0}]}},
+        ),
+        _crd("ServiceDefaults", "web", {"protocol": "http", "expose": {"paths": []}}),
+    ),
+    twin(
+        "mesh-mtls-strict",
+        "provider-service-defaults-second-expose",
+        t.CONSUL_SERVICE_DEFAULTS,
+        {"name": "web", "protocol": "http", "exposes": [{"checks": False}, {"paths": [{"path": "/health"}]}]},
+        {"name": "web", "protocol": "http", "exposes": [{"checks": False}, {"paths": []}]},
+    ),
+    twin(
+        "mesh-mtls-strict",
+        "mesh-allows-permissive",
+        t.CRD_MESH,
+        _crd("Mesh", "mesh", {"tls": MESH_TLS, "allowEnablingPermissiveMutualTLS": True}),
+        _crd("Mesh", "mesh", {"tls": MESH_TLS, "allowEnablingPermissiveMutualTLS": False}),
+    ),
+    twin(
+        "mesh-destinations",
+        "terminating-gateway-links-every-service-last",
+        t.CRD_TERMINATING_GATEWAY,
+        _crd("TerminatingGateway", "egress", {"services": [{"name": "billing-db"}, {"name": "*"}]}),
+        _crd("TerminatingGateway", "egress", {"services": [{"name": "billing-db"}, {"name": "ledger"}]}),
+    ),
+    twin(
+        "mesh-tls-version",
+        "outgoing-floor-unset",
+        t.CRD_MESH,
+        _crd("Mesh", "mesh", {"tls": {"incoming": {"tlsMinVersion": "TLSv1_2"}}}),
+        _crd("Mesh", "mesh", {"tls": MESH_TLS}),
+    ),
+    twin(
+        "mesh-tls-version",
+        "incoming-ceiling-below-1-2",
+        t.CRD_MESH,
+        _crd(
+            "Mesh", "mesh", {"tls": {**MESH_TLS, "incoming": {"tlsMinVersion": "TLSv1_2", "tlsMaxVersion": "TLSv1_1"}}}
+        ),
+        _crd(
+            "Mesh", "mesh", {"tls": {**MESH_TLS, "incoming": {"tlsMinVersion": "TLSv1_2", "tlsMaxVersion": "TLSv1_2"}}}
+        ),
+    ),
+    weaker(
+        "mesh-entry",
+        "mesh-entry-under-another-name",
+        lambda s: set_props(s, "secure-mesh-intentions-mesh", metadata={"namespace": "consul", "name": "default"}),
+        blame="secure-mesh-intentions-mesh",
+    ),
+    twin(
+        "mesh-gateway-routes",
+        "second-listener-empty-selector",
+        "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+        {
+            "spec": {
+                "listeners": [
+                    {"name": "http", "allowedRoutes": {"namespaces": {"from": "Same"}}},
+                    {
+                        "name": "https",
+                        "allowedRoutes": {"namespaces": {"from": "Selector", "selector": {"matchLabels": {}}}},
+                    },
+                ]
+            }
+        },
+        {
+            "spec": {
+                "listeners": [
+                    {"name": "http", "allowedRoutes": {"namespaces": {"from": "Same"}}},
+                    {
+                        "name": "https",
+                        "allowedRoutes": {
+                            "namespaces": {"from": "Selector", "selector": {"matchLabels": {"routes": "web"}}}
+                        },
+                    },
+                ]
+            }
+        },
+    ),
+    twin(
+        "mesh-tproxy",
+        "chart-default-off",
+        t.HELM_RELEASE,
+        release(connectInject__transparentProxy__defaultEnabled="false"),
+        release(connectInject__transparentProxy__defaultEnabled=True),
+    ),
+    twin(
+        "mesh-tproxy",
+        "namespace-label-off",
+        "kubernetes:core/v1:Namespace",
+        {"metadata": {"name": "orders", "labels": {TPROXY: "false"}}},
+        {"metadata": {"name": "orders", "labels": {TPROXY: "true"}}},
+    ),
+    twin(
+        "mesh-tproxy",
+        "cron-job-pod-off",
+        "kubernetes:batch/v1:CronJob",
+        _meshed("kubernetes:batch/v1:CronJob", ("spec", "jobTemplate", "spec", "template"), **{TPROXY: "false"}),
+        _meshed("kubernetes:batch/v1:CronJob", ("spec", "jobTemplate", "spec", "template"), **{TPROXY: "true"}),
+    ),
+    twin(
+        "mesh-tproxy",
+        "stateful-set-excludes-outbound-cidrs",
+        "kubernetes:apps/v1:StatefulSet",
+        _meshed(
+            "kubernetes:apps/v1:StatefulSet", ("spec", "template"), **{f"{TPROXY}-exclude-outbound-cidrs": "10.0.0.0/8"}
+        ),
+        _meshed("kubernetes:apps/v1:StatefulSet", ("spec", "template"), **{f"{TPROXY}-exclude-outbound-cidrs": ""}),
+    ),
+    weaker(
+        # one hour over the maximum leaf TTL (720h, the intermediate is 8760h); the checked-in leaf is 72h
+        "pki-ttl-cascade",
+        "consul-leaf-one-hour-over-the-maximum",
+        lambda s: _consul_ca(s, leaf_cert_ttl="721h"),
+        blame="secure-mesh-consul-release",
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "kms-level-without-the-roots-certificate-url",
+        t.PKI_KMS_LEVEL1,
+        {**KMS_LEVEL, "issuing_certificates": []},
+        KMS_LEVEL,
+    ),
+    twin(
+        "pki-name-constraints-level",
+        "kms-level-without-the-roots-crl",
+        t.PKI_KMS_LEVEL1,
+        {k: v for k, v in KMS_LEVEL.items() if k != "crl_distribution_points"},
+        KMS_LEVEL,
+    ),
+    twin(
+        "csl-vault-ca",
+        "connect-ca-config-not-json",
+        t.HELM_RELEASE,
+        release(global__secretsBackend__vault__connectCA__additionalConfig='{"connect": [{"ca_config": [{}]}]'),
+        release(global__secretsBackend__vault__connectCA__additionalConfig='{"connect": [{"ca_config": [{}]}]}'),
+    ),
+    # ------------------------------------------------------------------------------ audit.py, database.py
+    twin(
+        "vlt-audit",
+        "accessors-in-the-clear",
+        "vault:index/audit:Audit",
+        {"path": "secure-mesh-dc1", "type": "file", "options": {"file_path": "stdout", "hmac_accessor": "false"}},
+        {"path": "secure-mesh-dc1", "type": "file", "options": {"file_path": "stdout", "hmac_accessor": "true"}},
+    ),
+    twin(
+        "db-tls",
+        "mysql-connection-in-prod",
+        t.DB_CONNECTION,
+        {
+            "backend": "consul/database",
+            "name": "orders-orders",
+            "mysql": {"connectionUrl": "{{username}}:{{password}}@tcp(db:3306)/"},
+        },
+        db_connection(),
+        stack="prod",
+    ),
+    Twin(
+        "db-root-rotation",
+        "rotation-runs-before-the-connection",
+        Violating(
+            lambda: _endpoint_without_dependencies(_onboarding("prod")),
+            "secure-mesh-onboarding-orders-db-rotate-root",
+        ),
+        Violating(lambda: _onboarding("prod"), "secure-mesh-onboarding-orders-db-rotate-root"),
+    ),
+    # ---------------------------------------------------------------------------------------- images.py
+    twin(
+        "img-digest",
+        "second-container-by-tag",
+        DEPLOYMENT,
+        _deployment([])
+        | {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {"name": "app", "image": f"ghcr.io/example/app:1.0@sha256:{'b' * 64}"},
+                            {"name": "helper", "image": "ghcr.io/example/helper:1.0"},
+                        ]
+                    }
+                }
+            }
+        },
+        _deployment([])
+        | {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {"name": "app", "image": f"ghcr.io/example/app:1.0@sha256:{'b' * 64}"},
+                            {"name": "helper", "image": f"ghcr.io/example/helper:1.0@sha256:{'c' * 64}"},
+                        ]
+                    }
+                }
+            }
+        },
+        stack="prod",
+    ),
+    twin(
+        "img-digest",
+        "vso-manager-by-tag",
+        t.HELM_RELEASE,
+        _vso_chart({"repository": "hashicorp/vault-secrets-operator", "tag": "1.4.1"}),
+        _vso_chart(_pinned("vault-secrets-operator")),
+        stack="prod",
+    ),
+    Twin(
+        # the pack cannot read an unknown chart's images: reported in production, not in dev
+        "img-digest",
+        "unknown-chart-in-prod",
+        shape(t.HELM_RELEASE, {"chart": "grafana", "version": "8.5.0", "values": {}}, name="grafana", stack="prod"),
+        shape(t.HELM_RELEASE, {"chart": "grafana", "version": "8.5.0", "values": {}}, name="grafana", stack="dev"),
+    ),
+    weaker(
+        "pol-least-purpose",
+        "app-reads-another-apps-secrets",
+        lambda s: edit_policy(s, WEB_POLICY, add={"consul/kv/data/apps/api/config": ["read"]}),
+        blame=WEB_ROLE,
+    ),
+    weaker(
+        "pol-least-purpose",
+        "glob-over-kv-no-policy-names",
+        lambda s: edit_policy(s, POLICY.format("connect-injector"), add={"consul/kv/data/shared/*": ["read"]}),
+        blame=ROLE.format("connect-injector"),
+    ),
+    weaker(
+        "pol-least-purpose",
+        "app-reads-another-apps-database-credentials",
+        lambda s: edit_policy(_with_database(s), WEB_POLICY, add={"consul/database/creds/app-api": ["read"]}),
+        blame=WEB_ROLE,
+    ),
+    weaker(
+        "pol-least-purpose",
+        "app-reads-the-database-engines-config",
+        lambda s: edit_policy(_with_database(s), WEB_POLICY, add={"consul/database/config/orders": ["read"]}),
+        blame=WEB_ROLE,
+    ),
+    weaker(
+        "pol-least-sys",
+        "more-than-read-on-its-own-mount",
+        lambda s: edit_policy(s, MESH_CA_POLICY, add={"sys/mounts/consul/connect/pki_int2": ["read", "update"]}),
+        blame=ROLE.format("server"),
+    ),
+    weaker(
+        "pol-least-sys",
+        "tunes-the-kv-mount",
+        lambda s: edit_policy(s, MESH_CA_POLICY, add={"sys/mounts/consul/kv/tune": ["update"]}),
+        blame=ROLE.format("server"),
+    ),
+    weaker(
+        "pol-least-sys",
+        "reads-policies",
+        lambda s: edit_policy(s, POLICY.format("connect-injector"), add={"sys/policy/consul-dc1-server": ["read"]}),
+        blame=ROLE.format("connect-injector"),
+    ),
+    # ------------------------------------------------------------------------------------ intentions.py
+    twin(
+        "int-l7",
+        "second-permission-without-http-match",
+        t.CRD_SERVICE_INTENTIONS,
+        crd(
+            "payments",
+            [
+                {
+                    "name": "api",
+                    "permissions": [
+                        {"action": "allow", "http": {"pathPrefix": "/v1/charges", "methods": ["POST"]}},
+                        {"action": "deny"},
+                    ],
+                }
+            ],
+        ),
+        crd(
+            "payments",
+            [
+                {
+                    "name": "api",
+                    "permissions": [
+                        {"action": "allow", "http": {"pathPrefix": "/v1/charges", "methods": ["POST"]}},
+                        {"action": "deny", "http": {"pathPrefix": "/"}},
+                    ],
+                }
+            ],
+        ),
+    ),
+    twin(
+        "int-no-wildcard-allow",
+        "provider-entry-wildcard-source-last",
+        t.CONSUL_INTENTIONS,
+        {"name": "api", "sources": [{"name": "web", "action": "allow"}, {"name": "*", "action": "allow"}]},
+        {"name": "api", "sources": [{"name": "web", "action": "allow"}, {"name": "*", "action": "deny"}]},
+    ),
+    twin(
+        "int-no-wildcard-allow",
+        "config-entry-wildcard-l7-allow",
+        t.CONSUL_CONFIG_ENTRY,
+        _config_entry_intentions([{"Name": "*", "Permissions": [{"Action": "allow", "HTTP": {"PathPrefix": "/"}}]}]),
+        _config_entry_intentions([{"Name": "*", "Permissions": [{"Action": "deny", "HTTP": {"PathPrefix": "/"}}]}]),
+    ),
+    twin(
+        "int-no-wildcard-allow",
+        "wildcard-destination",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("*", [{"name": "web", "action": "allow"}]),
+        crd("*", [{"name": "web", "action": "deny"}]),
+    ),
+    twin(
+        "int-l7",
+        "action-and-permissions",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("payments", [{"name": "api", "action": "allow", "permissions": [ALLOW_GET]}]),
+        crd("payments", [{"name": "api", "permissions": [ALLOW_GET]}]),
+    ),
+    twin(
+        "int-l7",
+        "l7-from-a-wildcard-source",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("payments", [{"name": "*", "permissions": [{"action": "deny", "http": {"pathPrefix": "/admin"}}]}]),
+        crd("payments", [{"name": "api", "permissions": [{"action": "deny", "http": {"pathPrefix": "/admin"}}]}]),
+    ),
+    twin(
+        "int-l7",
+        "permission-without-action",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("payments", [{"name": "api", "permissions": [{"http": {"pathPrefix": "/v1/"}}]}]),
+        crd("payments", [{"name": "api", "permissions": [{"action": "Deny", "http": {"pathPrefix": "/v1/"}}]}]),
+    ),
+    twin(
+        "int-l7",
+        "source-without-action-or-permissions-after-a-good-one",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("payments", [{"name": "api", "action": "allow"}, {"name": "web"}]),
+        crd("payments", [{"name": "api", "action": "allow"}, {"name": "web", "action": "deny"}]),
+    ),
+    stack_twin("int-l7-stack", "l7-to-a-tcp-service", _l7_stack("tcp"), _l7_stack("grpc"), blame="payments-intentions"),
+    weaker(
+        "int-default-deny",
+        "second-default-deny-in-the-other-rendering",
+        lambda s: add(
+            s, t.CONSUL_INTENTIONS, "extra-default-deny", {"name": "*", "sources": [{"name": "*", "action": "deny"}]}
+        ),
+        blame="extra-default-deny",
+    ),
+    # --------------------------------------------------------------------------------------- kv.py (Pod)
+    twin(
+        "kv-no-plaintext",
+        "token-in-a-pods-env",
+        t.POD,
+        {
+            "metadata": {"name": "debug"},
+            "spec": {"containers": [{"name": "c", "env": [{"name": "T", "value": CONSUL_TOKEN}]}]},
+        },
+        {"metadata": {"name": "debug"}, "spec": {"containers": [{"name": "c", "env": [{"name": "T", "value": "1"}]}]}},
+    ),
+    stack_twin(
+        "mesh-entry",
+        "secondary-datacenter-declares-the-mesh",
+        _secondary_datacenter(with_mesh=True),
+        _secondary_datacenter(with_mesh=False),
+        blame="mesh",
+    ),
+    stack_twin(
+        # no name constraint, and (no chart path or role below it yet) no IP constraint either
+        "pki-name-constraints-chain",
+        "offline-signed-level-without-constraints",
+        _offline_import(constrained=False),
+        _offline_import(constrained=True),
+        blame="extra-l1-set-signed",
+    ),
+    Twin(
+        "pol-db-address",
+        "watcher-updates-two-connections",
+        Violating(
+            lambda: _second_watched_connection(_onboarding("dev")),
+            "secure-mesh-onboarding-orders-db-address-watcher-role",
+        ),
+        Violating(lambda: _onboarding("dev"), "secure-mesh-onboarding-orders-db-address-watcher-role"),
+    ),
+    # -------------------------------------------------------------------------------------- stack.py
+    weaker(
+        "pol-least-granted",
+        "chart-role-key-removed",
+        lambda s: set_value(s, "global.secretsBackend.vault.consulServerRole", None),
+        blame="secure-mesh-consul-release",
+    ),
+    weaker(
+        "pol-least-issue",
+        "identity-reconfigures-a-pki-mount",
+        lambda s: edit_policy(
+            s, "secure-mesh-onboarding-app-api-policy", add={"consul/gateway/pki_int1/roles/api-gateway": ["update"]}
+        ),
+        blame="secure-mesh-onboarding-app-api-role",
+    ),
+    weaker(
+        "pol-least-purpose",
+        "identity-reads-another-database-role",
+        lambda s: edit_policy(
+            # the mount declared with slashes around its path, as Vault accepts it
+            add(s, t.MOUNT, "orders-database", {"path": "/consul/database/", "type": "database"}),
+            POLICY.format("connect-injector"),
+            add={"consul/database/creds/orders": ["read"]},
+        ),
+        blame=ROLE.format("connect-injector"),
+    ),
+]
+"""Further cases, in catalogue order by module; ``policy:id`` keys are unique."""
