@@ -233,7 +233,7 @@ def graph_problems(
                 report(f"{base}.destination", not_declared(destination, services, f"{prefix}services"))
         if not entry.sources:
             report(f"{base}.sources", EMPTY_SOURCES)
-        seen: dict[tuple[str, str | None], int] = {}
+        seen: set[tuple[str, str | None]] = set()
         for j, rule in enumerate(entry.sources):
             path = f"{base}.sources[{j}]"
             if WILDCARD in (destination, rule.source):
@@ -250,7 +250,7 @@ def graph_problems(
             key = (rule.source, rule.peer)
             if key in seen:
                 report(path, second_rule(rule.source, destination, rule.peer), rule.origin)
-            seen.setdefault(key, j)
+            seen.add(key)
             report(path, action_or_permissions(rule.action is not None, rule.permissions is not None), rule.origin)
             if rule.permissions is None:
                 continue

@@ -106,7 +106,8 @@ def test_undeclared_pairs_are_denied() -> None:
 
 INVALID: dict[str, tuple[IntentionGraph, str]] = {
     "no default deny": (
-        _graph(DestinationEntry("web", (SourceRule("api", ALLOW),))), f"intentions: {WILDCARD_RULE}; found: none"
+        _graph(DestinationEntry("web", (SourceRule("api", ALLOW),))),
+        f"intentions: {WILDCARD_RULE}; found: none",
     ),
     "two default denies": (
         _graph(DENY_ALL, DestinationEntry(WILDCARD, (SourceRule(WILDCARD, DENY),))),
@@ -173,6 +174,73 @@ def test_invalid_graph_is_rejected(case: str) -> None:
     with pytest.raises(GraphError) as raised:
         graph.validate()
     assert str(raised.value) == message, case
+
+
+def test_every_broken_rule_is_reported_with_its_origin_in_order() -> None:
+    # One entry breaking every per-rule check, each rule carrying the settings key it came from: the message names
+    # the field path and the origin of every rule; a '*' source first in the entry does not stop the checks of the
+    # rules after it; a rule twice (with or without a peer) is reported at the second one only.
+    get_put_twice = (HttpMatch(path_prefix="/v1/", methods=("GET", "GET", "PUT", "PUT")),)
+    graph = _graph(
+        DestinationEntry(
+            "web",
+            (
+                SourceRule(WILDCARD, DENY, origin="mesh.intentions[0]"),
+                SourceRule("cron", ALLOW, origin="apps[3].upstreams[1]"),
+                SourceRule("Bad_Name", ALLOW, origin="mesh.intentions[1]"),
+                SourceRule("api", ALLOW, peer="Peer_1", origin="mesh.intentions[2]"),
+                SourceRule("web", ALLOW, origin="mesh.intentions[3]"),
+                SourceRule("api", ALLOW, origin="apps[1].upstreams[0]"),
+                SourceRule("api", DENY, origin="mesh.intentions[4]"),
+                SourceRule("api", ALLOW, peer="east", origin="mesh.intentions[5]"),
+                SourceRule("api", ALLOW, peer="east", permissions=get_put_twice, origin="mesh.intentions[6]"),
+            ),
+        ),
+        DestinationEntry(
+            "db",
+            (
+                SourceRule("api", permissions=(), origin="mesh.intentions[7]"),
+                SourceRule("web", origin="mesh.intentions[8]"),
+            ),
+        ),
+        DestinationEntry(WILDCARD, (SourceRule(WILDCARD, ALLOW, origin="mesh.intentions[9]"),)),
+    )
+    with pytest.raises(GraphError) as raised:
+        graph.validate()
+    label = (
+        "is not a DNS label; expected lowercase letters, digits and '-', starting and ending with a letter or digit, "
+        "at most 63 characters"
+    )
+    assert str(raised.value).splitlines() == [
+        f"intentions: {WILDCARD_RULE}; found: * → web (deny), * → * (allow)",
+        f"intentions[0].sources[0] (mesh.intentions[0]): * → web (deny) is not allowed: {WILDCARD_RULE}",
+        f"intentions[2].sources[0] (mesh.intentions[9]): * → * (allow) is not allowed: {WILDCARD_RULE}",
+        "intentions[0].sources[1].source (apps[3].upstreams[1]): 'cron' is not a service in services; declared: api, "
+        "db, web",
+        f"intentions[0].sources[2].source (mesh.intentions[1]): 'Bad_Name' {label}",
+        f"intentions[0].sources[3].peer (mesh.intentions[2]): 'Peer_1' {label}",
+        "intentions[0].sources[4].source (mesh.intentions[3]): a service does not need an intention to reach itself",
+        "intentions[0].sources[6] (mesh.intentions[4]): a second rule for api → web; merge them into one",
+        "intentions[0].sources[8] (mesh.intentions[6]): a second rule for api (peer east) → web; merge them into one",
+        f"intentions[0].sources[8] (mesh.intentions[6]): {ACTION_OR_PERMISSIONS}",
+        "intentions[0].sources[8].permissions[0].methods (mesh.intentions[6]): lists GET, PUT more than once; Consul "
+        "refuses repeated methods",
+        "intentions[1].sources[0].permissions (mesh.intentions[7]): L7 permissions need an http, http2 or grpc "
+        "destination; 'db' is 'tcp'",
+        "intentions[1].sources[0].permissions (mesh.intentions[7]): is empty; list at least one rule or use action",
+        f"intentions[1].sources[1] (mesh.intentions[8]): {ACTION_OR_PERMISSIONS}",
+    ]
+
+
+def test_nothing_declared_is_said_so() -> None:
+    graph = IntentionGraph(services={}, entries=(DestinationEntry("web", (SourceRule("cron", ALLOW, origin="o"),)),))
+    with pytest.raises(GraphError) as raised:
+        graph.validate()
+    assert str(raised.value).splitlines() == [
+        f"intentions: {WILDCARD_RULE}; found: none",
+        "intentions[0].destination: 'web' is not a service in services; declared: none",
+        "intentions[0].sources[0].source (o): 'cron' is not a service in services; declared: none",
+    ]
 
 
 def test_l7_is_fine_on_http2_and_grpc() -> None:
