@@ -209,6 +209,14 @@ CASES: dict[str, Case] = {
     "import for an undeclared app after a valid one": Case(
         "peer-west", {"topology.peers[0].imports[0].apps[1]": "billing"}
     ),
+    "import for an undeclared app among two apps": Case(
+        "peer-west",
+        {"topology.peers[0].imports[0].apps[0]": "billing"},
+        variant={
+            "mesh.services[1]": {"name": "cart", "protocol": "http"},
+            "apps[1]": {"name": "cart", "namespace": "cart", "serviceAccount": "cart", "service": "cart"},
+        },
+    ),
     "import for an undeclared app without apps": Case(
         "peer-west", {"topology.peers[0].imports[0].apps": ["billing"], "apps": []}, variant={}
     ),
