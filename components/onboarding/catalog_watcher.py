@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..identities.documents import TOKEN_SELF, AuthRoleSpec, Capability, PolicyDocument
+from ..workloads import restricted_container
 from .annotations import PREFIX, VAULT_TLS_MOUNT, kv_template, token_volumes, vault_client_annotations
 from .args import AppDatabaseArgs, AppOnboardingArgs, CatalogWatcherArgs
 
@@ -217,13 +218,7 @@ def config_map_data(args: AppOnboardingArgs, service: str) -> dict[str, str]:
     }
 
 
-_RESTRICTED = {
-    "runAsNonRoot": True,
-    "runAsUser": CONSUL_TEMPLATE_UID,
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "capabilities": {"drop": ["ALL"]},
-}
+_RESTRICTED = restricted_container(CONSUL_TEMPLATE_UID)
 
 
 def watcher_deployment(args: AppOnboardingArgs, database: AppDatabaseArgs) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from ..workloads import restricted_container
 from .args import AppArgs, GatewayArgs, GatewayCsiArgs, VaultClientArgs
 from .identity import gateway_issue_path
 
@@ -143,13 +144,7 @@ def sync_workload(gateway: GatewayArgs, csi: GatewayCsiArgs) -> dict[str, Any]:
                         {
                             "name": "pause",
                             "image": csi.sync_image,
-                            "securityContext": {
-                                "runAsNonRoot": True,
-                                "runAsUser": 65535,
-                                "allowPrivilegeEscalation": False,
-                                "readOnlyRootFilesystem": True,
-                                "capabilities": {"drop": ["ALL"]},
-                            },
+                            "securityContext": restricted_container(65535),
                             "resources": {"requests": {"cpu": "5m", "memory": "8Mi"}, "limits": {"memory": "16Mi"}},
                             "volumeMounts": [{"name": "gateway-tls", "mountPath": CSI_MOUNT_PATH, "readOnly": True}],
                         }

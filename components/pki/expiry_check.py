@@ -18,6 +18,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from ..workloads import restricted_container
+
 SCRIPT_FILE = "ca-expiry-check.sh"
 CA_EXPIRY_SCRIPT = Path(__file__).parent / "scripts" / SCRIPT_FILE
 """The check's script, shipped in a ConfigMap (the only thing it needs besides the image)."""
@@ -59,14 +61,7 @@ class CaExpiryCheckArgs:
 
 def cron_job(args: CaExpiryCheckArgs) -> dict[str, Any]:
     """The CronJob (metadata and spec): one run at a time, bounded, non-root, read-only, no token, no mesh sidecar."""
-    restricted: dict[str, Any] = {
-        "runAsNonRoot": True,
-        "runAsUser": 65534,
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
+    restricted = restricted_container(65534, seccomp=True)
     env = [
         {"name": "THRESHOLD_DAYS", "value": str(args.threshold_days)},
         {"name": "VAULT_ADDR", "value": args.vault_address},

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..identities.documents import READ, TOKEN_SELF, Capability, PolicyDocument
+from ..workloads import restricted_container
 
 GOSSIP_ROTATOR_ACCOUNT_SUFFIX = "gossip-rotator"
 GOSSIP_JOB_PREFIX = "gossip-rotate-v"
@@ -161,13 +162,7 @@ class GossipJobArgs:
 def gossip_job(args: GossipJobArgs, version: int) -> dict[str, Any]:
     """The Job ``gossip-rotate-v<N>`` (metadata and spec): one attempt set, bounded, non-root, no default token."""
     job = gossip_job_name(version)
-    restricted: dict[str, Any] = {
-        "runAsNonRoot": True,
-        "runAsUser": 65534,
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
+    restricted = restricted_container(65534)
     env = [
         {"name": "TARGET_VERSION", "value": str(version)},
         {"name": "VAULT_ADDR", "value": args.vault_address},
