@@ -8,9 +8,6 @@ resources for the per-rule cases.
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +26,8 @@ from secure_mesh_policy.offline import (
     resource_args,
     stack_args,
 )
+
+from tests import snapshots
 
 __all__ = ["Subject", "Unknown", "Violation", "engine_props", "resource_args", "stack_args"]
 
@@ -135,25 +134,10 @@ CASE_FINDINGS = SNAPSHOTS / "case_findings.json"
 
 
 def pinned(file: Path, key: str, messages: list[str]) -> list[str]:
-    """The checked-in findings of case ``key`` in ``file`` (this run's, written first, when UPDATE_SNAPSHOTS is set).
-
-    A file is shared by many cases; xdist workers update it under a lock, one entry at a time. Regenerate with
+    """The checked-in findings of case ``key`` in ``file`` (tests/snapshots.py); regenerate with
     ``UPDATE_SNAPSHOTS=1 pytest tests/policy`` and review the diff: every changed line is a message an operator reads.
     """
-    update = bool(os.environ.get("UPDATE_SNAPSHOTS"))
-    file.parent.mkdir(exist_ok=True)
-    with file.open("a+" if update else "r") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX if update else fcntl.LOCK_SH)
-        handle.seek(0)
-        text = handle.read()
-        entries: dict[str, list[str]] = json.loads(text) if text.strip() else {}
-        if update:
-            entries[key] = messages
-            handle.seek(0)
-            handle.truncate()
-            handle.write(json.dumps(dict(sorted(entries.items())), indent=1, ensure_ascii=False) + "\n")
-    assert key in entries, f"no snapshot of {key}'s findings in {file.name}: UPDATE_SNAPSHOTS=1 pytest tests/policy"
-    return entries[key]
+    return snapshots.pinned(file, key, messages, "UPDATE_SNAPSHOTS=1 pytest tests/policy")
 
 
 def as_pinned(policy: str, messages: Iterable[str]) -> list[str]:

@@ -13,9 +13,7 @@ changed line is a message an operator reads. Settings validation is pure, so no 
 from __future__ import annotations
 
 import copy
-import fcntl
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from typing import Any
 import pytest
 
 from secure_mesh.settings import SettingsError, load_settings
+from tests import snapshots
 from tests.harness import load_stack_config
 
 SNAPSHOT = Path(__file__).resolve().parent / "snapshots" / "problems.json"
@@ -679,20 +678,8 @@ def _problems(config: Mapping[str, Any], secrets: frozenset[str]) -> list[str]:
 
 
 def pinned(name: str, lines: list[str]) -> list[str]:
-    """The checked-in text of case ``name`` (this run's, written first, when UPDATE_SNAPSHOTS is set)."""
-    update = bool(os.environ.get("UPDATE_SNAPSHOTS"))
-    with SNAPSHOT.open("a+" if update else "r") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX if update else fcntl.LOCK_SH)
-        handle.seek(0)
-        text = handle.read()
-        entries: dict[str, list[str]] = json.loads(text) if text.strip() else {}
-        if update:
-            entries[name] = lines
-            handle.seek(0)
-            handle.truncate()
-            handle.write(json.dumps(dict(sorted(entries.items())), indent=1, ensure_ascii=False) + "\n")
-    assert name in entries, f"no snapshot of {name!r}: UPDATE_SNAPSHOTS=1 pytest tests/settings/test_every_problem.py"
-    return entries[name]
+    """The checked-in text of case ``name`` (tests/snapshots.py)."""
+    return snapshots.pinned(SNAPSHOT, name, lines, "UPDATE_SNAPSHOTS=1 pytest tests/settings/test_every_problem.py")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
