@@ -268,9 +268,13 @@ def git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def stage(target: Target) -> Path:
-    """A fresh staging folder for one module: the file to mutate under its import path, and mutants/."""
-    where = STAGING / target.slug
+def stage(targets: Sequence[Target]) -> Path:
+    """A fresh staging folder for modules sharing their tests: each file to mutate under its import path, and
+    mutants/. One mutmut run covers them all, so its stats run (every test of the folders once, traced) and
+    its fork server's warm-up are paid once instead of once per module.
+    """
+    target = targets[0]
+    where = STAGING / (target.slug if len(targets) == 1 else f"{target.slug}+{len(targets) - 1}")
     if where.exists():
         shutil.rmtree(where)
     mutants = where / "mutants"
@@ -284,9 +288,10 @@ def stage(target: Target) -> Path:
     venv = ROOT / ".venv"
     if venv.exists():  # tests/workflows read the checkout's .venv
         (mutants / ".venv").symlink_to(venv.resolve())
-    source = where / target.import_path
-    source.parent.mkdir(parents=True, exist_ok=True)
-    source.write_text(unwrap_decorators((ROOT / target.source).read_text()))
+    for each in targets:
+        source = where / each.import_path
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text(unwrap_decorators((ROOT / each.source).read_text()))
     selection = "".join(f"\n    {path}" for path in target.tests)
     # Fastest tests first (durations from mutmut's stats run): with -x a mutant dies at its first failing test.
     (mutants / "mutate_order.py").write_text(ORDER_PLUGIN)
@@ -295,7 +300,7 @@ def stage(target: Target) -> Path:
     (where / "preload.txt").write_text("\n".join(PRELOAD) + "\n")
     (where / "setup.cfg").write_text(
         "[mutmut]\n"
-        f"source_paths = {target.import_path}\n"
+        "source_paths =" + "".join(f"\n    {each.import_path}" for each in targets) + "\n"
         f"pytest_add_cli_args_test_selection ={selection}\n"
         "use_git_change_detection = false\n"
         "process_isolation = forkserver\n"
@@ -334,9 +339,12 @@ def run_mutmut(where: Path, max_children: int) -> None:
 
 
 def exit_codes(where: Path) -> dict[str, int | None]:
-    """Mutant name -> mutmut's recorded exit code."""
-    meta = json.loads((where / "mutants" / (target_import_path(where) + ".meta")).read_text())
-    return dict(meta["exit_code_by_key"])
+    """Mutant name -> mutmut's recorded exit code, for every module staged in ``where``."""
+    codes: dict[str, int | None] = {}
+    for path in staged_import_paths(where):
+        meta = json.loads((where / "mutants" / (path + ".meta")).read_text())
+        codes.update(meta["exit_code_by_key"])
+    return codes
 
 
 def widen_selection(where: Path, mutants: Sequence[str]) -> None:
@@ -354,19 +362,28 @@ def widen_selection(where: Path, mutants: Sequence[str]) -> None:
     for name in mutants:
         stats["tests_by_mangled_function_name"][name.partition("__mutmut_")[0]] = every_test
     stats_path.write_text(json.dumps(stats, indent=4))
-    meta_path = where / "mutants" / (target_import_path(where) + ".meta")
-    meta = json.loads(meta_path.read_text())
-    for name in mutants:
-        meta["exit_code_by_key"][name] = None
-    meta_path.write_text(json.dumps(meta, indent=4))
+    wanted = set(mutants)
+    for path in staged_import_paths(where):
+        meta_path = where / "mutants" / (path + ".meta")
+        meta = json.loads(meta_path.read_text())
+        for name in meta["exit_code_by_key"]:
+            if name in wanted:
+                meta["exit_code_by_key"][name] = None
+        meta_path.write_text(json.dumps(meta, indent=4))
 
 
-def target_import_path(where: Path) -> str:
-    """The source path recorded in a staging folder's setup.cfg."""
-    for line in (where / "setup.cfg").read_text().splitlines():
-        if line.startswith("source_paths = "):
-            return line.removeprefix("source_paths = ")
-    raise ValueError(f"no source_paths in {where / 'setup.cfg'}")
+def staged_import_paths(where: Path) -> list[str]:
+    """The source paths recorded in a staging folder's setup.cfg."""
+    lines = (where / "setup.cfg").read_text().splitlines()
+    start = lines.index("source_paths =")
+    paths = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("    "):
+            break
+        paths.append(line.strip())
+    if not paths:
+        raise ValueError(f"no source_paths in {where / 'setup.cfg'}")
+    return paths
 
 
 def pytest_passes(mutants: Path, paths: Sequence[str], mutant: str | None, workers: int) -> bool | None:
@@ -392,8 +409,8 @@ def pytest_passes(mutants: Path, paths: Sequence[str], mutant: str | None, worke
     return result.returncode == 0
 
 
-def diffs(where: Path, names: Sequence[str]) -> dict[str, str]:
-    """The diff mutmut shows for each named mutant."""
+def diffs(where: Path, path: str, names: Sequence[str]) -> dict[str, str]:
+    """The diff mutmut shows for each named mutant of the module staged at import path ``path``."""
     if not names:
         return {}
     code = (
@@ -403,7 +420,7 @@ def diffs(where: Path, names: Sequence[str]) -> dict[str, str]:
         "print(json.dumps({n: get_diff_for_mutant(n, path=sys.argv[2]) for n in names}))\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(list(names)), target_import_path(where)],
+        [sys.executable, "-c", code, json.dumps(list(names)), path],
         cwd=where,
         env=child_env(where / "mutants"),
         check=True,
@@ -427,89 +444,125 @@ def load_equivalent() -> dict[str, dict[str, str]]:
     return {name: dict(entry) for name, entry in data.get("equivalent", {}).items()}
 
 
-def measure(target: Target, max_children: int, whole_suite: bool) -> dict[str, Any]:
-    """Mutation-test one module; its result record for mutation/results.json."""
+def measure(targets: Sequence[Target], max_children: int, whole_suite: bool) -> dict[str, dict[str, Any]]:
+    """Mutation-test modules that share their tests in one mutmut run; each module's result record."""
     started = time.monotonic()
-    # The commit (and whether the module or the tests differ from it) as staged: what the mutants are made of.
+    tests = targets[0].tests
+    if any(t.tests != tests for t in targets):
+        raise ValueError("modules measured together must share their tests")
+    label = "+".join(t.slug for t in targets)
+    # The commit (and whether a module or the tests differ from it) as staged: what the mutants are made of.
     commit = git("rev-parse", "--short=12", "HEAD")
-    dirty = bool(git("status", "--porcelain", "--", target.source, "tests", "policy"))
-    blob = git("hash-object", target.source)[:12]
     measured = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    where = stage(target)
+    staged = {
+        t.source: (
+            bool(git("status", "--porcelain", "--", t.source, "tests", "policy")),
+            git("hash-object", t.source)[:12],
+        )
+        for t in targets
+    }
+    where = stage(targets)
     mutants = where / "mutants"
-    print(f"[{target.slug}] mutmut over {target.source} with {', '.join(target.tests)}", flush=True)
+    print(f"[{label}] mutmut with {', '.join(tests)}", flush=True)
     run_mutmut(where, max_children)
     codes = exit_codes(where)
     killed = sorted(n for n, c in codes.items() if c in KILLED_CODES)
-    timeouts = sorted(n for n, c in codes.items() if c in TIMEOUT_CODES)
+    # A timeout may be the machine's load, not the mutant: it is decided again, alone against every test of
+    # the folders, before it counts (what times out again counts as killed, as mutmut counts it).
+    first_timeouts = sorted(n for n, c in codes.items() if c in TIMEOUT_CODES)
     suspects = sorted(n for n, c in codes.items() if c in SURVIVED_CODES | NO_TESTS_CODES)
-    other = sorted(n for n, c in codes.items() if n not in set(killed) | set(timeouts) | set(suspects))
+    other = sorted(n for n, c in codes.items() if n not in set(killed) | set(first_timeouts) | set(suspects))
     if other:
-        raise SystemExit(f"[{target.slug}] mutants mutmut did not decide: {other[:5]} (see {where}/mutmut.log)")
-    print(f"[{target.slug}] {len(codes)} mutants, {len(killed)} killed, {len(suspects)} to re-run", flush=True)
+        raise SystemExit(f"[{label}] mutants mutmut did not decide: {other[:5]} (see {where}/mutmut.log)")
+    print(
+        f"[{label}] {len(codes)} mutants, {len(killed)} killed, {len(first_timeouts)} timed out,"
+        f" {len(suspects)} to re-run",
+        flush=True,
+    )
 
     killed_on_rerun: list[str] = []
+    timeouts: list[str] = []
     killed_by_suite: list[str] = []
     survivors: list[str] = []
-    if suspects:
-        widen_selection(where, suspects)
-        run_mutmut(where, max_children)
+    again_set = suspects + first_timeouts
+    if again_set:
+        widen_selection(where, again_set)
+        run_mutmut(where, max(1, max_children // 2) if first_timeouts else max_children)
         again = exit_codes(where)
-        for name in suspects:
-            if again[name] in KILLED_CODES | TIMEOUT_CODES:
+        for name in again_set:
+            if again[name] in KILLED_CODES:
                 killed_on_rerun.append(name)
+            elif again[name] in TIMEOUT_CODES:
+                timeouts.append(name)
             elif again[name] in SURVIVED_CODES | NO_TESTS_CODES:
                 survivors.append(name)
             else:
-                raise SystemExit(f"[{target.slug}] {name}: mutmut did not decide on the re-run ({again[name]})")
-    print(f"[{target.slug}] {len(killed_on_rerun)} killed on re-run, {len(survivors)} left", flush=True)
+                raise SystemExit(f"[{label}] {name}: mutmut did not decide on the re-run ({again[name]})")
+    print(
+        f"[{label}] {len(killed_on_rerun)} killed on re-run, {len(timeouts)} timed out again, {len(survivors)} left",
+        flush=True,
+    )
     if whole_suite and survivors:
         # The whole suite counts a failing test as a kill, so the unmutated staged copy must pass it first.
         if not pytest_passes(mutants, WHOLE_SUITE, None, max_children):
-            raise SystemExit(f"[{target.slug}] the whole suite fails unmutated in {mutants}")
+            raise SystemExit(f"[{label}] the whole suite fails unmutated in {mutants}")
         for name in list(survivors):
             if not pytest_passes(mutants, WHOLE_SUITE, name, max_children):
                 killed_by_suite.append(name)
                 survivors.remove(name)
-            print(f"[{target.slug}] whole suite against {name}", flush=True)
+            print(f"[{label}] whole suite against {name}", flush=True)
 
-    diff_by_name = diffs(where, survivors)
     judged = load_equivalent()
-    equivalent: dict[str, str] = {}
-    stale: list[str] = []
-    for name in survivors:
-        entry = judged.get(name)
-        if entry is None:
-            continue
-        if any(entry["line"].strip() in line for line in changed_lines(diff_by_name[name]) if line.startswith("+")):
-            equivalent[name] = entry["why"]
-        else:
-            stale.append(name)  # renumbered or changed since it was judged: counts as a survivor
-    killed_total = len(killed) + len(timeouts) + len(killed_on_rerun) + len(killed_by_suite)
-    countable = len(codes) - len(equivalent)
-    return {
-        "module": target.source,
-        "tests": list(target.tests),
-        "commit": commit,
-        "dirty": dirty,
-        "source_blob": blob,
-        "date": measured,
-        "mutants": len(codes),
-        "killed": len(killed),
-        "timeouts": len(timeouts),
-        "killed_on_rerun": len(killed_on_rerun),
-        "killed_by_whole_suite": len(killed_by_suite) if whole_suite else None,
-        "equivalent": {
-            name: {"why": why, "diff": changed_lines(diff_by_name[name])} for name, why in equivalent.items()
-        },
-        "survivors": {
-            name: {"diff": changed_lines(diff_by_name[name]), "stale_judgement": name in stale}
-            for name in survivors
-            if name not in equivalent
-        },
-        "score": round(100 * killed_total / countable, 1) if countable else 100.0,
-        "seconds": round(time.monotonic() - started),
-    }
+    seconds = round(time.monotonic() - started)
+    records: dict[str, dict[str, Any]] = {}
+    for target in targets:
+        prefix = target.module + "."
+
+        def mine(names: Sequence[str], prefix: str = prefix) -> list[str]:
+            return [n for n in names if n.startswith(prefix)]
+
+        own_survivors = mine(survivors)
+        diff_by_name = diffs(where, target.import_path, own_survivors)
+        equivalent: dict[str, str] = {}
+        stale: list[str] = []
+        for name in own_survivors:
+            entry = judged.get(name)
+            if entry is None:
+                continue
+            added = [line for line in changed_lines(diff_by_name[name]) if line.startswith("+")]
+            if any(entry["line"].strip() in line for line in added):
+                equivalent[name] = entry["why"]
+            else:
+                stale.append(name)  # renumbered or changed since it was judged: counts as a survivor
+        own_codes = mine(list(codes))
+        killed_total = sum(len(mine(group)) for group in (killed, timeouts, killed_on_rerun, killed_by_suite))
+        countable = len(own_codes) - len(equivalent)
+        dirty, blob = staged[target.source]
+        records[target.source] = {
+            "module": target.source,
+            "tests": list(target.tests),
+            "commit": commit,
+            "dirty": dirty,
+            "source_blob": blob,
+            "date": measured,
+            "mutants": len(own_codes),
+            "killed": len(mine(killed)),
+            "timeouts": len(mine(timeouts)),
+            "killed_on_rerun": len(mine(killed_on_rerun)),
+            "killed_by_whole_suite": len(mine(killed_by_suite)) if whole_suite else None,
+            "equivalent": {
+                name: {"why": why, "diff": changed_lines(diff_by_name[name])} for name, why in equivalent.items()
+            },
+            "survivors": {
+                name: {"diff": changed_lines(diff_by_name[name]), "stale_judgement": name in stale}
+                for name in own_survivors
+                if name not in equivalent
+            },
+            "score": round(100 * killed_total / countable, 1) if countable else 100.0,
+            "seconds": seconds,
+            "measured_with": [t.source for t in targets],
+        }
+    return records
 
 
 def rejudge(record: dict[str, Any]) -> None:
@@ -536,8 +589,10 @@ def write_report(results: dict[str, dict[str, Any]]) -> None:
         "Generated by `make mutate` (scripts/mutate.py, mutmut pinned in requirements-mutate.txt); do not edit by",
         "hand. Each module is mutated and run against its own test folders; every mutant that survives is re-run",
         "against those folders without mutmut's per-test selection and then against the whole suite (the suite",
-        "caches program runs, so the per-test selection reports false survivors). Score = killed (including",
-        "timeouts and re-run kills) / (mutants - judged equivalent). Equivalent mutants are judged in",
+        "caches program runs, so the per-test selection reports false survivors). A mutant that times out is",
+        "decided again the same way (a loaded machine times tests out), and counts as killed only if it times out",
+        "again. Modules sharing their tests are measured in one mutmut run. Score = killed (including timeouts",
+        "and re-run kills) / (mutants - judged equivalent). Equivalent mutants are judged in",
         "mutation/equivalent.toml, each with why. The commit is the branch commit the module was staged from (a",
         "later rebase gives the same code another hash); the module blob (`git hash-object`) names the code",
         "measured, and `current` says it is still the checkout's code when this report was written.",
@@ -608,13 +663,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         write_report(results)
         return
+    groups: dict[tuple[str, ...], list[Target]] = {}
     for target in chosen:
-        results[target.source] = measure(target, args.max_children, not args.no_whole_suite)
+        groups.setdefault(target.tests, []).append(target)
+    for group in groups.values():
+        for source, record in measure(group, args.max_children, not args.no_whole_suite).items():
+            results[source] = record
+            print(f"[{source}] score {record['score']} % ({len(record['survivors'])} survivors)", flush=True)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         write_report(results)
-        r = results[target.source]
-        print(f"[{target.slug}] score {r['score']} % ({len(r['survivors'])} survivors) in {r['seconds']} s", flush=True)
 
 
 if __name__ == "__main__":
