@@ -251,6 +251,27 @@ def pytest_collection_modifyitems(session, config, items):
 '''
 
 
+WARM_PROGRAM_RUNS = '''"""Run the checked-in and onboarding stacks once in the fork server (staged by mutate.py).
+
+Only for groups of policy-pack modules: the program (secure_mesh) is not mutated there, so its runs under mocks
+are the same in every mutant's process, and most policy tests check one of them. Each mutant's process is
+forked after this and starts with the runs in tests.conftest's and tests.onboarding.stacks' caches; the
+pack itself is imported afresh, mutated, in each process (nothing here imports it).
+"""
+
+from tests.conftest import stack_run
+from tests.harness import STACKS
+from tests.onboarding.stacks import csi_run, onboarding_run
+
+for stack in STACKS:
+    stack_run(stack)
+    stack_run(stack, preview=True)
+for base in ("dev", "prod"):
+    onboarding_run(base)
+    csi_run(base)
+'''
+
+
 def checkout_files() -> list[str]:
     """The checkout's files as git sees them (tracked and new, never ignored ones such as build/ or .venv)."""
     out = subprocess.run(
@@ -297,7 +318,11 @@ def stage(targets: Sequence[Target]) -> Path:
     (mutants / "mutate_order.py").write_text(ORDER_PLUGIN)
     # Each mutant runs in a process forked from a server that has imported only third-party modules: the
     # package, the tests and their shared program runs are imported and built afresh with the mutant active.
-    (where / "preload.txt").write_text("\n".join(PRELOAD) + "\n")
+    preload = list(PRELOAD)
+    if all(each.source.startswith("policy/") for each in targets):
+        (mutants / "mutate_warm.py").write_text(WARM_PROGRAM_RUNS)
+        preload.append("mutate_warm")
+    (where / "preload.txt").write_text("\n".join(preload) + "\n")
     (where / "setup.cfg").write_text(
         "[mutmut]\n"
         "source_paths =" + "".join(f"\n    {each.import_path}" for each in targets) + "\n"

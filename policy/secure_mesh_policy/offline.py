@@ -9,7 +9,6 @@ become the engine's unknown sentinel, so a rule that reads one is skipped, as in
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -88,8 +87,10 @@ def _engine_value(value: Any) -> Any:
 
 
 def engine_props(props: Mapping[str, Any]) -> Any:
-    """Properties wrapped exactly as the policy SDK hands them to a rule."""
-    return unknown_checking_proxy(_engine_value(copy.deepcopy(dict(props))))
+    """Properties wrapped exactly as the policy SDK hands them to a rule (fresh containers: ``_engine_value``
+    rebuilds every mapping and list, so a rule cannot change the caller's ``props``).
+    """
+    return unknown_checking_proxy(_engine_value(props))
 
 
 def _opts(s: Subject) -> PolicyResourceOptions:
@@ -98,15 +99,30 @@ def _opts(s: Subject) -> PolicyResourceOptions:
     )
 
 
-def resource_args(s: Subject, config: Mapping[str, Any] | None = None) -> ResourceValidationArgs:
+Prepared = Mapping[int, Any]
+"""Each subject's properties as the engine sends them (``_engine_value``), by ``id(subject)``: computed once per
+``run_rules`` and wrapped afresh for every rule (the proxy builds its own containers, so no rule sees another's)."""
+
+
+def _props(s: Subject, prepared: Prepared | None) -> Any:
+    if prepared is None:
+        return engine_props(s.props)
+    return unknown_checking_proxy(prepared[id(s)])
+
+
+def resource_args(
+    s: Subject, config: Mapping[str, Any] | None = None, prepared: Prepared | None = None
+) -> ResourceValidationArgs:
     """The ResourceValidationArgs the engine would send for a subject."""
-    return ResourceValidationArgs(s.type, engine_props(s.props), s.urn, s.name, _opts(s), None, config)
+    return ResourceValidationArgs(s.type, _props(s, prepared), s.urn, s.name, _opts(s), None, config)
 
 
-def stack_args(subjects: Sequence[Subject], config: Mapping[str, Any] | None = None) -> StackValidationArgs:
+def stack_args(
+    subjects: Sequence[Subject], config: Mapping[str, Any] | None = None, prepared: Prepared | None = None
+) -> StackValidationArgs:
     """The StackValidationArgs the engine would send for a stack of subjects (parents and dependencies linked)."""
     resources = {
-        s.urn: PolicyResource(s.type, engine_props(s.props), s.urn, s.name, _opts(s), None, None, [], {})
+        s.urn: PolicyResource(s.type, _props(s, prepared), s.urn, s.name, _opts(s), None, None, [], {})
         for s in subjects
     }
     for s in subjects:
@@ -127,6 +143,7 @@ def run_rules(
     """Run rules over a stack as the engine does: every resource rule on every resource, then stack rules."""
     violations: list[Violation] = []
     unknowns: list[Unknown] = []
+    prepared = {id(s): _engine_value(s.props) for s in subjects}
     for rule in rules:
         name, level = rule.info.policy_name, rule.info.enforcement
         policy_config = (config or {}).get(name)
@@ -137,12 +154,12 @@ def run_rules(
         if rule.info.scope == "resource":
             for s in subjects:
                 try:
-                    rule.policy.validate(resource_args(s, policy_config), report)
+                    rule.policy.validate(resource_args(s, policy_config, prepared), report)
                 except UnknownValueError as error:
                     unknowns.append(Unknown(name, s.name, error.message))
         else:
             try:
-                rule.policy.validate(stack_args(subjects, policy_config), report)
+                rule.policy.validate(stack_args(subjects, policy_config, prepared), report)
             except UnknownValueError as error:
                 unknowns.append(Unknown(name, "<stack>", error.message))
     return violations, unknowns

@@ -17,7 +17,6 @@ resources as the program (or a careless change) would register them, built with 
 from __future__ import annotations
 
 import base64
-import copy
 import functools
 import json
 from collections.abc import Callable, Mapping
@@ -31,7 +30,7 @@ from secure_mesh.pki.certificates import NameConstraints
 from tests.mocks import pki as pki_mocks
 from tests.onboarding.stacks import onboarding_run
 from tests.pki.helpers import OfflineRoot
-from tests.policy.support import Subject, from_run, subject
+from tests.policy.support import Subject, private_subjects, subject
 from tests.policy.test_resource_rules import crd, db_connection, good_k8s_role, good_role, policy_doc, release
 from tests.policy.test_stack_rules import (
     POLICY,
@@ -242,7 +241,7 @@ def _consul_ca(subjects: list[Subject], **ca_config: str) -> list[Subject]:
 
 def _onboarding(stack: str) -> list[Subject]:
     """A private copy of the onboarding stack (apps with a database) as the policy engine sees it."""
-    return copy.deepcopy(from_run(onboarding_run(stack).resources))
+    return private_subjects(onboarding_run(stack).resources)
 
 
 def _endpoint_without_dependencies(subjects: list[Subject]) -> list[Subject]:

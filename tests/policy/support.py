@@ -8,6 +8,8 @@ resources for the per-rule cases.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +62,24 @@ def from_run(resources: Iterable[Any]) -> list[Subject]:
         )
         for r in resources
     ]
+
+
+def _copied(value: Any) -> Any:
+    """A private copy of JSON-like data: fresh dicts and lists, immutable leaves shared, anything else deep-copied
+    (copy.deepcopy of whole stacks was most of the policy tests' time)."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    if kind is list:
+        return [_copied(v) for v in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
+def private_subjects(resources: Iterable[Any]) -> list[Subject]:
+    """``from_run`` with every resource's inputs copied, for a test that edits them (a cached run stays untouched)."""
+    return [dataclasses.replace(s, props=_copied(s.props)) for s in from_run(resources)]
 
 
 def run_rules(

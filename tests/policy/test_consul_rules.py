@@ -15,7 +15,7 @@ import pytest
 from secure_mesh_policy import types as t
 
 from tests.conftest import stack_run
-from tests.policy.support import RULES, Subject, check, from_run, mandatory, run_rules
+from tests.policy.support import RULES, Subject, check, mandatory, private_subjects, run_rules
 
 RELEASE = "secure-mesh-consul-release"
 
@@ -203,7 +203,7 @@ def test_helm_v4_charts_are_checked_too() -> None:
 
 
 def _weakened_dev(**values: Any) -> list[Subject]:
-    subjects = copy.deepcopy(from_run(stack_run("dev").resources))
+    subjects = private_subjects(stack_run("dev").resources)
     release = next(s for s in subjects if s.name == RELEASE)
     release.props = release_props(**values)
     return subjects

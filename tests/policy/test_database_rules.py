@@ -8,7 +8,6 @@ pack cannot check.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from secure_mesh_policy.database import sslmodes
 
 import tests.policy.conftest  # noqa: F401  - puts policy/ on sys.path
 from tests.onboarding.stacks import DATABASE_CA_PEM, onboarding_run
-from tests.policy.support import Subject, check_stack, from_run, resource_args
+from tests.policy.support import Subject, check_stack, private_subjects, resource_args
 
 CONNECTION = "secure-mesh-onboarding-orders-db-connection"
 ROTATION = "secure-mesh-onboarding-orders-db-rotate-root"
@@ -26,7 +25,7 @@ CATALOG_URL = "postgresql://{{username}}:{{password}}@10.0.0.11:6432/orders?sslm
 
 def subjects(stack: str) -> list[Subject]:
     """A private copy of the onboarding stack's resources as the policy engine sees them."""
-    return copy.deepcopy(from_run(onboarding_run(stack).resources))
+    return private_subjects(onboarding_run(stack).resources)
 
 
 def named(found: list[Subject], name: str) -> Subject:

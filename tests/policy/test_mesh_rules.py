@@ -18,7 +18,17 @@ from secure_mesh_policy import types as t
 
 from tests.conftest import stack_run
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
-from tests.policy.support import RULES, Subject, check, check_stack, from_run, mandatory, run_rules, subject
+from tests.policy.support import (
+    RULES,
+    Subject,
+    check,
+    check_stack,
+    from_run,
+    mandatory,
+    private_subjects,
+    run_rules,
+    subject,
+)
 
 MESH_RULES = ["mesh-mtls-strict", "mesh-destinations", "mesh-tls-version", "mesh-gateway-routes"]
 CONFIG_ENTRIES = {"consul": {"intentionsRendering": "config-entries", "address": "https://localhost:8501"}}
@@ -204,7 +214,7 @@ def test_terminating_gateway_to_everything_is_caught() -> None:
 
 
 def _dev() -> list[Subject]:
-    return copy.deepcopy(from_run(stack_run("dev").resources))
+    return private_subjects(stack_run("dev").resources)
 
 
 @pytest.mark.parametrize(
@@ -345,7 +355,7 @@ def test_l7_intentions_must_be_ordered_after_their_destination_defaults(
     rendering: str, entries_run: ProgramRun
 ) -> None:
     run = stack_run("dev") if rendering == "crds" else entries_run
-    subjects = copy.deepcopy(from_run(run.resources))
+    subjects = private_subjects(run.resources)
     assert check_stack("int-order", subjects) == []
     target = next(s for s in subjects if s.name == "secure-mesh-intentions-payments-intentions")
     # Keep only the dependency on the release: what the program registered before issue 12 item 2.

@@ -9,7 +9,6 @@ harmless one.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +24,7 @@ from tests.conftest import stack_run
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 from tests.mocks import pki as pki_mocks
 from tests.pki.helpers import OfflineRoot
-from tests.policy.support import RULES, Subject, check, check_stack, from_run, mandatory, run_rules
+from tests.policy.support import RULES, Subject, check, check_stack, from_run, mandatory, private_subjects, run_rules
 from tests.policy.test_resource_rules import good_role
 
 PKI_RULES = (
@@ -41,7 +40,7 @@ P = "secure-mesh-pki"
 
 
 def subjects_of(stack: str) -> list[Subject]:
-    return copy.deepcopy(from_run(stack_run(stack).resources))
+    return private_subjects(stack_run(stack).resources)
 
 
 def edit(subjects: list[Subject], name: str, **changes: Any) -> list[Subject]:
@@ -89,7 +88,7 @@ def _external_phase_two(root: OfflineRoot | None = None) -> ProgramRun:
 
 
 def external_subjects() -> list[Subject]:
-    return copy.deepcopy(from_run(_external_phase_two().resources))
+    return private_subjects(_external_phase_two().resources)
 
 
 @pytest.mark.parametrize("policy", PKI_RULES)
@@ -442,7 +441,9 @@ def test_the_pack_parses_what_an_operator_signed() -> None:
     root = OfflineRoot()
     csr = pki_mocks.make_csr("x", "x CA", "org")
     constraints = NameConstraints(("consul",), (".consul",), (), ("0.0.0.0/0", "::/0"))
-    info = certificate_info(root.sign(csr, 1, constraints=constraints, crl_urls=("http://c/r.crl",), issuer_urls=("http://c/r.crt",)))
+    info = certificate_info(
+        root.sign(csr, 1, constraints=constraints, crl_urls=("http://c/r.crl",), issuer_urls=("http://c/r.crt",))
+    )
     assert info is not None
     assert (info.path_length, info.dns, info.uri, info.ip, info.excluded_ip, info.crl, info.aia) == (
         1,

@@ -15,7 +15,7 @@ from pulumi_policy import EnforcementLevel
 from tests import harness
 from tests.conftest import stack_run
 from tests.harness import STACKS, ProgramRun
-from tests.policy.support import RULES, Subject, from_run, mandatory, run_rules
+from tests.policy.support import RULES, Subject, from_run, mandatory, private_subjects, run_rules
 
 
 def test_checked_in_stack_passes_every_mandatory_rule(any_stack: ProgramRun) -> None:
@@ -52,7 +52,7 @@ def test_no_mandatory_rule_reads_an_unknown_value_during_preview(stack: str, mon
 
 
 def dev_subjects() -> list[Subject]:
-    return copy.deepcopy(from_run(stack_run("dev").resources))
+    return private_subjects(stack_run("dev").resources)
 
 
 def weaken(subjects: list[Subject], name: str, **props: Any) -> list[Subject]:

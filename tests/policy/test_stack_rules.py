@@ -17,14 +17,24 @@ import pytest
 from secure_mesh_policy import types as t
 
 from tests.conftest import stack_run
-from tests.policy.support import CASE_FINDINGS, RULES, Subject, as_pinned, check_stack, from_run, pinned, subject
+from tests.policy.support import (
+    CASE_FINDINGS,
+    RULES,
+    Subject,
+    as_pinned,
+    check_stack,
+    from_run,
+    pinned,
+    private_subjects,
+    subject,
+)
 
 STACK_RULES = sorted(name for name, rule in RULES.items() if rule.info.scope == "stack")
 
 
 def stack_subjects(stack: str) -> list[Subject]:
     """A private deep copy of a checked-in stack's resources (the cached run stays untouched)."""
-    return copy.deepcopy(from_run(stack_run(stack).resources))
+    return private_subjects(stack_run(stack).resources)
 
 
 def named(subjects: list[Subject], name: str) -> Subject:

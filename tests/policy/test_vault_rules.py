@@ -31,6 +31,7 @@ from tests.policy.support import (
     check_stack,
     from_run,
     parse_finding,
+    private_subjects,
     stack_args,
     subject,
 )
@@ -44,7 +45,7 @@ GATEWAY_ROLE = "secure-mesh-onboarding-gateway-role"
 
 def onboarding_subjects(stack: str = "dev") -> list[Subject]:
     """The onboarding stack (dev or prod plus the 'orders' app with a database), privately copied."""
-    return copy.deepcopy(from_run(onboarding_run(stack).resources))
+    return private_subjects(onboarding_run(stack).resources)
 
 
 def policy_paths(subjects: list[Subject], name: str) -> dict[str, list[str]]:
@@ -583,7 +584,7 @@ def _csi_run(stack: str) -> ProgramRun:
 
 def csi_subjects(stack: str) -> list[Subject]:
     """A private copy of :func:`_csi_run`'s resources."""
-    return copy.deepcopy(from_run(_csi_run(stack).resources))
+    return private_subjects(_csi_run(stack).resources)
 
 
 def vso_connection(subjects: list[Subject], **changes: Any) -> list[Subject]:
