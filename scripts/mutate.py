@@ -259,6 +259,8 @@ forked after this and starts with the runs in tests.conftest's and tests.onboard
 pack itself is imported afresh, mutated, in each process (nothing here imports it).
 """
 
+import asyncio
+
 from tests.conftest import stack_run
 from tests.harness import STACKS
 from tests.onboarding.stacks import csi_run, onboarding_run
@@ -269,6 +271,13 @@ for stack in STACKS:
 for base in ("dev", "prod"):
     onboarding_run(base)
     csi_run(base)
+
+# The SDK runs its RPCs through the event loop's default thread pool; a forked process has none of its threads, so
+# a program run there would wait forever on work queued to them. Each mutant's process gets a fresh loop instead.
+_loop = asyncio.get_event_loop()
+_loop.run_until_complete(_loop.shutdown_default_executor())
+_loop.close()
+asyncio.set_event_loop(asyncio.new_event_loop())
 '''
 
 
