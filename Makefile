@@ -68,7 +68,8 @@ bench: $(VENV)/.installed
 # Mutation testing of the core modules (issue 19): mutmut mutates each module, runs its own test folders against
 # every mutant and re-runs survivors against the whole suite; writes mutation/results.json and mutation/REPORT.md.
 # Not part of `make test` or CI (hours on 2 cores). `make mutate MODULES="layout policy.auth"` measures a few;
-# MUTATE_ARGS=--no-whole-suite skips the whole-suite re-run while iterating.
+# MUTATE_ARGS=--no-whole-suite skips the whole-suite re-run while iterating; MUTATE_ARGS=--resume decides the survivors
+# of the last run again against the current tests (docs/pipelines.md, "Mutation testing").
 mutate: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements-mutate.txt
 	$(BIN)/python -m scripts.mutate $(MODULES) $(MUTATE_ARGS)

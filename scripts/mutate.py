@@ -298,31 +298,57 @@ def git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def stage(targets: Sequence[Target]) -> Path:
-    """A fresh staging folder for modules sharing their tests: each file to mutate under its import path, and
+def staging_folder(targets: Sequence[Target]) -> Path:
+    """Where a group of modules is staged (named after its first module and how many others it has)."""
+    first = targets[0]
+    return STAGING / (first.slug if len(targets) == 1 else f"{first.slug}+{len(targets) - 1}")
+
+
+def can_resume(targets: Sequence[Target]) -> bool:
+    """Whether a group's staging folder holds a finished mutmut run to resume from."""
+    where = staging_folder(targets)
+    return (where / "setup.cfg").exists() and all(
+        (where / "mutants" / (t.import_path + ".meta")).exists() for t in targets
+    )
+
+
+def stage(targets: Sequence[Target], resume: bool = False) -> Path:
+    """A staging folder for modules sharing their tests: each file to mutate under its import path, and
     mutants/. One mutmut run covers them all, so its stats run (every test of the folders once, traced) and
     its fork server's warm-up are paid once instead of once per module.
+
+    ``resume`` keeps the folder of an earlier run and refreshes it from the checkout: every file but the mutated
+    modules is copied again (so new tests are there), and each module is written again, so mutmut (its own
+    incremental mode) makes new mutants only of functions whose code changed and keeps the other results.
     """
-    target = targets[0]
-    where = STAGING / (target.slug if len(targets) == 1 else f"{target.slug}+{len(targets) - 1}")
-    if where.exists():
-        shutil.rmtree(where)
+    where = staging_folder(targets)
     mutants = where / "mutants"
-    for name in checkout_files():
-        dest = mutants / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, dest)  # copy2: the same mtime as the source, so mutmut mutates it
-    # The import names as symlinks to the folders the checkout keeps; mutmut writes the mutants through them.
-    (mutants / "secure_mesh").symlink_to("components")
-    (mutants / "secure_mesh_policy").symlink_to("policy/secure_mesh_policy")
-    venv = ROOT / ".venv"
-    if venv.exists():  # tests/workflows read the checkout's .venv
-        (mutants / ".venv").symlink_to(venv.resolve())
+    if resume:
+        mutated = {t.source for t in targets}
+        for name in checkout_files():
+            if name in mutated:
+                continue
+            dest = mutants / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest)
+    else:
+        if where.exists():
+            shutil.rmtree(where)
+        for name in checkout_files():
+            dest = mutants / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest)  # copy2: the same mtime as the source, so mutmut mutates it
+        # The import names as symlinks to the folders the checkout keeps; mutmut writes the mutants through them.
+        (mutants / "secure_mesh").symlink_to("components")
+        (mutants / "secure_mesh_policy").symlink_to("policy/secure_mesh_policy")
+        venv = ROOT / ".venv"
+        if venv.exists():  # tests/workflows read the checkout's .venv
+            (mutants / ".venv").symlink_to(venv.resolve())
     for each in targets:
         source = where / each.import_path
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_text(unwrap_decorators((ROOT / each.source).read_text()))
-    selection = "".join(f"\n    {path}" for path in target.tests)
+    selection = "".join(f"\n    {path}" for path in targets[0].tests)
     # Fastest tests first (durations from mutmut's stats run): with -x a mutant dies at its first failing test.
     (mutants / "mutate_order.py").write_text(ORDER_PLUGIN)
     # Each mutant runs in a process forked from a server that has imported only third-party modules: the
@@ -400,6 +426,11 @@ def widen_selection(where: Path, mutants: Sequence[str]) -> None:
     for name in mutants:
         stats["tests_by_mangled_function_name"][name.partition("__mutmut_")[0]] = every_test
     stats_path.write_text(json.dumps(stats, indent=4))
+    reset(where, mutants)
+
+
+def reset(where: Path, mutants: Sequence[str]) -> None:
+    """Forget mutmut's result for ``mutants``, so the next ``mutmut run`` decides them again."""
     wanted = set(mutants)
     for path in staged_import_paths(where):
         meta_path = where / "mutants" / (path + ".meta")
@@ -482,7 +513,9 @@ def load_equivalent() -> dict[str, dict[str, str]]:
     return {name: dict(entry) for name, entry in data.get("equivalent", {}).items()}
 
 
-def measure(targets: Sequence[Target], max_children: int, whole_suite: bool) -> dict[str, dict[str, Any]]:
+def measure(
+    targets: Sequence[Target], max_children: int, whole_suite: bool, resume: bool = False
+) -> dict[str, dict[str, Any]]:
     """Mutation-test modules that share their tests in one mutmut run; each module's result record."""
     started = time.monotonic()
     tests = targets[0].tests
@@ -492,6 +525,7 @@ def measure(targets: Sequence[Target], max_children: int, whole_suite: bool) -> 
     # The commit (and whether a module or the tests differ from it) as staged: what the mutants are made of.
     commit = git("rev-parse", "--short=12", "HEAD")
     measured = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    resumed = resume and can_resume(targets)
     staged = {
         t.source: (
             bool(git("status", "--porcelain", "--", t.source, "tests", "policy")),
@@ -499,8 +533,13 @@ def measure(targets: Sequence[Target], max_children: int, whole_suite: bool) -> 
         )
         for t in targets
     }
-    where = stage(targets)
+    where = stage(targets, resumed)
     mutants = where / "mutants"
+    if resumed:
+        # Kills stand (the tests only grew); everything else is decided again against the current tests.
+        undecided = [n for n, c in exit_codes(where).items() if c not in KILLED_CODES]
+        reset(where, undecided)
+        print(f"[{label}] resuming {where}: {len(undecided)} mutants to decide again", flush=True)
     print(f"[{label}] mutmut with {', '.join(tests)}", flush=True)
     run_mutmut(where, max_children)
     codes = exit_codes(where)
@@ -599,6 +638,7 @@ def measure(targets: Sequence[Target], max_children: int, whole_suite: bool) -> 
             "score": round(100 * killed_total / countable, 1) if countable else 100.0,
             "seconds": seconds,
             "measured_with": [t.source for t in targets],
+            "resumed": resumed,
         }
     return records
 
@@ -689,6 +729,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="skip the whole-suite re-run of survivors (quick iteration; the report says so)",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse each group's earlier staging folder: kills of unchanged functions stand, the rest is decided"
+        " again against the current tests (a full run from scratch reproduces the result)",
+    )
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in by_slug]
     if unknown:
@@ -705,7 +751,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for target in chosen:
         groups.setdefault(target.tests, []).append(target)
     for group in groups.values():
-        for source, record in measure(group, args.max_children, not args.no_whole_suite).items():
+        for source, record in measure(group, args.max_children, not args.no_whole_suite, args.resume).items():
             results[source] = record
             print(f"[{source}] score {record['score']} % ({len(record['survivors'])} survivors)", flush=True)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
