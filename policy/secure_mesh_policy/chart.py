@@ -8,13 +8,12 @@ will use, so the rules can check that Vault grants exactly those.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import types as t
 from .documents import effective, value_at
-from .framework import UNSET, Res, StackView, norm_path
+from .framework import Res, StackView, norm_path
 
 VAULT = "global.secretsBackend.vault"
 
@@ -183,7 +182,3 @@ def mesh_intermediate_paths(view: StackView) -> set[str]:
     """Every ``intermediatePKIPath`` in the stack: mounts Consul owns (the program declares nothing there)."""
     return {v.intermediate_pki_path for v in consul_values(view) if v.intermediate_pki_path}
 
-
-def mapping_or_empty(value: Any) -> Mapping[str, Any]:
-    """A values sub-tree, or an empty mapping when it is unset."""
-    return value if isinstance(value, Mapping) and value is not UNSET else {}

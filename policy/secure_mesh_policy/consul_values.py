@@ -98,7 +98,7 @@ def csl_acl(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
                 yield res.finding(f"values.{key}.{name}", value, "ACL default policy allow", "remove it (default deny)")
         for name, value in find_keys(data, ("acl",)):
             if isinstance(value, Mapping) and _is_false(value.get("enabled")):
-                yield res.finding(f"values.{key}.{name}.enabled", False, "ACLs disabled", "remove it")
+                yield res.finding(f"values.{key}.{name}.enabled", value.get("enabled"), "ACLs disabled", "remove it")
 
 
 @resource_rule(

@@ -263,15 +263,6 @@ def levels(view: StackView) -> Iterator[Level]:
                 yield level
 
 
-def levels_by_mount(view: StackView) -> dict[str, Level]:
-    """The level each mount holds (the first one found)."""
-    found: dict[str, Level] = {}
-    for level in levels(view):
-        if level.mount is not None:
-            found.setdefault(level.mount, level)
-    return found
-
-
 def chain_up(by_mount: dict[str, Level], mount: str) -> list[Level]:
     """The levels from a mount's CA up to the root, deepest first (stops at a loop or an unknown signer)."""
     found: list[Level] = []

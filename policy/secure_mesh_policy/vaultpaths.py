@@ -116,18 +116,6 @@ class Pattern:
         """A rule that covers more than one path."""
         return not self.is_exact
 
-    @property
-    def literal_prefix(self) -> str:
-        """The text before the first wildcard: every path this pattern matches starts with it."""
-        out: list[str] = []
-        for segment in self.segments:
-            if segment.kind is Kind.LITERAL:
-                out.append(segment.text)
-                continue
-            out.append(segment.text)
-            return "/".join(out)
-        return "/".join(out)
-
     def matches(self, request: str) -> bool:
         """Whether the pattern matches a concrete request path (leading ``/`` ignored, as Vault does)."""
         parts = request.lstrip("/").split("/")

@@ -1042,6 +1042,28 @@ TWINS: list[Twin] = [
         {"ports": {"https": 8501, "http": "8500"}},
         {"ports": {"https": 8501, "http": "-1"}},
     ),
+    twin(
+        # Consul's config reader takes the string "false" for a boolean too (any case, padded)
+        "csl-gossip",
+        "encrypt-verify-incoming-false-as-a-string",
+        t.HELM_RELEASE,
+        release(server__extraConfig=json.dumps({"encrypt_verify_incoming": " False "})),
+        release(server__extraConfig=json.dumps({"encrypt_verify_incoming": "true"})),
+    ),
+    twin(
+        "csl-no-scripts",
+        "remote-exec-enabled-as-a-string",
+        t.HELM_RELEASE,
+        release(client__extraConfig=json.dumps({"disable_remote_exec": "FALSE"})),
+        release(client__extraConfig=json.dumps({"disable_remote_exec": "True"})),
+    ),
+    twin(
+        "csl-acl",
+        "acl-disabled-as-a-string",
+        t.HELM_RELEASE,
+        release(server__extraConfig=json.dumps({"acl": {"enabled": "false"}})),
+        release(server__extraConfig=json.dumps({"acl": {"enabled": "yes"}})),
+    ),
     extra_config(
         "acl-down-policy-allow", "client", {"acl": {"down_policy": "allow"}}, {"acl": {"down_policy": "extend-cache"}}
     ),
@@ -1109,6 +1131,29 @@ TWINS: list[Twin] = [
         "csl-expose",
         {"server__exposeService__enabled": "true"},
         {"server__exposeService__enabled": "-"},
+    ),
+    twin(
+        # the selector alone exposes Consul: a NodePort to the UI pods on a port that is not an API port
+        "csl-expose",
+        "node-port-service-selecting-the-consul-ui",
+        t.K8S_SERVICE,
+        _service("NodePort", selector={"app": "consul", "component": "ui"}, ports=[{"port": 80.0}]),
+        _service("NodePort", selector={"app": "consul", "component": "mesh-gateway"}, ports=[{"port": 443.0}]),
+    ),
+    twin(
+        "csl-expose",
+        "load-balancer-selecting-the-consul-servers",
+        t.K8S_SERVICE,
+        _service("LoadBalancer", selector={"app": "consul", "component": "server"}, ports=[{"port": 8301.0}]),
+        # a Service without a spec (or with spec: null) exposes nothing
+        {"metadata": {"name": "consul-ui-ext", "namespace": "consul"}, "spec": None},
+    ),
+    twin(
+        "csl-expose",
+        "load-balancer-selecting-all-consul-pods",
+        t.K8S_SERVICE,
+        _service("LoadBalancer", selector={"app": "consul"}, ports=[{"port": 8080.0}]),
+        {"metadata": {"name": "consul-ui-ext", "namespace": "consul"}},
     ),
     twin(
         "csl-expose",
@@ -1308,6 +1353,23 @@ TWINS: list[Twin] = [
         "vault:index/audit:Audit",
         {"path": "secure-mesh-dc1", "type": "file", "options": {"file_path": "stdout", "hmac_accessor": "false"}},
         {"path": "secure-mesh-dc1", "type": "file", "options": {"file_path": "stdout", "hmac_accessor": "true"}},
+    ),
+    twin(
+        # no tlsCa at all (shown unset) and no connectionUrl (no sslmode): both findings
+        "db-tls",
+        "no-ca-and-no-connection-url",
+        t.DB_CONNECTION,
+        db_connection(url=None, tlsCa=None),
+        db_connection(),
+        stack="prod",
+    ),
+    twin(
+        "db-tls",
+        "empty-ca",
+        t.DB_CONNECTION,
+        db_connection(tlsCa=""),
+        db_connection(),
+        stack="prod",
     ),
     twin(
         "db-tls",

@@ -7,11 +7,13 @@ stopped at the first entry it skips (or only looked at the first) fails here.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 import pytest
 from secure_mesh_policy import types as t
+from secure_mesh_policy.auth import _jwt_service_account
 
 from tests.policy.support import check, parse_finding
 
@@ -390,3 +392,42 @@ def test_pol_no_root_names_the_property_that_attaches_root(prop: str) -> None:
         (prop, "['consul-dc1-server', 'root']", "attaches the root policy", "remove 'root'")
     ]
     assert findings("pol-no-root", "kubernetes:core/v1:Secret", {prop: ["root"]}) == []
+
+
+def _jwt(claims: Any, pad: bool = False) -> str:
+    """A JWT (header.payload.signature) with these claims, its payload unpadded as JWTs are (RFC 7515 §2)."""
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode()
+    return f"eyJhbGciOiJSUzI1NiJ9.{payload if pad else payload.rstrip('=')}.c2ln"
+
+
+@pytest.mark.parametrize(
+    ("token", "account"),
+    [
+        # payloads of every length modulo 4 (0, 2 and 3: 1 is not valid base64): the padding is restored
+        (_jwt({"sub": "system:serviceaccount:vault-auth:reviewer"}), ("vault-auth", "reviewer")),
+        (_jwt({"sub": "system:serviceaccount:vault-auth:reviewer1"}), ("vault-auth", "reviewer1")),
+        (_jwt({"sub": "system:serviceaccount:vault-auth:reviewer12"}), ("vault-auth", "reviewer12")),
+        (_jwt({"sub": "system:serviceaccount:vault-auth:reviewer", "x": 1}, pad=True), ("vault-auth", "reviewer")),
+        # not a service account's token
+        (_jwt({"sub": "system:node:worker-1"}), None),
+        (_jwt({"sub": "system:serviceaccount:vault-auth"}), None),
+        (_jwt({"sub": "system:serviceaccount:vault-auth:reviewer:extra"}), None),
+        (_jwt({"sub": "user:serviceaccount:vault-auth:reviewer"}), None),
+        (_jwt({"sub": 42}), None),
+        (_jwt({"iss": "kubernetes/serviceaccount"}), None),
+        (_jwt(["system:serviceaccount:vault-auth:reviewer"]), None),
+        # not a JWT
+        ("eyJhbGciOiJSUzI1NiJ9.e30", None),
+        (_jwt({"sub": "system:serviceaccount:a:b"}) + ".extra", None),
+        ("eyJhbGciOiJSUzI1NiJ9.!!!.c2ln", None),
+        ("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln", None),
+        (None, None),
+        (12, None),
+    ],
+)
+def test_the_reviewer_jwt_names_its_service_account_only_in_the_kubernetes_subject_shape(
+    token: Any, account: tuple[str, str] | None
+) -> None:
+    """Kubernetes service account tokens carry ``sub: system:serviceaccount:<namespace>:<name>`` (the
+    serviceaccount token authenticator, k8s.io/apiserver/pkg/authentication/serviceaccount)."""
+    assert _jwt_service_account(token) == account
