@@ -35,7 +35,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -384,14 +384,16 @@ def child_env(mutants: Path, mutant: str | None = None) -> dict[str, str]:
     return env
 
 
-def run_mutmut(where: Path, max_children: int) -> None:
-    """One ``mutmut run`` in a staging folder (it decides every mutant whose result is not recorded yet)."""
+def run_mutmut(where: Path, max_children: int, names: Sequence[str] = ()) -> None:
+    """One ``mutmut run`` in a staging folder: it decides every mutant (of ``names``, fnmatch patterns, if given)
+    whose result is not recorded yet.
+    """
     env = child_env(where / "mutants")
     env.pop("PYTHONPATH")  # mutmut puts mutants/ first on sys.path itself
     log = where / "mutmut.log"
     with log.open("a") as out:
         code = subprocess.run(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)],
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names],
             cwd=where,
             env=env,
             stdout=out,
@@ -513,18 +515,21 @@ def load_equivalent() -> dict[str, dict[str, str]]:
     return {name: dict(entry) for name, entry in data.get("equivalent", {}).items()}
 
 
+Recorder = Callable[[str, dict[str, Any]], None]
+
+
 def measure(
-    targets: Sequence[Target], max_children: int, whole_suite: bool, resume: bool = False
-) -> dict[str, dict[str, Any]]:
-    """Mutation-test modules that share their tests in one mutmut run; each module's result record."""
-    started = time.monotonic()
+    targets: Sequence[Target], max_children: int, whole_suite: bool, record: Recorder, resume: bool = False
+) -> None:
+    """Mutation-test modules that share their tests: staged (and mutmut's stats collected) once, then decided one
+    module at a time, each module's result handed to ``record`` as soon as it is complete.
+    """
     tests = targets[0].tests
     if any(t.tests != tests for t in targets):
         raise ValueError("modules measured together must share their tests")
-    label = "+".join(t.slug for t in targets)
+    group = "+".join(t.slug for t in targets)
     # The commit (and whether a module or the tests differ from it) as staged: what the mutants are made of.
     commit = git("rev-parse", "--short=12", "HEAD")
-    measured = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     resumed = resume and can_resume(targets)
     staged = {
         t.source: (
@@ -534,15 +539,40 @@ def measure(
         for t in targets
     }
     where = stage(targets, resumed)
-    mutants = where / "mutants"
     if resumed:
         # Kills stand (the tests only grew); everything else is decided again against the current tests.
         undecided = [n for n, c in exit_codes(where).items() if c not in KILLED_CODES]
         reset(where, undecided)
-        print(f"[{label}] resuming {where}: {len(undecided)} mutants to decide again", flush=True)
-    print(f"[{label}] mutmut with {', '.join(tests)}", flush=True)
-    run_mutmut(where, max_children)
-    codes = exit_codes(where)
+        print(f"[{group}] resuming {where}: {len(undecided)} mutants to decide again", flush=True)
+    print(f"[{group}] mutmut with {', '.join(tests)}", flush=True)
+    for target in targets:
+        started = time.monotonic()
+        measured = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        dirty, blob = staged[target.source]
+        result = decide(target, where, max_children, whole_suite)
+        record(
+            target.source,
+            {
+                **result,
+                "module": target.source,
+                "tests": list(target.tests),
+                "commit": commit,
+                "dirty": dirty,
+                "source_blob": blob,
+                "date": measured,
+                "seconds": round(time.monotonic() - started),
+                "measured_with": [t.source for t in targets],
+                "resumed": resumed,
+            },
+        )
+
+
+def decide(target: Target, where: Path, max_children: int, whole_suite: bool) -> dict[str, Any]:
+    """Run mutmut over one staged module's mutants, re-run its suspects, and count: the module's result."""
+    label = target.slug
+    prefix = target.module + "."
+    run_mutmut(where, max_children, [prefix + "*"])
+    codes = {n: c for n, c in exit_codes(where).items() if n.startswith(prefix)}
     killed = sorted(n for n, c in codes.items() if c in KILLED_CODES)
     # A timeout may be the machine's load, not the mutant: it is decided again, alone against every test of
     # the folders, before it counts (what times out again counts as killed, as mutmut counts it).
@@ -564,7 +594,7 @@ def measure(
     again_set = suspects + first_timeouts
     if again_set:
         widen_selection(where, again_set)
-        run_mutmut(where, max(1, max_children // 2) if first_timeouts else max_children)
+        run_mutmut(where, max(1, max_children // 2) if first_timeouts else max_children, again_set)
         again = exit_codes(where)
         for name in again_set:
             if again[name] in KILLED_CODES:
@@ -576,9 +606,11 @@ def measure(
             else:
                 raise SystemExit(f"[{label}] {name}: mutmut did not decide on the re-run ({again[name]})")
     print(
-        f"[{label}] {len(killed_on_rerun)} killed on re-run, {len(timeouts)} timed out again, {len(survivors)} left",
+        f"[{label}] {len(killed_on_rerun)} killed on re-run, {len(timeouts)} timed out again,"
+        f" {len(survivors)} left",
         flush=True,
     )
+    mutants = where / "mutants"
     if whole_suite and survivors:
         # The whole suite counts a failing test as a kill, so the unmutated staged copy must pass it first.
         if not pytest_passes(mutants, WHOLE_SUITE, None, max_children):
@@ -590,57 +622,36 @@ def measure(
             print(f"[{label}] whole suite against {name}", flush=True)
 
     judged = load_equivalent()
-    seconds = round(time.monotonic() - started)
-    records: dict[str, dict[str, Any]] = {}
-    for target in targets:
-        prefix = target.module + "."
-
-        def mine(names: Sequence[str], prefix: str = prefix) -> list[str]:
-            return [n for n in names if n.startswith(prefix)]
-
-        own_survivors = mine(survivors)
-        diff_by_name = diffs(where, target.import_path, own_survivors)
-        equivalent: dict[str, str] = {}
-        stale: list[str] = []
-        for name in own_survivors:
-            entry = judged.get(name)
-            if entry is None:
-                continue
-            added = [line for line in changed_lines(diff_by_name[name]) if line.startswith("+")]
-            if any(entry["line"].strip() in line for line in added):
-                equivalent[name] = entry["why"]
-            else:
-                stale.append(name)  # renumbered or changed since it was judged: counts as a survivor
-        own_codes = mine(list(codes))
-        killed_total = sum(len(mine(group)) for group in (killed, timeouts, killed_on_rerun, killed_by_suite))
-        countable = len(own_codes) - len(equivalent)
-        dirty, blob = staged[target.source]
-        records[target.source] = {
-            "module": target.source,
-            "tests": list(target.tests),
-            "commit": commit,
-            "dirty": dirty,
-            "source_blob": blob,
-            "date": measured,
-            "mutants": len(own_codes),
-            "killed": len(mine(killed)),
-            "timeouts": len(mine(timeouts)),
-            "killed_on_rerun": len(mine(killed_on_rerun)),
-            "killed_by_whole_suite": len(mine(killed_by_suite)) if whole_suite else None,
-            "equivalent": {
-                name: {"why": why, "diff": changed_lines(diff_by_name[name])} for name, why in equivalent.items()
-            },
-            "survivors": {
-                name: {"diff": changed_lines(diff_by_name[name]), "stale_judgement": name in stale}
-                for name in own_survivors
-                if name not in equivalent
-            },
-            "score": round(100 * killed_total / countable, 1) if countable else 100.0,
-            "seconds": seconds,
-            "measured_with": [t.source for t in targets],
-            "resumed": resumed,
-        }
-    return records
+    diff_by_name = diffs(where, target.import_path, survivors)
+    equivalent: dict[str, str] = {}
+    stale: list[str] = []
+    for name in survivors:
+        entry = judged.get(name)
+        if entry is None:
+            continue
+        added = [line for line in changed_lines(diff_by_name[name]) if line.startswith("+")]
+        if any(entry["line"].strip() in line for line in added):
+            equivalent[name] = entry["why"]
+        else:
+            stale.append(name)  # renumbered or changed since it was judged: counts as a survivor
+    killed_total = len(killed) + len(timeouts) + len(killed_on_rerun) + len(killed_by_suite)
+    countable = len(codes) - len(equivalent)
+    return {
+        "mutants": len(codes),
+        "killed": len(killed),
+        "timeouts": len(timeouts),
+        "killed_on_rerun": len(killed_on_rerun),
+        "killed_by_whole_suite": len(killed_by_suite) if whole_suite else None,
+        "equivalent": {
+            name: {"why": why, "diff": changed_lines(diff_by_name[name])} for name, why in equivalent.items()
+        },
+        "survivors": {
+            name: {"diff": changed_lines(diff_by_name[name]), "stale_judgement": name in stale}
+            for name in survivors
+            if name not in equivalent
+        },
+        "score": round(100 * killed_total / countable, 1) if countable else 100.0,
+    }
 
 
 def rejudge(record: dict[str, Any]) -> None:
@@ -742,21 +753,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     chosen = [by_slug[m] for m in args.modules] or list(TARGETS)
     results: dict[str, dict[str, Any]] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.report_only:
-        for record in results.values():
-            rejudge(record)
+        for entry in results.values():
+            rejudge(entry)
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         write_report(results)
         return
     groups: dict[tuple[str, ...], list[Target]] = {}
     for target in chosen:
         groups.setdefault(target.tests, []).append(target)
-    for group in groups.values():
-        for source, record in measure(group, args.max_children, not args.no_whole_suite, args.resume).items():
-            results[source] = record
-            print(f"[{source}] score {record['score']} % ({len(record['survivors'])} survivors)", flush=True)
+
+    def record(source: str, result: dict[str, Any]) -> None:
+        results[source] = result
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         write_report(results)
+        print(f"[{source}] score {result['score']} % ({len(result['survivors'])} survivors)", flush=True)
+
+    for group in groups.values():
+        measure(group, args.max_children, not args.no_whole_suite, record, args.resume)
 
 
 if __name__ == "__main__":
