@@ -298,6 +298,13 @@ def git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
 
 
+def shares_program_runs(targets: Sequence[Target]) -> bool:
+    """Whether the modules are all policy-pack modules: the program is not mutated, so the fork server runs the
+    stacks once for every mutant (WARM_PROGRAM_RUNS).
+    """
+    return all(each.source.startswith("policy/") for each in targets)
+
+
 def staging_folder(targets: Sequence[Target]) -> Path:
     """Where a group of modules is staged (named after its first module and how many others it has)."""
     first = targets[0]
@@ -354,7 +361,7 @@ def stage(targets: Sequence[Target], resume: bool = False) -> Path:
     # Each mutant runs in a process forked from a server that has imported only third-party modules: the
     # package, the tests and their shared program runs are imported and built afresh with the mutant active.
     preload = list(PRELOAD)
-    if all(each.source.startswith("policy/") for each in targets):
+    if shares_program_runs(targets):
         (mutants / "mutate_warm.py").write_text(WARM_PROGRAM_RUNS)
         preload.append("mutate_warm")
     (where / "preload.txt").write_text("\n".join(preload) + "\n")
@@ -591,6 +598,12 @@ def decide(target: Target, where: Path, max_children: int, whole_suite: bool) ->
     timeouts: list[str] = []
     killed_by_suite: list[str] = []
     survivors: list[str] = []
+    if shares_program_runs([target]):
+        # The pack's tests call its rules at test time, on program runs the fork server made once (the program is
+        # not mutated here), so mutmut's per-test selection is exact for a survivor: every test that reaches the
+        # function ran against it. Only mutants no test reached (a value computed at import) are run again.
+        survivors = [n for n in suspects if codes[n] in SURVIVED_CODES]
+        suspects = [n for n in suspects if codes[n] in NO_TESTS_CODES]
     again_set = suspects + first_timeouts
     if again_set:
         widen_selection(where, again_set)
@@ -680,7 +693,9 @@ def write_report(results: dict[str, dict[str, Any]]) -> None:
         "against those folders without mutmut's per-test selection and then against the whole suite (the suite",
         "caches program runs, so the per-test selection reports false survivors). A mutant that times out is",
         "decided again the same way (a loaded machine times tests out), and counts as killed only if it times out",
-        "again. Modules sharing their tests are measured in one mutmut run. Score = killed (including timeouts",
+        "again. Modules sharing their tests are measured in one mutmut run; policy-pack survivors are not re-run",
+        "(its tests call the rules at test time on program runs made once, so mutmut's selection is exact there;",
+        "mutants no test reached are re-run). Score = killed (including timeouts",
         "and re-run kills) / (mutants - judged equivalent). Equivalent mutants are judged in",
         "mutation/equivalent.toml, each with why. The commit is the branch commit the module was staged from (a",
         "later rebase gives the same code another hash); the module blob (`git hash-object`) names the code",
