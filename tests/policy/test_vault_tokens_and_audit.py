@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from secure_mesh_policy.tokens import NO_DEFAULT_POLICY_TYPES, TOKEN_NO_DEFAULT_POLICY_TYPES
 
-from tests.policy.support import check, check_stack
+from tests.policy.support import check, check_stack, parse_finding, subject
 from tests.policy.test_stack_rules import drop, named, stack_subjects
 
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
@@ -111,3 +111,20 @@ def test_dev_may_go_without_unless_the_pack_requires_it_everywhere() -> None:
     assert len(check_stack("vlt-audit-stack", dev, {"requireAudit": "always"})) == 1
     assert check_stack("vlt-audit-stack", drop(stack_subjects("prod"), AUDIT_DEVICE), {"requireAudit": "never"}) == []
     assert len(check_stack("vlt-audit-stack", dev, {"environment": "prod"})) == 1
+
+
+@pytest.mark.parametrize("options", [None, "file_path=discard", ["discard"]])
+def test_a_device_whose_options_are_not_a_map_is_read_as_vaults_defaults(options: Any) -> None:
+    """A careless registration (options unset or not a map) is read as no options, never a crash of the pack."""
+    assert check("vlt-audit", AUDIT, {"type": "file", "options": options}, stack="prod") == []
+
+
+def test_without_an_auth_mount_the_first_vault_resource_is_blamed() -> None:
+    """The finding names the auth mount when there is one (above); otherwise the first Vault resource, in order."""
+    mounts = [
+        subject("vault:index/mount:Mount", name, {"path": name, "type": "kv"}, "prod") for name in ("kv-a", "kv-b")
+    ]
+    found = check_stack("vlt-audit-stack", mounts)
+    assert [urn for _, urn in found] == [mounts[0].urn]
+    assert [parse_finding(message).name for message, _ in found] == ["kv-a"]
+    assert check_stack("vlt-audit-stack", [subject("kubernetes:core/v1:Namespace", "ns", {}, "prod")]) == []
