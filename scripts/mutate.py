@@ -523,6 +523,8 @@ def load_equivalent() -> dict[str, dict[str, str]]:
 
 
 Recorder = Callable[[str, dict[str, Any]], None]
+BATCH = 5
+"""Modules decided by one ``mutmut run`` before their results are recorded."""
 
 
 def measure(
@@ -552,64 +554,81 @@ def measure(
         reset(where, undecided)
         print(f"[{group}] resuming {where}: {len(undecided)} mutants to decide again", flush=True)
     print(f"[{group}] mutmut with {', '.join(tests)}", flush=True)
-    for target in targets:
+    for index in range(0, len(targets), BATCH):
+        # One mutmut run per batch of modules: each run first runs the batch's tests unmutated (its "clean tests",
+        # over a minute for the pack's), so a run per module would spend half an hour on them.
+        batch = targets[index : index + BATCH]
         started = time.monotonic()
         measured = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        dirty, blob = staged[target.source]
-        result = decide(target, where, max_children, whole_suite)
-        record(
-            target.source,
-            {
-                **result,
-                "module": target.source,
-                "tests": list(target.tests),
-                "commit": commit,
-                "dirty": dirty,
-                "source_blob": blob,
-                "date": measured,
-                "seconds": round(time.monotonic() - started),
-                "measured_with": [t.source for t in targets],
-                "resumed": resumed,
-            },
+        for result in decide(batch, where, max_children, whole_suite):
+            dirty, blob = staged[result["module"]]
+            record(
+                result["module"],
+                {
+                    **result,
+                    "tests": list(tests),
+                    "commit": commit,
+                    "dirty": dirty,
+                    "source_blob": blob,
+                    "date": measured,
+                    "seconds": round(time.monotonic() - started),
+                    "measured_with": [t.source for t in targets],
+                    "resumed": resumed,
+                },
+            )
+
+
+def decide(batch: Sequence[Target], where: Path, max_children: int, whole_suite: bool) -> list[dict[str, Any]]:
+    """Run mutmut over a batch of staged modules, re-run their suspects (in one more run), and count each."""
+    run_mutmut(where, max_children, [t.module + ".*" for t in batch])
+    codes = exit_codes(where)
+
+    def of(target: Target) -> dict[str, int | None]:
+        return {n: c for n, c in codes.items() if n.startswith(target.module + ".")}
+
+    first: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {}
+    for target in batch:
+        mine = of(target)
+        killed = sorted(n for n, c in mine.items() if c in KILLED_CODES)
+        # A timeout may be the machine's load, not the mutant: it is decided again, alone against every test of
+        # the folders, before it counts (what times out again counts as killed, as mutmut counts it).
+        first_timeouts = sorted(n for n, c in mine.items() if c in TIMEOUT_CODES)
+        suspects = sorted(n for n, c in mine.items() if c in SURVIVED_CODES | NO_TESTS_CODES)
+        other = sorted(n for n, c in mine.items() if n not in set(killed) | set(first_timeouts) | set(suspects))
+        if other:
+            raise SystemExit(f"[{target.slug}] mutants mutmut did not decide: {other[:5]} (see {where}/mutmut.log)")
+        print(
+            f"[{target.slug}] {len(mine)} mutants, {len(killed)} killed, {len(first_timeouts)} timed out,"
+            f" {len(suspects)} suspects",
+            flush=True,
         )
+        survivors: list[str] = []
+        if shares_program_runs([target]):
+            # The pack's tests call its rules at test time, on program runs the fork server made once (the program
+            # is not mutated here), so mutmut's per-test selection is exact for a survivor: every test that reaches
+            # the function ran against it. Only mutants no test reached (a value computed at import) are re-run.
+            survivors = [n for n in suspects if mine[n] in SURVIVED_CODES]
+            suspects = [n for n in suspects if mine[n] in NO_TESTS_CODES]
+        first[target.source] = (killed, first_timeouts, suspects, survivors)
 
-
-def decide(target: Target, where: Path, max_children: int, whole_suite: bool) -> dict[str, Any]:
-    """Run mutmut over one staged module's mutants, re-run its suspects, and count: the module's result."""
-    label = target.slug
-    prefix = target.module + "."
-    run_mutmut(where, max_children, [prefix + "*"])
-    codes = {n: c for n, c in exit_codes(where).items() if n.startswith(prefix)}
-    killed = sorted(n for n, c in codes.items() if c in KILLED_CODES)
-    # A timeout may be the machine's load, not the mutant: it is decided again, alone against every test of
-    # the folders, before it counts (what times out again counts as killed, as mutmut counts it).
-    first_timeouts = sorted(n for n, c in codes.items() if c in TIMEOUT_CODES)
-    suspects = sorted(n for n, c in codes.items() if c in SURVIVED_CODES | NO_TESTS_CODES)
-    other = sorted(n for n, c in codes.items() if n not in set(killed) | set(first_timeouts) | set(suspects))
-    if other:
-        raise SystemExit(f"[{label}] mutants mutmut did not decide: {other[:5]} (see {where}/mutmut.log)")
-    print(
-        f"[{label}] {len(codes)} mutants, {len(killed)} killed, {len(first_timeouts)} timed out,"
-        f" {len(suspects)} to re-run",
-        flush=True,
-    )
-
-    killed_on_rerun: list[str] = []
-    timeouts: list[str] = []
-    killed_by_suite: list[str] = []
-    survivors: list[str] = []
-    if shares_program_runs([target]):
-        # The pack's tests call its rules at test time, on program runs the fork server made once (the program is
-        # not mutated here), so mutmut's per-test selection is exact for a survivor: every test that reaches the
-        # function ran against it. Only mutants no test reached (a value computed at import) are run again.
-        survivors = [n for n in suspects if codes[n] in SURVIVED_CODES]
-        suspects = [n for n in suspects if codes[n] in NO_TESTS_CODES]
-    again_set = suspects + first_timeouts
-    if again_set:
-        widen_selection(where, again_set)
-        run_mutmut(where, max(1, max_children // 2) if first_timeouts else max_children, again_set)
+    again_all = sorted(n for _, timeouts, suspects, _ in first.values() for n in suspects + timeouts)
+    again: dict[str, int | None] = {}
+    if again_all:
+        widen_selection(where, again_all)
+        any_timeouts = any(timeouts for _, timeouts, _, _ in first.values())
+        run_mutmut(where, max(1, max_children // 2) if any_timeouts else max_children, again_all)
         again = exit_codes(where)
-        for name in again_set:
+
+    results = []
+    judged = load_equivalent()
+    mutants = where / "mutants"
+    for target in batch:
+        killed, first_timeouts, suspects, survivors = first[target.source]
+        label = target.slug
+        killed_on_rerun: list[str] = []
+        timeouts: list[str] = []
+        killed_by_suite: list[str] = []
+        for name in suspects + first_timeouts:
             if again[name] in KILLED_CODES:
                 killed_on_rerun.append(name)
             elif again[name] in TIMEOUT_CODES:
@@ -618,53 +637,56 @@ def decide(target: Target, where: Path, max_children: int, whole_suite: bool) ->
                 survivors.append(name)
             else:
                 raise SystemExit(f"[{label}] {name}: mutmut did not decide on the re-run ({again[name]})")
-    print(
-        f"[{label}] {len(killed_on_rerun)} killed on re-run, {len(timeouts)} timed out again,"
-        f" {len(survivors)} left",
-        flush=True,
-    )
-    mutants = where / "mutants"
-    if whole_suite and survivors:
-        # The whole suite counts a failing test as a kill, so the unmutated staged copy must pass it first.
-        if not pytest_passes(mutants, WHOLE_SUITE, None, max_children):
-            raise SystemExit(f"[{label}] the whole suite fails unmutated in {mutants}")
-        for name in list(survivors):
-            if not pytest_passes(mutants, WHOLE_SUITE, name, max_children):
-                killed_by_suite.append(name)
-                survivors.remove(name)
-            print(f"[{label}] whole suite against {name}", flush=True)
+        print(
+            f"[{label}] {len(killed_on_rerun)} killed on re-run, {len(timeouts)} timed out again,"
+            f" {len(survivors)} left",
+            flush=True,
+        )
+        if whole_suite and survivors:
+            # The whole suite counts a failing test as a kill, so the unmutated staged copy must pass it first.
+            if not pytest_passes(mutants, WHOLE_SUITE, None, max_children):
+                raise SystemExit(f"[{label}] the whole suite fails unmutated in {mutants}")
+            for name in list(survivors):
+                if not pytest_passes(mutants, WHOLE_SUITE, name, max_children):
+                    killed_by_suite.append(name)
+                    survivors.remove(name)
+                print(f"[{label}] whole suite against {name}", flush=True)
 
-    judged = load_equivalent()
-    diff_by_name = diffs(where, target.import_path, survivors)
-    equivalent: dict[str, str] = {}
-    stale: list[str] = []
-    for name in survivors:
-        entry = judged.get(name)
-        if entry is None:
-            continue
-        added = [line for line in changed_lines(diff_by_name[name]) if line.startswith("+")]
-        if any(entry["line"].strip() in line for line in added):
-            equivalent[name] = entry["why"]
-        else:
-            stale.append(name)  # renumbered or changed since it was judged: counts as a survivor
-    killed_total = len(killed) + len(timeouts) + len(killed_on_rerun) + len(killed_by_suite)
-    countable = len(codes) - len(equivalent)
-    return {
-        "mutants": len(codes),
-        "killed": len(killed),
-        "timeouts": len(timeouts),
-        "killed_on_rerun": len(killed_on_rerun),
-        "killed_by_whole_suite": len(killed_by_suite) if whole_suite else None,
-        "equivalent": {
-            name: {"why": why, "diff": changed_lines(diff_by_name[name])} for name, why in equivalent.items()
-        },
-        "survivors": {
-            name: {"diff": changed_lines(diff_by_name[name]), "stale_judgement": name in stale}
-            for name in survivors
-            if name not in equivalent
-        },
-        "score": round(100 * killed_total / countable, 1) if countable else 100.0,
-    }
+        diff_by_name = diffs(where, target.import_path, survivors)
+        equivalent: dict[str, str] = {}
+        stale: list[str] = []
+        for name in survivors:
+            entry = judged.get(name)
+            if entry is None:
+                continue
+            added = [line for line in changed_lines(diff_by_name[name]) if line.startswith("+")]
+            if any(entry["line"].strip() in line for line in added):
+                equivalent[name] = entry["why"]
+            else:
+                stale.append(name)  # renumbered or changed since it was judged: counts as a survivor
+        total = len(of(target))
+        killed_total = len(killed) + len(timeouts) + len(killed_on_rerun) + len(killed_by_suite)
+        countable = total - len(equivalent)
+        results.append(
+            {
+                "module": target.source,
+                "mutants": total,
+                "killed": len(killed),
+                "timeouts": len(timeouts),
+                "killed_on_rerun": len(killed_on_rerun),
+                "killed_by_whole_suite": len(killed_by_suite) if whole_suite else None,
+                "equivalent": {
+                    name: {"why": why, "diff": changed_lines(diff_by_name[name])} for name, why in equivalent.items()
+                },
+                "survivors": {
+                    name: {"diff": changed_lines(diff_by_name[name]), "stale_judgement": name in stale}
+                    for name in survivors
+                    if name not in equivalent
+                },
+                "score": round(100 * killed_total / countable, 1) if countable else 100.0,
+            }
+        )
+    return results
 
 
 def rejudge(record: dict[str, Any]) -> None:
