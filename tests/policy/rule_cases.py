@@ -142,6 +142,7 @@ def _deployment(env: list[dict[str, Any]], group: str = "containers") -> dict[st
 
 
 AGENT = "vault.hashicorp.com/"
+PINNED_APP = f"ghcr.io/example/app:1.0@sha256:{'b' * 64}"
 PROD = {"environment": "prod"}
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
@@ -1364,6 +1365,15 @@ TWINS: list[Twin] = [
         stack="prod",
     ),
     twin(
+        # a CA that is not a PEM is shown as given; a blank sslmode is one (wrong) mode, not none
+        "db-tls",
+        "ca-not-a-pem-and-blank-sslmode",
+        t.DB_CONNECTION,
+        db_connection(url="postgresql://{{username}}:{{password}}@db:5432/orders?sslmode=", tlsCa="db-ca.pem"),
+        db_connection(),
+        stack="prod",
+    ),
+    twin(
         "db-tls",
         "empty-ca",
         t.DB_CONNECTION,
@@ -1432,6 +1442,88 @@ TWINS: list[Twin] = [
         _vso_chart({"repository": "hashicorp/vault-secrets-operator", "tag": "1.4.1"}),
         _vso_chart(_pinned("vault-secrets-operator")),
         stack="prod",
+    ),
+    twin(
+        # ephemeral containers run images too (kubectl debug)
+        "img-digest",
+        "ephemeral-container-by-tag",
+        t.POD,
+        {"spec": {"containers": [{"image": PINNED_APP}], "ephemeralContainers": [{"image": "busybox:1.36"}]}},
+        {"spec": {"containers": [{"image": PINNED_APP}], "ephemeralContainers": [{"image": PINNED_APP}]}},
+        stack="prod",
+    ),
+    twin(
+        # an entry that is not a container, and a template whose spec is not a map, are skipped, not the end
+        "img-digest",
+        "container-after-a-skipped-entry",
+        "kubernetes:batch/v1:CronJob",
+        {
+            "spec": {
+                "template": {"spec": "not a pod spec"},
+                "jobTemplate": {"spec": {"template": {"spec": {"containers": ["junk", {"image": "app:1.0"}]}}}},
+            }
+        },
+        {
+            "spec": {
+                "template": {"spec": "not a pod spec"},
+                "jobTemplate": {"spec": {"template": {"spec": {"containers": ["junk", {"image": PINNED_APP}]}}}},
+            }
+        },
+        stack="prod",
+    ),
+    twin(
+        # a repository without digest or tag, an empty digest (the tag applies), an empty tag (unset)
+        "img-digest",
+        "vso-manager-empty-digest-and-tag",
+        t.HELM_RELEASE,
+        {
+            **_vso_chart({}),
+            "chart": "oci://registry.example.com/charts/vault-secrets-operator/",
+        }
+        | {
+            "values": {
+                "controller": {
+                    "manager": {"image": {"digest": "", "tag": "1.4.1"}},
+                    "kubeRbacProxy": {"image": {"repository": "quay.io/brancz/kube-rbac-proxy", "tag": ""}},
+                }
+            }
+        },
+        {
+            **_vso_chart(_pinned("vault-secrets-operator")),
+            "chart": "oci://registry.example.com/charts/vault-secrets-operator/",
+        },
+        stack="prod",
+    ),
+    twin(
+        "img-digest",
+        "vso-manager-short-digest-without-repository",
+        t.HELM_RELEASE,
+        _vso_chart({"digest": "sha256:abc"}),
+        _vso_chart({"digest": f"sha256:{'a' * 64}"}),
+        stack="prod",
+    ),
+    twin(
+        # an empty reference is unset: the chart's default tag runs
+        "img-digest",
+        "consul-image-empty",
+        t.HELM_RELEASE,
+        release(global__image="", global__imageK8S=PINNED_APP, global__imageConsulDataplane=PINNED_APP),
+        release(global__image=PINNED_APP, global__imageK8S=PINNED_APP, global__imageConsulDataplane=PINNED_APP),
+        stack="prod",
+    ),
+    Twin(
+        # a chart is known by its last path segment only: "hashicorp/consulX" is not consul
+        "img-digest",
+        "chart-named-like-a-known-one",
+        shape(t.HELM_RELEASE, {"chart": "hashicorp/consulX", "version": "1", "values": {}}, name="c", stack="prod"),
+        shape(t.HELM_RELEASE, {"chart": "hashicorp/consulX", "version": "1", "values": {}}, name="c", stack="dev"),
+    ),
+    Twin(
+        # the unknown-chart finding names the chart as registered (no chart at all: unset)
+        "img-digest",
+        "release-without-a-chart",
+        shape(t.HELM_RELEASE, {"version": "1", "values": {}}, name="nameless", stack="prod"),
+        shape(t.HELM_RELEASE, {"version": "1", "values": {}}, name="nameless", stack="dev"),
     ),
     Twin(
         # the pack cannot read an unknown chart's images: reported in production, not in dev

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from secure_mesh_policy import types as t
+from secure_mesh_policy.chart import ConsulValues
+from secure_mesh_policy.framework import Res
 
 from tests.conftest import stack_run
 from tests.policy.support import RULES, Subject, check, mandatory, private_subjects, run_rules
@@ -299,3 +301,19 @@ def test_a_consul_certificate_authority_resource_is_checked_with_consul_s_defaul
     ]
     legacy_map = {"connectProvider": "vault", "config": {"LeafCertTTL": "72h", "IntermediateCertTTL": "2h"}}
     assert len(messages("csl-ca-ttl", legacy_map, type_=t.CONSUL_CA)) == 1
+
+
+
+def test_the_client_role_is_in_use_only_with_client_agents() -> None:
+    """Chart 2.0.3 runs no client DaemonSet unless client.enabled (charts/consul/templates/client-daemonset.yaml), so
+    the client role's needs (gossip key, CA) count only then; every other role key is in use whenever set."""
+
+    def in_use(clients: bool) -> list[str]:
+        props = release_props(
+            **{"client.enabled": clients, "global.secretsBackend.vault.consulClientRole": "consul-client"}
+        )
+        return list(ConsulValues.of(Res(t.HELM_RELEASE, RELEASE, "urn:consul", props)).role_keys_in_use())
+
+    with_clients = in_use(True)
+    assert "consulClientRole" in with_clients and "consulServerRole" in with_clients
+    assert in_use(False) == [k for k in with_clients if k != "consulClientRole"]
