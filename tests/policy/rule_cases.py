@@ -180,6 +180,30 @@ def _consul_annotations(text: str) -> Callable[[], list[Subject]]:
     return lambda: [subject(t.HELM_RELEASE, "consul", release(global__secretsBackend__vault__agentAnnotations=text))]
 
 
+def _rotations(*, ordered: bool) -> list[Subject]:
+    """Two database connections and their rotate-root Endpoints (the first only when ``ordered``)."""
+    first = subject(t.DB_CONNECTION, "orders-db", {"backend": "consul/database", "name": "orders", "namespace": "apps"})
+    second = subject(t.DB_CONNECTION, "orders-db-2", {"backend": "consul/database", "name": "orders2"})
+    unrelated = subject(t.K8S_SECRET, "unrelated", {"metadata": {"name": "unrelated"}})
+    other = unrelated.urn
+    rotate_second = subject(
+        t.GENERIC_ENDPOINT,
+        "orders-db-2-rotate",
+        {"path": "consul/database/rotate-root/orders2", "dataJson": "{}"},
+        dependencies=[second.urn if ordered else other],
+    )
+    found = [first, second, unrelated, rotate_second]
+    if ordered:
+        rotate_first = subject(
+            t.GENERIC_ENDPOINT,
+            "orders-db-rotate",
+            {"path": "/consul/database/rotate-root/orders/", "namespace": "apps/", "dataJson": "{}"},
+            dependencies=[first.urn],
+        )
+        found.append(rotate_first)
+    return found
+
+
 def transport(
     id: str, bad: Callable[[], list[Subject]], good: Callable[[], list[Subject]], blame: str, **kw: Any
 ) -> Twin:
@@ -1392,6 +1416,15 @@ TWINS: list[Twin] = [
         },
         db_connection(),
         stack="prod",
+    ),
+    stack_twin(
+        # the first connection (in a Vault namespace) has no rotation at all; the second one's rotation waits for
+        # something else: both reported, the second after the first
+        "db-root-rotation",
+        "two-connections-one-unrotated-one-unordered",
+        lambda: _rotations(ordered=False),
+        lambda: _rotations(ordered=True),
+        blame="orders-db",
     ),
     Twin(
         "db-root-rotation",
