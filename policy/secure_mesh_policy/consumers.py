@@ -64,9 +64,7 @@ def pod_annotations(template: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def csi_objects(res: Res) -> list[Mapping[str, Any]]:
     """The Vault objects of a ``SecretProviderClass`` (its ``parameters.objects`` YAML list)."""
-    spec = res.get("spec", {})
-    parameters = spec.get("parameters") if isinstance(spec, Mapping) else None
-    text = parameters.get("objects") if isinstance(parameters, Mapping) else None
+    text = csi_parameters(res).get("objects")
     if not isinstance(text, str):
         return []
     try:

@@ -72,6 +72,7 @@ class Level:
     """The mount that holds this CA (None when the stack does not say)."""
     ttl: int | None
     path_length: int | None
+    """The most CA levels allowed below this one; None or negative: no limit."""
     dns: list[str]
     uri: list[str]
     ip: list[str]
@@ -81,7 +82,8 @@ class Level:
     root_ttl: int | None = None
     """For an offline-signed level: the lifetime of the root certificate it names, when known."""
     extras: dict[str, list[str]] = field(default_factory=dict)
-    """CRL distribution points and AIA caIssuers URLs (``crl``, ``aia``), when the level says."""
+    """CRL distribution points and AIA caIssuers URLs (``crl``, ``aia``) of a KMS-signed level (the only kind whose
+    pointers a rule checks: PKI-LEVEL-SCOPE)."""
 
     @property
     def excludes_every_ip(self) -> bool:
@@ -90,7 +92,7 @@ class Level:
 
     def finding(self, key: str, value: Any, problem: str, fix: str) -> str:
         """A finding about one of this level's values."""
-        return self.res.finding(self.fields.get(key, key), value, problem, fix)
+        return self.res.finding(self.fields[key], value, problem, fix)
 
 
 def _strings(value: Any) -> list[str]:
@@ -106,7 +108,7 @@ def vault_level(res: Res, mount: str | None) -> Level:
         signer=norm_path(res.get("backend")),
         mount=mount,
         ttl=duration_seconds(res.get("ttl")),
-        path_length=-1 if path_length is None else path_length,
+        path_length=path_length,
         dns=_strings(res.get("permittedDnsDomains")),
         uri=_strings(res.get("permittedUriDomains")),
         ip=_strings(res.get("permittedIpRanges")),
@@ -125,7 +127,7 @@ def kms_level(res: Res, mount: str | None = None) -> Level:
         signer=OFFLINE_ROOT,
         mount=norm_path(res.get("mount")) if res.get("mount") else mount,
         ttl=as_int(res.get("ttl_seconds")),
-        path_length=-1 if path_length is None else path_length,
+        path_length=path_length,
         dns=_strings(res.get("permitted_dns_domains")),
         uri=_strings(res.get("permitted_uri_domains")),
         ip=_strings(res.get("permitted_ip_ranges")),
@@ -219,14 +221,13 @@ def external_level(res: Res) -> Level | None:
         signer=OFFLINE_ROOT,
         mount=norm_path(res.get("backend")),
         ttl=info.lifetime,
-        path_length=-1 if info.path_length is None else info.path_length,
+        path_length=info.path_length,
         dns=info.dns,
         uri=info.uri,
         ip=info.ip,
         excluded_ip=info.excluded_ip,
         fields=EXTERNAL_FIELDS,
         root_ttl=root.lifetime if root is not None else None,
-        extras={"crl": info.crl, "aia": info.aia},
     )
 
 

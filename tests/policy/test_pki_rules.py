@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from secure_mesh_policy import types as t
-from secure_mesh_policy.pki_levels import certificate_info
+from secure_mesh_policy.framework import Res
+from secure_mesh_policy.pki_levels import certificate_info, external_level, kms_level
 
 from secure_mesh.layout import Layout
 from secure_mesh.pki.certificates import NameConstraints
@@ -456,6 +457,31 @@ def test_the_pack_parses_what_an_operator_signed() -> None:
     )
     assert info.lifetime == 730 * 86400
     assert certificate_info("not a certificate") is None
+
+
+def test_an_offline_level_reads_its_roots_lifetime_from_the_last_certificate_of_its_bundle() -> None:
+    """A set-signed certificate may carry its chain (level first, root last, as Vault's import takes it): the root's
+    lifetime bounds the chain's TTLs (PKI-TTL-CASCADE); a lone certificate names no root."""
+    root = OfflineRoot()
+    level1 = root.sign(pki_mocks.make_csr("l1", "level 1 CA", "org"), 1)
+    middle = root.sign(pki_mocks.make_csr("mid", "other CA", "org"), 0)
+    root_lifetime = int((root.not_after - root.not_before).total_seconds())
+
+    def root_ttl(bundle: str) -> int | None:
+        level = external_level(Res(t.PKI_SET_SIGNED, "l1", "urn:l1", {"backend": "/pki_int1/", "certificate": bundle}))
+        assert level is not None and level.mount == "pki_int1" and level.ttl == 730 * 86400
+        return level.root_ttl
+
+    assert root_ttl(level1) is None
+    assert root_ttl(level1 + root.pem) == root_lifetime
+    assert root_ttl(level1 + middle + root.pem) == root_lifetime
+    assert external_level(Res(t.PKI_SET_SIGNED, "l1", "urn:l1", {"certificate": "not a PEM"})) is None
+
+
+@pytest.mark.parametrize(("props", "mount"), [({}, "consul/connect/pki_int1"), ({"mount": "/kms/l1/"}, "kms/l1")])
+def test_a_kms_level_holds_the_mount_it_names_else_the_one_it_feeds(props: dict[str, Any], mount: str) -> None:
+    level = kms_level(Res(t.PKI_KMS_LEVEL1, "l1", "urn:l1", props), "consul/connect/pki_int1")
+    assert (level.mount, level.path_length, level.extras) == (mount, None, {"crl": [], "aia": []})
 
 
 # ----------------------------------------------------------------------------------------- roles

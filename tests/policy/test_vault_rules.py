@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from secure_mesh_policy import types as t
-from secure_mesh_policy.consumers import app_of_kv_path, declared_uses
+from secure_mesh_policy.consumers import app_of_kv_path, csi_objects, csi_parameters, declared_uses
 from secure_mesh_policy.framework import Res, StackView
 from secure_mesh_policy.transport import truthy
 
@@ -977,3 +977,31 @@ def test_database_credentials_named_after_a_non_app_identity_are_not_its_own() -
     assert [f.problem.rsplit(": ", 1)[-1] for f in found] == [
         "database credentials of role 'consul-server'; only an app's own role (app-<app>) may read them"
     ]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        None,
+        "not a spec",
+        {"provider": "vault"},
+        {"parameters": None},
+        {"parameters": ["roleName", "web"]},
+        {"parameters": {"roleName": "web", "objects": 12}},
+        {"parameters": {"roleName": "web", "objects": "- objectName: [unclosed"}},
+    ],
+)
+def test_a_secret_provider_class_without_readable_objects_declares_none(spec: Any) -> None:
+    """A careless SecretProviderClass (spec or parameters missing or not maps, objects not a YAML list) declares no
+    Vault use, and the pack reads it without failing."""
+    props = {} if spec is None else {"spec": spec}
+    res = Res(t.SECRET_PROVIDER_CLASS, "spc", "urn:spc", props)
+    assert csi_objects(res) == []
+    parameters = spec.get("parameters") if isinstance(spec, dict) else None
+    assert csi_parameters(res) == (parameters if isinstance(parameters, dict) else {})
+
+
+def test_a_secret_provider_class_lists_its_objects_in_order() -> None:
+    objects = "- objectName: ca\n  secretPath: pki/cert/ca\n- not an object\n- objectName: tls\n  secretPath: pki/issue/w\n"
+    res = Res(t.SECRET_PROVIDER_CLASS, "spc", "urn:spc", {"spec": {"parameters": {"objects": objects}}})
+    assert [o["objectName"] for o in csi_objects(res)] == ["ca", "tls"]
