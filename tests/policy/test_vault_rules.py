@@ -1002,6 +1002,8 @@ def test_a_secret_provider_class_without_readable_objects_declares_none(spec: An
 
 
 def test_a_secret_provider_class_lists_its_objects_in_order() -> None:
-    objects = "- objectName: ca\n  secretPath: pki/cert/ca\n- not an object\n- objectName: tls\n  secretPath: pki/issue/w\n"
+    objects = (
+        "- objectName: ca\n  secretPath: pki/cert/ca\n- not an object\n- objectName: tls\n  secretPath: pki/issue/w\n"
+    )
     res = Res(t.SECRET_PROVIDER_CLASS, "spc", "urn:spc", {"spec": {"parameters": {"objects": objects}}})
     assert [o["objectName"] for o in csi_objects(res)] == ["ca", "tls"]
