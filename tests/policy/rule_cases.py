@@ -31,7 +31,16 @@ from tests.mocks import pki as pki_mocks
 from tests.onboarding.stacks import onboarding_run
 from tests.pki.helpers import OfflineRoot
 from tests.policy.support import Subject, private_subjects, subject
-from tests.policy.test_resource_rules import crd, db_connection, good_k8s_role, good_role, policy_doc, release
+from tests.policy.test_resource_rules import (
+    VAULT_PKI_SECRET,
+    crd,
+    db_connection,
+    good_k8s_role,
+    good_role,
+    policy_doc,
+    release,
+    vso_pki_secret,
+)
 from tests.policy.test_stack_rules import (
     POLICY,
     ROLE,
@@ -1434,6 +1443,14 @@ TWINS: list[Twin] = [
             "secure-mesh-onboarding-orders-db-rotate-root",
         ),
         Violating(lambda: _onboarding("prod"), "secure-mesh-onboarding-orders-db-rotate-root"),
+    ),
+    twin(
+        # a destination that is not a map is no TLS Secret; an offset of zero renews nothing, one second does
+        "pki-gw-chain",
+        "destination-not-a-map-and-zero-offset",
+        VAULT_PKI_SECRET,
+        vso_pki_secret(destination="api-gateway-tls", expiryOffset="0.0s"),
+        vso_pki_secret(expiryOffset="1s"),
     ),
     # ---------------------------------------------------------------------------------------- images.py
     twin(
