@@ -1452,6 +1452,14 @@ TWINS: list[Twin] = [
         vso_pki_secret(destination="api-gateway-tls", expiryOffset="0.0s"),
         vso_pki_secret(expiryOffset="1s"),
     ),
+    twin(
+        # a VaultPKISecret without a spec (or with one that is not a map) asks for nothing: every finding
+        "pki-gw-chain",
+        "no-spec",
+        VAULT_PKI_SECRET,
+        {"apiVersion": "secrets.hashicorp.com/v1beta1", "kind": "VaultPKISecret", "spec": "api-gateway"},
+        vso_pki_secret(),
+    ),
     # ---------------------------------------------------------------------------------------- images.py
     twin(
         "img-digest",
