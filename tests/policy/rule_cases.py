@@ -32,6 +32,7 @@ from tests.onboarding.stacks import onboarding_run
 from tests.pki.helpers import OfflineRoot
 from tests.policy.support import Subject, private_subjects, subject
 from tests.policy.test_resource_rules import (
+    PEERED,
     VAULT_PKI_SECRET,
     crd,
     db_connection,
@@ -1459,6 +1460,61 @@ TWINS: list[Twin] = [
         VAULT_PKI_SECRET,
         {"apiVersion": "secrets.hashicorp.com/v1beta1", "kind": "VaultPKISecret", "spec": "api-gateway"},
         vso_pki_secret(),
+    ),
+    twin(
+        # no connect CA auth mount at all is the shared default one (and then no agent annotation is expected)
+        "topo-unique-paths",
+        "auth-mount-unset",
+        t.HELM_RELEASE,
+        release(**{**PEERED, "global__secretsBackend__vault__connectCA__authMethodPath": None}),
+        release(**PEERED),
+    ),
+    twin(
+        "topo-unique-paths",
+        "annotations-without-the-auth-path",
+        t.HELM_RELEASE,
+        release(**{**PEERED, "global__secretsBackend__vault__agentAnnotations": '"vault.hashicorp.com/role": "consul"'}),
+        release(**PEERED),
+    ),
+    twin(
+        # the intermediate names the datacenter but is the root mount itself; unset, it is shown unset
+        "topo-unique-paths",
+        "intermediate-is-the-root",
+        t.HELM_RELEASE,
+        release(
+            **{
+                **PEERED,
+                "global__secretsBackend__vault__connectCA__rootPKIPath": "consul-east/connect/pki_consul_east",
+            }
+        ),
+        release(**{**PEERED, "global__secretsBackend__vault__connectCA__rootPKIPath": "consul/connect/pki_int1"}),
+    ),
+    twin(
+        "topo-unique-paths",
+        "intermediate-unset",
+        t.HELM_RELEASE,
+        release(**{**PEERED, "global__secretsBackend__vault__connectCA__intermediatePKIPath": None}),
+        release(**PEERED),
+    ),
+    twin(
+        # a datacenter with dashes may be spelled with underscores in a mount path
+        "topo-unique-paths",
+        "another-datacenters-intermediate",
+        t.HELM_RELEASE,
+        release(
+            **{
+                **PEERED,
+                "global__datacenter": "us-east-1",
+                "global__secretsBackend__vault__connectCA__intermediatePKIPath": "consul/connect/pki_us_west_1",
+            }
+        ),
+        release(
+            **{
+                **PEERED,
+                "global__datacenter": "us-east-1",
+                "global__secretsBackend__vault__connectCA__intermediatePKIPath": "consul/connect/pki_us_east_1",
+            }
+        ),
     ),
     # ---------------------------------------------------------------------------------------- images.py
     twin(
