@@ -1473,7 +1473,7 @@ TWINS: list[Twin] = [
         "topo-unique-paths",
         "annotations-without-the-auth-path",
         t.HELM_RELEASE,
-        release(**{**PEERED, "global__secretsBackend__vault__agentAnnotations": '"vault.hashicorp.com/role": "consul"'}),
+        release(**{**PEERED, "global__secretsBackend__vault__agentAnnotations": f'"{AGENT}role": "consul"'}),
         release(**PEERED),
     ),
     twin(
