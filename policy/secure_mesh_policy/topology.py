@@ -19,7 +19,7 @@ from typing import Any
 
 from . import types as t
 from .chart import is_consul_release
-from .documents import effective, value_at
+from .documents import effective, value_at, walk
 from .framework import ENVIRONMENT_SETTING, Res, StackView, is_production, resource_rule, stack_rule
 from .mesh import MESH, PROXY_DEFAULTS, field, read_config
 
@@ -43,18 +43,6 @@ def is_peering_token(value: Any) -> bool:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return False
     return isinstance(decoded, dict) and len(PEERING_TOKEN_FIELDS & set(decoded)) >= 3
-
-
-def _strings(data: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """Every scalar of a property tree with its dotted path (JSON/YAML text is not parsed: it is a scalar)."""
-    if isinstance(data, Mapping):
-        for key, value in data.items():
-            yield from _strings(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(data, list | tuple):
-        for index, value in enumerate(data):
-            yield from _strings(value, f"{path}[{index}]")
-    else:
-        yield path, data
 
 
 SCANNED_TYPES = frozenset(
@@ -85,7 +73,7 @@ def scanned(res: Res) -> bool:
 
 def _embedded_tokens(res: Res) -> Iterator[str]:
     """Paths of peering tokens in a resource's properties, also inside JSON text and line-based annotations."""
-    for path, value in _strings(res.props):
+    for path, value in walk(res.props):
         if not isinstance(value, str):
             continue
         candidates = [value, *re.split(r"[\s\"',:=]+", value)]
@@ -255,7 +243,8 @@ def topo_unique_paths(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
     "TOPO-NO-PLAINTEXT-REPLICATION-TOKEN",
     checks="No Helm release, ConfigMap, workload, consul-k8s custom resource or Consul config entry holds an ACL "
     "replication token in plain text: a UUID under a key named replication, replicationToken or "
-    "replication_token (the token belongs in a Vault KV-v2 secret only).",
+    "replication_token, in a list under one, or under a token key of a replication map (the token belongs in a "
+    "Vault KV-v2 secret only).",
     why="The replication token carries the primary's ACL replication rights; the chart reads it from Vault "
     "(global.acls.replicationToken.secretName/secretKey) and nothing else needs its value.",
     fix="Store the token only in the KV-v2 secret and point global.acls.replicationToken at it.",
@@ -265,9 +254,11 @@ def topo_replication_token(view: StackView, config: Mapping[str, Any]) -> Iterat
     for res in view.resources:
         if not scanned(res):
             continue
-        for path, value in _strings(res.props):
-            leaf = path.rsplit(".", 1)[-1].split("[", 1)[0]
-            if isinstance(value, str) and _UUID.match(value.strip()) and _REPLICATION_KEY.search(leaf):
+        for path, value in walk(res.props):
+            # The key naming the value, with its parent: {replication: {token: ...}} names it as surely as
+            # replicationToken does (list indexes dropped: replicationToken[0] is a replication token too).
+            key = ".".join(part.split("[", 1)[0] for part in path.split(".")[-2:])
+            if isinstance(value, str) and _UUID.match(value.strip()) and _REPLICATION_KEY.search(key):
                 yield (
                     res.finding(path, "<uuid>", "a replication token in plain text", "keep it in Vault KV only"),
                     res.urn,

@@ -128,6 +128,7 @@ LEVEL = {
 SCOPED = {"useCsrCommonName": False, "useCsrSans": False}
 """What ``good_role`` needs to pass PKI-ROLE-HYGIENE (scope)."""
 CONSUL_TOKEN = "0b5f1a7e-3c3d-4a56-9e0f-1d2c3b4a5f6e"
+REPLICATION_UUID = "5e2a4a5c-1d2e-4f3a-9b8c-7d6e5f4a3b2c"
 
 
 def _extend(subjects: list[Subject], name: str, key: str, *more: Any) -> list[Subject]:
@@ -212,6 +213,19 @@ def _rotations(*, ordered: bool) -> list[Subject]:
         )
         found.append(rotate_first)
     return found
+
+
+def _peering_token() -> str:
+    """A token as Consul's generate-token endpoint returns it (the mocks' format)."""
+    from tests.mocks.consul import peering_token_value
+
+    return str(peering_token_value("east"))
+
+
+def _token_in_args(arg: str) -> dict[str, Any]:
+    """A Deployment whose one container takes ``arg`` as its second argument."""
+    container = {"name": "dial", "image": "dialer:1", "args": ["--dial", arg]}
+    return {"metadata": {"name": "dialer"}, "spec": {"template": {"spec": {"containers": [container]}}}}
 
 
 def transport(
@@ -1515,6 +1529,40 @@ TWINS: list[Twin] = [
                 "global__secretsBackend__vault__connectCA__intermediatePKIPath": "consul/connect/pki_us_east_1",
             }
         ),
+    ),
+    stack_twin(
+        # a token key inside a replication map, and a list under a replication key (nested too), name the token as
+        # surely as replicationToken does; a replication map's other keys, and a non-UUID, do not
+        "topo-no-plaintext-replication-token",
+        "replication-token-nested-and-in-lists",
+        _one(
+            t.HELM_RELEASE,
+            "custom-values",
+            {
+                "chart": "custom",
+                "values": {
+                    "acl": {"replication": {"token": REPLICATION_UUID}},
+                    "replicationToken": [[REPLICATION_UUID]],
+                },
+            },
+        ),
+        _one(
+            t.HELM_RELEASE,
+            "custom-values",
+            {
+                "chart": "custom",
+                "values": {"acl": {"replication": {"note": REPLICATION_UUID}}, "replicationToken": ["from-vault"]},
+            },
+        ),
+        blame="custom-values",
+    ),
+    stack_twin(
+        # a token in a list (container args, env lists) is found too: the engine hands lists as Sequence proxies
+        "topo-peering-token-secret",
+        "token-in-a-workload-argument-list",
+        lambda: [subject(DEPLOYMENT, "dialer", _token_in_args(_peering_token()), "peer-west")],
+        lambda: [subject(DEPLOYMENT, "dialer", _token_in_args("--peer=east"), "peer-west")],
+        blame="dialer",
     ),
     # ---------------------------------------------------------------------------------------- images.py
     twin(
