@@ -20,7 +20,7 @@ from typing import Any
 from . import types as t
 from .chart import is_consul_release
 from .documents import effective, value_at, walk
-from .framework import ENVIRONMENT_SETTING, Res, StackView, is_production, resource_rule, stack_rule
+from .framework import ENVIRONMENT_SETTING, Res, StackView, as_int, is_production, resource_rule, stack_rule
 from .mesh import MESH, PROXY_DEFAULTS, field, read_config
 
 Finding = tuple[str, str | None]
@@ -152,7 +152,8 @@ def topo_mesh_gateways(view: StackView, config: Mapping[str, Any]) -> Iterator[F
                 release.urn,
             )
         replicas = effective(values, "meshGateway.replicas")
-        if production and isinstance(replicas, int) and replicas < 2:
+        count = as_int(replicas)  # the engine sends numbers as floats (1.0)
+        if production and count is not None and count < 2:
             yield (
                 release.finding("values.meshGateway.replicas", replicas, "one gateway for every peer", ">= 2"),
                 release.urn,

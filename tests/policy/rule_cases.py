@@ -1564,6 +1564,29 @@ TWINS: list[Twin] = [
         lambda: [subject(DEPLOYMENT, "dialer", _token_in_args("--peer=east"), "peer-west")],
         blame="dialer",
     ),
+    stack_twin(
+        # a WAN-federation member needs the gateways as much as a peer; one replica, as the engine sends the number
+        # (1.0), is one gateway for every peer
+        "topo-mesh-gateways",
+        "federation-member-without-gateways",
+        lambda: [
+            subject(
+                t.HELM_RELEASE,
+                "consul",
+                release(global__federation__enabled=True, meshGateway__enabled=False, meshGateway__replicas=1.0),
+                "prod",
+            )
+        ],
+        lambda: [
+            subject(
+                t.HELM_RELEASE,
+                "consul",
+                release(global__federation__enabled=True, meshGateway__enabled=True, meshGateway__replicas=2.0),
+                "prod",
+            )
+        ],
+        blame="consul",
+    ),
     # ---------------------------------------------------------------------------------------- images.py
     twin(
         "img-digest",
