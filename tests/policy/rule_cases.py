@@ -46,6 +46,7 @@ from tests.policy.test_stack_rules import (
     POLICY,
     ROLE,
     add,
+    connection_writer,
     drop,
     edit_policy,
     named,
@@ -1881,6 +1882,15 @@ TWINS: list[Twin] = [
             "secure-mesh-onboarding-orders-db-address-watcher-role",
         ),
         Violating(lambda: _onboarding("dev"), "secure-mesh-onboarding-orders-db-address-watcher-role"),
+    ),
+    weaker(
+        # reading one connection's config is no write and is skipped, not the end: the write after it is reported
+        "pol-db-address",
+        "read-one-config-then-create-another",
+        lambda s: connection_writer(
+            connection_writer(s, ["read"], path="consul/database/config/a-reader"), ["create", "update"]
+        ),
+        blame=ROLE.format("connect-injector"),
     ),
     # -------------------------------------------------------------------------------------- stack.py
     weaker(
