@@ -229,6 +229,28 @@ def _token_in_args(arg: str) -> dict[str, Any]:
     return {"metadata": {"name": "dialer"}, "spec": {"template": {"spec": {"containers": [container]}}}}
 
 
+def _gateway_stack(*, peer_through: bool, token_after_mesh: bool = True) -> list[Subject]:
+    """A federation release, then a peering release with its mesh entry, proxy defaults and the acceptor's token."""
+    gateways = {"meshGateway__enabled": True, "meshGateway__replicas": 2.0}
+    federated = release(global__federation__enabled=True, **gateways)
+    peered = release(**{**PEERED, **gateways})
+    mesh = subject(t.CRD_MESH, "mesh", _crd("Mesh", "mesh", {"peering": {"peerThroughMeshGateways": peer_through}}))
+    defaults = _crd("ProxyDefaults", "global", {"meshGateway": {"mode": "remote"}})
+    token = subject(
+        "consul:index/peeringToken:PeeringToken",
+        "west-token",
+        {"peerName": "west"},
+        dependencies=[mesh.urn] if token_after_mesh else [],
+    )
+    return [
+        subject(t.HELM_RELEASE, "federated", federated),
+        subject(t.HELM_RELEASE, "peered", peered),
+        mesh,
+        subject(t.CRD_PROXY_DEFAULTS, "global", defaults),
+        token,
+    ]
+
+
 def transport(
     id: str, bad: Callable[[], list[Subject]], good: Callable[[], list[Subject]], blame: str, **kw: Any
 ) -> Twin:
@@ -1587,6 +1609,23 @@ TWINS: list[Twin] = [
             )
         ],
         blame="consul",
+    ),
+    stack_twin(
+        # a federation-only release is skipped for the mesh entry check, not the end: the peering release after it
+        # is checked; the entry's explicit false is shown as given; 'remote' is a routing mode too
+        "topo-mesh-gateways",
+        "mesh-entry-peering-through-gateways-false",
+        lambda: _gateway_stack(peer_through=False),
+        lambda: _gateway_stack(peer_through=True),
+        blame="mesh",
+    ),
+    stack_twin(
+        # the acceptor's token, like the dialer's peering, waits for the mesh entry
+        "topo-mesh-gateways",
+        "peering-token-before-the-mesh-entry",
+        lambda: _gateway_stack(peer_through=True, token_after_mesh=False),
+        lambda: _gateway_stack(peer_through=True, token_after_mesh=True),
+        blame="west-token",
     ),
     # ---------------------------------------------------------------------------------------- images.py
     twin(

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from secure_mesh_policy import types as t
 from secure_mesh_policy.framework import Res
-from secure_mesh_policy.pki_levels import certificate_info, external_level, kms_level
+from secure_mesh_policy.pki_levels import Level, certificate_info, chain_up, external_level, kms_level
 
 from secure_mesh.layout import Layout
 from secure_mesh.pki.certificates import NameConstraints
@@ -679,3 +679,27 @@ def test_a_hand_written_level_no_chain_path_reaches_still_needs_an_ip_constraint
     assert [name for _, name in found] == (["extra-signed"] if caught else []), found
     if caught:
         assert "has no IP constraint" in found[0][0]
+
+
+def test_a_chain_of_signers_stops_at_a_loop() -> None:
+    """Two mounts that name each other as signer (a broken stack) give each level once, never an endless walk."""
+
+    def level(mount: str, signer: str) -> Level:
+        return Level(
+            res=Res(t.PKI_SET_SIGNED, mount, f"urn:{mount}", {}),
+            how="vault",
+            signer=signer,
+            mount=mount,
+            ttl=None,
+            path_length=None,
+            dns=[],
+            uri=[],
+            ip=[],
+            excluded_ip=[],
+            fields={},
+        )
+
+    by_mount = {"a": level("a", "b"), "b": level("b", "a"), "c": level("c", "a")}
+    assert [lvl.mount for lvl in chain_up(by_mount, "c")] == ["c", "a", "b"]
+    assert [lvl.mount for lvl in chain_up(by_mount, "a")] == ["a", "b"]
+    assert chain_up(by_mount, "unknown") == []

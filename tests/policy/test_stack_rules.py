@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from secure_mesh_policy import types as t
+from secure_mesh_policy.topology import is_peering_token
 
 from tests.conftest import stack_run
 from tests.policy.support import (
@@ -828,3 +829,10 @@ def test_stack_rule_catches_weakened_stack(case: StackCase) -> None:
 
 def test_every_stack_rule_has_a_violating_case() -> None:
     assert set(STACK_RULES) - {c.policy for c in CASES} == set()
+
+
+@pytest.mark.parametrize("value", [None, 12, ["x"], {"a": 1}, "", "not base64!", "e30"])
+def test_only_a_string_of_consuls_peering_token_json_is_a_peering_token(value: Any) -> None:
+    """Consul's generate-token answer is base64 of a JSON object with CA, ServerAddresses, ServerName, PeerID…
+    (agent/structs/peering.go PeeringToken); anything else, of any type, is not one."""
+    assert is_peering_token(value) is False
