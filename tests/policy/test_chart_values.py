@@ -83,7 +83,7 @@ def test_only_non_empty_strings_name_roles_and_paths() -> None:
     empty: dict[str, Any] = {f"{VAULT}.{key}": "" for key in ROLE_KEYS}
     empty |= {f"{key}.secretName": "" for key in KV_SECRETS}
     empty |= {key: "" for key in (*ISSUE_PATHS, *CA_PATHS)}
-    empty |= {f"{VAULT}.connectCA.rootPKIPath": "", f"{VAULT}.connectCA.intermediatePKIPath": 0}
+    empty |= {f"{VAULT}.connectCA.rootPKIPath": "", f"{VAULT}.connectCA.intermediatePKIPath": 12}
     consul = _consul(empty)
     assert (consul.roles, consul.kv_paths(), consul.issue_paths(), consul.ca_paths()) == ({}, {}, {}, {})
     assert (consul.root_pki_path, consul.intermediate_pki_path) == (None, None)
