@@ -17,6 +17,7 @@ from secure_mesh.layout import Layout
 from secure_mesh.settings import Settings, load_settings, split_stack_config
 from secure_mesh.settings.images import CHART_DEFAULTS
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
+from tests.pki.helpers import self_signed_certificate
 
 PLACEHOLDER_DIGEST = "@sha256:" + "0" * 64
 """The all-zero digest Pulumi.prod.yaml writes for every image (a placeholder no registry serves)."""
@@ -25,33 +26,7 @@ ALL_IMAGES_PINNED = {to_camel(image.value): f"{ref}{PLACEHOLDER_DIGEST}" for ima
 catalog watcher) must add to Pulumi.prod.yaml's own list."""
 
 
-def _self_signed_ca(common_name: str) -> str:
-    """A throwaway CA certificate (public PEM) for the database's ``tls.caCertPem``."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
-
-
-DATABASE_CA_PEM = _self_signed_ca("orders-db CA")
+DATABASE_CA_PEM = self_signed_certificate("orders-db CA")
 """The CA of the orders database's TLS certificate (Vault's ``tls_ca``)."""
 
 ORDERS_APP: dict[str, Any] = {

@@ -69,6 +69,26 @@ def by_backend(run: ProgramRun, type_token: str) -> dict[str, RegisteredResource
     return found
 
 
+def self_signed_certificate(common_name: str, *, days: int = 3650, ca: bool = True) -> str:
+    """A throwaway self-signed certificate (public PEM) valid from 2026-01-01 for ``days``: a CA (basicConstraints
+    CA, no path length) or, with ``ca=False``, one without the basicConstraints extension at all."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=days))
+    )
+    if ca:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+
+
 class OfflineRoot:
     """A root CA whose key the test holds: stands in for the operator's offline root."""
 

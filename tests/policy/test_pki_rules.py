@@ -9,15 +9,10 @@ harmless one.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from secure_mesh_policy import types as t
 from secure_mesh_policy.framework import Res
 from secure_mesh_policy.pki_levels import Level, certificate_info, chain_up, external_level, kms_level
@@ -29,7 +24,7 @@ from secure_mesh.settings import ChainName, load_settings
 from tests.conftest import stack_run
 from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
 from tests.mocks import pki as pki_mocks
-from tests.pki.helpers import OfflineRoot
+from tests.pki.helpers import OfflineRoot, self_signed_certificate
 from tests.policy.support import RULES, Subject, check, check_stack, from_run, mandatory, private_subjects, run_rules
 from tests.policy.test_resource_rules import good_role
 
@@ -486,20 +481,7 @@ def test_an_offline_level_reads_its_roots_lifetime_from_the_last_certificate_of_
 def test_a_certificate_without_basic_constraints_has_no_path_length() -> None:
     """An imported certificate may lack the basicConstraints extension (RFC 5280 §4.2.1.9: then it is no CA at all);
     the pack reads it as naming no path length instead of failing."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "no constraints")])
-    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    info = certificate_info(cert.public_bytes(serialization.Encoding.PEM).decode())
+    info = certificate_info(self_signed_certificate("no constraints", days=1, ca=False))
     assert info is not None and (info.path_length, info.lifetime, info.dns) == (None, 86400, [])
 
 
