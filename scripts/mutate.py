@@ -721,7 +721,9 @@ def write_report(results: dict[str, dict[str, Any]]) -> None:
         "and re-run kills) / (mutants - judged equivalent). Equivalent mutants are judged in",
         "mutation/equivalent.toml, each with why. The commit is the branch commit the module was staged from (a",
         "later rebase gives the same code another hash); the module blob (`git hash-object`) names the code",
-        "measured, and `current` says it is still the checkout's code when this report was written.",
+        "measured, and `current` says it is still the checkout's code when this report was written. A date marked",
+        "(resumed) is a `--resume` run: kills of unchanged functions kept from the run before, everything else",
+        "decided again on that date's code and tests.",
         "",
         "| module | measured | commit (module blob) | mutants | killed by own tests | + re-runs | + whole suite |"
         " equivalent | survivors | score |",
@@ -733,8 +735,9 @@ def write_report(results: dict[str, dict[str, Any]]) -> None:
         if r.get("source_blob"):
             now = git("hash-object", r["module"])[:12]
             commit += f" ({r['source_blob']}, {'current' if now == r['source_blob'] else 'changed since'})"
+        date = r["date"] + (" (resumed)" if r.get("resumed") else "")
         lines.append(
-            f"| `{r['module']}` | {r['date']} | {commit} | {r['mutants']} | {r['killed'] + r['timeouts']} |"
+            f"| `{r['module']}` | {date} | {commit} | {r['mutants']} | {r['killed'] + r['timeouts']} |"
             f" {r['killed_on_rerun']} | {suite} | {len(r['equivalent'])} |"
             f" {len(r['survivors'])} | {r['score']} % |"
         )
