@@ -321,8 +321,8 @@ def can_resume(targets: Sequence[Target]) -> bool:
 
 def stage(targets: Sequence[Target], resume: bool = False) -> Path:
     """A staging folder for modules sharing their tests: each file to mutate under its import path, and
-    mutants/. One mutmut run covers them all, so its stats run (every test of the folders once, traced) and
-    its fork server's warm-up are paid once instead of once per module.
+    mutants/. mutmut's stats run (every test of the folders once, traced) is then paid once for all of them;
+    :func:`measure` decides them in batches of :data:`BATCH` modules per ``mutmut run``.
 
     ``resume`` keeps the folder of an earlier run and refreshes it from the checkout: every file but the mutated
     modules is copied again (so new tests are there), and each module is written again, so mutmut (its own
@@ -715,7 +715,8 @@ def write_report(results: dict[str, dict[str, Any]]) -> None:
         "against those folders without mutmut's per-test selection and then against the whole suite (the suite",
         "caches program runs, so the per-test selection reports false survivors). A mutant that times out is",
         "decided again the same way (a loaded machine times tests out), and counts as killed only if it times out",
-        "again. Modules sharing their tests are measured in one mutmut run; policy-pack survivors are not re-run",
+        "again. Modules sharing their tests are staged together (one stats run) and decided in batches of five;",
+        "policy-pack survivors are not re-run",
         "(its tests call the rules at test time on program runs made once, so mutmut's selection is exact there;",
         "mutants no test reached are re-run). Score = killed (including timeouts",
         "and re-run kills) / (mutants - judged equivalent). Equivalent mutants are judged in",
@@ -784,7 +785,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--resume",
         action="store_true",
         help="reuse each group's earlier staging folder: kills of unchanged functions stand, the rest is decided"
-        " again against the current tests (a full run from scratch reproduces the result)",
+        " again against the current tests (a run without it starts from scratch)",
     )
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in by_slug]
