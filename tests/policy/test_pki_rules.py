@@ -9,6 +9,7 @@ harmless one.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -457,6 +458,24 @@ def test_the_pack_parses_what_an_operator_signed() -> None:
     )
     assert info.lifetime == 730 * 86400
     assert certificate_info("not a certificate") is None
+
+
+def test_an_ip_constraint_with_host_bits_is_read_as_its_network() -> None:
+    """RFC 5280 §4.2.1.10 writes an IP subtree as address + mask; a signer may set host bits below the mask
+    (10.1.2.3 with 255.0.0.0). The pack reads the network the mask names (10.0.0.0/8) instead of failing on it.
+    ``cryptography`` only builds normalised networks, so the DER of a 10.0.0.0/8 constraint is edited (the
+    signature is then wrong; the pack reads certificates, it does not verify them)."""
+    root = OfflineRoot()
+    csr = pki_mocks.make_csr("x", "x CA", "org")
+    signed = root.sign(csr, 1, constraints=NameConstraints((), (), ("10.0.0.0/8",), ("192.168.0.0/16",)))
+    der = ssl.PEM_cert_to_DER_cert(signed)
+    network, excluded = bytes([10, 0, 0, 0, 255, 0, 0, 0]), bytes([192, 168, 0, 0, 255, 255, 0, 0])
+    assert der.count(network) == 1 and der.count(excluded) == 1
+    edited = der.replace(network, bytes([10, 1, 2, 3, 255, 0, 0, 0])).replace(
+        excluded, bytes([192, 168, 7, 9, 255, 255, 0, 0])
+    )
+    info = certificate_info(ssl.DER_cert_to_PEM_cert(edited))
+    assert info is not None and (info.ip, info.excluded_ip) == (["10.0.0.0/8"], ["192.168.0.0/16"])
 
 
 def test_an_offline_level_reads_its_roots_lifetime_from_the_last_certificate_of_its_bundle() -> None:
