@@ -472,6 +472,35 @@ def _with_database(subjects: list[Subject]) -> list[Subject]:
     return add(subjects, t.MOUNT, "orders-database", {"path": "consul/database", "type": "database"})
 
 
+GATEWAY_API = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+
+
+def _csi_listener(
+    spc_metadata: Any, objects: list[Any], gateway_metadata: Any, listeners: list[Any]
+) -> Callable[[], list[Subject]]:
+    """A SecretProviderClass syncing Secrets, and a Gateway whose listeners name certificates (PKI-GW-CHAIN's CSI
+    part): metadata, entries, listeners and references as a careless change could write them."""
+    return lambda: [
+        subject(t.SECRET_PROVIDER_CLASS, "gateway-spc", {"metadata": spc_metadata, "spec": {"secretObjects": objects}}),
+        subject(GATEWAY_API, "api-gateway", {"metadata": gateway_metadata, "spec": {"listeners": listeners}}),
+    ]
+
+
+def _tls(*refs: Any) -> dict[str, Any]:
+    return {"name": "https", "protocol": "HTTPS", "port": 443, "tls": {"certificateRefs": list(refs)}}
+
+
+SYNCED = {"secretName": "api-gateway-tls", "type": "kubernetes.io/tls"}
+MALFORMED_THEN_SYNCED = [
+    "https",
+    {"name": "no-tls", "tls": "api-gateway-tls"},
+    _tls("api-gateway-tls", {"name": "api-gateway-tls"}),
+]
+"""A listener, a tls and a reference that are not maps, then the reference to the synced Secret."""
+IN_CONSUL = {"name": "api-gateway-tls", "namespace": "consul"}
+IN_APPS = {"name": "api-gateway-tls", "namespace": "apps"}
+
+
 TWINS: list[Twin] = [
     # ------------------------------------------------------------------------------------ tokens.py
     twin(
@@ -1931,6 +1960,32 @@ TWINS: list[Twin] = [
         ),
         blame=ROLE.format("connect-injector"),
     ),
+    weaker(
+        # a database engine mounted with the database provider's own SecretsMount (no generic Mount, no role or
+        # connection naming it yet) is a database mount too: a write under its config/ is reported
+        "pol-db-address",
+        "secrets-mount-resource-config-write",
+        lambda s: edit_policy(
+            add(s, t.DB_MOUNT, "orders-db-mount", {"path": "/consul/orders-db/"}),
+            POLICY.format("connect-injector"),
+            add={"consul/orders-db/config/orders": ["create", "update"]},
+        ),
+        blame=ROLE.format("connect-injector"),
+    ),
+    *(
+        weaker(
+            # a dynamic or static role alone names its engine's mount (no mount or connection resource in the stack)
+            "pol-db-address",
+            f"{kind}-names-the-mount-of-a-config-write",
+            lambda s, token=token: edit_policy(  # type: ignore[misc]
+                add(s, token, "orders-db-role", {"backend": "consul/orders-db", "name": "orders"}),
+                POLICY.format("connect-injector"),
+                add={"consul/orders-db/config/orders": ["create", "update"]},
+            ),
+            blame=ROLE.format("connect-injector"),
+        )
+        for kind, token in (("dynamic-role", t.DB_ROLE), ("static-role", t.DB_STATIC_ROLE))
+    ),
     # -------------------------------------------------------------------------------------- stack.py
     weaker(
         "pol-least-granted",
@@ -1956,6 +2011,41 @@ TWINS: list[Twin] = [
             add={"consul/database/creds/orders": ["read"]},
         ),
         blame=ROLE.format("connect-injector"),
+    ),
+    stack_twin(
+        # neither names a namespace: both are in "default"; a SecretProviderClass elsewhere syncs another Secret
+        "pki-gw-chain-csi",
+        "both-in-the-default-namespace",
+        _csi_listener({"name": "spc"}, [SYNCED], {"name": "gw"}, [_tls({"name": "api-gateway-tls"})]),
+        _csi_listener({"namespace": "other"}, [SYNCED], {"name": "gw"}, [_tls({"name": "api-gateway-tls"})]),
+        blame="api-gateway",
+    ),
+    stack_twin(
+        # metadata that is not a map names no namespace ("default"); an entry without secretName syncs nothing;
+        # a listener, a tls and a reference that are not maps are skipped, the next one still counts
+        "pki-gw-chain-csi",
+        "malformed-entries-before-the-synced-one",
+        _csi_listener(
+            ["not", "a", "map"],
+            ["api-gateway-tls", {"type": "Opaque"}, SYNCED],
+            "not a map",
+            MALFORMED_THEN_SYNCED,
+        ),
+        _csi_listener(
+            ["not", "a", "map"],
+            ["api-gateway-tls", {"type": "Opaque"}, {**SYNCED, "secretName": "other-tls"}],
+            "not a map",
+            MALFORMED_THEN_SYNCED,
+        ),
+        blame="api-gateway",
+    ),
+    stack_twin(
+        # a reference's own namespace wins over the Gateway's (a ReferenceGrant lets it cross namespaces)
+        "pki-gw-chain-csi",
+        "reference-into-the-synced-namespace",
+        _csi_listener({"namespace": "consul"}, [SYNCED], {"namespace": "apps"}, [_tls(IN_CONSUL)]),
+        _csi_listener({"namespace": "consul"}, [SYNCED], {"namespace": "consul"}, [_tls(IN_APPS)]),
+        blame="api-gateway",
     ),
 ]
 """Further cases, in catalogue order by module; ``policy:id`` keys are unique."""

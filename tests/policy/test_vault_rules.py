@@ -812,6 +812,59 @@ def test_declared_uses_come_from_chart_values_csi_classes_and_agent_annotations(
     ]  # fmt: skip
 
 
+VSO_AUTH, VSO_PKI_SECRET = (
+    f"kubernetes:secrets.hashicorp.com/v1beta1:{kind}" for kind in ("VaultAuth", "VaultPKISecret")
+)
+
+
+@pytest.mark.parametrize(
+    ("auth_namespace", "secret_namespace", "ref", "used"),
+    [
+        (None, None, "default/gw-auth", True),  # no namespace is "default", on both sides
+        (None, "apps", "gw-auth", False),  # a bare ref is in the secret's own namespace
+        ("apps", "apps", "apps/gw-auth", True),
+        ("apps", None, "apps/gw-auth", True),
+        ("apps", "apps", "default/gw-auth", False),
+    ],
+)
+def test_a_vso_pki_secret_uses_the_role_of_the_vault_auth_its_ref_names(
+    auth_namespace: str | None, secret_namespace: str | None, ref: str, used: bool
+) -> None:
+    """``vaultAuthRef`` is ``[namespace/]name``, the namespace defaulting to the PKI secret's, and an object without
+    a namespace is in ``default`` (vault-secrets-operator api/v1beta1/vaultpkisecret_types.go)."""
+
+    def metadata(name: str, namespace: str | None) -> dict[str, str]:
+        return {"name": name, **({"namespace": namespace} if namespace else {})}
+
+    view = StackView(
+        [
+            Res(
+                VSO_AUTH,
+                "auth",
+                "urn:auth",
+                {"metadata": metadata("gw-auth", auth_namespace), "spec": {"kubernetes": {"role": "api-gateway"}}},
+            ),
+            Res(
+                VSO_PKI_SECRET,
+                "tls",
+                "urn:tls",
+                {
+                    "metadata": metadata("gw-tls", secret_namespace),
+                    "spec": {"vaultAuthRef": ref, "mount": "consul/gateway/pki_int1", "role": "gw"},
+                },
+            ),
+        ]
+    )
+    uses = [(u.path, u.role, u.where) for u in declared_uses(view)]
+    assert uses == ([("consul/gateway/pki_int1/issue/gw", "api-gateway", "spec.mount")] if used else [])
+
+
+def test_a_vault_auth_whose_metadata_is_not_a_map_is_its_resource_name_in_default() -> None:
+    auth = Res(VSO_AUTH, "gw-auth", "urn:auth", {"metadata": ["gw"], "spec": {"kubernetes": {"role": "api-gateway"}}})
+    secret = Res(VSO_PKI_SECRET, "tls", "urn:tls", {"spec": {"vaultAuthRef": "gw-auth", "mount": "pki", "role": "gw"}})
+    assert [(u.path, u.role) for u in declared_uses(StackView([auth, secret]))] == [("pki/issue/gw", "api-gateway")]
+
+
 @pytest.mark.parametrize(
     ("path", "app"),
     [
