@@ -227,6 +227,31 @@ def test_most_specific_rule_wins_and_deny_is_final() -> None:
     assert acl.capabilities("kv/a/b/c") == {"update"}
 
 
+NAME = "{{identity.entity.name}}"
+PRECEDENCE = [
+    # (rules, path, the winning rule): vault/acl.go CheckAllowedFromNonExactPaths, the largest key wins:
+    # the first wildcard later, then not a prefix, then fewer '+', then the longer path, then the greater string
+    ({"kv/+/b/c/+": "read", "kv/a/+/c/d": "update"}, "kv/a/b/c/d", "kv/a/+/c/d"),  # the FIRST '+' counts
+    ({"+/b": "read", "a/+": "update"}, "a/b", "a/+"),  # a '+' at index 0 is the earliest wildcard
+    ({"kv/+/b/c": "read", "kv/+/+/c": "update"}, "kv/a/b/c", "kv/+/b/c"),  # same first '+': fewer '+' wins
+    ({"kv/+/x/*": "read", "kv/+/x/y*": "update"}, "kv/a/x/yz", "kv/+/x/y*"),  # same key up to length: longer
+    ({"kv/+/x/y*": "update", "kv/+/x/*": "read"}, "kv/a/x/yz", "kv/+/x/y*"),  # in either order
+    # a template is a wildcard segment too: its first '{{' counts, and a plain prefix glob that ends before it loses
+    # to it (Vault resolves the template first: kv/ab/<name>/* is the longer prefix)
+    ({"kv/{{identity.entity.name}}/*": "read", "kv/a/+/*": "update"}, "kv/a/b/c", "kv/a/+/*"),
+    ({"kv/{{identity.entity.name}}/c/{{identity.entity.id}}": "read", "kv/a/+/d": "update"}, "kv/a/c/d", "kv/a/+/d"),
+    ({"kv/ab*": "read", f"kv/ab/{NAME}/*": "update"}, "kv/ab/joe/x", f"kv/ab/{NAME}/*"),
+]
+
+
+@pytest.mark.parametrize(("rules", "path", "winner"), PRECEDENCE, ids=[w for _, _, w in PRECEDENCE])
+def test_the_deciding_glob_follows_vaults_precedence(rules: dict[str, str], path: str, winner: str) -> None:
+    acl = Acl.of([("p", {pattern: [capability] for pattern, capability in rules.items()})])
+    deciding = acl.deciding_rule(path, "read")
+    assert deciding is not None and deciding.pattern.raw == winner
+    assert acl.capabilities(path, "read") == {rules[winner]}
+
+
 def test_same_path_merges_across_policies_and_deny_replaces_everything() -> None:
     merged = Acl.of([("one", {"kv/x": ["read"]}), ("two", {"/kv/x": ["update"]})])
     assert merged.capabilities("kv/x") == {"read", "update"}
