@@ -133,6 +133,37 @@ def test_the_chain_rule_sees_every_level_of_every_custody() -> None:
     assert len(dev) == 6 and len(prod) == 7 and len(external) == 6
 
 
+def test_a_kms_level_without_a_mount_holds_the_mount_its_certificate_feeds() -> None:
+    """A KMS-signed level names its mount; one that does not (an older or hand-written resource) holds the mount of
+    the CSR it signs, and failing that the mount of the set-signed that imports its certificate."""
+    from secure_mesh_policy.framework import Res, StackView
+    from secure_mesh_policy.pki_levels import levels
+
+    kms = f"{P}-server-l1-kms-signed"
+
+    def server_mount(subjects: list[Subject]) -> str | None:
+        view = StackView(
+            Res(s.type, s.name, s.urn, s.props, property_dependencies=s.property_dependencies) for s in subjects
+        )
+        found = [lv.mount for lv in levels(view) if lv.how == "kms" and lv.res.name == kms]
+        assert len(found) == 1
+        return found[0]
+
+    subjects = private_subjects(stack_run("prod").resources)
+    target = next(s for s in subjects if s.name == kms)
+    setter = next(s for s in subjects if target.urn in s.property_dependencies.get("certificate", ()))
+    assert target.props.get("mount") == setter.props["backend"] == "consul/server/pki_int1"
+    target.props = {k: v for k, v in target.props.items() if k != "mount"}
+    setter.props = {**setter.props, "backend": "consul/elsewhere"}
+    assert server_mount(subjects) == "consul/server/pki_int1"  # the CSR's request comes first
+    target.property_dependencies = {k: v for k, v in target.property_dependencies.items() if k != "csr"}
+    assert server_mount(subjects) == "consul/elsewhere"  # then the set-signed importing its certificate
+    for each in subjects:  # the level-2 import's chain names the level-1 certificate too
+        if target.urn in each.property_dependencies.get("certificate", ()):
+            each.property_dependencies = {k: v for k, v in each.property_dependencies.items() if k != "certificate"}
+    assert server_mount(subjects) is None  # nothing names it
+
+
 # ------------------------------------------------------------------------- CA levels: Vault-signed
 
 Weaken = Callable[[list[Subject]], list[Subject]]
