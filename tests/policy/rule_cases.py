@@ -129,7 +129,7 @@ LEVEL = {
 SCOPED = {"useCsrCommonName": False, "useCsrSans": False}
 """What ``good_role`` needs to pass PKI-ROLE-HYGIENE (scope)."""
 CONSUL_TOKEN = "0b5f1a7e-3c3d-4a56-9e0f-1d2c3b4a5f6e"
-REPLICATION_UUID = "5e2a4a5c-1d2e-4f3a-9b8c-7d6e5f4a3b2c"
+REPLICATION_UUID = UUID = "5e2a4a5c-1d2e-4f3a-9b8c-7d6e5f4a3b2c"
 
 
 def _extend(subjects: list[Subject], name: str, key: str, *more: Any) -> list[Subject]:
@@ -157,6 +157,7 @@ AGENT = "vault.hashicorp.com/"
 PINNED_APP = f"ghcr.io/example/app:1.0@sha256:{'b' * 64}"
 PROD = {"environment": "prod"}
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE_DEFAULTS_ENTRY = "consul:index/configEntryServiceDefaults:ConfigEntryServiceDefaults"
 
 
 def _agent_pod(**annotations: str) -> dict[str, Any]:
@@ -1607,6 +1608,30 @@ TWINS: list[Twin] = [
             },
         ),
         blame="custom-values",
+    ),
+    stack_twin(
+        # a list before the key (servers[0].replicationToken) drops its index like a list after it does
+        "topo-no-plaintext-replication-token",
+        "replication-token-under-a-list",
+        _one(t.HELM_RELEASE, "list-values", {"chart": "custom", "values": {"servers": [{"replicationToken": UUID}]}}),
+        _one(t.HELM_RELEASE, "list-values", {"chart": "custom", "values": {"servers": [{"replicationToken": "x"}]}}),
+        blame="list-values",
+    ),
+    stack_twin(
+        # a token inside a flag (--token=<token>) or JSON text is found; a number before it does not end the scan
+        "topo-peering-token-secret",
+        "token-in-a-flag-after-a-number",
+        lambda: [subject(DEPLOYMENT, "dialer", {"replicas": 1.0, **_token_in_args(f"--token={_peering_token()}")})],
+        lambda: [subject(DEPLOYMENT, "dialer", {"replicas": 1.0, **_token_in_args("--token=from-vault")})],
+        blame="dialer",
+    ),
+    stack_twin(
+        # every Consul config entry resource of the provider is scanned, not only the generic ConfigEntry
+        "topo-peering-token-secret",
+        "token-in-a-service-defaults-entry",
+        _one(SERVICE_DEFAULTS_ENTRY, "web-defaults", {"name": "web", "meta": {"handoff": _peering_token()}}),
+        _one(SERVICE_DEFAULTS_ENTRY, "web-defaults", {"name": "web", "meta": {"handoff": "none"}}),
+        blame="web-defaults",
     ),
     stack_twin(
         # a token in a list (container args, env lists) is found too: the engine hands lists as Sequence proxies

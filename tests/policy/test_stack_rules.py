@@ -7,6 +7,7 @@ differs from a real, passing stack by exactly the fault the rule exists to catch
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from collections.abc import Callable
@@ -829,6 +830,32 @@ def test_stack_rule_catches_weakened_stack(case: StackCase) -> None:
 
 def test_every_stack_rule_has_a_violating_case() -> None:
     assert set(STACK_RULES) - {c.policy for c in CASES} == set()
+
+
+def _token_text(document: dict[str, Any], remainder: int) -> str:
+    """base64 of ``document`` without its '=' padding, padded inside the JSON until its length is ``remainder``
+    modulo 4 (a token copied without its padding still decodes)."""
+    for pad in range(8):
+        text = base64.b64encode(json.dumps({**document, "Pad": "x" * pad}).encode()).decode().rstrip("=")
+        if len(text) % 4 == remainder:
+            return text
+    raise AssertionError("no padding gives that remainder")
+
+
+TOKEN_FIELDS = {"CA": ["pem"], "ServerAddresses": ["10.0.0.1:443"], "ServerName": "server.east.consul", "Note": "."}
+
+
+@pytest.mark.parametrize("remainder", [0, 2, 3])
+def test_a_peering_token_without_its_base64_padding_is_still_one(remainder: int) -> None:
+    assert is_peering_token(_token_text(TOKEN_FIELDS, remainder)) is True
+
+
+def test_a_peering_token_needs_three_of_its_fields_in_a_json_object() -> None:
+    """Three of Consul's PeeringToken fields make a token; two, or another object of the same size, do not."""
+    assert is_peering_token(_token_text(TOKEN_FIELDS, 0)) is True
+    two = {k: v for k, v in TOKEN_FIELDS.items() if k != "CA"}
+    assert is_peering_token(_token_text({**two, "Other": ["pem"]}, 0)) is False
+    assert is_peering_token(_token_text({"A": ["pem"], "B": ["10.0.0.1:443"], "C": "server.east.consul"}, 0)) is False
 
 
 @pytest.mark.parametrize("value", [None, 12, ["x"], {"a": 1}, "", "not base64!", "e30"])
