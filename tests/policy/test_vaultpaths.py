@@ -332,3 +332,57 @@ def test_a_list_request_is_decided_without_its_trailing_slash_first() -> None:
     acl = Acl.of([("p", {"kv/metadata/app": ["list", "read"]})])
     assert acl.allows("list", "kv/metadata/app/") is True
     assert acl.allows("read", "kv/metadata/app/") is False
+
+
+def test_a_list_request_takes_the_glob_deciding_the_path_without_its_slash() -> None:
+    """Vault's acl.go: a list of ``kv/a/`` asks CheckAllowedFromNonExactPaths about ``kv/a`` first (kv/+ decides),
+    and only without an answer about ``kv/a/`` itself; ``capabilities`` and ``deciding_rule`` default to list,
+    the capabilities query ``sys/capabilities`` makes. A leading slash is no part of the path."""
+    acl = Acl.of([("p", {"kv/+": ["read"], "kv/a/*": ["list"], "kv/x": ["create"], "Xkv/y": ["update"]})])
+    assert acl.capabilities("kv/a/") == {"read"}
+    assert acl.deciding_rule("kv/a/").pattern.raw == "kv/+"  # type: ignore[union-attr]
+    assert acl.capabilities("kv/a/", "read") == {"list"}
+    assert acl.capabilities("kv/b/c/") == frozenset()
+    assert acl.capabilities("kv/x/") == {"create"}
+    assert acl.capabilities("/kv/x") == {"create"}
+    assert acl.capabilities("Xkv/y") == {"update"}
+
+
+def test_a_denied_path_keeps_the_policys_other_paths() -> None:
+    """Merging skips the one path a deny already closed, not the rest of the policy being merged."""
+    acl = Acl.of([("one", {"kv/x": ["deny"]}), ("two", {"kv/x": ["read"], "kv/y": ["update"]})])
+    assert (acl.capabilities("kv/x"), acl.capabilities("kv/y")) == (frozenset(), {"update"})
+
+
+def test_a_segment_needs_both_braces_to_be_a_template() -> None:
+    """policy.go looks for a template segment by segment: braces opened in one segment and closed in another are
+    literal text, and the rule stays exact; a template as the last segment of a prefix matches any value."""
+    split = Pattern.parse("kv/{{a/b}}")
+    assert split.is_exact and split.matches("kv/{{a/b}}") and not split.matches("kv/x/y")
+    last = Pattern.parse("kv/{{identity.entity.name}}*")
+    assert last.matches("kv/joe") and last.matches("kv/joe/x") and not last.matches("other/joe")
+    assert Pattern.parse("kv/{{x").matches("kv/{{x") and not Pattern.parse("kv/{{x").matches("kv/other")
+    assert Pattern.parse("kv/x}}").matches("kv/x}}") and not Pattern.parse("kv/x}}").matches("kv/other")
+    assert Pattern.parse("Xsecret/a").matches("Xsecret/a") and not Pattern.parse("Xsecret/a").matches("secret/a")
+
+
+def test_a_target_drops_only_its_slashes() -> None:
+    assert target("/Xkv/aX/").raw == "Xkv/aX"
+    assert target("/Xkv/aX/", subtree=True).raw == "Xkv/aX/*"
+
+
+def test_reach_reports_every_witness_of_a_rule_after_one_another_rule_found() -> None:
+    """The exact rule kv/a finds kv/a first; kv/a* still reports its own deeper paths after skipping it."""
+    acl = Acl.of([("p", {"kv/a": ["read"], "kv/a*": ["update"]})])
+    assert shown(reach(acl, target("kv", subtree=True))) == [
+        ("kv/a", ["read"], "kv/a"),
+        ("kv/a/<any>", ["update"], "kv/a*"),
+        ("kv/a<any>", ["update"], "kv/a*"),
+        ("kv/a<any>/<any>", ["update"], "kv/a*"),
+    ]
+
+
+def test_reach_of_a_one_segment_path_and_of_a_pattern_deeper_than_its_target() -> None:
+    assert shown(reach(Acl.of([("p", {"sys": ["read"]})]), target("sys"))) == [("sys", ["read"], "sys")]
+    assert may_reach("kv/data/apps/web/config/*", target("kv", subtree=True))
+    assert may_reach("kv/data/apps/web/config", target("kv/+", subtree=True))
