@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from secure_mesh_policy import types as t
-from secure_mesh_policy.consumers import app_of_kv_path, csi_objects, csi_parameters, declared_uses
+from secure_mesh_policy.consumers import AGENT, app_of_kv_path, csi_objects, csi_parameters, declared_uses
 from secure_mesh_policy.framework import Res, StackView
 from secure_mesh_policy.transport import truthy
 
@@ -857,6 +857,68 @@ def test_a_vso_pki_secret_uses_the_role_of_the_vault_auth_its_ref_names(
     )
     uses = [(u.path, u.role, u.where) for u in declared_uses(view)]
     assert uses == ([("consul/gateway/pki_int1/issue/gw", "api-gateway", "spec.mount")] if used else [])
+
+
+def _vso_uses(*resources: Res) -> list[tuple[str, str]]:
+    return [(u.path, u.role) for u in declared_uses(StackView(resources))]
+
+
+def _vso_secret(name: str, spec: Any) -> Res:
+    return Res(VSO_PKI_SECRET, name, f"urn:{name}", {"metadata": {"namespace": "apps"}, "spec": spec})
+
+
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+GW_AUTH = Res(VSO_AUTH, "auth", "urn:auth", {"metadata": {"name": "gw", "namespace": "apps"},
+                                            "spec": {"kubernetes": {"role": "api-gateway"}}})
+
+
+def test_a_vso_pki_secret_names_its_issuer_and_is_skipped_when_incomplete() -> None:
+    """VSO issues through ``<mount>/issuer/<issuerRef>/issue/<role>`` when issuerRef is set (vault-secrets-operator
+    vaultpkisecret_types.go); a secret whose spec is not a map, or whose mount or role is not a non-empty string,
+    asks for nothing, and the secrets after it still count; a VaultAuth whose spec is not a map names no role."""
+    full = {"vaultAuthRef": "gw", "mount": "pki", "role": "gw"}
+    issuer = _vso_uses(GW_AUTH, _vso_secret("a", {**full, "issuerRef": "next"}))
+    assert issuer == [("pki/issuer/next/issue/gw", "api-gateway")]
+    assert _vso_uses(GW_AUTH, _vso_secret("a", {**full, "issuerRef": ""})) == [("pki/issue/gw", "api-gateway")]
+    assert _vso_uses(
+        GW_AUTH,
+        _vso_secret("a", "not a map"),
+        _vso_secret("b", {**full, "mount": ["pki"]}),
+        _vso_secret("c", {**full, "role": ""}),
+        _vso_secret("d", full),
+    ) == [("pki/issue/gw", "api-gateway")]
+    broken = Res(VSO_AUTH, "other", "urn:other", {"metadata": {"name": "gw", "namespace": "apps"}, "spec": "x"})
+    assert _vso_uses(broken, _vso_secret("a", full)) == []
+
+
+def test_a_vso_auth_ref_splits_at_its_first_slash() -> None:
+    """``[namespace/]name``: everything after the first '/' is the name (as the pack reads it; Kubernetes itself
+    refuses a '/' in a name)."""
+    odd = Res(VSO_AUTH, "auth", "urn:auth", {"metadata": {"name": "gw/x/y", "namespace": "apps"},
+                                             "spec": {"kubernetes": {"role": "api-gateway"}}})
+    spec = {"vaultAuthRef": "apps/gw/x/y", "mount": "pki", "role": "gw"}
+    assert _vso_uses(odd, _vso_secret("a", spec)) == [("pki/issue/gw", "api-gateway")]
+
+
+def test_workload_and_csi_uses_need_a_role_and_survive_malformed_neighbours() -> None:
+    """A CSI class without a roleName declares nothing; a pod template whose metadata is not a map has no
+    annotations; a template without an agent role is skipped, and the job template after it still counts."""
+    spc = Res(t.SECRET_PROVIDER_CLASS, "spc", "urn:spc",
+              {"spec": {"parameters": {"objects": "- objectName: a\n  secretPath: kv/data/x\n"}}})
+    odd = Res(CRON_JOB, "odd", "urn:odd", {"spec": {"template": {"metadata": ["not", "a", "map"]}}})
+    both = Res(
+        CRON_JOB,
+        "both",
+        "urn:both",
+        {
+            "spec": {
+                "template": {"metadata": {"annotations": {f"{AGENT}agent-inject-secret-x": "kv/data/y"}}},
+                "jobTemplate": {"spec": {"template": {"metadata": {"annotations": {
+                    f"{AGENT}role": "job", f"{AGENT}agent-inject-secret-x": "kv/data/z"}}}}},
+            }
+        },
+    )
+    assert _vso_uses(spc, odd, both) == [("kv/data/z", "job")]
 
 
 def test_a_vault_auth_whose_metadata_is_not_a_map_is_its_resource_name_in_default() -> None:
