@@ -631,7 +631,15 @@ def decide(batch: Sequence[Target], where: Path, max_children: int, whole_suite:
     again_all = sorted(n for _, timeouts, suspects, _ in first.values() for n in suspects + timeouts)
     again: dict[str, int | None] = {}
     if again_all:
-        widen_selection(where, again_all)
+        if shares_program_runs(batch):
+            # The pack's per-test selection is exact (see above): a timeout is decided again against its own tests
+            # (against every test of the folder, mutmut's wall limit of 15 x their estimated time was about eight
+            # minutes per mutant), and only mutants no test reached get every test.
+            timed_out = {n for _, timeouts, _, _ in first.values() for n in timeouts}
+            widen_selection(where, [n for n in again_all if n not in timed_out])
+            reset(where, sorted(timed_out))
+        else:
+            widen_selection(where, again_all)
         any_timeouts = any(timeouts for _, timeouts, _, _ in first.values())
         run_mutmut(where, max(1, max_children // 2) if any_timeouts else max_children, again_all)
         again = exit_codes(where)
@@ -733,7 +741,7 @@ def write_report(results: dict[str, dict[str, Any]]) -> None:
         "caches program runs, so the per-test selection reports false survivors). A mutant that times out is",
         "decided again the same way (a loaded machine times tests out), and counts as killed only if it times out",
         "again. Modules sharing their tests are staged together (one stats run) and decided in batches of five;",
-        "policy-pack survivors are not re-run",
+        "policy-pack survivors are not re-run and its timeouts are re-run against their own tests only",
         "(its tests call the rules at test time on program runs made once, so mutmut's selection is exact there;",
         "mutants no test reached are re-run). Score = killed (including timeouts",
         "and re-run kills) / (mutants - judged equivalent). Equivalent mutants are judged in",
