@@ -30,6 +30,7 @@ import ast
 import datetime
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,10 +53,15 @@ WHOLE_SUITE = ("tests", "--ignore=tests/package/test_distribution.py")
 RERUN_TIMEOUT_S = 900
 
 # mutmut's exit codes (mutmut/stats.py): 1 and 3 are kills, 0 a survivor, 33/5 "no tests", the rest timeouts.
+# -9 (SIGKILL, which mutmut calls "segfault") is how a runaway mutant ends when the kernel's OOM killer or mutmut's
+# wall-clock limit stops it (seen here: an infinite loop in pki_levels.chain_up grew to 13 GB): a timeout too.
 KILLED_CODES = {1, 3}
 SURVIVED_CODES = {0}
 NO_TESTS_CODES = {5, 33}
-TIMEOUT_CODES = {-24, 24, 152, 255, 36}
+TIMEOUT_CODES = {-24, 24, 152, 255, 36, -9}
+MUTANT_ADDRESS_SPACE = 6 << 30
+"""The address space each mutmut process (and every mutant's, which inherit it) may map: a runaway mutant then
+fails with MemoryError, a kill, instead of taking the machine's memory until the OOM killer picks a process."""
 
 
 @dataclass(frozen=True)
@@ -408,6 +414,11 @@ def child_env(mutants: Path, mutant: str | None = None) -> dict[str, str]:
     return env
 
 
+def limit_address_space() -> None:
+    """In a child before it runs mutmut: cap its address space (:data:`MUTANT_ADDRESS_SPACE`)."""
+    resource.setrlimit(resource.RLIMIT_AS, (MUTANT_ADDRESS_SPACE, MUTANT_ADDRESS_SPACE))
+
+
 def run_mutmut(where: Path, max_children: int, names: Sequence[str] = ()) -> None:
     """One ``mutmut run`` in a staging folder: it decides every mutant (of ``names``, fnmatch patterns, if given)
     whose result is not recorded yet.
@@ -423,6 +434,7 @@ def run_mutmut(where: Path, max_children: int, names: Sequence[str] = ()) -> Non
             stdout=out,
             stderr=subprocess.STDOUT,
             check=False,
+            preexec_fn=limit_address_space,
         ).returncode
     if code != 0:
         raise SystemExit(f"mutmut failed in {where} (exit {code}); see {log}")
