@@ -62,6 +62,11 @@ def _walk(data: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
 
 
 def _parent(path: str) -> str:
+    """The dotted path of a setting's block, list indexes dropped: Consul decodes a block written as a list of one
+    map (HCL's JSON form, ``{"ports": [{"http": 8500}]}``) like the map itself (agent/config uses
+    lib/decode.HookWeakDecodeFromSlice), so ``ports[0].http`` is ``ports.http``.
+    """
+    path = re.sub(r"\[\d+\]", "", path)
     return path.rsplit(".", 1)[0].lower() if "." in path else ""
 
 
@@ -103,9 +108,9 @@ def agent_config_findings(data: Any) -> Iterator[tuple[str, Any, str, str]]:
     "CSL-EXTRA-CONFIG",
     checks="No agent extraConfig (server.extraConfig, client.extraConfig) turns off a verify_* option (top level "
     "or in a tls {defaults|internal_rpc|https|grpc} block), allows TLS below 1.2, opens the plain-text http or "
-    "grpc port, sets the ACL down policy to allow, carries an ACL token, or turns auto-encrypt off; extraConfig "
-    "is valid JSON; no agent configuration comes from a loaded extraVolume or from valueYamlFiles the pack cannot "
-    "read.",
+    "grpc port, sets the ACL down policy to allow, carries an ACL token, or turns auto-encrypt off, in blocks "
+    "written as maps or as HCL's lists of one map; extraConfig is valid JSON; no agent configuration comes from a "
+    "loaded extraVolume or from valueYamlFiles the pack cannot read.",
     why="consul-k8s 2.0.3 loads extraConfig after the chart's own agent configuration, so these keys silently "
     "override global.tls (verify, httpsOnly, ports.http/grpc = -1) and global.acls.",
     fix="Remove the override from server.extraConfig/client.extraConfig and use the chart's typed keys "

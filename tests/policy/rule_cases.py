@@ -1137,6 +1137,14 @@ TWINS: list[Twin] = [
         {"tls": {"defaults": {"tls_min_version": "TLSv1_2"}}},
     ),
     # -1 is Consul's "disabled"; 0 already opens a listener on a random port
+    extra_config(
+        # HCL's JSON form writes every block as a list of one map; Consul decodes it like the map
+        # (lib/decode.HookWeakDecodeFromSlice): a plain port, an ACL token and auto-encrypt off in that form
+        "blocks-as-lists-of-one-map",
+        "server",
+        {"ports": [{"http": 8500}], "acl": [{"tokens": [{"agent": CONSUL_TOKEN}]}], "auto_encrypt": [{"tls": False}]},
+        {"ports": [{"http": -1}], "acl": [{"tokens": [{}]}], "auto_encrypt": [{"tls": True}]},
+    ),
     extra_config("plain-grpc-port-zero", "client", {"ports": {"grpc": 0}}, {"ports": {"grpc": -1}}),
     extra_config(
         "plain-http-port-as-string",
