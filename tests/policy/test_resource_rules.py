@@ -1140,6 +1140,7 @@ CASES = [
         "verify-off",
     ),
     ok("csl-expose", t.HELM_RELEASE, release(), "cluster-ip-ui"),
+    ok("csl-expose", t.K8S_SERVICE, {"spec": "LoadBalancer"}, "service-spec-not-a-map"),
     bad("csl-expose", t.HELM_RELEASE, release(ui__service__type="LoadBalancer"), "exposes", "lb-ui"),
     ok("csl-chart-pin", t.HELM_RELEASE, release(), "pinned"),
     ok("img-digest", t.HELM_RELEASE, release(), "dev-keeps-chart-tags"),
