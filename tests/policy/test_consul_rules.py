@@ -317,3 +317,14 @@ def test_the_client_role_is_in_use_only_with_client_agents() -> None:
     with_clients = in_use(True)
     assert "consulClientRole" in with_clients and "consulServerRole" in with_clients
     assert in_use(False) == [k for k in with_clients if k != "consulClientRole"]
+
+
+@pytest.mark.parametrize("port", ["8500.0", "²", "http", "", [8500]])
+def test_a_port_value_that_is_no_whole_decimal_number_opens_nothing(port: Any) -> None:
+    """Consul decodes ports as integers and refuses anything else at start-up, so only a whole number (or its
+    decimal text) opens a listener; a superscript digit, which str.isdigit() accepts but int() refuses, is no
+    port either, and reading it must not fail."""
+    from secure_mesh_policy.consul_agent import agent_config_findings
+
+    assert list(agent_config_findings({"ports": {"http": port, "grpc": -1}})) == []
+    assert [p for p, *_ in agent_config_findings({"ports": {"http": 8500.0}})] == ["ports.http"]
