@@ -189,6 +189,22 @@ def test_the_consul_chart_must_be_the_version_the_pack_reads() -> None:
     assert len(found) == 1 and "2.0.3" in found[0], found
 
 
+@pytest.mark.parametrize(
+    ("chart", "is_consul"),
+    [
+        ("consul", True),
+        ("hashicorp/consul", True),  # a repository alias
+        ("oci://registry.example/hashicorp/consul/", True),  # an OCI reference, trailing slash and all
+        ("oci://registry.example/consul-k8s", False),
+        ("hashicorp/vault", False),
+    ],
+)
+def test_the_consul_chart_is_known_by_the_last_segment_of_its_reference(chart: str, is_consul: bool) -> None:
+    found = messages("csl-chart-pin", release_props() | {"chart": chart, "version": "1.9.2"})
+    assert len(found) == (1 if is_consul else 0), found
+    assert messages("csl-chart-pin", release_props() | {"chart": chart, "version": "v2.0.3"}) == []
+
+
 def test_other_charts_need_only_an_exact_version() -> None:
     vault = {"chart": "vault", "version": "0.30.1", "repositoryOpts": {"repo": "https://helm.releases.hashicorp.com"}}
     assert messages("csl-chart-pin", vault) == []
