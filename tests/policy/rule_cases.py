@@ -1940,6 +1940,27 @@ TWINS: list[Twin] = [
         crd("payments", [{"name": "api", "action": "allow"}, {"name": "web"}]),
         crd("payments", [{"name": "api", "action": "allow"}, {"name": "web", "action": "deny"}]),
     ),
+    twin(
+        # Consul's own JSON capitalises Action and HTTP: a permission with another action, and one without an HTTP
+        # match, are found there as in the CRD's camelCase
+        "int-l7",
+        "config-entry-permissions-capitalised",
+        t.CONSUL_CONFIG_ENTRY,
+        _config_entry_intentions(
+            [{"Name": "web", "Permissions": [{"Action": "permit", "HTTP": {"PathPrefix": "/v1/"}}, {"Action": "deny"}]}]
+        ),
+        _config_entry_intentions(
+            [
+                {
+                    "Name": "web",
+                    "Permissions": [
+                        {"Action": "allow", "HTTP": {"PathPrefix": "/v1/"}},
+                        {"Action": "deny", "HTTP": {"PathPrefix": "/"}},
+                    ],
+                }
+            ]
+        ),
+    ),
     stack_twin("int-l7-stack", "l7-to-a-tcp-service", _l7_stack("tcp"), _l7_stack("grpc"), blame="payments-intentions"),
     weaker(
         "int-default-deny",
