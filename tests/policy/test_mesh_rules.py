@@ -377,3 +377,28 @@ def test_a_secondary_datacenter_stack_passes_without_mesh_entries_and_is_caught_
     mesh = subject(mesh_type, "mesh-again", mesh_props)
     findings = check_stack("mesh-entry", [*subjects, mesh])
     assert [(urn, "secondary datacenter" in message) for message, urn in findings] == [(mesh.urn, True)]
+
+
+def test_l7_intentions_may_reach_their_destination_defaults_through_other_resources() -> None:
+    """INT-ORDER follows dependencies transitively (a component between them, a cycle on the way), and a cycle
+    that never reaches the defaults is reported, not followed forever."""
+    from tests.policy.rule_cases import ALLOW_GET, _crd
+    from tests.policy.support import subject, urn_of
+    from tests.policy.test_resource_rules import crd
+
+    http = _crd("ServiceDefaults", "payments", {"protocol": "http"})
+    defaults = subject(t.CRD_SERVICE_DEFAULTS, "payments-defaults", http)
+    a, b = urn_of("pulumi:pulumi:Component", "a"), urn_of("pulumi:pulumi:Component", "b")
+
+    def stack(a_needs: list[str], b_needs: list[str]) -> list[Subject]:
+        intention = crd("payments", [{"name": "api", "permissions": [ALLOW_GET]}])
+        return [
+            defaults,
+            subject("pulumi:pulumi:Component", "a", {}, dependencies=a_needs),
+            subject("pulumi:pulumi:Component", "b", {}, dependencies=b_needs),
+            subject(t.CRD_SERVICE_INTENTIONS, "payments-intentions", intention, dependencies=[a]),
+        ]
+
+    assert check_stack("int-order", stack([b], [a, defaults.urn])) == []
+    findings = check_stack("int-order", stack([b], [a]))
+    assert [urn for _, urn in findings] == [urn_of(t.CRD_SERVICE_INTENTIONS, "payments-intentions")], findings
