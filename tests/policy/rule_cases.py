@@ -1838,6 +1838,13 @@ TWINS: list[Twin] = [
         blame=WEB_ROLE,
     ),
     weaker(
+        # a static role's credentials (static-creds/<role>) belong to their app as a dynamic role's do
+        "pol-least-purpose",
+        "app-reads-another-apps-static-credentials",
+        lambda s: edit_policy(_with_database(s), WEB_POLICY, add={"consul/database/static-creds/app-api": ["read"]}),
+        blame=WEB_ROLE,
+    ),
+    weaker(
         "pol-least-purpose",
         "app-reads-the-database-engines-config",
         lambda s: edit_policy(_with_database(s), WEB_POLICY, add={"consul/database/config/orders": ["read"]}),
