@@ -129,7 +129,7 @@ LEVEL = {
 SCOPED = {"useCsrCommonName": False, "useCsrSans": False}
 """What ``good_role`` needs to pass PKI-ROLE-HYGIENE (scope)."""
 CONSUL_TOKEN = "0b5f1a7e-3c3d-4a56-9e0f-1d2c3b4a5f6e"
-REPLICATION_UUID = UUID = "5e2a4a5c-1d2e-4f3a-9b8c-7d6e5f4a3b2c"
+REPLICATION_UUID = "5e2a4a5c-1d2e-4f3a-9b8c-7d6e5f4a3b2c"
 
 
 def _extend(subjects: list[Subject], name: str, key: str, *more: Any) -> list[Subject]:
@@ -176,6 +176,12 @@ def _agent_pod(**annotations: str) -> dict[str, Any]:
 def _one(type_token: str, name: str, props: Mapping[str, Any], *, stack: str = "dev") -> Callable[[], list[Subject]]:
     """A stack of one hand-written resource."""
     return lambda: [subject(type_token, name, dict(props), stack)]
+
+
+def _servers_token(token: str) -> Callable[[], list[Subject]]:
+    """A custom chart's release with a replication token under a list (``servers[0].replicationToken``)."""
+    values = {"servers": [{"replicationToken": token}]}
+    return _one(t.HELM_RELEASE, "list-values", {"chart": "custom", "values": values})
 
 
 def _with_consul(type_token: str, name: str, props: Mapping[str, Any]) -> Callable[[], list[Subject]]:
@@ -1621,8 +1627,8 @@ TWINS: list[Twin] = [
         # a list before the key (servers[0].replicationToken) drops its index like a list after it does
         "topo-no-plaintext-replication-token",
         "replication-token-under-a-list",
-        _one(t.HELM_RELEASE, "list-values", {"chart": "custom", "values": {"servers": [{"replicationToken": UUID}]}}),
-        _one(t.HELM_RELEASE, "list-values", {"chart": "custom", "values": {"servers": [{"replicationToken": "x"}]}}),
+        _servers_token(REPLICATION_UUID),
+        _servers_token("from-vault"),
         blame="list-values",
     ),
     stack_twin(

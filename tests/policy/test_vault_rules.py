@@ -35,6 +35,7 @@ from tests.policy.support import (
     stack_args,
     subject,
 )
+from tests.policy.test_resource_rules import VAULT_PKI_SECRET
 from tests.policy.test_stack_rules import POLICY, ROLE, named, set_props, stack_subjects
 
 APP_POLICY = "secure-mesh-onboarding-app-{}-policy"
@@ -812,9 +813,7 @@ def test_declared_uses_come_from_chart_values_csi_classes_and_agent_annotations(
     ]  # fmt: skip
 
 
-VSO_AUTH, VSO_PKI_SECRET = (
-    f"kubernetes:secrets.hashicorp.com/v1beta1:{kind}" for kind in ("VaultAuth", "VaultPKISecret")
-)
+VSO_AUTH = "kubernetes:secrets.hashicorp.com/v1beta1:VaultAuth"
 
 
 @pytest.mark.parametrize(
@@ -845,7 +844,7 @@ def test_a_vso_pki_secret_uses_the_role_of_the_vault_auth_its_ref_names(
                 {"metadata": metadata("gw-auth", auth_namespace), "spec": {"kubernetes": {"role": "api-gateway"}}},
             ),
             Res(
-                VSO_PKI_SECRET,
+                VAULT_PKI_SECRET,
                 "tls",
                 "urn:tls",
                 {
@@ -864,7 +863,7 @@ def _vso_uses(*resources: Res) -> list[tuple[str, str]]:
 
 
 def _vso_secret(name: str, spec: Any) -> Res:
-    return Res(VSO_PKI_SECRET, name, f"urn:{name}", {"metadata": {"namespace": "apps"}, "spec": spec})
+    return Res(VAULT_PKI_SECRET, name, f"urn:{name}", {"metadata": {"namespace": "apps"}, "spec": spec})
 
 
 CRON_JOB = "kubernetes:batch/v1:CronJob"
@@ -923,7 +922,8 @@ def test_workload_and_csi_uses_need_a_role_and_survive_malformed_neighbours() ->
 
 def test_a_vault_auth_whose_metadata_is_not_a_map_is_its_resource_name_in_default() -> None:
     auth = Res(VSO_AUTH, "gw-auth", "urn:auth", {"metadata": ["gw"], "spec": {"kubernetes": {"role": "api-gateway"}}})
-    secret = Res(VSO_PKI_SECRET, "tls", "urn:tls", {"spec": {"vaultAuthRef": "gw-auth", "mount": "pki", "role": "gw"}})
+    spec = {"vaultAuthRef": "gw-auth", "mount": "pki", "role": "gw"}
+    secret = Res(VAULT_PKI_SECRET, "tls", "urn:tls", {"spec": spec})
     assert [(u.path, u.role) for u in declared_uses(StackView([auth, secret]))] == [("pki/issue/gw", "api-gateway")]
 
 
