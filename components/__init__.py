@@ -28,6 +28,7 @@ from .rotation.component import (
 )
 from .secrets.component import ConsulSecrets, ConsulSecretsArgs
 from .topology.component import ClusterPeering, ClusterPeeringArgs
+from .topology.federation import FederationSecondary, FederationSecondaryArgs
 
 __all__: list[str] = [
     "AppOnboarding",
@@ -42,6 +43,8 @@ __all__: list[str] = [
     "ConsulSecretsArgs",
     "ConsulSecretsEngine",
     "ConsulSecretsEngineArgs",
+    "FederationSecondary",
+    "FederationSecondaryArgs",
     "GossipKeyRotation",
     "GossipKeyRotationArgs",
     "MeshIntentions",

@@ -42,6 +42,10 @@ KV_FIELDS: dict[KvSecret, str] = {
 }
 """The field inside each KV secret that holds the value the chart reads."""
 
+FEDERATION_SHARED_SECRETS: frozenset[KvSecret] = frozenset({KvSecret.GOSSIP, KvSecret.REPLICATION_TOKEN})
+"""The KV secrets a WAN federation shares: the primary stores them, every secondary reads the primary's path
+(one gossip key for the WAN pool; the replication token the primary's server-acl-init created)."""
+
 
 def truncate_name(name: str, limit: int = 63) -> str:
     """Helm's ``trunc 63 | trimSuffix "-"``, as the chart applies it to ``consul.fullname`` (and only there)."""
@@ -128,8 +132,53 @@ class CatalogWatcherNames:
 class Layout:
     """The one place that computes shared names from settings. Pure and cheap; build it once per run."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, primary: Settings | None = None) -> None:
         self.settings = settings
+        self.primary = Layout(primary) if primary is not None else None
+        """A WAN-federation secondary's primary (its settings from its stack file); None elsewhere."""
+
+    # ---------------------------------------------------------------------------- federation
+    @cached_property
+    def is_federation_secondary(self) -> bool:
+        """True for a WAN-federation secondary (``topology.mode: federation-secondary``)."""
+        return self.settings.topology.mode.value == "federation-secondary"
+
+    @cached_property
+    def federation_primary(self) -> Layout:
+        """The primary's layout: the names a secondary shares with it (gossip, replication token, server TLS, root)."""
+        if self.primary is None:
+            raise ValueError(
+                "a federation secondary's layout needs its primary's settings: Layout(settings, primary) with the "
+                "settings of topology.primaryStack (secure_mesh.settings.federation.primary_settings)"
+            )
+        return self.primary
+
+    @cached_property
+    def local_chains(self) -> tuple[ChainName, ...]:
+        """The chains this stack holds in its own mounts: all, except in a secondary, whose server-TLS chain and
+        connect root are the primary's (it keeps its gateway and webhook chains).
+        """
+        if self.is_federation_secondary:
+            return (ChainName.GATEWAY, ChainName.WEBHOOK)
+        return tuple(ChainName)
+
+    def secondary_server_role(self, datacenter: str) -> str:
+        """The role on a primary's server-TLS chain that issues one secondary's server certificates."""
+        return f"{self.primary_server_role}-{datacenter}"
+
+    def secondary_server_domains(self, datacenter: str) -> tuple[str, ...]:
+        """A secondary's server names: its datacenter's, and the server Service's (the same fullname and namespace,
+        which the settings require of a secondary).
+        """
+        return (f"{datacenter}.{self.settings.consul.domain}", *self.server_dns_domains[1:])
+
+    @cached_property
+    def federation_server_domains(self) -> tuple[str, ...]:
+        """A primary's secondaries' datacenter domains (``<dc>.<domain>``), which its server-TLS chain permits too."""
+        if not self.is_federation_primary:
+            return ()
+        domain = self.settings.consul.domain
+        return tuple(f"{dc}.{domain}" for dc in self.settings.topology.secondaries)
 
     # --------------------------------------------------------------------------- Vault basics
     @cached_property
@@ -156,7 +205,11 @@ class Layout:
         return PkiMount(chain=None, level=0, path=f"{self.mount_prefix}/pki_root")
 
     def chain_mounts(self, chain: ChainName) -> tuple[PkiMount, ...]:
-        """The Vault-held intermediate mounts of one chain, level 1 (signed by the root) first."""
+        """The Vault-held intermediate mounts of one chain, level 1 (signed by the root) first; none for a chain
+        this stack does not hold (a secondary's server and connect chains).
+        """
+        if chain not in self.local_chains:
+            return ()
         levels = self.settings.pki.chains.by_name(chain).levels
         return tuple(
             PkiMount(chain=chain, level=level, path=f"{self.mount_prefix}/{chain.value}/pki_int{level}")
@@ -164,19 +217,31 @@ class Layout:
         )
 
     def issuing_mount(self, chain: ChainName) -> PkiMount:
-        """The deepest Vault-held CA of a chain: where its roles live (and, for connect, Consul's root path)."""
+        """The deepest Vault-held CA of a chain: where its roles live (and, for connect, Consul's root path); the
+        primary's for a chain a secondary shares with it.
+        """
+        if chain not in self.local_chains:
+            return self.federation_primary.issuing_mount(chain)
         return self.chain_mounts(chain)[-1]
 
     @cached_property
     def all_pki_mounts(self) -> tuple[PkiMount, ...]:
         """Every PKI mount this stack creates, root first (if in Vault), then chain by chain."""
         mounts = [self.root_mount] if self.root_mount is not None else []
-        for chain in ChainName:
+        for chain in self.local_chains:
             mounts.extend(self.chain_mounts(chain))
         return tuple(mounts)
 
-    server_role = "consul-server"
-    """PKI role on the server chain that issues the servers' TLS certificates."""
+    primary_server_role = "consul-server"
+    """PKI role on the server chain that issues the servers' TLS certificates (a secondary's: ``-<dc>`` appended)."""
+
+    @cached_property
+    def server_role(self) -> str:
+        """The PKI role this stack's servers request their certificates with (in the primary's mount in a secondary)."""
+        if self.is_federation_secondary:
+            return self.federation_primary.secondary_server_role(self.datacenter)
+        return self.primary_server_role
+
     gateway_role = "api-gateway"
     """PKI role on the gateway chain that issues the API gateway's listener certificate."""
     webhook_role = "connect-injector"
@@ -239,14 +304,17 @@ class Layout:
         return f"{self.mount_prefix}/kv"
 
     def kv(self, secret: KvSecret) -> KvPath:
-        """One of Consul's secrets in the KV mount."""
+        """One of Consul's secrets in the KV mount; a secondary reads the primary's gossip key and replication token."""
+        if self.is_federation_secondary and secret in FEDERATION_SHARED_SECRETS:
+            return self.federation_primary.kv(secret)
         return KvPath(mount=self.kv_mount, name=f"consul/{secret.value}", field=KV_FIELDS[secret])
 
     @cached_property
     def is_secondary_datacenter(self) -> bool:
-        """True when ``consul.primaryDatacenter`` names another datacenter (ACL replication applies)."""
-        primary = self.settings.consul.primary_datacenter
-        return primary is not None and primary != self.datacenter
+        """True in a WAN-federation secondary (``topology.mode: federation-secondary``): ACL replication applies,
+        nothing is bootstrapped here, and the primary owns the federation's config entries.
+        """
+        return self.is_federation_secondary
 
     @cached_property
     def is_federation_primary(self) -> bool:
@@ -255,15 +323,26 @@ class Layout:
 
     @cached_property
     def kv_secrets(self) -> tuple[KvSecret, ...]:
-        """The KV secrets this stack holds: gossip and bootstrap always, the rest when the settings call for them."""
+        """The KV secrets this stack holds: gossip and bootstrap always (none of both in a federation secondary,
+        which reads the primary's gossip key and bootstraps nothing), the rest when the settings call for them.
+        """
+        if self.is_federation_secondary:
+            return (KvSecret.SNAPSHOT_AGENT,) if self.settings.consul.snapshot_agent.enabled else ()
         wanted = [KvSecret.GOSSIP, KvSecret.BOOTSTRAP_TOKEN]
-        if self.is_secondary_datacenter or self.is_federation_primary:
+        if self.is_federation_primary:
             wanted.append(KvSecret.REPLICATION_TOKEN)
         if self.settings.consul.enterprise:
             wanted.extend((KvSecret.PARTITION_TOKEN, KvSecret.LICENSE))
         if self.settings.consul.snapshot_agent.enabled:
             wanted.append(KvSecret.SNAPSHOT_AGENT)
         return tuple(wanted)
+
+    @cached_property
+    def consul_kv_secrets(self) -> tuple[KvSecret, ...]:
+        """Every KV secret Consul's pods read: the ones stored here, and in a secondary the primary's shared ones."""
+        if self.is_federation_secondary:
+            return (*sorted(FEDERATION_SHARED_SECRETS), *self.kv_secrets)
+        return self.kv_secrets
 
     def app_kv(self, app: AppSettings, secret: str) -> KvPath:
         """One of an application's own secrets in the KV mount."""

@@ -115,8 +115,14 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput(
         "meshGatewayAddress",
         "string",
-        "`host:port` of this cluster's mesh gateway (its LoadBalancer Service) on a peering member or a federation "
-        "primary; empty otherwise or until the load balancer has an address.",
+        "`host:port` of this cluster's mesh gateway (its LoadBalancer Service) on a peering member or a federated "
+        "datacenter; empty otherwise or until the load balancer has an address.",
+    ),
+    StackOutput(
+        "secondaryServerIssuePaths",
+        "map",
+        "Federation primary: secondary datacenter → where its servers get their certificates "
+        "(`<server CA mount>/issue/consul-server-<dc>`), once the role exists; empty otherwise.",
     ),
     StackOutput(
         "peeringTokens",
@@ -169,7 +175,7 @@ def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
         "consulFullname": layout.consul_fullname,
         "consulUiService": layout.consul_ui_service,
         "consulApiService": layout.consul_server_service,
-        "consulKvPaths": {secret.value: layout.kv(secret).data_path for secret in layout.kv_secrets},
+        "consulKvPaths": {secret.value: layout.kv(secret).data_path for secret in layout.consul_kv_secrets},
         "pkiMountPaths": {chain.value: [m.path for m in layout.chain_mounts(chain)] for chain in ChainName},
         "pkiIssuePaths": {
             ChainName.SERVER.value: layout.server_pki_issue_path,
@@ -182,7 +188,7 @@ def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
         "pkiLevel1Csrs": _by_chain(pki.level1_csrs),
         "meshRootPkiPath": layout.connect_root_pki_path,
         "meshIntermediatePkiPath": layout.connect_intermediate_pki_path,
-        "serverCaChainPem": pki.ca_chain_pems.get(ChainName.SERVER, ""),
+        "serverCaChainPem": platform.server_ca_chain_pem if platform.server_ca_chain_pem is not None else "",
         "appVaultRoles": {app.name: layout.app(app).auth_role for app in settings.apps},
         "appVaultPolicies": {app.name: layout.app(app).policy for app in settings.apps},
         "appVaultAnnotations": all_agent_annotations(layout),
@@ -194,6 +200,11 @@ def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
         "datacenter": layout.datacenter,
         "connectRootPkiPath": layout.connect_root_pki_path,
         "meshGatewayAddress": platform.mesh_gateway_address if platform.mesh_gateway_address is not None else "",
+        "secondaryServerIssuePaths": {
+            dc: pki.secondary_issue_paths[layout.secondary_server_role(dc)]
+            for dc in (settings.topology.secondaries if layout.is_federation_primary else ())
+            if layout.secondary_server_role(dc) in pki.secondary_issue_paths
+        },
         "peeringTokens": dict(platform.peering.tokens) if platform.peering is not None else {},
         "peerUpstreamAnnotations": peer_upstream_annotations(settings),
         "rotationVersions": (

@@ -14,6 +14,7 @@ from .composition.apps import onboarding_args
 from .composition.consul import (
     cluster_peering_args,
     consul_cluster_args,
+    federation_secondary_args,
     mesh_gateway_args,
     mesh_intentions_args,
     peering_enabled,
@@ -39,6 +40,7 @@ from .rotation.documents import EngineRole
 from .secrets.component import ConsulSecrets
 from .settings import ChainName, Settings
 from .topology.component import ClusterPeering, mesh_gateway_address
+from .topology.federation import FederationSecondary
 
 if TYPE_CHECKING:
     import pulumi_consul as consul  # only for annotations; see providers.py
@@ -51,8 +53,6 @@ class SecretInputs:
     """Secret stack config values, read once as Pulumi secrets (never part of the settings models)."""
 
     consul_license: pulumi.Output[str] | None = None
-    consul_replication_token: pulumi.Output[str] | None = None
-    """The primary datacenter's ACL replication token (secondary datacenters only)."""
     database_root_credentials: pulumi.Output[Any] | None = None
     """``databaseRootCredentials``: ``{<app>: {username, password}}`` (only when an app has a database)."""
 
@@ -84,15 +84,18 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         if self.pki.pending_chains:
             pulumi.log.warn(external_next_steps(self.pki.pending_chains), resource=self.pki)
 
+        # --- WAN federation (issue 16): a secondary's primary, its outputs checked first -------------
+        self.federation: FederationSecondary | None = None
+        self.server_ca_chain_pem: pulumi.Output[str] | None = self.pki.ca_chain_pems.get(ChainName.SERVER)
+        """The server-TLS CA chain every Consul client of this stack trusts (the primary's in a secondary)."""
+        if layout.is_federation_secondary:
+            self.federation = FederationSecondary(f"{name}-federation", federation_secondary_args(layout), child)
+            self.server_ca_chain_pem = self.federation.server_ca_chain_pem
+
         # --- KV secrets and Vault identities (issue 4) -----------------------------------------
         self.secrets = ConsulSecrets(
             f"{name}-secrets",
-            secrets_args(
-                settings,
-                layout,
-                license=args.secrets.consul_license,
-                replication_token=args.secrets.consul_replication_token,
-            ),
+            secrets_args(settings, layout, license=args.secrets.consul_license),
             child,
         )
         self.identities = VaultIdentities(f"{name}-identities", identities_args(settings, layout), child)
@@ -111,8 +114,9 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         """The scheduled check of every CA's live expiry (``pki.expiryCheck``), once Consul runs."""
         self.consul_provider: consul.Provider | None = None
         """Consul's API (config-entry intentions, catalog look-ups), trusting the server chain's CA from Vault."""
-        if self.pki.complete:
-            self.consul_provider = build_consul_provider(settings, layout, self.pki.ca_chain_pems[ChainName.SERVER])
+        server_ca = self.server_ca_chain_pem
+        if self.pki.complete and server_ca is not None:
+            self.consul_provider = build_consul_provider(settings, layout, server_ca)
             # The role names, the auth mount's path and the KV secrets' paths reach the release as data (values);
             # the rest of what the chart's pods read from Vault at start-up (policies, the auth config's reviewer,
             # PKI issuers, URLs, CRL configs) is named by no value, so it stays an explicit dependency
@@ -126,7 +130,8 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                     role_names=self.identities.role_names,
                     auth_mount_path=self.identities.auth_mount_path,
                     kv_paths=self.secrets.kv_paths,
-                    server_ca_pem=self.pki.ca_chain_pems[ChainName.SERVER],
+                    server_ca_pem=server_ca,
+                    primary_gateways=self.federation.primary_gateways if self.federation is not None else None,
                 ),
                 pulumi.ResourceOptions(parent=self, depends_on=vault_ready),
             )
@@ -155,7 +160,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                 )
             if self.peering is not None:
                 self.mesh_gateway_address = self.peering.mesh_gateway_address
-            elif layout.is_federation_primary:
+            elif layout.is_federation_primary or layout.is_federation_secondary:
                 self.mesh_gateway_address = mesh_gateway_address(
                     f"{name}-mesh-gateway-service", mesh_gateway_args(layout, self.consul.status), self.consul
                 )
@@ -171,7 +176,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                     kubernetes_auth_mount=self.identities.auth_mount_path,
                     kv_mount=self.secrets.kv_mount,
                     consul_release=self.consul.status,
-                    consul_ca_pem=self.pki.ca_chain_pems[ChainName.SERVER],
+                    consul_ca_pem=server_ca,
                     database_root_credentials=args.secrets.database_root_credentials,
                 ),
                 # Catalog look-ups and the watchers' Consul ACL objects use Consul's API through this provider.
@@ -192,7 +197,6 @@ class SecureMeshPlatform(pulumi.ComponentResource):
 
             # --- Day 2 (issue 17): Vault's Consul secrets engine, rotations as declared versions -------
             if settings.rotation.consul_secrets_engine.enabled and self.consul_provider is not None:
-                server_ca = self.pki.ca_chain_pems[ChainName.SERVER]
                 self.secrets_engine = ConsulSecretsEngine(
                     f"{name}-consul-secrets-engine",
                     secrets_engine_args(settings, layout, server_ca),

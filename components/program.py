@@ -16,6 +16,7 @@ from .outputs import export_stack_outputs
 from .platform import PlatformArgs, SecretInputs, SecureMeshPlatform
 from .providers import build_providers
 from .settings import CONFIG_NAMESPACE, Settings, SettingsError, load_settings, split_stack_config
+from .settings.federation import primary_settings
 from .settings.vault_ca_file import resolve_vault_ca_file
 
 PROJECT_DIR = Path.cwd()
@@ -62,17 +63,22 @@ def read_settings() -> Settings:
         raise pulumi.RunError(str(error)) from None
 
 
+def read_primary_settings(settings: Settings) -> Settings | None:
+    """A WAN-federation secondary's primary, from its stack file in this project (None in other modes)."""
+    try:
+        return primary_settings(settings, PROJECT_DIR)
+    except SettingsError as error:
+        raise pulumi.RunError(str(error)) from None
+
+
 def read_secret_inputs(settings: Settings) -> SecretInputs:
     """Read the secret config keys the settings call for, as Pulumi secrets."""
     config = pulumi.Config(CONFIG_NAMESPACE)
     license_text = config.require_secret("consulLicense") if settings.consul.enterprise else None
-    secondary = Layout(settings).is_secondary_datacenter
-    replication_token = config.require_secret("consulReplicationToken") if secondary else None
     has_database = any(app.database is not None for app in settings.apps)
     database_credentials = config.require_secret_object("databaseRootCredentials") if has_database else None
     return SecretInputs(
         consul_license=license_text,
-        consul_replication_token=replication_token,
         database_root_credentials=database_credentials,
     )
 
@@ -80,7 +86,7 @@ def read_secret_inputs(settings: Settings) -> SecretInputs:
 def main() -> SecureMeshPlatform:
     """Run the whole program for the current stack."""
     settings = read_settings()
-    layout = Layout(settings)
+    layout = Layout(settings, read_primary_settings(settings))
     providers = build_providers(settings, layout, PROJECT_DIR)
     platform = SecureMeshPlatform(
         "secure-mesh",

@@ -137,7 +137,9 @@ class TopologyMode(StrEnum):
     STANDALONE = "standalone"
     PEERING = "peering"
     FEDERATION_PRIMARY = "federation-primary"
-    """The primary datacenter of a WAN federation: creates the ACL replication token (secondaries: not yet)."""
+    """The primary datacenter of a WAN federation: creates the replication token, issues every server certificate."""
+    FEDERATION_SECONDARY = "federation-secondary"
+    """A secondary datacenter of a WAN federation: joins its primary (named by ``topology.primaryStack``)."""
 
 
 class PeerRole(StrEnum):

@@ -30,7 +30,7 @@ from secure_mesh.offline.program_run import (
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "secure-mesh"
 STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
-EXAMPLE_STACKS = ("fed-primary", "peer-east", "peer-west")
+EXAMPLE_STACKS = ("fed-primary", "fed-secondary", "peer-east", "peer-west")
 """Multi-cluster examples (docs/multi-cluster.md): run under mocks by every test, rendered offline and checked by
 the policy pack in the pull-request pipeline, but not previewed, deployed or drift-checked by CI — they need two
 clusters and a shared Vault the pipelines have no credentials for."""
@@ -104,11 +104,14 @@ def stack_of_run(run: ProgramRun) -> str:
 
 
 def layout_of_run(run: ProgramRun) -> Any:
-    """The :class:`secure_mesh.layout.Layout` of the checked-in stack a run was made for."""
+    """The :class:`secure_mesh.layout.Layout` of the checked-in stack a run was made for (with its primary's
+    settings in a federation secondary, as the program builds it)."""
     from secure_mesh.layout import Layout
     from secure_mesh.settings import load_settings
+    from secure_mesh.settings.federation import primary_settings
 
-    return Layout(load_settings(load_stack_config(stack_of_run(run))))
+    settings = load_settings(load_stack_config(stack_of_run(run)))
+    return Layout(settings, primary_settings(settings, PROJECT_DIR))
 
 
 def run_stack(stack: str, preview: bool = False, secrets: Mapping[str, str] | None = None) -> ProgramRun:

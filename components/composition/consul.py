@@ -7,7 +7,7 @@ turn settings into plain documents here, and the components only see the results
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import pulumi
 
@@ -20,6 +20,7 @@ from ..mesh.graph import build_graph
 from ..settings import Settings
 from ..topology.component import ClusterPeeringArgs, MeshGatewayArgs, PeerArgs
 from ..topology.documents import PEERING_MESH_GATEWAY_MODE, exports_by_service, is_peering, with_peer_sources
+from ..topology.federation import FederationSecondaryArgs, PrimaryNames
 from ..vocabulary import KvSecret, TopologyMode
 
 VAULT_BACKEND = "global.secretsBackend.vault"
@@ -84,6 +85,7 @@ def consul_cluster_args(
     auth_mount_path: pulumi.Input[str] | None = None,
     kv_paths: pulumi.Input[Mapping[str, str]] | None = None,
     server_ca_pem: pulumi.Input[str] | None = None,
+    primary_gateways: pulumi.Input[Sequence[str]] | None = None,
 ) -> ConsulClusterArgs:
     """The :class:`ConsulClusterArgs` of a stack: chart pin, names, the built values and Vault's computed values."""
     values = build_consul_values(settings, layout)
@@ -120,6 +122,7 @@ def consul_cluster_args(
         server_ca_pem=server_ca_pem,
         vault_ca=vault_ca,
         vault_injector=injector,
+        primary_gateways=primary_gateways,
     )
 
 
@@ -141,6 +144,28 @@ def mesh_intentions_args(settings: Settings, layout: Layout) -> MeshIntentionsAr
         peer_through_mesh_gateways=peering,
         mesh_gateway_mode=gateway_mode,
         enterprise=settings.consul.enterprise,
+    )
+
+
+def federation_secondary_args(layout: Layout) -> FederationSecondaryArgs:
+    """A federation secondary's link to its primary: the primary's stack and its names as this stack computes them
+    (from the primary's stack file, with the same layout).
+    """
+    primary = layout.federation_primary
+    stack = layout.settings.topology.primary_stack
+    if stack is None:  # pragma: no cover - the settings require it in a secondary
+        raise ValueError("topology.primaryStack is required with topology.mode 'federation-secondary'")
+    return FederationSecondaryArgs(
+        primary_stack=stack,
+        datacenter=layout.datacenter,
+        expected=PrimaryNames(
+            datacenter=primary.datacenter,
+            connect_root_pki_path=primary.connect_root_pki_path,
+            gossip_kv_path=primary.kv(KvSecret.GOSSIP).data_path,
+            replication_token_kv_path=primary.kv(KvSecret.REPLICATION_TOKEN).data_path,
+            server_ca_path=primary.server_ca_path,
+            server_issue_path=layout.server_pki_issue_path,
+        ),
     )
 
 

@@ -31,13 +31,15 @@ from ..settings.models import MAX_PRODUCTION_LEVEL1_TTL
 def pki_args(settings: Settings, layout: Layout) -> CertificateAuthorityArgs:
     """The stack's certificate authority: every chain of the plan, the root's custody, protect in production."""
     plan = build_plan(settings, layout)
-    roles = {role.chain: role for role in plan.roles}
+    roles: dict[ChainName, list[RoleSpec]] = {}
+    for role in plan.roles:
+        roles.setdefault(role.chain, []).append(role)
     return CertificateAuthorityArgs(
         organization=settings.pki.organization,
         key_type=settings.pki.key_type,
         key_bits=settings.pki.key_bits,
         root=_root_args(settings, plan.root),
-        chains=tuple(_chain_args(chain, plan.chains[chain], roles.get(chain)) for chain in ChainName),
+        chains=tuple(_chain_args(chain, levels, roles.get(chain, [])) for chain, levels in plan.chains.items()),
         connect_intermediate_pki_path=layout.connect_intermediate_pki_path,
         protect=settings.is_production,
     )
@@ -97,7 +99,10 @@ def _mount_args(mount: MountPlan) -> CaMountArgs:
     )
 
 
-def _chain_args(chain: ChainName, levels: Sequence[LevelPlan], role: RoleSpec | None) -> CaChainArgs:
+def _chain_args(chain: ChainName, levels: Sequence[LevelPlan], roles: Sequence[RoleSpec]) -> CaChainArgs:
+    """A chain's Args: its levels and constraints; its first role is the chain's own, the rest a federation
+    primary's roles for its secondaries' servers (:func:`secure_mesh.pki.plan.server_roles`).
+    """
     constraints = levels[0].constraints  # every level of a chain carries the chain's constraints
     return CaChainArgs(
         name=chain,
@@ -117,7 +122,8 @@ def _chain_args(chain: ChainName, levels: Sequence[LevelPlan], role: RoleSpec | 
             permitted_ip_ranges=constraints.permitted_ip_ranges,
             excluded_ip_ranges=constraints.excluded_ip_ranges,
         ),
-        role=_role_args(role) if role is not None else None,
+        role=_role_args(roles[0]) if roles else None,
+        secondary_roles=tuple(_role_args(role) for role in roles[1:]),
     )
 
 
@@ -166,7 +172,7 @@ def expiry_check_args(settings: Settings, layout: Layout) -> CaExpiryCheckArgs |
         schedule=check.schedule,
         threshold_days=check.threshold_days,
         vault_address=settings.vault.address,
-        vault_ca_mounts=(*root, *(mount.path for chain in ChainName for mount in layout.chain_mounts(chain))),
+        vault_ca_mounts=(*root, *(mount.path for chain in layout.local_chains for mount in layout.chain_mounts(chain))),
         consul_https_address=f"{layout.consul_server_service}.{layout.consul_namespace}.svc:8501",
         consul_ca_mount=layout.issuing_mount(ChainName.SERVER).path,
         image=image_reference(settings, Image.CONSUL),

@@ -64,19 +64,17 @@ def secrets_args(
     settings: Settings,
     layout: Layout,
     license: pulumi.Input[str] | None = None,
-    replication_token: pulumi.Input[str] | None = None,
 ) -> ConsulSecretsArgs:
-    """Consul's KV secrets for this stack: the layout's set and names; the secret config values as given.
+    """Consul's KV secrets for this stack: the layout's set and names; the license as given.
 
-    A secondary datacenter without ``consulReplicationToken`` or an Enterprise stack without ``consulLicense`` is
-    refused here, naming the secret config key, before anything is registered.
+    An Enterprise stack without ``consulLicense`` is refused here, naming the secret config key, before anything is
+    registered. A federation primary generates the replication token's SecretID; a secondary stores neither it nor
+    the gossip key (it reads the primary's).
     """
     secrets = layout.kv_secrets
     if KvSecret.LICENSE in secrets and license is None:
         raise ValueError("Consul Enterprise needs the consulLicense secret")
     generate = KvSecret.REPLICATION_TOKEN in secrets and layout.is_federation_primary
-    if KvSecret.REPLICATION_TOKEN in secrets and not generate and replication_token is None:
-        raise ValueError("a secondary datacenter needs the consulReplicationToken secret")
     agent = settings.consul.snapshot_agent
     return ConsulSecretsArgs(
         kv_mount=layout.kv_mount,
@@ -86,8 +84,8 @@ def secrets_args(
         generate_replication_token=generate,
         snapshot_agent=SnapshotAgentArgs(agent.interval, agent.retain) if KvSecret.SNAPSHOT_AGENT in secrets else None,
         license=license if KvSecret.LICENSE in secrets else None,
-        replication_token=replication_token if KvSecret.REPLICATION_TOKEN in secrets and not generate else None,
         protect=settings.is_production,
+        federation_secondary=layout.is_federation_secondary,
     )
 
 

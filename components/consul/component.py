@@ -153,6 +153,12 @@ class ConsulClusterArgs:
     """Vault's listener CA when it is private; None when Vault's certificate is publicly trusted."""
     vault_injector: VaultInjectorArgs | None = None
     """The Vault agent injector and CSI provider to install first (Vault outside the cluster); None otherwise."""
+    primary_gateways: pulumi.Input[Sequence[str]] | None = None
+    """A WAN-federation secondary: its primary's mesh gateways (``host:port``), set at
+    ``global.federation.primaryGateways`` (they come from the primary's stack outputs, so no plain value has them)."""
+
+
+PRIMARY_GATEWAYS_KEY = "global.federation.primaryGateways"
 
 
 class ConsulCluster(pulumi.ComponentResource):
@@ -248,7 +254,12 @@ class ConsulCluster(pulumi.ComponentResource):
             version=args.chart_version,
             repository_opts={"repo": args.chart_repository},
             namespace=args.namespace,
-            values=self._release_values(args.vault_values),
+            values=self._release_values(
+                {
+                    **args.vault_values,
+                    **({PRIMARY_GATEWAYS_KEY: args.primary_gateways} if args.primary_gateways is not None else {}),
+                }
+            ),
             atomic=True,
             cleanup_on_fail=True,
             timeout=RELEASE_TIMEOUT_SECONDS,
@@ -282,7 +293,7 @@ class ConsulCluster(pulumi.ComponentResource):
             }
         )
 
-    def _release_values(self, computed: Mapping[str, pulumi.Input[str]]) -> dict[str, Any]:
+    def _release_values(self, computed: Mapping[str, pulumi.Input[Any]]) -> dict[str, Any]:
         """The plain values with the Vault-computed ones set in at their key paths (Outputs at the leaves)."""
         return with_values_at(self.values, computed) if computed else self.values
 

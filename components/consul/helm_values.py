@@ -106,13 +106,18 @@ def _agent_annotations(settings: Settings, layout: Layout) -> str | None:
     return "\n".join(f"{json.dumps(key)}: {json.dumps(value)}" for key, value in annotations.items())
 
 
-def _connect_ca_additional_config(settings: Settings) -> str:
-    """Extra settings for Consul's Vault CA provider, as the JSON agent-config string the chart merges in."""
+def _connect_ca_additional_config(settings: Settings, layout: Layout) -> str:
+    """Extra settings for Consul's Vault CA provider, as the JSON agent-config string the chart merges in.
+
+    The CA's TTLs and key come from the stack that holds the connect chain: a federation secondary's from its
+    primary's settings (one connect root, one leaf TTL across the federation).
+    """
+    pki = (layout.federation_primary.settings if layout.is_federation_secondary else settings).pki
     ca_config: dict[str, Any] = {
-        "leaf_cert_ttl": settings.pki.chains.connect.leaf_ttl,
-        "intermediate_cert_ttl": settings.pki.consul_intermediate_ttl,
-        "private_key_type": settings.pki.key_type.value,
-        "private_key_bits": settings.pki.key_bits,
+        "leaf_cert_ttl": pki.chains.connect.leaf_ttl,
+        "intermediate_cert_ttl": pki.consul_intermediate_ttl,
+        "private_key_type": pki.key_type.value,
+        "private_key_bits": pki.key_bits,
     }
     if settings.vault.namespace is not None:
         ca_config["namespace"] = settings.vault.namespace
@@ -142,7 +147,7 @@ def _vault_backend(settings: Settings, layout: Layout) -> dict[str, Any]:
         "authMethodPath": layout.kubernetes_auth_path,
         "rootPKIPath": layout.connect_root_pki_path,
         "intermediatePKIPath": layout.connect_intermediate_pki_path,
-        "additionalConfig": _connect_ca_additional_config(settings),
+        "additionalConfig": _connect_ca_additional_config(settings, layout),
     }
     vault["connectInject"] = {
         "caCert": {"secretName": layout.webhook_ca_path},
@@ -198,8 +203,17 @@ def _global(settings: Settings, layout: Layout) -> dict[str, Any]:
         # createFederationSecret mounts the CA key from a Kubernetes secret: unusable with Vault's PKI
         # (templates/create-federation-secret-job.yaml L56-75); secondaries take paths through stack references.
         block["federation"] = {"enabled": True, "createFederationSecret": False}
-    if layout.is_secondary_datacenter:
-        block["federation"] = {"enabled": True, "primaryDatacenter": consul.primary_datacenter}
+    if layout.is_federation_secondary:
+        # The primary's gateways come from its stack outputs at deploy time (the platform sets
+        # global.federation.primaryGateways; components/topology/federation.py); the chart's default is [].
+        # k8sAuthMethodHost: server-acl-init creates the auth method the secondary's components log in with, in the
+        # primary, only with it (consul-k8s server-acl-init/command.go L464-471).
+        block["federation"] = {
+            "enabled": True,
+            "primaryDatacenter": layout.federation_primary.datacenter,
+            "primaryGateways": [],
+            "k8sAuthMethodHost": settings.topology.k8s_auth_method_host or settings.vault.kubernetes_host,
+        }
     return block
 
 

@@ -33,13 +33,17 @@ def identity_policy(layout: Layout, identity: Identity) -> PolicyDocument:
     kv = {secret: layout.kv(secret).data_path for secret in KvSecret}
     server_ca = (layout.server_ca_path, READ)
     grants: list[tuple[str, frozenset[Capability]]]
+    secondary = layout.is_secondary_datacenter
     if identity is Identity.SERVER:
         grants = [
             (kv[KvSecret.GOSSIP], READ),
             (layout.server_pki_issue_path, ISSUE),
             server_ca,
-            (kv[KvSecret.BOOTSTRAP_TOKEN], READ),  # servers template it as acl.tokens.initial_management
         ]
+        if not secondary:
+            # Servers template it as acl.tokens.initial_management; a secondary has no bootstrap token (the chart
+            # renders that annotation only with global.acls.bootstrapToken, templates/server-statefulset.yaml L105).
+            grants.append((kv[KvSecret.BOOTSTRAP_TOKEN], READ))
         if consul.enterprise:
             grants.append((kv[KvSecret.LICENSE], READ))
         if consul.snapshot_agent.enabled:
@@ -51,10 +55,11 @@ def identity_policy(layout: Layout, identity: Identity) -> PolicyDocument:
         if consul.enterprise:
             grants.append((kv[KvSecret.LICENSE], READ))
     elif identity is Identity.SERVER_ACL_INIT:
-        # read + update: with an empty stored token it bootstraps ACLs and writes the token back.
-        grants = [(kv[KvSecret.BOOTSTRAP_TOKEN], READ_UPDATE), server_ca]
+        # read + update: with an empty stored token it bootstraps ACLs and writes the token back. A secondary's job
+        # logs in with the replication token instead (consul-k8s server-acl-init/command.go, L323-329).
+        grants = [server_ca] if secondary else [(kv[KvSecret.BOOTSTRAP_TOKEN], READ_UPDATE), server_ca]
         # A secondary logs in with the replication token; the primary's job creates the token with that SecretID.
-        if layout.is_secondary_datacenter or layout.is_federation_primary:
+        if secondary or layout.is_federation_primary:
             grants.append((kv[KvSecret.REPLICATION_TOKEN], READ))
         if consul.enterprise:
             grants.append((kv[KvSecret.PARTITION_TOKEN], READ))
@@ -73,18 +78,26 @@ def mesh_ca_policy(layout: Layout) -> PolicyDocument:
     """What Consul's Vault CA provider needs on the mesh chain ("Vault-managed paths"); attached to the server role.
 
     It signs Consul's intermediate with the deepest Vault-held connect CA (``rootPKIPath``) and fully
-    manages its own per-datacenter ``intermediatePKIPath`` mount (tune, roles, issuing).
+    manages its own per-datacenter ``intermediatePKIPath`` mount (tune, roles, issuing). In a WAN-federation
+    secondary it never touches the root: it generates a CSR in its intermediate mount, the primary's servers sign it
+    (RPC ``ConnectCA.SignIntermediate``), and it sets the result (consul agent/connect/ca/provider_vault.go:
+    ``GenerateRoot`` refuses outside the primary, ``GenerateIntermediateCSR``/``SetIntermediate`` use only the
+    intermediate path; agent/consul/leader_connect_ca.go ``secondaryRequestNewSigningCert``).
     """
     root = layout.connect_root_pki_path
     intermediate = layout.connect_intermediate_pki_path
+    signs_with_root = not layout.is_secondary_datacenter
+    root_grants = [
+        (f"sys/mounts/{root}", READ),
+        (f"{root}/", READ),
+        (f"{root}/root/sign-intermediate", UPDATE),
+    ]
     return PolicyDocument.build(
         layout.mesh_ca_policy_name,
         [
-            (f"sys/mounts/{root}", READ),
+            *(root_grants if signs_with_root else []),
             (f"sys/mounts/{intermediate}", READ),
             (f"sys/mounts/{intermediate}/tune", UPDATE),  # without it CA initialisation fails after upgrades
-            (f"{root}/", READ),
-            (f"{root}/root/sign-intermediate", UPDATE),
             (f"{intermediate}/*", OWN_MOUNT),
             *TOKEN_SELF,  # Consul's CA provider renews its own token (it has no Vault agent)
         ],

@@ -105,8 +105,9 @@ class MeshIntentionsArgs:
     namespace: str = "consul"
     """The namespace of the custom resources (Consul's; unused by config entries)."""
     owns_mesh_entries: bool = True
-    """Write the ``mesh`` and ``global`` proxy-defaults entries; False in a WAN-federation secondary, where
-    Consul forwards their writes to the primary datacenter, whose stack owns them."""
+    """Write the ``mesh`` and ``global`` proxy-defaults entries and the ``*`` intentions entry (the default deny);
+    False in a WAN-federation secondary, where Consul forwards their writes to the primary datacenter, whose stack
+    owns them (the ``*`` entry is still required here: the graph is validated whole)."""
     peer_through_mesh_gateways: bool = False
     """``mesh.peering.peerThroughMeshGateways`` (a cluster-peering member)."""
     mesh_gateway_mode: str | None = None
@@ -151,8 +152,12 @@ class MeshIntentions(pulumi.ComponentResource):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_TYPE)]))
         super().__init__(TYPE, name, None, opts)
         self.args = args
-        self.entries: tuple[DestinationEntry, ...] = tuple(args.intentions)
-        """The entries rendered, in order (the ``*`` entry last)."""
+        # The `*` entry's default deny is mesh-wide like the mesh entry: in a WAN-federation secondary the primary's
+        # replicates to every datacenter, and a second owner would be refused ("managed in different datacenter").
+        self.entries: tuple[DestinationEntry, ...] = tuple(
+            entry for entry in args.intentions if args.owns_mesh_entries or entry.destination != WILDCARD
+        )
+        """The entries rendered, in order (the ``*`` entry last; not in a federation secondary)."""
         self.services: dict[str, Protocol] = services
         """The services given defaults."""
         # A component's depends_on does not hold back its children: each child lists them itself.

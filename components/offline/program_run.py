@@ -27,6 +27,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from ..command_errors import CommandError
 from ..settings import CONFIG_NAMESPACE
+from ..settings.federation import read_stack_file
 from ..settings.loader import is_encrypted
 from .stack_references import STACK_REFERENCE_TYPE, stack_reference_state
 
@@ -209,14 +210,12 @@ def load_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
         known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
         raise CommandError(f"no stack file {path.name} in {project_dir}; stacks here: {', '.join(known) or 'none'}")
     try:
-        document = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise CommandError(f"{path.name} is not valid YAML: {' '.join(str(error).split())}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
-        raise CommandError(f"{path.name} must be a mapping with a `config:` mapping, as Pulumi writes stack files")
+        config = read_stack_file(path)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     prefix = f"{CONFIG_NAMESPACE}:"
     return {
-        key[len(prefix) :]: value for key, value in (document.get("config") or {}).items() if key.startswith(prefix)
+        key[len(prefix) :]: value for key, value in config.items() if key.startswith(prefix)
     }
 
 

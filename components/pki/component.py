@@ -187,6 +187,9 @@ class CaChainArgs:
     """The name constraints every CA of the chain carries."""
     role: PkiRoleArgs | None = None
     """The role on the deepest CA (none on the ``connect`` chain: Consul signs with that CA itself)."""
+    secondary_roles: Sequence[PkiRoleArgs] = ()
+    """More roles on the deepest CA, for other clusters' servers: a WAN-federation primary's server chain holds one
+    per secondary datacenter (``consul-server-<dc>``), since the federation's servers share one server CA."""
 
 
 @dataclass(frozen=True)
@@ -273,10 +276,13 @@ def validate_args(args: CertificateAuthorityArgs) -> None:
             raise ArgsError(f"args.chains[{index}].name: chain '{names[index].value}' is listed more than once")
         if not chain.levels:
             raise ArgsError(f"args.chains[{index}].levels: a chain needs at least one Vault-held level")
-        if chain.role is not None and chain.name == ChainName.CONNECT:
+        if (chain.role is not None or chain.secondary_roles) and chain.name == ChainName.CONNECT:
             raise ArgsError(
                 f"args.chains[{index}].role: the connect chain holds no role; Consul signs with its deepest CA"
             )
+        role_names = [role.name for role in (chain.role, *chain.secondary_roles) if role is not None]
+        for name in sorted({n for n in role_names if role_names.count(n) > 1}):
+            raise ArgsError(f"args.chains[{index}].secondary_roles: role '{name}' is defined more than once")
     root = args.root
     custody = RootCustody(root.custody)
     allowed = {
@@ -388,6 +394,8 @@ class CertificateAuthority(pulumi.ComponentResource):
         """Per complete chain, its deepest mount's path, resolving once that CA can issue."""
         self.role_issue_paths: dict[ChainName, pulumi.Output[str]] = {}
         """Per complete chain with a role, its issue path, resolving once the role exists."""
+        self.secondary_issue_paths: dict[str, pulumi.Output[str]] = {}
+        """Per role of ``secondary_roles`` (by role name), its issue path, resolving once the role exists."""
         self.root_not_after: pulumi.Output[str] | None = None
         """The root certificate's notAfter (None while an external root's certificate is not given)."""
         self.chain_not_afters: dict[ChainName, pulumi.Output[str]] = {}
@@ -405,9 +413,13 @@ class CertificateAuthority(pulumi.ComponentResource):
             name_ = ChainName(chain.name)
             if chain.role is None or name_ in pending:
                 continue  # nothing that depends on an unsigned chain is created
-            role = self._role(chain, chain.role)
+            role = self._role(chain, chain.role, f"{self._name}-{name_.value}-role")
             self.ready.append(role)
             self.role_issue_paths[name_] = pulumi.Output.concat(role.backend, "/issue/", role.name)
+            for other in chain.secondary_roles:
+                extra = self._role(chain, other, f"{self._name}-{name_.value}-role-{other.name}")
+                self.ready.append(extra)
+                self.secondary_issue_paths[other.name] = pulumi.Output.concat(extra.backend, "/issue/", extra.name)
         self.pending_chains: tuple[ChainName, ...] = tuple(pending)
         """Chains whose level 1 still waits for the offline root's signature."""
         self.complete: bool = not pending
@@ -737,11 +749,13 @@ class CertificateAuthority(pulumi.ComponentResource):
         return csr.csr.apply(verified), []
 
     # -------------------------------------------------------------------------------- roles
-    def _role(self, chain: CaChainArgs, role: PkiRoleArgs) -> vault.pkisecret.SecretBackendRole:
-        """The chain's role on its deepest mount, once that CA can issue (issuer, default issuer, hygiene)."""
+    def _role(
+        self, chain: CaChainArgs, role: PkiRoleArgs, resource_name: str
+    ) -> vault.pkisecret.SecretBackendRole:
+        """A role on the chain's deepest mount, once that CA can issue (issuer, default issuer, hygiene)."""
         chain_name = ChainName(chain.name)
         return vault.pkisecret.SecretBackendRole(
-            f"{self._name}-{chain_name.value}-role",
+            resource_name,
             backend=chain.levels[-1].mount.path,
             name=role.name,
             allowed_domains=list(role.allowed_domains),

@@ -215,7 +215,8 @@ def mount_hygiene(settings: Settings, layout: Layout, mount: PkiMount) -> MountH
 def chain_permitted_dns_domains(settings: Settings, layout: Layout, chain: ChainName) -> tuple[str, ...]:
     """The DNS name constraint every intermediate of a chain carries, fitting the chain's purpose."""
     if chain is ChainName.SERVER:
-        return (*layout.server_dns_domains, "localhost")
+        # A federation primary's chain also issues its secondaries' server certificates (server.<dc>.<domain>).
+        return (*layout.server_dns_domains, *layout.federation_server_domains, "localhost")
     if chain is ChainName.GATEWAY:
         return tuple(settings.pki.chains.gateway.domains)
     if chain is ChainName.WEBHOOK:
@@ -264,7 +265,8 @@ def level_common_name(settings: Settings, chain: ChainName, level: int) -> str:
 
 def required_root_path_length(settings: Settings) -> int:
     """The smallest path length a root needs to sign every chain's level 1."""
-    return 1 + max(level_path_length(chain, 1, settings.pki.chains.by_name(chain).levels) for chain in ChainName)
+    chains = Layout(settings).local_chains
+    return 1 + max(level_path_length(chain, 1, settings.pki.chains.by_name(chain).levels) for chain in chains)
 
 
 def _mount_plan(
@@ -388,19 +390,27 @@ def _role(
 
 
 def build_roles(settings: Settings, layout: Layout) -> tuple[RoleSpec, ...]:
-    """The PKI roles: Consul servers, the API gateway and the injector webhook; none on a root or the mesh chain."""
-    return (
+    """The PKI roles: Consul servers, the API gateway and the injector webhook; none on a root or the mesh chain.
+
+    A federation primary also holds one server role per secondary (``consul-server-<dc>``, the secondary's server
+    names only); a secondary holds no server role (its servers use the one its primary keeps for it).
+    """
+    server = [
         _role(
             settings,
             layout,
             ChainName.SERVER,
-            layout.server_role,
-            layout.server_dns_domains,
+            role_name,
+            domains,
             consul_server=True,
             allow_subdomains=True,
             allow_bare_domains=True,
             client_flag=True,
-        ),
+        )
+        for role_name, domains in server_roles(layout)
+    ]
+    return (
+        *server,
         _role(
             settings,
             layout,
@@ -425,12 +435,26 @@ def build_roles(settings: Settings, layout: Layout) -> tuple[RoleSpec, ...]:
     )
 
 
+def server_roles(layout: Layout) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The server-TLS roles this stack keeps, with their allowed domains: its own (unless a secondary), then one
+    per secondary of a federation primary.
+    """
+    if ChainName.SERVER not in layout.local_chains:
+        return ()
+    own = ((layout.server_role, layout.server_dns_domains),)
+    secondaries = tuple(
+        (layout.secondary_server_role(dc), layout.secondary_server_domains(dc))
+        for dc in (layout.settings.topology.secondaries if layout.is_federation_primary else ())
+    )
+    return own + secondaries
+
+
 def build_plan(settings: Settings, layout: Layout) -> PkiPlan:
     """The PKI plan of a stack (pure; cheap)."""
     return PkiPlan(
         custody=settings.pki.root_custody,
         root=build_root(settings, layout),
-        chains={chain: build_chain(settings, layout, chain) for chain in ChainName},
+        chains={chain: build_chain(settings, layout, chain) for chain in layout.local_chains},
         roles=build_roles(settings, layout),
         root_common_name=root_common_name(settings),
     )

@@ -107,6 +107,9 @@ class ConsulSecretsArgs:
     """The primary's ACL replication token (a Pulumi secret); required for ``replication-token`` in a secondary."""
     protect: bool = False
     """Protect the mount, the secrets and the random sources of generated values (production)."""
+    federation_secondary: bool = False
+    """A WAN-federation secondary: it holds neither ``gossip`` nor ``bootstrap-token`` (its servers read the
+    primary's gossip key, and it bootstraps no ACLs), so neither is required, and both are refused."""
 
 
 def check_secrets_args(args: ConsulSecretsArgs) -> None:
@@ -115,7 +118,14 @@ def check_secrets_args(args: ConsulSecretsArgs) -> None:
     repeated = sorted({kind.value for kind in kinds if kinds.count(kind) > 1})
     if repeated:
         raise ValueError(f"ConsulSecretsArgs.secrets: {', '.join(repeated)} given more than once")
-    missing = [kind.value for kind in REQUIRED_SECRETS if kind not in kinds]
+    if args.federation_secondary:
+        held = [kind.value for kind in REQUIRED_SECRETS if kind in kinds]
+        if held:
+            raise ValueError(
+                f"ConsulSecretsArgs.secrets: {', '.join(held)} is not held by a federation secondary (it reads the "
+                "primary's gossip key and bootstraps no ACLs)"
+            )
+    missing = [] if args.federation_secondary else [kind.value for kind in REQUIRED_SECRETS if kind not in kinds]
     if missing:
         raise ValueError(f"ConsulSecretsArgs.secrets: {', '.join(missing)} is required (every datacenter reads it)")
     needs = {
@@ -180,19 +190,19 @@ class ConsulSecrets(pulumi.ComponentResource):
         """A WAN-federation primary's generated replication token SecretID (secret); None elsewhere."""
         self.secrets: dict[KvSecret, vault.kv.SecretV2] = {}
 
-        self.gossip_key: pulumi.Output[str] = pulumi.Output.secret(
-            self._random_bytes("gossip-key", GOSSIP_KEY_BYTES).base64
-        )
-        """The gossip encryption key (secret)."""
-        # After a rotation the Job owns the stored key (docs/operations.md): never write or read it back.
-        rotated = args.gossip_key_rotated
-        self._store(
-            KvSecret.GOSSIP,
-            self.gossip_key,
-            disable_read=True if rotated else None,
-            ignore_changes=GOSSIP_KEY_ROTATED_IGNORED_CHANGES if rotated else None,
-        )
-        self._bootstrap_token(args.acl_bootstrap)
+        self.gossip_key: pulumi.Output[str] | None = None
+        """The gossip encryption key (secret); None in a federation secondary (it reads the primary's)."""
+        if not args.federation_secondary:
+            self.gossip_key = pulumi.Output.secret(self._random_bytes("gossip-key", GOSSIP_KEY_BYTES).base64)
+            # After a rotation the Job owns the stored key (docs/operations.md): never write or read it back.
+            rotated = args.gossip_key_rotated
+            self._store(
+                KvSecret.GOSSIP,
+                self.gossip_key,
+                disable_read=True if rotated else None,
+                ignore_changes=GOSSIP_KEY_ROTATED_IGNORED_CHANGES if rotated else None,
+            )
+            self._bootstrap_token(args.acl_bootstrap)
         if KvSecret.PARTITION_TOKEN in self.entries:
             self.partition_token = self._random_uuid("partition-token")
             self._store(KvSecret.PARTITION_TOKEN, self.partition_token)

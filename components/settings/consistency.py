@@ -45,8 +45,8 @@ API_GATEWAY_SERVICE = "api-gateway"
 SECRET_CONFIG_KEYS = {
     "consulLicense": "the Consul Enterprise license text (required when consul.enterprise is true)",
     "consulReplicationToken": (
-        "the ACL replication token's SecretID from the primary datacenter "
-        "(required when consul.primaryDatacenter names another datacenter)"
+        "retired: a WAN-federation secondary (topology.mode 'federation-secondary') reads the primary's replication "
+        "token from Vault KV, so the secret is refused if set"
     ),
     "databaseRootCredentials": (
         "an object {<app name>: {username, password}} with the root credentials Vault uses to set up each app "
@@ -426,17 +426,19 @@ def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem
     if not consul.enterprise and "consulLicense" in secret_keys:
         yield Problem("consulLicense", "is set but consul.enterprise is false; remove it or enable enterprise")
     secondary = consul.primary_datacenter is not None and consul.primary_datacenter != consul.datacenter
-    if secondary and "consulReplicationToken" not in secret_keys:
+    if secondary and settings.topology.mode.value == "standalone":
         yield Problem(
-            "consulReplicationToken",
-            f"is required as a secret when consul.primaryDatacenter ('{consul.primary_datacenter}') is another "
-            "datacenter: the SecretID of the primary's ACL replication token "
-            "(pulumi config set --secret secure-mesh:consulReplicationToken <uuid>)",
+            "consul.primaryDatacenter",
+            f"'{consul.primary_datacenter}' names another datacenter: a WAN-federation secondary is "
+            "topology.mode 'federation-secondary' with topology.primaryStack (it shares the primary's gossip key, "
+            "server CA, connect root and replication token from Vault); remove consul.primaryDatacenter",
         )
-    if not secondary and "consulReplicationToken" in secret_keys:
+    if "consulReplicationToken" in secret_keys:
         yield Problem(
             "consulReplicationToken",
-            "is set but this is not a secondary datacenter (consul.primaryDatacenter is unset or this datacenter)",
+            "is no longer read: a WAN-federation secondary (topology.mode 'federation-secondary') reads the "
+            "primary's replication token from Vault KV, and a copy in config is one more place for it to leak; "
+            "remove it (pulumi config rm secure-mesh:consulReplicationToken)",
         )
 
 

@@ -15,6 +15,16 @@ annotations for its apps. Upstream rules (consul-k8s 2.0.3, Consul docs "Cluster
 * every peered cluster keeps its own connect root (``rootPKIPath``): two independent clusters must not share a
   Consul-managed root mount (hashicorp/consul#6819). Its mounts live under ``vault.mountPrefix``, so a peering
   member needs a mount prefix of its own; the peer's ``connectRootPkiPath`` output is compared at deploy time.
+
+A **WAN federation** has one primary (``federation-primary``), which lists its secondaries' datacenters, and
+secondaries (``federation-secondary``), which name the primary's stack. One Vault serves them all. The primary
+owns what the federation shares (chart 2.0.3 with the Vault backend, Consul docs
+``east-west/wan-federation/vault-backend.mdx``; consul-k8s ``acceptance/tests/vault/vault_wan_fed_test.go``):
+the gossip key, the ACL replication token, the connect root (``rootPKIPath``) and the server-TLS chain, on which it
+keeps one PKI role per secondary (``consul-server-<dc>``). A secondary keeps its own intermediate path, Kubernetes
+auth mount, gateway and webhook chains. A secondary computes the primary's names from the primary's stack file
+(``Pulumi.<stack>.yaml``, same project) with the same layout, and checks them against the primary's outputs at
+deploy time; see :mod:`.federation`.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from ..vocabulary import (  # re-exported: settings and layout users keep their 
 from ..vocabulary import (
     TopologyMode as TopologyMode,
 )
-from .models import SettingsModel
+from .models import HttpUrl, SettingsModel
 from .names import DnsLabel
 
 PROJECT_NAME = "secure-mesh"
@@ -89,9 +99,19 @@ class TopologySettings(SettingsModel):
     """Whether this cluster stands alone or peers with other clusters."""
 
     mode: TopologyMode = TopologyMode.STANDALONE
-    """`standalone` (one cluster), `peering` (needs `peers`, mesh gateways and `consul.address`) or
-    `federation-primary` (a WAN-federation primary: mesh gateways, the replication token; no Enterprise partitions)."""
+    """`standalone` (one cluster), `peering` (needs `peers`, mesh gateways and `consul.address`),
+    `federation-primary` (a WAN-federation primary: mesh gateways, the replication token; no Enterprise partitions)
+    or `federation-secondary` (joins the primary named by `primaryStack`)."""
     peers: list[PeerSettings] = []  # noqa: RUF012 - a pydantic field (pydantic copies defaults)
     """Mode `peering`: the peered clusters."""
     mesh_gateway_replicas: Annotated[int, Field(ge=1, le=9)] = 2
     """Mesh gateway pods (the chart's `meshGateway.replicas`; prod needs at least 2)."""
+    secondaries: list[DnsLabel] = []  # noqa: RUF012 - a pydantic field (pydantic copies defaults)
+    """Mode `federation-primary`: the datacenters of its secondaries. The server-TLS chain permits their server names
+    and holds a role `consul-server-<dc>` for each; a secondary not listed here is refused."""
+    primary_stack: StackName | None = None
+    """Mode `federation-secondary`: the primary's stack, `<org>/secure-mesh/<stack>`; its stack file
+    `Pulumi.<stack>.yaml` must be in this project (its names are computed from it, then checked against its outputs)."""
+    k8s_auth_method_host: HttpUrl | None = Field(default=None, alias="k8sAuthMethodHost")
+    """Mode `federation-secondary`: this cluster's Kubernetes API as the primary's Consul servers reach it (the chart's
+    `global.federation.k8sAuthMethodHost`); defaults to `vault.kubernetesHost`."""

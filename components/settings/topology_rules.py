@@ -15,6 +15,9 @@ from .errors import Problem
 from .models import Settings
 from .topology import TopologyMode, short_stack_name
 
+DEFAULT_KUBERNETES_HOST = "https://kubernetes.default.svc"
+"""``vault.kubernetesHost``'s default: the in-cluster API address, which no other cluster can reach."""
+
 DEFAULT_MOUNT_PREFIX = "consul"
 """``vault.mountPrefix``'s default; a peering member must choose its own (one Vault may serve many clusters)."""
 
@@ -26,12 +29,16 @@ def _duplicates(values: list[str]) -> set[str]:
 def topology_problems(settings: Settings) -> Iterator[Problem]:
     """Every problem of ``topology`` and what it requires of the other settings."""
     topology = settings.topology
+    yield from _federation_keys(settings)
     if topology.mode is TopologyMode.STANDALONE:
         if topology.peers:
             yield Problem("topology.peers", "is set but topology.mode is 'standalone'; set mode 'peering' or remove it")
         return
     if topology.mode is TopologyMode.FEDERATION_PRIMARY:
         yield from _federation_primary(settings)
+        return
+    if topology.mode is TopologyMode.FEDERATION_SECONDARY:
+        yield from _federation_secondary(settings)
         return
     # ---- peering
     primary = settings.consul.primary_datacenter
@@ -124,9 +131,24 @@ def topology_problems(settings: Settings) -> Iterator[Problem]:
                 ports[key] = f"{imported.service}.{peer.name}"
 
 
-def _federation_primary(settings: Settings) -> Iterator[Problem]:
-    """What the chart and Consul require of a WAN-federation primary (chart 2.0.3 server-statefulset.yaml L2-4)."""
-    mode = "topology.mode 'federation-primary'"
+_FEDERATION_KEYS: tuple[tuple[str, str, TopologyMode], ...] = (
+    ("secondaries", "topology.secondaries", TopologyMode.FEDERATION_PRIMARY),
+    ("primary_stack", "topology.primaryStack", TopologyMode.FEDERATION_SECONDARY),
+    ("k8s_auth_method_host", "topology.k8sAuthMethodHost", TopologyMode.FEDERATION_SECONDARY),
+)
+"""Each federation-only key, its path, and the one mode that reads it."""
+
+
+def _federation_keys(settings: Settings) -> Iterator[Problem]:
+    """A federation key set in a mode that ignores it (a forgotten mode is a silent no-op otherwise)."""
+    topology = settings.topology
+    for field, path, mode in _FEDERATION_KEYS:
+        if getattr(topology, field) and topology.mode is not mode:
+            yield Problem(path, f"is only read with topology.mode '{mode.value}'; mode is '{topology.mode.value}'")
+
+
+def _federation_common(settings: Settings, mode: str) -> Iterator[Problem]:
+    """What the chart requires of every federated datacenter (chart 2.0.3 server-statefulset.yaml L2-4)."""
     if settings.topology.peers:
         yield Problem("topology.peers", f"is set but {mode} does not peer; remove it")
     if not settings.consul.mesh_gateway:
@@ -140,6 +162,18 @@ def _federation_primary(settings: Settings) -> Iterator[Problem]:
             f"true is not allowed with {mode}: it turns on admin partitions, which the chart refuses together with "
             "WAN federation (templates/server-statefulset.yaml L2); allowed: false",
         )
+    if settings.vault.mount_prefix == DEFAULT_MOUNT_PREFIX:
+        yield Problem(
+            "vault.mountPrefix",
+            f"'{DEFAULT_MOUNT_PREFIX}' (the default) is not allowed with {mode}: the federation's datacenters share "
+            "one Vault, each with mounts of its own, so give this one a prefix of its own (e.g. 'consul-<datacenter>')",
+        )
+
+
+def _federation_primary(settings: Settings) -> Iterator[Problem]:
+    """What the chart and Consul require of a WAN-federation primary (chart 2.0.3 server-statefulset.yaml L2-4)."""
+    mode = "topology.mode 'federation-primary'"
+    yield from _federation_common(settings, mode)
     primary = settings.consul.primary_datacenter
     if primary is not None and primary != settings.consul.datacenter:
         yield Problem(
@@ -151,4 +185,59 @@ def _federation_primary(settings: Settings) -> Iterator[Problem]:
             "topology.meshGatewayReplicas",
             f"{settings.topology.mesh_gateway_replicas} is not allowed in prod: one gateway pod carries every "
             "secondary's traffic; allowed: 2-9",
+        )
+    secondaries = settings.topology.secondaries
+    for name in sorted(_duplicates(secondaries)):
+        yield Problem(f"topology.secondaries[{secondaries.index(name)}]", f"'{name}' is listed twice; list it once")
+    for index, name in enumerate(secondaries):
+        if name == settings.consul.datacenter:
+            yield Problem(
+                f"topology.secondaries[{index}]",
+                f"'{name}' is this primary's own datacenter; list the secondaries' datacenters",
+            )
+
+
+def _federation_secondary(settings: Settings) -> Iterator[Problem]:
+    """What a WAN-federation secondary needs besides its primary (checked with the primary's stack file)."""
+    mode = "topology.mode 'federation-secondary'"
+    topology = settings.topology
+    if topology.primary_stack is None:
+        yield Problem(
+            "topology.primaryStack",
+            f"is required with {mode}: the primary's stack, '<org>/secure-mesh/<stack>' (its stack file "
+            "Pulumi.<stack>.yaml must be in this project)",
+        )
+    yield from _federation_common(settings, mode)
+    if settings.consul.primary_datacenter is not None:
+        yield Problem(
+            "consul.primaryDatacenter",
+            f"is not used with {mode}: the primary's datacenter comes from its stack (topology.primaryStack); "
+            "remove it",
+        )
+    host = topology.k8s_auth_method_host
+    if host is None and settings.vault.kubernetes_host == DEFAULT_KUBERNETES_HOST:
+        yield Problem(
+            "topology.k8sAuthMethodHost",
+            f"is required with {mode} while vault.kubernetesHost is the in-cluster default "
+            f"'{DEFAULT_KUBERNETES_HOST}': the primary's Consul servers verify this cluster's service-account tokens "
+            "at this cluster's API server (the chart's global.federation.k8sAuthMethodHost), so give its address as "
+            "they reach it (https://host:port)",
+        )
+    for chain in sorted(settings.pki.chains.model_fields_set & {"server", "connect"}):
+        yield Problem(
+            f"pki.chains.{chain}",
+            f"is not used with {mode}: the federation's {chain} chain is the primary's (one server CA, one connect "
+            "root), so set it in the primary's stack; remove it here",
+        )
+    if settings.rotation.gossip_key_version != 1:
+        yield Problem(
+            "rotation.gossipKeyVersion",
+            f"{settings.rotation.gossip_key_version} is not allowed with {mode}: the federation shares the "
+            "primary's gossip key, and the primary rotates it (raise it in the primary's stack); allowed: 1",
+        )
+    if settings.is_production and topology.mesh_gateway_replicas < 2:
+        yield Problem(
+            "topology.meshGatewayReplicas",
+            f"{topology.mesh_gateway_replicas} is not allowed in prod: one gateway pod carries all of this "
+            "datacenter's traffic to the primary; allowed: 2-9",
         )

@@ -168,6 +168,20 @@ class ConsulValues:
         """The auth mount the servers' mesh CA provider logs in to (``connectCA.authMethodPath``)."""
         return norm_path(self.get(f"{VAULT}.connectCA.authMethodPath"))
 
+    @property
+    def is_federation_secondary(self) -> bool:
+        """A WAN-federation secondary: federation on, with a primary datacenter other than this one. Its gossip key,
+        replication token, server CA and connect root are its primary's (another stack's paths).
+        """
+        primary = value_at(self.values, "global.federation.primaryDatacenter")
+        datacenter = value_at(self.values, "global.datacenter") or "dc1"
+        return self.get("global.federation.enabled") is True and bool(primary) and primary != datacenter
+
+    @property
+    def is_federation_primary(self) -> bool:
+        """A WAN-federation primary: federation on, and no other datacenter named as the primary."""
+        return self.get("global.federation.enabled") is True and not self.is_federation_secondary
+
     def role_keys_in_use(self) -> tuple[str, ...]:
         """The role keys whose pods exist with these values (client role only with clients enabled)."""
         return tuple(k for k in self.roles if k != "consulClientRole" or self.clients_enabled)

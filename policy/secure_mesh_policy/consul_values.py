@@ -234,7 +234,8 @@ def csl_vault_ca(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
 @stack_rule(
     "CSL-VAULT-CA",
     part="stack",
-    checks="The mesh CA's rootPKIPath is a declared PKI mount holding a signed intermediate (not a root); the program "
+    checks="The mesh CA's rootPKIPath is a declared PKI mount holding a signed intermediate (not a root; in a "
+    "federation secondary it may be the primary's, outside this stack's mounts); the program "
     "declares no mount, role or tidy inside intermediatePKIPath; the agents' and the CA provider's auth mount is a "
     "declared Kubernetes auth method.",
     why="Chart contract §2–§3: Consul signs with rootPKIPath and owns intermediatePKIPath; a non-default auth mount "
@@ -253,7 +254,11 @@ def csl_vault_ca_stack(view: StackView, config: Mapping[str, Any]) -> Iterator[F
         if not values.vault_enabled:
             continue
         prefix = f"values.{VAULT}"
-        if values.root_pki_path and (values.root_pki_path not in mounts or values.root_pki_path in roots):
+        # A federation secondary signs under its primary's connect root, a mount of the primary's stack (checked
+        # there); one of this stack's own mounts must still be an intermediate.
+        root = values.root_pki_path
+        theirs = values.is_federation_secondary and root not in mounts
+        if root and not theirs and (root not in mounts or root in roots):
             yield (
                 release.finding(
                     f"{prefix}.connectCA.rootPKIPath",
@@ -352,7 +357,7 @@ def csl_bootstrap_token(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
     values = _consul(res)
     if values is None or values.get("global.acls.manageSystemACLs") is not True:
         return
-    if _is_secondary_datacenter(values):
+    if values.is_federation_secondary:
         # A secondary never bootstraps ACLs: it replicates them from the primary with the replication token, and
         # the chart ignores replicationToken when bootstrapToken is set (values.yaml, chart 2.0.3).
         yield from _kv_reference(
@@ -372,13 +377,6 @@ def csl_bootstrap_token(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
         "the token's field is not named",
         "set secretKey: token",
     )
-
-
-def _is_secondary_datacenter(values: ConsulValues) -> bool:
-    """A WAN-federation secondary: federation on, with a primary datacenter other than this one."""
-    primary = value_at(values.values, "global.federation.primaryDatacenter")
-    datacenter = value_at(values.values, "global.datacenter") or "dc1"
-    return values.get("global.federation.enabled") is True and bool(primary) and primary != datacenter
 
 
 def _kv_reference(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import types as t
-from .chart import is_consul_release
+from .chart import ConsulValues, is_consul_release
 from .documents import parse_json_text
 from .framework import Res, StackView, as_list, resource_rule, stack_rule
 
@@ -199,9 +199,13 @@ def int_l7_stack(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding
 
 @stack_rule(
     "INT-DEFAULT-DENY",
-    checks="Exactly one '*' -> '*' deny intention across both renderings.",
-    why="Consul intentions docs: default deny is what makes every other intention an exception.",
-    fix="Declare the single '*' -> '*' deny once (and no second copy in the other rendering).",
+    checks="Exactly one '*' -> '*' deny intention across both renderings; none in a WAN-federation secondary's "
+    "stack (every Consul release in it names another primary datacenter), whose primary's deny is the federation's.",
+    why="Consul intentions docs: default deny is what makes every other intention an exception. Consul forwards a "
+    "secondary's config-entry writes to the primary and replicates them everywhere; consul-k8s refuses an entry "
+    "managed in another datacenter (control-plane/controllers/configentries/configentry_controller.go).",
+    fix="Declare the single '*' -> '*' deny once (and no second copy in the other rendering), in the primary's stack "
+    "of a federation.",
 )
 def int_default_deny(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
     """One default deny."""
@@ -215,6 +219,19 @@ def int_default_deny(view: StackView, config: Mapping[str, Any]) -> Iterator[Fin
         for s in e.sources
         if e.destination == "*" and s.name == "*" and (s.action or "").lower() == "deny"
     ]
+    releases = [r for r in view.resources if is_consul_release(r)]
+    if releases and all(ConsulValues.of(r).is_federation_secondary for r in releases):
+        for entry, source in denies:
+            yield (
+                entry.res.finding(
+                    f"{source.prop}",
+                    "* -> * deny",
+                    "declared by a federation secondary's stack: the primary's default deny is the federation's",
+                    "declare it in the primary's stack only",
+                ),
+                entry.res.urn,
+            )
+        return
     if len(denies) == 1:
         return
     if not denies:

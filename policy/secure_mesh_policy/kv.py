@@ -63,11 +63,17 @@ def kv_v2(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
         )
 
 
+FEDERATION_SHARED_KV = frozenset({"global.gossipEncryption", "global.acls.replicationToken"})
+"""The chart's KV secrets a WAN-federation secondary reads from its primary (one gossip key for the WAN pool, the
+replication token the primary's server-acl-init created)."""
+
+
 @stack_rule(
     "KV-V2",
     part="stack",
     checks="Every KV path the Consul chart reads is <mount>/data/<name> in a declared KV-v2 mount, and that secret "
-    "is declared.",
+    "is declared; a federation secondary's gossip key and replication token may be its primary's (outside this "
+    "stack's mounts, still a /data/ path).",
     why="Chart contract §2 and §5: secretName values are KV-v2 API paths with /data/.",
     fix="Point the values at <kv-mount>/data/<name> and declare the secret with vault.kv.SecretV2.",
 )
@@ -80,6 +86,16 @@ def kv_v2_stack(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]
         for key, path in values.kv_paths().items():
             prop = f"values.{key}.secretName"
             mount = next((m for m in sorted(mounts, key=len, reverse=True) if path.startswith(m + "/")), None)
+            if mount is None and values.is_federation_secondary and key in FEDERATION_SHARED_KV:
+                # The primary's secret, in the primary's stack (declared and checked there): only its form here.
+                if "/data/" not in path.strip("/"):
+                    yield (
+                        release.finding(
+                            prop, path, "not a KV-v2 API path (no /data/)", "use the primary's <kv-mount>/data/<name>"
+                        ),
+                        release.urn,
+                    )
+                continue
             if mount is None:
                 yield (
                     release.finding(prop, path, "not inside a declared KV-v2 mount", "use <kv-mount>/data/<name>"),
@@ -456,7 +472,8 @@ def kv_no_plaintext_readback(view: StackView, config: Mapping[str, Any]) -> Iter
 @stack_rule(
     "KV-GOSSIP-FORMAT",
     checks="The gossip key the chart reads is 32 random bytes, base64: its KV secret is computed from a "
-    "random.RandomBytes(length=32) or random.RandomId(byte_length=32).",
+    "random.RandomBytes(length=32) or random.RandomId(byte_length=32) (a federation secondary's key outside its own "
+    "mounts is its primary's, checked in the primary's stack).",
     why="Consul gossip encryption docs: the key is what `consul keygen` prints (32 bytes, base64).",
     fix="Generate the key with random.RandomBytes(length=32) and store its base64 in the gossip secret.",
 )
@@ -466,6 +483,8 @@ def kv_gossip_format(view: StackView, config: Mapping[str, Any]) -> Iterator[Fin
         path = values.kv_paths().get("global.gossipEncryption")
         if not path:
             continue
+        if values.is_federation_secondary and not any(path.startswith(m + "/") for m in kv2_mounts(view)):
+            continue  # the primary's key, generated and checked in the primary's stack
         secret = next(
             (
                 s

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import types as t
-from .chart import consul_values, is_consul_release, mesh_intermediate_paths, split_issue
+from .chart import ConsulValues, consul_values, is_consul_release, mesh_intermediate_paths, split_issue
 from .documents import (
     REACH,
     duration_seconds,
@@ -642,6 +642,42 @@ def consul_server_exception(domains: list[str]) -> bool:
     return re.fullmatch(rf"{_LABEL}(\.{_LABEL})+", others[0]) is not None
 
 
+def federation_server_roles(view: StackView, values: ConsulValues) -> dict[tuple[str, str], list[str]]:
+    """A WAN-federation primary's server roles for its secondaries: (mount, name) → allowed domains.
+
+    Such a role sits on the mount of the chart's server role, is named ``<server role>-<dc>`` for another datacenter
+    label, and allows exactly the server role's names with this datacenter's ``<dc>.<domain>`` replaced by the
+    secondary's (consul-k8s acceptance/tests/vault/vault_wan_fed_test.go: one server PKI mount, a role per
+    datacenter). Nothing else may borrow the server role's exception.
+    """
+    if not values.is_federation_primary:
+        return {}
+    split = split_issue(values.issue_paths().get("server.serverCert.secretName") or "")
+    if split is None:
+        return {}
+    mount, own_name = split
+    on_mount = [r for r in view.of(t.PKI_ROLE) if norm_path(r.get("backend")) == mount]
+    own = next((r for r in on_mount if str(r.get("name")) == own_name), None)
+    if own is None:
+        return {}
+    own_domains = [str(d) for d in as_list(own.get("allowedDomains"))]
+    datacenter = str(value_at(values.values, "global.datacenter") or "dc1")
+    domain = str(value_at(values.values, "global.domain") or "consul")
+    own_dc = f"{datacenter}.{domain}"
+    if own_dc not in own_domains:
+        return {}
+    found: dict[tuple[str, str], list[str]] = {}
+    for role in on_mount:
+        name = str(role.get("name"))
+        label = name.removeprefix(f"{own_name}-")
+        if label in (name, datacenter) or not re.fullmatch(_LABEL, label):
+            continue
+        expected = [f"{label}.{domain}" if d == own_dc else d for d in own_domains]
+        if [str(d) for d in as_list(role.get("allowedDomains"))] == expected:
+            found[(mount, name)] = expected
+    return found
+
+
 INSECURE_BY_DEFAULT = ("allowLocalhost", "allowIpSans", "allowWildcardCertificates")
 """Role flags that are true when unset (Vault and the provider default them on)."""
 
@@ -693,7 +729,8 @@ def pki_role_hygiene(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
     "PKI-ROLE-HYGIENE",
     part="stack",
     checks="Only the role the Consul chart requests server certificates from (server.serverCert.secretName) may use "
-    "the Consul server role's exception.",
+    "the Consul server role's exception, and in a WAN-federation primary a role per secondary beside it "
+    "(<role>-<dc>, the same names with the secondary's <dc>.<domain>).",
     why="Chart contract §4: the flags are justified for the server role only.",
     fix="Give other roles their own allowed_domains and turn localhost, IP SANs and wildcards off.",
 )
@@ -704,6 +741,7 @@ def pki_role_hygiene_stack(view: StackView, config: Mapping[str, Any]) -> Iterat
         issue = values.issue_paths().get("server.serverCert.secretName")
         if issue and split_issue(issue):
             server_roles.add(split_issue(issue))
+        server_roles.update(federation_server_roles(view, values))
     for role in view.of(t.PKI_ROLE):
         domains = [str(d) for d in as_list(role.get("allowedDomains"))]
         if not consul_server_exception(domains):

@@ -23,7 +23,7 @@ from . import types as t
 from .chart import ConsulValues, consul_values, split_issue
 from .documents import value_at
 from .framework import UNSET, Res, StackView, as_bool, as_list, resource_rule, stack_rule
-from .pki import consul_server_exception
+from .pki import consul_server_exception, federation_server_roles
 from .pki_levels import EXCLUDE_ALL, Level, chain_up, kms_level, levels, vault_level
 
 Finding = tuple[str, str | None]
@@ -181,6 +181,10 @@ class Purposes:
                     for res in _roles_at(view, mount):
                         if str(res.get("name")) == role_name:
                             self.allowed_names[purpose] = [str(d) for d in as_list(res.get("allowedDomains"))]
+            # A federation primary's server chain also issues its secondaries' server names.
+            for domains in federation_server_roles(view, values).values():
+                current = self.allowed_names.get("server", [])
+                self.allowed_names["server"] = [*current, *(d for d in domains if d not in current)]
             if values.root_pki_path:
                 deepest.append((values.root_pki_path, "mesh"))
         self.chart_mounts = {mount for mount, _ in deepest}

@@ -57,13 +57,20 @@ def needs_of(values: ConsulValues) -> list[Need]:
         key = "global.secretsBackend.vault.connectCA"
         needs.extend(
             [
-                ("consulServerRole", f"sys/mounts/{root}", READ, key),
                 ("consulServerRole", f"sys/mounts/{intermediate}", READ, key),
                 ("consulServerRole", f"sys/mounts/{intermediate}/tune", UPDATE, key),
-                ("consulServerRole", f"{root}/root/sign-intermediate", UPDATE, key),
                 ("consulServerRole", f"{intermediate}/intermediate/generate/internal", UPDATE, key),
             ]
         )
+        if not values.is_federation_secondary:
+            # A secondary never signs with the root: the primary's servers sign its CSR (consul
+            # agent/connect/ca/provider_vault.go, agent/consul/leader_connect_ca.go secondaryRequestNewSigningCert).
+            needs.extend(
+                [
+                    ("consulServerRole", f"sys/mounts/{root}", READ, key),
+                    ("consulServerRole", f"{root}/root/sign-intermediate", UPDATE, key),
+                ]
+            )
     return needs
 
 

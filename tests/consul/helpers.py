@@ -15,6 +15,7 @@ import yaml
 from secure_mesh.layout import Layout
 from secure_mesh.offline import program_run as engine
 from secure_mesh.settings import Settings, load_settings
+from secure_mesh.settings.federation import primary_settings
 from tests.harness import PROJECT_DIR, ProgramRun, _collect_mock_outputs, deep_merge, load_stack_config
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
@@ -28,8 +29,9 @@ def stack_settings(stack: str, override: dict[str, Any] | None = None, secrets: 
 
 
 def settings_and_layout(stack: str, override: dict[str, Any] | None = None, secrets: set[str] | None = None):
+    """A stack's settings and layout (a federation secondary's with its primary's settings, as the program has it)."""
     settings = stack_settings(stack, override, secrets)
-    return settings, Layout(settings)
+    return settings, Layout(settings, primary_settings(settings, PROJECT_DIR))
 
 
 class _SnapshotDumper(yaml.SafeDumper):

@@ -18,7 +18,7 @@ from secure_mesh.consul.helm_values import (
 from secure_mesh.layout import Identity, KvSecret
 from tests.consul.helpers import LICENSE, settings_and_layout, snapshot
 
-STACKS = ("dev", "prod", "peer-east", "peer-west", "fed-primary")
+STACKS = ("dev", "prod", "peer-east", "peer-west", "fed-primary", "fed-secondary")
 VAULT = "global.secretsBackend.vault"
 
 
@@ -45,7 +45,6 @@ def test_builder_emits_nothing_beyond_the_snapshot(stack: str) -> None:
     assert extra == [], f"{stack}: keys not in tests/consul/snapshots/{stack}-values.yaml: {extra}"
 
 
-SECONDARY = {"consul": {"primaryDatacenter": "us-east-1", "meshGateway": True}}
 VARIANTS = {
     "dev": ("dev", None, None),
     "prod": ("prod", None, None),
@@ -58,7 +57,7 @@ VARIANTS = {
         },
         LICENSE,
     ),
-    "secondary-dc": ("prod", SECONDARY, {"consulReplicationToken"}),
+    "federation-secondary": ("fed-secondary", None, None),
     "default-auth-mount": ("dev", {"vault": {"kubernetesAuthMount": "kubernetes"}}, None),
     "peering-acceptor": ("peer-east", None, None),
     "peering-dialer": ("peer-west", None, None),
@@ -109,8 +108,6 @@ def test_names_and_vault_paths_come_from_the_layout(stack: str) -> None:
         "server.serverCert.secretName": layout.server_pki_issue_path,
         "global.gossipEncryption.secretName": layout.kv(KvSecret.GOSSIP).data_path,
         "global.gossipEncryption.secretKey": layout.kv(KvSecret.GOSSIP).field,
-        "global.acls.bootstrapToken.secretName": layout.kv(KvSecret.BOOTSTRAP_TOKEN).data_path,
-        "global.acls.bootstrapToken.secretKey": layout.kv(KvSecret.BOOTSTRAP_TOKEN).field,
         f"{VAULT}.connectInject.tlsCert.secretName": layout.webhook_pki_issue_path,
         f"{VAULT}.connectInject.caCert.secretName": layout.webhook_ca_path,
         f"{VAULT}.connectCA.address": settings.vault.address,
@@ -122,6 +119,11 @@ def test_names_and_vault_paths_come_from_the_layout(stack: str) -> None:
         f"{VAULT}.connectInjectRole": layout.auth_role(Identity.CONNECT_INJECTOR),
         f"{VAULT}.consulCARole": layout.auth_role(Identity.CA_READER),
     }
+    # A secondary bootstraps nothing: its server-acl-init logs in with the primary's replication token.
+    token = KvSecret.REPLICATION_TOKEN if layout.is_secondary_datacenter else KvSecret.BOOTSTRAP_TOKEN
+    key = "replicationToken" if token is KvSecret.REPLICATION_TOKEN else "bootstrapToken"
+    expected[f"global.acls.{key}.secretName"] = layout.kv(token).data_path
+    expected[f"global.acls.{key}.secretKey"] = layout.kv(token).field
     for key, value in expected.items():
         assert get_value(values, key) == value, f"{stack}: {key} is {get_value(values, key)!r}, layout says {value!r}"
     assert not get_value(values, f"{VAULT}.connectCA.rootPKIPath").endswith("/")
@@ -239,15 +241,52 @@ def test_enterprise_with_clients_adds_license_partitions_and_client_role() -> No
     assert get_value(values, "client.enabled") is True
 
 
-def test_secondary_datacenter_uses_the_replication_token_and_federates() -> None:
-    settings, layout = settings_and_layout("prod", SECONDARY, {"consulReplicationToken"})
+def test_a_federation_secondary_uses_the_primarys_shared_names_and_federates() -> None:
+    # Chart 2.0.3 with the Vault backend, as consul-k8s acceptance/tests/vault/vault_wan_fed_test.go L421-468 sets a
+    # secondary: no bootstrap token (server-acl-init logs in with the replication token), the primary's gossip key,
+    # server CA and a per-datacenter server role, the shared connect root with this datacenter's own intermediate,
+    # its own auth mount, and k8sAuthMethodHost; primaryGateways comes from the primary's outputs at deploy time.
+    settings, layout = settings_and_layout("fed-secondary")
     values = build_consul_values(settings, layout)
-    assert get_value(values, "global.acls.replicationToken") == {
-        "secretName": layout.kv(KvSecret.REPLICATION_TOKEN).data_path,
-        "secretKey": "token",
+    assert get_value(values, "global.acls") == {
+        "manageSystemACLs": True,
+        "replicationToken": {"secretName": "consul-dc1/kv/data/consul/replication-token", "secretKey": "token"},
     }
-    assert get_value(values, "global.acls.bootstrapToken") is None, "the chart ignores replicationToken beside it"
-    assert get_value(values, "global.federation") == {"enabled": True, "primaryDatacenter": "us-east-1"}
+    assert get_value(values, "global.federation") == {
+        "enabled": True,
+        "primaryDatacenter": "dc1",
+        "primaryGateways": [],
+        "k8sAuthMethodHost": "https://k8s-api.dc2.example.com:6443",
+    }
+    assert get_value(values, "global.gossipEncryption") == {
+        "autoGenerate": False,
+        "secretName": "consul-dc1/kv/data/consul/gossip",
+        "secretKey": "key",
+    }
+    assert get_value(values, "global.tls.caCert") == {"secretName": "consul-dc1/server/pki_int2/cert/ca"}
+    assert get_value(values, "server.serverCert") == {
+        "secretName": "consul-dc1/server/pki_int2/issue/consul-server-dc2"
+    }
+    connect = get_value(values, f"{VAULT}.connectCA")
+    assert (connect["rootPKIPath"], connect["intermediatePKIPath"], connect["authMethodPath"]) == (
+        "consul-dc1/connect/pki_int2",
+        "consul-dc2/connect/pki_consul_dc2",
+        "kubernetes-dc2",
+    )
+    # One connect CA across the federation: its TTLs and key are the primary's.
+    primary_settings_, primary_layout = settings_and_layout("fed-primary")
+    primary_values = build_consul_values(primary_settings_, primary_layout)
+    assert connect["additionalConfig"] == get_value(primary_values, f"{VAULT}.connectCA.additionalConfig")
+    assert get_value(values, "global.acls.createReplicationToken") is None
+
+
+def test_k8s_auth_method_host_defaults_to_vaults_view_of_the_api_server() -> None:
+    settings, layout = settings_and_layout(
+        "fed-secondary", {"topology": {"k8sAuthMethodHost": "https://api.dc2.internal:443"}}
+    )
+    assert get_value(build_consul_values(settings, layout), "global.federation.k8sAuthMethodHost") == (
+        "https://api.dc2.internal:443"
+    )
 
 
 def test_server_quorum_survives_the_disruption_budget() -> None:

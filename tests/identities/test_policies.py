@@ -65,10 +65,9 @@ def test_everything_on_adds_exactly_the_optional_grants() -> None:
                 BOOTSTRAP: R,
                 LICENSE: R,
                 SNAPSHOT: R,
-                REPLICATION: R,
             },
             Identity.CLIENT: {GOSSIP: R, SERVER_CA: R, LICENSE: R},
-            Identity.SERVER_ACL_INIT: {BOOTSTRAP: RU, SERVER_CA: R, REPLICATION: R, PARTITION: R},
+            Identity.SERVER_ACL_INIT: {BOOTSTRAP: RU, SERVER_CA: R, PARTITION: R},
             Identity.CONNECT_INJECTOR: {WEBHOOK_ISSUE: CU, WEBHOOK_CA: R, SERVER_CA: R},
             Identity.CA_READER: {SERVER_CA: R},
             Identity.PARTITION_INIT: {PARTITION: R, SERVER_CA: R},
@@ -101,8 +100,6 @@ def test_everything_on_adds_exactly_the_optional_grants() -> None:
             Identity.SERVER_ACL_INIT,
             {PARTITION: R},
         ),
-        ({"consul": {"primaryDatacenter": "dc0"}}, Identity.SERVER, {REPLICATION: R}),
-        ({"consul": {"primaryDatacenter": "dc0"}}, Identity.SERVER_ACL_INIT, {REPLICATION: R}),
     ],
 )
 def test_each_option_adds_only_its_own_paths(override: dict, identity: Identity, expected: dict) -> None:
@@ -117,6 +114,63 @@ def test_primary_datacenter_equal_to_own_datacenter_is_not_secondary() -> None:
     layout = layout_for("dev", {"consul": {"primaryDatacenter": "dc1"}})
     assert REPLICATION not in identity_policy(layout, Identity.SERVER).paths
     assert REPLICATION not in identity_policy(layout, Identity.SERVER_ACL_INIT).paths
+
+
+def test_a_federation_secondary_reads_the_primarys_shared_paths_and_no_bootstrap_token() -> None:
+    # consul-k8s acceptance/tests/vault/vault_wan_fed_test.go: the secondary's server role reads gossip, the shared
+    # server CA and its issue role, and the replication token; its server-acl-init reads the replication token only
+    # (it logs in with it: server-acl-init/command.go L323-329); no bootstrap token exists in a secondary.
+    layout = layout_for("fed-secondary")
+    policies = {identity: document.paths for identity, document in identity_policies(layout).items()}
+    primary_ca = "consul-dc1/server/pki_int2/cert/ca"
+    replication = "consul-dc1/kv/data/consul/replication-token"
+    assert policies == _with_self(
+        {
+            Identity.SERVER: {
+                "consul-dc1/kv/data/consul/gossip": R,
+                "consul-dc1/server/pki_int2/issue/consul-server-dc2": CU,
+                primary_ca: R,
+                replication: R,
+            },
+            Identity.SERVER_ACL_INIT: {primary_ca: R, replication: R},
+            Identity.CONNECT_INJECTOR: {
+                "consul-dc2/webhook/pki_int1/issue/connect-injector": CU,
+                "consul-dc2/webhook/pki_int1/cert/ca": R,
+                primary_ca: R,
+            },
+            Identity.CA_READER: {primary_ca: R},
+        }
+    )
+    # The primary: its server-acl-init creates the replication token, so it reads it; its servers do not.
+    primary = {identity: document.paths for identity, document in identity_policies(layout_for("fed-primary")).items()}
+    assert primary[Identity.SERVER_ACL_INIT] == {
+        **SELF,
+        "consul-dc1/kv/data/consul/bootstrap-token": RU,
+        primary_ca: R,
+        replication: R,
+    }
+    assert replication not in primary[Identity.SERVER]
+
+
+def test_a_federation_secondarys_mesh_ca_never_touches_the_shared_root() -> None:
+    # In a secondary Consul's Vault provider only generates a CSR in its intermediate mount and sets the certificate
+    # the primary's servers signed (consul agent/connect/ca/provider_vault.go: GenerateRoot refuses outside the
+    # primary; GenerateIntermediateCSR/SetIntermediate use the intermediate path only).
+    secondary = mesh_ca_policy(layout_for("fed-secondary")).paths
+    intermediate = "consul-dc2/connect/pki_consul_dc2"
+    assert secondary == {
+        **SELF,
+        f"sys/mounts/{intermediate}": R,
+        f"sys/mounts/{intermediate}/tune": ["update"],
+        f"{intermediate}/*": ["create", "delete", "list", "read", "update"],
+    }
+    primary = mesh_ca_policy(layout_for("fed-primary")).paths
+    root = "consul-dc1/connect/pki_int2"
+    assert {path: caps for path, caps in primary.items() if path.startswith((root, f"sys/mounts/{root}"))} == {
+        f"sys/mounts/{root}": R,
+        f"{root}/": R,
+        f"{root}/root/sign-intermediate": ["update"],
+    }
 
 
 def test_optional_identities_follow_the_settings() -> None:

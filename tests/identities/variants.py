@@ -7,7 +7,8 @@ from typing import Any
 
 from secure_mesh.layout import Layout
 from secure_mesh.settings import Settings, load_settings
-from tests.harness import ProgramRun, deep_merge, load_stack_config, run_program
+from secure_mesh.settings.federation import primary_settings
+from tests.harness import PROJECT_DIR, ProgramRun, deep_merge, load_stack_config, run_program
 
 LICENSE_TEXT = "02MV4UU43BK5HGYYTOJZWFQMTMNNEWU33JLKYE2V2NLJWVGWDZNFJVGMLLNJMFMVCQKZZE6"
 REPLICATION_TOKEN = "5e2a4a5c-1d2e-4f3a-9b8c-7d6e5f4a3b2c"
@@ -17,26 +18,19 @@ EVERYTHING_ON: dict[str, Any] = {
     "consul": {
         "enterprise": True,
         "clientsEnabled": True,
-        "primaryDatacenter": "dc0",
         "snapshotAgent": {"enabled": True, "interval": "30m", "retain": 48},
         "aclBootstrap": "generated",
-        "meshGateway": True,  # the chart requires mesh gateways for WAN federation
+        "meshGateway": True,
     }
 }
-"""Every optional identity and secret at once: Enterprise, clients, a secondary datacenter, snapshots."""
-EVERYTHING_ON_SECRETS = {"consulLicense": LICENSE_TEXT, "consulReplicationToken": REPLICATION_TOKEN}
+"""Every optional identity and secret at once: Enterprise, clients, mesh gateways, snapshots. (A federation
+secondary is its own stack, ``fed-secondary``: Enterprise partitions and WAN federation exclude each other.)"""
+EVERYTHING_ON_SECRETS = {"consulLicense": LICENSE_TEXT}
 
 
 def secret_keys_for(config: dict[str, Any]) -> frozenset[str]:
-    """The secret config keys a config needs (license for Enterprise, replication token for a secondary DC)."""
-    consul = config.get("consul", {})
-    keys = set()
-    if consul.get("enterprise"):
-        keys.add("consulLicense")
-    primary = consul.get("primaryDatacenter")
-    if primary is not None and primary != consul.get("datacenter", "dc1"):
-        keys.add("consulReplicationToken")
-    return frozenset(keys)
+    """The secret config keys a config needs (the license for Enterprise)."""
+    return frozenset({"consulLicense"} if config.get("consul", {}).get("enterprise") else set())
 
 
 def settings_for(stack: str, override: dict[str, Any] | None = None) -> Settings:
@@ -46,8 +40,9 @@ def settings_for(stack: str, override: dict[str, Any] | None = None) -> Settings
 
 
 def layout_for(stack: str, override: dict[str, Any] | None = None) -> Layout:
-    """The layout of a checked-in stack with an override merged in."""
-    return Layout(settings_for(stack, override))
+    """The layout of a checked-in stack with an override merged in (a federation secondary's with its primary)."""
+    settings = settings_for(stack, override)
+    return Layout(settings, primary_settings(settings, PROJECT_DIR))
 
 
 @cache

@@ -28,6 +28,8 @@ from secure_mesh.layout import (
 )
 from secure_mesh.settings import ChainName
 from secure_mesh.settings.errors import SettingsError
+from secure_mesh.settings.federation import primary_settings
+from tests.harness import PROJECT_DIR
 from tests.identities.variants import settings_for
 from tests.onboarding.stacks import onboarding_config, onboarding_settings
 
@@ -83,6 +85,10 @@ SCALARS = (
     "kv_mount",
     "is_secondary_datacenter",
     "is_federation_primary",
+    "is_federation_secondary",
+    "local_chains",
+    "primary_server_role",
+    "federation_server_domains",
     "kubernetes_auth_path",
     "kubernetes_auth_login_path",
     "mesh_ca_policy_name",
@@ -127,6 +133,10 @@ SCALARS = (
 """Every name-valued attribute of ``Layout`` (test_the_document_lists_every_public_name keeps this complete)."""
 
 LISTED_ELSEWHERE = {
+    "federation_primary",
+    "secondary_server_role",
+    "secondary_server_domains",
+    "consul_kv_secrets",
     "root_mount",
     "chain_mounts",
     "issuing_mount",
@@ -157,6 +167,12 @@ def document(layout: Layout) -> dict[str, Any]:
     doc["issuing_mount"] = {c.value: layout.issuing_mount(c).path for c in ChainName}
     doc["all_pki_mounts"] = [_mount(layout, m) for m in layout.all_pki_mounts]
     doc["kv_secrets"] = [s.value for s in layout.kv_secrets]
+    doc["consul_kv_secrets"] = [s.value for s in layout.consul_kv_secrets]
+    doc["federation_primary"] = layout.primary.datacenter if layout.primary is not None else None
+    doc["secondary_servers"] = {
+        dc: {"role": layout.secondary_server_role(dc), "domains": layout.secondary_server_domains(dc)}
+        for dc in layout.settings.topology.secondaries
+    }
     doc["kv"] = {s.value: _kv(layout.kv(s)) for s in KvSecret}
     doc["identities"] = [i.value for i in layout.identities]
     doc["per_identity"] = {
@@ -191,7 +207,6 @@ VARIANT: dict[str, Any] = {
     "kubernetes": {"consulNamespace": "mesh-system"},
     "consul": {
         "datacenter": "dc-east-2",
-        "primaryDatacenter": "dc-west-1",
         "enterprise": True,
         "clientsEnabled": True,
         "meshGateway": True,
@@ -202,7 +217,8 @@ VARIANT: dict[str, Any] = {
     "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"},
 }
 """Every setting that changes a derived name at once: a Vault namespace, a nested prefix with ``_``, an
-auth mount and audit path, a secondary datacenter with a dashed name, Enterprise, clients and snapshots."""
+auth mount and audit path, a datacenter with a dashed name, Enterprise, clients and snapshots. (A federation
+secondary is ``fed-secondary.json``: Enterprise and WAN federation exclude each other.)"""
 
 ENTERPRISE_SNAPSHOTS: dict[str, Any] = {
     "consul": {"enterprise": True, "snapshotAgent": {"enabled": True, "interval": "30m", "retain": 48}},
@@ -236,6 +252,27 @@ def test_dev_stack_with_its_apps_names_everything_as_expected() -> None:
 def test_every_derived_name_follows_namespace_prefix_datacenter_and_release() -> None:
     expected = json.loads((EXPECTED / "variant.json").read_text())
     assert as_json(document(Layout(settings_for("dev", VARIANT)))) == expected
+
+
+@pytest.mark.parametrize("stack", ["fed-primary", "fed-secondary"])
+def test_a_federation_names_what_it_shares_once_in_the_primary(stack: str) -> None:
+    # The secondary's gossip key, replication token, server CA, server role and connect root are the primary's
+    # names (computed from Pulumi.fed-primary.yaml); its gateway and webhook chains, KV mount, intermediate path and
+    # auth mount are its own. The primary's server chain holds the secondary's role and permits its names.
+    settings = settings_for(stack)
+    layout = Layout(settings, primary_settings(settings, PROJECT_DIR))
+    expected = json.loads((EXPECTED / f"{stack}.json").read_text())
+    assert as_json(document(layout)) == expected
+
+
+def test_a_secondary_layout_without_its_primary_says_how_to_build_it() -> None:
+    layout = Layout(settings_for("fed-secondary"))
+    assert layout.is_federation_secondary and layout.primary is None
+    with pytest.raises(ValueError, match=r"needs its primary's settings: Layout\(settings, primary\)"):
+        _ = layout.server_ca_path
+    # What is its own needs no primary.
+    assert layout.local_chains == (ChainName.GATEWAY, ChainName.WEBHOOK)
+    assert layout.kv_mount == "consul-dc2/kv" and layout.chain_mounts(ChainName.SERVER) == ()
 
 
 def test_root_outside_vault_leaves_only_the_intermediate_mounts() -> None:
@@ -310,6 +347,7 @@ def test_truncate_name_defaults_to_63() -> None:
         ("dev", {}, False, False, ["gossip", "bootstrap-token"]),
         ("dev", {"consul": {"primaryDatacenter": "dc1"}}, False, False, ["gossip", "bootstrap-token"]),
         ("fed-primary", {}, False, True, ["gossip", "bootstrap-token", "replication-token"]),
+        ("fed-secondary", {}, True, False, []),
         (
             "dev",
             ENTERPRISE_SNAPSHOTS,

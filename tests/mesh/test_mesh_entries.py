@@ -207,26 +207,33 @@ def test_no_consul_provider_where_nothing_talks_to_consuls_api(dev_run: ProgramR
 
 # ------------------------------------------------------------------------- WAN-federation secondaries
 
-SECONDARY = {"consul": {"primaryDatacenter": "dc0", "meshGateway": True}}
-REPLICATION = {"consulReplicationToken": "00000000-0000-4000-8000-000000000000"}
-
-
 @pytest.mark.parametrize("rendering", ["crds", "config-entries"])
 def test_a_secondary_datacenter_leaves_the_mesh_wide_entries_to_the_primary(rendering: str) -> None:
     # Consul forwards config entry writes to the primary datacenter and replicates them back
-    # (agent/consul/config_endpoint.go Apply/Delete): a secondary's stack owning them would delete them for the
-    # whole federation on destroy.
-    extra = SECONDARY if rendering == "crds" else deep_merge(SECONDARY, CONFIG_ENTRIES)
-    run = run_program(deep_merge(load_stack_config("dev"), extra), secrets=REPLICATION, stack="dev")
-    assert run.of_type(CRD_MESH) == [] and run.of_type(CRD_PROXY_DEFAULTS) == [] and run.of_type(CONFIG_ENTRY) == []
+    # (agent/consul/config_endpoint.go Apply/Delete), and consul-k8s refuses an entry "managed in different
+    # datacenter" (control-plane/controllers/configentries/configentry_controller.go): the mesh entry, the global
+    # proxy-defaults and the `*` default deny belong to the primary's stack alone (it has all three); the secondary
+    # writes only its own services' defaults and intentions (its services are disjoint from the primary's).
+    extra = {} if rendering == "crds" else CONFIG_ENTRIES
+    run = run_program(deep_merge(load_stack_config("fed-secondary"), extra), stack="fed-secondary")
+    assert run.of_type(CRD_MESH) == [] and run.of_type(CRD_PROXY_DEFAULTS) == []
     release = _release(run).urn
     if rendering == "crds":
         defaults = {r.inputs["metadata"]["name"]: r for r in run.of_type(CRD_DEFAULTS)}
         intentions = {r.inputs["spec"]["destination"]["name"]: r for r in run.of_type(CRD_INTENTIONS)}
+        kinds = {r.inputs["kind"] for r in run.of_type(CONFIG_ENTRY)}
+        assert kinds == set(), kinds
     else:
         defaults = {r.inputs["name"]: r for r in run.of_type(ENTRY_DEFAULTS)}
         intentions = {r.inputs["name"]: r for r in run.of_type(ENTRY_INTENTIONS)}
+        assert {r.inputs["kind"] for r in run.of_type(CONFIG_ENTRY)} == set(), "no mesh or proxy-defaults entry"
+    assert sorted(defaults) == ["ratings", "reviews"]
+    assert sorted(intentions) == ["ratings"], "no `*` entry: the primary's default deny is the federation's"
     assert all(set(r.dependencies) == {release} for r in defaults.values())
-    for destination, resource in intentions.items():
-        expected = {release} if destination == "*" else {release, defaults[destination].urn}
-        assert set(resource.dependencies) == expected, destination
+    assert set(intentions["ratings"].dependencies) == {release, defaults["ratings"].urn}
+    primary = run_program(deep_merge(load_stack_config("fed-primary"), extra), stack="fed-primary")
+    if rendering == "crds":
+        wildcard = [r for r in primary.of_type(CRD_INTENTIONS) if r.inputs["spec"]["destination"]["name"] == "*"]
+    else:
+        wildcard = [r for r in primary.of_type(ENTRY_INTENTIONS) if r.inputs["name"] == "*"]
+    assert len(wildcard) == 1, "the primary owns the federation's default deny"

@@ -223,9 +223,9 @@ def test_each_entry_waits_for_what_consul_checks_it_against(
 
 def test_a_secondary_writes_no_mesh_wide_entries() -> None:
     run, _ = _build(wire=False, owns_mesh_entries=False)
+    # The `*` default deny is mesh-wide too: the primary's replicates (the graph still needs it to validate).
     assert sorted(_mine(run)) == [
-        "mesh-api-defaults", "mesh-api-intentions", "mesh-db-defaults", "mesh-db-intentions", "mesh-default-deny",
-        "mesh-web-defaults",
+        "mesh-api-defaults", "mesh-api-intentions", "mesh-db-defaults", "mesh-db-intentions", "mesh-web-defaults",
     ]
     assert _deps(run, "mesh-api-defaults") == {RELEASE}
     assert _deps(run, "mesh-api-intentions") == {RELEASE, "mesh-api-defaults"}

@@ -20,13 +20,15 @@ import pytest
 
 from secure_mesh.layout import Layout
 from secure_mesh.pki.plan import build_plan
+from secure_mesh.settings.federation import primary_settings
+from tests.harness import PROJECT_DIR
 from tests.identities.variants import settings_for
 
 EXPECTED = Path(__file__).parent / "expected"
 
 VARIANT: dict[str, Any] = {
     "vault": {"namespace": "admin/team-a", "mountPrefix": "platform/mesh_ca"},
-    "consul": {"datacenter": "dc-east-2", "primaryDatacenter": "dc-west-1", "clientsEnabled": True},
+    "consul": {"datacenter": "dc-east-2", "clientsEnabled": True},
     "pki": {"keyType": "rsa", "keyBits": 4096, "organization": "Example Corp"},
 }
 """Settings that change derived PKI values: the namespace in every AIA/CRL URL, the prefix in every mount, the
@@ -36,6 +38,10 @@ STACKS: dict[str, tuple[str, dict[str, Any]]] = {
     "dev": ("dev", {}),
     "variant": ("dev", VARIANT),
     "prod": ("prod", {}),
+    # A federation: the primary's server chain permits and issues its secondary's names; the secondary holds only
+    # its gateway and webhook chains (its server role and connect root are the primary's).
+    "fed-primary": ("fed-primary", {}),
+    "fed-secondary": ("fed-secondary", {}),
 }
 
 
@@ -55,7 +61,7 @@ def plain(value: Any) -> Any:
 def plan_document(stack: str, override: dict[str, Any]) -> dict[str, Any]:
     """The whole plan of a stack, plus what its methods and properties answer."""
     settings = settings_for(stack, override)
-    plan = build_plan(settings, Layout(settings))
+    plan = build_plan(settings, Layout(settings, primary_settings(settings, PROJECT_DIR)))
     document = plain(plan)
     document["mounts"] = [m.path for m in plan.mounts]
     document["role_resource_args"] = [role.resource_args() for role in plan.roles]

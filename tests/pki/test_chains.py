@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import stack_run
 from tests.harness import ProgramRun, deep_merge, layout_of_run, load_stack_config, run_program
 
 from .helpers import (
@@ -163,7 +164,10 @@ def test_dev_root_is_internal_alone_in_its_mount_and_only_signs_level_1(dev_run:
 def test_keys_are_generated_inside_vault_with_the_chain_key_type(any_stack: ProgramRun) -> None:
     csrs = any_stack.of_type(CSR)
     dev = bool(any_stack.of_type(ROOT_CERT))
-    assert len(csrs) == (6 if dev else 7), "one CSR per Vault-held intermediate (dev's gateway chain has 1 level)"
+    layout = layout_of_run(any_stack)
+    levels = sum(len(layout.chain_mounts(chain)) for chain in layout.local_chains)
+    assert levels == (2 if layout.is_federation_secondary else 6 if dev else 7)  # a secondary: gateway, webhook
+    assert len(csrs) == levels, "one CSR per Vault-held intermediate"
     expected = ("ec", 256) if dev else ("ec", 384)
     for csr in csrs:
         assert csr.inputs["type"] == "internal", csr.name
@@ -287,13 +291,20 @@ def test_prod_level_1_is_signed_through_kms_and_deeper_levels_in_vault(prod_run:
 
 def test_roles_sit_only_on_the_deepest_mount_of_server_gateway_and_webhook(any_stack: ProgramRun) -> None:
     roles = {r.inputs["name"]: r.inputs["backend"] for r in any_stack.of_type(ROLE) if r.name.startswith(PKI_PREFIX)}
-    prefix = layout_of_run(any_stack).mount_prefix
+    layout = layout_of_run(any_stack)
+    prefix = layout.mount_prefix
     gateway_deepest = f"{prefix}/gateway/pki_int1" if any_stack.of_type(ROOT_CERT) else f"{prefix}/gateway/pki_int2"
-    assert roles == {
+    expected = {
         "consul-server": f"{prefix}/server/pki_int2",
         "api-gateway": gateway_deepest,
         "connect-injector": f"{prefix}/webhook/pki_int1",
     }
+    if layout.is_federation_primary:  # one server role per secondary, on the same mount
+        secondaries = layout.settings.topology.secondaries
+        expected.update({f"consul-server-{dc}": f"{prefix}/server/pki_int2" for dc in secondaries})
+    if layout.is_federation_secondary:  # its servers use the role the primary keeps for it
+        del expected["consul-server"]
+    assert roles == expected
     assert not any(b.startswith(f"{prefix}/connect/") or b == f"{prefix}/pki_root" for b in roles.values())
 
 
@@ -355,6 +366,21 @@ def test_the_server_role_inputs_are_all_explicit_and_scoped(dev_run: ProgramRun)
         "extKeyUsages": [],
         "organizations": ["secure-mesh dev"],
     }
+
+
+def test_a_federation_primary_keeps_a_server_role_per_secondary_and_permits_its_names() -> None:
+    # One server CA for the federation (servers verify server.<dc>.<domain> across datacenters; consul-k8s
+    # acceptance/tests/vault/vault_wan_fed_test.go issues dc2's certificates from dc1's mount with a dc2 role).
+    run = stack_run("fed-primary")
+    own = run.one(ROLE, f"{PKI_PREFIX}-server-role").inputs
+    secondary = run.one(ROLE, f"{PKI_PREFIX}-server-role-consul-server-dc2").inputs
+    names = ["consul-consul-server", "consul-consul-server.consul", "consul-consul-server.consul.svc"]
+    assert own["allowedDomains"] == ["dc1.consul", *names]
+    assert secondary == {**own, "name": "consul-server-dc2", "allowedDomains": ["dc2.consul", *names]}
+    for level in ("server-l1", "server-l2"):
+        sign = run.one(SIGN, f"{PKI_PREFIX}-{level}-signed").inputs
+        assert sign["permittedDnsDomains"] == ["dc1.consul", *names, "dc2.consul", "localhost"], level
+    assert run.outputs["secondaryServerIssuePaths"] == {"dc2": "consul-dc1/server/pki_int2/issue/consul-server-dc2"}
 
 
 def test_gateway_role_allows_only_its_domains(dev_run: ProgramRun) -> None:

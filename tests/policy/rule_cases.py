@@ -130,6 +130,15 @@ SCOPED = {"useCsrCommonName": False, "useCsrSans": False}
 """What ``good_role`` needs to pass PKI-ROLE-HYGIENE (scope)."""
 CONSUL_TOKEN = "0b5f1a7e-3c3d-4a56-9e0f-1d2c3b4a5f6e"
 REPLICATION_UUID = "5e2a4a5c-1d2e-4f3a-9b8c-7d6e5f4a3b2c"
+FEDERATED_SERVER_NAMES = ["consul-consul-server", "consul-consul-server.consul", "consul-consul-server.consul.svc"]
+"""The server Service's names every datacenter of the example federation shares (same fullname and namespace)."""
+DEFAULT_DENY_CRD = {
+    "apiVersion": "consul.hashicorp.com/v1alpha1",
+    "kind": "ServiceIntentions",
+    "metadata": {"namespace": "consul", "name": "default-deny"},
+    "spec": {"destination": {"name": "*"}, "sources": [{"action": "deny", "name": "*"}]},
+}
+"""The primary's default deny, as the program renders it."""
 
 
 def _extend(subjects: list[Subject], name: str, key: str, *more: Any) -> list[Subject]:
@@ -2113,6 +2122,69 @@ TWINS: list[Twin] = [
         _csi_listener({"namespace": "consul"}, [SYNCED], {"namespace": "apps"}, [_tls(IN_CONSUL)]),
         _csi_listener({"namespace": "consul"}, [SYNCED], {"namespace": "consul"}, [_tls(IN_APPS)]),
         blame="api-gateway",
+    ),
+    # ---------------------------------------------------------------- WAN federation (fed-primary, fed-secondary)
+    weaker(
+        # a per-secondary server role must carry exactly the server role's names with its own datacenter's
+        "pki-role-hygiene-stack",
+        "federation-role-with-another-datacenters-names",
+        lambda s: set_props(
+            s,
+            f"{P}-server-role-consul-server-dc2",
+            allowedDomains=["dc3.consul", *FEDERATED_SERVER_NAMES],
+        ),
+        blame=f"{P}-server-role-consul-server-dc2",
+        stack="fed-primary",
+    ),
+    weaker(
+        # the primary's server chain may permit a secondary's names only beside that secondary's role
+        "pki-name-constraints-chain",
+        "federation-names-without-the-secondarys-role",
+        lambda s: drop(s, f"{P}-server-role-consul-server-dc2"),
+        blame=f"{P}-server-l",  # both levels (l1 and l2) carry the chain's constraints
+        stack="fed-primary",
+    ),
+    weaker(
+        # the primary's default deny is the federation's: a second owner is refused by consul-k8s
+        "int-default-deny",
+        "a-federation-secondary-declaring-the-default-deny",
+        lambda s: add(s, t.CRD_SERVICE_INTENTIONS, "secure-mesh-intentions-default-deny", DEFAULT_DENY_CRD),
+        blame="secure-mesh-intentions-default-deny",
+        stack="fed-secondary",
+    ),
+    weaker(
+        # the primary's gossip key, named without /data/
+        "kv-v2-stack",
+        "a-secondarys-shared-key-without-data",
+        lambda s: set_value(s, "global.gossipEncryption.secretName", "consul-dc1/kv/consul/gossip"),
+        blame="secure-mesh-consul-release",
+        stack="fed-secondary",
+    ),
+    weaker(
+        # a key in the secondary's own mount is its own: it must be declared (and random) here
+        "kv-gossip-format",
+        "a-secondarys-gossip-key-in-its-own-mount",
+        lambda s: set_value(s, "global.gossipEncryption.secretName", "consul-dc2/kv/data/consul/gossip"),
+        blame="secure-mesh-consul-release",
+        stack="fed-secondary",
+    ),
+    weaker(
+        # only a root outside the stack is the primary's; the secondary's own root mount is still a root
+        "csl-vault-ca-stack",
+        "a-secondary-signing-with-its-own-root",
+        lambda s: set_value(s, "global.secretsBackend.vault.connectCA.rootPKIPath", "consul-dc2/pki_root"),
+        blame="secure-mesh-consul-release",
+        stack="fed-secondary",
+    ),
+    weaker(
+        # a secondary's CA provider still tunes its own intermediate mount
+        "pol-least-granted",
+        "a-secondary-without-its-intermediates-tune",
+        lambda s: edit_policy(
+            s, POLICY.format("mesh-ca"), remove=("sys/mounts/consul-dc2/connect/pki_consul_dc2/tune",)
+        ),
+        blame=ROLE.format("server"),
+        stack="fed-secondary",
     ),
 ]
 """Further cases, in catalogue order by module; ``policy:id`` keys are unique."""

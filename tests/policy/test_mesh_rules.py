@@ -366,10 +366,11 @@ def test_l7_intentions_must_be_ordered_after_their_destination_defaults(
 
 
 def test_a_secondary_datacenter_stack_passes_without_mesh_entries_and_is_caught_with_them() -> None:
-    config = deep_merge(load_stack_config("dev"), {"consul": {"primaryDatacenter": "dc0", "meshGateway": True}})
-    run = run_program(config, secrets={"consulReplicationToken": "00000000-0000-4000-8000-000000000000"}, stack="dev")
-    subjects = from_run(run.resources)
-    rules = [RULES[p] for p in [*MESH_RULES, "mesh-entry", "mesh-tproxy", "csl-bootstrap-token", "int-order"]]
+    subjects = from_run(stack_run("fed-secondary").resources)
+    rules = [
+        RULES[p]
+        for p in [*MESH_RULES, "mesh-entry", "mesh-tproxy", "csl-bootstrap-token", "int-order", "int-default-deny"]
+    ]
     violations, unknowns = run_rules(subjects, rules)
     assert violations == [] and unknowns == []
     # The primary's entry declared again from the secondary: a second owner for a federation-wide entry.

@@ -15,7 +15,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from secure_mesh.outputs import STACK_OUTPUTS, stack_outputs_markdown
 from secure_mesh.settings.vault_ca_file import OFFLINE_PLACEHOLDER_PEM
 from tests.conftest import stack_run
-from tests.harness import PROJECT_DIR, ProgramRun, RecordingMonitor, _reset_runtime, load_stack_config
+from tests.harness import PROJECT_DIR, ProgramRun, RecordingMonitor, _reset_runtime, layout_of_run, load_stack_config
 from tests.mocks.identities import OUTPUTS as IDENTITY_OUTPUTS
 
 CONTRACT_FILE = Path(__file__).with_name("stack_outputs_contract.json")
@@ -44,9 +44,12 @@ def test_every_stack_exports_exactly_the_contract_with_its_types(any_stack: Prog
 
 def test_outputs_carry_no_generated_secret(any_stack: ProgramRun) -> None:
     exported = json.dumps(any_stack.outputs)
+    # A federation secondary generates no secret of its own: it must not export its primary's either.
+    holders = [any_stack, stack_run("fed-primary")] if layout_of_run(any_stack).is_federation_secondary else [any_stack]
     secrets = [
         value
-        for resource in any_stack.resources
+        for run in holders
+        for resource in run.resources
         for key, value in resource.inputs.items()
         if key in resource.secret_inputs and isinstance(value, str) and len(value) >= 8
     ]

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import stack_run
 from tests.harness import ProgramRun, RegisteredResource, layout_of_run
-from tests.identities.variants import LICENSE_TEXT, REPLICATION_TOKEN, everything_run
+from tests.identities.variants import LICENSE_TEXT, everything_run
 from tests.mocks.identities import mock_random_bytes
 
 COMPONENT = "secure-mesh:index:ConsulSecrets"
@@ -57,11 +58,13 @@ def test_the_snapshot_agent_config_is_stored_when_enabled(prod_run: ProgramRun) 
 
 def test_every_secret_is_a_secret_input_kept_on_delete(any_stack: ProgramRun) -> None:
     backend = any_stack.one(BACKEND, "secure-mesh-secrets-kv-config")
-    for name, resource in {**_secrets(any_stack), **_secrets(everything_run())}.items():
-        assert "dataJson" in resource.secret_inputs, f"{resource.name}: data_json must be a Pulumi secret"
-        assert resource.inputs["mount"] == "consul/kv", resource.name
-        assert resource.inputs["deleteAllVersions"] is False, f"{resource.name} must keep its history on delete"
-        assert name.startswith("consul/"), resource.name
+    # everything-on is the dev stack's settings (mount prefix `consul`).
+    for run, kv_mount in ((any_stack, layout_of_run(any_stack).kv_mount), (everything_run(), "consul/kv")):
+        for name, resource in _secrets(run).items():
+            assert "dataJson" in resource.secret_inputs, f"{resource.name}: data_json must be a Pulumi secret"
+            assert resource.inputs["mount"] == kv_mount, resource.name
+            assert resource.inputs["deleteAllVersions"] is False, f"{resource.name} must keep its history on delete"
+            assert name.startswith("consul/"), resource.name
     for resource in _secrets(any_stack).values():
         assert backend.urn in resource.dependencies, f"{resource.name} must wait for the KV config"
 
@@ -100,10 +103,19 @@ def test_generated_tokens_are_uuids_from_random_bytes() -> None:
     assert not run.of_type("random:index/randomUuid:RandomUuid"), "a RandomUuid's id is its value: never use it"
 
 
-def test_license_and_replication_token_come_from_secret_config() -> None:
+def test_the_license_comes_from_secret_config() -> None:
     secrets = _secrets(everything_run())
     assert _data(secrets["consul/license"]) == {"license": LICENSE_TEXT}
-    assert _data(secrets["consul/replication-token"]) == {"token": REPLICATION_TOKEN}
+    assert "consul/replication-token" not in secrets, "only a federation primary holds a replication token"
+
+
+def test_a_federation_secondary_holds_no_consul_secret_of_its_own() -> None:
+    # It reads the primary's gossip key and replication token (the WAN pool has one key; the primary's
+    # server-acl-init created the token) and bootstraps no ACLs: its KV mount is for its apps only.
+    run = stack_run("fed-secondary")
+    assert _secrets(run) == {}
+    assert not [r.name for r in run.of_type(RANDOM) if r.parent == run.one(COMPONENT).urn]
+    assert run.one(MOUNT, "secure-mesh-secrets-kv").inputs["path"] == "consul-dc2/kv"
 
 
 @pytest.mark.parametrize("run_name", ["dev", "everything-on"])
@@ -139,7 +151,9 @@ def test_consul_release_waits_for_every_secret(dev_run: ProgramRun) -> None:
 
 def test_children_are_parented_and_use_explicit_providers(any_stack: ProgramRun) -> None:
     children = any_stack.children_of(any_stack.one(COMPONENT))
-    assert {r.type for r in children} >= {MOUNT, BACKEND, SECRET, RANDOM}
+    # A federation secondary holds no Consul secret (test_a_federation_secondary_holds_no_consul_secret_of_its_own).
+    held = {MOUNT, BACKEND} if layout_of_run(any_stack).is_federation_secondary else {MOUNT, BACKEND, SECRET, RANDOM}
+    assert {r.type for r in children} >= held
     for child in children:
         assert child.name.startswith("secure-mesh-secrets-"), child.name
         provider = child.type.split(":", 1)[0]

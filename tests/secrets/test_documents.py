@@ -58,7 +58,7 @@ def test_snapshot_agent_config_follows_the_settings() -> None:
         ("dev", EVERYTHING_ON, {"interval": "30m", "retain": 48}),
     ):
         layout = layout_for(stack, override)
-        agent = secrets_args(layout.settings, layout, license="lic", replication_token="tok").snapshot_agent
+        agent = secrets_args(layout.settings, layout, license="lic").snapshot_agent
         assert agent is not None
         assert json.loads(snapshot_agent_config(agent.interval, agent.retain)) == {
             "snapshot_agent": {"snapshot": expected}
@@ -81,35 +81,38 @@ def test_kv_mount_keeps_history() -> None:
             (
                 KvSecret.GOSSIP,
                 KvSecret.BOOTSTRAP_TOKEN,
-                KvSecret.REPLICATION_TOKEN,
                 KvSecret.PARTITION_TOKEN,
                 KvSecret.LICENSE,
                 KvSecret.SNAPSHOT_AGENT,
             ),
         ),
         ("dev", {"consul": {"primaryDatacenter": "dc1"}}, (KvSecret.GOSSIP, KvSecret.BOOTSTRAP_TOKEN)),
+        ("fed-primary", None, (KvSecret.GOSSIP, KvSecret.BOOTSTRAP_TOKEN, KvSecret.REPLICATION_TOKEN)),
+        # A secondary reads the primary's gossip key and replication token and bootstraps nothing.
+        ("fed-secondary", None, ()),
     ],
 )
 def test_which_secrets_a_stack_holds(stack: str, override: dict | None, expected: tuple[KvSecret, ...]) -> None:
     assert layout_for(stack, override).kv_secrets == expected
 
 
-def test_secondary_datacenter_requires_the_replication_token_secret() -> None:
+def test_the_older_secondary_switch_and_its_secret_are_refused_with_the_way_forward() -> None:
+    # consul.primaryDatacenter + consulReplicationToken made a "secondary" with its own gossip key, server CA and
+    # connect root, which cannot federate; the settings now point to topology.mode 'federation-secondary'.
     config = deep_merge(load_stack_config("dev"), {"consul": {"primaryDatacenter": "dc0"}})
-    with pytest.raises(SettingsError, match=r"consulReplicationToken.*is required as a secret"):
-        load_settings(config)
-    assert load_settings(config, frozenset({"consulReplicationToken"})).consul.primary_datacenter == "dc0"
-
-
-def test_replication_token_is_rejected_outside_a_secondary_datacenter() -> None:
-    with pytest.raises(SettingsError, match=r"consulReplicationToken.*not a secondary datacenter"):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config, frozenset({"consulReplicationToken"}))
+    assert caught.value.paths == ["consul.primaryDatacenter", "consulReplicationToken"]
+    assert "topology.mode 'federation-secondary' with topology.primaryStack" in caught.value.problems[0].message
+    assert "is no longer read" in caught.value.problems[1].message
+    assert "pulumi config rm secure-mesh:consulReplicationToken" in caught.value.problems[1].message
+    with pytest.raises(SettingsError) as alone:
         load_settings(load_stack_config("dev"), frozenset({"consulReplicationToken"}))
+    assert alone.value.paths == ["consulReplicationToken"]
 
 
 def test_the_composition_refuses_a_missing_secret_config_value_naming_its_key() -> None:
-    layout = layout_for("dev", EVERYTHING_ON)  # Enterprise, in a secondary datacenter
-    assert secrets_args(layout.settings, layout, license="lic", replication_token="tok").license == "lic"
+    layout = layout_for("dev", EVERYTHING_ON)  # Enterprise
+    assert secrets_args(layout.settings, layout, license="lic").license == "lic"
     with pytest.raises(ValueError, match="Consul Enterprise needs the consulLicense secret"):
-        secrets_args(layout.settings, layout, license=None, replication_token="tok")
-    with pytest.raises(ValueError, match="a secondary datacenter needs the consulReplicationToken secret"):
-        secrets_args(layout.settings, layout, license="lic", replication_token=None)
+        secrets_args(layout.settings, layout, license=None)

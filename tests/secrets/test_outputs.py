@@ -13,7 +13,7 @@ from secure_mesh.identities.component import VaultIdentities, reviewer_jwt_from_
 from secure_mesh.layout import KvSecret
 from secure_mesh.secrets.component import ConsulSecrets
 from tests.harness import PROJECT, ProgramMocks, _collect_mock_outputs, _resolve
-from tests.identities.variants import EVERYTHING_ON, LICENSE_TEXT, REPLICATION_TOKEN, layout_for
+from tests.identities.variants import EVERYTHING_ON, LICENSE_TEXT, layout_for
 
 
 def _build(override: dict[str, Any] | None) -> tuple[ConsulSecrets, VaultIdentities]:
@@ -21,12 +21,7 @@ def _build(override: dict[str, Any] | None) -> tuple[ConsulSecrets, VaultIdentit
     layout = layout_for("dev", override)
     secrets = ConsulSecrets(
         "t-secrets",
-        secrets_args(
-            layout.settings,
-            layout,
-            license=pulumi.Output.secret(LICENSE_TEXT),
-            replication_token=pulumi.Output.secret(REPLICATION_TOKEN),
-        ),
+        secrets_args(layout.settings, layout, license=pulumi.Output.secret(LICENSE_TEXT)),
     )
     identities = VaultIdentities("t-identities", identities_args(layout.settings, layout))
     return secrets, identities
@@ -43,6 +38,7 @@ def test_generated_values_are_secret_outputs() -> None:
         value, secret = _resolve(output)
         assert secret, f"{label} must be a secret Output"
         assert value, label
+    assert secrets.gossip_key is not None
     gossip, _ = _resolve(secrets.gossip_key)
     assert len(base64.b64decode(gossip)) == 32
 
@@ -58,7 +54,6 @@ def test_helm_paths_and_role_names() -> None:
     assert secrets.helm_paths == {
         KvSecret.GOSSIP: "consul/kv/data/consul/gossip",
         KvSecret.BOOTSTRAP_TOKEN: "consul/kv/data/consul/bootstrap-token",
-        KvSecret.REPLICATION_TOKEN: "consul/kv/data/consul/replication-token",
         KvSecret.PARTITION_TOKEN: "consul/kv/data/consul/partition-token",
         KvSecret.LICENSE: "consul/kv/data/consul/license",
         KvSecret.SNAPSHOT_AGENT: "consul/kv/data/consul/snapshot-agent",

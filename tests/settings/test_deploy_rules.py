@@ -727,20 +727,20 @@ def test_under_the_engine_the_secret_key_list_decides(
     from secure_mesh.program import current_stack_config
 
     config = {f"secure-mesh:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in DEV.items()}
-    config["secure-mesh:consulReplicationToken"] = "5b2c8f7e-3d7a-4c3e-9a52-0b0f2f1c9e11"
-    secret_keys = ["secure-mesh:consulReplicationToken"] if marked_secret else []
+    config["secure-mesh:consulLicense"] = "02MV4UU43BK5HGYYTOJZWFQMTMNNEWU33JLKYE2V2NLJWVGWDZNFJVGMLLNJMFMVCQKZZE6"
+    secret_keys = ["secure-mesh:consulLicense"] if marked_secret else []
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
     monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(secret_keys))
     runtime_config.set_all_config({}, [])
     plain, secrets = current_stack_config()
-    assert ("consulReplicationToken" in plain) is refused
-    assert ("consulReplicationToken" in secrets) is not refused
+    assert ("consulLicense" in plain) is refused
+    assert ("consulLicense" in secrets) is not refused
     problems = problems_of(plain, secrets)
     if refused:
-        assert problems["consulReplicationToken"].startswith("is given in plain text, but it is a secret")
+        assert problems["consulLicense"].startswith("is given in plain text, but it is a secret")
     else:
-        # accepted as a secret; refused only because this is not a secondary datacenter
-        assert problems["consulReplicationToken"].startswith("is set but this is not a secondary datacenter")
+        # accepted as a secret; refused only because the dev stack is not Consul Enterprise
+        assert problems["consulLicense"].startswith("is set but consul.enterprise is false")
 
 
 @pytest.mark.parametrize(

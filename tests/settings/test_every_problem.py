@@ -91,7 +91,11 @@ def _secret(*keys: str) -> frozenset[str]:
 
 
 PEER = {"name": "north", "role": "dialer", "stack": "acme/secure-mesh/peer-north"}
-PROD_FEDERATION = {"consul.meshGateway": True, "topology.mode": "federation-primary"}
+PROD_FEDERATION = {
+    "consul.meshGateway": True,
+    "topology.mode": "federation-primary",
+    "vault.mountPrefix": "consul-prod",
+}
 PROD_PEERING = {
     "consul.meshGateway": True,
     "consul.address": "https://localhost:8501",
@@ -120,13 +124,55 @@ CASES: dict[str, Case] = {
     "federation primary with one gateway outside prod": Case(
         "fed-primary", {"topology.peers": [PEER]}, variant={"topology.meshGatewayReplicas": 1}
     ),
+    "federation primary with the default mount prefix": Case("fed-primary", {"vault.mountPrefix": "consul"}),
+    "federation primary listing itself and a secondary twice": Case(
+        "fed-primary", {"topology.secondaries": ["dc2", "dc1", "dc2"]}
+    ),
+    # ---- topology_rules.py: federation keys outside their mode
+    "federation keys in a standalone stack": Case(
+        "dev",
+        {
+            "topology.secondaries": ["dc2"],
+            "topology.primaryStack": "acme/secure-mesh/fed-primary",
+            "topology.k8sAuthMethodHost": "https://k8s-api.dc1.example.com:6443",
+        },
+    ),
+    "a secondary's keys on the primary": Case(
+        "fed-primary",
+        {
+            "topology.primaryStack": "acme/secure-mesh/fed-primary",
+            "topology.k8sAuthMethodHost": "https://k8s-api.dc1.example.com:6443",
+        },
+    ),
+    # ---- topology_rules.py: federation secondary
+    "federation secondary without its primary": Case("fed-secondary", {"topology.primaryStack": DELETE}),
+    "federation secondary with peers, listed secondaries and primaryDatacenter": Case(
+        "fed-secondary",
+        {"topology.peers": [PEER], "topology.secondaries": ["dc3"], "consul.primaryDatacenter": "dc1"},
+    ),
+    "federation secondary without mesh gateways or a mount prefix": Case(
+        "fed-secondary", {"consul.meshGateway": False, "vault.mountPrefix": DELETE}
+    ),
+    "federation secondary with enterprise": Case(
+        "fed-secondary",
+        {"consul.enterprise": True, "images.consul": "hashicorp/consul-enterprise:1.22-ent"},
+        base_secrets=_secret(),
+        secrets=_secret("consulLicense"),
+    ),
+    "federation secondary unreachable from the primary's servers": Case(
+        # the primary's servers review this cluster's tokens at its API server: kubernetes.default.svc is theirs
+        "fed-secondary", {"vault.kubernetesHost": DELETE}
+    ),
+    "federation secondary with its own server and connect chains": Case(
+        "fed-secondary",
+        {"pki.chains.server": {"levels": 1}, "pki.chains.connect": {"levels": 1}},
+    ),
+    "federation secondary rotating the gossip key": Case(
+        "fed-secondary", {"rotation.gossipKeyVersion": 2}
+    ),
     # ---- topology_rules.py: peering
     "peering secondary datacenter": Case(
-        "peer-east",
-        {"consul.primaryDatacenter": "dc0"},
-        variant={"consul.primaryDatacenter": "east"},
-        secrets=_secret("consulReplicationToken"),
-        base_secrets=_secret(),
+        "peer-east", {"consul.primaryDatacenter": "dc0"}, variant={"consul.primaryDatacenter": "east"}
     ),
     "peering without peers": Case("peer-east", {"topology.peers": []}),
     "peering without mesh gateways": Case("peer-east", {"consul.meshGateway": False}),
@@ -407,14 +453,11 @@ CONSISTENCY: dict[str, Case] = {
         "dev", {"consul.enterprise": True, "images.consul": "hashicorp/consul-enterprise:1.22-ent"}
     ),
     "license without enterprise": Case("dev", {}, secrets=_secret("consulLicense"), base_secrets=_secret()),
-    "replication token on the primary": Case(
-        "dev",
-        {},
-        variant={"consul.primaryDatacenter": "dc1"},
-        secrets=_secret("consulReplicationToken"),
+    "the retired replication token secret": Case(
+        "dev", {}, variant={"consul.primaryDatacenter": "dc1"}, secrets=_secret("consulReplicationToken"),
         base_secrets=_secret(),
     ),
-    "secondary without a replication token": Case(
+    "the older secondary switch": Case(
         "dev", {"consul.primaryDatacenter": "dc0"}, variant={"consul.primaryDatacenter": "dc1"}
     ),
     "service name of 64 characters": Case(

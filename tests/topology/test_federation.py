@@ -1,20 +1,30 @@
-"""WAN federation, primary side, under mocks (fed-primary): the replication token, the federation values, gateways.
+"""WAN federation under mocks: the primary (fed-primary) and its secondary (fed-secondary), the pair's settings checks,
+and the secondary's check of the primary's outputs (read offline from stack-references/fed-primary.json).
 
-The secondary side is not implemented yet (docs/multi-cluster.md, "What is not done").
+Upstream behaviour relied on (consul-k8s 2.0.3 with the Vault backend): a secondary sets
+``global.federation.primaryDatacenter``/``primaryGateways``/``k8sAuthMethodHost``, no bootstrap token, the shared
+``replicationToken`` path, the primary's gossip key and server CA, a per-datacenter server role, the shared
+``rootPKIPath`` with its own ``intermediatePKIPath`` (acceptance/tests/vault/vault_wan_fed_test.go L421-468).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
+import pulumi
 import pytest
 
 from secure_mesh.consul.helm_values import ChartValuesError, build_consul_values, check_chart_rules
 from secure_mesh.layout import Layout
+from secure_mesh.offline.stack_references import STACK_REFERENCE_TYPE
 from secure_mesh.settings import SettingsError, load_settings
+from secure_mesh.settings.federation import pair_problems, primary_settings
+from secure_mesh.topology.federation import FederationSecondaryArgs, PrimaryNames, check_primary_outputs
+from tests import harness
 from tests.conftest import stack_run
-from tests.harness import ProgramRun, load_stack_config
+from tests.harness import PROJECT_DIR, ProgramRun, deep_merge, load_stack_config
 from tests.mocks.consul import MESH_GATEWAY_IP
 
 KV = "vault:kv/secretV2:SecretV2"
@@ -112,3 +122,228 @@ def test_chart_rules_refuse_the_federation_secret_with_vault() -> None:
     with pytest.raises(ChartValuesError) as raised:
         check_chart_rules(values)
     assert raised.value.key == "global.federation.createFederationSecret"
+
+
+# --------------------------------------------------------------------------------------------- the secondary
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+PRIMARY = "acme/secure-mesh/fed-primary"
+
+
+@pytest.fixture
+def secondary() -> ProgramRun:
+    return stack_run("fed-secondary")
+
+
+def test_secondary_reads_its_primary_by_the_full_stack_name(secondary: ProgramRun) -> None:
+    reads = [read for read in secondary.reads if read[0] == STACK_REFERENCE_TYPE]
+    assert reads == [(STACK_REFERENCE_TYPE, "secure-mesh-federation-primary-stack", PRIMARY)]
+
+
+def test_secondary_release_federates_with_the_primarys_gateway_from_its_outputs(secondary: ProgramRun) -> None:
+    values = secondary.one(RELEASE, "secure-mesh-consul-release").inputs["values"]
+    recorded = json.loads((PROJECT_DIR / "stack-references" / "fed-primary.json").read_text())["outputs"]
+    assert values["global"]["federation"] == {
+        "enabled": True,
+        "primaryDatacenter": "dc1",
+        "primaryGateways": [recorded["meshGatewayAddress"]],
+        "k8sAuthMethodHost": "https://k8s-api.dc2.example.com:6443",
+    }
+    assert values["global"]["acls"] == {
+        "manageSystemACLs": True,
+        "replicationToken": {"secretName": recorded["consulKvPaths"]["replication-token"], "secretKey": "token"},
+    }
+    assert values["global"]["gossipEncryption"]["secretName"] == recorded["consulKvPaths"]["gossip"]
+    assert values["global"]["tls"]["caCert"] == {"secretName": recorded["pkiCaPaths"]["server"]}
+    assert values["server"]["serverCert"] == {"secretName": recorded["secondaryServerIssuePaths"]["dc2"]}
+    assert values["global"]["secretsBackend"]["vault"]["connectCA"]["rootPKIPath"] == recorded["connectRootPkiPath"]
+    assert "createReplicationToken" not in values["global"]["acls"]
+    assert "createFederationSecret" not in values["global"]["federation"]
+
+
+def test_secondary_trusts_the_primarys_server_ca_and_exports_its_own_gateway(secondary: ProgramRun) -> None:
+    recorded = json.loads((PROJECT_DIR / "stack-references" / "fed-primary.json").read_text())["outputs"]
+    assert secondary.outputs["serverCaChainPem"] == recorded["serverCaChainPem"]
+    assert secondary.outputs["datacenter"] == "dc2"
+    assert secondary.outputs["connectRootPkiPath"] == recorded["connectRootPkiPath"]
+    assert secondary.outputs["meshGatewayAddress"] == f"{MESH_GATEWAY_IP}:443"
+    assert secondary.outputs["consulKvPaths"] == {
+        "gossip": recorded["consulKvPaths"]["gossip"],
+        "replication-token": recorded["consulKvPaths"]["replication-token"],
+    }
+    assert secondary.outputs["secondaryServerIssuePaths"] == {}
+    # Its own chains only: no server or connect mount, no server role, no Consul secret of its own.
+    pki = [r for r in secondary.of_type("vault:index/mount:Mount") if r.inputs["type"] == "pki"]
+    mounts = sorted(r.inputs["path"] for r in pki)
+    assert mounts == ["consul-dc2/gateway/pki_int1", "consul-dc2/pki_root", "consul-dc2/webhook/pki_int1"]
+    assert not secondary.of_type(KV)
+
+
+def test_the_recorded_outputs_are_fed_primary_as_pulumi_prints_them(primary: ProgramRun) -> None:
+    recorded = json.loads((PROJECT_DIR / "stack-references" / "fed-primary.json").read_text())
+    assert recorded["stack"] == PRIMARY
+    expected = {k: ("[secret]" if k in primary.secret_outputs else v) for k, v in primary.outputs.items()}
+    assert recorded["outputs"] == expected
+
+
+def _primary_outputs(**changes: Any) -> dict[str, Any]:
+    outputs = dict(stack_run("fed-primary").outputs)
+    outputs.update(changes)
+    return outputs
+
+
+def _run_secondary_with(monkeypatch: pytest.MonkeyPatch, outputs: dict[str, Any]) -> tuple[BaseException, list[Any]]:
+    def reference(_: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        assert inputs["name"] == PRIMARY
+        return {"outputs": outputs, "secretOutputNames": []}
+
+    collect = harness._collect_mock_outputs
+    monkeypatch.setattr(harness, "_collect_mock_outputs", lambda: {**collect(), STACK_REFERENCE_TYPE: reference})
+    return harness.run_program_expecting_failure(load_stack_config("fed-secondary"))
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"datacenter": "dc9"}, "the primary's output datacenter is 'dc9', but its stack file gives 'dc1'"),
+        (
+            {"connectRootPkiPath": "consul-dc1/connect/pki_int1"},
+            "connectRootPkiPath is 'consul-dc1/connect/pki_int1', but its stack file gives "
+            "'consul-dc1/connect/pki_int2'",
+        ),
+        (
+            {"consulKvPaths": {"gossip": "consul-dc1/kv/data/consul/gossip"}},
+            'exports no consulKvPaths["replication-token"]',
+        ),
+        ({"secondaryServerIssuePaths": {}}, "keeps no server role for datacenter 'dc2'"),
+        ({"meshGatewayAddress": ""}, "meshGatewayAddress is empty"),
+        ({"serverCaChainPem": ""}, "exports no serverCaChainPem"),
+    ],
+    ids=["datacenter", "connect-root", "no-replication-path", "no-server-role", "no-gateway-yet", "no-server-ca"],
+)
+def test_a_primary_whose_outputs_differ_stops_the_secondary_before_its_release(
+    monkeypatch: pytest.MonkeyPatch, changes: dict[str, Any], fragment: str
+) -> None:
+    error, registered = _run_secondary_with(monkeypatch, _primary_outputs(**changes))
+    assert fragment in str(error) and f"topology.primaryStack ({PRIMARY})" in str(error)
+    consul = [r for r in registered if r.type == RELEASE and r.name == "secure-mesh-consul-release"]
+    assert not consul, "no Consul release may be written after a failed check"
+
+
+def test_check_primary_outputs_names_the_first_difference_and_takes_the_gateway() -> None:
+    expected = PrimaryNames(
+        datacenter="dc1",
+        connect_root_pki_path="r",
+        gossip_kv_path="kv/data/g",
+        replication_token_kv_path="kv/data/t",
+        server_ca_path="s/cert/ca",
+        server_issue_path="s/issue/consul-server-dc2",
+    )
+    args = FederationSecondaryArgs(primary_stack=PRIMARY, datacenter="dc2", expected=expected)
+    good = {
+        "datacenter": "dc1",
+        "connectRootPkiPath": "r",
+        "consulKvPaths": {"gossip": "kv/data/g", "replication-token": "kv/data/t", "bootstrap-token": "kv/data/b"},
+        "pkiCaPaths": {"server": "s/cert/ca"},
+        "secondaryServerIssuePaths": {"dc2": "s/issue/consul-server-dc2", "dc3": "s/issue/consul-server-dc3"},
+        "meshGatewayAddress": "203.0.113.7:443",
+        "serverCaChainPem": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+    }
+    facts = check_primary_outputs(args, good)
+    assert (facts.mesh_gateway_address, facts.server_ca_chain_pem) == ("203.0.113.7:443", good["serverCaChainPem"])
+    for key in ("datacenter", "connectRootPkiPath", "consulKvPaths", "pkiCaPaths"):
+        with pytest.raises(pulumi.RunError, match="the primary exports no"):
+            check_primary_outputs(args, {k: v for k, v in good.items() if k != key})
+    with pytest.raises(pulumi.RunError, match=r'pkiCaPaths\["server"\] is .x/cert/ca.'):
+        check_primary_outputs(args, {**good, "pkiCaPaths": {"server": "x/cert/ca"}})
+    with pytest.raises(pulumi.RunError, match="meshGatewayAddress is empty"):
+        check_primary_outputs(args, {**good, "meshGatewayAddress": None})
+
+
+# ---------------------------------------------------------------------------------- the pair's settings
+
+
+def test_the_secondary_computes_the_primarys_names_from_its_stack_file() -> None:
+    settings = load_settings(load_stack_config("fed-secondary"))
+    primary = primary_settings(settings, PROJECT_DIR)
+    assert primary is not None and primary.consul.datacenter == "dc1"
+    assert primary_settings(load_settings(load_stack_config("fed-primary")), PROJECT_DIR) is None
+
+
+def test_a_primary_without_a_stack_file_here_is_refused_naming_the_key(tmp_path: Any) -> None:
+    settings = load_settings(load_stack_config("fed-secondary"))
+    with pytest.raises(SettingsError) as raised:
+        primary_settings(settings, tmp_path)
+    assert raised.value.paths == ["topology.primaryStack"]
+    assert "its stack file Pulumi.fed-primary.yaml is not in this project" in raised.value.problems[0].message
+
+
+def test_an_invalid_primary_stack_file_is_refused_with_its_own_problems(tmp_path: Any) -> None:
+    text = (PROJECT_DIR / "Pulumi.fed-primary.yaml").read_text().replace("meshGateway: true", "meshGateway: false")
+    (tmp_path / "Pulumi.fed-primary.yaml").write_text(text)
+    with pytest.raises(SettingsError) as raised:
+        primary_settings(load_settings(load_stack_config("fed-secondary")), tmp_path)
+    assert raised.value.paths == ["topology.primaryStack"]
+    message = raised.value.problems[0].message
+    assert message.startswith("'acme/secure-mesh/fed-primary': Pulumi.fed-primary.yaml is invalid: ")
+    assert "secure-mesh:consul.meshGateway: false is not allowed with topology.mode 'federation-primary'" in message
+
+
+@pytest.mark.parametrize(
+    ("primary_change", "secondary_change", "path", "phrase"),
+    [
+        ({"topology": {"mode": "standalone"}}, {}, "topology.primaryStack", "not 'federation-primary'"),
+        ({"topology": {"secondaries": ["dc3"]}}, {}, "topology.primaryStack", "does not list 'dc2'"),
+        ({}, {"consul": {"datacenter": "dc1"}}, "consul.datacenter", "is the primary's datacenter too"),
+        ({}, {"vault": {"address": "https://vault.dc2.example.com:8200"}}, "vault.address", "shares one Vault"),
+        ({}, {"vault": {"namespace": "admin"}}, "vault.namespace", "shares one Vault"),
+        ({}, {"consul": {"domain": "mesh"}}, "consul.domain", "server.<datacenter>.<domain>"),
+        ({}, {"consul": {"releaseName": "edge"}}, "consul.releaseName", "<fullname>-server"),
+        ({}, {"kubernetes": {"consulNamespace": "mesh"}}, "kubernetes.consulNamespace", "<namespace>"),
+        ({}, {"vault": {"mountPrefix": "consul-dc1/dc2"}}, "vault.mountPrefix", "overlaps the primary's"),
+        ({}, {"vault": {"kubernetesAuthMount": "kubernetes-dc1"}}, "vault.kubernetesAuthMount", "its own"),
+        ({}, {"mesh": {"services": [{"name": "inventory", "protocol": "http"}]}}, "mesh.services[0].name", "one owner"),
+    ],
+    ids=[
+        "primary-not-primary", "not-listed", "same-datacenter", "another-vault", "another-namespace",
+        "another-domain", "another-release", "another-consul-namespace", "nested-prefix", "shared-auth-mount",
+        "shared-service",
+    ],
+)
+def test_the_pair_must_agree_on_what_it_shares(
+    primary_change: dict[str, Any], secondary_change: dict[str, Any], path: str, phrase: str
+) -> None:
+    primary_config = deep_merge(load_stack_config("fed-primary"), primary_change)
+    if primary_change.get("topology", {}).get("mode") == "standalone":
+        primary_config["topology"] = {"mode": "standalone"}
+    primary = load_settings(primary_config)
+    secondary_config = deep_merge(load_stack_config("fed-secondary"), secondary_change)
+    if "mesh" in secondary_change:
+        secondary_config["apps"] = []
+    secondary = load_settings(secondary_config)
+    problems = list(pair_problems(secondary, primary, PRIMARY))
+    matching = [p for p in problems if p.path == path]
+    assert matching and phrase in matching[0].message, [str(p) for p in problems]
+    pair = (load_settings(load_stack_config("fed-secondary")), load_settings(load_stack_config("fed-primary")))
+    assert list(pair_problems(*pair, PRIMARY)) == []
+
+
+def test_a_federation_shares_one_vault_namespace_without_a_name_claimed_twice() -> None:
+    # Everything either stack creates in the shared Vault is its own: the secondary's server role on the primary's
+    # mount is created by the primary (it lists dc2), so destroying the secondary leaves the primary's mounts whole.
+    from tests.topology.test_peering import _vault_names
+
+    primary, secondary = stack_run("fed-primary"), stack_run("fed-secondary")
+    settings = [load_stack_config(s)["vault"] for s in ("fed-primary", "fed-secondary")]
+    assert settings[0]["address"] == settings[1]["address"]
+    assert settings[0].get("namespace") == settings[1].get("namespace")
+    primary_names, secondary_names = set(_vault_names(primary)), set(_vault_names(secondary))
+    assert {"mount", "auth", "policy", "auth-role", "pki-role"} <= {kind for kind, _ in secondary_names}
+    assert primary_names & secondary_names == set()
+    assert ("pki-role", "consul-dc1/server/pki_int2/consul-server-dc2") in primary_names
+    assert not [name for kind, name in secondary_names if name.startswith("consul-dc1/")]
+    assert primary.outputs["meshIntermediatePkiPath"] != secondary.outputs["meshIntermediatePkiPath"]
+    assert (primary.outputs["vaultKubernetesAuthPath"], secondary.outputs["vaultKubernetesAuthPath"]) == (
+        "kubernetes-dc1",
+        "kubernetes-dc2",
+    )

@@ -116,7 +116,7 @@ CASES: dict[str, tuple[str, dict[str, Any], str, str]] = {
         "peer-east",
         {"topology": {"mode": "mesh"}},
         "topology.mode",
-        "'standalone', 'peering' or 'federation-primary'",
+        "'standalone', 'peering', 'federation-primary' or 'federation-secondary'",
     ),
 }
 
