@@ -104,7 +104,8 @@ class ConsulSecretsArgs:
     license: pulumi.Input[str] | None = None
     """The Consul Enterprise license (a Pulumi secret); required when ``secrets`` holds ``license``."""
     replication_token: pulumi.Input[str] | None = None
-    """The primary's ACL replication token (a Pulumi secret); required for ``replication-token`` in a secondary."""
+    """An ACL replication token to store (a Pulumi secret) when ``secrets`` holds ``replication-token`` and it is not
+    generated; the program itself never passes one (its primary generates the token, its secondaries store none)."""
     protect: bool = False
     """Protect the mount, the secrets and the random sources of generated values (production)."""
     federation_secondary: bool = False

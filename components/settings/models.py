@@ -524,7 +524,8 @@ class ConsulSettings(SettingsModel):
     datacenter: DnsLabel = "dc1"
     """Consul's datacenter; also names the auth mount, policies and Consul's intermediate mount."""
     primary_datacenter: DnsLabel | None = None
-    """The primary datacenter when this one is a secondary (needs the `consulReplicationToken` secret)."""
+    """Retired: only this datacenter's own name is accepted. A WAN-federation secondary is `topology.mode:
+    federation-secondary` with `topology.primaryStack` (it shares the primary's gossip key, server CA and token)."""
     domain: DnsName = "consul"
     """Consul's DNS domain."""
     release_name: Annotated[str, AfterValidator(lambda v: _label(v, 53))] = "consul"

@@ -159,6 +159,12 @@ def test_secondary_release_federates_with_the_primarys_gateway_from_its_outputs(
     assert values["global"]["secretsBackend"]["vault"]["connectCA"]["rootPKIPath"] == recorded["connectRootPkiPath"]
     assert "createReplicationToken" not in values["global"]["acls"]
     assert "createFederationSecret" not in values["global"]["federation"]
+    # The gateway is data from the primary's outputs: the release waits for the stack reference (and its check).
+    release = secondary.one(RELEASE, "secure-mesh-consul-release")
+    reference = "urn:pulumi:fed-secondary::secure-mesh::secure-mesh:index:FederationSecondary$"
+    assert f"{reference}{STACK_REFERENCE_TYPE}::secure-mesh-federation-primary-stack" in (
+        release.property_dependencies["values"]
+    )
 
 
 def test_secondary_trusts_the_primarys_server_ca_and_exports_its_own_gateway(secondary: ProgramRun) -> None:
