@@ -23,6 +23,15 @@ PROJECT_DIR = Path.cwd()
 """The Pulumi project directory (Pulumi runs the program there): project-relative settings
 (``vault.tls.caCertFile``) are read from here, wherever the ``secure_mesh`` package is installed."""
 
+
+def project_dir() -> Path:
+    """The project this run is for: the engine's root directory (where Pulumi.yaml is; the offline commands set it
+    to their ``--project-dir``), else the working directory.
+    """
+    root = pulumi.get_root_directory()
+    path = Path(root) if root else PROJECT_DIR
+    return path if (path / "Pulumi.yaml").is_file() else PROJECT_DIR
+
 YOUNG_GENERATION_THRESHOLD = 100_000
 """Allocations between collections of Python's youngest GC generation (CPython's default is 700).
 
@@ -66,7 +75,7 @@ def read_settings() -> Settings:
 def read_primary_settings(settings: Settings) -> Settings | None:
     """A WAN-federation secondary's primary, from its stack file in this project (None in other modes)."""
     try:
-        return primary_settings(settings, PROJECT_DIR)
+        return primary_settings(settings, project_dir())
     except SettingsError as error:
         raise pulumi.RunError(str(error)) from None
 

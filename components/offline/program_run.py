@@ -295,6 +295,9 @@ def _start(
     monitor = RecordingMonitor(mocks)
     reset_runtime()
     pulumi.runtime.set_mocks(mocks, project=CONFIG_NAMESPACE, stack=stack, preview=preview, monitor=monitor)
+    # What pulumi.get_root_directory() answers under the engine: the program reads project files from there (a
+    # federation secondary's primary stack file), wherever the offline command runs.
+    runtime_settings.SETTINGS.root_directory = str(project_dir)
     wire, secret_keys = wire_config(project_dir, config, secrets)
     pulumi.runtime.set_all_config(wire, secret_keys)
     return monitor

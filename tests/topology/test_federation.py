@@ -353,3 +353,16 @@ def test_a_federation_shares_one_vault_namespace_without_a_name_claimed_twice() 
         "kubernetes-dc1",
         "kubernetes-dc2",
     )
+
+
+def test_the_offline_review_finds_the_primary_from_any_working_directory(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `python -m secure_mesh render --project-dir X` run elsewhere: the primary's stack file is read from the
+    # project (pulumi.get_root_directory(), which the offline run sets like the engine does), not the cwd.
+    from secure_mesh.offline.render import render_stack
+
+    monkeypatch.chdir(tmp_path)
+    render_stack(PROJECT_DIR, "fed-secondary", tmp_path / "out")
+    values = (tmp_path / "out" / "consul-values.yaml").read_text()
+    assert "primaryDatacenter: dc1" in values and "consul-dc1/server/pki_int2/issue/consul-server-dc2" in values
