@@ -366,3 +366,23 @@ def test_the_offline_review_finds_the_primary_from_any_working_directory(
     render_stack(PROJECT_DIR, "fed-secondary", tmp_path / "out")
     values = (tmp_path / "out" / "consul-values.yaml").read_text()
     assert "primaryDatacenter: dc1" in values and "consul-dc1/server/pki_int2/issue/consul-server-dc2" in values
+
+
+@pytest.mark.parametrize("stack", harness.STACKS)
+def test_each_stack_installs_exactly_one_consul_release(stack: str) -> None:
+    releases = [r for r in stack_run(stack).of_type(RELEASE) if r.inputs["chart"] == "consul"]
+    assert [r.name for r in releases] == ["secure-mesh-consul-release"], stack
+
+
+def test_the_secondarys_release_values_are_the_builders_with_the_primarys_gateway(secondary: ProgramRun) -> None:
+    # The whole document: every value is the pure builder's (computed from both stack files), except the one that
+    # only the primary's outputs hold.
+    from tests.consul.helpers import settings_and_layout
+
+    settings, layout = settings_and_layout("fed-secondary")
+    expected = build_consul_values(settings, layout)
+    expected["global"]["federation"]["primaryGateways"] = [f"{MESH_GATEWAY_IP}:443"]
+    release = secondary.one(RELEASE, "secure-mesh-consul-release")
+    assert release.inputs["values"] == expected
+    assert release.secret_inputs == frozenset()
+    check_chart_rules(release.inputs["values"])
