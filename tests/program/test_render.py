@@ -16,13 +16,14 @@ from secure_mesh.consul.helm_values import build_consul_values
 from secure_mesh.layout import Layout
 from secure_mesh.offline.render import REDACTED, render_stack
 from secure_mesh.settings import load_settings
+from secure_mesh.settings.federation import primary_settings
 from tests.conftest import stack_run
 from tests.harness import PROJECT_DIR, ProgramRun, load_stack_config
 
 _RENDERS: dict[str, Path] = {}
 
 
-@pytest.fixture(scope="module", params=["dev", "prod", "peer-west"])
+@pytest.fixture(scope="module", params=["dev", "prod", "peer-west", "fed-secondary"])
 def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     stack = request.param
     if stack not in _RENDERS:
@@ -71,7 +72,12 @@ def test_render_writes_the_review_files(rendered: tuple[str, Path]) -> None:
 def test_rendered_helm_values_are_the_builders(rendered: tuple[str, Path]) -> None:
     stack, out = rendered
     settings = load_settings(load_stack_config(stack))
-    assert yaml.safe_load((out / "consul-values.yaml").read_text()) == build_consul_values(settings, Layout(settings))
+    layout = Layout(settings, primary_settings(settings, PROJECT_DIR))
+    expected = build_consul_values(settings, layout)
+    if layout.is_federation_secondary:  # the one value only the primary's (recorded) outputs hold
+        recorded = json.loads((PROJECT_DIR / "stack-references" / "fed-primary.json").read_text())["outputs"]
+        expected["global"]["federation"]["primaryGateways"] = [recorded["meshGatewayAddress"]]
+    assert yaml.safe_load((out / "consul-values.yaml").read_text()) == expected
 
 
 def test_rendered_policies_are_the_registered_documents(rendered: tuple[str, Path]) -> None:
@@ -85,7 +91,9 @@ def test_rendered_policies_are_the_registered_documents(rendered: tuple[str, Pat
 
 def test_rendered_files_hold_no_secret_value(rendered: tuple[str, Path]) -> None:
     stack, out = rendered
-    secrets = _secret_values(stack_run(stack))
+    # A federation secondary generates none of its own: its files must not hold its primary's either.
+    primary = _secret_values(stack_run("fed-primary")) if stack == "fed-secondary" else []
+    secrets = _secret_values(stack_run(stack)) + primary
     assert secrets, "the comparison needs the stack's generated secrets"
     for path in out.rglob("*"):
         if path.is_file():
@@ -94,7 +102,8 @@ def test_rendered_files_hold_no_secret_value(rendered: tuple[str, Path]) -> None
                 assert secret not in text, f"{path.name} contains a secret value"
     inventory = json.loads((out / "inventory.json").read_text())
     kv_secrets = [e for e in inventory["resources"] if e["type"] == "vault:kv/secretV2:SecretV2"]
-    assert kv_secrets and all(e["inputs"]["dataJson"] == REDACTED for e in kv_secrets)
+    assert all(e["inputs"]["dataJson"] == REDACTED for e in kv_secrets)
+    assert kv_secrets or stack == "fed-secondary", "every stack but a federation secondary holds Consul's secrets"
 
 
 def test_intention_matrix_table_shows_allow_deny_and_l7(rendered: tuple[str, Path]) -> None:
