@@ -186,7 +186,6 @@ def _exact_grants(identity: Identity) -> set[str]:
 def _finding(identity: Identity, found: Reach, problem: str, fix: str) -> Finding:
     """A finding against the identity, naming the witness path, the capabilities and the rule that grants them."""
     via = f"{found.rule.pattern.raw!r} in {list(found.rule.policies)}"
-    problem = problem.replace(ANY_SEGMENT, "<any>")
     return (
         identity.res.finding(
             identity.prop,

@@ -479,6 +479,18 @@ def _l7_stack(protocol: str) -> Callable[[], list[Subject]]:
     ]
 
 
+HTTP_PROXY_DEFAULTS = {"config": {"protocol": "http"}}
+"""A global proxy-defaults making every service without its own defaults L7."""
+
+
+def _l7_provider_defaults(protocol: Mapping[str, Any]) -> Callable[[], list[Subject]]:
+    """An L7 intention to payments, whose defaults are the Consul provider's ConfigEntryServiceDefaults."""
+    return lambda: [
+        subject(t.CONSUL_SERVICE_DEFAULTS, "payments-defaults", {"name": "payments", **protocol}),
+        *_l7_stack("tcp")()[1:],
+    ]
+
+
 WEB_POLICY, WEB_ROLE = "secure-mesh-onboarding-app-web-policy", "secure-mesh-onboarding-app-web-role"
 MESH_CA_POLICY = POLICY.format("mesh-ca")
 
@@ -1252,6 +1264,13 @@ TWINS: list[Twin] = [
         {"global__adminPartitions__enabled": True, "server__exposeService__enabled": False},
     ),
     consul_release(
+        # "-" written out (as the chart's values.yaml spells its default) still follows admin partitions
+        "servers-exposed-through-an-explicit-dash",
+        "csl-expose",
+        {"server__exposeService__enabled": "-", "global__adminPartitions__enabled": True},
+        {"server__exposeService__enabled": "-", "global__adminPartitions__enabled": False},
+    ),
+    consul_release(
         "servers-exposed-explicitly",
         "csl-expose",
         {"server__exposeService__enabled": "true"},
@@ -1984,6 +2003,33 @@ TWINS: list[Twin] = [
         ),
     ),
     stack_twin("int-l7-stack", "l7-to-a-tcp-service", _l7_stack("tcp"), _l7_stack("grpc"), blame="payments-intentions"),
+    stack_twin(
+        # the provider's service-defaults resource (config-entry rendering), its protocol read without case
+        "int-l7-stack",
+        "l7-to-a-tcp-service-by-the-providers-defaults",
+        _l7_provider_defaults({"protocol": "tcp"}),
+        _l7_provider_defaults({"protocol": "HTTP"}),
+        blame="payments-intentions",
+    ),
+    stack_twin(
+        # service-defaults without a protocol: Consul's default, tcp
+        "int-l7-stack",
+        "l7-to-provider-defaults-without-a-protocol",
+        _l7_provider_defaults({}),
+        _l7_provider_defaults({"protocol": "grpc"}),
+        blame="payments-intentions",
+    ),
+    stack_twin(
+        # no service-defaults and no proxy-defaults at all: tcp; an http proxy-defaults makes it L7
+        "int-l7-stack",
+        "l7-to-an-undeclared-destination",
+        lambda: _l7_stack("tcp")()[1:],
+        lambda: [
+            subject(t.CRD_PROXY_DEFAULTS, "global-defaults", _crd("ProxyDefaults", "global", HTTP_PROXY_DEFAULTS)),
+            *_l7_stack("tcp")()[1:],
+        ],
+        blame="payments-intentions",
+    ),
     weaker(
         "int-default-deny",
         "second-default-deny-in-the-other-rendering",
