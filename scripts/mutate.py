@@ -132,6 +132,8 @@ TARGETS: tuple[Target, ...] = (
     Target("components/settings/consistency.py", SETTINGS_TESTS),
     Target("components/settings/database_rules.py", SETTINGS_TESTS),
     Target("components/settings/topology_rules.py", SETTINGS_TESTS),
+    # The WAN-federation pair's checks (the secondary against its primary's stack file).
+    Target("components/settings/federation.py", (*SETTINGS_TESTS, "tests/topology/test_federation.py")),
     Target(
         "components/mesh/rules.py",
         (*SETTINGS_TESTS, "tests/mesh/test_graph.py", "tests/mesh/test_component_rules.py"),
