@@ -14,11 +14,10 @@ Who writes what:
   stores a random UUID the servers adopt;
 - partition token (Enterprise): a random UUID the primary's server-acl-init creates the partition
   token with (``-partition-token-file``), so partitions can read it from Vault;
-- replication token: a WAN-federation primary generates it (``generate_replication_token``); in a secondary
-  datacenter the primary owns ACL replication, so its SecretID comes from the secret config
-  ``consulReplicationToken`` (``replication_token``) (the primary's replication token,
-  which the primary's server-acl-init created); a value generated here would be unknown to the
-  primary and replication would fail;
+- replication token: a WAN-federation primary generates it (``generate_replication_token``); a secondary
+  stores neither it nor the gossip key (``federation_secondary``): its pods read the primary's KV paths, since a
+  value generated here would be unknown to the primary and replication would fail. A caller outside this program
+  may still store a given token (``replication_token``);
 - license (Enterprise): the secret config ``consulLicense``;
 - snapshot agent config: JSON built from ``snapshot_agent`` (``consul.snapshotAgent``).
 
