@@ -300,7 +300,12 @@ def test_an_invalid_primary_stack_file_is_refused_with_its_own_problems(tmp_path
     [
         ({"topology": {"mode": "standalone"}}, {}, "topology.primaryStack", "not 'federation-primary'"),
         ({"topology": {"secondaries": ["dc3"]}}, {}, "topology.primaryStack", "does not list 'dc2'"),
-        ({}, {"consul": {"datacenter": "dc1"}}, "consul.datacenter", "is the primary's datacenter too"),
+        (
+            {},
+            {"consul": {"datacenter": "dc1"}, "vault": {"kubernetesAuthMount": "kubernetes-second"}},
+            "consul.datacenter",
+            "is the primary's datacenter too",
+        ),
         ({}, {"vault": {"address": "https://vault.dc2.example.com:8200"}}, "vault.address", "shares one Vault"),
         ({}, {"vault": {"namespace": "admin"}}, "vault.namespace", "shares one Vault"),
         ({}, {"consul": {"domain": "mesh"}}, "consul.domain", "server.<datacenter>.<domain>"),
@@ -328,8 +333,8 @@ def test_the_pair_must_agree_on_what_it_shares(
         secondary_config["apps"] = []
     secondary = load_settings(secondary_config)
     problems = list(pair_problems(secondary, primary, PRIMARY))
-    matching = [p for p in problems if p.path == path]
-    assert matching and phrase in matching[0].message, [str(p) for p in problems]
+    assert [p.path for p in problems] == [path], [str(p) for p in problems]
+    assert phrase in problems[0].message, problems[0].message
     pair = (load_settings(load_stack_config("fed-secondary")), load_settings(load_stack_config("fed-primary")))
     assert list(pair_problems(*pair, PRIMARY)) == []
 
@@ -386,3 +391,20 @@ def test_the_secondarys_release_values_are_the_builders_with_the_primarys_gatewa
     assert release.inputs["values"] == expected
     assert release.secret_inputs == frozenset()
     check_chart_rules(release.inputs["values"])
+
+
+@pytest.mark.parametrize(
+    ("own", "theirs", "overlaps"),
+    [
+        ("consul-dc2", "consul-dc1", False),
+        ("consul-dc10", "consul-dc1", False),  # a longer name is no sub-path
+        ("consul-dc1", "consul-dc1", True),
+        ("consul-dc1/dc2", "consul-dc1", True),  # under the primary's prefix
+        ("mesh", "mesh/dc1", True),  # the primary under the secondary's
+    ],
+)
+def test_mount_prefixes_overlap_only_as_whole_path_segments(own: str, theirs: str, overlaps: bool) -> None:
+    primary = load_settings(deep_merge(load_stack_config("fed-primary"), {"vault": {"mountPrefix": theirs}}))
+    secondary = load_settings(deep_merge(load_stack_config("fed-secondary"), {"vault": {"mountPrefix": own}}))
+    paths = [p.path for p in pair_problems(secondary, primary, PRIMARY)]
+    assert ("vault.mountPrefix" in paths) is overlaps, paths
