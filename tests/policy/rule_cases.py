@@ -131,6 +131,8 @@ SCOPED = {"useCsrCommonName": False, "useCsrSans": False}
 CONSUL_TOKEN = "0b5f1a7e-3c3d-4a56-9e0f-1d2c3b4a5f6e"
 REPLICATION_UUID = "5e2a4a5c-1d2e-4f3a-9b8c-7d6e5f4a3b2c"
 FEDERATED_SERVER_NAMES = ["consul-consul-server", "consul-consul-server.consul", "consul-consul-server.consul.svc"]
+DEV_DC2_NAMES = ["dc2.consul", "consul-consul-server", "consul-consul-server.consul", "consul-consul-server.consul.svc"]
+"""The dev stack's server names with another datacenter's: the shape of a primary's role for a secondary."""
 """The server Service's names every datacenter of the example federation shares (same fullname and namespace)."""
 DEFAULT_DENY_CRD = {
     "apiVersion": "consul.hashicorp.com/v1alpha1",
@@ -481,6 +483,13 @@ def _l7_stack(protocol: str) -> Callable[[], list[Subject]]:
 
 HTTP_PROXY_DEFAULTS = {"config": {"protocol": "http"}}
 """A global proxy-defaults making every service without its own defaults L7."""
+
+
+def _secondary_role_as(subjects: list[Subject], name: str, datacenter_domain: str) -> list[Subject]:
+    """fed-primary with its role for dc2 renamed and given another datacenter's name."""
+    role = named(subjects, f"{P}-server-role-consul-server-dc2")
+    role.props = {**role.props, "name": name, "allowedDomains": [datacenter_domain, *FEDERATED_SERVER_NAMES]}
+    return subjects
 
 
 def _l7_provider_defaults(protocol: Mapping[str, Any]) -> Callable[[], list[Subject]]:
@@ -2181,6 +2190,44 @@ TWINS: list[Twin] = [
         ),
         blame=f"{P}-server-role-consul-server-dc2",
         stack="fed-primary",
+    ),
+    weaker(
+        # a per-datacenter server role is a federation primary's only: in a stand-alone stack it is a second server role
+        "pki-role-hygiene-stack",
+        "a-secondarys-server-role-outside-a-federation",
+        lambda s: add(
+            s,
+            t.PKI_ROLE,
+            "extra-server-role",
+            {**named(s, f"{P}-server-role").props, "name": "consul-server-dc2", "allowedDomains": DEV_DC2_NAMES},
+        ),
+        blame="extra-server-role",
+    ),
+    weaker(
+        # a "secondary" role for the primary's own datacenter is a second server role
+        "pki-role-hygiene-stack",
+        "a-secondary-role-for-the-primarys-own-datacenter",
+        lambda s: _secondary_role_as(s, "consul-server-dc1", "dc1.consul"),
+        blame=f"{P}-server-role-consul-server-dc2",
+        stack="fed-primary",
+    ),
+    weaker(
+        # the suffix must be one datacenter label: dc2.evil.consul is shaped like a server name, not a datacenter
+        "pki-role-hygiene-stack",
+        "a-secondary-role-with-an-invalid-datacenter-label",
+        lambda s: _secondary_role_as(s, "consul-server-dc2.evil", "dc2.evil.consul"),
+        blame=f"{P}-server-role-consul-server-dc2",
+        stack="fed-primary",
+    ),
+    weaker(
+        # a secondary's path inside its own KV mount is its own secret: declared there, or refused
+        "kv-v2-stack",
+        "a-secondarys-replication-token-in-its-own-mount",
+        lambda s: set_value(
+            s, "global.acls.replicationToken.secretName", "consul-dc2/kv/data/consul/replication-token"
+        ),
+        blame="secure-mesh-consul-release",
+        stack="fed-secondary",
     ),
     weaker(
         # the primary's server chain may permit a secondary's names only beside that secondary's role
