@@ -55,6 +55,15 @@ SECRET_CONFIG_KEYS = {
 }
 """Top-level keys read only with ``Config.require_secret``; never part of the settings models."""
 
+RETIRED_SECRET_KEYS = {
+    "consulReplicationToken": (
+        "is no longer read: a WAN-federation secondary (topology.mode 'federation-secondary') reads the primary's "
+        "replication token from Vault KV, and a copy in config is one more place for it to leak; remove it "
+        "(pulumi config rm secure-mesh:consulReplicationToken)"
+    ),
+}
+"""Secret keys the program once read, each with what to do instead: refused whether set as a secret or not."""
+
 DATABASE_ROOT_CREDENTIALS = "databaseRootCredentials"
 """The secret object key holding each app database's root credentials, by app name."""
 SECRET_OBJECT_KEYS = frozenset({DATABASE_ROOT_CREDENTIALS})
@@ -433,13 +442,8 @@ def _consul(settings: Settings, secret_keys: frozenset[str]) -> Iterator[Problem
             "topology.mode 'federation-secondary' with topology.primaryStack (it shares the primary's gossip key, "
             "server CA, connect root and replication token from Vault); remove consul.primaryDatacenter",
         )
-    if "consulReplicationToken" in secret_keys:
-        yield Problem(
-            "consulReplicationToken",
-            "is no longer read: a WAN-federation secondary (topology.mode 'federation-secondary') reads the "
-            "primary's replication token from Vault KV, and a copy in config is one more place for it to leak; "
-            "remove it (pulumi config rm secure-mesh:consulReplicationToken)",
-        )
+    for key in sorted(secret_keys & set(RETIRED_SECRET_KEYS)):
+        yield Problem(key, RETIRED_SECRET_KEYS[key])
 
 
 def _mesh(settings: Settings) -> Iterator[Problem]:

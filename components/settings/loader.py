@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from .consistency import (
     DATABASE_ROOT_CREDENTIALS,
+    RETIRED_SECRET_KEYS,
     SECRET_CONFIG_KEYS,
     SECRET_OBJECT_KEYS,
     UNKNOWN_NAMES,
@@ -70,7 +71,9 @@ def load_settings(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozense
     known = allowed_keys(Settings)
     problems: list[Problem] = []
     for key in sorted(raw):
-        if key in SECRET_CONFIG_KEYS:
+        if key in RETIRED_SECRET_KEYS:
+            problems.append(Problem(key, RETIRED_SECRET_KEYS[key]))  # no `set --secret` advice for a retired key
+        elif key in SECRET_CONFIG_KEYS:
             problems.append(_plain_text_secret(key, raw[key]))
         elif key not in known:
             allowed = sorted(set(known) | set(SECRET_CONFIG_KEYS))

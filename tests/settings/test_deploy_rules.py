@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 from pydantic import BaseModel
 
 from secure_mesh.settings import Settings, SettingsError, duration_seconds, load_settings, split_stack_config
-from secure_mesh.settings.consistency import SECRET_CONFIG_KEYS, url_settings
+from secure_mesh.settings.consistency import RETIRED_SECRET_KEYS, SECRET_CONFIG_KEYS, url_settings
 from secure_mesh.settings.models import HTTP_URL_CHECK
 from tests.harness import PROJECT_DIR, STACKS, deep_merge, load_stack_config, run_program_expecting_failure
 
@@ -196,12 +196,10 @@ def test_unknown_top_level_key_suggests_the_nearest_setting_or_secret(key: str, 
 
 SECRET_VALUES: dict[str, Any] = {
     "consulLicense": "02MV4UU43BK5HGYYTOJZWFQMTMNNEWU33JLJ...",
-    "consulReplicationToken": "5b2c8f7e-3d7a-4c3e-9a52-0b0f2f1c9e11",
     "databaseRootCredentials": {"orders": {"username": "vault-admin", "password": "s3cret"}},
 }
 SECRET_COMMANDS = {
     "consulLicense": "pulumi config set --secret secure-mesh:consulLicense < consul.hclic",
-    "consulReplicationToken": "pulumi config set --secret secure-mesh:consulReplicationToken <value>",
     "databaseRootCredentials": (
         "pulumi config set --path --secret 'secure-mesh:databaseRootCredentials.orders.username' <username>; "
         "pulumi config set --path --secret 'secure-mesh:databaseRootCredentials.orders.password' <password>"
@@ -210,7 +208,7 @@ SECRET_COMMANDS = {
 
 
 def test_every_secret_key_has_a_plain_text_case() -> None:
-    assert set(SECRET_VALUES) == set(SECRET_CONFIG_KEYS) == set(SECRET_COMMANDS)
+    assert set(SECRET_VALUES) == set(SECRET_CONFIG_KEYS) - set(RETIRED_SECRET_KEYS) == set(SECRET_COMMANDS)
 
 
 @pytest.mark.parametrize("key", sorted(SECRET_VALUES))
@@ -222,6 +220,18 @@ def test_secret_in_plain_text_in_the_stack_file_is_refused_with_the_command_to_u
         "is given in plain text, but it is a secret: set it with --secret so the stack file holds it encrypted; "
         f"remove the plain value (pulumi config rm secure-mesh:{key}), then: {SECRET_COMMANDS[key]}"
     )
+
+
+@pytest.mark.parametrize("marked_secret", [True, False], ids=["as-a-secret", "in-plain-text"])
+def test_a_retired_secret_is_refused_either_way_with_what_to_do_instead(marked_secret: bool) -> None:
+    # A plain value of a retired key gets no "set it with --secret" advice: nothing reads it any more.
+    value = "5b2c8f7e-3d7a-4c3e-9a52-0b0f2f1c9e11"
+    stack_file = {f"secure-mesh:{k}": v for k, v in DEV.items()} | {"secure-mesh:consulReplicationToken": value}
+    marked = {"secure-mesh:consulReplicationToken"} if marked_secret else set()
+    plain, secret_keys = split_stack_config(stack_file, marked)
+    problems = problems_of(plain, secret_keys)
+    assert problems == {"consulReplicationToken": RETIRED_SECRET_KEYS["consulReplicationToken"]}
+    assert value not in str(problems)
 
 
 @pytest.mark.parametrize("key", sorted(SECRET_VALUES))
