@@ -492,6 +492,14 @@ def _secondary_role_as(subjects: list[Subject], name: str, datacenter_domain: st
     return subjects
 
 
+def _l7_generic_entry(kind: str, name: str, config: Mapping[str, Any]) -> Callable[[], list[Subject]]:
+    """An L7 intention to payments beside one generic Consul config entry (``consul.ConfigEntry``)."""
+    return lambda: [
+        subject(t.CONSUL_CONFIG_ENTRY, f"{name}-entry", {"kind": kind, "name": name, "configJson": json.dumps(config)}),
+        *_l7_stack("tcp")()[1:],
+    ]
+
+
 def _l7_provider_defaults(protocol: Mapping[str, Any]) -> Callable[[], list[Subject]]:
     """An L7 intention to payments, whose defaults are the Consul provider's ConfigEntryServiceDefaults."""
     return lambda: [
@@ -2026,6 +2034,41 @@ TWINS: list[Twin] = [
         "l7-to-provider-defaults-without-a-protocol",
         _l7_provider_defaults({}),
         _l7_provider_defaults({"protocol": "grpc"}),
+        blame="payments-intentions",
+    ),
+    stack_twin(
+        # the generic config entry (kind service-defaults, JSON config) is read too, its protocol without case
+        "int-l7-stack",
+        "l7-to-a-tcp-service-by-a-generic-config-entry",
+        _l7_generic_entry("service-defaults", "payments", {"Protocol": "tcp"}),
+        _l7_generic_entry("service-defaults", "payments", {"Protocol": "HTTP"}),
+        blame="payments-intentions",
+    ),
+    stack_twin(
+        # Consul's JSON keys are case-insensitive: "protocol" works like "Protocol"; no protocol at all is tcp
+        "int-l7-stack",
+        "l7-to-a-generic-config-entry-without-a-protocol",
+        _l7_generic_entry("service-defaults", "payments", {}),
+        _l7_generic_entry("service-defaults", "payments", {"protocol": "grpc"}),
+        blame="payments-intentions",
+    ),
+    stack_twin(
+        # the global proxy-defaults as a generic config entry sets the protocol of every undeclared destination
+        "int-l7-stack",
+        "l7-under-a-tcp-proxy-defaults-config-entry",
+        _l7_generic_entry("proxy-defaults", "global", {"Config": {"protocol": "tcp"}}),
+        _l7_generic_entry("proxy-defaults", "global", {"config": {"protocol": "http"}}),
+        blame="payments-intentions",
+    ),
+    stack_twin(
+        # service-defaults as a custom resource without a protocol: tcp
+        "int-l7-stack",
+        "l7-to-a-service-defaults-resource-without-a-protocol",
+        lambda: [
+            subject(t.CRD_SERVICE_DEFAULTS, "payments-defaults", _crd("ServiceDefaults", "payments", {})),
+            *_l7_stack("tcp")()[1:],
+        ],
+        _l7_stack("http2"),
         blame="payments-intentions",
     ),
     stack_twin(
