@@ -2061,6 +2061,14 @@ TWINS: list[Twin] = [
         blame="payments-intentions",
     ),
     stack_twin(
+        # ... in either case of its JSON keys
+        "int-l7-stack",
+        "l7-under-a-tcp-proxy-defaults-config-entry-lowercase",
+        _l7_generic_entry("proxy-defaults", "global", {"config": {"protocol": "tcp"}}),
+        _l7_generic_entry("proxy-defaults", "global", {"Config": {"protocol": "http"}}),
+        blame="payments-intentions",
+    ),
+    stack_twin(
         # service-defaults as a custom resource without a protocol: tcp
         "int-l7-stack",
         "l7-to-a-service-defaults-resource-without-a-protocol",
