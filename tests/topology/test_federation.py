@@ -19,7 +19,7 @@ import pytest
 from secure_mesh.consul.helm_values import ChartValuesError, build_consul_values, check_chart_rules
 from secure_mesh.layout import Layout
 from secure_mesh.offline.stack_references import STACK_REFERENCE_TYPE
-from secure_mesh.settings import SettingsError, load_settings
+from secure_mesh.settings import ChainName, SettingsError, load_settings
 from secure_mesh.settings.federation import pair_problems, primary_settings
 from secure_mesh.topology.federation import FederationSecondaryArgs, PrimaryNames, check_primary_outputs
 from tests import harness
@@ -408,3 +408,25 @@ def test_mount_prefixes_overlap_only_as_whole_path_segments(own: str, theirs: st
     secondary = load_settings(deep_merge(load_stack_config("fed-secondary"), {"vault": {"mountPrefix": own}}))
     paths = [p.path for p in pair_problems(secondary, primary, PRIMARY)]
     assert ("vault.mountPrefix" in paths) is overlaps, paths
+
+
+def test_listing_another_secondary_changes_what_the_primarys_server_intermediates_are_signed_with() -> None:
+    # The constraints are in the intermediates' certificates (the sign resources' inputs): docs/multi-cluster.md says
+    # adding a secondary signs the server chain again, and adds its role beside the others.
+    from secure_mesh.pki.plan import build_plan
+
+    def server_plan(secondaries: list[str]) -> Any:
+        config = deep_merge(load_stack_config("fed-primary"), {"topology": {"secondaries": secondaries}})
+        settings = load_settings(config)
+        return build_plan(settings, Layout(settings))
+
+    one, two = server_plan(["dc2"]), server_plan(["dc2", "dc3"])
+    for before, after in zip(one.chains[ChainName.SERVER], two.chains[ChainName.SERVER], strict=True):
+        assert set(after.permitted_dns_domains) - set(before.permitted_dns_domains) == {"dc3.consul"}
+    assert [r.name for r in two.roles if r.chain is ChainName.SERVER] == [
+        "consul-server",
+        "consul-server-dc2",
+        "consul-server-dc3",
+    ]
+    for chain in (ChainName.CONNECT, ChainName.GATEWAY, ChainName.WEBHOOK):
+        assert one.chains[chain] == two.chains[chain], f"the {chain.value} chain does not change"
