@@ -68,17 +68,18 @@ def primary_settings(settings: Settings, project_dir: Path) -> Settings | None:
                 )
             ]
         )
+    details: list[str] = []
     try:
         plain, secret_keys = split_stack_config(read_stack_file(path))
         primary = load_settings(plain, secret_keys)
-    except ValueError as error:
-        problems = error.problems if isinstance(error, SettingsError) else [Problem("", str(error))]
+    except SettingsError as error:
+        details = [f"{problem.key}: {problem.message}" for problem in error.problems]
+    except ValueError as error:  # not a stack file (read_stack_file)
+        details = [str(error)]
+    if details:
         raise SettingsError(
-            [
-                Problem(PRIMARY_KEY, f"'{full_name}': {path.name} is invalid: {problem.key}: {problem.message}")
-                for problem in problems
-            ]
-        ) from None
+            [Problem(PRIMARY_KEY, f"'{full_name}': {path.name} is invalid: {detail}") for detail in details]
+        )
     problems = list(pair_problems(settings, primary, full_name))
     if problems:
         raise SettingsError(problems)
@@ -129,7 +130,11 @@ def pair_problems(secondary: Settings, primary: Settings, full_name: str) -> Ite
     )
     for key, own, theirs, why in same:
         if own != theirs:
-            yield Problem(key, f"{own!r} differs from the primary's {theirs!r} ({full_name}): {why}; use {theirs!r}")
+            yield Problem(
+                key,
+                f"{_shown(own)} differs from the primary's {_shown(theirs)} ({full_name}): {why}; "
+                + (f"use {theirs!r}" if theirs is not None else "remove it"),
+            )
     own_prefix, their_prefix = secondary.vault.mount_prefix, primary.vault.mount_prefix
     if _overlaps(own_prefix, their_prefix):
         yield Problem(
@@ -154,6 +159,11 @@ def pair_problems(secondary: Settings, primary: Settings, full_name: str) -> Ite
             f"'{own_auth}' is the primary's Kubernetes auth mount too ({full_name}): each cluster needs its own "
             "(its own API server reviews its tokens)",
         )
+
+
+def _shown(value: str | None) -> str:
+    """A setting's value in a message: quoted, or ``unset``."""
+    return repr(value) if value is not None else "unset"
 
 
 def _overlaps(a: str, b: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -22,7 +23,7 @@ from secure_mesh.offline.stack_references import STACK_REFERENCE_TYPE
 from secure_mesh.settings import ChainName, SettingsError, load_settings
 from secure_mesh.settings.federation import pair_problems, primary_settings
 from secure_mesh.topology.federation import FederationSecondaryArgs, PrimaryNames, check_primary_outputs
-from tests import harness
+from tests import harness, snapshots
 from tests.conftest import stack_run
 from tests.harness import PROJECT_DIR, ProgramRun, deep_merge, load_stack_config
 from tests.mocks.consul import MESH_GATEWAY_IP
@@ -128,6 +129,11 @@ def test_chart_rules_refuse_the_federation_secret_with_vault() -> None:
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 PRIMARY = "acme/secure-mesh/fed-primary"
+SNAPSHOT = Path(__file__).parent / "snapshots" / "federation_problems.json"
+
+
+def _pinned(key: str, lines: list[str]) -> list[str]:
+    return snapshots.pinned(SNAPSHOT, key, lines, "UPDATE_SNAPSHOTS=1 pytest tests/topology/test_federation.py")
 
 
 @pytest.fixture
@@ -335,6 +341,9 @@ def test_the_pair_must_agree_on_what_it_shares(
     problems = list(pair_problems(secondary, primary, PRIMARY))
     assert [p.path for p in problems] == [path], [str(p) for p in problems]
     assert phrase in problems[0].message, problems[0].message
+    # The whole text (what is wrong, the values, why, what to do), reviewed in the snapshot.
+    lines = [str(p) for p in problems]
+    assert lines == _pinned(f"pair:{path}:{phrase}", lines)
     pair = (load_settings(load_stack_config("fed-secondary")), load_settings(load_stack_config("fed-primary")))
     assert list(pair_problems(*pair, PRIMARY)) == []
 
@@ -430,3 +439,46 @@ def test_listing_another_secondary_changes_what_the_primarys_server_intermediate
     ]
     for chain in (ChainName.CONNECT, ChainName.GATEWAY, ChainName.WEBHOOK):
         assert one.chains[chain] == two.chains[chain], f"the {chain.value} chain does not change"
+
+
+
+def _project_with(tmp_path: Path, primary_text: str) -> Path:
+    """A project directory holding only the primary's stack file (as given)."""
+    (tmp_path / "Pulumi.fed-primary.yaml").write_text(primary_text)
+    return tmp_path
+
+
+def _primary_problems(project: Path) -> list[str]:
+    with pytest.raises(SettingsError) as raised:
+        primary_settings(load_settings(load_stack_config("fed-secondary")), project)
+    assert raised.value.paths == ["topology.primaryStack"] * len(raised.value.problems)
+    return [str(p) for p in raised.value.problems]
+
+
+PRIMARY_TEXT = (PROJECT_DIR / "Pulumi.fed-primary.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("case", "text"),
+    [
+        ("not-yaml", "config: [unclosed\n"),
+        ("not-a-stack-file", "- a list\n"),
+        ("no-secondary-listed", PRIMARY_TEXT.replace("secondaries: [dc2]", "secondaries: [dc3]")),
+        # the primary's own secret keys count: a license set without Enterprise is its problem, named here
+        (
+            "the-primarys-secret-keys",
+            PRIMARY_TEXT.replace("config:\n", "config:\n  secure-mesh:consulLicense:\n    secure: v1:abc\n", 1),
+        ),
+    ],
+)
+def test_a_primary_stack_file_that_cannot_be_joined_is_refused_in_full(tmp_path: Path, case: str, text: str) -> None:
+    lines = _primary_problems(_project_with(tmp_path, text))
+    assert lines and all(PRIMARY in line for line in lines), lines
+    assert lines == _pinned(f"primary:{case}", [line.replace(str(tmp_path), "<project>") for line in lines])
+
+
+def test_only_a_secondary_reads_a_primary_stack_file(tmp_path: Path) -> None:
+    # Not read in any other mode, even with a stale primaryStack on settings built without the checks.
+    settings = load_settings(load_stack_config("fed-primary"))
+    topology = settings.topology.model_copy(update={"primary_stack": PRIMARY})
+    assert primary_settings(settings.model_copy(update={"topology": topology}), tmp_path) is None
