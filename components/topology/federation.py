@@ -117,9 +117,10 @@ def check_primary_outputs(args: FederationSecondaryArgs, outputs: Mapping[str, A
             )
     issue_path = entry("secondaryServerIssuePaths", args.datacenter)
     if issue_path != expected.server_issue_path:
+        shown = "missing" if issue_path is None else repr(issue_path)
         raise pulumi.RunError(
             f"{where}: the primary keeps no server role for datacenter '{args.datacenter}' (its "
-            f"secondaryServerIssuePaths[{args.datacenter!r}] is {issue_path!r}, expected "
+            f"secondaryServerIssuePaths[{args.datacenter!r}] is {shown}, expected "
             f"{expected.server_issue_path!r}); list '{args.datacenter}' in the primary's topology.secondaries and "
             f"run pulumi up on {stack} first"
         )

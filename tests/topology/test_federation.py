@@ -238,6 +238,7 @@ def test_a_primary_whose_outputs_differ_stops_the_secondary_before_its_release(
 ) -> None:
     error, registered = _run_secondary_with(monkeypatch, _primary_outputs(**changes))
     assert fragment in str(error) and f"topology.primaryStack ({PRIMARY})" in str(error)
+    assert [str(error)] == _pinned(f"outputs:{fragment}", [str(error)])
     consul = [r for r in registered if r.type == RELEASE and r.name == "secure-mesh-consul-release"]
     assert not consul, "no Consul release may be written after a failed check"
 
