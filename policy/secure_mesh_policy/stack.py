@@ -41,7 +41,12 @@ def needs_of(values: ConsulValues) -> list[Need]:
     """What each chart identity must be able to do in Vault, from the values (contract §3)."""
     needs: list[Need] = []
     for key, path in values.kv_paths().items():
-        for role_key, capabilities in KV_SECRETS[key]:
+        kv_readers = list(KV_SECRETS[key])
+        if key == "global.acls.replicationToken" and values.get("global.acls.createReplicationToken") is not True:
+            # Servers template it as their agent and replication tokens unless this datacenter creates it (the
+            # primary): chart 2.0.3 templates/server-statefulset.yaml L101-104, a federation secondary's servers.
+            kv_readers.append(("consulServerRole", READ))
+        for role_key, capabilities in kv_readers:
             if role_key == "consulClientRole" and not values.clients_enabled:
                 continue
             if role_key == "adminPartitionsRole" and role_key not in values.roles:

@@ -12,6 +12,7 @@ import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -863,3 +864,93 @@ def test_only_a_string_of_consuls_peering_token_json_is_a_peering_token(value: A
     """Consul's generate-token answer is base64 of a JSON object with CA, ServerAddresses, ServerName, PeerID…
     (agent/structs/peering.go PeeringToken); anything else, of any type, is not one."""
     assert is_peering_token(value) is False
+
+
+# ------------------------------------------------------------------- POL-LEAST granted and INT-DEFAULT-DENY edges
+
+
+def test_a_secondarys_servers_must_be_granted_the_replication_token_they_template() -> None:
+    # Chart 2.0.3 templates/server-statefulset.yaml L101-104: without createReplicationToken the servers read the
+    # replication token (their agent and replication tokens); a primary that creates it needs no server grant.
+    subjects = stack_subjects("fed-secondary")
+    assert check_stack("pol-least-granted", subjects) == []
+    path = "consul-dc1/kv/data/consul/replication-token"
+    found = check_stack("pol-least-granted", edit_policy(subjects, POLICY.format("server"), remove=(path,)))
+    assert [(urn.rsplit("::", 1)[-1] if urn else None) for _, urn in found] == [ROLE.format("server")]
+    assert f"do not grant ['read'] on {path} (needed for values.global.acls.replicationToken.secretName)" in found[0][0]
+    assert check_stack("pol-least-granted", stack_subjects("fed-primary")) == []
+
+
+def test_the_mesh_ca_provider_is_checked_on_its_own_auth_mount_and_the_agents_on_theirs() -> None:
+    # connectCA.authMethodPath and the agents' auth-path annotation are two mounts: each need is looked up on its own.
+    from secure_mesh_policy.chart import ConsulValues
+    from secure_mesh_policy.stack import needs_of
+
+    props = consul_release(stack_subjects("dev")).props
+    needs = needs_of(ConsulValues.of(SimpleNamespace(get=lambda key, default=None: props.get(key, default))))
+    connect = [need for need in needs if need[3] == "global.secretsBackend.vault.connectCA"]
+    assert len(connect) == 5 and len(needs) > len(connect)
+    other = set_value(stack_subjects("dev"), "global.secretsBackend.vault.connectCA.authMethodPath", "kubernetes-other")
+    found = check_stack("pol-least-granted", other)
+    assert len(found) == len(connect), found
+    assert all("no Kubernetes-auth role 'consul-server' on auth mount 'kubernetes-other'" in m for m, _ in found)
+    annotations = '"vault.hashicorp.com/auth-path": "auth/kubernetes-other"'
+    agents = set_value(stack_subjects("dev"), "global.secretsBackend.vault.agentAnnotations", annotations)
+    found = check_stack("pol-least-granted", agents)
+    assert len(found) == len(needs) - len(connect), found
+    assert all("on auth mount 'kubernetes-other'" in m for m, _ in found)
+
+
+def test_every_need_is_checked_after_one_without_a_named_role() -> None:
+    # No role named for server-acl-init (its bootstrap-token need) must not end the walk: a later need of another
+    # identity (the server's issue path) is still reported.
+    subjects = set_value(stack_subjects("dev"), "global.secretsBackend.vault.manageSystemACLsRole", None)
+    issue = "consul/server/pki_int2/issue/consul-server"
+    found = check_stack("pol-least-granted", edit_policy(subjects, POLICY.format("server"), remove=(issue,)))
+    messages = [message for message, _ in found]
+    assert any("no role is named for the pods that use" in m for m in messages), messages
+    assert any(f"do not grant ['update'] on {issue}" in m for m in messages), messages
+
+
+def test_a_partition_reader_is_needed_only_where_its_role_is_named() -> None:
+    from tests.identities.variants import everything_run
+
+    subjects = private_subjects(everything_run().resources)
+    assert check_stack("pol-least-granted", subjects) == []
+    unnamed = set_value(subjects, "global.secretsBackend.vault.adminPartitionsRole", None)
+    assert check_stack("pol-least-granted", unnamed) == [], "no partition-init pods log in without the role key"
+
+
+def test_a_root_path_without_an_intermediate_path_adds_no_mesh_ca_needs() -> None:
+    subjects = set_value(stack_subjects("dev"), "global.secretsBackend.vault.connectCA.intermediatePKIPath", None)
+    assert check_stack("pol-least-granted", subjects) == []
+
+
+def test_the_default_deny_counts_only_a_star_source_on_the_star_destination() -> None:
+    subjects = stack_subjects("dev")
+    intentions = [s for s in subjects if s.type == t.CRD_SERVICE_INTENTIONS]
+    deny = next(s for s in intentions if s.props["spec"]["destination"]["name"] == "*")
+    spec = copy.deepcopy(deny.props["spec"])
+    spec["sources"] = [{"name": "web", "action": "allow"}, *spec["sources"]]
+    deny.props = {**deny.props, "spec": spec}
+    assert check_stack("int-default-deny", subjects) == [], "a named source beside the deny is not a second deny"
+
+
+def test_a_consul_stack_without_any_intention_has_no_default_deny() -> None:
+    subjects = [s for s in stack_subjects("dev") if s.type != t.CRD_SERVICE_INTENTIONS]
+    found = check_stack("int-default-deny", subjects)
+    assert [(message.split(":")[0], urn) for message, urn in found] == [
+        ("Release 'secure-mesh-consul-release'", consul_release(subjects).urn)
+    ]
+    assert "no '*' -> '*' deny intention in the stack" in found[0][0]
+
+
+def test_intentions_without_a_consul_release_still_need_their_default_deny() -> None:
+    subjects = [
+        s
+        for s in stack_subjects("dev")
+        if s.type == t.CRD_SERVICE_INTENTIONS and s.props["spec"]["destination"]["name"] != "*"
+    ]
+    found = check_stack("int-default-deny", subjects)
+    assert len(found) == 1 and "no '*' -> '*' deny intention in the stack" in found[0][0]
+    assert check_stack("int-default-deny", []) == []
