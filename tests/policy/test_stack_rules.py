@@ -954,3 +954,15 @@ def test_intentions_without_a_consul_release_still_need_their_default_deny() -> 
     found = check_stack("int-default-deny", subjects)
     assert len(found) == 1 and "no '*' -> '*' deny intention in the stack" in found[0][0]
     assert check_stack("int-default-deny", []) == []
+
+
+def test_a_consul_release_without_vault_does_not_end_the_walk_over_releases() -> None:
+    # A release that reads nothing from Vault is skipped, and the next release is still checked.
+    subjects = edit_policy(stack_subjects("dev"), POLICY.format("server"), remove=("consul/kv/data/consul/gossip",))
+    plain = subject(
+        "kubernetes:helm.sh/v3:Release",
+        "another-consul",
+        {"chart": "consul", "name": "another", "namespace": "other", "values": {"global": {"name": "x"}}},
+    )
+    found = check_stack("pol-least-granted", [plain, *subjects])
+    assert [m for m, _ in found if "consul/kv/data/consul/gossip" in m], found
