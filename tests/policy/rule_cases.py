@@ -492,6 +492,18 @@ def _secondary_role_as(subjects: list[Subject], name: str, datacenter_domain: st
     return subjects
 
 
+def _l7_generic_intentions(protocol: str, name: Mapping[str, Any], sources_key: str) -> Callable[[], list[Subject]]:
+    """An L7 intention from api as the generic service-intentions entry, beside payments' defaults (``protocol``)."""
+    source = {"Name": "api", "Permissions": [{"Action": "allow", "HTTP": {"PathPrefix": "/v1/"}}]}
+    entry = {"kind": "service-intentions", **name, "configJson": json.dumps({sources_key: [source]})}
+    return lambda: [
+        subject(
+            t.CRD_SERVICE_DEFAULTS, "payments-defaults", _crd("ServiceDefaults", "payments", {"protocol": protocol})
+        ),
+        subject(t.CONSUL_CONFIG_ENTRY, "payments-intentions", entry),
+    ]
+
+
 def _l7_generic_entry(kind: str, name: str, config: Mapping[str, Any]) -> Callable[[], list[Subject]]:
     """An L7 intention to payments beside one generic Consul config entry (``consul.ConfigEntry``)."""
     return lambda: [
@@ -2066,6 +2078,22 @@ TWINS: list[Twin] = [
         "l7-under-a-tcp-proxy-defaults-config-entry-lowercase",
         _l7_generic_entry("proxy-defaults", "global", {"config": {"protocol": "tcp"}}),
         _l7_generic_entry("proxy-defaults", "global", {"Config": {"protocol": "http"}}),
+        blame="payments-intentions",
+    ),
+    stack_twin(
+        # intentions as the generic config entry (kind service-intentions, Consul's JSON) name their destination
+        "int-l7-stack",
+        "l7-by-a-generic-intentions-entry",
+        _l7_generic_intentions("tcp", {"name": "payments"}, "Sources"),
+        _l7_generic_intentions("http", {"name": "payments"}, "Sources"),
+        blame="payments-intentions",
+    ),
+    stack_twin(
+        # ... with its keys in lower case; without a name the destination is '' (the message shows it)
+        "int-l7-stack",
+        "l7-by-a-generic-intentions-entry-without-a-name",
+        _l7_generic_intentions("tcp", {}, "sources"),
+        _l7_generic_intentions("http", {"name": "payments"}, "sources"),
         blame="payments-intentions",
     ),
     stack_twin(
