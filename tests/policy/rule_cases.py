@@ -481,6 +481,15 @@ def _l7_stack(protocol: str) -> Callable[[], list[Subject]]:
     ]
 
 
+NAMELESS_CRD_INTENTIONS = {
+    "apiVersion": "consul.hashicorp.com/v1alpha1",
+    "kind": "ServiceIntentions",
+    "metadata": {"name": "payments", "namespace": "consul"},
+    "spec": {"destination": {}, "sources": [{"permissions": [ALLOW_GET]}]},
+}
+"""Intentions whose destination and source carry no name (both read as '')."""
+NAMELESS_TYPED_INTENTIONS = {"sources": [{"name": "api", "permissions": [ALLOW_GET]}]}
+"""The provider's typed intentions resource without its destination's name."""
 HTTP_PROXY_DEFAULTS = {"config": {"protocol": "http"}}
 """A global proxy-defaults making every service without its own defaults L7."""
 
@@ -2094,6 +2103,28 @@ TWINS: list[Twin] = [
         "l7-by-a-generic-intentions-entry-without-a-name",
         _l7_generic_intentions("tcp", {}, "sources"),
         _l7_generic_intentions("http", {"name": "payments"}, "sources"),
+        blame="payments-intentions",
+    ),
+    stack_twin(
+        # a custom resource without a destination name and a source without a name: both read as '' (shown)
+        "int-l7-stack",
+        "l7-by-nameless-intentions",
+        lambda: [subject(t.CRD_SERVICE_INTENTIONS, "payments-intentions", NAMELESS_CRD_INTENTIONS)],
+        lambda: [
+            subject(t.CRD_PROXY_DEFAULTS, "global-defaults", _crd("ProxyDefaults", "global", HTTP_PROXY_DEFAULTS)),
+            subject(t.CRD_SERVICE_INTENTIONS, "payments-intentions", NAMELESS_CRD_INTENTIONS),
+        ],
+        blame="payments-intentions",
+    ),
+    stack_twin(
+        # the provider's typed intentions resource without a name: destination ''
+        "int-l7-stack",
+        "l7-by-a-nameless-typed-intentions-resource",
+        lambda: [subject(t.CONSUL_INTENTIONS, "payments-intentions", NAMELESS_TYPED_INTENTIONS)],
+        lambda: [
+            subject(t.CRD_PROXY_DEFAULTS, "global-defaults", _crd("ProxyDefaults", "global", HTTP_PROXY_DEFAULTS)),
+            subject(t.CONSUL_INTENTIONS, "payments-intentions", NAMELESS_TYPED_INTENTIONS),
+        ],
         blame="payments-intentions",
     ),
     stack_twin(
