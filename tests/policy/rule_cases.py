@@ -1371,6 +1371,22 @@ TWINS: list[Twin] = [
         config={"consulChartVersion": "2.1.0"},
     ),
     twin(
+        # only a leading "v" is dropped before comparing ("X2.0.3" is no version of the contract)
+        "csl-chart-pin",
+        "consul-chart-version-with-another-prefix",
+        t.HELM_RELEASE,
+        {**release(), "version": "X2.0.3"},
+        {**release(), "version": "v2.0.3"},
+    ),
+    twin(
+        # only trailing slashes are dropped from the chart reference: "consulX" is another chart
+        "csl-chart-pin",
+        "consul-chart-by-its-exact-last-segment",
+        t.HELM_RELEASE,
+        {**release(), "chart": "hashicorp/consul/", "version": "2.0.2"},
+        {**release(), "chart": "hashicorp/consulX", "version": "2.0.2"},
+    ),
+    twin(
         "csl-chart-pin",
         "chart-v4-version-range",
         t.HELM_CHART_V4,

@@ -966,3 +966,21 @@ def test_a_consul_release_without_vault_does_not_end_the_walk_over_releases() ->
     )
     found = check_stack("pol-least-granted", [plain, *subjects])
     assert [m for m, _ in found if "consul/kv/data/consul/gossip" in m], found
+
+
+def test_int_order_passes_l7_intentions_whose_destination_has_no_defaults_here() -> None:
+    # Nothing to order against (INT-L7 judges their protocol): no finding, and no failure.
+    intention = subject(
+        t.CRD_SERVICE_INTENTIONS,
+        "payments-intentions",
+        {
+            "apiVersion": "consul.hashicorp.com/v1alpha1",
+            "kind": "ServiceIntentions",
+            "metadata": {"name": "payments", "namespace": "consul"},
+            "spec": {
+                "destination": {"name": "payments"},
+                "sources": [{"name": "api", "permissions": [{"action": "allow", "http": {"pathPrefix": "/"}}]}],
+            },
+        },
+    )
+    assert check_stack("int-order", [intention]) == []
