@@ -1371,7 +1371,7 @@ TWINS: list[Twin] = [
         config={"consulChartVersion": "2.1.0"},
     ),
     twin(
-        # only a leading "v" is dropped before comparing ("X2.0.3" is no version of the contract)
+        # an exact version may start with "v" only ("X2.0.3" is no version at all)
         "csl-chart-pin",
         "consul-chart-version-with-another-prefix",
         t.HELM_RELEASE,
