@@ -288,7 +288,8 @@ def test_a_primary_without_a_stack_file_here_is_refused_naming_the_key(tmp_path:
     with pytest.raises(SettingsError) as raised:
         primary_settings(settings, tmp_path)
     assert raised.value.paths == ["topology.primaryStack"]
-    assert "its stack file Pulumi.fed-primary.yaml is not in this project" in raised.value.problems[0].message
+    lines = [str(raised.value.problems[0]).replace(str(tmp_path), "<project>")]
+    assert lines == _pinned("primary:no-stack-file", lines)
 
 
 def test_an_invalid_primary_stack_file_is_refused_with_its_own_problems(tmp_path: Any) -> None:
