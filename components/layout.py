@@ -327,7 +327,7 @@ class Layout:
         which reads the primary's gossip key and bootstraps nothing), the rest when the settings call for them.
         """
         if self.is_federation_secondary:
-            return (KvSecret.SNAPSHOT_AGENT,) if self.settings.consul.snapshot_agent.enabled else ()
+            return ()  # nor the Enterprise ones: the settings refuse Enterprise (partitions) with WAN federation
         wanted = [KvSecret.GOSSIP, KvSecret.BOOTSTRAP_TOKEN]
         if self.is_federation_primary:
             wanted.append(KvSecret.REPLICATION_TOKEN)
