@@ -352,7 +352,7 @@ class Layout:
     @cached_property
     def kubernetes_auth_path(self) -> str:
         """The Kubernetes auth mount of this datacenter (``kubernetes-<dc>`` unless set)."""
-        return self.settings.vault.kubernetes_auth_mount or f"kubernetes-{self.datacenter}"
+        return self.settings.kubernetes_auth_mount
 
     @cached_property
     def kubernetes_auth_login_path(self) -> str:

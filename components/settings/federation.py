@@ -151,8 +151,7 @@ def pair_problems(secondary: Settings, primary: Settings, full_name: str) -> Ite
                 "config-entry writes to the primary and replicates them everywhere, so each service's defaults and "
                 "intentions have exactly one owner; declare it in one stack",
             )
-    own_auth = secondary.vault.kubernetes_auth_mount or f"kubernetes-{datacenter}"
-    their_auth = primary.vault.kubernetes_auth_mount or f"kubernetes-{primary.consul.datacenter}"
+    own_auth, their_auth = secondary.kubernetes_auth_mount, primary.kubernetes_auth_mount
     if own_auth == their_auth:
         yield Problem(
             "vault.kubernetesAuthMount",

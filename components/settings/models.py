@@ -802,6 +802,13 @@ class Settings(SettingsModel):
         """True for the stacks whose durability rules (protect, quorum) are enforced."""
         return self.environment is Environment.PROD
 
+    @property
+    def kubernetes_auth_mount(self) -> str:
+        """This cluster's Kubernetes auth mount: ``vault.kubernetesAuthMount``, else ``kubernetes-<datacenter>``
+        (the layout's ``kubernetes_auth_path``; the federation pair check compares two stacks' with it).
+        """
+        return self.vault.kubernetes_auth_mount or f"kubernetes-{self.consul.datacenter}"
+
 
 from .topology import TopologySettings  # noqa: E402 - topology.py builds on SettingsModel above
 
