@@ -21,6 +21,8 @@ from .mesh.component import MeshIntentions, MeshIntentionsArgs
 from .onboarding.component import AppOnboarding, AppOnboardingArgs
 from .pki.component import CertificateAuthority, CertificateAuthorityArgs
 from .rotation.component import (
+    BootstrapTokenRotation,
+    BootstrapTokenRotationArgs,
     ConsulSecretsEngine,
     ConsulSecretsEngineArgs,
     GossipKeyRotation,
@@ -33,6 +35,8 @@ from .topology.federation import FederationSecondary, FederationSecondaryArgs
 __all__: list[str] = [
     "AppOnboarding",
     "AppOnboardingArgs",
+    "BootstrapTokenRotation",
+    "BootstrapTokenRotationArgs",
     "CertificateAuthority",
     "CertificateAuthorityArgs",
     "ClusterPeering",

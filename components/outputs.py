@@ -17,6 +17,7 @@ import pulumi
 from .identities.roles import workload_audience
 from .layout import Layout
 from .onboarding.plan import all_agent_annotations, all_token_volumes
+from .rotation.documents import BOOTSTRAP_TOKEN_VERSION_KEY, GOSSIP_VERSION_KEY
 from .settings import ChainName
 from .topology.documents import peer_upstream_annotations
 
@@ -139,10 +140,20 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput(
         "rotationVersions",
         "map",
-        "Rotation → the version the last successful `up` reached (`gossipKeyVersion`); empty without the Consul "
-        "secrets engine. The next run reads it back to refuse lowering or skipping a version.",
+        "Rotation → the version the last successful `up` reached (`gossipKeyVersion`, `bootstrapTokenVersion`; "
+        "no bootstrap token in a federation secondary); empty without the Consul secrets engine. The next run reads "
+        "it back to refuse lowering or skipping a version.",
     ),
 )
+
+
+def rotation_versions(platform: SecureMeshPlatform) -> dict[str, pulumi.Output[int]]:
+    """Each rotation's checked version (resolved once its Job, if any, completed), keyed as in the settings."""
+    rotations = {
+        GOSSIP_VERSION_KEY: platform.gossip_rotation,
+        BOOTSTRAP_TOKEN_VERSION_KEY: platform.bootstrap_token_rotation,
+    }
+    return {key: rotation.version for key, rotation in rotations.items() if rotation is not None}
 
 
 def _by_chain(values: dict[ChainName, Any]) -> dict[str, Any]:
@@ -207,9 +218,7 @@ def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
         },
         "peeringTokens": dict(platform.peering.tokens) if platform.peering is not None else {},
         "peerUpstreamAnnotations": peer_upstream_annotations(settings),
-        "rotationVersions": (
-            {"gossipKeyVersion": platform.gossip_rotation.version} if platform.gossip_rotation is not None else {}
-        ),
+        "rotationVersions": rotation_versions(platform),
     }
 
 

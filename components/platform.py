@@ -22,6 +22,7 @@ from .composition.consul import (
 from .composition.pki import expiry_check_args, external_next_steps, pki_args
 from .composition.vault import (
     audit_args,
+    bootstrap_token_rotation_args,
     gossip_rotation_args,
     identities_args,
     secrets_args,
@@ -35,7 +36,7 @@ from .onboarding.component import AppOnboarding
 from .pki.component import CertificateAuthority
 from .pki.expiry_check import CaExpiryCheck
 from .providers import build_consul_provider
-from .rotation.component import ConsulSecretsEngine, GossipKeyRotation, deployed_versions
+from .rotation.component import BootstrapTokenRotation, ConsulSecretsEngine, GossipKeyRotation, deployed_versions
 from .rotation.documents import EngineRole
 from .secrets.component import ConsulSecrets
 from .settings import ChainName, Settings
@@ -110,6 +111,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         """This cluster's side of each peering (topology.mode 'peering'), after the mesh entry."""
         self.secrets_engine: ConsulSecretsEngine | None = None
         self.gossip_rotation: GossipKeyRotation | None = None
+        self.bootstrap_token_rotation: BootstrapTokenRotation | None = None
         self.expiry_check: CaExpiryCheck | None = None
         """The scheduled check of every CA's live expiry (``pki.expiryCheck``), once Consul runs."""
         self.consul_provider: consul.Provider | None = None
@@ -202,6 +204,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                     secrets_engine_args(settings, layout, server_ca),
                     pulumi.ResourceOptions(parent=self, providers=[self.consul_provider], depends_on=self.consul.ready),
                 )
+                deployed = deployed_versions()  # one StackReference to this stack, read by every rotation
                 self.gossip_rotation = GossipKeyRotation(
                     f"{name}-gossip-rotation",
                     gossip_rotation_args(
@@ -212,9 +215,24 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                         server_ca_pem=server_ca,
                         engine_role=self.secrets_engine.roles[EngineRole.GOSSIP_ROTATOR].name,
                         consul_release=cast(pulumi.Output[str], self.consul.release.name),
-                        deployed=deployed_versions(),
+                        deployed=deployed,
                     ),
                     child,
                 )
+                if not layout.is_federation_secondary:  # a secondary holds no bootstrap token
+                    self.bootstrap_token_rotation = BootstrapTokenRotation(
+                        f"{name}-bootstrap-token-rotation",
+                        bootstrap_token_rotation_args(
+                            settings,
+                            layout,
+                            auth_mount_path=self.identities.auth_mount_path,
+                            kv_mount=self.secrets.kv_mount,
+                            server_ca_pem=server_ca,
+                            engine_role=self.secrets_engine.roles[EngineRole.ACL_ROTATOR].name,
+                            consul_release=cast(pulumi.Output[str], self.consul.release.name),
+                            deployed=deployed,
+                        ),
+                        child,
+                    )
 
         self.register_outputs({})

@@ -1,10 +1,10 @@
 """Settings and layout → the Args of the Vault-side components other than the PKI.
 
 :func:`audit_args` (VaultAudit), :func:`secrets_args` (ConsulSecrets), :func:`identities_args`
-(VaultIdentities), :func:`secrets_engine_args` (ConsulSecretsEngine) and :func:`gossip_rotation_args`
-(GossipKeyRotation). Every name comes from the layout; every document from the pure modules next to each
-component (:mod:`..identities.policies`, :mod:`..identities.roles`, :mod:`..identities.reviewers`,
-:mod:`..secrets.documents`, :mod:`..rotation.plan`).
+(VaultIdentities), :func:`secrets_engine_args` (ConsulSecretsEngine), :func:`gossip_rotation_args`
+(GossipKeyRotation) and :func:`bootstrap_token_rotation_args` (BootstrapTokenRotation). Every name comes from
+the layout; every document from the pure modules next to each component (:mod:`..identities.policies`,
+:mod:`..identities.roles`, :mod:`..identities.reviewers`, :mod:`..secrets.documents`, :mod:`..rotation.plan`).
 """
 
 from __future__ import annotations
@@ -26,9 +26,14 @@ from ..identities.policies import PolicyDocument, identity_policies, mesh_ca_pol
 from ..identities.reviewers import vault_login_service_accounts
 from ..identities.roles import RoleSpec, role_specs
 from ..layout import Layout
-from ..rotation.component import ConsulSecretsEngineArgs, EngineRoleArgs, GossipKeyRotationArgs
+from ..rotation.component import (
+    BootstrapTokenRotationArgs,
+    ConsulSecretsEngineArgs,
+    EngineRoleArgs,
+    GossipKeyRotationArgs,
+)
 from ..rotation.documents import ROLE_RULES, EngineRole
-from ..rotation.plan import RotationNames, gossip_job_args, role_ttls
+from ..rotation.plan import RotationNames, bootstrap_token_job_args, gossip_job_args, role_ttls
 from ..secrets.component import ConsulSecretsArgs, KvSecretArgs, SnapshotAgentArgs
 from ..settings import Settings, VaultPlacement
 from ..vocabulary import KvSecret, TokenReviewer
@@ -81,6 +86,7 @@ def secrets_args(
         secrets=tuple(KvSecretArgs(secret, layout.kv(secret).name, layout.kv(secret).field) for secret in secrets),
         acl_bootstrap=settings.consul.acl_bootstrap,
         gossip_key_rotated=settings.rotation.gossip_key_version > 1,
+        bootstrap_token_rotated=settings.rotation.bootstrap_token_version > 1,
         generate_replication_token=generate,
         snapshot_agent=SnapshotAgentArgs(agent.interval, agent.retain) if KvSecret.SNAPSHOT_AGENT in secrets else None,
         license=license if KvSecret.LICENSE in secrets else None,
@@ -187,6 +193,34 @@ def gossip_rotation_args(
         job=gossip_job_args(names),
         policy_name=names.gossip_rotator_policy,
         token_ttl=role_ttls(settings, EngineRole.GOSSIP_ROTATOR)[1],
+        auth_mount_path=auth_mount_path,
+        kv_mount=kv_mount,
+        server_ca_pem=server_ca_pem,
+        engine_role=engine_role,
+        consul_release=consul_release,
+        deployed=deployed,
+        protect=settings.is_production,
+    )
+
+
+def bootstrap_token_rotation_args(
+    settings: Settings,
+    layout: Layout,
+    *,
+    auth_mount_path: pulumi.Input[str],
+    kv_mount: pulumi.Input[str],
+    server_ca_pem: pulumi.Input[str],
+    engine_role: pulumi.Input[str],
+    consul_release: pulumi.Input[str],
+    deployed: pulumi.Input[Mapping[str, int]] | None,
+) -> BootstrapTokenRotationArgs:
+    """The bootstrap token rotation of this stack (``rotation.bootstrapTokenVersion``), wired like the gossip one."""
+    names = RotationNames(layout)
+    return BootstrapTokenRotationArgs(
+        version=settings.rotation.bootstrap_token_version,
+        job=bootstrap_token_job_args(names),
+        policy_name=names.bootstrap_token_rotator_policy,
+        token_ttl=role_ttls(settings, EngineRole.ACL_ROTATOR)[1],
         auth_mount_path=auth_mount_path,
         kv_mount=kv_mount,
         server_ca_pem=server_ca_pem,

@@ -26,7 +26,7 @@ provider reaches the engine through ``opts`` (``providers=[consul_provider]``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -38,17 +38,22 @@ import pulumi_vault as vault
 
 from ..args import coerce_args
 from ..identities.documents import AuthRoleSpec
-from ..secrets.documents import GOSSIP_KEY_BYTES
+from ..secrets.documents import GOSSIP_KEY_BYTES, UUID_BYTES, uuid_from_random_hex
 from .documents import (
+    BOOTSTRAP_TOKEN_SCRIPT_FILE,
+    BOOTSTRAP_TOKEN_VERSION_KEY,
     ENGINE_TOKEN_RULES,
     GOSSIP_VERSION_KEY,
     SCRIPT_FILE,
     VERSION_OUTPUT,
-    GossipJobArgs,
+    RotationJobArgs,
+    bootstrap_token_job,
+    bootstrap_token_job_name,
     check_version_step,
     gossip_job,
     gossip_job_name,
-    gossip_rotator_policy_document,
+    rotation_job_policy_document,
+    server_restart_rules,
 )
 
 ENGINE_TYPE_TOKEN = "secure-mesh:index:ConsulSecretsEngine"
@@ -56,8 +61,11 @@ ENGINE_OLD_TYPE_TOKEN = "secure-mesh:rotation:ConsulSecretsEngine"
 ROTATION_TYPE_TOKEN = "secure-mesh:index:GossipKeyRotation"
 ROTATION_OLD_TYPE_TOKEN = "secure-mesh:rotation:GossipKeyRotation"
 """The tokens before issue 15: aliases keep deployed stacks' URNs."""
+BOOTSTRAP_TOKEN_TYPE_TOKEN = "secure-mesh:index:BootstrapTokenRotation"
 GOSSIP_SCRIPT = Path(__file__).parent / "scripts" / SCRIPT_FILE
-"""The Job's script, shipped in a ConfigMap named like the Job."""
+"""The gossip Job's script, shipped in a ConfigMap named like the Job."""
+BOOTSTRAP_TOKEN_SCRIPT = Path(__file__).parent / "scripts" / BOOTSTRAP_TOKEN_SCRIPT_FILE
+"""The bootstrap token Job's script, shipped the same way."""
 ENGINE_DESCRIPTION = "Consul ACL tokens for operators, the Consul provider and rotation Jobs (short-lived)"
 
 
@@ -194,7 +202,7 @@ class GossipKeyRotationArgs:
 
     version: int
     """The requested ``gossipKeyVersion`` (1: nothing to rotate; each step up runs one Job)."""
-    job: GossipJobArgs
+    job: RotationJobArgs
     """What the Job's manifest names (its namespace, service account, Vault and Consul addresses, KV names …)."""
     policy_name: str
     """The Job's Vault policy."""
@@ -218,38 +226,120 @@ class GossipKeyRotationArgs:
     """Protect the version's key (production)."""
 
 
-class GossipKeyRotation(pulumi.ComponentResource):
-    """From version 2: the Job's identity (Vault policy, Kubernetes-auth role, service account), the version's key
-    and its Job. Version 1 registers nothing but the version check.
+@dataclass(frozen=True)
+class BootstrapTokenRotationArgs:
+    """Inputs of :class:`BootstrapTokenRotation`: the gossip rotation's, with the acl-rotator role and a Job that
+    also names the servers' StatefulSet it restarts (``job.server_statefulset``).
+    """
+
+    version: int
+    """The requested ``bootstrapTokenVersion`` (1: nothing to rotate; each step up runs one Job)."""
+    job: RotationJobArgs
+    """What the Job's manifest names; ``server_statefulset`` is required here."""
+    policy_name: str
+    """The Job's Vault policy."""
+    token_ttl: int
+    """TTL (and max TTL) in seconds of the Job's Vault token: the acl-rotator role's max TTL."""
+    auth_mount_path: pulumi.Input[str]
+    """Where the Job's Kubernetes-auth role is written (VaultIdentities' ``auth_mount_path``)."""
+    kv_mount: pulumi.Input[str]
+    """The KV-v2 mount's path (ConsulSecrets' output): the next token is written to it."""
+    server_ca_pem: pulumi.Input[str]
+    """The CA the Job trusts for Consul's HTTPS API (the server chain's)."""
+    engine_role: pulumi.Input[str]
+    """The engine's acl-rotator role: the Job reads its Consul token (``acl = "write"``) from it."""
+    consul_release: pulumi.Input[str]
+    """An output of the Consul release: the Job's objects wait for it (Consul's namespace, the StatefulSet)."""
+    deployed: pulumi.Input[Mapping[str, int]] | None = None
+    """The stack's previous ``rotationVersions`` output; None: never deployed."""
+    protect: bool = False
+    """Protect the version's SecretID source (production)."""
+
+
+@dataclass(frozen=True)
+class _JobKind:
+    """What differs between the rotation components: the version key, the Job, the script and the next value."""
+
+    version_key: str
+    job_name: Callable[[int], str]
+    manifest: Callable[[RotationJobArgs, int], dict[str, Any]]
+    script: Path
+    new_value: Callable[[str, int, pulumi.Output[int], pulumi.ResourceOptions], pulumi.Output[str]]
+    """The version's new value (a secret), from random bytes whose length waits for the version check, so no
+    resource of a refused version is registered."""
+
+
+def _gossip_key(
+    name: str, version: int, checked: pulumi.Output[int], opts: pulumi.ResourceOptions
+) -> pulumi.Output[str]:
+    """The version's new gossip key (base64 of 32 random bytes)."""
+    length = checked.apply(lambda _: GOSSIP_KEY_BYTES)
+    return pulumi.Output.secret(random.RandomBytes(f"{name}-key-v{version}", length=length, opts=opts).base64)
+
+
+def _token_secret_id(
+    name: str, version: int, checked: pulumi.Output[int], opts: pulumi.ResourceOptions
+) -> pulumi.Output[str]:
+    """The version's new management token SecretID (a UUID from random bytes)."""
+    length = checked.apply(lambda _: UUID_BYTES)
+    source = random.RandomBytes(f"{name}-secret-id-v{version}", length=length, opts=opts)
+    return pulumi.Output.secret(source.hex.apply(uuid_from_random_hex))
+
+
+GOSSIP = _JobKind(GOSSIP_VERSION_KEY, gossip_job_name, gossip_job, GOSSIP_SCRIPT, _gossip_key)
+BOOTSTRAP_TOKEN = _JobKind(
+    BOOTSTRAP_TOKEN_VERSION_KEY,
+    bootstrap_token_job_name,
+    bootstrap_token_job,
+    BOOTSTRAP_TOKEN_SCRIPT,
+    _token_secret_id,
+)
+
+
+class _VersionedRotation(pulumi.ComponentResource):
+    """A rotation as a declared version: from version 2 the Job's identity (Vault policy, Kubernetes-auth role,
+    service account), the version's new value in KV ``<next>`` and its Job. Version 1 registers nothing but the
+    version check.
     """
 
     version: pulumi.Output[int]
     """The checked version; resolves only once the Job (if any) completed."""
 
-    def __init__(self, name: str, args: GossipKeyRotationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        args = coerce_args(GossipKeyRotationArgs, args)
-        aliases = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=ROTATION_OLD_TYPE_TOKEN)])
-        super().__init__(ROTATION_TYPE_TOKEN, name, None, pulumi.ResourceOptions.merge(opts, aliases))
+    def _start(
+        self,
+        kind: _JobKind,
+        name: str,
+        args: GossipKeyRotationArgs | BootstrapTokenRotationArgs,
+    ) -> None:
         requested = args.version
+        key = kind.version_key
         checked: pulumi.Output[int] = pulumi.Output.from_input(args.deployed).apply(
             lambda deployed: check_version_step(
-                f"rotation.{GOSSIP_VERSION_KEY}",
-                (deployed or {}).get(GOSSIP_VERSION_KEY) if isinstance(deployed, Mapping) else deployed,
+                f"rotation.{key}",
+                (deployed or {}).get(key) if isinstance(deployed, Mapping) else deployed,
                 requested,
             )
         )
         self.job: kubernetes.batch.v1.Job | None = None
         self.version = checked
         if requested > 1:
-            self._rotate(name, args, requested, checked)
+            self._rotate(kind, name, args, requested, checked)
         self.register_outputs({"version": self.version})
 
-    def _rotate(self, name: str, args: GossipKeyRotationArgs, version: int, checked: pulumi.Output[int]) -> None:
-        """The Job's identity, then the new key, its KV secret, the script's ConfigMap and the Job of this version
-        (those four behind the check).
+    def _rotate(
+        self,
+        kind: _JobKind,
+        name: str,
+        args: GossipKeyRotationArgs | BootstrapTokenRotationArgs,
+        version: int,
+        checked: pulumi.Output[int],
+    ) -> None:
+        """The Job's identity, then the new value, its KV secret, the script's ConfigMap and the Job of this
+        version (those four behind the check).
         """
         job_args = args.job
-        document = gossip_rotator_policy_document(args.policy_name, job_args)
+        manifest = kind.manifest(job_args, version)  # refuses missing Job inputs before anything is registered
+        document = rotation_job_policy_document(args.policy_name, job_args)
         self.policy = vault.Policy(
             f"{name}-policy", name=document.name, policy=document.render(), opts=pulumi.ResourceOptions(parent=self)
         )
@@ -275,32 +365,28 @@ class GossipKeyRotation(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        key = random.RandomBytes(
-            f"{name}-key-v{version}",
-            length=checked.apply(lambda _: GOSSIP_KEY_BYTES),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
-        )
+        runs_before: list[pulumi.Resource] = [self.service_account, self.auth_role]
+        if job_args.server_statefulset is not None:
+            runs_before += self._restart_permission(name, args, job_args, job_args.server_statefulset, checked)
+        value = kind.new_value(name, version, checked, pulumi.ResourceOptions(parent=self, protect=args.protect))
         field = job_args.kv_field
 
-        def next_data(key_b64: str) -> str:
-            return json.dumps({field: key_b64, "version": str(version)}, sort_keys=True)
+        def next_data(text: str) -> str:
+            return json.dumps({field: text, "version": str(version)}, sort_keys=True)
 
-        secret_key: pulumi.Output[str] = pulumi.Output.secret(key.base64)
-        next_json: pulumi.Output[str] = secret_key.apply(next_data)
         self.next_secret = vault.kv.SecretV2(
             f"{name}-next",
             mount=args.kv_mount,
             name=job_args.kv_next,
-            data_json=next_json,
+            data_json=value.apply(next_data),  # secret: the value is
             delete_all_versions=False,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        manifest = gossip_job(job_args, version)
-        script_metadata: Any = {"name": gossip_job_name(version), "namespace": job_args.namespace}
+        script_metadata: Any = {"name": kind.job_name(version), "namespace": job_args.namespace}
         self.script = kubernetes.core.v1.ConfigMap(
             f"{name}-script-v{version}",
             metadata=pulumi.Output.all(checked, args.consul_release).apply(lambda _: script_metadata),
-            data={SCRIPT_FILE: GOSSIP_SCRIPT.read_text(), "consul-ca.pem": args.server_ca_pem},
+            data={kind.script.name: kind.script.read_text(), "consul-ca.pem": args.server_ca_pem},
             immutable=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -314,9 +400,75 @@ class GossipKeyRotation(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The pod reads these at run time by name; Kubernetes checks none of them when the Job is created.
-                depends_on=[self.next_secret, self.script, self.service_account, self.auth_role],
+                depends_on=[self.next_secret, self.script, *runs_before],
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{job_args.active_deadline_seconds + 120}s"),
                 delete_before_replace=True,
             ),
         )
         self.version = pulumi.Output.all(self.job.metadata, checked).apply(lambda values: int(values[1]))
+
+    def _restart_permission(
+        self,
+        name: str,
+        args: GossipKeyRotationArgs | BootstrapTokenRotationArgs,
+        job_args: RotationJobArgs,
+        statefulset: str,
+        checked: pulumi.Output[int],
+    ) -> list[pulumi.Resource]:
+        """A Role allowed only get/patch on the servers' StatefulSet, bound to the Job's service account (both
+        behind the version check and the release).
+        """
+        metadata: Any = {"name": job_args.service_account, "namespace": job_args.namespace}
+        gate = pulumi.Output.all(checked, args.consul_release)
+        self.restart_role = kubernetes.rbac.v1.Role(
+            f"{name}-restart-role",
+            metadata=gate.apply(lambda _: metadata),
+            rules=cast(Any, server_restart_rules(statefulset)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.restart_binding = kubernetes.rbac.v1.RoleBinding(
+            f"{name}-restart-binding",
+            metadata=gate.apply(lambda _: metadata),
+            role_ref=kubernetes.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=job_args.service_account
+            ),
+            subjects=[
+                kubernetes.rbac.v1.SubjectArgs(
+                    kind="ServiceAccount", name=job_args.service_account, namespace=job_args.namespace
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.restart_role, self.service_account]),
+        )
+        return [self.restart_role, self.restart_binding]
+
+
+class GossipKeyRotation(_VersionedRotation):
+    """From version 2: the Job's identity (Vault policy, Kubernetes-auth role, service account), the version's key
+    and its Job. Version 1 registers nothing but the version check.
+    """
+
+    version: pulumi.Output[int]
+    """The checked version; resolves only once the Job (if any) completed."""
+
+    def __init__(self, name: str, args: GossipKeyRotationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = coerce_args(GossipKeyRotationArgs, args)
+        aliases = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=ROTATION_OLD_TYPE_TOKEN)])
+        super().__init__(ROTATION_TYPE_TOKEN, name, None, pulumi.ResourceOptions.merge(opts, aliases))
+        self._start(GOSSIP, name, args)
+
+
+class BootstrapTokenRotation(_VersionedRotation):
+    """From version 2: the Job's identity, a Role to restart the servers, the version's SecretID and the Job
+    ``bootstrap-token-rotate-v<N>`` (create the token, write KV, restart the servers, delete the old token).
+    Version 1 registers nothing but the version check.
+    """
+
+    version: pulumi.Output[int]
+    """The checked version; resolves only once the Job (if any) completed."""
+
+    def __init__(
+        self, name: str, args: BootstrapTokenRotationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        args = coerce_args(BootstrapTokenRotationArgs, args)
+        super().__init__(BOOTSTRAP_TOKEN_TYPE_TOKEN, name, None, opts)
+        self._start(BOOTSTRAP_TOKEN, name, args)

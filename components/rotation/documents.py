@@ -19,9 +19,18 @@ from ..workloads import restricted_container
 
 GOSSIP_ROTATOR_ACCOUNT_SUFFIX = "gossip-rotator"
 GOSSIP_JOB_PREFIX = "gossip-rotate-v"
+BOOTSTRAP_TOKEN_ROTATOR_ACCOUNT_SUFFIX = "bootstrap-token-rotator"
+BOOTSTRAP_TOKEN_JOB_PREFIX = "bootstrap-token-rotate-v"
+ROTATION_JOB_PREFIXES = (GOSSIP_JOB_PREFIX, BOOTSTRAP_TOKEN_JOB_PREFIX)
+"""Every rotation Job's name prefix (the Job of version N is ``<prefix><N>``)."""
 VERSION_OUTPUT = "rotationVersions"
 """The stack output that records the versions the last successful ``up`` reached (read back by the next run)."""
 GOSSIP_VERSION_KEY = "gossipKeyVersion"
+BOOTSTRAP_TOKEN_VERSION_KEY = "bootstrapTokenVersion"
+ROLL_ANNOTATION = "secure-mesh/bootstrap-token-version"
+"""The pod-template annotation the token rotation Job sets on the servers' StatefulSet to roll them (as
+``kubectl rollout restart`` sets ``kubectl.kubernetes.io/restartedAt``): its value is the version, so a re-run
+of the same version does not roll them again."""
 
 
 class EngineRole(StrEnum):
@@ -94,7 +103,13 @@ def gossip_job_name(version: int) -> str:
     return f"{GOSSIP_JOB_PREFIX}{version}"
 
 
+def bootstrap_token_job_name(version: int) -> str:
+    """The bootstrap token rotation Job of one version (``bootstrap-token-rotate-v2``)."""
+    return f"{BOOTSTRAP_TOKEN_JOB_PREFIX}{version}"
+
+
 SCRIPT_FILE = "gossip-rotate.sh"
+BOOTSTRAP_TOKEN_SCRIPT_FILE = "bootstrap-token-rotate.sh"
 TOOLS_DIR = "/tools"
 SCRIPT_DIR = "/rotation"
 SA_TOKEN_DIR = "/var/run/secrets/rotation"
@@ -104,11 +119,18 @@ WAIT_SECONDS = 300
 """How long step 2 waits for every member to hold the new key before the Job fails (the old key stays primary)."""
 POLL_SECONDS = 5
 CALL_SECONDS = 30
+ROLLOUT_SECONDS = 900
+"""How long the token rotation waits for the servers' rolling restart before the Job fails (the old token is
+still valid then: it is deleted only after the roll)."""
+KUBE_TOKEN_DIR = "/var/run/secrets/kubernetes-api"
+KUBE_API = "https://kubernetes.default.svc"
+KUBE_ROOT_CA = "kube-root-ca.crt"
+"""The ConfigMap every namespace holds with the API server's CA (kube-controller-manager's root CA publisher)."""
 
 
-def job_deadline_seconds(token_max_ttl: int) -> int:
+def job_deadline_seconds(token_max_ttl: int, wait_seconds: int = WAIT_SECONDS) -> int:
     """The Job's ``activeDeadlineSeconds``: within its Consul token's max TTL, so the token outlives the Job."""
-    return min(token_max_ttl, WAIT_SECONDS + 10 * CALL_SECONDS)
+    return min(token_max_ttl, wait_seconds + 10 * CALL_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -122,8 +144,8 @@ class VaultCaSecretArgs:
 
 
 @dataclass(frozen=True)
-class GossipJobArgs:
-    """What the rotation Job's manifest names, as plain strings (a Job spec is not checked against Vault or Consul)."""
+class RotationJobArgs:
+    """What a rotation Job's manifest names, as plain strings (a Job spec is not checked against Vault or Consul)."""
 
     namespace: str
     """Consul's namespace: the Job, its ConfigMap and service account live there."""
@@ -138,13 +160,13 @@ class GossipJobArgs:
     creds_path: str
     """Where the Job reads its short-lived Consul token (``<engine mount>/creds/<role>``)."""
     kv_mount: str
-    """The KV-v2 mount holding the gossip key."""
+    """The KV-v2 mount holding the rotated secret."""
     kv_current: str
-    """The current gossip key's name under the mount."""
+    """The current secret's name under the mount (what the chart reads)."""
     kv_next: str
-    """The next gossip key's name under the mount."""
+    """The next value's name under the mount (written by Pulumi with its version)."""
     kv_field: str
-    """The field holding a key in both secrets."""
+    """The field holding the value in both secrets."""
     consul_https_address: str
     """Consul's HTTPS API inside the cluster (``host:port``)."""
     consul_image: str
@@ -157,11 +179,71 @@ class GossipJobArgs:
     """Vault Enterprise namespace, if any."""
     vault_ca: VaultCaSecretArgs | None = None
     """The Secret with Vault's CA, when Vault's certificate is not publicly trusted."""
+    server_statefulset: str | None = None
+    """The Consul servers' StatefulSet, which the token rotation Job restarts (None for the gossip Job, which
+    talks to Consul only)."""
 
 
-def gossip_job(args: GossipJobArgs, version: int) -> dict[str, Any]:
+GossipJobArgs = RotationJobArgs
+"""The name before the token rotation (kept for callers of the gossip rotation alone)."""
+
+
+def gossip_job(args: RotationJobArgs, version: int) -> dict[str, Any]:
     """The Job ``gossip-rotate-v<N>`` (metadata and spec): one attempt set, bounded, non-root, no default token."""
-    job = gossip_job_name(version)
+    return _rotation_job(args, version, gossip_job_name(version), "gossip-rotate", SCRIPT_FILE)
+
+
+def bootstrap_token_job(args: RotationJobArgs, version: int) -> dict[str, Any]:
+    """The Job ``bootstrap-token-rotate-v<N>``: the gossip Job's shape, plus what restarting the servers needs.
+
+    The script patches the servers' StatefulSet through the Kubernetes API with a token of the API server's
+    audience (its own projected volume; the Vault login token keeps Vault's audience) and the cluster's CA from
+    ``kube-root-ca.crt``.
+    """
+    if args.server_statefulset is None:
+        raise ValueError("the bootstrap token rotation Job needs server_statefulset (the StatefulSet it restarts)")
+    extra_env = [
+        {"name": "NAMESPACE", "value": args.namespace},
+        {"name": "STATEFULSET", "value": args.server_statefulset},
+        {"name": "ROLL_ANNOTATION", "value": ROLL_ANNOTATION},
+        {"name": "ROLLOUT_SECONDS", "value": str(ROLLOUT_SECONDS)},
+        {"name": "KUBE_API", "value": KUBE_API},
+        {"name": "KUBE_TOKEN_FILE", "value": f"{KUBE_TOKEN_DIR}/token"},
+        {"name": "KUBE_CA_FILE", "value": f"{KUBE_TOKEN_DIR}/ca.crt"},
+    ]
+    kube_volume = {
+        "name": "kubernetes-api",
+        "projected": {
+            "sources": [
+                # No audience: the API server's own (Kubernetes docs, "Service account token volume projection").
+                {"serviceAccountToken": {"path": "token", "expirationSeconds": SA_TOKEN_EXPIRATION_SECONDS}},
+                {"configMap": {"name": KUBE_ROOT_CA, "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            ]
+        },
+    }
+    kube_mount = {"name": "kubernetes-api", "mountPath": KUBE_TOKEN_DIR, "readOnly": True}
+    return _rotation_job(
+        args,
+        version,
+        bootstrap_token_job_name(version),
+        "bootstrap-token-rotate",
+        BOOTSTRAP_TOKEN_SCRIPT_FILE,
+        extra_env=extra_env,
+        extra_volume=(kube_volume, kube_mount),
+    )
+
+
+def _rotation_job(
+    args: RotationJobArgs,
+    version: int,
+    job: str,
+    app: str,
+    script_file: str,
+    *,
+    extra_env: list[dict[str, str]] | None = None,
+    extra_volume: tuple[dict[str, Any], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A rotation Job's metadata and spec: one attempt set, bounded, non-root, no default token."""
     restricted = restricted_container(65534)
     env = [
         {"name": "TARGET_VERSION", "value": str(version)},
@@ -181,6 +263,7 @@ def gossip_job(args: GossipJobArgs, version: int) -> dict[str, Any]:
         {"name": "CALL_SECONDS", "value": str(CALL_SECONDS)},
         {"name": "PATH", "value": f"{TOOLS_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
     ]
+    env.extend(extra_env or [])
     if args.vault_namespace is not None:
         env.append({"name": "VAULT_NAMESPACE", "value": args.vault_namespace})
     mounts: list[dict[str, Any]] = [
@@ -206,11 +289,14 @@ def gossip_job(args: GossipJobArgs, version: int) -> dict[str, Any]:
             },
         },
     ]
+    if extra_volume is not None:
+        volumes.append(extra_volume[0])
+        mounts.append(extra_volume[1])
     if args.vault_ca is not None:
         env.append({"name": "VAULT_CACERT", "value": f"{VAULT_CA_DIR}/{args.vault_ca.key}"})
         mounts.append({"name": "vault-ca", "mountPath": VAULT_CA_DIR, "readOnly": True})
         volumes.append({"name": "vault-ca", "secret": {"secretName": args.vault_ca.name}})
-    labels = {"app.kubernetes.io/name": "gossip-rotate", "secure-mesh/rotation-version": str(version)}
+    labels = {"app.kubernetes.io/name": app, "secure-mesh/rotation-version": str(version)}
     return {
         "metadata": {
             "name": job,
@@ -243,7 +329,7 @@ def gossip_job(args: GossipJobArgs, version: int) -> dict[str, Any]:
                         {
                             "name": "rotate",
                             "image": args.consul_image,
-                            "command": ["/bin/sh", f"{SCRIPT_DIR}/{SCRIPT_FILE}"],
+                            "command": ["/bin/sh", f"{SCRIPT_DIR}/{script_file}"],
                             "env": env,
                             "securityContext": restricted,
                             "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
@@ -257,8 +343,8 @@ def gossip_job(args: GossipJobArgs, version: int) -> dict[str, Any]:
     }
 
 
-def gossip_rotator_policy_document(name: str, job: GossipJobArgs) -> PolicyDocument:
-    """The rotation Job's Vault policy: its Consul token, the next key, the current key, and its own token.
+def rotation_job_policy_document(name: str, job: RotationJobArgs) -> PolicyDocument:
+    """A rotation Job's Vault policy: its Consul token, the next value, the current secret, and its own token.
 
     No ``revoke-self`` (the policy pack allows only renew/lookup-self): the Vault token lives at most
     ``jobMaxTtl`` and its expiry revokes the Consul token's lease with it.
@@ -275,3 +361,23 @@ def gossip_rotator_policy_document(name: str, job: GossipJobArgs) -> PolicyDocum
             *TOKEN_SELF,
         ],
     )
+
+
+gossip_rotator_policy_document = rotation_job_policy_document
+"""The gossip Job's policy (the same shape as every rotation Job's)."""
+
+
+def server_restart_rules(statefulset: str) -> list[dict[str, Any]]:
+    """The token rotation Job's Kubernetes Role: read and patch the servers' StatefulSet, nothing else.
+
+    ``get`` to watch the roll (kubectl's StatefulSet rollout status reads the object), ``patch`` to set the
+    pod-template annotation (what ``kubectl rollout restart`` does); ``resourceNames`` pins both to one object.
+    """
+    return [
+        {
+            "apiGroups": ["apps"],
+            "resources": ["statefulsets"],
+            "resourceNames": [statefulset],
+            "verbs": ["get", "patch"],
+        }
+    ]

@@ -1,7 +1,8 @@
 """Day-2 names and inputs for one stack, from its layout and settings (the composition calls this, never a component).
 
 Every name the secrets engine and the rotations share (:class:`RotationNames`), the engine roles' TTLs, the
-rotation Job's Vault policy, and the Job's plain inputs (:func:`gossip_job_args`).
+rotation Jobs' Vault policies, and the Jobs' plain inputs (:func:`gossip_job_args`,
+:func:`bootstrap_token_job_args`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from ..layout import KvPath, KvSecret, Layout
 from ..settings import Settings, duration_seconds
 from ..settings.images import Image, image_reference
 from .documents import (
+    BOOTSTRAP_TOKEN_ROTATOR_ACCOUNT_SUFFIX,
     GOSSIP_ROTATOR_ACCOUNT_SUFFIX,
+    ROLLOUT_SECONDS,
     EngineRole,
-    GossipJobArgs,
+    RotationJobArgs,
     VaultCaSecretArgs,
+    bootstrap_token_job,
     gossip_job,
-    gossip_rotator_policy_document,
     job_deadline_seconds,
+    rotation_job_policy_document,
 )
 
 
@@ -45,21 +49,55 @@ class RotationNames:
         suffix = "vault-secrets-engine" if role is None else role.value
         return f"{self.layout.name_prefix}-{self.layout.datacenter}-{suffix}"
 
+    def next_of(self, secret: KvSecret) -> KvPath:
+        """The KV-v2 secret holding a rotated secret's next value and its version (``<name>-next``)."""
+        current = self.layout.kv(secret)
+        return KvPath(mount=current.mount, name=f"{current.name}-next", field=current.field)
+
+    def job_account(self, suffix: str) -> str:
+        """A rotation Job's service account (and its Kubernetes-auth role): ``<fullname>-<suffix>``, at most 63."""
+        return f"{self.layout.consul_fullname}-{suffix}"[:63].rstrip("-")
+
+    def job_policy(self, suffix: str) -> str:
+        """A rotation Job's Vault policy: ``<prefix>-<dc>-<suffix>``."""
+        return f"{self.layout.name_prefix}-{self.layout.datacenter}-{suffix}"
+
     @property
     def gossip_next(self) -> KvPath:
         """The KV-v2 secret holding the next gossip key and its version, read by the rotation Job."""
-        current = self.layout.kv(KvSecret.GOSSIP)
-        return KvPath(mount=current.mount, name=f"{current.name}-next", field=current.field)
+        return self.next_of(KvSecret.GOSSIP)
 
     @property
     def gossip_rotator_account(self) -> str:
-        """The rotation Job's service account (and its Kubernetes-auth role)."""
-        return f"{self.layout.consul_fullname}-{GOSSIP_ROTATOR_ACCOUNT_SUFFIX}"[:63].rstrip("-")
+        """The gossip rotation Job's service account (and its Kubernetes-auth role)."""
+        return self.job_account(GOSSIP_ROTATOR_ACCOUNT_SUFFIX)
 
     @property
     def gossip_rotator_policy(self) -> str:
-        """The rotation Job's Vault policy."""
-        return f"{self.layout.name_prefix}-{self.layout.datacenter}-{GOSSIP_ROTATOR_ACCOUNT_SUFFIX}"
+        """The gossip rotation Job's Vault policy."""
+        return self.job_policy(GOSSIP_ROTATOR_ACCOUNT_SUFFIX)
+
+    @property
+    def bootstrap_token_next(self) -> KvPath:
+        """The KV-v2 secret holding the next bootstrap token SecretID and its version."""
+        return self.next_of(KvSecret.BOOTSTRAP_TOKEN)
+
+    @property
+    def bootstrap_token_rotator_account(self) -> str:
+        """The bootstrap token rotation Job's service account (and its Kubernetes-auth role and Role)."""
+        return self.job_account(BOOTSTRAP_TOKEN_ROTATOR_ACCOUNT_SUFFIX)
+
+    @property
+    def bootstrap_token_rotator_policy(self) -> str:
+        """The bootstrap token rotation Job's Vault policy."""
+        return self.job_policy(BOOTSTRAP_TOKEN_ROTATOR_ACCOUNT_SUFFIX)
+
+    @property
+    def server_statefulset(self) -> str:
+        """The Consul servers' StatefulSet: the chart names it like their Service, ``<fullname>-server``
+        (consul-k8s ``templates/server-statefulset.yaml`` and ``server-service.yaml``).
+        """
+        return self.layout.consul_server_service
 
     @property
     def consul_https_address(self) -> str:
@@ -72,8 +110,13 @@ class RotationNames:
 
 
 def gossip_rotator_policy(names: RotationNames) -> PolicyDocument:
-    """The rotation Job's Vault policy for this stack (:func:`.documents.gossip_rotator_policy_document`)."""
-    return gossip_rotator_policy_document(names.gossip_rotator_policy, gossip_job_args(names))
+    """The gossip rotation Job's Vault policy for this stack (:func:`.documents.rotation_job_policy_document`)."""
+    return rotation_job_policy_document(names.gossip_rotator_policy, gossip_job_args(names))
+
+
+def bootstrap_token_rotator_policy(names: RotationNames) -> PolicyDocument:
+    """The bootstrap token rotation Job's Vault policy for this stack."""
+    return rotation_job_policy_document(names.bootstrap_token_rotator_policy, bootstrap_token_job_args(names))
 
 
 def role_ttls(settings: Settings, role: EngineRole) -> tuple[int, int]:
@@ -88,35 +131,79 @@ def gossip_job_deadline_seconds(settings: Settings) -> int:
     return job_deadline_seconds(role_ttls(settings, EngineRole.GOSSIP_ROTATOR)[1])
 
 
-def gossip_job_args(names: RotationNames) -> GossipJobArgs:
-    """The rotation Job's plain inputs for this stack."""
+def bootstrap_token_job_deadline_seconds(settings: Settings) -> int:
+    """The token rotation Job's deadline: the servers' rolling restart, within the acl-rotator role's max TTL."""
+    return job_deadline_seconds(role_ttls(settings, EngineRole.ACL_ROTATOR)[1], ROLLOUT_SECONDS)
+
+
+def _job_args(
+    names: RotationNames,
+    secret: KvSecret,
+    account: str,
+    role: EngineRole,
+    deadline: int,
+    server_statefulset: str | None = None,
+) -> RotationJobArgs:
+    """A rotation Job's plain inputs for this stack: which secret it rotates, as whom, with which engine role."""
     layout = names.layout
     settings = layout.settings
-    current = layout.kv(KvSecret.GOSSIP)
-    return GossipJobArgs(
+    current = layout.kv(secret)
+    following = names.next_of(secret)
+    return RotationJobArgs(
         namespace=layout.consul_namespace,
-        service_account=names.gossip_rotator_account,
+        service_account=account,
         vault_address=settings.vault.address,
         vault_auth_path=layout.kubernetes_auth_path,
         audience=workload_audience(settings),
-        creds_path=names.creds_path(EngineRole.GOSSIP_ROTATOR),
+        creds_path=names.creds_path(role),
         kv_mount=layout.kv_mount,
         kv_current=current.name,
-        kv_next=names.gossip_next.name,
-        kv_field=names.gossip_next.field,
+        kv_next=following.name,
+        kv_field=following.field,
         consul_https_address=names.consul_https_address,
         consul_image=image_reference(settings, Image.CONSUL),
         vault_image=image_reference(settings, Image.VAULT_AGENT),
-        active_deadline_seconds=gossip_job_deadline_seconds(settings),
+        active_deadline_seconds=deadline,
         vault_namespace=settings.vault.namespace,
         vault_ca=(
             VaultCaSecretArgs(layout.vault_ca_secret_name, layout.vault_ca_secret_key)
             if settings.vault.tls.ca_cert_pem is not None
             else None
         ),
+        server_statefulset=server_statefulset,
+    )
+
+
+def gossip_job_args(names: RotationNames) -> RotationJobArgs:
+    """The gossip rotation Job's plain inputs for this stack."""
+    settings = names.layout.settings
+    return _job_args(
+        names,
+        KvSecret.GOSSIP,
+        names.gossip_rotator_account,
+        EngineRole.GOSSIP_ROTATOR,
+        gossip_job_deadline_seconds(settings),
+    )
+
+
+def bootstrap_token_job_args(names: RotationNames) -> RotationJobArgs:
+    """The bootstrap token rotation Job's plain inputs: the acl-rotator role, and the servers' StatefulSet."""
+    settings = names.layout.settings
+    return _job_args(
+        names,
+        KvSecret.BOOTSTRAP_TOKEN,
+        names.bootstrap_token_rotator_account,
+        EngineRole.ACL_ROTATOR,
+        bootstrap_token_job_deadline_seconds(settings),
+        server_statefulset=names.server_statefulset,
     )
 
 
 def stack_gossip_job(names: RotationNames, version: int) -> dict[str, Any]:
-    """The rotation Job of one version for this stack (what the component registers from the same inputs)."""
+    """The gossip rotation Job of one version for this stack (what the component registers from the same inputs)."""
     return gossip_job(gossip_job_args(names), version)
+
+
+def stack_bootstrap_token_job(names: RotationNames, version: int) -> dict[str, Any]:
+    """The bootstrap token rotation Job of one version for this stack."""
+    return bootstrap_token_job(bootstrap_token_job_args(names), version)

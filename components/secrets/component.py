@@ -96,6 +96,9 @@ class ConsulSecretsArgs:
     """``auto``: the bootstrap token is stored empty and server-acl-init writes it; ``generated``: a random UUID."""
     gossip_key_rotated: bool = False
     """True once a gossip rotation ran (version > 1): the rotation Job owns the stored key from then on."""
+    bootstrap_token_rotated: bool = False
+    """True once a bootstrap token rotation ran (version > 1): the rotation Job owns the stored token from then on
+    (a generated first token is never written or read back again)."""
     generate_replication_token: bool = False
     """A WAN-federation primary: generate the replication token's SecretID (else it must be ``replication_token``)."""
     snapshot_agent: SnapshotAgentArgs | None = None
@@ -202,7 +205,7 @@ class ConsulSecrets(pulumi.ComponentResource):
                 disable_read=True if rotated else None,
                 ignore_changes=GOSSIP_KEY_ROTATED_IGNORED_CHANGES if rotated else None,
             )
-            self._bootstrap_token(args.acl_bootstrap)
+            self._bootstrap_token(args.acl_bootstrap, args.bootstrap_token_rotated)
         if KvSecret.PARTITION_TOKEN in self.entries:
             self.partition_token = self._random_uuid("partition-token")
             self._store(KvSecret.PARTITION_TOKEN, self.partition_token)
@@ -271,7 +274,7 @@ class ConsulSecrets(pulumi.ComponentResource):
         self.secrets[secret] = resource
         return resource
 
-    def _bootstrap_token(self, acl_bootstrap: AclBootstrap) -> None:
+    def _bootstrap_token(self, acl_bootstrap: AclBootstrap, rotated: bool = False) -> None:
         """Store the ACL bootstrap token: generated, or empty for server-acl-init to fill (then never touched).
 
         With automatic bootstrap the stored value diverges from the program on purpose: server-acl-init
@@ -286,7 +289,13 @@ class ConsulSecrets(pulumi.ComponentResource):
         """
         if acl_bootstrap is AclBootstrap.GENERATED:
             self.bootstrap_token = self._random_uuid("bootstrap-token")
-            self._store(KvSecret.BOOTSTRAP_TOKEN, self.bootstrap_token)
+            # After a rotation the Job owns the stored token (docs/operations.md): never write or read it back.
+            self._store(
+                KvSecret.BOOTSTRAP_TOKEN,
+                self.bootstrap_token,
+                disable_read=True if rotated else None,
+                ignore_changes=BOOTSTRAP_TOKEN_IGNORED_CHANGES if rotated else None,
+            )
             return
         self._store(
             KvSecret.BOOTSTRAP_TOKEN,

@@ -751,12 +751,16 @@ def _rotation(settings: Settings) -> Iterator[Problem]:
     rotation = settings.rotation
     engine = rotation.consul_secrets_engine
     key = "rotation.consulSecretsEngine"
-    if rotation.gossip_key_version > 1 and not engine.enabled:
-        yield Problem(
-            "rotation.gossipKeyVersion",
-            f"{rotation.gossip_key_version} needs {key}.enabled: the rotation Job authenticates to Consul with a "
-            "short-lived token from Vault's Consul secrets engine, never the bootstrap token",
-        )
+    for version_key, version in (
+        ("gossipKeyVersion", rotation.gossip_key_version),
+        ("bootstrapTokenVersion", rotation.bootstrap_token_version),
+    ):
+        if version > 1 and not engine.enabled:
+            yield Problem(
+                f"rotation.{version_key}",
+                f"{version} needs {key}.enabled: the rotation Job authenticates to Consul with a short-lived "
+                "token from Vault's Consul secrets engine, never the bootstrap token",
+            )
     if not engine.enabled:
         return
     if settings.consul.address is None:

@@ -88,8 +88,10 @@ def images_in_use(settings: Settings) -> tuple[Image, ...]:
             used += [Image.CSI_DRIVER, Image.CSI_DRIVER_CRDS, Image.CSI_NODE_DRIVER_REGISTRAR, Image.CSI_LIVENESS_PROBE]
     if any(app.database is not None and app.database.address.follows_catalog for app in settings.apps):
         used += [Image.CONSUL_TEMPLATE, Image.VAULT_AGENT]  # the catalog watcher and its vault CLI
-    if settings.rotation.consul_secrets_engine.enabled and settings.rotation.gossip_key_version > 1:
-        used.append(Image.VAULT_AGENT)  # the gossip rotation Job's vault CLI (components/rotation)
+    rotation = settings.rotation
+    rotating = max(rotation.gossip_key_version, rotation.bootstrap_token_version) > 1
+    if rotation.consul_secrets_engine.enabled and rotating:
+        used.append(Image.VAULT_AGENT)  # the rotation Jobs' vault CLI (components/rotation)
     return tuple(image for image in Image if image in used)
 
 

@@ -604,6 +604,10 @@ class RotationSettings(SettingsModel):
     gossip_key_version: Annotated[int, Field(ge=1, le=9999)] = 1
     """The gossip encryption key's version: raise it by exactly one to rotate the key with the Job
     `gossip-rotate-v<N>` (needs `rotation.consulSecretsEngine.enabled`); lowering or skipping is refused."""
+    bootstrap_token_version: Annotated[int, Field(ge=1, le=9999)] = 1
+    """The ACL bootstrap (initial management) token's version: raise it by exactly one to replace the token with
+    the Job `bootstrap-token-rotate-v<N>` (new token, KV, servers restarted, old token deleted; needs
+    `rotation.consulSecretsEngine.enabled`); lowering or skipping is refused."""
     consul_secrets_engine: ConsulSecretsEngineSettings = ConsulSecretsEngineSettings()
     """Vault's Consul secrets engine, the source of every rotation Job's short-lived Consul token."""
 

@@ -235,6 +235,13 @@ def _federation_secondary(settings: Settings) -> Iterator[Problem]:
             f"{settings.rotation.gossip_key_version} is not allowed with {mode}: the federation shares the "
             "primary's gossip key, and the primary rotates it (raise it in the primary's stack); allowed: 1",
         )
+    if settings.rotation.bootstrap_token_version != 1:
+        yield Problem(
+            "rotation.bootstrapTokenVersion",
+            f"{settings.rotation.bootstrap_token_version} is not allowed with {mode}: a secondary bootstraps no "
+            "ACLs and holds no bootstrap token (the primary's is the federation's; raise it in the primary's "
+            "stack); allowed: 1",
+        )
     if settings.is_production and topology.mesh_gateway_replicas < 2:
         yield Problem(
             "topology.meshGatewayReplicas",

@@ -161,18 +161,19 @@ def _allowed_readers(values: ConsulValues) -> dict[str, set[str]]:
     return allowed
 
 
-GOSSIP_ROTATION_JOB_PREFIX = "gossip-rotate-v"
-"""The program's gossip key rotation Jobs (``components/rotation``): their Vault role writes the gossip key."""
+ROTATION_JOB_PREFIXES = ("gossip-rotate-v", "bootstrap-token-rotate-v")
+"""The program's rotation Jobs (``components/rotation``): the gossip key's and the bootstrap token's. Each one's
+Vault role writes the one secret the Job rotates (its ``KV_CURRENT``)."""
 
 
-def gossip_rotation_writers(view: StackView) -> Iterator[tuple[str, str]]:
-    """(KV-v2 data path, Vault role) of every gossip rotation Job: the one role besides the chart's that may
-    write the gossip key, read from the Job's own environment (``VAULT_ROLE``, ``KV_MOUNT``, ``KV_CURRENT``).
+def rotation_writers(view: StackView) -> Iterator[tuple[str, str]]:
+    """(KV-v2 data path, Vault role) of every rotation Job: the one role besides the chart's that may write the
+    secret it rotates, read from the Job's own environment (``VAULT_ROLE``, ``KV_MOUNT``, ``KV_CURRENT``).
     """
     for job in view.of("kubernetes:batch/v1:Job"):
         metadata = job.props.get("metadata")
         name = metadata.get("name") if isinstance(metadata, Mapping) else None
-        if not isinstance(name, str) or not name.startswith(GOSSIP_ROTATION_JOB_PREFIX):
+        if not isinstance(name, str) or not name.startswith(ROTATION_JOB_PREFIXES):
             continue
         spec = job.props.get("spec")
         pod = spec.get("template", {}).get("spec", {}) if isinstance(spec, Mapping) else {}
@@ -232,8 +233,9 @@ def _database_problem(identity: Identity, path: str, mount: str) -> str | None:
     part="purpose",
     checks="No identity reaches another identity's secrets, decided with Vault's own path matching (exact rules "
     "first, then the most specific of '*' prefixes and '+' segments; deny wins): the Consul chart's KV secrets, issue "
-    "paths and the mesh root's sign-intermediate only by the roles the contract lists (the gossip key also by the "
-    "role a gossip-rotate-v<N> Job logs in with); the gateway's issue path (and "
+    "paths and the mesh root's sign-intermediate only by the roles the contract lists (the gossip key and the "
+    "bootstrap token also by the role a gossip-rotate-v<N> or bootstrap-token-rotate-v<N> Job that rotates it logs "
+    "in with); the gateway's issue path (and "
     "any a CSI class or agent annotations name) only by the role they log in with; an app's KV subtree "
     "(<kv>/data|metadata/apps/<app>/) only by its role app-<app>; no KV-v2 path through a glob outside the "
     "identity's own app subtree; database credentials only the identity's own (<db>/creds/app-<app>), nothing else "
@@ -255,7 +257,7 @@ def pol_least_purpose(view: StackView, config: Mapping[str, Any]) -> Iterator[Fi
     for use in declared_uses(view):
         if "/issue/" in use.path and use.source.type != t.HELM_RELEASE:
             contract.setdefault(use.path, set()).add(use.role)  # the gateway's (CSI) and agents' issue paths
-    for path, role in gossip_rotation_writers(view):
+    for path, role in rotation_writers(view):
         if path in contract:
             contract[path].add(role)
     for identity in identities(view):

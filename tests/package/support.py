@@ -59,12 +59,21 @@ def _is_component_base(base: ast.expr) -> bool:
 
 
 def component_classes() -> list[ComponentClass]:
-    """Every class under ``components/`` that subclasses ``pulumi.ComponentResource``, read from the source."""
+    """Every public class under ``components/`` that subclasses ``pulumi.ComponentResource``, read from the source:
+    directly, or through a private base of the same module (``_VersionedRotation``), which is not a component
+    itself."""
     found = []
     for path in sorted(COMPONENTS_DIR.rglob("*.py")):
         tree = ast.parse(path.read_text(), filename=str(path))
+        private_bases: set[str] = set()
         for node in tree.body:
-            if isinstance(node, ast.ClassDef) and any(_is_component_base(base) for base in node.bases):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            direct = any(_is_component_base(base) for base in node.bases)
+            inherited = any(isinstance(base, ast.Name) and base.id in private_bases for base in node.bases)
+            if node.name.startswith("_") and direct:
+                private_bases.add(node.name)
+            elif direct or inherited:
                 found.append(ComponentClass(node.name, module_name(path), path))
     return found
 

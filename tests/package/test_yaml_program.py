@@ -89,8 +89,9 @@ def yaml_run() -> Any:
     from pulumi.provider.experimental.component import ComponentProvider
 
     host = ComponentProvider(hosted_components(), PACKAGE_NAME, None, secure_mesh.__version__)
-    # As after `pulumi config set gossipKeyVersion 2`: a rotation runs, so the rotation component builds its Job.
-    return run_program(_program(), host, PROVIDERS, config={"gossipKeyVersion": 2})
+    # As after `pulumi config set gossipKeyVersion 2` (and bootstrapTokenVersion): both rotations run, so each
+    # rotation component builds its Job.
+    return run_program(_program(), host, PROVIDERS, config={"gossipKeyVersion": 2, "bootstrapTokenVersion": 2})
 
 
 def test_each_component_is_constructed_by_the_host_with_its_type_token(yaml_run: Any) -> None:
@@ -144,6 +145,7 @@ def test_outputs_flow_from_one_component_into_the_next(yaml_run: Any) -> None:
     assert yaml_run.outputs["consulApi"] == "edge-consul-server"
     assert yaml_run.outputs["authMount"] == "kubernetes-edge"
     assert yaml_run.outputs["gossipKeyVersion"] == 2
+    assert yaml_run.outputs["bootstrapTokenVersion"] == 2
     job = next(r for r in yaml_run.resources if r.type == "kubernetes:batch/v1:Job")
     assert job.name == "gossipRotation-job-v2"
 

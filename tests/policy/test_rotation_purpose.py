@@ -37,3 +37,49 @@ def test_without_the_rotation_job_its_role_may_not_write_the_gossip_key(subjects
     assert len(found) == 1
     assert "only ['consul-server'] may use consul/kv/data/consul/gossip" in found[0]
     assert "secure-mesh-gossip-rotation-auth-role" in found[0]
+
+
+@pytest.fixture(scope="module")
+def token_subjects() -> list[Any]:
+    return from_run(run(2, {"bootstrapTokenVersion": 1}, "bootstrapTokenVersion").resources)
+
+
+def _renamed_job(subjects: list[Any], name: str) -> list[Any]:
+    def rename(subject: Any) -> Any:
+        if subject.type != "kubernetes:batch/v1:Job":
+            return subject
+        props = dict(subject.props)
+        props["metadata"] = {**props["metadata"], "name": name}
+        return replace(subject, props=props)
+
+    return [rename(s) for s in subjects]
+
+
+def test_the_token_rotation_stack_passes_every_mandatory_rule(token_subjects: list[Any]) -> None:
+    assert least_purpose(token_subjects) == []
+
+
+@pytest.mark.parametrize("name", ["some-other-job", "bootstrap-token-rotate", "rotate-v2"])
+def test_without_the_token_rotation_job_its_role_may_not_write_the_bootstrap_token(
+    token_subjects: list[Any], name: str
+) -> None:
+    found = least_purpose(_renamed_job(token_subjects, name))
+    assert len(found) == 1
+    assert "may use consul/kv/data/consul/bootstrap-token" in found[0]
+    assert "secure-mesh-bootstrap-token-rotation-auth-role" in found[0]
+
+
+def test_a_rotation_job_grants_only_the_secret_it_names(token_subjects: list[Any]) -> None:
+    """A bootstrap-token Job whose environment names the gossip key lends its role the gossip key, not the token."""
+
+    def retarget(subject: Any) -> Any:
+        if subject.type != "kubernetes:batch/v1:Job":
+            return subject
+        props = __import__("copy").deepcopy(dict(subject.props))
+        for entry in props["spec"]["template"]["spec"]["containers"][0]["env"]:
+            if entry["name"] == "KV_CURRENT":
+                entry["value"] = "consul/gossip"
+        return replace(subject, props=props)
+
+    found = least_purpose([retarget(s) for s in token_subjects])
+    assert len(found) == 1 and "may use consul/kv/data/consul/bootstrap-token" in found[0]

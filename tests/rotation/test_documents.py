@@ -7,8 +7,20 @@ from typing import Any
 import pytest
 
 from secure_mesh.layout import Layout
-from secure_mesh.rotation.documents import RotationVersionError, check_version_step
-from secure_mesh.rotation.plan import RotationNames, gossip_rotator_policy
+from secure_mesh.rotation.documents import (
+    RotationJobArgs,
+    RotationVersionError,
+    bootstrap_token_job,
+    check_version_step,
+    server_restart_rules,
+)
+from secure_mesh.rotation.plan import (
+    RotationNames,
+    bootstrap_token_job_args,
+    bootstrap_token_rotator_policy,
+    gossip_rotator_policy,
+    stack_bootstrap_token_job,
+)
 from secure_mesh.rotation.plan import stack_gossip_job as gossip_job
 from secure_mesh.settings import SettingsError, load_settings
 from tests.harness import deep_merge, load_stack_config
@@ -63,6 +75,14 @@ def settings_with(override: dict[str, Any]) -> Any:
             "is required with an external Vault",
         ),
         ({"rotation": {"gossipKeyVersion": 0}}, "rotation.gossipKeyVersion", ""),
+        (
+            {"rotation": {"bootstrapTokenVersion": 2}},
+            "rotation.bootstrapTokenVersion",
+            "2 needs rotation.consulSecretsEngine.enabled: the rotation Job authenticates to Consul with a "
+            "short-lived token from Vault's Consul secrets engine, never the bootstrap token",
+        ),
+        ({"rotation": {"bootstrapTokenVersion": 0}}, "rotation.bootstrapTokenVersion", ""),
+        ({"rotation": {"bootstrapTokenVersion": 10000}}, "rotation.bootstrapTokenVersion", ""),
     ],
 )
 def test_bad_rotation_settings_name_their_key(override: dict[str, Any], path: str, fragment: str) -> None:
@@ -208,3 +228,113 @@ def test_production_rotation_runs_the_vault_cli_only_by_digest() -> None:
     job = gossip_job(RotationNames(Layout(pinned)), 2)["spec"]["template"]["spec"]
     assert job["initContainers"][0]["image"] == prod["images"]["vaultAgent"]
     assert job["containers"][0]["image"] == prod["images"]["consul"]
+
+
+def engine_layout(**override: Any) -> Layout:
+    return Layout(
+        settings_with(
+            deep_merge(
+                {
+                    "consul": {"address": "https://localhost:8501"},
+                    "rotation": {"consulSecretsEngine": {"enabled": True}},
+                },
+                override,
+            )
+        )
+    )
+
+
+def test_the_bootstrap_token_job_is_the_gossip_jobs_shape_plus_what_restarting_the_servers_needs() -> None:
+    """Whole documents: every difference from the gossip Job is listed here, so nothing else can drift."""
+    names = RotationNames(engine_layout())
+    gossip, token = gossip_job(names, 4), stack_bootstrap_token_job(names, 4)
+    labels = {"app.kubernetes.io/name": "bootstrap-token-rotate", "secure-mesh/rotation-version": "4"}
+    expected = __import__("copy").deepcopy(gossip)
+    expected["metadata"].update(name="bootstrap-token-rotate-v4", labels=labels)
+    spec = expected["spec"]
+    spec["activeDeadlineSeconds"] = 1200  # the roll: 900 s plus ten calls, within the acl-rotator max TTL (30m)
+    spec["template"]["metadata"]["labels"] = labels
+    pod = spec["template"]["spec"]
+    pod["serviceAccountName"] = "consul-consul-bootstrap-token-rotator"
+    container = pod["containers"][0]
+    container["command"] = ["/bin/sh", "/rotation/bootstrap-token-rotate.sh"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    env.update(
+        VAULT_ROLE="consul-consul-bootstrap-token-rotator",
+        CREDS_PATH="consul/acl/creds/acl-rotator",
+        KV_CURRENT="consul/bootstrap-token",
+        KV_NEXT="consul/bootstrap-token-next",
+        KV_FIELD="token",
+    )
+    vault_ca = env.pop("VAULT_CACERT")
+    env.update(
+        NAMESPACE="consul",
+        STATEFULSET="consul-consul-server",
+        ROLL_ANNOTATION="secure-mesh/bootstrap-token-version",
+        ROLLOUT_SECONDS="900",
+        KUBE_API="https://kubernetes.default.svc",
+        KUBE_TOKEN_FILE="/var/run/secrets/kubernetes-api/token",
+        KUBE_CA_FILE="/var/run/secrets/kubernetes-api/ca.crt",
+        VAULT_CACERT=vault_ca,
+    )
+    container["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    container["volumeMounts"].insert(
+        3, {"name": "kubernetes-api", "mountPath": "/var/run/secrets/kubernetes-api", "readOnly": True}
+    )
+    pod["volumes"][1] = {"name": "script", "configMap": {"name": "bootstrap-token-rotate-v4"}}
+    pod["volumes"].insert(
+        3,
+        {
+            "name": "kubernetes-api",
+            "projected": {
+                "sources": [
+                    {"serviceAccountToken": {"path": "token", "expirationSeconds": 600}},
+                    {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                ]
+            },
+        },
+    )
+    assert token == expected
+
+
+def test_the_token_jobs_vault_policy_and_kubernetes_role_grant_only_what_the_script_does() -> None:
+    names = RotationNames(engine_layout())
+    document = bootstrap_token_rotator_policy(names)
+    assert document.name == "consul-dc1-bootstrap-token-rotator"
+    assert document.paths == {
+        "auth/token/lookup-self": ["read"],
+        "auth/token/renew-self": ["update"],
+        "consul/acl/creds/acl-rotator": ["read"],
+        "consul/kv/data/consul/bootstrap-token": ["create", "read", "update"],
+        "consul/kv/data/consul/bootstrap-token-next": ["read"],
+    }
+    assert server_restart_rules(names.server_statefulset) == [
+        {
+            "apiGroups": ["apps"],
+            "resources": ["statefulsets"],
+            "resourceNames": ["consul-consul-server"],
+            "verbs": ["get", "patch"],
+        }
+    ]
+
+
+def test_the_token_job_names_follow_the_release_and_the_kv_mount() -> None:
+    names = RotationNames(engine_layout(consul={"releaseName": "edge"}, vault={"mountPrefix": "mesh-east"}))
+    args = bootstrap_token_job_args(names)
+    assert (args.service_account, args.server_statefulset) == (
+        "edge-consul-bootstrap-token-rotator",
+        "edge-consul-server",
+    )
+    assert (args.kv_mount, args.kv_current, args.kv_next) == (
+        "mesh-east/kv",
+        "consul/bootstrap-token",
+        "consul/bootstrap-token-next",
+    )
+    assert args.creds_path == "mesh-east/acl/creds/acl-rotator"
+
+
+def test_a_token_job_without_the_statefulset_is_refused() -> None:
+    args = bootstrap_token_job_args(RotationNames(engine_layout()))
+    bare = RotationJobArgs(**{**args.__dict__, "server_statefulset": None})
+    with pytest.raises(ValueError, match="needs server_statefulset"):
+        bootstrap_token_job(bare, 2)

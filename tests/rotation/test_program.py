@@ -1,4 +1,5 @@
-"""Under mocks: the secrets engine and the gossip rotation Jobs the program registers for each version step.
+"""Under mocks: the secrets engine and the rotation Jobs (gossip key, bootstrap token) the program registers for
+each version step.
 
 The stack's previous ``rotationVersions`` output is what the mocked ``StackReference`` to itself returns.
 """
@@ -29,13 +30,16 @@ ROTATION_TYPES = {
     "vault:kv/secretV2:SecretV2",
     "kubernetes:core/v1:ConfigMap",
     "kubernetes:batch/v1:Job",
+    "kubernetes:rbac.authorization.k8s.io/v1:Role",
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
 }
+BOTH_AT_ONE = {"gossipKeyVersion": 1, "bootstrapTokenVersion": 1}
 
 
-def config(version: int | None = None) -> dict[str, Any]:
+def config(version: int | None = None, key: str = "gossipKeyVersion") -> dict[str, Any]:
     rotation: dict[str, Any] = {"consulSecretsEngine": ENGINE}
     if version is not None:
-        rotation["gossipKeyVersion"] = version
+        rotation[key] = version
     return deep_merge(
         load_stack_config("dev"),
         {"consul": {"address": "https://localhost:8501"}, "rotation": rotation},
@@ -49,14 +53,16 @@ def _mocks(deployed: dict[str, Any] | None) -> dict[str, Any]:
     return outputs
 
 
-def run(version: int | None, deployed: dict[str, Any] | None) -> ProgramRun:
-    return engine.run_program(_main, PROJECT_DIR, config(version), None, "test", False, _mocks(deployed))
+def run(version: int | None, deployed: dict[str, Any] | None, key: str = "gossipKeyVersion") -> ProgramRun:
+    return engine.run_program(_main, PROJECT_DIR, config(version, key), None, "test", False, _mocks(deployed))
 
 
-def fail(version: int, deployed: dict[str, Any]) -> tuple[BaseException, list[RegisteredResource]]:
+def fail(
+    version: int, deployed: dict[str, Any], key: str = "gossipKeyVersion"
+) -> tuple[BaseException, list[RegisteredResource]]:
     """A run that must fail, then the clean-up ``tests.pki.helpers.expect_failure`` explains."""
     error, registered = engine.run_program_expecting_failure(
-        _main, PROJECT_DIR, config(version), None, _mocks(deployed)
+        _main, PROJECT_DIR, config(version, key), None, _mocks(deployed)
     )
     loop = asyncio.get_event_loop()
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
@@ -68,8 +74,8 @@ def fail(version: int, deployed: dict[str, Any]) -> tuple[BaseException, list[Re
     return error, registered
 
 
-def under_rotation(run_: ProgramRun) -> list[RegisteredResource]:
-    return [r for r in run_.resources if "gossip-rotation" in r.urn]
+def under_rotation(run_: ProgramRun, component: str = "gossip-rotation") -> list[RegisteredResource]:
+    return [r for r in run_.resources if component in r.urn]
 
 
 def urn_of(run_: ProgramRun, type_: str, suffix: str) -> str:
@@ -86,9 +92,10 @@ def second() -> ProgramRun:
     return run(2, {"gossipKeyVersion": 1})
 
 
-def test_version_one_registers_the_engine_but_nothing_of_the_rotation(first: ProgramRun) -> None:
+def test_version_one_registers_the_engine_but_nothing_of_the_rotations(first: ProgramRun) -> None:
     assert [r for r in under_rotation(first) if r.custom] == []
-    assert first.outputs["rotationVersions"] == {"gossipKeyVersion": 1}
+    assert [r for r in under_rotation(first, "bootstrap-token-rotation") if r.custom] == []
+    assert first.outputs["rotationVersions"] == BOTH_AT_ONE
 
 
 def test_the_engine_has_its_own_acl_write_token_over_https_and_never_bootstraps(first: ProgramRun) -> None:
@@ -136,7 +143,7 @@ def test_raising_to_two_creates_exactly_the_key_the_secret_the_script_and_the_jo
         ("vault:kubernetes/authBackendRole:AuthBackendRole", "secure-mesh-gossip-rotation-auth-role"),
         ("vault:kv/secretV2:SecretV2", "secure-mesh-gossip-rotation-next"),
     ]
-    assert second.outputs["rotationVersions"] == {"gossipKeyVersion": 2}
+    assert second.outputs["rotationVersions"] == {"gossipKeyVersion": 2, "bootstrapTokenVersion": 1}
 
 
 def test_the_job_depends_on_everything_it_reads(second: ProgramRun) -> None:
@@ -206,3 +213,113 @@ def test_lowering_or_skipping_is_refused_and_nothing_of_the_rotation_is_created(
     # The run got as far as the rotation component, but nothing behind the check was registered.
     assert any(r.type == "secure-mesh:index:GossipKeyRotation" for r in registered)
     assert not [r for r in registered if r.type in ROTATION_TYPES and "gossip-rotation" in r.urn]
+
+
+# --- the bootstrap token rotation (rotation.bootstrapTokenVersion) ------------------------------------------------
+TOKEN = "bootstrapTokenVersion"
+
+
+@pytest.fixture(scope="module")
+def token_second() -> ProgramRun:
+    return run(2, {"gossipKeyVersion": 1, TOKEN: 1}, TOKEN)
+
+
+def test_raising_the_token_version_creates_exactly_its_identity_role_secret_id_script_and_job(
+    first: ProgramRun, token_second: ProgramRun
+) -> None:
+    before = {r.urn for r in first.resources}
+    added = sorted((r.type, r.name) for r in token_second.resources if r.urn not in before)
+    prefix = "secure-mesh-bootstrap-token-rotation"
+    assert added == [
+        ("kubernetes:batch/v1:Job", f"{prefix}-job-v2"),
+        ("kubernetes:core/v1:ConfigMap", f"{prefix}-script-v2"),
+        ("kubernetes:core/v1:ServiceAccount", f"{prefix}-service-account"),
+        ("kubernetes:rbac.authorization.k8s.io/v1:Role", f"{prefix}-restart-role"),
+        ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", f"{prefix}-restart-binding"),
+        ("random:index/randomBytes:RandomBytes", f"{prefix}-secret-id-v2"),
+        ("vault:index/policy:Policy", f"{prefix}-policy"),
+        ("vault:kubernetes/authBackendRole:AuthBackendRole", f"{prefix}-auth-role"),
+        ("vault:kv/secretV2:SecretV2", f"{prefix}-next"),
+    ]
+    assert token_second.outputs["rotationVersions"] == {"gossipKeyVersion": 1, TOKEN: 2}
+
+
+def test_the_token_job_is_the_stacks_document_and_waits_for_everything_it_uses(token_second: ProgramRun) -> None:
+    from secure_mesh.layout import Layout
+    from secure_mesh.rotation.plan import RotationNames, stack_bootstrap_token_job
+    from secure_mesh.settings import load_settings
+
+    job = token_second.one("kubernetes:batch/v1:Job")
+    expected = stack_bootstrap_token_job(RotationNames(Layout(load_settings(config(2, TOKEN)))), 2)
+    assert {"metadata": job.inputs["metadata"], "spec": job.inputs["spec"]} == expected
+    wanted = {
+        urn_of(token_second, "vault:kv/secretV2:SecretV2", "bootstrap-token-rotation-next"),
+        urn_of(token_second, "kubernetes:core/v1:ConfigMap", "bootstrap-token-rotation-script-v2"),
+        urn_of(token_second, "kubernetes:core/v1:ServiceAccount", "bootstrap-token-rotation-service-account"),
+        urn_of(token_second, "vault:kubernetes/authBackendRole:AuthBackendRole", "bootstrap-token-rotation-auth-role"),
+        urn_of(token_second, "kubernetes:rbac.authorization.k8s.io/v1:Role", "restart-role"),
+        urn_of(token_second, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "restart-binding"),
+        urn_of(token_second, "vault:consul/secretBackendRole:SecretBackendRole", "acl-rotator-role"),
+        urn_of(token_second, "kubernetes:helm.sh/v3:Release", "consul-release"),
+    }
+    assert wanted <= set(job.dependencies)
+
+
+def test_the_token_jobs_kubernetes_role_may_only_read_and_patch_the_server_statefulset(
+    token_second: ProgramRun,
+) -> None:
+    role = token_second.one("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    binding = token_second.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    account = "consul-consul-bootstrap-token-rotator"
+    assert role.inputs["metadata"] == {"name": account, "namespace": "consul"}
+    assert role.inputs["rules"] == [
+        {"apiGroups": ["apps"], "resources": ["statefulsets"], "resourceNames": ["consul-consul-server"],
+         "verbs": ["get", "patch"]}
+    ]
+    assert binding.inputs["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account}
+    assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": "consul"}]
+
+
+def test_the_next_token_is_a_secret_uuid_with_its_version(token_second: ProgramRun) -> None:
+    import json
+    import uuid
+
+    secret = token_second.one("vault:kv/secretV2:SecretV2", name="secure-mesh-bootstrap-token-rotation-next")
+    assert (secret.inputs["mount"], secret.inputs["name"]) == ("consul/kv", "consul/bootstrap-token-next")
+    assert "dataJson" in secret.secret_inputs
+    data = json.loads(secret.inputs["dataJson"])
+    assert sorted(data) == ["token", "version"] and data["version"] == "2"
+    assert str(uuid.UUID(data["token"])) == data["token"]
+
+
+@pytest.mark.parametrize(
+    ("acl_bootstrap", "ignored"), [("generated", ("dataJson",)), ("auto", ("dataJson",))]
+)
+def test_after_a_token_rotation_the_program_never_writes_the_bootstrap_secret_again(
+    acl_bootstrap: str, ignored: tuple[str, ...]
+) -> None:
+    def secret(version: int) -> RegisteredResource:
+        cfg = deep_merge(config(version, TOKEN), {"consul": {"aclBootstrap": acl_bootstrap}})
+        run_ = engine.run_program(_main, PROJECT_DIR, cfg, None, "test", False, _mocks({TOKEN: 1}))
+        return run_.one("vault:kv/secretV2:SecretV2", name="secure-mesh-secrets-bootstrap-token")
+
+    rotated = secret(2)
+    assert tuple(rotated.ignore_changes) in (ignored, ("data_json",))
+    if acl_bootstrap == "generated":  # before the rotation the program owns the generated token
+        assert not secret(1).ignore_changes
+
+
+@pytest.mark.parametrize(
+    ("requested", "deployed", "message"),
+    [
+        (1, 2, "secure-mesh:rotation.bootstrapTokenVersion: 1 is lower than the deployed version 2"),
+        (4, 2, "secure-mesh:rotation.bootstrapTokenVersion: 4 skips version(s) 3..3 after the deployed version 2"),
+    ],
+)
+def test_lowering_or_skipping_the_token_version_is_refused_before_its_resources(
+    requested: int, deployed: int, message: str
+) -> None:
+    error, registered = fail(requested, {TOKEN: deployed}, TOKEN)
+    assert f"RotationVersionError: {message}" in str(error)
+    assert any(r.type == "secure-mesh:index:BootstrapTokenRotation" for r in registered)
+    assert not [r for r in registered if r.type in ROTATION_TYPES and "bootstrap-token-rotation" in r.urn]

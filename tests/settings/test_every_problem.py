@@ -170,6 +170,9 @@ CASES: dict[str, Case] = {
     "federation secondary rotating the gossip key": Case(
         "fed-secondary", {"rotation.gossipKeyVersion": 2}
     ),
+    "federation secondary rotating a bootstrap token": Case(
+        "fed-secondary", {"rotation.bootstrapTokenVersion": 2}
+    ),
     # ---- topology_rules.py: peering
     "peering secondary datacenter": Case(
         "peer-east", {"consul.primaryDatacenter": "dc0"}, variant={"consul.primaryDatacenter": "east"}
@@ -626,6 +629,7 @@ CONSISTENCY: dict[str, Case] = {
     "staging plain http kubernetes host": Case("peer-east", {"vault.kubernetesHost": "http://k8s:6443"}),
     # ---- rotation
     "gossip key rotation without the engine": Case("dev", {"rotation.gossipKeyVersion": 2}),
+    "bootstrap token rotation without the engine": Case("dev", {"rotation.bootstrapTokenVersion": 2}),
     "engine without a consul address": Case("dev", {f"{ENGINE}.enabled": True}),
     "engine with an external vault and no engine address": Case(
         "peer-east",
