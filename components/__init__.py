@@ -27,6 +27,8 @@ from .rotation.component import (
     ConsulSecretsEngineArgs,
     GossipKeyRotation,
     GossipKeyRotationArgs,
+    ReplicationTokenRotation,
+    ReplicationTokenRotationArgs,
 )
 from .secrets.component import ConsulSecrets, ConsulSecretsArgs
 from .topology.component import ClusterPeering, ClusterPeeringArgs
@@ -53,6 +55,8 @@ __all__: list[str] = [
     "GossipKeyRotationArgs",
     "MeshIntentions",
     "MeshIntentionsArgs",
+    "ReplicationTokenRotation",
+    "ReplicationTokenRotationArgs",
     "VaultAudit",
     "VaultAuditArgs",
     "VaultIdentities",

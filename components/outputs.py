@@ -17,7 +17,7 @@ import pulumi
 from .identities.roles import workload_audience
 from .layout import Layout
 from .onboarding.plan import all_agent_annotations, all_token_volumes
-from .rotation.documents import BOOTSTRAP_TOKEN_VERSION_KEY, GOSSIP_VERSION_KEY
+from .rotation.documents import BOOTSTRAP_TOKEN_VERSION_KEY, GOSSIP_VERSION_KEY, REPLICATION_TOKEN_VERSION_KEY
 from .settings import ChainName
 from .topology.documents import peer_upstream_annotations
 
@@ -140,9 +140,10 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput(
         "rotationVersions",
         "map",
-        "Rotation → the version the last successful `up` reached (`gossipKeyVersion`, `bootstrapTokenVersion`; "
-        "no bootstrap token in a federation secondary); empty without the Consul secrets engine. The next run reads "
-        "it back to refuse lowering or skipping a version.",
+        "Rotation → the version the last successful `up` reached (`gossipKeyVersion`, `bootstrapTokenVersion`, and "
+        "in a WAN federation `replicationTokenVersion`; a secondary has only the last); empty without the Consul "
+        "secrets engine outside a federation secondary. The next run reads it back to refuse lowering or skipping "
+        "a version.",
     ),
 )
 
@@ -152,6 +153,7 @@ def rotation_versions(platform: SecureMeshPlatform) -> dict[str, pulumi.Output[i
     rotations = {
         GOSSIP_VERSION_KEY: platform.gossip_rotation,
         BOOTSTRAP_TOKEN_VERSION_KEY: platform.bootstrap_token_rotation,
+        REPLICATION_TOKEN_VERSION_KEY: platform.replication_token_rotation,
     }
     return {key: rotation.version for key, rotation in rotations.items() if rotation is not None}
 

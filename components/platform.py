@@ -25,6 +25,7 @@ from .composition.vault import (
     bootstrap_token_rotation_args,
     gossip_rotation_args,
     identities_args,
+    replication_token_rotation_args,
     secrets_args,
     secrets_engine_args,
 )
@@ -36,7 +37,13 @@ from .onboarding.component import AppOnboarding
 from .pki.component import CertificateAuthority
 from .pki.expiry_check import CaExpiryCheck
 from .providers import build_consul_provider
-from .rotation.component import BootstrapTokenRotation, ConsulSecretsEngine, GossipKeyRotation, deployed_versions
+from .rotation.component import (
+    BootstrapTokenRotation,
+    ConsulSecretsEngine,
+    GossipKeyRotation,
+    ReplicationTokenRotation,
+    deployed_versions,
+)
 from .rotation.documents import EngineRole
 from .secrets.component import ConsulSecrets
 from .settings import ChainName, Settings
@@ -112,6 +119,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         self.secrets_engine: ConsulSecretsEngine | None = None
         self.gossip_rotation: GossipKeyRotation | None = None
         self.bootstrap_token_rotation: BootstrapTokenRotation | None = None
+        self.replication_token_rotation: ReplicationTokenRotation | None = None
         self.expiry_check: CaExpiryCheck | None = None
         """The scheduled check of every CA's live expiry (``pki.expiryCheck``), once Consul runs."""
         self.consul_provider: consul.Provider | None = None
@@ -198,13 +206,17 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                 )
 
             # --- Day 2 (issue 17): Vault's Consul secrets engine, rotations as declared versions -------
-            if settings.rotation.consul_secrets_engine.enabled and self.consul_provider is not None:
+            engine = settings.rotation.consul_secrets_engine.enabled and self.consul_provider is not None
+            # One StackReference to this stack, read by every rotation (a secondary's replication rotation needs
+            # no engine).
+            deployed = deployed_versions() if engine or layout.is_federation_secondary else None
+            release_name = cast(pulumi.Output[str], self.consul.release.name)
+            if engine and self.consul_provider is not None:
                 self.secrets_engine = ConsulSecretsEngine(
                     f"{name}-consul-secrets-engine",
                     secrets_engine_args(settings, layout, server_ca),
                     pulumi.ResourceOptions(parent=self, providers=[self.consul_provider], depends_on=self.consul.ready),
                 )
-                deployed = deployed_versions()  # one StackReference to this stack, read by every rotation
                 self.gossip_rotation = GossipKeyRotation(
                     f"{name}-gossip-rotation",
                     gossip_rotation_args(
@@ -214,7 +226,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                         kv_mount=self.secrets.kv_mount,
                         server_ca_pem=server_ca,
                         engine_role=self.secrets_engine.roles[EngineRole.GOSSIP_ROTATOR].name,
-                        consul_release=cast(pulumi.Output[str], self.consul.release.name),
+                        consul_release=release_name,
                         deployed=deployed,
                     ),
                     child,
@@ -229,10 +241,40 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                             kv_mount=self.secrets.kv_mount,
                             server_ca_pem=server_ca,
                             engine_role=self.secrets_engine.roles[EngineRole.ACL_ROTATOR].name,
-                            consul_release=cast(pulumi.Output[str], self.consul.release.name),
+                            consul_release=release_name,
                             deployed=deployed,
                         ),
                         child,
                     )
+                if layout.is_federation_primary:
+                    self.replication_token_rotation = ReplicationTokenRotation(
+                        f"{name}-replication-token-rotation",
+                        replication_token_rotation_args(
+                            settings,
+                            layout,
+                            auth_mount_path=self.identities.auth_mount_path,
+                            kv_mount=self.secrets.kv_mount,
+                            server_ca_pem=server_ca,
+                            consul_release=release_name,
+                            engine_role=self.secrets_engine.roles[EngineRole.ACL_ROTATOR].name,
+                            deployed=deployed,
+                        ),
+                        child,
+                    )
+            if layout.is_federation_secondary:  # restarts its servers for the primary's new replication token
+                self.replication_token_rotation = ReplicationTokenRotation(
+                    f"{name}-replication-token-rotation",
+                    replication_token_rotation_args(
+                        settings,
+                        layout,
+                        auth_mount_path=self.identities.auth_mount_path,
+                        kv_mount=None,  # the primary's mount, by name (another stack's resource)
+                        server_ca_pem=server_ca,
+                        consul_release=release_name,
+                        engine_role=None,
+                        deployed=deployed,
+                    ),
+                    child,
+                )
 
         self.register_outputs({})

@@ -2,7 +2,8 @@
 
 :func:`audit_args` (VaultAudit), :func:`secrets_args` (ConsulSecrets), :func:`identities_args`
 (VaultIdentities), :func:`secrets_engine_args` (ConsulSecretsEngine), :func:`gossip_rotation_args`
-(GossipKeyRotation) and :func:`bootstrap_token_rotation_args` (BootstrapTokenRotation). Every name comes from
+(GossipKeyRotation), :func:`bootstrap_token_rotation_args` (BootstrapTokenRotation) and
+:func:`replication_token_rotation_args` (ReplicationTokenRotation). Every name comes from
 the layout; every document from the pure modules next to each component (:mod:`..identities.policies`,
 :mod:`..identities.roles`, :mod:`..identities.reviewers`, :mod:`..secrets.documents`, :mod:`..rotation.plan`).
 """
@@ -31,9 +32,16 @@ from ..rotation.component import (
     ConsulSecretsEngineArgs,
     EngineRoleArgs,
     GossipKeyRotationArgs,
+    ReplicationTokenRotationArgs,
 )
 from ..rotation.documents import ROLE_RULES, EngineRole
-from ..rotation.plan import RotationNames, bootstrap_token_job_args, gossip_job_args, role_ttls
+from ..rotation.plan import (
+    RotationNames,
+    bootstrap_token_job_args,
+    gossip_job_args,
+    replication_token_job_args,
+    role_ttls,
+)
 from ..secrets.component import ConsulSecretsArgs, KvSecretArgs, SnapshotAgentArgs
 from ..settings import Settings, VaultPlacement
 from ..vocabulary import KvSecret, TokenReviewer
@@ -87,6 +95,7 @@ def secrets_args(
         acl_bootstrap=settings.consul.acl_bootstrap,
         gossip_key_rotated=settings.rotation.gossip_key_version > 1,
         bootstrap_token_rotated=settings.rotation.bootstrap_token_version > 1,
+        replication_token_rotated=settings.rotation.replication_token_version > 1,
         generate_replication_token=generate,
         snapshot_agent=SnapshotAgentArgs(agent.interval, agent.retain) if KvSecret.SNAPSHOT_AGENT in secrets else None,
         license=license if KvSecret.LICENSE in secrets else None,
@@ -226,6 +235,40 @@ def bootstrap_token_rotation_args(
         server_ca_pem=server_ca_pem,
         engine_role=engine_role,
         consul_release=consul_release,
+        deployed=deployed,
+        protect=settings.is_production,
+    )
+
+
+def replication_token_rotation_args(
+    settings: Settings,
+    layout: Layout,
+    *,
+    auth_mount_path: pulumi.Input[str],
+    kv_mount: pulumi.Input[str] | None,
+    server_ca_pem: pulumi.Input[str],
+    consul_release: pulumi.Input[str],
+    engine_role: pulumi.Input[str] | None,
+    deployed: pulumi.Input[Mapping[str, int]] | None,
+) -> ReplicationTokenRotationArgs:
+    """The replication token rotation of a federation primary or secondary (``rotation.replicationTokenVersion``).
+
+    ``kv_mount``: the primary's KV mount resource output; None in a secondary, which names the primary's mount as
+    the layout computes it from the primary's settings. ``engine_role``: the primary's acl-rotator role; None in a
+    secondary.
+    """
+    names = RotationNames(layout)
+    job = replication_token_job_args(names)
+    return ReplicationTokenRotationArgs(
+        version=settings.rotation.replication_token_version,
+        job=job,
+        policy_name=names.replication_token_rotator_policy,
+        token_ttl=role_ttls(settings, EngineRole.ACL_ROTATOR)[1],
+        auth_mount_path=auth_mount_path,
+        kv_mount=job.kv_mount if kv_mount is None else kv_mount,
+        server_ca_pem=server_ca_pem,
+        consul_release=consul_release,
+        engine_role=engine_role,
         deployed=deployed,
         protect=settings.is_production,
     )

@@ -21,6 +21,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pulumi
+
 from ..command_errors import CommandError
 
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
@@ -57,9 +59,16 @@ def recorded_outputs(project_dir: Path, full_name: str) -> dict[str, Any]:
 
 
 def stack_reference_state(project_dir: Path) -> Any:
-    """Mock state of a ``StackReference`` read: the recorded outputs and the names of the secret ones."""
+    """Mock state of a ``StackReference`` read: the recorded outputs and the names of the secret ones.
+
+    A reference to the running stack itself (the rotations read their own ``rotationVersions``) has no recording:
+    an offline run has no state, so its own stack reads as never deployed, with no outputs.
+    """
 
     def state(_: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        own = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+        if str(inputs["name"]) == own:
+            return {"outputs": {}, "secretOutputNames": []}
         outputs = recorded_outputs(project_dir, str(inputs["name"]))
         secret = sorted(key for key, value in outputs.items() if value == SECRET_STAND_IN)
         return {"outputs": outputs, "secretOutputNames": secret}

@@ -40,11 +40,14 @@ from ..args import coerce_args
 from ..identities.documents import AuthRoleSpec
 from ..secrets.documents import GOSSIP_KEY_BYTES, UUID_BYTES, uuid_from_random_hex
 from .documents import (
-    BOOTSTRAP_TOKEN_SCRIPT_FILE,
     BOOTSTRAP_TOKEN_VERSION_KEY,
     ENGINE_TOKEN_RULES,
     GOSSIP_VERSION_KEY,
+    REPLICATION_ROLL_SCRIPT_FILE,
+    REPLICATION_TOKEN_VERSION_KEY,
     SCRIPT_FILE,
+    SCRIPT_LIB_FILE,
+    TOKEN_SCRIPT_FILE,
     VERSION_OUTPUT,
     RotationJobArgs,
     bootstrap_token_job,
@@ -52,6 +55,9 @@ from .documents import (
     check_version_step,
     gossip_job,
     gossip_job_name,
+    replication_roll_job,
+    replication_token_job,
+    replication_token_job_name,
     rotation_job_policy_document,
     server_restart_rules,
 )
@@ -64,8 +70,15 @@ ROTATION_OLD_TYPE_TOKEN = "secure-mesh:rotation:GossipKeyRotation"
 BOOTSTRAP_TOKEN_TYPE_TOKEN = "secure-mesh:index:BootstrapTokenRotation"
 GOSSIP_SCRIPT = Path(__file__).parent / "scripts" / SCRIPT_FILE
 """The gossip Job's script, shipped in a ConfigMap named like the Job."""
-BOOTSTRAP_TOKEN_SCRIPT = Path(__file__).parent / "scripts" / BOOTSTRAP_TOKEN_SCRIPT_FILE
-"""The bootstrap token Job's script, shipped the same way."""
+SCRIPTS = Path(__file__).parent / "scripts"
+TOKEN_SCRIPT = SCRIPTS / TOKEN_SCRIPT_FILE
+"""The token rotation Jobs' script (bootstrap token, and the primary's replication token), shipped the same way
+with :data:`SCRIPT_LIB`."""
+REPLICATION_ROLL_SCRIPT = SCRIPTS / REPLICATION_ROLL_SCRIPT_FILE
+"""A federation secondary's replication token Job's script."""
+SCRIPT_LIB = SCRIPTS / SCRIPT_LIB_FILE
+"""What the token scripts share (sourced from the same ConfigMap)."""
+REPLICATION_TOKEN_TYPE_TOKEN = "secure-mesh:index:ReplicationTokenRotation"
 ENGINE_DESCRIPTION = "Consul ACL tokens for operators, the Consul provider and rotation Jobs (short-lived)"
 
 
@@ -257,16 +270,48 @@ class BootstrapTokenRotationArgs:
 
 
 @dataclass(frozen=True)
+class ReplicationTokenRotationArgs:
+    """Inputs of :class:`ReplicationTokenRotation`, in a WAN-federation primary (``job.acknowledgements``: one KV
+    name per secondary) or secondary (``job.acknowledgement``, ``job.server_statefulset``, no ``engine_role``).
+    """
+
+    version: int
+    """The requested ``replicationTokenVersion`` (1: nothing to rotate; each step up runs one Job per datacenter)."""
+    job: RotationJobArgs
+    """What the Job's manifest names: in the primary the acknowledgements it waits for; in a secondary the
+    acknowledgement it writes and the StatefulSet it restarts."""
+    policy_name: str
+    """The Job's Vault policy."""
+    token_ttl: int
+    """TTL (and max TTL) in seconds of the Job's Vault token."""
+    auth_mount_path: pulumi.Input[str]
+    """The Kubernetes auth mount the Job's role is written on (this datacenter's)."""
+    kv_mount: pulumi.Input[str]
+    """The primary's KV-v2 mount (ConsulSecrets' output in the primary): the next token is written to it."""
+    server_ca_pem: pulumi.Input[str]
+    """The server CA the Job trusts for Consul's HTTPS API."""
+    consul_release: pulumi.Input[str]
+    """An output of this datacenter's Consul release: the Job's objects wait for it."""
+    engine_role: pulumi.Input[str] | None = None
+    """The engine's acl-rotator role (primary only: the secondary's Job needs no Consul privilege)."""
+    deployed: pulumi.Input[Mapping[str, int]] | None = None
+    """What this stack's last successful ``up`` exported as ``rotationVersions`` (None before the first)."""
+    protect: bool = False
+    """Protect the version's SecretID source (production)."""
+
+
+@dataclass(frozen=True)
 class _JobKind:
     """What differs between the rotation components: the version key, the Job, the script and the next value."""
 
     version_key: str
     job_name: Callable[[int], str]
     manifest: Callable[[RotationJobArgs, int], dict[str, Any]]
-    script: Path
-    new_value: Callable[[str, int, pulumi.Output[int], pulumi.ResourceOptions], pulumi.Output[str]]
+    scripts: tuple[Path, ...]
+    """The script the Job runs first, then what it sources."""
+    new_value: Callable[[str, int, pulumi.Output[int], pulumi.ResourceOptions], pulumi.Output[str]] | None
     """The version's new value (a secret), from random bytes whose length waits for the version check, so no
-    resource of a refused version is registered."""
+    resource of a refused version is registered; None for a Job that reads a value another stack rotated."""
 
 
 def _gossip_key(
@@ -286,14 +331,31 @@ def _token_secret_id(
     return pulumi.Output.secret(source.hex.apply(uuid_from_random_hex))
 
 
-GOSSIP = _JobKind(GOSSIP_VERSION_KEY, gossip_job_name, gossip_job, GOSSIP_SCRIPT, _gossip_key)
+GOSSIP = _JobKind(GOSSIP_VERSION_KEY, gossip_job_name, gossip_job, (GOSSIP_SCRIPT,), _gossip_key)
 BOOTSTRAP_TOKEN = _JobKind(
     BOOTSTRAP_TOKEN_VERSION_KEY,
     bootstrap_token_job_name,
     bootstrap_token_job,
-    BOOTSTRAP_TOKEN_SCRIPT,
+    (TOKEN_SCRIPT, SCRIPT_LIB),
     _token_secret_id,
 )
+REPLICATION_TOKEN = _JobKind(
+    REPLICATION_TOKEN_VERSION_KEY,
+    replication_token_job_name,
+    replication_token_job,
+    (TOKEN_SCRIPT, SCRIPT_LIB),
+    _token_secret_id,
+)
+REPLICATION_ROLL = _JobKind(
+    REPLICATION_TOKEN_VERSION_KEY,
+    replication_token_job_name,
+    replication_roll_job,
+    (REPLICATION_ROLL_SCRIPT, SCRIPT_LIB),
+    None,
+)
+
+
+_RotationArgs = GossipKeyRotationArgs | BootstrapTokenRotationArgs | ReplicationTokenRotationArgs
 
 
 class _VersionedRotation(pulumi.ComponentResource):
@@ -309,7 +371,7 @@ class _VersionedRotation(pulumi.ComponentResource):
         self,
         kind: _JobKind,
         name: str,
-        args: GossipKeyRotationArgs | BootstrapTokenRotationArgs,
+        args: _RotationArgs,
     ) -> None:
         requested = args.version
         key = kind.version_key
@@ -330,7 +392,7 @@ class _VersionedRotation(pulumi.ComponentResource):
         self,
         kind: _JobKind,
         name: str,
-        args: GossipKeyRotationArgs | BootstrapTokenRotationArgs,
+        args: _RotationArgs,
         version: int,
         checked: pulumi.Output[int],
     ) -> None:
@@ -368,25 +430,30 @@ class _VersionedRotation(pulumi.ComponentResource):
         runs_before: list[pulumi.Resource] = [self.service_account, self.auth_role]
         if job_args.server_statefulset is not None:
             runs_before += self._restart_permission(name, args, job_args, job_args.server_statefulset, checked)
-        value = kind.new_value(name, version, checked, pulumi.ResourceOptions(parent=self, protect=args.protect))
-        field = job_args.kv_field
+        if kind.new_value is not None and job_args.kv_next is not None:
+            value = kind.new_value(name, version, checked, pulumi.ResourceOptions(parent=self, protect=args.protect))
+            field = job_args.kv_field
 
-        def next_data(text: str) -> str:
-            return json.dumps({field: text, "version": str(version)}, sort_keys=True)
+            def next_data(text: str) -> str:
+                return json.dumps({field: text, "version": str(version)}, sort_keys=True)
 
-        self.next_secret = vault.kv.SecretV2(
-            f"{name}-next",
-            mount=args.kv_mount,
-            name=job_args.kv_next,
-            data_json=value.apply(next_data),  # secret: the value is
-            delete_all_versions=False,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
-        )
+            self.next_secret = vault.kv.SecretV2(
+                f"{name}-next",
+                mount=args.kv_mount,
+                name=job_args.kv_next,
+                data_json=value.apply(next_data),  # secret: the value is
+                delete_all_versions=False,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
+            runs_before.append(self.next_secret)
         script_metadata: Any = {"name": kind.job_name(version), "namespace": job_args.namespace}
         self.script = kubernetes.core.v1.ConfigMap(
             f"{name}-script-v{version}",
             metadata=pulumi.Output.all(checked, args.consul_release).apply(lambda _: script_metadata),
-            data={kind.script.name: kind.script.read_text(), "consul-ca.pem": args.server_ca_pem},
+            data={
+                **{script.name: script.read_text() for script in kind.scripts},
+                "consul-ca.pem": args.server_ca_pem,
+            },
             immutable=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -400,7 +467,7 @@ class _VersionedRotation(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The pod reads these at run time by name; Kubernetes checks none of them when the Job is created.
-                depends_on=[self.next_secret, self.script, *runs_before],
+                depends_on=[self.script, *runs_before],
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{job_args.active_deadline_seconds + 120}s"),
                 delete_before_replace=True,
             ),
@@ -410,7 +477,7 @@ class _VersionedRotation(pulumi.ComponentResource):
     def _restart_permission(
         self,
         name: str,
-        args: GossipKeyRotationArgs | BootstrapTokenRotationArgs,
+        args: _RotationArgs,
         job_args: RotationJobArgs,
         statefulset: str,
         checked: pulumi.Output[int],
@@ -472,3 +539,21 @@ class BootstrapTokenRotation(_VersionedRotation):
         args = coerce_args(BootstrapTokenRotationArgs, args)
         super().__init__(BOOTSTRAP_TOKEN_TYPE_TOKEN, name, None, opts)
         self._start(BOOTSTRAP_TOKEN, name, args)
+
+
+class ReplicationTokenRotation(_VersionedRotation):
+    """WAN federation: from version 2, in the primary the Job ``replication-token-rotate-v<N>`` creates the new
+    replication token, writes KV, waits for every secondary's acknowledgement and deletes the old token; in a
+    secondary the Job of the same name waits for that KV, restarts this datacenter's servers and acknowledges.
+    Version 1 registers nothing but the version check.
+    """
+
+    version: pulumi.Output[int]
+    """The checked version; resolves only once the Job (if any) completed."""
+
+    def __init__(
+        self, name: str, args: ReplicationTokenRotationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        args = coerce_args(ReplicationTokenRotationArgs, args)
+        super().__init__(REPLICATION_TOKEN_TYPE_TOKEN, name, None, opts)
+        self._start(REPLICATION_ROLL if args.job.acknowledgement is not None else REPLICATION_TOKEN, name, args)

@@ -10,6 +10,7 @@ and policies needs ``acl = "write"``, which is as powerful as a management token
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,16 +22,27 @@ GOSSIP_ROTATOR_ACCOUNT_SUFFIX = "gossip-rotator"
 GOSSIP_JOB_PREFIX = "gossip-rotate-v"
 BOOTSTRAP_TOKEN_ROTATOR_ACCOUNT_SUFFIX = "bootstrap-token-rotator"
 BOOTSTRAP_TOKEN_JOB_PREFIX = "bootstrap-token-rotate-v"
-ROTATION_JOB_PREFIXES = (GOSSIP_JOB_PREFIX, BOOTSTRAP_TOKEN_JOB_PREFIX)
+REPLICATION_TOKEN_ROTATOR_ACCOUNT_SUFFIX = "replication-token-rotator"
+REPLICATION_TOKEN_JOB_PREFIX = "replication-token-rotate-v"
+ROTATION_JOB_PREFIXES = (GOSSIP_JOB_PREFIX, BOOTSTRAP_TOKEN_JOB_PREFIX, REPLICATION_TOKEN_JOB_PREFIX)
 """Every rotation Job's name prefix (the Job of version N is ``<prefix><N>``)."""
 VERSION_OUTPUT = "rotationVersions"
 """The stack output that records the versions the last successful ``up`` reached (read back by the next run)."""
 GOSSIP_VERSION_KEY = "gossipKeyVersion"
 BOOTSTRAP_TOKEN_VERSION_KEY = "bootstrapTokenVersion"
+REPLICATION_TOKEN_VERSION_KEY = "replicationTokenVersion"
 ROLL_ANNOTATION = "secure-mesh/bootstrap-token-version"
 """The pod-template annotation the token rotation Job sets on the servers' StatefulSet to roll them (as
 ``kubectl rollout restart`` sets ``kubectl.kubernetes.io/restartedAt``): its value is the version, so a re-run
 of the same version does not roll them again."""
+REPLICATION_ROLL_ANNOTATION = "secure-mesh/replication-token-version"
+"""The same, set by a federation secondary's replication token Job on its own servers."""
+BOOTSTRAP_TOKEN_POLICY = "global-management"
+"""Consul's built-in management policy: the bootstrap token's (consul ``structs.ACLPolicyGlobalManagementID``)."""
+REPLICATION_TOKEN_POLICY = "acl-replication-token"
+"""The policy the primary's server-acl-init creates for the replication token (consul-k8s
+``server-acl-init/create_or_update.go`` createACL: ``<name>-token`` with name ``acl-replication``, no datacenter
+suffix in the primary)."""
 
 
 class EngineRole(StrEnum):
@@ -108,8 +120,20 @@ def bootstrap_token_job_name(version: int) -> str:
     return f"{BOOTSTRAP_TOKEN_JOB_PREFIX}{version}"
 
 
+def replication_token_job_name(version: int) -> str:
+    """The replication token rotation Job of one version, in the primary and in each secondary."""
+    return f"{REPLICATION_TOKEN_JOB_PREFIX}{version}"
+
+
 SCRIPT_FILE = "gossip-rotate.sh"
-BOOTSTRAP_TOKEN_SCRIPT_FILE = "bootstrap-token-rotate.sh"
+TOKEN_SCRIPT_FILE = "token-rotate.sh"
+"""The primary side of both token rotations (create, KV, wait, delete)."""
+REPLICATION_ROLL_SCRIPT_FILE = "replication-token-roll.sh"
+"""A federation secondary's side of the replication token rotation (wait for KV, check, restart, acknowledge)."""
+SCRIPT_LIB_FILE = "rotation-lib.sh"
+"""What the token scripts share; shipped next to them in the Job's ConfigMap."""
+ACK_SECONDS = 900
+"""How long the primary's replication token Job waits for every secondary's acknowledgement."""
 TOOLS_DIR = "/tools"
 SCRIPT_DIR = "/rotation"
 SA_TOKEN_DIR = "/var/run/secrets/rotation"
@@ -157,14 +181,16 @@ class RotationJobArgs:
     """The Kubernetes auth mount's path (the Job logs in at ``auth/<path>``)."""
     audience: str
     """The audience of the projected service-account token the Job logs in with."""
-    creds_path: str
-    """Where the Job reads its short-lived Consul token (``<engine mount>/creds/<role>``)."""
+    creds_path: str | None
+    """Where the Job reads its short-lived Consul token (``<engine mount>/creds/<role>``); None for a Job that
+    needs no Consul privilege (a secondary's replication token Job)."""
     kv_mount: str
     """The KV-v2 mount holding the rotated secret."""
     kv_current: str
     """The current secret's name under the mount (what the chart reads)."""
-    kv_next: str
-    """The next value's name under the mount (written by Pulumi with its version)."""
+    kv_next: str | None
+    """The next value's name under the mount (written by Pulumi with its version); None where the Job reads the
+    already rotated current value (a secondary's replication token Job)."""
     kv_field: str
     """The field holding the value in both secrets."""
     consul_https_address: str
@@ -181,7 +207,12 @@ class RotationJobArgs:
     """The Secret with Vault's CA, when Vault's certificate is not publicly trusted."""
     server_statefulset: str | None = None
     """The Consul servers' StatefulSet, which the token rotation Job restarts (None for the gossip Job, which
-    talks to Consul only)."""
+    talks to Consul only, and the primary's replication token Job, which waits for the secondaries instead)."""
+    acknowledgements: Sequence[str] = ()
+    """KV names (under ``kv_mount``) the primary's replication token Job waits for, one per secondary, before it
+    deletes the old token."""
+    acknowledgement: str | None = None
+    """The KV name (under ``kv_mount``) a secondary's replication token Job writes once its servers restarted."""
 
 
 GossipJobArgs = RotationJobArgs
@@ -193,25 +224,25 @@ def gossip_job(args: RotationJobArgs, version: int) -> dict[str, Any]:
     return _rotation_job(args, version, gossip_job_name(version), "gossip-rotate", SCRIPT_FILE)
 
 
-def bootstrap_token_job(args: RotationJobArgs, version: int) -> dict[str, Any]:
-    """The Job ``bootstrap-token-rotate-v<N>``: the gossip Job's shape, plus what restarting the servers needs.
-
-    The script patches the servers' StatefulSet through the Kubernetes API with a token of the API server's
-    audience (its own projected volume; the Vault login token keeps Vault's audience) and the cluster's CA from
-    ``kube-root-ca.crt``.
+def _roll_env_and_volume(
+    args: RotationJobArgs, annotation: str
+) -> tuple[list[dict[str, str]], tuple[dict[str, Any], dict[str, Any]]]:
+    """What restarting the servers needs: the StatefulSet, the annotation, and the Kubernetes API with a token of
+    the API server's audience (its own projected volume; the Vault login token keeps Vault's audience) and the
+    cluster's CA from ``kube-root-ca.crt``.
     """
     if args.server_statefulset is None:
-        raise ValueError("the bootstrap token rotation Job needs server_statefulset (the StatefulSet it restarts)")
-    extra_env = [
+        raise ValueError("this rotation Job needs server_statefulset (the StatefulSet it restarts)")
+    env = [
         {"name": "NAMESPACE", "value": args.namespace},
         {"name": "STATEFULSET", "value": args.server_statefulset},
-        {"name": "ROLL_ANNOTATION", "value": ROLL_ANNOTATION},
+        {"name": "ROLL_ANNOTATION", "value": annotation},
         {"name": "ROLLOUT_SECONDS", "value": str(ROLLOUT_SECONDS)},
         {"name": "KUBE_API", "value": KUBE_API},
         {"name": "KUBE_TOKEN_FILE", "value": f"{KUBE_TOKEN_DIR}/token"},
         {"name": "KUBE_CA_FILE", "value": f"{KUBE_TOKEN_DIR}/ca.crt"},
     ]
-    kube_volume = {
+    volume = {
         "name": "kubernetes-api",
         "projected": {
             "sources": [
@@ -221,15 +252,53 @@ def bootstrap_token_job(args: RotationJobArgs, version: int) -> dict[str, Any]:
             ]
         },
     }
-    kube_mount = {"name": "kubernetes-api", "mountPath": KUBE_TOKEN_DIR, "readOnly": True}
+    mount = {"name": "kubernetes-api", "mountPath": KUBE_TOKEN_DIR, "readOnly": True}
+    return env, (volume, mount)
+
+
+def bootstrap_token_job(args: RotationJobArgs, version: int) -> dict[str, Any]:
+    """The Job ``bootstrap-token-rotate-v<N>``: the gossip Job's shape, plus what restarting the servers needs."""
+    job = bootstrap_token_job_name(version)
+    roll_env, volume = _roll_env_and_volume(args, ROLL_ANNOTATION)
+    env = [{"name": "JOB_NAME", "value": job}, {"name": "TOKEN_POLICY", "value": BOOTSTRAP_TOKEN_POLICY}, *roll_env]
     return _rotation_job(
-        args,
-        version,
-        bootstrap_token_job_name(version),
-        "bootstrap-token-rotate",
-        BOOTSTRAP_TOKEN_SCRIPT_FILE,
-        extra_env=extra_env,
-        extra_volume=(kube_volume, kube_mount),
+        args, version, job, "bootstrap-token-rotate", TOKEN_SCRIPT_FILE, extra_env=env, extra_volume=volume
+    )
+
+
+def replication_token_job(args: RotationJobArgs, version: int) -> dict[str, Any]:
+    """The primary's Job ``replication-token-rotate-v<N>``: create, KV, wait for every secondary's
+    acknowledgement (``args.acknowledgements``), delete. It restarts nothing (the primary's servers do not use
+    the replication token).
+    """
+    if not args.acknowledgements:
+        raise ValueError("the primary's replication token Job needs acknowledgements (one KV name per secondary)")
+    job = replication_token_job_name(version)
+    env = [
+        {"name": "JOB_NAME", "value": job},
+        {"name": "TOKEN_POLICY", "value": REPLICATION_TOKEN_POLICY},
+        {"name": "ACK_NAMES", "value": " ".join(args.acknowledgements)},
+        {"name": "ACK_SECONDS", "value": str(ACK_SECONDS)},
+    ]
+    return _rotation_job(args, version, job, "replication-token-rotate", TOKEN_SCRIPT_FILE, extra_env=env)
+
+
+def replication_roll_job(args: RotationJobArgs, version: int) -> dict[str, Any]:
+    """A secondary's Job ``replication-token-rotate-v<N>``: wait for the primary's KV, check the token here,
+    restart this datacenter's servers, acknowledge (``args.acknowledgement``).
+    """
+    if args.acknowledgement is None:
+        raise ValueError("a secondary's replication token Job needs acknowledgement (the KV name it writes)")
+    job = replication_token_job_name(version)
+    roll_env, volume = _roll_env_and_volume(args, REPLICATION_ROLL_ANNOTATION)
+    env = [
+        {"name": "JOB_NAME", "value": job},
+        {"name": "ACK_NAME", "value": args.acknowledgement},
+        {"name": "WAIT_SECONDS", "value": str(ACK_SECONDS)},
+        *roll_env,
+    ]
+    return _rotation_job(
+        args, version, job, "replication-token-rotate", REPLICATION_ROLL_SCRIPT_FILE, extra_env=env, extra_volume=volume
     )
 
 
@@ -251,10 +320,10 @@ def _rotation_job(
         {"name": "VAULT_AUTH_PATH", "value": f"auth/{args.vault_auth_path}"},
         {"name": "VAULT_ROLE", "value": args.service_account},
         {"name": "SA_TOKEN_FILE", "value": f"{SA_TOKEN_DIR}/token"},
-        {"name": "CREDS_PATH", "value": args.creds_path},
+        *([{"name": "CREDS_PATH", "value": args.creds_path}] if args.creds_path is not None else []),
         {"name": "KV_MOUNT", "value": args.kv_mount},
         {"name": "KV_CURRENT", "value": args.kv_current},
-        {"name": "KV_NEXT", "value": args.kv_next},
+        *([{"name": "KV_NEXT", "value": args.kv_next}] if args.kv_next is not None else []),
         {"name": "KV_FIELD", "value": args.kv_field},
         {"name": "CONSUL_HTTP_ADDR", "value": f"https://{args.consul_https_address}"},
         {"name": "CONSUL_CACERT", "value": f"{SCRIPT_DIR}/consul-ca.pem"},
@@ -343,8 +412,13 @@ def _rotation_job(
     }
 
 
+READ_WRITE = frozenset({Capability.READ, Capability.CREATE, Capability.UPDATE})
+WRITE = frozenset({Capability.CREATE, Capability.UPDATE})
+
+
 def rotation_job_policy_document(name: str, job: RotationJobArgs) -> PolicyDocument:
-    """A rotation Job's Vault policy: its Consul token, the next value, the current secret, and its own token.
+    """A rotation Job's Vault policy: its Consul token, the next value, the current secret (read, or written),
+    the secondaries' acknowledgements (read) or its own (written), and its own token.
 
     No ``revoke-self`` (the policy pack allows only renew/lookup-self): the Vault token lives at most
     ``jobMaxTtl`` and its expiry revokes the Consul token's lease with it.
@@ -352,15 +426,16 @@ def rotation_job_policy_document(name: str, job: RotationJobArgs) -> PolicyDocum
     return PolicyDocument.build(
         name,
         [
-            (job.creds_path, READ),
-            (f"{job.kv_mount}/data/{job.kv_next}", READ),
-            (
-                f"{job.kv_mount}/data/{job.kv_current}",
-                frozenset({Capability.READ, Capability.CREATE, Capability.UPDATE}),
-            ),
+            *([(job.creds_path, READ)] if job.creds_path is not None else []),
+            *([(f"{job.kv_mount}/data/{job.kv_next}", READ)] if job.kv_next is not None else []),
+            # A secondary only reads the rotated value; every other rotation Job writes it.
+            (f"{job.kv_mount}/data/{job.kv_current}", READ if job.acknowledgement is not None else READ_WRITE),
+            *((f"{job.kv_mount}/data/{name}", READ) for name in job.acknowledgements),
+            *([(f"{job.kv_mount}/data/{job.acknowledgement}", WRITE)] if job.acknowledgement is not None else []),
             *TOKEN_SELF,
         ],
     )
+
 
 
 gossip_rotator_policy_document = rotation_job_policy_document

@@ -16,8 +16,10 @@ from ..layout import KvPath, KvSecret, Layout
 from ..settings import Settings, duration_seconds
 from ..settings.images import Image, image_reference
 from .documents import (
+    ACK_SECONDS,
     BOOTSTRAP_TOKEN_ROTATOR_ACCOUNT_SUFFIX,
     GOSSIP_ROTATOR_ACCOUNT_SUFFIX,
+    REPLICATION_TOKEN_ROTATOR_ACCOUNT_SUFFIX,
     ROLLOUT_SECONDS,
     EngineRole,
     RotationJobArgs,
@@ -25,6 +27,8 @@ from .documents import (
     bootstrap_token_job,
     gossip_job,
     job_deadline_seconds,
+    replication_roll_job,
+    replication_token_job,
     rotation_job_policy_document,
 )
 
@@ -93,6 +97,20 @@ class RotationNames:
         return self.job_policy(BOOTSTRAP_TOKEN_ROTATOR_ACCOUNT_SUFFIX)
 
     @property
+    def replication_token_rotator_account(self) -> str:
+        """The replication token rotation Job's service account (primary and secondaries alike)."""
+        return self.job_account(REPLICATION_TOKEN_ROTATOR_ACCOUNT_SUFFIX)
+
+    @property
+    def replication_token_rotator_policy(self) -> str:
+        """The replication token rotation Job's Vault policy (in this datacenter's namespace of names)."""
+        return self.job_policy(REPLICATION_TOKEN_ROTATOR_ACCOUNT_SUFFIX)
+
+    def replication_ack(self, datacenter: str) -> str:
+        """The KV name (in the primary's mount) where a secondary acknowledges a replication token version."""
+        return f"{self.layout.kv(KvSecret.REPLICATION_TOKEN).name}-ack-{datacenter}"
+
+    @property
     def server_statefulset(self) -> str:
         """The Consul servers' StatefulSet: the chart names it like their Service, ``<fullname>-server``
         (consul-k8s ``templates/server-statefulset.yaml`` and ``server-service.yaml``).
@@ -140,11 +158,15 @@ def _job_args(
     names: RotationNames,
     secret: KvSecret,
     account: str,
-    role: EngineRole,
+    role: EngineRole | None,
     deadline: int,
     server_statefulset: str | None = None,
+    acknowledgements: tuple[str, ...] = (),
+    acknowledgement: str | None = None,
 ) -> RotationJobArgs:
-    """A rotation Job's plain inputs for this stack: which secret it rotates, as whom, with which engine role."""
+    """A rotation Job's plain inputs for this stack: which secret it rotates, as whom, with which engine role
+    (None: no Consul token, and no next value: a secondary reads what the primary rotated).
+    """
     layout = names.layout
     settings = layout.settings
     current = layout.kv(secret)
@@ -155,10 +177,10 @@ def _job_args(
         vault_address=settings.vault.address,
         vault_auth_path=layout.kubernetes_auth_path,
         audience=workload_audience(settings),
-        creds_path=names.creds_path(role),
-        kv_mount=layout.kv_mount,
+        creds_path=names.creds_path(role) if role is not None else None,
+        kv_mount=current.mount,
         kv_current=current.name,
-        kv_next=following.name,
+        kv_next=following.name if role is not None else None,
         kv_field=following.field,
         consul_https_address=names.consul_https_address,
         consul_image=image_reference(settings, Image.CONSUL),
@@ -171,6 +193,8 @@ def _job_args(
             else None
         ),
         server_statefulset=server_statefulset,
+        acknowledgements=acknowledgements,
+        acknowledgement=acknowledgement,
     )
 
 
@@ -197,6 +221,46 @@ def bootstrap_token_job_args(names: RotationNames) -> RotationJobArgs:
         bootstrap_token_job_deadline_seconds(settings),
         server_statefulset=names.server_statefulset,
     )
+
+
+def replication_token_job_args(names: RotationNames) -> RotationJobArgs:
+    """The replication token rotation Job's plain inputs: in the primary the acl-rotator role and one
+    acknowledgement per secondary; in a secondary no Consul token, the primary's KV and its own StatefulSet.
+    """
+    layout = names.layout
+    settings = layout.settings
+    max_ttl = role_ttls(settings, EngineRole.ACL_ROTATOR)[1]
+    account = names.replication_token_rotator_account
+    if layout.is_federation_secondary:
+        return _job_args(
+            names,
+            KvSecret.REPLICATION_TOKEN,
+            account,
+            None,
+            job_deadline_seconds(max_ttl, ACK_SECONDS + ROLLOUT_SECONDS),
+            server_statefulset=names.server_statefulset,
+            acknowledgement=names.replication_ack(layout.datacenter),
+        )
+    return _job_args(
+        names,
+        KvSecret.REPLICATION_TOKEN,
+        account,
+        EngineRole.ACL_ROTATOR,
+        job_deadline_seconds(max_ttl, ACK_SECONDS),
+        acknowledgements=tuple(names.replication_ack(dc) for dc in settings.topology.secondaries),
+    )
+
+
+def stack_replication_token_job(names: RotationNames, version: int) -> dict[str, Any]:
+    """The replication token rotation Job of one version for this stack (primary or secondary)."""
+    args = replication_token_job_args(names)
+    builder = replication_roll_job if args.acknowledgement is not None else replication_token_job
+    return builder(args, version)
+
+
+def replication_token_rotator_policy(names: RotationNames) -> PolicyDocument:
+    """The replication token rotation Job's Vault policy for this stack."""
+    return rotation_job_policy_document(names.replication_token_rotator_policy, replication_token_job_args(names))
 
 
 def stack_gossip_job(names: RotationNames, version: int) -> dict[str, Any]:

@@ -96,6 +96,9 @@ class ConsulSecretsArgs:
     """``auto``: the bootstrap token is stored empty and server-acl-init writes it; ``generated``: a random UUID."""
     gossip_key_rotated: bool = False
     """True once a gossip rotation ran (version > 1): the rotation Job owns the stored key from then on."""
+    replication_token_rotated: bool = False
+    """True once a replication token rotation ran (version > 1, federation primary): the rotation Job owns the
+    stored SecretID from then on."""
     bootstrap_token_rotated: bool = False
     """True once a bootstrap token rotation ran (version > 1): the rotation Job owns the stored token from then on
     (a generated first token is never written or read back again)."""
@@ -214,7 +217,11 @@ class ConsulSecrets(pulumi.ComponentResource):
             # (consul-k8s control-plane/subcommand/server-acl-init/command.go, createACLWithSecretID).
             self.replication_token = self._random_uuid("replication-token")
             # disable_read: refresh never reads a live ACL token back into state (KV-NO-PLAINTEXT-READBACK).
-            self._store(KvSecret.REPLICATION_TOKEN, self.replication_token, disable_read=True)
+            # After a rotation the Job owns it (docs/operations.md): never write it back either.
+            rotated_ignore = BOOTSTRAP_TOKEN_IGNORED_CHANGES if args.replication_token_rotated else None
+            self._store(
+                KvSecret.REPLICATION_TOKEN, self.replication_token, disable_read=True, ignore_changes=rotated_ignore
+            )
         elif KvSecret.REPLICATION_TOKEN in self.entries and args.replication_token is not None:
             self._store(KvSecret.REPLICATION_TOKEN, pulumi.Output.from_input(args.replication_token))
         if KvSecret.LICENSE in self.entries and args.license is not None:

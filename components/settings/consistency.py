@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..vocabulary import TopologyMode
 from .database_rules import database_problems
 from .durations import duration_seconds, format_duration
 from .errors import Problem
@@ -751,10 +752,13 @@ def _rotation(settings: Settings) -> Iterator[Problem]:
     rotation = settings.rotation
     engine = rotation.consul_secrets_engine
     key = "rotation.consulSecretsEngine"
-    for version_key, version in (
+    engine_versions = [
         ("gossipKeyVersion", rotation.gossip_key_version),
         ("bootstrapTokenVersion", rotation.bootstrap_token_version),
-    ):
+    ]
+    if settings.topology.mode is TopologyMode.FEDERATION_PRIMARY:  # a secondary's Job needs no Consul token
+        engine_versions.append(("replicationTokenVersion", rotation.replication_token_version))
+    for version_key, version in engine_versions:
         if version > 1 and not engine.enabled:
             yield Problem(
                 f"rotation.{version_key}",

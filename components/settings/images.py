@@ -90,7 +90,7 @@ def images_in_use(settings: Settings) -> tuple[Image, ...]:
         used += [Image.CONSUL_TEMPLATE, Image.VAULT_AGENT]  # the catalog watcher and its vault CLI
     rotation = settings.rotation
     rotating = max(rotation.gossip_key_version, rotation.bootstrap_token_version) > 1
-    if rotation.consul_secrets_engine.enabled and rotating:
+    if (rotation.consul_secrets_engine.enabled and rotating) or rotation.replication_token_version > 1:
         used.append(Image.VAULT_AGENT)  # the rotation Jobs' vault CLI (components/rotation)
     return tuple(image for image in Image if image in used)
 

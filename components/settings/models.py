@@ -608,6 +608,11 @@ class RotationSettings(SettingsModel):
     """The ACL bootstrap (initial management) token's version: raise it by exactly one to replace the token with
     the Job `bootstrap-token-rotate-v<N>` (new token, KV, servers restarted, old token deleted; needs
     `rotation.consulSecretsEngine.enabled`); lowering or skipping is refused."""
+    replication_token_version: Annotated[int, Field(ge=1, le=9999)] = 1
+    """WAN federation only: the ACL replication token's version. Raise it by exactly one in the primary (its Job
+    `replication-token-rotate-v<N>` creates the new token, writes KV, waits for every secondary, deletes the old
+    one; needs `rotation.consulSecretsEngine.enabled`) and in each secondary (its Job restarts its servers and
+    acknowledges); lowering or skipping is refused."""
     consul_secrets_engine: ConsulSecretsEngineSettings = ConsulSecretsEngineSettings()
     """Vault's Consul secrets engine, the source of every rotation Job's short-lived Consul token."""
 

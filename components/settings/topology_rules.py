@@ -30,6 +30,13 @@ def topology_problems(settings: Settings) -> Iterator[Problem]:
     """Every problem of ``topology`` and what it requires of the other settings."""
     topology = settings.topology
     yield from _federation_keys(settings)
+    federated = (TopologyMode.FEDERATION_PRIMARY, TopologyMode.FEDERATION_SECONDARY)
+    if settings.rotation.replication_token_version != 1 and topology.mode not in federated:
+        yield Problem(
+            "rotation.replicationTokenVersion",
+            f"{settings.rotation.replication_token_version} is not allowed with topology.mode "
+            f"'{topology.mode.value}': only a WAN federation has a replication token; allowed: 1",
+        )
     if topology.mode is TopologyMode.STANDALONE:
         if topology.peers:
             yield Problem("topology.peers", "is set but topology.mode is 'standalone'; set mode 'peering' or remove it")

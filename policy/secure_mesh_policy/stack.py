@@ -161,9 +161,9 @@ def _allowed_readers(values: ConsulValues) -> dict[str, set[str]]:
     return allowed
 
 
-ROTATION_JOB_PREFIXES = ("gossip-rotate-v", "bootstrap-token-rotate-v")
-"""The program's rotation Jobs (``components/rotation``): the gossip key's and the bootstrap token's. Each one's
-Vault role writes the one secret the Job rotates (its ``KV_CURRENT``)."""
+ROTATION_JOB_PREFIXES = ("gossip-rotate-v", "bootstrap-token-rotate-v", "replication-token-rotate-v")
+"""The program's rotation Jobs (``components/rotation``): the gossip key's, the bootstrap token's and the
+replication token's. Each one's Vault role may use the one secret the Job rotates (its ``KV_CURRENT``)."""
 
 
 def rotation_writers(view: StackView) -> Iterator[tuple[str, str]]:
@@ -234,8 +234,8 @@ def _database_problem(identity: Identity, path: str, mount: str) -> str | None:
     checks="No identity reaches another identity's secrets, decided with Vault's own path matching (exact rules "
     "first, then the most specific of '*' prefixes and '+' segments; deny wins): the Consul chart's KV secrets, issue "
     "paths and the mesh root's sign-intermediate only by the roles the contract lists (the gossip key and the "
-    "bootstrap token also by the role a gossip-rotate-v<N> or bootstrap-token-rotate-v<N> Job that rotates it logs "
-    "in with); the gateway's issue path (and "
+    "bootstrap and replication tokens also by the role a gossip-rotate-v<N>, bootstrap-token-rotate-v<N> or "
+    "replication-token-rotate-v<N> Job that rotates it logs in with); the gateway's issue path (and "
     "any a CSI class or agent annotations name) only by the role they log in with; an app's KV subtree "
     "(<kv>/data|metadata/apps/<app>/) only by its role app-<app>; no KV-v2 path through a glob outside the "
     "identity's own app subtree; database credentials only the identity's own (<db>/creds/app-<app>), nothing else "

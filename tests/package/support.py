@@ -28,6 +28,10 @@ NOT_YET_IN_THE_YAML_PROGRAM: dict[str, str] = {
         "it reads a deployed federation primary's stack outputs; the YAML program is one stand-alone stack (a "
         "peering acceptor) and has no primary to join (issue 16)"
     ),
+    "ReplicationTokenRotation": (
+        "it rotates a WAN federation's replication token (issue 17); the YAML program is one stand-alone stack "
+        "with no federation"
+    ),
 }
 """Public components examples/yaml-program does not use yet, by class name, with why. A component that joins the
 public API may be listed here (the package helper then adds it to the YAML program and removes it); the list must

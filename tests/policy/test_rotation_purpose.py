@@ -83,3 +83,20 @@ def test_a_rotation_job_grants_only_the_secret_it_names(token_subjects: list[Any
 
     found = least_purpose([retarget(s) for s in token_subjects])
     assert len(found) == 1 and "may use consul/kv/data/consul/bootstrap-token" in found[0]
+
+
+@pytest.mark.parametrize("stack", ["fed-primary", "fed-secondary"])
+def test_the_replication_token_rotation_stacks_pass_every_mandatory_rule(stack: str) -> None:
+    from tests.rotation.test_program import federation_run
+
+    assert least_purpose(from_run(federation_run(stack, 2, {"replicationTokenVersion": 1}).resources)) == []
+
+
+def test_a_secondarys_job_renamed_may_not_read_the_primarys_replication_token() -> None:
+    from tests.rotation.test_program import federation_run
+
+    subjects = from_run(federation_run("fed-secondary", 2, {"replicationTokenVersion": 1}).resources)
+    found = least_purpose(_renamed_job(subjects, "not-a-rotation"))
+    assert len(found) == 1
+    assert "may use consul-dc1/kv/data/consul/replication-token" in found[0]
+    assert "secure-mesh-replication-token-rotation-auth-role" in found[0]

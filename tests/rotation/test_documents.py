@@ -257,7 +257,7 @@ def test_the_bootstrap_token_job_is_the_gossip_jobs_shape_plus_what_restarting_t
     pod = spec["template"]["spec"]
     pod["serviceAccountName"] = "consul-consul-bootstrap-token-rotator"
     container = pod["containers"][0]
-    container["command"] = ["/bin/sh", "/rotation/bootstrap-token-rotate.sh"]
+    container["command"] = ["/bin/sh", "/rotation/token-rotate.sh"]
     env = {e["name"]: e["value"] for e in container["env"]}
     env.update(
         VAULT_ROLE="consul-consul-bootstrap-token-rotator",
@@ -268,6 +268,8 @@ def test_the_bootstrap_token_job_is_the_gossip_jobs_shape_plus_what_restarting_t
     )
     vault_ca = env.pop("VAULT_CACERT")
     env.update(
+        JOB_NAME="bootstrap-token-rotate-v4",
+        TOKEN_POLICY="global-management",
         NAMESPACE="consul",
         STATEFULSET="consul-consul-server",
         ROLL_ANNOTATION="secure-mesh/bootstrap-token-version",

@@ -323,3 +323,129 @@ def test_lowering_or_skipping_the_token_version_is_refused_before_its_resources(
     assert f"RotationVersionError: {message}" in str(error)
     assert any(r.type == "secure-mesh:index:BootstrapTokenRotation" for r in registered)
     assert not [r for r in registered if r.type in ROTATION_TYPES and "bootstrap-token-rotation" in r.urn]
+
+
+# --- the replication token rotation (rotation.replicationTokenVersion), WAN federation ---------------------------
+REPLICATION = "replicationTokenVersion"
+PRIMARY_STACK = "acme/secure-mesh/fed-primary"
+PRIMARY_ENGINE = {
+    "consul": {"address": "https://consul-dc1.example.com:8501"},
+    "rotation": {"consulSecretsEngine": {"enabled": True, "consulAddress": "consul-dc1.example.com:8501"}},
+}
+
+
+def federation_run(stack: str, version: int, deployed: dict[str, Any], fail_: bool = False) -> Any:
+    """The fed-primary or fed-secondary stack at a replication token version; the primary with the engine."""
+    from tests.conftest import stack_run
+
+    override: dict[str, Any] = {"rotation": {REPLICATION: version}}
+    if stack == "fed-primary":
+        override = deep_merge(override, PRIMARY_ENGINE)
+    primary_outputs = dict(stack_run("fed-primary").outputs)
+
+    def reference(_: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if inputs["name"] == PRIMARY_STACK:
+            return {"outputs": primary_outputs, "secretOutputNames": []}
+        return {"outputs": {"rotationVersions": deployed}}
+
+    mocks = {**_collect_mock_outputs(), "pulumi:pulumi:StackReference": reference}
+    cfg = deep_merge(load_stack_config(stack), override)
+    if fail_:
+        return engine.run_program_expecting_failure(_main, PROJECT_DIR, cfg, None, mocks)
+    return engine.run_program(_main, PROJECT_DIR, cfg, None, "test", False, mocks)
+
+
+@pytest.fixture(scope="module")
+def primary_rotating() -> ProgramRun:
+    return federation_run("fed-primary", 2, {REPLICATION: 1})
+
+
+@pytest.fixture(scope="module")
+def secondary_rotating() -> ProgramRun:
+    return federation_run("fed-secondary", 2, {REPLICATION: 1})
+
+
+def test_the_primary_rotates_the_replication_token_waiting_for_each_listed_secondary(
+    primary_rotating: ProgramRun,
+) -> None:
+    from secure_mesh.layout import Layout
+    from secure_mesh.rotation.plan import RotationNames, stack_replication_token_job
+    from secure_mesh.settings import load_settings
+
+    job = primary_rotating.one("kubernetes:batch/v1:Job", name="secure-mesh-replication-token-rotation-job-v2")
+    settings = load_settings(
+        deep_merge(deep_merge(load_stack_config("fed-primary"), PRIMARY_ENGINE), {"rotation": {REPLICATION: 2}})
+    )
+    expected = stack_replication_token_job(RotationNames(Layout(settings)), 2)
+    assert {"metadata": job.inputs["metadata"], "spec": job.inputs["spec"]} == expected
+    env = {e["name"]: e["value"] for e in job.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["ACK_NAMES"] == "consul/replication-token-ack-dc2"  # topology.secondaries: [dc2]
+    assert env["TOKEN_POLICY"] == "acl-replication-token" and "STATEFULSET" not in env
+    assert primary_rotating.outputs["rotationVersions"][REPLICATION] == 2
+    secret = primary_rotating.one("vault:kv/secretV2:SecretV2", name="secure-mesh-secrets-replication-token")
+    assert tuple(secret.ignore_changes) in (("dataJson",), ("data_json",))
+    # No Role: the primary restarts nothing (its servers do not use the replication token).
+    assert not [r for r in primary_rotating.resources if "replication-token-rotation" in r.urn and "rbac" in r.type]
+
+
+def test_the_secondary_restarts_its_servers_and_acknowledges_in_the_primarys_kv(
+    secondary_rotating: ProgramRun,
+) -> None:
+    prefix = "secure-mesh-replication-token-rotation"
+    added = sorted((r.type, r.name) for r in under_rotation(secondary_rotating, prefix) if r.custom)
+    assert added == [
+        ("kubernetes:batch/v1:Job", f"{prefix}-job-v2"),
+        ("kubernetes:core/v1:ConfigMap", f"{prefix}-script-v2"),
+        ("kubernetes:core/v1:ServiceAccount", f"{prefix}-service-account"),
+        ("kubernetes:rbac.authorization.k8s.io/v1:Role", f"{prefix}-restart-role"),
+        ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", f"{prefix}-restart-binding"),
+        ("vault:index/policy:Policy", f"{prefix}-policy"),
+        ("vault:kubernetes/authBackendRole:AuthBackendRole", f"{prefix}-auth-role"),
+    ]  # no new value: the primary rotates it
+    policy = secondary_rotating.one("vault:index/policy:Policy", name=f"{prefix}-policy")
+    assert "consul-dc1/kv/data/consul/replication-token-ack-dc2" in policy.inputs["policy"]
+    job = secondary_rotating.one("kubernetes:batch/v1:Job")
+    env = {e["name"]: e["value"] for e in job.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert (env["KV_MOUNT"], env["KV_CURRENT"], env["ACK_NAME"]) == (
+        "consul-dc1/kv",
+        "consul/replication-token",
+        "consul/replication-token-ack-dc2",
+    )
+    assert "CREDS_PATH" not in env and "KV_NEXT" not in env
+    assert env["ROLL_ANNOTATION"] == "secure-mesh/replication-token-version"
+    assert secondary_rotating.outputs["rotationVersions"] == {REPLICATION: 2}
+
+
+def test_the_secondarys_job_policy_reads_the_token_and_writes_only_its_acknowledgement(
+    secondary_rotating: ProgramRun,
+) -> None:
+    from secure_mesh.layout import Layout
+    from secure_mesh.rotation.plan import RotationNames, replication_token_rotator_policy
+    from secure_mesh.settings import load_settings
+    from secure_mesh.settings.federation import primary_settings
+
+    settings = load_settings(deep_merge(load_stack_config("fed-secondary"), {"rotation": {REPLICATION: 2}}))
+    layout = Layout(settings, primary_settings(settings, PROJECT_DIR))
+    assert replication_token_rotator_policy(RotationNames(layout)).paths == {
+        "auth/token/lookup-self": ["read"],
+        "auth/token/renew-self": ["update"],
+        "consul-dc1/kv/data/consul/replication-token": ["read"],
+        "consul-dc1/kv/data/consul/replication-token-ack-dc2": ["create", "update"],
+    }
+
+
+@pytest.mark.parametrize("stack", ["fed-primary", "fed-secondary"])
+def test_lowering_the_replication_token_version_is_refused_in_both_datacenters(stack: str) -> None:
+    error, registered = federation_run(stack, 1, {REPLICATION: 2}, fail_=True)
+    assert "RotationVersionError: secure-mesh:rotation.replicationTokenVersion: 1 is lower than the deployed" in str(
+        error
+    )
+    assert any(r.type == "secure-mesh:index:ReplicationTokenRotation" for r in registered)
+    assert not [r for r in registered if r.type in ROTATION_TYPES and "replication-token-rotation" in r.urn]
+    loop = asyncio.get_event_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()

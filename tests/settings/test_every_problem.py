@@ -630,6 +630,10 @@ CONSISTENCY: dict[str, Case] = {
     # ---- rotation
     "gossip key rotation without the engine": Case("dev", {"rotation.gossipKeyVersion": 2}),
     "bootstrap token rotation without the engine": Case("dev", {"rotation.bootstrapTokenVersion": 2}),
+    "replication token rotation outside a federation": Case("dev", {"rotation.replicationTokenVersion": 2}),
+    "replication token rotation in a primary without the engine": Case(
+        "fed-primary", {"rotation.replicationTokenVersion": 2}
+    ),
     "engine without a consul address": Case("dev", {f"{ENGINE}.enabled": True}),
     "engine with an external vault and no engine address": Case(
         "peer-east",

@@ -142,8 +142,12 @@ def secondary() -> ProgramRun:
 
 
 def test_secondary_reads_its_primary_by_the_full_stack_name(secondary: ProgramRun) -> None:
-    reads = [read for read in secondary.reads if read[0] == STACK_REFERENCE_TYPE]
-    assert reads == [(STACK_REFERENCE_TYPE, "secure-mesh-federation-primary-stack", PRIMARY)]
+    reads = sorted(read for read in secondary.reads if read[0] == STACK_REFERENCE_TYPE)
+    assert reads == [
+        # its own rotationVersions (the replication token rotation's version check), and the primary
+        (STACK_REFERENCE_TYPE, "fed-secondary-deployed-versions", "None/secure-mesh/fed-secondary"),
+        (STACK_REFERENCE_TYPE, "secure-mesh-federation-primary-stack", PRIMARY),
+    ]
 
 
 def test_secondary_release_federates_with_the_primarys_gateway_from_its_outputs(secondary: ProgramRun) -> None:
@@ -206,6 +210,8 @@ def _primary_outputs(**changes: Any) -> dict[str, Any]:
 
 def _run_secondary_with(monkeypatch: pytest.MonkeyPatch, outputs: dict[str, Any]) -> tuple[BaseException, list[Any]]:
     def reference(_: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if inputs["name"] == f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}":
+            return {"outputs": {}, "secretOutputNames": []}  # its own rotationVersions: never deployed
         assert inputs["name"] == PRIMARY
         return {"outputs": outputs, "secretOutputNames": []}
 
