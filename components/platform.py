@@ -13,6 +13,7 @@ from .audit import VaultAudit
 from .composition.apps import onboarding_args
 from .composition.consul import (
     cluster_peering_args,
+    connect_ca_config_json,
     consul_cluster_args,
     federation_secondary_args,
     mesh_gateway_args,
@@ -194,6 +195,21 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                     parent=self, providers=[self.consul_provider] if self.consul_provider is not None else None
                 ),
             )
+
+            # --- Day 2 (issue 17): the Connect CA's configuration after bootstrap, through Consul's API ---
+            # Helm values only bootstrap it (components/consul/connect_ca.py); a secondary keeps its own, which
+            # names its own intermediate path and follows the primary's root.
+            if self.consul_provider is not None and not layout.is_federation_secondary:
+                import pulumi_consul as consul_api
+
+                self.connect_ca = consul_api.CertificateAuthority(
+                    f"{name}-connect-ca",
+                    connect_provider="vault",
+                    config_json=connect_ca_config_json(settings, layout),
+                    opts=pulumi.ResourceOptions(
+                        parent=self, provider=self.consul_provider, depends_on=self.consul.ready
+                    ),
+                )
 
             # --- Day 2 (issue 17): CA expiry guardrails, a daily check of every live CA ----------------
             expiry = expiry_check_args(settings, layout)

@@ -7,11 +7,13 @@ turn settings into plain documents here, and the components only see the results
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 
 import pulumi
 
 from ..consul.component import ConsulClusterArgs, VaultCaArgs, VaultInjectorArgs
+from ..consul.connect_ca import connect_ca_api_config
 from ..consul.helm_values import VAULT_ROLE_KEYS, build_consul_values, get_value
 from ..consul.vault_injector import VAULT_CHART_VERSION, build_vault_injector_values, needs_vault_injector
 from ..layout import CONSUL_CHART_NAME, CONSUL_CHART_REPOSITORY, VAULT_CHART_NAME, VAULT_CHART_REPOSITORY, Layout
@@ -193,3 +195,11 @@ def cluster_peering_args(settings: Settings, layout: Layout, release_status: pul
         namespace=layout.consul_namespace,
         enterprise=settings.consul.enterprise,
     )
+
+
+def connect_ca_config_json(settings: Settings, layout: Layout) -> str:
+    """The Connect CA configuration the Consul provider writes after bootstrap: the API form of the same values the
+    release bootstraps it with (:func:`..consul.connect_ca.connect_ca_api_config`), as sorted JSON.
+    """
+    vault = build_consul_values(settings, layout)["global"]["secretsBackend"]["vault"]
+    return json.dumps(connect_ca_api_config(vault), sort_keys=True)
