@@ -305,8 +305,10 @@ def test_after_a_token_rotation_the_program_never_writes_the_bootstrap_secret_ag
 
     rotated = secret(2)
     assert tuple(rotated.ignore_changes) in (ignored, ("data_json",))
+    assert rotated.inputs["disableRead"] is True  # a refresh never reads the Job's token into state
     if acl_bootstrap == "generated":  # before the rotation the program owns the generated token
-        assert not secret(1).ignore_changes
+        before = secret(1)
+        assert not before.ignore_changes and "disableRead" not in before.inputs
 
 
 @pytest.mark.parametrize(
