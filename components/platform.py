@@ -22,6 +22,7 @@ from .composition.consul import (
 )
 from .composition.pki import expiry_check_args, external_next_steps, pki_args
 from .composition.vault import (
+    RotationWiring,
     audit_args,
     bootstrap_token_rotation_args,
     gossip_rotation_args,
@@ -222,75 +223,50 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                 )
 
             # --- Day 2 (issue 17): Vault's Consul secrets engine, rotations as declared versions -------
-            engine = settings.rotation.consul_secrets_engine.enabled and self.consul_provider is not None
-            # One StackReference to this stack, read by every rotation (a secondary's replication rotation needs
-            # no engine).
-            deployed = deployed_versions() if engine or layout.is_federation_secondary else None
-            release_name = cast(pulumi.Output[str], self.consul.release.name)
-            if engine and self.consul_provider is not None:
+            if settings.rotation.consul_secrets_engine.enabled and self.consul_provider is not None:
                 self.secrets_engine = ConsulSecretsEngine(
                     f"{name}-consul-secrets-engine",
                     secrets_engine_args(settings, layout, server_ca),
                     pulumi.ResourceOptions(parent=self, providers=[self.consul_provider], depends_on=self.consul.ready),
                 )
-                self.gossip_rotation = GossipKeyRotation(
-                    f"{name}-gossip-rotation",
-                    gossip_rotation_args(
-                        settings,
-                        layout,
-                        auth_mount_path=self.identities.auth_mount_path,
-                        kv_mount=self.secrets.kv_mount,
-                        server_ca_pem=server_ca,
-                        engine_role=self.secrets_engine.roles[EngineRole.GOSSIP_ROTATOR].name,
-                        consul_release=release_name,
-                        deployed=deployed,
-                    ),
-                    child,
-                )
-                if not layout.is_federation_secondary:  # a secondary holds no bootstrap token
-                    self.bootstrap_token_rotation = BootstrapTokenRotation(
-                        f"{name}-bootstrap-token-rotation",
-                        bootstrap_token_rotation_args(
-                            settings,
-                            layout,
-                            auth_mount_path=self.identities.auth_mount_path,
-                            kv_mount=self.secrets.kv_mount,
-                            server_ca_pem=server_ca,
-                            engine_role=self.secrets_engine.roles[EngineRole.ACL_ROTATOR].name,
-                            consul_release=release_name,
-                            deployed=deployed,
-                        ),
-                        child,
-                    )
-                if layout.is_federation_primary:
-                    self.replication_token_rotation = ReplicationTokenRotation(
-                        f"{name}-replication-token-rotation",
-                        replication_token_rotation_args(
-                            settings,
-                            layout,
-                            auth_mount_path=self.identities.auth_mount_path,
-                            kv_mount=self.secrets.kv_mount,
-                            server_ca_pem=server_ca,
-                            consul_release=release_name,
-                            engine_role=self.secrets_engine.roles[EngineRole.ACL_ROTATOR].name,
-                            deployed=deployed,
-                        ),
-                        child,
-                    )
-            if layout.is_federation_secondary:  # restarts its servers for the primary's new replication token
-                self.replication_token_rotation = ReplicationTokenRotation(
-                    f"{name}-replication-token-rotation",
-                    replication_token_rotation_args(
-                        settings,
-                        layout,
-                        auth_mount_path=self.identities.auth_mount_path,
-                        kv_mount=None,  # the primary's mount, by name (another stack's resource)
-                        server_ca_pem=server_ca,
-                        consul_release=release_name,
-                        engine_role=None,
-                        deployed=deployed,
-                    ),
-                    child,
-                )
+            self._rotations(name, settings, layout, server_ca, self.consul, child)
 
         self.register_outputs({})
+
+    def _rotations(
+        self,
+        name: str,
+        settings: Settings,
+        layout: Layout,
+        server_ca: pulumi.Output[str],
+        consul_cluster: ConsulCluster,
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """Each rotation as a declared version: the gossip key and the bootstrap token with the secrets engine, the
+        replication token in a WAN federation (a secondary's needs no engine).
+        """
+        engine = self.secrets_engine
+        if engine is None and not layout.is_federation_secondary:
+            return
+        wiring = RotationWiring(
+            auth_mount_path=self.identities.auth_mount_path,
+            kv_mount=None if layout.is_federation_secondary else self.secrets.kv_mount,
+            server_ca_pem=server_ca,
+            consul_release=cast(pulumi.Output[str], consul_cluster.release.name),
+            engine_roles=(
+                {EngineRole(role): resource.name for role, resource in engine.roles.items()} if engine else {}
+            ),
+            deployed=deployed_versions(),  # one StackReference to this stack, read by every rotation
+        )
+        if engine is not None:
+            self.gossip_rotation = GossipKeyRotation(
+                f"{name}-gossip-rotation", gossip_rotation_args(settings, layout, wiring), child
+            )
+        if engine is not None and not layout.is_federation_secondary:  # a secondary holds no bootstrap token
+            self.bootstrap_token_rotation = BootstrapTokenRotation(
+                f"{name}-bootstrap-token-rotation", bootstrap_token_rotation_args(settings, layout, wiring), child
+            )
+        if layout.is_federation_secondary or (engine is not None and layout.is_federation_primary):
+            self.replication_token_rotation = ReplicationTokenRotation(
+                f"{name}-replication-token-rotation", replication_token_rotation_args(settings, layout, wiring), child
+            )

@@ -11,6 +11,8 @@ the layout; every document from the pure modules next to each component (:mod:`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -184,44 +186,57 @@ def secrets_engine_args(
     )
 
 
-def gossip_rotation_args(
-    settings: Settings,
-    layout: Layout,
-    *,
-    auth_mount_path: pulumi.Input[str],
-    kv_mount: pulumi.Input[str],
-    server_ca_pem: pulumi.Input[str],
-    engine_role: pulumi.Input[str],
-    consul_release: pulumi.Input[str],
-    deployed: pulumi.Input[Mapping[str, int]] | None,
-) -> GossipKeyRotationArgs:
+@dataclass(frozen=True)
+class RotationWiring:
+    """What every rotation component takes from the others (one value per stack, shared by all rotations)."""
+
+    auth_mount_path: pulumi.Input[str]
+    """VaultIdentities' Kubernetes auth mount: each Job's role is written on it."""
+    kv_mount: pulumi.Input[str] | None
+    """ConsulSecrets' KV mount (None in a federation secondary, which holds none)."""
+    server_ca_pem: pulumi.Input[str]
+    """The server CA the Jobs trust for Consul's HTTPS API."""
+    consul_release: pulumi.Input[str]
+    """An output of the Consul release: the Jobs' objects wait for it."""
+    engine_roles: Mapping[EngineRole, pulumi.Input[str]]
+    """The secrets engine's role names by role (empty without the engine): a Job waits for its role."""
+    deployed: pulumi.Input[Mapping[str, int]] | None
+    """This stack's previous ``rotationVersions`` output (one StackReference to itself)."""
+
+
+def _wired(settings: Settings, wiring: RotationWiring, role: EngineRole, kv_mount: pulumi.Input[str]) -> dict[str, Any]:
+    """The Args fields every rotation shares: the wiring, the Job token's TTL (its role's max TTL), protect."""
+    return {
+        "token_ttl": role_ttls(settings, role)[1],
+        "auth_mount_path": wiring.auth_mount_path,
+        "kv_mount": kv_mount,
+        "server_ca_pem": wiring.server_ca_pem,
+        "engine_role": wiring.engine_roles.get(role),
+        "consul_release": wiring.consul_release,
+        "deployed": wiring.deployed,
+        "protect": settings.is_production,
+    }
+
+
+def _own_kv_mount(wiring: RotationWiring) -> pulumi.Input[str]:
+    if wiring.kv_mount is None:
+        raise ValueError("this rotation writes the stack's own KV mount, and the stack holds none")
+    return wiring.kv_mount
+
+
+def gossip_rotation_args(settings: Settings, layout: Layout, wiring: RotationWiring) -> GossipKeyRotationArgs:
     """The gossip key rotation of this stack (``rotation.gossipKeyVersion``), wired to the other components."""
     names = RotationNames(layout)
     return GossipKeyRotationArgs(
         version=settings.rotation.gossip_key_version,
         job=gossip_job_args(names),
         policy_name=names.gossip_rotator_policy,
-        token_ttl=role_ttls(settings, EngineRole.GOSSIP_ROTATOR)[1],
-        auth_mount_path=auth_mount_path,
-        kv_mount=kv_mount,
-        server_ca_pem=server_ca_pem,
-        engine_role=engine_role,
-        consul_release=consul_release,
-        deployed=deployed,
-        protect=settings.is_production,
+        **_wired(settings, wiring, EngineRole.GOSSIP_ROTATOR, _own_kv_mount(wiring)),
     )
 
 
 def bootstrap_token_rotation_args(
-    settings: Settings,
-    layout: Layout,
-    *,
-    auth_mount_path: pulumi.Input[str],
-    kv_mount: pulumi.Input[str],
-    server_ca_pem: pulumi.Input[str],
-    engine_role: pulumi.Input[str],
-    consul_release: pulumi.Input[str],
-    deployed: pulumi.Input[Mapping[str, int]] | None,
+    settings: Settings, layout: Layout, wiring: RotationWiring
 ) -> BootstrapTokenRotationArgs:
     """The bootstrap token rotation of this stack (``rotation.bootstrapTokenVersion``), wired like the gossip one."""
     names = RotationNames(layout)
@@ -229,46 +244,24 @@ def bootstrap_token_rotation_args(
         version=settings.rotation.bootstrap_token_version,
         job=bootstrap_token_job_args(names),
         policy_name=names.bootstrap_token_rotator_policy,
-        token_ttl=role_ttls(settings, EngineRole.ACL_ROTATOR)[1],
-        auth_mount_path=auth_mount_path,
-        kv_mount=kv_mount,
-        server_ca_pem=server_ca_pem,
-        engine_role=engine_role,
-        consul_release=consul_release,
-        deployed=deployed,
-        protect=settings.is_production,
+        **_wired(settings, wiring, EngineRole.ACL_ROTATOR, _own_kv_mount(wiring)),
     )
 
 
 def replication_token_rotation_args(
-    settings: Settings,
-    layout: Layout,
-    *,
-    auth_mount_path: pulumi.Input[str],
-    kv_mount: pulumi.Input[str] | None,
-    server_ca_pem: pulumi.Input[str],
-    consul_release: pulumi.Input[str],
-    engine_role: pulumi.Input[str] | None,
-    deployed: pulumi.Input[Mapping[str, int]] | None,
+    settings: Settings, layout: Layout, wiring: RotationWiring
 ) -> ReplicationTokenRotationArgs:
     """The replication token rotation of a federation primary or secondary (``rotation.replicationTokenVersion``).
 
-    ``kv_mount``: the primary's KV mount resource output; None in a secondary, which names the primary's mount as
-    the layout computes it from the primary's settings. ``engine_role``: the primary's acl-rotator role; None in a
-    secondary.
+    The primary writes its own KV mount and uses the engine's acl-rotator role; a secondary names the primary's
+    mount as the layout computes it from the primary's settings (another stack's resource) and uses no engine role.
     """
     names = RotationNames(layout)
     job = replication_token_job_args(names)
+    kv_mount = job.kv_mount if layout.is_federation_secondary else _own_kv_mount(wiring)
     return ReplicationTokenRotationArgs(
         version=settings.rotation.replication_token_version,
         job=job,
         policy_name=names.replication_token_rotator_policy,
-        token_ttl=role_ttls(settings, EngineRole.ACL_ROTATOR)[1],
-        auth_mount_path=auth_mount_path,
-        kv_mount=job.kv_mount if kv_mount is None else kv_mount,
-        server_ca_pem=server_ca_pem,
-        consul_release=consul_release,
-        engine_role=engine_role,
-        deployed=deployed,
-        protect=settings.is_production,
+        **_wired(settings, wiring, EngineRole.ACL_ROTATOR, kv_mount),
     )

@@ -331,7 +331,7 @@ def _token_secret_id(
     return pulumi.Output.secret(source.hex.apply(uuid_from_random_hex))
 
 
-GOSSIP = _JobKind(GOSSIP_VERSION_KEY, gossip_job_name, gossip_job, (GOSSIP_SCRIPT,), _gossip_key)
+GOSSIP = _JobKind(GOSSIP_VERSION_KEY, gossip_job_name, gossip_job, (GOSSIP_SCRIPT, SCRIPT_LIB), _gossip_key)
 BOOTSTRAP_TOKEN = _JobKind(
     BOOTSTRAP_TOKEN_VERSION_KEY,
     bootstrap_token_job_name,

@@ -198,6 +198,12 @@ def expect_failure(config: dict[str, Any]) -> tuple[BaseException, list[Register
     are drained (and the runtime's RPC manager cleared) the old error fails the next mocked run of the session.
     """
     error, registered = run_program_expecting_failure(config)
+    settle_failed_run()
+    return error, registered
+
+
+def settle_failed_run() -> None:
+    """Cancel what a failed mocked run left on the shared event loop and clear the runtime's leftovers."""
     loop = asyncio.get_event_loop()
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
     for task in pending:
@@ -207,7 +213,6 @@ def expect_failure(config: dict[str, Any]) -> tuple[BaseException, list[Register
     # set of outstanding outputs (it still lists the tasks cancelled above).
     pulumi_settings.SETTINGS.rpc_manager.clear()
     pulumi_settings.SETTINGS.outputs.clear()
-    return error, registered
 
 
 class AliasRecordingMonitor(RecordingMonitor):

@@ -6,11 +6,9 @@ The stack's previous ``rotationVersions`` output is what the mocked ``StackRefer
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
-from pulumi.runtime import settings as pulumi_settings
 
 from secure_mesh.offline import program_run as engine
 from secure_mesh.rotation.documents import RotationVersionError
@@ -23,6 +21,7 @@ from tests.harness import (
     deep_merge,
     load_stack_config,
 )
+from tests.pki.helpers import settle_failed_run
 
 ENGINE = {"enabled": True}
 ROTATION_TYPES = {
@@ -64,13 +63,7 @@ def fail(
     error, registered = engine.run_program_expecting_failure(
         _main, PROJECT_DIR, config(version, key), None, _mocks(deployed)
     )
-    loop = asyncio.get_event_loop()
-    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    for task in pending:
-        task.cancel()
-    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    pulumi_settings.SETTINGS.rpc_manager.clear()
-    pulumi_settings.SETTINGS.outputs.clear()
+    settle_failed_run()
     return error, registered
 
 
@@ -353,7 +346,9 @@ def federation_run(stack: str, version: int, deployed: dict[str, Any], fail_: bo
     mocks = {**_collect_mock_outputs(), "pulumi:pulumi:StackReference": reference}
     cfg = deep_merge(load_stack_config(stack), override)
     if fail_:
-        return engine.run_program_expecting_failure(_main, PROJECT_DIR, cfg, None, mocks)
+        result = engine.run_program_expecting_failure(_main, PROJECT_DIR, cfg, None, mocks)
+        settle_failed_run()
+        return result
     return engine.run_program(_main, PROJECT_DIR, cfg, None, "test", False, mocks)
 
 
@@ -444,10 +439,3 @@ def test_lowering_the_replication_token_version_is_refused_in_both_datacenters(s
     )
     assert any(r.type == "secure-mesh:index:ReplicationTokenRotation" for r in registered)
     assert not [r for r in registered if r.type in ROTATION_TYPES and "replication-token-rotation" in r.urn]
-    loop = asyncio.get_event_loop()
-    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    for task in pending:
-        task.cancel()
-    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    pulumi_settings.SETTINGS.rpc_manager.clear()
-    pulumi_settings.SETTINGS.outputs.clear()

@@ -22,6 +22,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from secure_mesh.rotation.component import (
     GOSSIP_SCRIPT,
+    SCRIPT_LIB,
     ConsulSecretsEngine,
     ConsulSecretsEngineArgs,
     EngineRoleArgs,
@@ -255,7 +256,11 @@ def test_the_rotation_whole_inputs(rotation_alone: tuple[ProgramRun, GossipKeyRo
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": "gossip-rotate-v2", "namespace": "mesh"},
-            "data": {"gossip-rotate.sh": GOSSIP_SCRIPT.read_text(), "consul-ca.pem": CA_PEM},
+            "data": {
+                "gossip-rotate.sh": GOSSIP_SCRIPT.read_text(),
+                "rotation-lib.sh": SCRIPT_LIB.read_text(),
+                "consul-ca.pem": CA_PEM,
+            },
             "immutable": True,
         },
         "lab-rotation-job-v2": {

@@ -22,14 +22,10 @@ set -eu
 WAIT_SECONDS="${WAIT_SECONDS:-300}"
 POLL_SECONDS="${POLL_SECONDS:-5}"
 CALL_SECONDS="${CALL_SECONDS:-30}"
-
-log() { printf '%s gossip-rotate-v%s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$TARGET_VERSION" "$*" >&2; }
-fail() {
-    log "FAILED: $*"
-    exit 1
-}
-# Every call to Consul or Vault is bounded: a hung connection fails the step instead of the Job's deadline.
-call() { timeout "$CALL_SECONDS" "$@"; }
+JOB_NAME="gossip-rotate-v${TARGET_VERSION}"
+# log, fail, call (every call bounded) and vault_login, shared with the token rotations.
+# shellcheck source-path=SCRIPTDIR source=rotation-lib.sh
+. "$(dirname "$0")/rotation-lib.sh"
 
 # Keys listed by `consul keyring -list` (lines "  <key> [<holders>/<members>]", consul command/keyring/keyring.go).
 listed_keys() { printf '%s\n' "$1" | awk '/^  [^ ]+ \[[0-9]+\/[0-9]+\]$/ { print $1 }' | sort -u; }
@@ -42,10 +38,7 @@ held_everywhere() {
         END { exit !(pools > 0 && full == pools) }'
 }
 
-log "logging in to Vault at ${VAULT_AUTH_PATH} as role ${VAULT_ROLE}"
-VAULT_TOKEN=$(call vault write -field=token "${VAULT_AUTH_PATH}/login" role="$VAULT_ROLE" jwt=@"$SA_TOKEN_FILE") ||
-    fail "Vault login refused (see the error above); nothing was changed"
-export VAULT_TOKEN
+vault_login
 
 CONSUL_HTTP_TOKEN=$(call vault read -field=token "$CREDS_PATH") ||
     fail "no Consul token from ${CREDS_PATH}; nothing was changed"
