@@ -91,3 +91,4 @@ def test_a_changed_ttl_in_the_settings_reaches_the_api_configuration() -> None:
         vault_values("dev", {"pki": {"chains": {"connect": {"leafTtl": "48h"}}, "consulIntermediateTtl": "4380h"}})
     )
     assert (config["LeafCertTTL"], config["IntermediateCertTTL"]) == ("48h", "4380h")
+
