@@ -144,3 +144,41 @@ def test_the_prod_stack_publishes_the_roots_crl_and_certificate() -> None:
 def test_prod_root_urls_must_be_https_like_every_url_setting() -> None:
     problems = _problems({"rootCrlUrls": ["http://pki.example.com/root.crl"]}, base="prod")
     assert list(problems) == ["pki.rootCrlUrls[0]"]
+
+
+@pytest.mark.parametrize(
+    ("consul_intermediate", "threshold", "allowed"),
+    [
+        # half = 4 days + 2 s: 4 days is below it (accepted), also with a day of 86,401 s
+        ("192h4s", 4, None),
+        # half = exactly 4 days: a threshold equal to half is refused (the leader renews only past half)
+        ("192h", 4, "allowed: 1 to 3"),
+        # half = 4 days + 1 s: the largest threshold below it is 4 (not 3, not 5)
+        ("192h2s", 5, "allowed: 1 to 4"),
+        # half = exactly 1 day: no whole day is below it
+        ("48h", 1, "allowed: none; raise pki.consulIntermediateTtl or set pki.expiryCheck.enabled false"),
+    ],
+)
+def test_the_expiry_threshold_stays_below_half_of_the_consul_intermediate(
+    consul_intermediate: str, threshold: int, allowed: str | None
+) -> None:
+    """Boundaries of the rule in consistency.py ``_expiry_threshold``, whole message."""
+    override = {
+        "pki": {
+            "consulIntermediateTtl": consul_intermediate,
+            "chains": {"connect": {"leafTtl": "1h"}},  # keeps Consul's 3 × leaf rule out of the way
+            "expiryCheck": {"thresholdDays": threshold},
+        }
+    }
+    config = deep_merge(load_stack_config("dev"), override)
+    key = "pki.expiryCheck.thresholdDays"
+    if allowed is None:
+        load_settings(config)
+        return
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    problems = [p.message for p in caught.value.problems if p.path == key]
+    assert problems == [
+        f"{threshold} is not below half of pki.consulIntermediateTtl ('{consul_intermediate}'), which Consul renews "
+        f"at half life, so every run would fail; {allowed}"
+    ]
