@@ -155,6 +155,8 @@ def test_prod_root_urls_must_be_https_like_every_url_setting() -> None:
         ("192h", 4, "allowed: 1 to 3"),
         # half = 4 days + 1 s: the largest threshold below it is 4 (not 3, not 5)
         ("192h2s", 5, "allowed: 1 to 4"),
+        # half = 1 day + 1 s: one day is below it
+        ("48h2s", 2, "allowed: 1 to 1"),
         # half = exactly 1 day: no whole day is below it
         ("48h", 1, "allowed: none; raise pki.consulIntermediateTtl or set pki.expiryCheck.enabled false"),
     ],
