@@ -699,6 +699,12 @@ def test_the_kubernetes_auth_method_may_not_sit_on_the_token_store() -> None:
         "vault.kubernetesAuthMount": "'token' is under auth/token/, Vault's own token store; allowed: any other path"
     }
     assert problems_of(deep_merge(DEV, {"vault": {"kubernetesAuthMount": "tokens"}})) == {}
+    # any depth under it (Vault matches the mount by its first segment)
+    assert problems_of(deep_merge(DEV, {"vault": {"kubernetesAuthMount": "token/k8s/dc1"}})) == {
+        "vault.kubernetesAuthMount": (
+            "'token/k8s/dc1' is under auth/token/, Vault's own token store; allowed: any other path"
+        )
+    }
 
 
 @pytest.mark.parametrize(
