@@ -170,3 +170,42 @@ def test_chart_rules_refuse_peering_without_what_it_needs(key: str) -> None:
     with pytest.raises(ChartValuesError) as raised:
         check_chart_rules(values)
     assert raised.value.key == key
+
+
+def _secondary_problems(override: dict[str, Any]) -> dict[str, str]:
+    """The fed-secondary stack's settings problems by key, with ``override`` merged in."""
+    from secure_mesh.settings import load_settings
+    from tests.harness import deep_merge
+
+    try:
+        load_settings(deep_merge(load_stack_config("fed-secondary"), override))
+    except SettingsError as error:
+        return {problem.path: problem.message for problem in error.problems}
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("environment", "replicas", "refused"),
+    [("prod", 1, True), ("prod", 2, False), ("prod", 3, False), ("staging", 1, False)],
+)
+def test_a_production_secondary_needs_two_gateway_pods(environment: str, replicas: int, refused: bool) -> None:
+    """topology_rules ``_federation_secondary``: in prod, one gateway pod would carry all traffic to the primary."""
+    problems = _secondary_problems({"environment": environment, "topology": {"meshGatewayReplicas": replicas}})
+    expected = (
+        {
+            "topology.meshGatewayReplicas": f"{replicas} is not allowed in prod: one gateway pod carries all of this "
+            "datacenter's traffic to the primary; allowed: 2-9"
+        }
+        if refused
+        else {}
+    )
+    assert {k: v for k, v in problems.items() if k == "topology.meshGatewayReplicas"} == expected
+
+
+def test_a_secondary_with_its_own_auth_host_may_keep_the_in_cluster_kubernetes_host() -> None:
+    """k8sAuthMethodHost is what the primary's servers use; the in-cluster vault.kubernetesHost is then fine."""
+    in_cluster = {"vault": {"kubernetesHost": "https://kubernetes.default.svc"}}
+    given = _secondary_problems({**in_cluster, "topology": {"k8sAuthMethodHost": "https://k8s-api.dc2.example.com:6443"}})
+    assert "topology.k8sAuthMethodHost" not in given
+    missing = _secondary_problems(in_cluster)
+    assert missing.get("topology.k8sAuthMethodHost", "").startswith("is required with topology.mode")
