@@ -36,6 +36,8 @@ class Sample(BaseModel):
     annotated_map: Annotated[dict[str, HttpUrl] | None, Field()] = {"k": "https://annotated-map"}
     nested: Inner = Inner(endpoint="https://nested")
     nested_list: list[Inner] = [Inner(endpoint="https://nested-in-list")]
+    deep: list[Annotated[list[HttpUrl], Field(max_length=3)]] = [["https://deep"]]
+    untyped: list = ["http://untyped"]  # type: ignore[type-arg]  # no item type: nothing is declared a URL
     unset: HttpUrl | None = None
 
 
@@ -52,6 +54,7 @@ def test_every_declared_url_at_any_depth_with_its_key_path() -> None:
         ("annotated_map.k", "https://annotated-map"),
         ("nested.endpoint", "https://nested"),
         ("nested_list[0].endpoint", "https://nested-in-list"),
+        ("deep[0][0]", "https://deep"),
     ]
 
 
