@@ -678,7 +678,7 @@ def test_an_offline_root_must_be_self_signed() -> None:
 # ------------------------------------------------------------------------------------- Vault paths
 
 
-@pytest.mark.parametrize("prefix", ["sys", "auth/consul", "identity", "cubbyhole/x", "audit"])
+@pytest.mark.parametrize("prefix", ["sys", "auth/consul", "identity", "cubbyhole/x", "audit", "sys/team/mesh"])
 def test_a_mount_prefix_vault_protects_is_refused(prefix: str) -> None:
     first = prefix.split("/")[0]
     assert problems_of(deep_merge(DEV, {"vault": {"mountPrefix": prefix}})) == {
