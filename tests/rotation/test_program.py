@@ -439,3 +439,33 @@ def test_lowering_the_replication_token_version_is_refused_in_both_datacenters(s
     )
     assert any(r.type == "secure-mesh:index:ReplicationTokenRotation" for r in registered)
     assert not [r for r in registered if r.type in ROTATION_TYPES and "replication-token-rotation" in r.urn]
+
+
+def test_raising_the_primarys_replication_version_creates_exactly_its_resources_and_the_job_waits_for_them(
+    primary_rotating: ProgramRun,
+) -> None:
+    before = {r.urn for r in federation_run("fed-primary", 1, {REPLICATION: 1}).resources}
+    prefix = "secure-mesh-replication-token-rotation"
+    added = sorted((r.type, r.name) for r in primary_rotating.resources if r.urn not in before)
+    assert added == [
+        ("kubernetes:batch/v1:Job", f"{prefix}-job-v2"),
+        ("kubernetes:core/v1:ConfigMap", f"{prefix}-script-v2"),
+        ("kubernetes:core/v1:ServiceAccount", f"{prefix}-service-account"),
+        ("random:index/randomBytes:RandomBytes", f"{prefix}-secret-id-v2"),
+        ("vault:index/policy:Policy", f"{prefix}-policy"),
+        ("vault:kubernetes/authBackendRole:AuthBackendRole", f"{prefix}-auth-role"),
+        ("vault:kv/secretV2:SecretV2", f"{prefix}-next"),
+    ]
+    job = primary_rotating.one("kubernetes:batch/v1:Job", name=f"{prefix}-job-v2")
+    wanted = {
+        urn_of(primary_rotating, type_, suffix)
+        for type_, suffix in [
+            ("vault:kv/secretV2:SecretV2", f"{prefix}-next"),
+            ("kubernetes:core/v1:ConfigMap", f"{prefix}-script-v2"),
+            ("kubernetes:core/v1:ServiceAccount", f"{prefix}-service-account"),
+            ("vault:kubernetes/authBackendRole:AuthBackendRole", f"{prefix}-auth-role"),
+            ("vault:consul/secretBackendRole:SecretBackendRole", "acl-rotator-role"),
+            ("kubernetes:helm.sh/v3:Release", "consul-release"),
+        ]
+    }
+    assert wanted <= set(job.dependencies)
