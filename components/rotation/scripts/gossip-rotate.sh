@@ -39,18 +39,9 @@ held_everywhere() {
 }
 
 vault_login
-
-CONSUL_HTTP_TOKEN=$(call vault read -field=token "$CREDS_PATH") ||
-    fail "no Consul token from ${CREDS_PATH}; nothing was changed"
-export CONSUL_HTTP_TOKEN
-
-next_version=$(call vault kv get -mount="$KV_MOUNT" -field=version "$KV_NEXT") ||
-    fail "cannot read ${KV_MOUNT}/${KV_NEXT}; nothing was changed"
-[ "$next_version" = "$TARGET_VERSION" ] ||
-    fail "${KV_MOUNT}/${KV_NEXT} holds version ${next_version}, not ${TARGET_VERSION}; nothing was changed"
-new_key=$(call vault kv get -mount="$KV_MOUNT" -field="$KV_FIELD" "$KV_NEXT") ||
-    fail "cannot read the new key; nothing was changed"
-[ -n "$new_key" ] || fail "the new key is empty; nothing was changed"
+engine_consul_token
+read_next_value key
+new_key=$NEXT_VALUE
 
 # 1. install
 listing=$(call consul keyring -list) || fail "consul keyring -list failed; nothing was changed"

@@ -18,6 +18,25 @@ vault_login() {
     export VAULT_TOKEN
 }
 
+# A short-lived Consul token from Vault's Consul secrets engine (CREDS_PATH); exports CONSUL_HTTP_TOKEN.
+engine_consul_token() {
+    CONSUL_HTTP_TOKEN=$(call vault read -field=token "$CREDS_PATH") ||
+        fail "no Consul token from ${CREDS_PATH}; nothing was changed"
+    export CONSUL_HTTP_TOKEN
+}
+
+# The value Pulumi wrote to KV "<KV_NEXT>" for TARGET_VERSION, into NEXT_VALUE; refused unless the secret holds
+# exactly this version and a non-empty value. $1: what the value is (for the messages).
+read_next_value() {
+    next_version=$(call vault kv get -mount="$KV_MOUNT" -field=version "$KV_NEXT") ||
+        fail "cannot read ${KV_MOUNT}/${KV_NEXT}; nothing was changed"
+    [ "$next_version" = "$TARGET_VERSION" ] ||
+        fail "${KV_MOUNT}/${KV_NEXT} holds version ${next_version}, not ${TARGET_VERSION}; nothing was changed"
+    NEXT_VALUE=$(call vault kv get -mount="$KV_MOUNT" -field="$KV_FIELD" "$KV_NEXT") ||
+        fail "cannot read the new $1; nothing was changed"
+    [ -n "$NEXT_VALUE" ] || fail "the new $1 is empty; nothing was changed"
+}
+
 # The AccessorID of the token whose SecretID is $1 (`consul acl token read -self` needs no ACL privilege:
 # a token may always read itself). Fails with Consul's "403 (ACL not found)" when no such token exists.
 # (No pipeline from consul to jq: sh has no pipefail, so the pipeline would take jq's status, not Consul's.)

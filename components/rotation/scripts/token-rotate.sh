@@ -42,17 +42,9 @@ fi
 . "$(dirname "$0")/rotation-lib.sh"
 
 vault_login
-CONSUL_HTTP_TOKEN=$(call vault read -field=token "$CREDS_PATH") ||
-    fail "no Consul token from ${CREDS_PATH}; nothing was changed"
-export CONSUL_HTTP_TOKEN
-
-next_version=$(call vault kv get -mount="$KV_MOUNT" -field=version "$KV_NEXT") ||
-    fail "cannot read ${KV_MOUNT}/${KV_NEXT}; nothing was changed"
-[ "$next_version" = "$TARGET_VERSION" ] ||
-    fail "${KV_MOUNT}/${KV_NEXT} holds version ${next_version}, not ${TARGET_VERSION}; nothing was changed"
-new_token=$(call vault kv get -mount="$KV_MOUNT" -field="$KV_FIELD" "$KV_NEXT") ||
-    fail "cannot read the new token; nothing was changed"
-[ -n "$new_token" ] || fail "the new token is empty; nothing was changed"
+engine_consul_token
+read_next_value token
+new_token=$NEXT_VALUE
 current=$(call vault kv get -mount="$KV_MOUNT" -field="$KV_FIELD" "$KV_CURRENT") ||
     fail "cannot read ${KV_MOUNT}/${KV_CURRENT}; nothing was changed"
 
