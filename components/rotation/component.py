@@ -441,7 +441,10 @@ class _VersionedRotation(pulumi.ComponentResource):
                 f"{name}-next",
                 mount=args.kv_mount,
                 name=job_args.kv_next,
-                data_json=value.apply(next_data),  # secret: the value is
+                # Write-only: the provider sends it to Vault and keeps it out of the secret's state; the version
+                # makes each rotation's value an update (pulumi-vault kv.SecretV2 data_json_wo_version).
+                data_json_wo=value.apply(next_data),
+                data_json_wo_version=version,
                 delete_all_versions=False,
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )

@@ -158,8 +158,10 @@ def test_the_job_depends_on_everything_it_reads(second: ProgramRun) -> None:
 def test_the_next_key_is_a_secret_with_its_version(second: ProgramRun) -> None:
     secret = second.one("vault:kv/secretV2:SecretV2", name="secure-mesh-gossip-rotation-next")
     assert secret.inputs["name"] == "consul/gossip-next" and secret.inputs["mount"] == "consul/kv"
-    assert "dataJson" in secret.secret_inputs
-    assert sorted(__import__("json").loads(secret.inputs["dataJson"])) == ["key", "version"]
+    # write-only (never in the KV resource's state) and a secret on its way
+    assert "dataJsonWo" in secret.secret_inputs and "dataJson" not in secret.inputs
+    assert sorted(__import__("json").loads(secret.inputs["dataJsonWo"])) == ["key", "version"]
+    assert secret.inputs["dataJsonWoVersion"] == 2
     gossip = second.one("vault:kv/secretV2:SecretV2", name="secure-mesh-secrets-gossip")
     assert gossip.ignore_changes == ("dataJson",) or gossip.ignore_changes == ("data_json",)
 
@@ -279,8 +281,9 @@ def test_the_next_token_is_a_secret_uuid_with_its_version(token_second: ProgramR
 
     secret = token_second.one("vault:kv/secretV2:SecretV2", name="secure-mesh-bootstrap-token-rotation-next")
     assert (secret.inputs["mount"], secret.inputs["name"]) == ("consul/kv", "consul/bootstrap-token-next")
-    assert "dataJson" in secret.secret_inputs
-    data = json.loads(secret.inputs["dataJson"])
+    assert "dataJsonWo" in secret.secret_inputs and "dataJson" not in secret.inputs
+    assert secret.inputs["dataJsonWoVersion"] == 2
+    data = json.loads(secret.inputs["dataJsonWo"])
     assert sorted(data) == ["token", "version"] and data["version"] == "2"
     assert str(uuid.UUID(data["token"])) == data["token"]
 

@@ -249,7 +249,8 @@ def test_the_rotation_whole_inputs(rotation_alone: tuple[ProgramRun, GossipKeyRo
         "lab-rotation-next": {
             "mount": "lab/kv",
             "name": "c/gossip-next",
-            "dataJson": json.dumps({"key": key, "version": "2"}, sort_keys=True),
+            "dataJsonWo": json.dumps({"key": key, "version": "2"}, sort_keys=True),
+            "dataJsonWoVersion": 2,
             "deleteAllVersions": False,
         },
         "lab-rotation-script-v2": {
@@ -281,7 +282,7 @@ def test_the_rotation_whole_inputs(rotation_alone: tuple[ProgramRun, GossipKeyRo
         "CONSUL_HTTP_ADDR": "https://consul.mesh.svc:8501",
     }
     assert manifest["spec"]["activeDeadlineSeconds"] == 600
-    assert "dataJson" in mine["lab-rotation-next"].secret_inputs
+    assert "dataJsonWo" in mine["lab-rotation-next"].secret_inputs
     assert {name for name, r in mine.items() if r.protect} == {"lab-rotation-key-v2", "lab-rotation-next"}
 
 
