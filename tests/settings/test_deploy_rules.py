@@ -471,6 +471,24 @@ def test_a_signed_intermediate_must_be_a_ca_certificate() -> None:
     assert "is not a CA certificate" in problems_of(external)["pki.external.signedIntermediates.server"]
 
 
+def _external(external: dict[str, Any], custody: str = "external") -> dict[str, Any]:
+    config = deep_merge(PROD, {"pki": {"rootCustody": custody}})
+    config["pki"] = {k: v for k, v in config["pki"].items() if k != "awsKms"} | {"external": external}
+    return config
+
+
+def test_an_external_root_before_its_ceremony_needs_neither_the_root_nor_signed_levels() -> None:
+    """First `up` with rootCustody 'external': only the CSRs exist, so no root certificate is asked for yet."""
+    problems = problems_of(_external({}))
+    assert "pki.external.rootCertificatePem" not in problems and "pki.external" not in problems
+
+
+def test_external_settings_under_another_custody_are_refused_once_not_checked_as_a_root() -> None:
+    problems = problems_of(_external({"signedIntermediates": {"server": CA_PEM}}, custody="vault"))
+    assert problems["pki.external"] == "is only used with rootCustody 'external'; rootCustody is 'vault'"
+    assert not [key for key in problems if key.startswith("pki.external.")]
+
+
 def test_the_program_registers_nothing_for_a_leaf_given_as_a_ca() -> None:
     config = deep_merge(DEV, {"vault": {"tls": {"caCertPem": LEAF_PEM}}})
     error, registered = run_program_expecting_failure(config)
