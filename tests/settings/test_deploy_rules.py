@@ -484,9 +484,7 @@ def test_an_external_root_before_its_ceremony_needs_neither_the_root_nor_signed_
 
 
 def test_external_settings_under_another_custody_are_refused_once_not_checked_as_a_root() -> None:
-    problems = problems_of(
-        _external({"rootCertificatePem": LEAF_PEM, "signedIntermediates": {"server": CA_PEM}}, custody="vault")
-    )
+    problems = problems_of(_external({"signedIntermediates": {"server": CA_PEM}}, custody="vault"))
     assert problems["pki.external"] == "is only used with rootCustody 'external'; rootCustody is 'vault'"
     assert not [key for key in problems if key.startswith("pki.external.")]
 
