@@ -8,7 +8,6 @@ Each test asserts the exit code, every line the script reports and every request
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
 from secure_mesh.pki.expiry_check import CA_EXPIRY_SCRIPT
+from tests.stub_path import stub_path
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("jq") and shutil.which("openssl")), reason="the check runs jq and openssl (in the Consul image)"
@@ -89,7 +89,7 @@ def run(tmp_path: Path, state: dict[str, Any], **env: str) -> tuple[int, list[st
     state_file = tmp_path / "state.json"
     state_file.write_text(json.dumps(state))
     environment = {
-        "PATH": f"{STUBS}:{os.environ['PATH']}",
+        "PATH": stub_path(STUBS),
         "STUB_STATE": str(state_file),
         "THRESHOLD_DAYS": "30",
         "VAULT_ADDR": VAULT,
