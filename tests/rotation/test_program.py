@@ -52,8 +52,16 @@ def _mocks(deployed: dict[str, Any] | None) -> dict[str, Any]:
     return outputs
 
 
+_RUNS: dict[tuple[Any, ...], ProgramRun] = {}
+"""Successful runs by their arguments, shared by this file's tests and the policy pack's (treat as read-only)."""
+
+
 def run(version: int | None, deployed: dict[str, Any] | None, key: str = "gossipKeyVersion") -> ProgramRun:
-    return engine.run_program(_main, PROJECT_DIR, config(version, key), None, "test", False, _mocks(deployed))
+    cache_key = ("dev", version, key, tuple(sorted((deployed or {}).items())), deployed is None)
+    if cache_key not in _RUNS:
+        mocks = _mocks(deployed)
+        _RUNS[cache_key] = engine.run_program(_main, PROJECT_DIR, config(version, key), None, "test", False, mocks)
+    return _RUNS[cache_key]
 
 
 def fail(
@@ -333,7 +341,20 @@ PRIMARY_ENGINE = {
 
 
 def federation_run(stack: str, version: int, deployed: dict[str, Any], fail_: bool = False) -> Any:
-    """The fed-primary or fed-secondary stack at a replication token version; the primary with the engine."""
+    """The fed-primary or fed-secondary stack at a replication token version; the primary with the engine.
+
+    A successful run is computed once per arguments (see :data:`_RUNS`); a failing one every time.
+    """
+    cache_key = (stack, version, REPLICATION, tuple(sorted(deployed.items())), False)
+    if not fail_ and cache_key in _RUNS:
+        return _RUNS[cache_key]
+    result = _federation_run(stack, version, deployed, fail_)
+    if not fail_:
+        _RUNS[cache_key] = result
+    return result
+
+
+def _federation_run(stack: str, version: int, deployed: dict[str, Any], fail_: bool) -> Any:
     from tests.conftest import stack_run
 
     override: dict[str, Any] = {"rotation": {REPLICATION: version}}
