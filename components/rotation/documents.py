@@ -438,9 +438,6 @@ def rotation_job_policy_document(name: str, job: RotationJobArgs) -> PolicyDocum
 
 
 
-gossip_rotator_policy_document = rotation_job_policy_document
-"""The gossip Job's policy (the same shape as every rotation Job's)."""
-
 
 def server_restart_rules(statefulset: str) -> list[dict[str, Any]]:
     """The token rotation Job's Kubernetes Role: read and patch the servers' StatefulSet, nothing else.
