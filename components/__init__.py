@@ -17,6 +17,8 @@ The package is layered so that data flows one way:
 from .audit import VaultAudit, VaultAuditArgs
 from .consul.component import ConsulCluster, ConsulClusterArgs
 from .identities.component import VaultIdentities, VaultIdentitiesArgs
+from .jwt.component import VaultJwtIssuer
+from .jwt.issuer import VaultJwtIssuerArgs
 from .mesh.component import MeshIntentions, MeshIntentionsArgs
 from .onboarding.component import AppOnboarding, AppOnboardingArgs
 from .pki.component import CertificateAuthority, CertificateAuthorityArgs
@@ -61,6 +63,8 @@ __all__: list[str] = [
     "VaultAuditArgs",
     "VaultIdentities",
     "VaultIdentitiesArgs",
+    "VaultJwtIssuer",
+    "VaultJwtIssuerArgs",
 ]
 
 __version__ = "0.2.0"

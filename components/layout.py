@@ -14,8 +14,12 @@ from functools import cached_property
 from .settings import AppSettings, ChainName, RootCustody, Settings
 from .settings.consistency import API_GATEWAY_SERVICE
 from .settings.models import CONSUL_CHART_NAME as CONSUL_CHART_NAME
+from .settings.models import JwtProviderSettings
 from .vocabulary import (  # re-exported: settings and layout users keep their imports
     Identity as Identity,
+)
+from .vocabulary import (
+    JwtProviderKind,
 )
 from .vocabulary import (
     KvSecret as KvSecret,
@@ -111,6 +115,22 @@ class AppNames:
     """The Gateway API ``HTTPRoute`` (in the app's namespace) of an app with a public route."""
     database_secret_file: str = "database-credentials"
     """The file the Vault agent renders the database credentials to (``/vault/secrets/<file>``)."""
+
+
+@dataclass(frozen=True)
+class JwtProviderNames:
+    """Names and addresses of one JWT provider (``mesh.jwtProviders[]``) as proxies and Vault know it."""
+
+    name: str
+    """The provider's name: the Consul ``jwt-provider`` entry and the ``JWTProvider`` resource."""
+    issuer: str
+    """The tokens' ``iss``."""
+    jwks_uri: str
+    """Where proxies fetch the key set."""
+    audiences: tuple[str, ...]
+    """The ``aud`` values accepted."""
+    oidc_key: str | None
+    """``vault-identity``: the Vault OIDC key that signs the tokens (None for a remote issuer)."""
 
 
 @dataclass(frozen=True)
@@ -568,6 +588,38 @@ class Layout:
 
     vault_injector_release_name = "vault"
     """The Helm release of HashiCorp's Vault chart (server disabled) when Vault runs outside the cluster."""
+
+    # ---------------------------------------------------------------------------------- JWT
+    def jwt_provider(self, provider: JwtProviderSettings) -> JwtProviderNames:
+        """One JWT provider's names. A ``vault-identity`` provider's tokens are Vault identity tokens: Vault's
+        issuer is ``<api_addr or identity/oidc/config issuer>/v1/<namespace/>identity/oidc`` and its key set is
+        that plus ``/.well-known/keys`` (vault ``identity_store_oidc.go``, ``getOIDCConfig``, ``pathOIDCDiscovery``),
+        read here at ``vault.address``; the audience is the OIDC key's name, which every role of the key sets as
+        its ``client_id`` (the ``aud`` of its tokens).
+        """
+        if provider.kind is JwtProviderKind.REMOTE:
+            return JwtProviderNames(
+                name=provider.name,
+                issuer=provider.issuer or "",
+                jwks_uri=provider.jwks_uri or "",
+                audiences=tuple(provider.audiences),
+                oidc_key=None,
+            )
+        base = f"{self.vault_api_base_url}/identity/oidc"
+        key = f"{self.name_prefix}-{self.datacenter}-jwt-{provider.name}"
+        return JwtProviderNames(
+            name=provider.name,
+            issuer=provider.issuer or base,
+            jwks_uri=f"{base}/.well-known/keys",
+            audiences=(key,),
+            oidc_key=key,
+        )
+
+    def jwt_role(self, provider: JwtProviderSettings, app: AppSettings) -> str:
+        """The Vault OIDC role an app fetches a ``vault-identity`` provider's tokens from (names are global in a
+        Vault namespace, so the stack's prefix and datacenter lead).
+        """
+        return f"{self.name_prefix}-{self.datacenter}-jwt-{provider.name}-{app.name}"
 
     # ---------------------------------------------------------------------------------- apps
     def app(self, app: AppSettings) -> AppNames:

@@ -33,6 +33,8 @@ from .composition.vault import (
 )
 from .consul.component import ConsulCluster
 from .identities.component import VaultIdentities
+from .jwt.component import VaultJwtIssuer
+from .jwt.plan import jwt_issuer_args
 from .layout import Layout
 from .mesh.component import MeshIntentions
 from .onboarding.component import AppOnboarding
@@ -110,6 +112,13 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         )
         self.identities = VaultIdentities(f"{name}-identities", identities_args(settings, layout), child)
 
+        # --- JWT-authorized intentions (issue 17 item 5): Vault identity tokens as a provider's issuer ----
+        self.jwt_issuers: dict[str, VaultJwtIssuer] = {
+            issuer.provider: VaultJwtIssuer(f"{name}-jwt-{issuer.provider}", issuer, child)
+            for issuer in jwt_issuer_args(layout, self.identities.auth_mount_accessor)
+        }
+        """Each ``vault-identity`` JWT provider's OIDC key and per-app roles, by provider name."""
+
         # --- Consul and intentions (issue 5): only once the chain of trust is complete ---------
         self.consul: ConsulCluster | None = None
         self.intentions: MeshIntentions | None = None
@@ -148,12 +157,13 @@ class SecureMeshPlatform(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=vault_ready),
             )
             # The release is named by no property of an entry: an explicit dependency (MeshIntentions' docstring).
+            # A Vault-issued provider's key exists before proxies are told to fetch its key set.
             self.intentions = MeshIntentions(
                 f"{name}-intentions",
                 mesh_intentions_args(settings, layout),
                 pulumi.ResourceOptions(
                     parent=self,
-                    depends_on=[self.consul.release],
+                    depends_on=[self.consul.release, *(issuer.key for issuer in self.jwt_issuers.values())],
                     providers=[self.consul_provider] if self.consul_provider is not None else None,
                 ),
             )

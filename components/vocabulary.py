@@ -98,6 +98,22 @@ class IntentionsRendering(StrEnum):
     CRDS = "crds"
 
 
+JWT_SERVICE_ACCOUNT_CLAIM = "k8s_service_account"
+"""The claim a ``vault-identity`` provider's tokens carry the calling app's service account in (not one of Vault's
+reserved claims: ``iat aud exp iss sub namespace``, vault ``identity_store_oidc.go`` ``requiredClaims``)."""
+JWT_NAMESPACE_CLAIM = "k8s_namespace"
+"""The claim carrying the calling app's Kubernetes namespace (``namespace`` itself is Vault's: its namespace ID)."""
+
+
+class JwtProviderKind(StrEnum):
+    """Where a JWT provider's tokens come from (``mesh.jwtProviders[].kind``)."""
+
+    VAULT_IDENTITY = "vault-identity"
+    """Vault's identity tokens: an OIDC key and a role per calling app, claims bound to the app's service account."""
+    REMOTE = "remote"
+    """Another issuer: its ``issuer``, JWKS address, the JWKS server's CA and ``audiences`` are given."""
+
+
 class Protocol(StrEnum):
     """A service's protocol as Consul's service-defaults know it."""
 

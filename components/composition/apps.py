@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import pulumi
 
+from ..jwt.plan import app_token_paths
 from ..layout import Layout
 from ..onboarding.args import (
     AppArgs,
@@ -64,6 +65,7 @@ def app_args(
         annotations=agent_annotations(layout, app, vault),
         database=database_plan(layout, app, index) if app.database is not None else None,
         route=route,
+        jwt_token_paths=app_token_paths(layout, app),
     )
 
 

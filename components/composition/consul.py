@@ -146,6 +146,7 @@ def mesh_intentions_args(settings: Settings, layout: Layout) -> MeshIntentionsAr
         peer_through_mesh_gateways=peering,
         mesh_gateway_mode=gateway_mode,
         enterprise=settings.consul.enterprise,
+        jwt_providers=graph.jwt_providers,
     )
 
 

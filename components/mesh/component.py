@@ -42,8 +42,9 @@ deletes them in the reverse order:
   the chain's protocol comes from them, and Consul refuses L7 permissions on a non-HTTP destination
   ("service ... has protocol tcp, which is incompatible with L7 intentions permissions") — on the intentions'
   write and on the defaults' delete alike. Deleting an intentions entry is never checked, and neither are the
-  sources' defaults nor the mesh entry when an intentions entry is written (only JWT providers it names, and
-  the program names none).
+  sources' defaults nor the mesh entry when an intentions entry is written — only the JWT providers it names
+  must exist ("Referenced JWT Provider does not exist", ``validateJWTProvidersExist``), so it also waits for
+  those (``JWTProvider`` resources; deleting a provider is never checked).
 
 The consul-k8s controller does not order anything itself: it writes each resource to Consul, and on a
 refusal marks it ``Synced=False`` and retries with back-off, keeping the finalizer of a resource whose delete
@@ -63,7 +64,7 @@ import pulumi_kubernetes as kubernetes
 from ..args import coerce_args
 from ..consul.component import passed_dependencies, waits_for
 from ..vocabulary import IntentionsRendering, Protocol
-from .model import WILDCARD, DestinationEntry
+from .model import WILDCARD, DestinationEntry, JwtProviderEntry
 from .render import (
     MESH_ENTRY_NAME,
     PROXY_DEFAULTS_NAME,
@@ -71,13 +72,14 @@ from .render import (
     config_entry_proxy_defaults,
     config_entry_service_defaults,
     config_entry_service_intentions,
+    crd_jwt_provider,
     crd_mesh,
     crd_proxy_defaults,
     crd_service_defaults,
     crd_service_intentions,
     intentions_resource_name,
 )
-from .rules import GraphError, graph_problems
+from .rules import GraphError, GraphProblem, graph_problems
 
 TYPE = "secure-mesh:index:MeshIntentions"
 """The component's type token (what the component provider host registers)."""
@@ -114,6 +116,9 @@ class MeshIntentionsArgs:
     """The proxy-defaults' ``meshGateway.mode`` (``local`` for a peering member or a federation primary)."""
     enterprise: bool = False
     """Consul Enterprise: config entries name the ``default`` partition and namespace."""
+    jwt_providers: Sequence[JwtProviderEntry] = ()
+    """The JWT providers L7 permissions may require tokens of: one ``JWTProvider`` resource each (``crds`` rendering
+    only), written before every intentions entry that names it."""
     consul_release: pulumi.Input[str] | None = None
     """An output of the Consul release (its status or name): every entry waits for it (the servers answer the
     API; the chart's controller and CRDs reconcile the custom resources). Or pass the release as ``depends_on``."""
@@ -126,10 +131,53 @@ def validated_services(args: MeshIntentionsArgs) -> dict[str, Protocol]:
     :meth:`~secure_mesh.mesh.graph.IntentionGraph.validate` calls), so a graph written by hand is refused for
     what Consul or consul-k8s would refuse at ``pulumi up``, and for what the settings would have refused.
     """
-    problems = graph_problems(args.services, tuple(args.intentions), tuple(args.gateways), prefix=ARGS_PREFIX)
+    problems = graph_problems(
+        args.services,
+        tuple(args.intentions),
+        tuple(args.gateways),
+        prefix=ARGS_PREFIX,
+        jwt_providers=tuple(args.jwt_providers),
+    )
+    problems.extend(_delivery_problems(args))
     if problems:
         raise GraphError("\n".join(str(problem) for problem in problems))
     return {service: Protocol(protocol) for service, protocol in args.services.items()}
+
+
+JWT_NEEDS_CRDS = (
+    "needs rendering 'crds': pulumi-consul's ConfigEntryServiceIntentions has no per-permission jwt, and writing "
+    "the entry through the generic ConfigEntry instead would swap a destination's resource type (the old one's "
+    "delete then removes the entry the new one wrote)"
+)
+JWT_PROVIDERS_NEED_OWNER = (
+    "must be empty where the stack does not own the mesh-wide entries (a WAN-federation secondary): Consul "
+    "forwards jwt-provider writes to the primary datacenter, whose stack owns them"
+)
+
+
+def _delivery_problems(args: MeshIntentionsArgs) -> list[GraphProblem]:
+    """What the chosen delivery cannot carry: per-permission JWT through config entries, providers in a secondary."""
+    problems = []
+    if args.rendering is IntentionsRendering.CONFIG_ENTRIES:
+        for i, entry in enumerate(args.intentions):
+            for j, rule in enumerate(entry.sources):
+                for k, match in enumerate(rule.permissions or ()):
+                    if match.jwt is not None:
+                        path = f"{ARGS_PREFIX}intentions[{i}].sources[{j}].permissions[{k}].jwt"
+                        problems.append(GraphProblem(path, JWT_NEEDS_CRDS, rule.origin))
+    if args.jwt_providers and not args.owns_mesh_entries:
+        problems.append(GraphProblem(f"{ARGS_PREFIX}jwt_providers", JWT_PROVIDERS_NEED_OWNER))
+    return problems
+
+
+def required_providers(entry: DestinationEntry) -> list[str]:
+    """The JWT providers an entry's permissions name, in order of first use (Consul checks each exists)."""
+    names: list[str] = []
+    for rule in entry.sources:
+        for match in rule.permissions or ():
+            if match.jwt is not None and match.jwt.provider not in names:
+                names.append(match.jwt.provider)
+    return names
 
 
 class MeshIntentions(pulumi.ComponentResource):
@@ -178,12 +226,15 @@ class MeshIntentions(pulumi.ComponentResource):
         """The ``mesh`` entry (``Mesh`` resource or ``mesh`` config entry); None in a secondary datacenter."""
         self.proxy_defaults: pulumi.Resource | None = None
         """The ``global`` proxy-defaults entry; None in a secondary datacenter."""
+        self.jwt_providers: dict[str, pulumi.Resource] = {}
+        """Each JWT provider's ``JWTProvider`` resource, by name."""
         if args.rendering is IntentionsRendering.CRDS:
             self._crds(name)
         else:
             self._config_entries(name)
         self.ready: list[pulumi.Resource] = [
             *self._mesh_wide(),
+            *self.jwt_providers.values(),
             *self.service_defaults.values(),
             *self.intentions.values(),
         ]
@@ -216,11 +267,14 @@ class MeshIntentions(pulumi.ComponentResource):
         ]
         return pulumi.ResourceOptions(parent=self, depends_on=needs)
 
-    def _intention_needs(self, destination: str) -> list[pulumi.Resource | None]:
-        """What an intentions entry's write (and its destination's defaults' delete) is validated against."""
-        if destination == WILDCARD:
+    def _intention_needs(self, entry: DestinationEntry) -> list[pulumi.Resource | None]:
+        """What an intentions entry's write (and its destination's defaults' delete) is validated against: the
+        destination's protocol, and every JWT provider its permissions name (``validateJWTProvidersExist``).
+        """
+        if entry.destination == WILDCARD:
             return []  # Consul skips the protocol check for a wildcard destination
-        return [self.service_defaults[destination], self.proxy_defaults]
+        providers = [self.jwt_providers[name] for name in required_providers(entry)]
+        return [self.service_defaults[entry.destination], self.proxy_defaults, *providers]
 
     def _crds(self, name: str) -> None:
         namespace = self.args.namespace
@@ -244,6 +298,11 @@ class MeshIntentions(pulumi.ComponentResource):
             self.proxy_defaults = custom_resource(
                 f"{name}-proxy-defaults", crd_proxy_defaults(namespace, self.args.mesh_gateway_mode), [self.mesh]
             )
+        for provider in self.args.jwt_providers:
+            # A jwt-provider write needs mesh:write only; Consul checks it against no other entry.
+            self.jwt_providers[provider.name] = custom_resource(
+                f"{name}-{provider.name}-jwt-provider", crd_jwt_provider(provider, namespace), []
+            )
         for service, protocol in self.services.items():
             self.service_defaults[service] = custom_resource(
                 f"{name}-{service}-defaults",
@@ -253,7 +312,7 @@ class MeshIntentions(pulumi.ComponentResource):
         for entry in self.entries:
             document = crd_service_intentions(entry, namespace)
             self.intentions[entry.destination] = custom_resource(
-                f"{name}-{document['metadata']['name']}", document, self._intention_needs(entry.destination)
+                f"{name}-{document['metadata']['name']}", document, self._intention_needs(entry)
             )
 
     def _config_entries(self, name: str) -> None:
@@ -281,7 +340,7 @@ class MeshIntentions(pulumi.ComponentResource):
             self.intentions[entry.destination] = consul.ConfigEntryServiceIntentions(
                 f"{name}-{intentions_resource_name(entry.destination)}",
                 **config_entry_service_intentions(entry, enterprise),
-                opts=self._opts(self._intention_needs(entry.destination)),
+                opts=self._opts(self._intention_needs(entry)),
             )
 
 

@@ -17,8 +17,18 @@ from functools import cached_property
 
 from ..layout import Layout
 from ..settings import IntentionAction, Protocol, Settings
-from ..settings.models import HttpPermission
-from .model import DEFAULT_DENY, WILDCARD, DestinationEntry, HttpMatch, SourceRule
+from ..settings.models import HttpPermission, IntentionSettings, JwtRequirementSettings
+from ..vocabulary import JWT_NAMESPACE_CLAIM, JWT_SERVICE_ACCOUNT_CLAIM, JwtProviderKind
+from .model import (
+    DEFAULT_DENY,
+    WILDCARD,
+    DestinationEntry,
+    HttpMatch,
+    JwtClaim,
+    JwtProviderEntry,
+    JwtRequirement,
+    SourceRule,
+)
 from .rules import GraphError, graph_problems
 
 __all__ = [
@@ -36,11 +46,57 @@ __all__ = [
 ]
 
 
-def http_match(permission: HttpPermission) -> HttpMatch:
-    """The match of one ``mesh.intentions[].permissions[]`` entry."""
+def http_match(permission: HttpPermission, jwt: JwtRequirement | None = None) -> HttpMatch:
+    """The match of one ``mesh.intentions[].permissions[]`` entry (with its JWT requirement, if it has one)."""
     return HttpMatch(
-        path_exact=permission.path_exact, path_prefix=permission.path_prefix, methods=tuple(permission.methods)
+        path_exact=permission.path_exact,
+        path_prefix=permission.path_prefix,
+        methods=tuple(permission.methods),
+        jwt=jwt,
     )
+
+
+def jwt_requirement(
+    settings: Settings, intention: IntentionSettings, requirement: JwtRequirementSettings
+) -> JwtRequirement:
+    """A permission's JWT requirement as proxies check it. A ``vault-identity`` provider's tokens carry the calling
+    app's service account and namespace (the role's template copies them from the Kubernetes auth alias), so the
+    requirement starts with those two claims, bound to the one app whose service is the intention's source.
+    """
+    claims = [JwtClaim(path=tuple(claim.path), value=claim.value) for claim in requirement.claims]
+    provider = next((p for p in settings.mesh.jwt_providers if p.name == requirement.provider), None)
+    callers = [app for app in settings.apps if app.service == intention.source]
+    if provider is not None and provider.kind is JwtProviderKind.VAULT_IDENTITY and len(callers) == 1:
+        (app,) = callers
+        claims[:0] = [
+            JwtClaim(path=(JWT_SERVICE_ACCOUNT_CLAIM,), value=app.service_account),
+            JwtClaim(path=(JWT_NAMESPACE_CLAIM,), value=app.namespace),
+        ]
+    return JwtRequirement(provider=requirement.provider, claims=tuple(claims))
+
+
+def jwt_provider_entries(settings: Settings, layout: Layout) -> tuple[JwtProviderEntry, ...]:
+    """Every ``mesh.jwtProviders`` entry as proxies use it: a ``vault-identity`` provider's key set is Vault's,
+    verified with Vault's CA; a ``remote`` one's is given with its CA.
+    """
+    entries = []
+    for provider in settings.mesh.jwt_providers:
+        names = layout.jwt_provider(provider)
+        if provider.kind is JwtProviderKind.VAULT_IDENTITY:
+            ca = settings.vault.tls.ca_cert_pem or ""
+        else:
+            ca = provider.jwks_ca_cert_pem or ""
+        entries.append(
+            JwtProviderEntry(
+                name=names.name,
+                issuer=names.issuer,
+                jwks_uri=names.jwks_uri,
+                jwks_ca_pem=ca,
+                audiences=names.audiences,
+                cache_duration=provider.jwks_cache_duration,
+            )
+        )
+    return tuple(entries)
 
 
 class AccessKind(StrEnum):
@@ -80,6 +136,8 @@ class IntentionGraph:
     entries: tuple[DestinationEntry, ...]
     gateways: Mapping[str, Protocol] = field(default_factory=dict)
     """Gateways that may appear as sources (the API gateway towards routed apps); they get no service defaults."""
+    jwt_providers: tuple[JwtProviderEntry, ...] = ()
+    """The JWT providers permissions may require tokens of (``mesh.jwtProviders``)."""
 
     @cached_property
     def _rules(self) -> dict[str, dict[str, SourceRule]]:
@@ -92,7 +150,7 @@ class IntentionGraph:
 
     def validate(self) -> None:
         """Raise :class:`GraphError` naming every broken rule (the shared rules of :mod:`.rules`)."""
-        problems = graph_problems(self.services, self.entries, tuple(self.gateways))
+        problems = graph_problems(self.services, self.entries, tuple(self.gateways), jwt_providers=self.jwt_providers)
         if problems:
             raise GraphError("\n".join(str(problem) for problem in problems))
 
@@ -113,7 +171,10 @@ def build_graph(settings: Settings) -> IntentionGraph:
     rules: dict[str, dict[str, SourceRule]] = {}
     for index, intention in enumerate(settings.mesh.intentions):
         permissions = (
-            tuple(http_match(p) for p in intention.permissions)
+            tuple(
+                http_match(p, None if p.jwt is None else jwt_requirement(settings, intention, p.jwt))
+                for p in intention.permissions
+            )
             if intention.permissions is not None
             else None
         )
@@ -148,7 +209,10 @@ def build_graph(settings: Settings) -> IntentionGraph:
     ]
     entries.append(DestinationEntry(WILDCARD, (DEFAULT_DENY,)))
     graph = IntentionGraph(
-        services=dict(sorted(services.items())), entries=tuple(entries), gateways=gateways
+        services=dict(sorted(services.items())),
+        entries=tuple(entries),
+        gateways=gateways,
+        jwt_providers=jwt_provider_entries(settings, Layout(settings)),
     )
     graph.validate()
     return graph

@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from ..vocabulary import Protocol
-from .model import WILDCARD, DestinationEntry, HttpMatch, SourceRule
+from .model import WILDCARD, DestinationEntry, HttpMatch, JwtProviderEntry, JwtRequirement, SourceRule
 
 CRD_API_VERSION = "consul.hashicorp.com/v1alpha1"
 DEFAULT_DENY_RESOURCE_NAME = "default-deny"
@@ -100,12 +100,25 @@ def _crd_http(match: HttpMatch) -> dict[str, Any]:
     return http
 
 
+def _crd_jwt(requirement: JwtRequirement) -> dict[str, Any]:
+    """A permission's ``jwt`` (consul-k8s ``IntentionJWTRequirement``: ``providers[].name``/``verifyClaims``)."""
+    claims = [{"path": list(claim.path), "value": claim.value} for claim in requirement.claims]
+    return {"providers": [{"name": requirement.provider, "verifyClaims": claims}]}
+
+
+def _crd_permission(match: HttpMatch) -> dict[str, Any]:
+    permission: dict[str, Any] = {"action": "allow", "http": _crd_http(match)}
+    if match.jwt is not None:
+        permission["jwt"] = _crd_jwt(match.jwt)
+    return permission
+
+
 def _crd_source(rule: SourceRule) -> dict[str, Any]:
     source: dict[str, Any] = {"name": rule.source}
     if rule.peer is not None:
         source["peer"] = rule.peer
     if rule.permissions is not None:
-        source["permissions"] = [{"action": "allow", "http": _crd_http(match)} for match in rule.permissions]
+        source["permissions"] = [_crd_permission(match) for match in rule.permissions]
     elif rule.action is not None:
         source["action"] = rule.action.value
     return source
@@ -131,6 +144,45 @@ def crd_service_defaults(service: str, protocol: Protocol, namespace: str) -> di
         "kind": "ServiceDefaults",
         "metadata": {"name": service, "namespace": namespace},
         "spec": {"protocol": protocol.value, "mutualTLSMode": MUTUAL_TLS_MODE},
+    }
+
+
+JWKS_DISCOVERY_TYPE = "STRICT_DNS"
+"""How a proxy resolves the key set's host. Consul's default, but spelled out: the consul-k8s webhook refuses a
+``jwksCluster`` whose ``discoveryType`` is empty ("unsupported jwks cluster discovery type",
+control-plane/api/v1alpha1/jwtprovider_types.go ``ClusterDiscoveryType.validate``, v2.0.3)."""
+
+
+def jwt_provider_spec(provider: JwtProviderEntry) -> dict[str, Any]:
+    """The ``JWTProvider`` spec (consul-k8s jwtprovider_types.go field names): issuer, audiences, a remote key set
+    fetched synchronously (a proxy's listener waits for the keys, so no request is checked without them) whose
+    server is verified with the provider's CA. Without ``tlsCertificates`` Envoy would not verify the server's
+    certificate at all ("If not specified and a peer certificate is presented it will not be verified").
+    """
+    return {
+        "issuer": provider.issuer,
+        "audiences": list(provider.audiences),
+        "jsonWebKeySet": {
+            "remote": {
+                "uri": provider.jwks_uri,
+                "cacheDuration": provider.cache_duration,
+                "fetchAsynchronously": False,
+                "jwksCluster": {
+                    "discoveryType": JWKS_DISCOVERY_TYPE,
+                    "tlsCertificates": {"trustedCA": {"inlineString": provider.jwks_ca_pem}},
+                },
+            }
+        },
+    }
+
+
+def crd_jwt_provider(provider: JwtProviderEntry, namespace: str) -> dict[str, Any]:
+    """The ``JWTProvider`` custom resource of one provider (named after it; a global entry, one per name)."""
+    return {
+        "apiVersion": CRD_API_VERSION,
+        "kind": "JWTProvider",
+        "metadata": {"name": provider.name, "namespace": namespace},
+        "spec": jwt_provider_spec(provider),
     }
 
 

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 from ..naming import check_dns_label
 from ..vocabulary import HTTP_METHODS, HTTP_PATH_PATTERN, L7_PROTOCOLS, IntentionAction, Protocol
-from .model import WILDCARD, DestinationEntry, HttpMatch, SourceRule
+from .model import WILDCARD, DestinationEntry, HttpMatch, JwtProviderEntry, JwtRequirement, SourceRule
 
 PROTOCOLS = tuple(protocol.value for protocol in Protocol)
 """The protocols a service may declare (service-defaults ``protocol``), in the order messages list them."""
@@ -170,13 +170,15 @@ def graph_problems(
     entries: Sequence[DestinationEntry],
     gateways: Collection[str] = (),
     prefix: str = "",
+    jwt_providers: Sequence[JwtProviderEntry] = (),
 ) -> list[GraphProblem]:
-    """Every broken rule of a graph, in order: services, gateways, the wildcard rule, then entry by entry.
+    """Every broken rule of a graph, in order: services, gateways, JWT providers, the wildcard rule, then entry by
+    entry.
 
     ``services`` maps each declared service to its protocol (a :class:`Protocol` or its value; anything else is
-    reported). ``gateways`` are sources that are not services (no service-defaults). Each path starts with
-    ``prefix`` (``MeshIntentionsArgs.`` for the component) followed by ``services``, ``gateways`` or
-    ``intentions[i].sources[j]...``.
+    reported). ``gateways`` are sources that are not services (no service-defaults). ``jwt_providers`` are the
+    providers permissions may require tokens of. Each path starts with ``prefix`` (``MeshIntentionsArgs.`` for the
+    component) followed by ``services``, ``gateways``, ``jwt_providers[i]`` or ``intentions[i].sources[j]...``.
     """
     problems: list[GraphProblem] = []
 
@@ -196,6 +198,12 @@ def graph_problems(
             report(f"gateways[{index}]", f"'{gateway}' is also in services; a name is a service or a gateway")
     local_sources = {*services, *gateways}
     declared_where = f"{prefix}services" + (f" or {prefix}gateways" if prefix else "")
+    for index, provider in enumerate(jwt_providers):
+        for sub, message in jwt_provider_problems(provider):
+            report(f"jwt_providers[{index}]{sub}", message)
+    provider_names = [provider.name for provider in jwt_providers]
+    for name in sorted({name for name in provider_names if provider_names.count(name) > 1}):
+        report("jwt_providers", f"'{name}' is declared more than once; one provider per name")
 
     wildcard = [
         (i, j, entry.destination, rule)
@@ -261,7 +269,50 @@ def graph_problems(
             for k, match in enumerate(rule.permissions):
                 for sub, message in _match_problems(match):
                     report(f"{path}.permissions[{k}]{sub}", message, rule.origin)
+                if match.jwt is not None:
+                    for sub, message in jwt_requirement_problems(match.jwt, provider_names, f"{prefix}jwt_providers"):
+                        report(f"{path}.permissions[{k}].jwt{sub}", message, rule.origin)
     return problems
+
+
+JWT_NEEDS_CLAIMS = "needs at least one claim: any token the provider issues for its audiences would pass otherwise"
+"""This project's rule: a JWT-authorized permission says whose token it wants, not only which issuer's."""
+
+
+def jwt_requirement_problems(
+    requirement: JwtRequirement, providers: Collection[str], declared_where: str
+) -> Iterator[tuple[str, str]]:
+    """A permission's JWT requirement: a declared provider (Consul refuses an intention naming a provider that does
+    not exist, "Referenced JWT Provider does not exist"), at least one claim, each with a path of non-empty keys
+    and a value (a claim without a path matches nothing Envoy can look up).
+    """
+    if requirement.provider not in providers:
+        declared = ", ".join(sorted(providers)) or "none"
+        yield ".provider", f"'{requirement.provider}' is not a provider in {declared_where}; declared: {declared}"
+    if not requirement.claims:
+        yield ".claims", JWT_NEEDS_CLAIMS
+    for index, claim in enumerate(requirement.claims):
+        if not claim.path or any(not key for key in claim.path):
+            yield f".claims[{index}].path", f"{list(claim.path)} must list at least one key, none of them empty"
+        if not claim.value:
+            yield f".claims[{index}].value", "is empty; give the value the claim must hold"
+
+
+def jwt_provider_problems(provider: JwtProviderEntry) -> Iterator[tuple[str, str]]:
+    """One provider as proxies use it: a DNS-label name (it names a Kubernetes object), an issuer, a key set fetched
+    over https and verified with a CA, and at least one audience.
+    """
+    label = dns_label(provider.name)
+    if label is not None:
+        yield ".name", label
+    if not provider.jwks_uri.startswith("https://"):
+        yield ".jwks_uri", f"'{provider.jwks_uri}' is not https: the key set decides which tokens are trusted"
+    if "BEGIN CERTIFICATE" not in provider.jwks_ca_pem:
+        yield ".jwks_ca_pem", "holds no PEM certificate: proxies verify the key set's server with it"
+    if not provider.issuer:
+        yield ".issuer", "is empty; give the iss the tokens carry"
+    if not provider.audiences:
+        yield ".audiences", "is empty; without an audience a proxy accepts the issuer's tokens minted for anyone"
 
 
 def _match_problems(match: HttpMatch) -> Iterator[tuple[str, str]]:

@@ -45,6 +45,16 @@ def kv_template(data_path: str, field: str) -> str:
     return f'{{{{- with secret "{data_path}" -}}}}{{{{ .Data.data.{field} }}}}{{{{- end }}}}'
 
 
+def jwt_template(token_path: str) -> str:
+    """A Consul-template that renders a Vault identity token (``.Data.token``) as the whole file."""
+    return f'{{{{- with secret "{token_path}" -}}}}{{{{ .Data.token }}}}{{{{- end }}}}'
+
+
+def jwt_file(provider: str) -> str:
+    """The file (under ``/vault/secrets/``) an app's agent renders one provider's token to."""
+    return f"jwt-{provider}"
+
+
 def vault_client_annotations(vault: VaultClientArgs) -> dict[str, str]:
     """The annotations every Vault agent of the stack needs: the token volume, the namespace, TLS verification."""
     annotations: dict[str, str] = {}
@@ -65,10 +75,12 @@ def agent_annotations(
     auth_role: str,
     database: tuple[str, str] | None,
     kv_secrets: list[tuple[str, str, str]],
+    jwt_tokens: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The pod annotations of one app: its database credentials and KV secrets, rendered by the Vault agent.
+    """The pod annotations of one app: its database credentials, KV secrets and JWTs, rendered by the Vault agent.
 
-    ``database`` is ``(file, creds path)``; ``kv_secrets`` are ``(secret, data path, field)``.
+    ``database`` is ``(file, creds path)``; ``kv_secrets`` are ``(secret, data path, field)``; ``jwt_tokens`` maps
+    a JWT provider to the token path the app reads it at.
     """
     annotations = {
         f"{PREFIX}/agent-inject": "true",
@@ -82,6 +94,9 @@ def agent_annotations(
     for secret, data_path, field in kv_secrets:
         annotations[f"{PREFIX}/agent-inject-secret-{secret}"] = data_path
         annotations[f"{PREFIX}/agent-inject-template-{secret}"] = kv_template(data_path, field)
+    for provider, path in sorted((jwt_tokens or {}).items()):
+        annotations[f"{PREFIX}/agent-inject-secret-{jwt_file(provider)}"] = path
+        annotations[f"{PREFIX}/agent-inject-template-{jwt_file(provider)}"] = jwt_template(path)
     annotations.update(vault_client_annotations(vault))
     return annotations
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclasses_field
 from typing import Any
 
 import pulumi
@@ -158,6 +159,9 @@ class AppArgs:
     """Its database, for dynamic credentials."""
     route: AppRouteArgs | None = None
     """Its public route through the API gateway."""
+    jwt_token_paths: Mapping[str, str] = dataclasses_field(default_factory=dict)
+    """JWT provider → ``identity/oidc/token/<role>``: the Vault identity tokens it presents to destinations that
+    require them (its policy grants read on each; its Vault agent renders each to ``/vault/secrets/jwt-<provider>``)."""
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,13 @@ from .args import AppArgs, GatewayArgs
 
 
 def app_policy(app: AppArgs) -> PolicyDocument:
-    """The app's policy: read on each of its KV secrets and, with a database, on its credentials endpoint."""
+    """The app's policy: read on each of its KV secrets, with a database on its credentials endpoint, and on the
+    token endpoint of each JWT provider it calls with (a Vault identity token of its own entity).
+    """
     grants = [(path, READ) for path in app.kv_read_paths]
     if app.database is not None:
         grants.append((app.database.creds_path, READ))
+    grants.extend((path, READ) for path in app.jwt_token_paths.values())
     return PolicyDocument.build(app.policy, [*grants, *TOKEN_SELF])
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..identities.roles import dedicated_audience_possible, workload_audience
+from ..jwt.plan import app_token_paths
 from ..layout import Layout
 from ..settings import AppSettings, GatewayCertificateDelivery, Settings, VaultPlacement, duration_seconds
 from ..settings.images import Image, chart_image_values, configured_image
@@ -48,7 +49,8 @@ def agent_annotations(layout: Layout, app: AppSettings, vault: VaultClientArgs |
     for secret in app.secrets:
         kv = layout.app_kv(app, secret)
         secrets.append((secret, kv.data_path, kv.field))
-    return _agent_annotations(vault or vault_client(layout), names.auth_role, database, secrets)
+    jwt_tokens = app_token_paths(layout, app)
+    return _agent_annotations(vault or vault_client(layout), names.auth_role, database, secrets, jwt_tokens)
 
 
 def all_agent_annotations(layout: Layout) -> dict[str, dict[str, str]]:

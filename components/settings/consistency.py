@@ -19,6 +19,7 @@ from .database_rules import database_problems
 from .durations import duration_seconds, format_duration
 from .errors import Problem
 from .images import CHART_DEFAULTS, configured_image, images_in_use, is_digest_pinned
+from .jwt_rules import jwt_problems
 from .models import (
     ALLOWED_KEY_BITS,
     CONSUL_CHART_NAME,
@@ -108,6 +109,7 @@ def check_consistency(settings: Settings, secret_keys: frozenset[str] = frozense
         _consul(settings, secret_keys),
         _kubernetes(settings),
         _mesh(settings),
+        jwt_problems(settings),
         _apps(settings),
         _database_credentials(settings, secret_keys),
         database_problems(settings),

@@ -56,6 +56,9 @@ from ..vocabulary import (
     IntentionsRendering as IntentionsRendering,
 )
 from ..vocabulary import (
+    JwtProviderKind as JwtProviderKind,
+)
+from ..vocabulary import (
     KeyType as KeyType,
 )
 from ..vocabulary import (
@@ -624,6 +627,60 @@ class RotationSettings(SettingsModel):
 
 
 
+JWT_CLAIM_SEGMENT = r"^[A-Za-z0-9_.:-]{1,128}$"
+"""One key of a claim's path (``["realm_access", "roles"]``): a JSON object key as tokens spell them."""
+
+
+class JwtClaimSettings(SettingsModel):
+    """One claim a token must carry: Consul's ``VerifyClaims`` entry (a path into the token's JSON and a value)."""
+
+    path: Annotated[list[Annotated[str, Field(pattern=JWT_CLAIM_SEGMENT)]], Field(min_length=1, max_length=8)]
+    """The claim's path, one key per nesting level (`[role]`, `[realm_access, roles]`)."""
+    value: Annotated[str, Field(min_length=1, max_length=256)]
+    """The value the claim must hold (or contain, when the claim is a list)."""
+
+
+class JwtRequirementSettings(SettingsModel):
+    """A permission's JWT requirement: the provider that must have signed the request's token, and its claims."""
+
+    provider: DnsLabel
+    """A provider declared in `mesh.jwtProviders`."""
+    claims: list[JwtClaimSettings] = []
+    """Claims the token must carry beyond the provider's issuer and audience. A `vault-identity` provider adds
+    the calling app's service account and namespace itself; a `remote` provider needs at least one."""
+
+
+class JwtProviderSettings(SettingsModel):
+    """A JWT provider: Consul's `jwt-provider` entry, whose tokens intention permissions may require."""
+
+    name: DnsLabel
+    """The provider's name (the Consul entry and the `JWTProvider` resource); permissions name it."""
+    kind: JwtProviderKind = JwtProviderKind.VAULT_IDENTITY
+    """`vault-identity` (default): this stack's Vault issues the tokens (an OIDC key, a role per calling app);
+    `remote`: another issuer, given by `issuer`, `jwksUri`, `jwksCaCertPem` and `audiences`."""
+    issuer: Annotated[str, Field(pattern=r"^\S+$", max_length=1024)] | None = None
+    """The tokens' `iss`, exactly as they spell it (a trailing `/` included). `remote`: required.
+    `vault-identity`: defaults to `<vault.address>/v1/<namespace/>identity/oidc` (Vault's own issuer when its
+    `api_addr` is `vault.address`); set it when Vault's `api_addr` or `identity/oidc/config` issuer differs."""
+    jwks_uri: HttpUrl | None = None
+    """`remote` only (required): the https address of the issuer's JSON Web Key Set, fetched by every proxy."""
+    jwks_ca_cert_pem: PemCertificate | None = None
+    """`remote` only (required): the CA of the JWKS server's certificate (proxies verify the key set's origin with
+    it; a `vault-identity` provider uses Vault's CA, `vault.tls`)."""
+    audiences: list[Annotated[str, Field(pattern=r"^\S+$", max_length=256)]] = []
+    """`remote` only (required): the `aud` values accepted. A `vault-identity` provider's audience is derived."""
+    token_ttl: Duration = "15m"
+    """`vault-identity` only: how long a token lives (10m to 1h; the apps' Vault agents fetch a new one at least
+    every 5 minutes)."""
+    key_rotation_period: Duration = "24h"
+    """`vault-identity` only: how often Vault rotates the OIDC signing key (at least 1m)."""
+    key_verification_ttl: Duration = "24h"
+    """`vault-identity` only: how long a rotated key stays in the key set (at least `tokenTtl`, at most ten
+    rotation periods)."""
+    jwks_cache_duration: Duration = "5m"
+    """How long proxies cache the key set (at most 1h, and below `keyRotationPeriod`)."""
+
+
 class HttpPermission(SettingsModel):
     """An L7 allow rule: one path match and optional methods."""
 
@@ -633,6 +690,9 @@ class HttpPermission(SettingsModel):
     """Match paths with this prefix."""
     methods: list[Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"]] = []
     """Match only these HTTP methods (all when empty)."""
+    jwt: JwtRequirementSettings | None = None
+    """Allow only requests carrying a valid token of this provider with these claims (JWT-authorized
+    intentions; `consul.intentionsRendering: crds`)."""
 
 
 class ServiceSettings(SettingsModel):
@@ -674,6 +734,8 @@ class MeshSettings(SettingsModel):
     intentions: list[IntentionSettings] = []
     """Explicit rules between declared services (app upstreams add allows on their own); a `*` → `*` deny is always
     there."""
+    jwt_providers: list[JwtProviderSettings] = []
+    """JWT providers whose tokens intention permissions may require (`permissions[].jwt`)."""
 
 
 # ---------------------------------------------------------------------------------------------- apps

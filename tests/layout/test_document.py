@@ -10,6 +10,7 @@ release names whose derived names cross 63 characters exactly where Helm's ``tri
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from secure_mesh.layout import (
 from secure_mesh.settings import ChainName
 from secure_mesh.settings.errors import SettingsError
 from secure_mesh.settings.federation import primary_settings
+from secure_mesh.settings.vault_ca_file import OFFLINE_PLACEHOLDER_PEM
 from tests.harness import PROJECT_DIR
 from tests.identities.variants import settings_for
 from tests.onboarding.stacks import onboarding_config, onboarding_settings
@@ -155,6 +157,8 @@ LISTED_ELSEWHERE = {
     "database_connection_config_path",
     "database_rotate_root_path",
     "catalog_watcher",
+    "jwt_provider",
+    "jwt_role",
 }
 """The attributes the document lists per mount, secret, identity or app instead of as one value."""
 
@@ -194,6 +198,17 @@ def document(layout: Layout) -> dict[str, Any]:
         }
         for app in layout.settings.apps
     }
+    doc["jwt_providers"] = {
+        provider.name: {
+            **dataclasses.asdict(layout.jwt_provider(provider)),
+            "roles": {
+                app.name: layout.jwt_role(provider, app)
+                for app in layout.settings.apps
+                if layout.jwt_provider(provider).oidc_key is not None
+            },
+        }
+        for provider in layout.settings.mesh.jwt_providers
+    }
     return doc
 
 
@@ -215,6 +230,19 @@ VARIANT: dict[str, Any] = {
         "releaseName": "edge",
     },
     "images": {"consul": "hashicorp/consul-enterprise:1.22-ent"},
+    "mesh": {
+        "jwtProviders": [
+            {"name": "vault-ids"},
+            {
+                "name": "corp",
+                "kind": "remote",
+                "issuer": "https://login.example.com/",
+                "jwksUri": "https://login.example.com/keys",
+                "jwksCaCertPem": OFFLINE_PLACEHOLDER_PEM,
+                "audiences": ["mesh-east"],
+            },
+        ]
+    },
 }
 """Every setting that changes a derived name at once: a Vault namespace, a nested prefix with ``_``, an
 auth mount and audit path, a datacenter with a dashed name, Enterprise, clients and snapshots. (A federation
