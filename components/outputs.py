@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pulumi
 
 from .identities.roles import workload_audience
+from .jwt.plan import app_token_paths
 from .layout import Layout
 from .onboarding.plan import all_agent_annotations, all_token_volumes
 from .rotation.documents import BOOTSTRAP_TOKEN_VERSION_KEY, GOSSIP_VERSION_KEY, REPLICATION_TOKEN_VERSION_KEY
@@ -138,6 +139,18 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
         "App → pod annotations declaring the peers' services it calls (`<service>.svc.<peer>.peer:<port>`).",
     ),
     StackOutput(
+        "jwtProviders",
+        "map",
+        "JWT provider → what a token must match to pass its permissions: `issuer`, `jwksUri`, `audiences` (a "
+        "`vault-identity` provider's audience is its Vault OIDC key's name).",
+    ),
+    StackOutput(
+        "appJwtTokenPaths",
+        "map",
+        "App → JWT provider → `identity/oidc/token/<role>`: where the app reads the Vault identity token the "
+        "destinations it calls require (its agent also renders it to `/vault/secrets/jwt-<provider>`).",
+    ),
+    StackOutput(
         "rotationVersions",
         "map",
         "Rotation → the version the last successful `up` reached (`gossipKeyVersion`, `bootstrapTokenVersion`, and "
@@ -221,6 +234,13 @@ def stack_output_values(platform: SecureMeshPlatform) -> dict[str, Any]:
         "peeringTokens": dict(platform.peering.tokens) if platform.peering is not None else {},
         "peerUpstreamAnnotations": peer_upstream_annotations(settings),
         "rotationVersions": rotation_versions(platform),
+        "jwtProviders": {
+            names.name: {"issuer": names.issuer, "jwksUri": names.jwks_uri, "audiences": list(names.audiences)}
+            for names in (layout.jwt_provider(provider) for provider in settings.mesh.jwt_providers)
+        },
+        "appJwtTokenPaths": {
+            app.name: paths for app in settings.apps if (paths := app_token_paths(layout, app))
+        },
     }
 
 

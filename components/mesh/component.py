@@ -138,7 +138,7 @@ def validated_services(args: MeshIntentionsArgs) -> dict[str, Protocol]:
         prefix=ARGS_PREFIX,
         jwt_providers=tuple(args.jwt_providers),
     )
-    problems.extend(_delivery_problems(args))
+    problems.extend(delivery_problems(args))
     if problems:
         raise GraphError("\n".join(str(problem) for problem in problems))
     return {service: Protocol(protocol) for service, protocol in args.services.items()}
@@ -155,7 +155,7 @@ JWT_PROVIDERS_NEED_OWNER = (
 )
 
 
-def _delivery_problems(args: MeshIntentionsArgs) -> list[GraphProblem]:
+def delivery_problems(args: MeshIntentionsArgs) -> list[GraphProblem]:
     """What the chosen delivery cannot carry: per-permission JWT through config entries, providers in a secondary."""
     problems = []
     if args.rendering is IntentionsRendering.CONFIG_ENTRIES:

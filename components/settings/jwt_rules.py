@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from ..vocabulary import JWT_NAMESPACE_CLAIM, JWT_SERVICE_ACCOUNT_CLAIM, IntentionsRendering, JwtProviderKind
 from .durations import duration_seconds
 from .errors import Problem
-from .models import JwtProviderSettings, Settings
+from .models import PLAIN_HTTP_ENVIRONMENTS, JwtProviderSettings, Settings
 
 REMOTE_ONLY = ("jwks_uri", "jwks_ca_cert_pem", "audiences")
 """Fields only a ``remote`` provider takes (a ``vault-identity`` provider's are Vault's and derived)."""
@@ -73,6 +73,14 @@ def _providers(settings: Settings) -> Iterator[Problem]:
             yield from _remote(provider, base)
         else:
             yield from _vault_identity(settings, provider, base)
+        # Outside dev every URL setting is refused as plain http already (consistency._plain_http).
+        plain = provider.jwks_uri is not None and provider.jwks_uri.startswith("http://")
+        if plain and settings.environment.value in PLAIN_HTTP_ENVIRONMENTS:
+            yield Problem(
+                f"{base}.jwksUri",
+                f"'{provider.jwks_uri}' is not https: the key set decides which tokens are trusted, in every "
+                "environment; allowed: an https URL",
+            )
         cache = duration_seconds(provider.jwks_cache_duration)
         if cache > MAX_JWKS_CACHE_S:
             yield Problem(
@@ -94,12 +102,6 @@ def _remote(provider: JwtProviderSettings, base: str) -> Iterator[Problem]:
             f"{base}.audiences",
             "needs at least one audience for kind 'remote': without one a proxy accepts the issuer's tokens "
             "minted for any other service",
-        )
-    if provider.jwks_uri is not None and not provider.jwks_uri.startswith("https://"):
-        yield Problem(
-            f"{base}.jwksUri",
-            f"'{provider.jwks_uri}' is not https: the key set decides which tokens are trusted, in every environment; "
-            "allowed: an https URL",
         )
 
 

@@ -7,6 +7,7 @@ the outputs, refusals before anything is registered, and the wire (dict) form bu
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 from typing import Any
@@ -181,7 +182,8 @@ def test_outputs(alone: tuple[ProgramRun, VaultIdentities]) -> None:
     resolved = {key: _sync_await(getattr(identities, key).future()) for key in VaultIdentities.__annotations__}
     assert resolved == {
         "auth_mount_path": "k8s-lab",
-        "auth_mount_accessor": None,  # computed by Vault; the mock engine echoes inputs only
+        # Computed by Vault: the mocks answer in its form (tests/mocks/identities.py), from the resource name.
+        "auth_mount_accessor": "auth_kubernetes_" + hashlib.sha256(b"lab-identities-kubernetes-auth").hexdigest()[:8],
         "role_names": {"app": "app", "reader": "ca-reader"},
         "policy_names": {"app": "lab-app", "ca": "lab-ca"},
     }

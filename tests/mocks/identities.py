@@ -33,7 +33,15 @@ def _secret(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return {"data": {"token": base64.b64encode(REVIEWER_JWT.encode()).decode()}}
 
 
+def _auth_backend(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Vault names an auth mount's accessor ``auth_<type>_<8 hex>`` (vault ``vault/mount.go``,
+    ``generateMountAccessor``); here the hex is derived from the resource name, so runs are repeatable."""
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return {"accessor": f"auth_{inputs.get('type', 'unknown')}_{digest}"}
+
+
 OUTPUTS = {
+    "vault:index/authBackend:AuthBackend": _auth_backend,
     "random:index/randomBytes:RandomBytes": _random_bytes,
     "kubernetes:core/v1:Secret": _secret,
 }

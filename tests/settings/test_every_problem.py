@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from secure_mesh.settings import SettingsError, load_settings
+from secure_mesh.settings.vault_ca_file import OFFLINE_PLACEHOLDER_PEM
 from tests import snapshots
 from tests.harness import load_stack_config
 
@@ -716,8 +717,124 @@ DATABASE_RULES: dict[str, Case] = {
         secrets=BOTH_CREDENTIALS,
     ),
 }
+JWT_PERMISSION = "mesh.intentions[0].permissions[0].jwt"
+"""The dev stack's api → payments permission (POST /payments.v1.Payments/), JWT-authorized in the variants."""
+REMOTE_PROVIDER = {
+    "name": "corp",
+    "kind": "remote",
+    "issuer": "https://login.example.com/",
+    "jwksUri": "https://login.example.com/keys",
+    "jwksCaCertPem": OFFLINE_PLACEHOLDER_PEM,
+    "audiences": ["mesh-dc1"],
+}
+JWT = {"mesh.jwtProviders": [{"name": "vault"}, REMOTE_PROVIDER], JWT_PERMISSION: {"provider": "vault"}}
+"""A Vault identity-token provider required by the api → payments permission (api is the app ``api``), and a
+remote provider."""
+JWT_EDGE = {
+    **JWT,
+    "mesh.jwtProviders[0]": {
+        "name": "vault",
+        "keyRotationPeriod": "1m",
+        "keyVerificationTtl": "10m",
+        "tokenTtl": "10m",
+        "jwksCacheDuration": "59s",
+    },
+}
+"""Every Vault duration at the edge Vault and this project accept: a one-minute rotation, a verification TTL of
+ten rotations, a token TTL of ten minutes equal to it, a cache one second under the rotation."""
+SECOND_CALLER = {"name": "api-two", "namespace": "api-two", "serviceAccount": "api-two", "service": "api"}
+
+JWT_RULES: dict[str, Case] = {
+    # ---- jwt_rules.py: providers
+    "jwt provider declared twice": Case("dev", {"mesh.jwtProviders[2]": {"name": "vault"}}, variant=JWT),
+    "remote jwt provider without issuer, key set, CA or audiences": Case(
+        "dev", {"mesh.jwtProviders[1]": {"name": "corp", "kind": "remote"}}, variant=JWT
+    ),
+    "remote jwt provider with the vault-identity settings": Case(
+        "dev",
+        {
+            "mesh.jwtProviders[1].tokenTtl": "15m",
+            "mesh.jwtProviders[1].keyRotationPeriod": "24h",
+            "mesh.jwtProviders[1].keyVerificationTtl": "24h",
+        },
+        variant=JWT,
+    ),
+    "remote jwt key set over plain http in dev": Case(
+        "dev", {"mesh.jwtProviders[1].jwksUri": "http://login.example.com/keys"}, variant=JWT
+    ),
+    "remote jwt key set over plain http in prod": Case(
+        "prod", {"mesh.jwtProviders[0].jwksUri": "http://login.example.com/keys"},
+        variant={"mesh.jwtProviders": [REMOTE_PROVIDER]},
+    ),
+    "remote jwt key set cached an hour and a second": Case(
+        "dev", {"mesh.jwtProviders[1].jwksCacheDuration": "3601s"}, variant=JWT
+    ),
+    "vault-identity jwt provider with the remote settings": Case(
+        "dev",
+        {
+            "mesh.jwtProviders[0].jwksUri": "https://vault.example.com/keys",
+            "mesh.jwtProviders[0].jwksCaCertPem": OFFLINE_PLACEHOLDER_PEM,
+            "mesh.jwtProviders[0].audiences": ["mesh"],
+        },
+        variant=JWT,
+    ),
+    "vault-identity jwt provider with Vault over plain http": Case(
+        "dev", {"vault.address": "http://vault.vault.svc:8200", "vault.tls": DELETE}, variant=JWT
+    ),
+    "vault-identity jwt provider without Vault's CA": Case("dev", {"vault.tls": DELETE}, variant=JWT),
+    "jwt key rotation one second under a minute": Case(
+        "dev", {"mesh.jwtProviders[0].keyRotationPeriod": "59s"}, variant=JWT_EDGE
+    ),
+    "jwt key verification one second over ten rotations": Case(
+        "dev", {"mesh.jwtProviders[0].keyVerificationTtl": "601s"}, variant=JWT_EDGE
+    ),
+    "jwt token a minute longer than its key's verification": Case(
+        "dev", {"mesh.jwtProviders[0].tokenTtl": "11m"}, variant=JWT_EDGE
+    ),
+    "jwt token one second under ten minutes": Case("dev", {"mesh.jwtProviders[0].tokenTtl": "599s"}, variant=JWT),
+    "jwt token one second over an hour": Case("dev", {"mesh.jwtProviders[0].tokenTtl": "3601s"}, variant=JWT),
+    "jwt key set cached as long as a key rotation": Case(
+        "dev", {"mesh.jwtProviders[0].jwksCacheDuration": "60s"}, variant=JWT_EDGE
+    ),
+    "jwt providers in a federation secondary": Case("fed-secondary", {"mesh.jwtProviders": [{"name": "vault"}]}),
+    # ---- jwt_rules.py: permissions
+    "jwt permission naming an undeclared provider": Case("dev", {f"{JWT_PERMISSION}.provider": "okta"}, variant=JWT),
+    "jwt permission with the config-entries rendering": Case(
+        "dev",
+        {"consul.intentionsRendering": "config-entries", "consul.address": "https://localhost:8501"},
+        variant=JWT,
+    ),
+    "remote jwt permission without claims": Case("dev", {JWT_PERMISSION: {"provider": "corp"}}, variant=JWT),
+    "vault-identity jwt permission from a service no app runs": Case(
+        "dev",
+        {
+            "mesh.intentions[2]": {
+                "source": "payments",
+                "destination": "api",
+                "permissions": [{"pathPrefix": "/", "jwt": {"provider": "vault"}}],
+            }
+        },
+        variant=JWT,
+    ),
+    "vault-identity jwt permission from a service two apps run": Case(
+        "dev", {"apps[2]": SECOND_CALLER}, variant=JWT
+    ),
+    "vault-identity jwt permission verifying a claim the provider sets": Case(
+        "dev",
+        {f"{JWT_PERMISSION}.claims": [{"path": ["team"], "value": "pay"}, {"path": ["k8s_namespace"], "value": "x"}]},
+        variant=JWT,
+    ),
+    # ---- models.py: a claim's shape
+    "jwt claim with an empty path and a key with a space": Case(
+        "dev",
+        {f"{JWT_PERMISSION}.claims": [{"path": [], "value": "pay"}, {"path": ["a b"], "value": "x"}]},
+        variant=JWT,
+    ),
+}
+
 CASES.update(CONSISTENCY)
 CASES.update(DATABASE_RULES)
+CASES.update(JWT_RULES)
 
 
 def _problems(config: Mapping[str, Any], secrets: frozenset[str]) -> list[str]:
