@@ -18,6 +18,7 @@ from . import (  # noqa: F401 - importing registers the rules
     database,
     images,
     intentions,
+    jwt,
     kv,
     mesh,
     onboarding,

@@ -132,3 +132,12 @@ def test_the_stack_exports_each_provider_and_each_app_s_token_path() -> None:
         "web": {"vault": f"identity/oidc/token/{KEY}-web"},
         "api": {"vault": f"identity/oidc/token/{KEY}-api"},
     }
+
+
+def test_the_jwt_variant_passes_every_mandatory_rule_of_the_pack() -> None:
+    # The pack's JWT rules (int-jwt-*, vlt-oidc-*) and every other rule, over what the program registers.
+    from tests.policy.support import from_run, mandatory, run_rules
+
+    violations, unknowns = run_rules(from_run(jwt_run().resources))
+    assert not mandatory(violations), "\n".join(map(str, mandatory(violations)))
+    assert not unknowns

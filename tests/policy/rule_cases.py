@@ -30,7 +30,7 @@ from secure_mesh.pki.certificates import NameConstraints
 from tests.mocks import pki as pki_mocks
 from tests.onboarding.stacks import onboarding_run
 from tests.pki.helpers import OfflineRoot
-from tests.policy.support import Subject, private_subjects, subject
+from tests.policy.support import Subject, private_subjects, subject, urn_of
 from tests.policy.test_resource_rules import (
     PEERED,
     VAULT_PKI_SECRET,
@@ -57,6 +57,7 @@ from tests.policy.test_stack_rules import (
 from tests.policy.violations import Violating, shape, weakened
 
 Change = Callable[[list[Subject]], list[Subject]]
+CRD_JWT = "kubernetes:consul.hashicorp.com/v1alpha1:JWTProvider"
 
 
 @dataclass(frozen=True)
@@ -2407,3 +2408,264 @@ TWINS: list[Twin] = [
     ),
 ]
 """Further cases, in catalogue order by module; ``policy:id`` keys are unique."""
+
+
+# ---------------------------------------------------------------------------------------------------- JWT
+JWT_CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+JWKS = "https://idp.example.com/keys"
+
+
+def _jwt_provider_spec(**remote: Any) -> dict[str, Any]:
+    cluster = {"discoveryType": "STRICT_DNS", "tlsCertificates": {"trustedCA": {"inlineString": JWT_CA}}}
+    return {
+        "issuer": "https://idp.example.com/",
+        "audiences": ["mesh"],
+        "jsonWebKeySet": {"remote": {"uri": JWKS, "cacheDuration": "5m", "jwksCluster": cluster, **remote}},
+    }
+
+
+def _jwt_crd(**spec: Any) -> dict[str, Any]:
+    return _crd("JWTProvider", "idp", {**_jwt_provider_spec(), **spec})
+
+
+def _jwt_entry(**remote: Any) -> dict[str, Any]:
+    """A ``jwt-provider`` config entry in Consul's API names."""
+    cluster = {"DiscoveryType": "STRICT_DNS", "TLSCertificates": {"TrustedCA": {"Filename": "/etc/ssl/idp.pem"}}}
+    data = {
+        "Issuer": "https://idp.example.com/",
+        "Audiences": ["mesh"],
+        "JSONWebKeySet": {"Remote": {"URI": JWKS, "JWKSCluster": cluster, **remote}},
+    }
+    return {"kind": "jwt-provider", "name": "idp", "configJson": json.dumps(data)}
+
+
+def _permission(claims: list[Any], **jwt: Any) -> dict[str, Any]:
+    return {
+        "action": "allow",
+        "http": {"pathPrefix": "/"},
+        "jwt": {"providers": [{"name": "idp", "verifyClaims": claims}], **jwt},
+    }
+
+
+TEAM_CLAIM = [{"path": ["team"], "value": "pay"}]
+
+
+def _snake_case_entry(uri: str, trusted_ca: dict[str, Any]) -> dict[str, Any]:
+    """A ``jwt-provider`` config entry in the snake_case aliases Consul also decodes."""
+    tls = {"tls_certificates": {"trusted_ca": trusted_ca}}
+    data = {"issuer": "i", "audiences": ["a"], "json_web_key_set": {"remote": {"uri": uri, "jwks_cluster": tls}}}
+    return {"kind": "jwt-provider", "name": "idp", "configJson": json.dumps(data)}
+
+
+def _intentions_entry(provider: dict[str, Any]) -> dict[str, Any]:
+    """A ``service-intentions`` config entry whose one permission requires ``provider``'s tokens (API names)."""
+    permission = {"Action": "allow", "HTTP": {"PathPrefix": "/"}, "JWT": {"Providers": [provider]}}
+    data = {"Sources": [{"Name": "web", "Permissions": [permission]}]}
+    return {"kind": "service-intentions", "name": "api", "configJson": json.dumps(data)}
+
+
+def _intentions_crd(*permissions: dict[str, Any], top: Any = None) -> dict[str, Any]:
+    sources = [{"name": "web", "permissions": list(permissions)}]
+    spec: dict[str, Any] = {"destination": {"name": "api"}, "sources": sources}
+    if top is not None:
+        spec["jwt"] = top
+    return _crd("ServiceIntentions", "api-intentions", spec)
+
+
+def _jwt_run_subjects() -> list[Subject]:
+    from tests.jwt.variants import jwt_run
+
+    return private_subjects(jwt_run().resources)
+
+
+def _jwt_run_without(name: str, dependency: str) -> Callable[[], list[Subject]]:
+    def change() -> list[Subject]:
+        subjects = _jwt_run_subjects()
+        target = named(subjects, name)
+        drop_urn = named(subjects, dependency).urn
+        target.dependencies = [urn for urn in target.dependencies if urn != drop_urn]
+        target.property_dependencies = {
+            key: [urn for urn in urns if urn != drop_urn] for key, urns in target.property_dependencies.items()
+        }
+        return subjects
+
+    return change
+
+
+OIDC_KEY = {
+    "name": "lab-jwt-vault",
+    "algorithm": "RS256",
+    "rotationPeriod": 60,
+    "verificationTtl": 600,
+    "allowedClientIds": ["lab-jwt-vault"],
+}
+OIDC_ROLE = {"name": "lab-jwt-vault-web", "key": "lab-jwt-vault", "ttl": 600, "clientId": "lab-jwt-vault"}
+
+
+def _oidc(key: Mapping[str, Any], role: Mapping[str, Any], ordered: bool = True) -> Callable[[], list[Subject]]:
+    def build() -> list[Subject]:
+        key_subject = subject(t.OIDC_KEY, "lab-key", dict(key))
+        role_subject = subject(t.OIDC_ROLE, "lab-role", dict(role), dependencies=[key_subject.urn] if ordered else [])
+        return [key_subject, role_subject]
+
+    return build
+
+
+JWT_TWINS: list[Twin] = [
+    twin("int-jwt-provider", "no-issuer-nor-audience", CRD_JWT, _jwt_crd(issuer="", audiences=[]), _jwt_crd()),
+    twin(
+        "int-jwt-provider",
+        "key-set-over-plain-http",
+        CRD_JWT,
+        _crd("JWTProvider", "idp", _jwt_provider_spec(uri="http://idp.example.com/keys")),
+        _jwt_crd(),
+    ),
+    twin(
+        "int-jwt-provider",
+        "key-set-server-not-verified",
+        CRD_JWT,
+        _crd("JWTProvider", "idp", _jwt_provider_spec(jwksCluster={"discoveryType": "STRICT_DNS"})),
+        _jwt_crd(),
+    ),
+    twin(
+        "int-jwt-provider",
+        "no-jwks-cluster-at-all",
+        CRD_JWT,
+        _crd("JWTProvider", "idp", {**_jwt_provider_spec(), "jsonWebKeySet": {"remote": {"uri": JWKS}}}),
+        # a local key set (inline, base64) is fetched from nowhere: nothing to verify
+        _crd("JWTProvider", "idp", {**_jwt_provider_spec(), "jsonWebKeySet": {"local": {"jwks": "e30="}}}),
+    ),
+    twin(
+        "int-jwt-provider",
+        "jwks-cluster-without-discovery-type",
+        CRD_JWT,
+        _crd(
+            "JWTProvider",
+            "idp",
+            _jwt_provider_spec(jwksCluster={"tlsCertificates": {"trustedCA": {"inlineString": JWT_CA}}}),
+        ),
+        _jwt_crd(),
+    ),
+    twin(
+        "int-jwt-provider",
+        "config-entry-with-an-empty-trusted-ca",
+        t.CONSUL_CONFIG_ENTRY,
+        _jwt_entry(JWKSCluster={"TLSCertificates": {"TrustedCA": {"Filename": ""}}}),
+        # a config entry may leave the discovery type to Consul's default; a certificate provider also verifies
+        _jwt_entry(JWKSCluster={"TLSCertificates": {"CaCertificateProviderInstance": {"InstanceName": "default"}}}),
+    ),
+    twin(
+        "int-jwt-provider",
+        "config-entry-in-snake-case-over-http",
+        t.CONSUL_CONFIG_ENTRY,
+        _snake_case_entry("http://idp/keys", {}),
+        _snake_case_entry(JWKS, {"inline_string": JWT_CA}),
+    ),
+    twin(
+        "int-jwt-claims",
+        "a-permission-without-claims-after-a-good-one",
+        t.CRD_SERVICE_INTENTIONS,
+        _intentions_crd(_permission(TEAM_CLAIM), _permission([])),
+        _intentions_crd(_permission(TEAM_CLAIM), _permission(TEAM_CLAIM)),
+    ),
+    twin(
+        "int-jwt-claims",
+        "a-claim-without-a-value-and-one-with-an-empty-key",
+        t.CRD_SERVICE_INTENTIONS,
+        _intentions_crd(_permission([{"path": ["team"], "value": ""}, {"path": ["a", ""], "value": "x"}])),
+        _intentions_crd(_permission([{"path": ["team"], "value": "pay"}, {"path": ["a", "b"], "value": "x"}])),
+    ),
+    twin(
+        "int-jwt-claims",
+        "an-entry-wide-requirement-without-providers",
+        t.CRD_SERVICE_INTENTIONS,
+        _intentions_crd(_permission(TEAM_CLAIM), top={"providers": []}),
+        _intentions_crd(_permission(TEAM_CLAIM), top={"providers": [{"name": "idp", "verifyClaims": TEAM_CLAIM}]}),
+    ),
+    twin(
+        "int-jwt-claims",
+        "typed-intentions-entry-wide-without-claims",
+        t.CONSUL_INTENTIONS,
+        {"name": "api", "jwts": [{"providers": [{"name": "idp"}]}], "sources": [{"name": "web", "action": "allow"}]},
+        {
+            "name": "api",
+            "jwts": [{"providers": [{"name": "idp", "verifyClaims": [{"paths": ["team"], "value": "pay"}]}]}],
+            "sources": [{"name": "web", "action": "allow"}],
+        },
+    ),
+    twin(
+        "int-jwt-claims",
+        "config-entry-permission-without-claims",
+        t.CONSUL_CONFIG_ENTRY,
+        _intentions_entry({"Name": "idp"}),
+        _intentions_entry({"Name": "idp", "VerifyClaims": [{"Path": ["team"], "Value": "pay"}]}),
+    ),
+    stack_twin(
+        "int-jwt-order",
+        "intentions-before-the-provider-they-name",
+        _jwt_run_without("secure-mesh-intentions-payments-intentions", "secure-mesh-intentions-corp-jwt-provider"),
+        _jwt_run_subjects,
+        blame="secure-mesh-intentions-payments-intentions",
+    ),
+    stack_twin(
+        "int-jwt-order",
+        "a-provider-the-stack-does-not-declare",
+        lambda: [subject(t.CRD_SERVICE_INTENTIONS, "api-intentions", _intentions_crd(_permission(TEAM_CLAIM)))],
+        lambda: [
+            subject(t.CRD_JWT_PROVIDER, "idp", _jwt_crd()),
+            subject(
+                t.CRD_SERVICE_INTENTIONS,
+                "api-intentions",
+                _intentions_crd(_permission(TEAM_CLAIM)),
+                dependencies=[urn_of(t.CRD_JWT_PROVIDER, "idp")],
+            ),
+        ],
+        blame="api-intentions",
+    ),
+    twin("vlt-oidc-key", "every-role-may-sign", t.OIDC_KEY, {**OIDC_KEY, "allowedClientIds": ["*"]}, OIDC_KEY),
+    twin("vlt-oidc-key", "no-role-may-sign", t.OIDC_KEY, {**OIDC_KEY, "allowedClientIds": []}, OIDC_KEY),
+    twin(
+        "vlt-oidc-key",
+        "a-rotation-a-second-under-a-minute",
+        t.OIDC_KEY,
+        {**OIDC_KEY, "rotationPeriod": 59},
+        {**OIDC_KEY, "rotationPeriod": 60, "verificationTtl": 590},
+    ),
+    twin(
+        "vlt-oidc-key",
+        "verification-a-second-over-ten-rotations",
+        t.OIDC_KEY,
+        {**OIDC_KEY, "verificationTtl": 601},
+        OIDC_KEY,
+    ),
+    stack_twin(
+        "vlt-oidc-role",
+        "tokens-a-second-over-an-hour",
+        _oidc({**OIDC_KEY, "verificationTtl": 3601}, {**OIDC_ROLE, "ttl": 3601}),
+        _oidc({**OIDC_KEY, "verificationTtl": 3601}, {**OIDC_ROLE, "ttl": 3600}),
+        blame="lab-role",
+    ),
+    stack_twin(
+        "vlt-oidc-role",
+        "a-client-id-its-key-does-not-allow",
+        _oidc(OIDC_KEY, {**OIDC_ROLE, "clientId": "other"}),
+        _oidc(OIDC_KEY, OIDC_ROLE),
+        blame="lab-role",
+    ),
+    stack_twin(
+        "vlt-oidc-role",
+        "tokens-outliving-the-keys-verification",
+        _oidc(OIDC_KEY, {**OIDC_ROLE, "ttl": 601}),
+        _oidc(OIDC_KEY, OIDC_ROLE),
+        blame="lab-role",
+    ),
+    stack_twin(
+        "vlt-oidc-role",
+        "written-before-its-key",
+        _oidc(OIDC_KEY, OIDC_ROLE, ordered=False),
+        _oidc(OIDC_KEY, OIDC_ROLE),
+        blame="lab-role",
+    ),
+]
+"""The JWT-authorized intentions' rules (issue 17 item 5)."""
+TWINS.extend(JWT_TWINS)

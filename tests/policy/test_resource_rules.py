@@ -203,6 +203,24 @@ def vso_pki_secret(**spec: Any) -> dict[str, Any]:
     return {"apiVersion": "secrets.hashicorp.com/v1beta1", "kind": "VaultPKISecret", "spec": merged}
 
 
+JWT_PROVIDER_SPEC = {
+    "issuer": "https://idp.example.com/",
+    "audiences": ["mesh"],
+    "jsonWebKeySet": {
+        "remote": {
+            "uri": "https://idp.example.com/keys",
+            "jwksCluster": {"discoveryType": "STRICT_DNS", "tlsCertificates": {"trustedCA": {"inlineString": DB_CA}}},
+        }
+    },
+}
+"""A JWT provider whose remote key set is fetched over https and verified with a CA."""
+JWT_PERMISSION = {
+    "action": "allow",
+    "http": {"pathPrefix": "/"},
+    "jwt": {"providers": [{"name": "idp", "verifyClaims": [{"path": ["team"], "value": "pay"}]}]},
+}
+"""An L7 permission requiring a token of the provider ``idp`` with one claim."""
+
 CASES = [
     # ------------------------------------------------------------------ PKI
     ok("pki-root-offline", t.PKI_ROOT_CERT, {"backend": "consul/pki_root", "type": "internal"}, "dev-internal-root"),
@@ -1247,6 +1265,31 @@ CASES = [
         "not this datacenter's own intermediate",
         "federated-root-as-intermediate",
     ),
+    # ------------------------------------------------------------------ JWT-authorized intentions
+    ok("int-jwt-provider", t.CRD_JWT_PROVIDER, {"spec": JWT_PROVIDER_SPEC}, "remote-key-set-verified"),
+    bad(
+        "int-jwt-provider",
+        t.CRD_JWT_PROVIDER,
+        {"spec": {**JWT_PROVIDER_SPEC, "audiences": []}},
+        "no audience",
+        "no-audience",
+    ),
+    ok(
+        "int-jwt-claims",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("api", [{"name": "web", "permissions": [JWT_PERMISSION]}]),
+        "permission-with-a-claim",
+    ),
+    bad(
+        "int-jwt-claims",
+        t.CRD_SERVICE_INTENTIONS,
+        crd("api", [{"name": "web", "permissions": [{**JWT_PERMISSION, "jwt": {"providers": [{"name": "idp"}]}}]}]),
+        "no claim to verify",
+        "permission-without-claims",
+    ),
+    ok("vlt-oidc-key", t.OIDC_KEY, {"name": "k", "allowedClientIds": ["aud"]}, "one-client-id-vault-defaults"),
+    bad("vlt-oidc-key", t.OIDC_KEY, {"name": "k", "allowedClientIds": ["*"]}, "every role", "any-client-id"),
+
 ]
 
 

@@ -179,6 +179,37 @@ def set_spec(subjects: list[Subject], name: str, spec: dict[str, Any]) -> list[S
     return set_props(subjects, name, spec=spec)
 
 
+def _jwt_provider_and_intentions(subjects: list[Subject], ordered: bool) -> list[Subject]:
+    """The dev stack plus a JWT provider and an intentions resource whose permission requires its tokens."""
+    provider = subject(t.CRD_JWT_PROVIDER, "idp-jwt-provider", {"metadata": {"name": "idp"}, "spec": {}})
+    spec = {
+        "destination": {"name": "api"},
+        "sources": [
+            {
+                "name": "web",
+                "permissions": [
+                    {
+                        "action": "allow",
+                        "http": {"pathPrefix": "/"},
+                        "jwt": {"providers": [{"name": "idp", "verifyClaims": [{"path": ["a"], "value": "b"}]}]},
+                    }
+                ],
+            }
+        ],
+    }
+    intentions = subject(
+        t.CRD_SERVICE_INTENTIONS, "api-jwt-intentions", {"spec": spec}, dependencies=[provider.urn] if ordered else []
+    )
+    return [*subjects, provider, intentions]
+
+
+def _oidc_day_long_role(subjects: list[Subject]) -> list[Subject]:
+    """The dev stack plus an OIDC key and a role issuing day-long tokens, not ordered after its key."""
+    key = subject(t.OIDC_KEY, "web-oidc-key", {"name": "k", "verificationTtl": 86400, "allowedClientIds": ["aud"]})
+    role = subject(t.OIDC_ROLE, "web-oidc-role", {"name": "r", "key": "k", "ttl": 86400, "clientId": "aud"})
+    return [*subjects, key, role]
+
+
 CASES = [
     StackCase(
         "topo-peering-token-secret",
@@ -802,6 +833,21 @@ CASES = [
         "the leaf without its issuing chain",
         "secure-mesh-onboarding-gateway",
     ),
+    StackCase(
+        "int-jwt-order",
+        "intentions-naming-a-provider-without-waiting-for-it",
+        lambda s: _jwt_provider_and_intentions(s, ordered=False),
+        "not ordered after the JWT provider 'idp'",
+        "api-jwt-intentions",
+    ),
+    StackCase(
+        "vlt-oidc-role",
+        "a-day-long-token-role-written-before-its-key",
+        _oidc_day_long_role,
+        "tokens live longer than an hour",
+        "web-oidc-role",
+    ),
+
 ]
 
 

@@ -295,6 +295,16 @@ VIOLATIONS: dict[str, Violating] = {
     "vlt-audit-stack": weakened(
         lambda s: drop(s, "secure-mesh-audit-device"), blame="secure-mesh-identities-kubernetes-auth", stack="prod"
     ),
+    "vlt-oidc-key": shape(
+        t.OIDC_KEY, {"name": "k", "rotationPeriod": 3600, "verificationTtl": 3600, "allowedClientIds": ["*"]}
+    ),
+    "vlt-oidc-role": Violating(
+        lambda: [
+            subject(t.OIDC_KEY, "key", {"name": "k", "verificationTtl": 86400, "allowedClientIds": ["aud"]}),
+            subject(t.OIDC_ROLE, "offender", {"name": "r", "key": "k", "ttl": 86400, "clientId": "aud"}),
+        ],
+        "offender",
+    ),
     "vlt-no-default-policy": weakened(
         lambda s: set_props(s, "secure-mesh-identities-server-role", tokenNoDefaultPolicy=None),
         blame="secure-mesh-identities-server-role",
@@ -374,6 +384,53 @@ VIOLATIONS: dict[str, Violating] = {
         blame="secure-mesh-intentions-payments-intentions",
     ),
     "int-no-wildcard-allow": shape(t.CRD_SERVICE_INTENTIONS, crd("api", [{"name": "*", "action": "allow"}])),
+    # A JWT provider whose key set any server answering for its host could forge, a permission taking any token of
+    # its provider, an intentions entry written before the provider it names (JWT-authorized intentions).
+    "int-jwt-provider": shape(
+        t.CRD_JWT_PROVIDER,
+        {
+            "spec": {
+                "issuer": "https://idp.example.com/",
+                "audiences": ["mesh"],
+                "jsonWebKeySet": {"remote": {"uri": "https://idp.example.com/keys"}},
+            }
+        },
+    ),
+    "int-jwt-claims": shape(
+        t.CRD_SERVICE_INTENTIONS,
+        {
+            "spec": {
+                "destination": {"name": "api"},
+                "sources": [
+                    {
+                        "name": "web",
+                        "permissions": [
+                            {"action": "allow", "http": {"pathPrefix": "/"}, "jwt": {"providers": [{"name": "idp"}]}}
+                        ],
+                    }
+                ],
+            }
+        },
+    ),
+    "int-jwt-order": Violating(
+        lambda: [
+            subject(
+                t.CRD_JWT_PROVIDER, "idp", {"metadata": {"name": "idp"}, "spec": {"issuer": "i", "audiences": ["a"]}}
+            ),
+            subject(
+                t.CRD_SERVICE_INTENTIONS,
+                "offender",
+                {
+                    "spec": {
+                        "destination": {"name": "api"},
+                        "jwt": {"providers": [{"name": "idp", "verifyClaims": [{"path": ["a"], "value": "b"}]}]},
+                        "sources": [{"name": "web", "action": "allow"}],
+                    }
+                },
+            ),
+        ],
+        "offender",
+    ),
     # ------------------------------------------------------------------------------------ mesh
     "mesh-destinations": shape(t.CRD_MESH, {"spec": {"transparentProxy": {"meshDestinationsOnly": False}}}),
     "mesh-entry": weakened(lambda s: drop(s, "secure-mesh-intentions-mesh"), blame="secure-mesh-consul-release"),
