@@ -132,11 +132,18 @@ TARGETS: tuple[Target, ...] = (
     Target("components/settings/consistency.py", SETTINGS_TESTS),
     Target("components/settings/database_rules.py", SETTINGS_TESTS),
     Target("components/settings/topology_rules.py", SETTINGS_TESTS),
+    Target("components/settings/jwt_rules.py", SETTINGS_TESTS),
     # The WAN-federation pair's checks (the secondary against its primary's stack file).
     Target("components/settings/federation.py", (*SETTINGS_TESTS, "tests/topology/test_federation.py")),
     Target(
         "components/mesh/rules.py",
-        (*SETTINGS_TESTS, "tests/mesh/test_graph.py", "tests/mesh/test_component_rules.py"),
+        (
+            *SETTINGS_TESTS,
+            "tests/mesh/test_graph.py",
+            "tests/mesh/test_component_rules.py",
+            "tests/jwt/test_components.py",
+            "tests/jwt/test_graph.py",
+        ),
     ),
     *(
         Target(f"policy/secure_mesh_policy/{name}.py", POLICY_TESTS)
@@ -150,6 +157,7 @@ TARGETS: tuple[Target, ...] = (
             "database",
             "images",
             "intentions",
+            "jwt",
             "kv",
             "mesh",
             "onboarding",
