@@ -28,10 +28,6 @@ NOT_YET_IN_THE_YAML_PROGRAM: dict[str, str] = {
         "it reads a deployed federation primary's stack outputs; the YAML program is one stand-alone stack (a "
         "peering acceptor) and has no primary to join (issue 16)"
     ),
-    "VaultJwtIssuer": (
-        "not added to the YAML program yet: its MeshIntentions would need a JWT provider and a JWT-authorized "
-        "permission whose whole documents that program's tests pin (issue 17 item 5)"
-    ),
     "ReplicationTokenRotation": (
         "it rotates a WAN federation's replication token (issue 17); the YAML program is one stand-alone stack "
         "with no federation"

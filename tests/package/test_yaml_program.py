@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from typing import Any
 
@@ -16,6 +17,8 @@ from secure_mesh.component_package import PACKAGE_NAME, hosted_components
 from tests.package.support import NOT_YET_IN_THE_YAML_PROGRAM, PROJECT_DIR, SCHEMA_FILE
 from tests.package.yaml_program import ProgramChecker, YamlProgram, run_program
 
+VAULT = "https://vault.example.internal:8200"
+"""The program's ``vaultAddress`` default."""
 PROGRAM_FILE = PROJECT_DIR / "examples" / "yaml-program" / "Pulumi.yaml"
 PROVIDERS: dict[str, Any] = {"kubernetes": kubernetes.Provider, "vault": vault.Provider, "consul": consul.Provider}
 
@@ -146,8 +149,9 @@ def test_outputs_flow_from_one_component_into_the_next(yaml_run: Any) -> None:
     assert yaml_run.outputs["authMount"] == "kubernetes-edge"
     assert yaml_run.outputs["gossipKeyVersion"] == 2
     assert yaml_run.outputs["bootstrapTokenVersion"] == 2
-    job = next(r for r in yaml_run.resources if r.type == "kubernetes:batch/v1:Job")
-    assert job.name == "gossipRotation-job-v2"
+    # Each rotation's Job is named after the version the program declares (registration order is the engine's).
+    jobs = {r.name for r in yaml_run.resources if r.type == "kubernetes:batch/v1:Job"}
+    assert jobs == {"gossipRotation-job-v2", "bootstrapTokenRotation-job-v2"}
 
 
 def test_the_mesh_s_entries_reach_kubernetes_whole_and_in_the_order_consul_checks(yaml_run: Any) -> None:
@@ -162,6 +166,7 @@ def test_the_mesh_s_entries_reach_kubernetes_whole_and_in_the_order_consul_check
         }
 
     mine = {r.name: r for r in yaml_run.resources if r.name.startswith("intentions-")}
+    vault_ca = _program().config["vaultCaPem"]["default"]
     assert {name: r.inputs for name, r in mine.items()} == {
         "intentions-mesh": crd(
             "Mesh",
@@ -197,10 +202,43 @@ def test_the_mesh_s_entries_reach_kubernetes_whole_and_in_the_order_consul_check
                     {
                         "name": "billing",
                         "permissions": [
-                            {"action": "allow", "http": {"pathPrefix": "/ledger.v1.Ledger/", "methods": ["POST"]}}
+                            {
+                                "action": "allow",
+                                "http": {"pathPrefix": "/ledger.v1.Ledger/", "methods": ["POST"]},
+                                "jwt": {
+                                    "providers": [
+                                        {
+                                            "name": "vault",
+                                            "verifyClaims": [
+                                                {"path": ["k8s_service_account"], "value": "billing"},
+                                                {"path": ["k8s_namespace"], "value": "billing"},
+                                            ],
+                                        }
+                                    ]
+                                },
+                            }
                         ],
                     }
                 ],
+            },
+        ),
+        "intentions-vault-jwt-provider": crd(
+            "JWTProvider",
+            "vault",
+            {
+                "issuer": f"{VAULT}/v1/identity/oidc",
+                "audiences": ["edge-jwt-vault"],
+                "jsonWebKeySet": {
+                    "remote": {
+                        "uri": f"{VAULT}/v1/identity/oidc/.well-known/keys",
+                        "cacheDuration": "5m",
+                        "fetchAsynchronously": False,
+                        "jwksCluster": {
+                            "discoveryType": "STRICT_DNS",
+                            "tlsCertificates": {"trustedCA": {"inlineString": vault_ca}},
+                        },
+                    }
+                },
             },
         ),
         "intentions-postgres-intentions": crd(
@@ -228,9 +266,12 @@ def test_the_mesh_s_entries_reach_kubernetes_whole_and_in_the_order_consul_check
         assert waits_for(f"intentions-{service}-defaults") == {
             "consul-release", "intentions-mesh", "intentions-proxy-defaults"
         }
+        # ledger's permission requires the provider's tokens: Consul refuses the entry until the provider exists.
+        provider = {"intentions-vault-jwt-provider"} if service == "ledger" else set()
         assert waits_for(f"intentions-{service}-intentions") == {
-            "consul-release", f"intentions-{service}-defaults", "intentions-proxy-defaults"
+            "consul-release", f"intentions-{service}-defaults", "intentions-proxy-defaults", *provider
         }
+    assert waits_for("intentions-vault-jwt-provider") == {"consul-release"}
     assert waits_for("intentions-default-deny") == {"consul-release"}
     assert yaml_run.outputs["intentionDestinations"] == ["billing", "ledger", "postgres", "*"]
 
@@ -245,3 +286,38 @@ def test_the_peering_waits_for_the_release_and_the_mesh_entry(yaml_run: Any) -> 
     assert {yaml_run_name(yaml_run, urn) for urn in exported.dependencies} == {
         "consul-release", "intentions-mesh", "peering-core-token"
     }
+
+
+def test_billing_s_vault_tokens_come_from_its_own_role_and_its_policy_reads_only_that(yaml_run: Any) -> None:
+    """``authMountAccessor: ${identities.authMountAccessor}``: the role's template names the mount the app logs in
+    through, so the role waits for the mount; the key allows exactly the audience the provider accepts."""
+    oidc = {r.name: r for r in yaml_run.resources if r.type.startswith("vault:identity/oidc")}
+    accessor = "auth_kubernetes_" + hashlib.sha256(b"identities-kubernetes-auth").hexdigest()[:8]
+    alias = f"identity.entity.aliases.{accessor}.metadata"
+    assert {name: r.inputs for name, r in oidc.items()} == {
+        "jwtIssuer-key": {
+            "name": "edge-jwt-vault",
+            "algorithm": "RS256",
+            "rotationPeriod": 86400,
+            "verificationTtl": 86400,
+            "allowedClientIds": ["edge-jwt-vault"],
+        },
+        "jwtIssuer-billing-role": {
+            "name": "edge-jwt-vault-billing",
+            "key": "edge-jwt-vault",
+            "template": (
+                f'{{"k8s_namespace": {{{{{alias}.service_account_namespace}}}}, '
+                f'"k8s_service_account": {{{{{alias}.service_account_name}}}}}}'
+            ),
+            "ttl": 900,
+            "clientId": "edge-jwt-vault",
+        },
+    }
+    assert {yaml_run_name(yaml_run, urn) for urn in oidc["jwtIssuer-billing-role"].dependencies} == {
+        "jwtIssuer-key", "identities-kubernetes-auth"
+    }
+    policy = next(r for r in yaml_run.resources if r.type == "vault:index/policy:Policy" and "billing" in r.name)
+    assert json.loads(policy.inputs["policy"])["path"]["identity/oidc/token/edge-jwt-vault-billing"] == {
+        "capabilities": ["read"]
+    }
+    assert yaml_run.outputs["billingJwtTokenPath"] == "identity/oidc/token/edge-jwt-vault-billing"

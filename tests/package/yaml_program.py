@@ -327,6 +327,8 @@ def run_program(
         if isinstance(value, str) and INTERPOLATION.search(value):
             parts = re.split(r"(\$\{[^${}]+\})", value)
             pieces = [lookup(p[2:-1]) if p.startswith("${") else p for p in parts if p]
+            if not any(isinstance(piece, pulumi.Output) for piece in pieces):
+                return "".join(str(piece) for piece in pieces)  # config only: Pulumi YAML writes a plain string
             return pulumi.Output.concat(*pieces)
         if isinstance(value, dict):
             return {key: evaluate(item) for key, item in value.items()}
