@@ -206,6 +206,24 @@ def _vault_chart(values: Mapping[str, Any]) -> dict[str, Any]:
     return {"chart": "vault", "version": "0.30.1", "name": "vault", "namespace": "vault", "values": dict(values)}
 
 
+CACERT = {"VAULT_CACERT": "/vault/tls/ca.crt"}
+
+
+def _spc(**parameters: str) -> dict[str, Any]:
+    """A Vault SecretProviderClass with these parameters (Vault's https address always)."""
+    return {"spec": {"provider": "vault", "parameters": {"vaultAddress": "https://vault.vault.svc:8200", **parameters}}}
+
+
+def _with_vault_chart(vault_chart: dict[str, Any], chart: str) -> Callable[[], list[Subject]]:
+    """The Consul release (a private Vault CA), a Vault SecretProviderClass without a CA of its own, and a release
+    of ``chart`` with the Vault chart's values."""
+    return lambda: [
+        subject(t.HELM_RELEASE, "consul", release()),
+        subject(t.HELM_RELEASE, "vault", {**vault_chart, "chart": chart}),
+        subject(t.SECRET_PROVIDER_CLASS, "orders-spc", _spc()),
+    ]
+
+
 def _consul_annotations(text: str) -> Callable[[], list[Subject]]:
     """The Consul release with its Vault agent annotations (a YAML map in a string) replaced."""
     return lambda: [subject(t.HELM_RELEASE, "consul", release(global__secretsBackend__vault__agentAnnotations=text))]
@@ -1150,6 +1168,82 @@ TWINS: list[Twin] = [
             _vault_chart({"csi": {"agent": {"extraEnvironmentVars": {"VAULT_CACERT": "/v/ca.crt"}}}}),
         ),
         "vault",
+    ),
+    transport(
+        "init-container-env-skips-verify",
+        _one(DEPLOYMENT, "orders", _deployment([{"name": "VAULT_SKIP_VERIFY", "value": "y"}], group="initContainers")),
+        _one(DEPLOYMENT, "orders", _deployment([{"name": "VAULT_SKIP_VERIFY", "value": "n"}], group="initContainers")),
+        "orders",
+    ),
+    transport(
+        "csi-class-without-the-private-vault-ca",
+        _with_consul(t.SECRET_PROVIDER_CLASS, "orders-spc", _spc()),
+        _with_consul(t.SECRET_PROVIDER_CLASS, "orders-spc", _spc(vaultCACertPath="/vault/tls/ca.crt")),
+        "orders-spc",
+    ),
+    transport(
+        "csi-class-with-a-ca-directory",
+        _with_consul(t.SECRET_PROVIDER_CLASS, "orders-spc", _spc()),
+        _with_consul(t.SECRET_PROVIDER_CLASS, "orders-spc", _spc(vaultCADirectory="/vault/tls")),
+        "orders-spc",
+    ),
+    *(
+        # The Vault chart can start the CSI provider with Vault's CA itself: a flag (either dash count) or
+        # VAULT_CACERT/VAULT_CAPATH in the agent's environment; only a release of the chart named "vault" counts.
+        transport(
+            f"csi-class-ca-from-the-vault-chart-{case}",
+            _with_vault_chart(_vault_chart(values), chart="vault-secrets-operator"),
+            _with_vault_chart(_vault_chart(values), chart=chart),
+            "orders-spc",
+        )
+        for case, chart, values in (
+            ("flag", "hashicorp/vault/", {"csi": {"extraArgs": ["-vault-tls-ca-cert=/vault/tls/ca.crt"]}}),
+            ("directory-flag", "vault", {"csi": {"extraArgs": ["--vault-tls-ca-directory=/vault/tls"]}}),
+            ("cacert-env", "oci://registry/hashicorp/vault", {"csi": {"agent": {"extraEnvironmentVars": CACERT}}}),
+            ("capath-env", "vault", {"csi": {"agent": {"extraEnvironmentVars": {"VAULT_CAPATH": "/v"}}}}),
+        )
+    ),
+    transport(
+        "csi-class-checked-after-another-providers-class",
+        lambda: [
+            subject(t.SECRET_PROVIDER_CLASS, "azure-spc", {"spec": {"provider": "azure", "parameters": {}}}),
+            subject(t.SECRET_PROVIDER_CLASS, "orders-spc", _spc(vaultSkipTLSVerify="true")),
+        ],
+        lambda: [
+            subject(t.SECRET_PROVIDER_CLASS, "azure-spc", {"spec": {"provider": "azure", "parameters": {}}}),
+            subject(t.SECRET_PROVIDER_CLASS, "orders-spc", _spc(vaultSkipTLSVerify="false")),
+        ],
+        "orders-spc",
+    ),
+    transport(
+        "vso-connection-skips-verify",
+        _one(VAULT_CONNECTION, "orders-vault", {"spec": {"address": "https://v:8200", "skipTLSVerify": True}}),
+        _one(VAULT_CONNECTION, "orders-vault", {"spec": {"address": "https://v:8200", "skipTLSVerify": False}}),
+        "orders-vault",
+    ),
+    transport(
+        "vso-connection-with-a-ca-path",
+        _with_consul(VAULT_CONNECTION, "orders-vault", {"spec": {"address": "https://vault.vault.svc:8200"}}),
+        _with_consul(
+            VAULT_CONNECTION,
+            "orders-vault",
+            {"spec": {"address": "https://vault.vault.svc:8200", "caCertPath": "/vault/ca.crt"}},
+        ),
+        "orders-vault",
+    ),
+    transport(
+        "vault-chart-server-env-http-in-prod",
+        _one(t.HELM_RELEASE, "vault", _vault_chart({"server": {"extraEnvironmentVars": {"VAULT_ADDR": "http://v"}}})),
+        _one(t.HELM_RELEASE, "vault", _vault_chart({"server": {"extraEnvironmentVars": {"VAULT_ADDR": "https://v"}}})),
+        "vault",
+        config=PROD,
+    ),
+    transport(
+        "consul-agent-annotations-not-a-map",
+        # A YAML list where the chart wants a map: nothing to read (and no crash), while a map's skip is reported.
+        _consul_annotations(f'"{AGENT}tls-skip-verify": "true"'),
+        _consul_annotations(f'- "{AGENT}tls-skip-verify"'),
+        "consul",
     ),
     # ----------------------------------------------------------------------------- consul_values.py
     twin(
