@@ -540,6 +540,36 @@ def _l7_generic_entry(kind: str, name: str, config: Mapping[str, Any]) -> Callab
     ]
 
 
+def _generic_allow(destination: str, source: str) -> dict[str, Any]:
+    """A generic ``service-intentions`` config entry allowing one source at L4."""
+    data = {"Sources": [{"Name": source, "Action": "allow"}]}
+    return {"kind": "service-intentions", "name": destination, "configJson": json.dumps(data)}
+
+
+def _ordered_after_generic_defaults(ordered: bool) -> Callable[[], list[Subject]]:
+    """payments' defaults and a proxy-defaults named like it as generic config entries, and an L7 intention to it
+    that depends on the defaults only when ``ordered``."""
+
+    def build() -> list[Subject]:
+        defaults = subject(
+            t.CONSUL_CONFIG_ENTRY,
+            "payments-defaults",
+            {"kind": "service-defaults", "name": "payments", "configJson": json.dumps({"Protocol": "http"})},
+        )
+        proxy = subject(
+            t.CONSUL_CONFIG_ENTRY, "payments-proxy", {"kind": "proxy-defaults", "name": "payments", "configJson": "{}"}
+        )
+        intentions = subject(
+            t.CRD_SERVICE_INTENTIONS,
+            "payments-intentions",
+            crd("payments", [{"name": "api", "permissions": [ALLOW_GET]}]),
+            dependencies=[defaults.urn] if ordered else [],
+        )
+        return [defaults, proxy, intentions]
+
+    return build
+
+
 def _l7_provider_defaults(protocol: Mapping[str, Any]) -> Callable[[], list[Subject]]:
     """An L7 intention to payments, whose defaults are the Consul provider's ConfigEntryServiceDefaults."""
     return lambda: [
@@ -2151,6 +2181,26 @@ TWINS: list[Twin] = [
             ]
         ),
     ),
+    stack_twin(
+        # INT-ORDER reads every rendering of the destination's defaults: here the generic config entry (a
+        # proxy-defaults entry, whatever its name, is not the service's defaults and needs no dependency)
+        "int-order",
+        "l7-intentions-before-a-generic-service-defaults-entry",
+        _ordered_after_generic_defaults(ordered=False),
+        _ordered_after_generic_defaults(ordered=True),
+        blame="payments-intentions",
+    ),
+    stack_twin(
+        # a stack whose only config entry is the mesh entry declares no intentions: no default deny is required
+        "int-default-deny",
+        "intentions-entry-without-the-default-deny",
+        lambda: [
+            subject(t.CONSUL_CONFIG_ENTRY, "mesh-entry", {"kind": "mesh", "name": "mesh", "configJson": "{}"}),
+            subject(t.CONSUL_CONFIG_ENTRY, "api-intentions", _generic_allow("api", "web")),
+        ],
+        lambda: [subject(t.CONSUL_CONFIG_ENTRY, "mesh-entry", {"kind": "mesh", "name": "mesh", "configJson": "{}"})],
+        blame="api-intentions",
+    ),
     stack_twin("int-l7-stack", "l7-to-a-tcp-service", _l7_stack("tcp"), _l7_stack("grpc"), blame="payments-intentions"),
     stack_twin(
         # the provider's service-defaults resource (config-entry rendering), its protocol read without case
@@ -2344,6 +2394,30 @@ TWINS: list[Twin] = [
         "chart-role-key-removed",
         lambda s: set_value(s, "global.secretsBackend.vault.consulServerRole", None),
         blame="secure-mesh-consul-release",
+    ),
+    weaker(
+        # A secondary's server chain is the primary's mount, declared in no resource of its own stack: the rule knows
+        # it only from the Consul release's issue path (serverCert.secretName), and must still guard it.
+        "pol-least-issue",
+        "an-app-issuing-on-the-primarys-server-role-in-a-secondary",
+        lambda s: edit_policy(
+            s,
+            "secure-mesh-onboarding-app-reviews-policy",
+            add={"consul-dc1/server/pki_int2/issue/consul-server-dc2": ["update"]},
+        ),
+        blame="secure-mesh-onboarding-app-reviews-role",
+        stack="fed-secondary",
+    ),
+    weaker(
+        "pol-least-issue",
+        "an-app-reconfiguring-the-primarys-server-mount-in-a-secondary",
+        lambda s: edit_policy(
+            s,
+            "secure-mesh-onboarding-app-reviews-policy",
+            add={"consul-dc1/server/pki_int2/roles/consul-server-dc2": ["create"]},
+        ),
+        blame="secure-mesh-onboarding-app-reviews-role",
+        stack="fed-secondary",
     ),
     weaker(
         "pol-least-issue",

@@ -100,3 +100,53 @@ def test_a_secondarys_job_renamed_may_not_read_the_primarys_replication_token() 
     assert len(found) == 1
     assert "may use consul-dc1/kv/data/consul/replication-token" in found[0]
     assert "secure-mesh-replication-token-rotation-auth-role" in found[0]
+
+
+def _job(name: Any, env: list[dict[str, Any]] | None, *, spec: Any = None) -> Any:
+    from tests.policy.support import subject
+
+    pod = {"containers": [{"name": "rotate", "env": env}]} if env is not None else {}
+    props = {"metadata": {"name": name} if name is not None else "not-a-map"}
+    props["spec"] = spec if spec is not None else {"template": {"spec": pod}}
+    return subject("kubernetes:batch/v1:Job", str(name), props)
+
+
+ROTATION_ENV = [
+    {"name": "VAULT_ROLE", "value": "gossip-rotator"},
+    {"name": "KV_MOUNT", "value": "consul/kv"},
+    {"name": "KV_CURRENT", "value": "consul/gossip"},
+]
+
+
+def _writers(*jobs: Any) -> list[tuple[str, str]]:
+    from secure_mesh_policy.framework import Res, StackView
+    from secure_mesh_policy.stack import rotation_writers
+
+    from tests.policy.support import stack_args
+
+    return list(rotation_writers(StackView(Res.from_policy_resource(r) for r in stack_args(list(jobs)).resources)))
+
+
+def test_the_writer_is_read_from_each_rotation_job_whatever_comes_before_it() -> None:
+    # Another Job first (skipped, not the end of the search), a Job without a name or spec, a rotation Job missing
+    # one of the three variables (no writer: all three name the secret), then the rotation Jobs of every kind.
+    jobs = [
+        _job("backup", ROTATION_ENV),
+        _job(None, ROTATION_ENV),
+        _job("gossip-rotate-v3", None, spec="not-a-map"),
+        _job("bootstrap-token-rotate-v2", ROTATION_ENV[:2]),
+        _job("replication-token-rotate-v2", [ROTATION_ENV[0], ROTATION_ENV[2]]),
+        _job("gossip-rotate-v2", [*ROTATION_ENV, "not-a-map"]),
+        _job("replication-token-rotate-v3", [*ROTATION_ENV[1:], {"name": "VAULT_ROLE", "value": "other-rotator"}]),
+    ]
+    assert _writers(*jobs) == [
+        ("consul/kv/data/consul/gossip", "gossip-rotator"),
+        ("consul/kv/data/consul/gossip", "other-rotator"),
+    ]
+
+
+def test_a_rotation_job_s_variables_must_all_be_strings() -> None:
+    for missing in range(3):
+        env = [dict(item) for item in ROTATION_ENV]
+        env[missing]["value"] = None
+        assert _writers(_job("gossip-rotate-v2", env)) == [], env
