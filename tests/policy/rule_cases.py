@@ -1387,6 +1387,19 @@ TWINS: list[Twin] = [
         {"client__extraConfig": '{"log_level": "INFO"}'},
     ),
     consul_release(
+        "client-extra-volume-loaded",
+        "csl-extra-config",
+        {"client__extraVolumes": [{"type": "configMap", "name": "agent", "load": True}]},
+        {"client__extraVolumes": [{"type": "configMap", "name": "agent", "load": False}]},
+    ),
+    consul_release(
+        # no server.extraConfig at all: the client's is still read
+        "client-extra-config-without-a-server-one",
+        "csl-extra-config",
+        {"server__extraConfig": None, "client__extraConfig": json.dumps({"verify_incoming": False})},
+        {"server__extraConfig": None, "client__extraConfig": json.dumps({"verify_incoming": True})},
+    ),
+    consul_release(
         "second-extra-volume-loaded",
         "csl-extra-config",
         {

@@ -125,3 +125,22 @@ def test_the_agents_auth_mount_comes_from_the_auth_path_annotation(annotation: s
     consul = _consul({f"{VAULT}.agentAnnotations": annotation})
     assert consul.annotation_auth_path == mount
     assert consul.auth_mount == (mount or "kubernetes")
+
+
+@pytest.mark.parametrize(
+    ("datacenter", "primary", "secondary"),
+    [
+        (None, "dc1", False),  # the chart's default datacenter is dc1: naming it as the primary makes a primary
+        (None, "dc2", True),
+        ("dc2", "dc2", False),
+        ("dc2", "dc1", True),
+    ],
+)
+def test_a_secondary_names_another_primary_than_its_datacenter_whose_default_is_dc1(
+    datacenter: str | None, primary: str, secondary: bool
+) -> None:
+    flat = {"global.federation.enabled": True, "global.federation.primaryDatacenter": primary}
+    if datacenter is not None:
+        flat["global.datacenter"] = datacenter
+    values = _consul(flat)
+    assert (values.is_federation_secondary, values.is_federation_primary) == (secondary, not secondary)
