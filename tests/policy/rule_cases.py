@@ -115,6 +115,11 @@ def weaker(
     return Twin(policy, id, weakened(change, blame=blame, stack=stack, config=config), None)
 
 
+def twin_of_stack(policy: str, id: str, bad: Change, good: Change, *, blame: str, stack: str = "dev") -> Twin:
+    """A checked-in stack with one change, and as its twin the same stack with the harmless variant of it."""
+    return Twin(policy, id, weakened(bad, blame=blame, stack=stack), weakened(good, blame=blame, stack=stack))
+
+
 TOKEN_POLICIES = ["consul-dc1-server"]
 P = "secure-mesh-pki"
 AUTH_DELEGATOR_BINDING = "secure-mesh-identities-vault-clients-auth-delegator"
@@ -2402,6 +2407,26 @@ TWINS: list[Twin] = [
         for kind, token in (("dynamic-role", t.DB_ROLE), ("static-role", t.DB_STATIC_ROLE))
     ),
     # -------------------------------------------------------------------------------------- stack.py
+    weaker(
+        # the mesh root's sign-intermediate belongs to Consul's server role alone (its CA provider signs with it)
+        "pol-least-purpose",
+        "an-app-signing-with-the-mesh-root",
+        lambda s: edit_policy(
+            s,
+            "secure-mesh-onboarding-app-api-policy",
+            add={"consul/connect/pki_int2/root/sign-intermediate": ["update"]},
+        ),
+        blame="secure-mesh-onboarding-app-api-role",
+    ),
+    twin_of_stack(
+        # a glob over a whole KV mount, written with a leading slash as Vault accepts it; one that only denies
+        # grants nothing (the twin)
+        "pol-least-purpose",
+        "a-slash-led-glob-over-the-kv-mount",
+        lambda s: edit_policy(s, "secure-mesh-onboarding-app-api-policy", add={"/consul/kv/*": ["read"]}),
+        lambda s: edit_policy(s, "secure-mesh-onboarding-app-api-policy", add={"/consul/kv/*": ["deny"]}),
+        blame="secure-mesh-onboarding-app-api",  # the role (its reach) and the policy (its glob) are both named
+    ),
     weaker(
         "pol-least-granted",
         "chart-role-key-removed",
