@@ -155,8 +155,9 @@ control-plane/api/v1alpha1/jwtprovider_types.go ``ClusterDiscoveryType.validate`
 
 def jwt_provider_spec(provider: JwtProviderEntry) -> dict[str, Any]:
     """The ``JWTProvider`` spec (consul-k8s jwtprovider_types.go field names): issuer, audiences, a remote key set
-    fetched synchronously (a proxy's listener waits for the keys, so no request is checked without them) whose
-    server is verified with the provider's CA. Without ``tlsCertificates`` Envoy would not verify the server's
+    fetched before a proxy's listener is activated (``fetchAsynchronously: false``: Envoy activates it once the first
+    fetch completed, successfully or not; without keys every token is refused) whose server is verified with the
+    provider's CA. Without ``tlsCertificates`` Envoy would not verify the server's
     certificate at all ("If not specified and a peer certificate is presented it will not be verified").
     """
     return {
