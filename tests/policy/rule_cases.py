@@ -2458,6 +2458,27 @@ TWINS: list[Twin] = [
         stack="fed-secondary",
     ),
     weaker(
+        # an exact grant on a role no consumer in the stack uses: a role someone may create later
+        "pol-least-issue",
+        "an-app-issuing-on-a-role-no-consumer-uses",
+        lambda s: edit_policy(
+            s, "secure-mesh-onboarding-app-api-policy", add={"consul/server/pki_int2/issue/spare": ["update"]}
+        ),
+        blame="secure-mesh-onboarding-app-api-role",
+    ),
+    weaker(
+        # the servers' own role reached through a glob, not the exact path their consumer (the chart) names
+        "pol-least-issue",
+        "the-servers-issuing-through-a-glob-over-their-roles",
+        lambda s: edit_policy(
+            s,
+            POLICY.format("server"),
+            add={"consul/server/pki_int2/issue/*": ["update"]},
+            remove=("consul/server/pki_int2/issue/consul-server",),
+        ),
+        blame=ROLE.format("server"),
+    ),
+    weaker(
         "pol-least-issue",
         "identity-reconfigures-a-pki-mount",
         lambda s: edit_policy(
