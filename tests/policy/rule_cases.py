@@ -212,6 +212,9 @@ def _vault_chart(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 CACERT = {"VAULT_CACERT": "/vault/tls/ca.crt"}
+LOG_LEVEL = {"VAULT_LOG_LEVEL": "debug"}
+AZURE_SPC = {"spec": {"provider": "azure", "parameters": {"vaultSkipTLSVerify": "true"}}}
+"""Another provider's SecretProviderClass (its parameters mean nothing to Vault)."""
 
 
 def _spc(**parameters: str) -> dict[str, Any]:
@@ -1239,13 +1242,21 @@ TWINS: list[Twin] = [
         )
     ),
     transport(
+        # the Vault chart's CSI agent has an environment, but no CA in it
+        "csi-class-ca-not-in-the-vault-charts-environment",
+        _with_vault_chart(_vault_chart({"csi": {"agent": {"extraEnvironmentVars": LOG_LEVEL}}}), "vault"),
+        _with_vault_chart(_vault_chart({"csi": {"agent": {"extraEnvironmentVars": CACERT}}}), "vault"),
+        "orders-spc",
+    ),
+    transport(
         "csi-class-checked-after-another-providers-class",
         lambda: [
-            subject(t.SECRET_PROVIDER_CLASS, "azure-spc", {"spec": {"provider": "azure", "parameters": {}}}),
+            subject(t.SECRET_PROVIDER_CLASS, "azure-spc", AZURE_SPC),
             subject(t.SECRET_PROVIDER_CLASS, "orders-spc", _spc(vaultSkipTLSVerify="true")),
         ],
         lambda: [
-            subject(t.SECRET_PROVIDER_CLASS, "azure-spc", {"spec": {"provider": "azure", "parameters": {}}}),
+            # another provider's class is not Vault's client, whatever its parameters say
+            subject(t.SECRET_PROVIDER_CLASS, "azure-spc", AZURE_SPC),
             subject(t.SECRET_PROVIDER_CLASS, "orders-spc", _spc(vaultSkipTLSVerify="false")),
         ],
         "orders-spc",
