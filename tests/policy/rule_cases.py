@@ -120,6 +120,8 @@ def twin_of_stack(policy: str, id: str, bad: Change, good: Change, *, blame: str
     return Twin(policy, id, weakened(bad, blame=blame, stack=stack), weakened(good, blame=blame, stack=stack))
 
 
+SERVER_ISSUE = "consul/server/pki_int2/issue/consul-server"
+"""The dev stack's server role's issue path."""
 TOKEN_POLICIES = ["consul-dc1-server"]
 P = "secure-mesh-pki"
 AUTH_DELEGATOR_BINDING = "secure-mesh-identities-vault-clients-auth-delegator"
@@ -2437,6 +2439,30 @@ TWINS: list[Twin] = [
         lambda s: edit_policy(s, "secure-mesh-onboarding-app-api-policy", add={"/consul/kv/*": ["read"]}),
         lambda s: edit_policy(s, "secure-mesh-onboarding-app-api-policy", add={"/consul/kv/*": ["deny"]}),
         blame="secure-mesh-onboarding-app-api",  # the role (its reach) and the policy (its glob) are both named
+    ),
+    weaker(
+        # without the chart's server role key, the servers' secrets and the mesh root are nobody's to read
+        "pol-least-purpose",
+        "the-servers-role-key-removed-from-the-release",
+        lambda s: set_value(s, "global.secretsBackend.vault.consulServerRole", None),
+        blame=ROLE.format("server"),
+    ),
+    twin_of_stack(
+        # issuing is writing: an exact grant and a glob both reaching the servers' role are one finding each; the
+        # same paths granted read only issue nothing (the twin; reading is POL-LEAST-PURPOSE's)
+        "pol-least-issue",
+        "an-app-issuing-on-the-servers-role-by-path-and-glob",
+        lambda s: edit_policy(
+            s,
+            "secure-mesh-onboarding-app-api-policy",
+            add={SERVER_ISSUE: ["update"], "consul/server/pki_int2/issue/*": ["create"]},
+        ),
+        lambda s: edit_policy(
+            s,
+            "secure-mesh-onboarding-app-api-policy",
+            add={SERVER_ISSUE: ["read"], "consul/server/pki_int2/issue/*": ["read"]},
+        ),
+        blame="secure-mesh-onboarding-app-api-role",
     ),
     weaker(
         "pol-least-granted",

@@ -136,6 +136,7 @@ def test_the_writer_is_read_from_each_rotation_job_whatever_comes_before_it() ->
         _job("gossip-rotate-v3", None, spec="not-a-map"),
         _job("gossip-rotate-v4", None, spec={}),  # no template
         _job("gossip-rotate-v5", None, spec={"template": {}}),  # a template without a pod spec
+        _job("gossip-rotate-v7", None, spec={"template": {"spec": "not-a-map"}}),
         _job("gossip-rotate-v6", None, spec={"template": {"spec": {"containers": [{"name": "no-env"}]}}}),
         _job("bootstrap-token-rotate-v2", ROTATION_ENV[:2]),
         _job("replication-token-rotate-v2", [ROTATION_ENV[0], ROTATION_ENV[2]]),
