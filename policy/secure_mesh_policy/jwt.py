@@ -23,6 +23,7 @@ from typing import Any
 from . import types as t
 from .documents import parse_json_text
 from .framework import Res, StackView, as_list, resource_rule, stack_rule
+from .intentions import _reaches  # one dependency walk for every ordering rule
 
 Finding = tuple[str, str | None]
 PROVIDER_TYPES = (t.CRD_JWT_PROVIDER, t.CONSUL_CONFIG_ENTRY)
@@ -201,22 +202,6 @@ def int_jwt_claims(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
                         "a claim without a path or a value",
                         "give the claim's path and the value it must hold",
                     )
-
-
-def _reaches(view: StackView, start: Res, target: str) -> bool:
-    seen: set[str] = set()
-    queue = list(start.dependencies)
-    while queue:
-        urn = queue.pop()
-        if urn == target:
-            return True
-        if urn in seen:
-            continue
-        seen.add(urn)
-        found = view.by_urn(urn)
-        if found is not None:
-            queue.extend(found.dependencies)
-    return False
 
 
 @stack_rule(
