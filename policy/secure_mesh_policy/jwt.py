@@ -23,7 +23,7 @@ from typing import Any
 from . import types as t
 from .documents import parse_json_text
 from .framework import Res, StackView, as_list, resource_rule, stack_rule
-from .intentions import _reaches  # one dependency walk for every ordering rule
+from .intentions import _get, _reaches  # the same field lookup and dependency walk as the intention rules
 
 Finding = tuple[str, str | None]
 PROVIDER_TYPES = (t.CRD_JWT_PROVIDER, t.CONSUL_CONFIG_ENTRY)
@@ -32,16 +32,6 @@ MAX_TOKEN_TTL_S = 3600
 """Vault identity tokens are bearer credentials presented on every request: at most an hour."""
 MIN_ROTATION_PERIOD_S = 60
 """Vault: "rotation_period must be at least one minute"."""
-
-
-def _get(item: Any, *keys: str) -> Any:
-    """The first of ``keys`` an object has (the spellings of one field across renderings), else None."""
-    if not isinstance(item, Mapping):
-        return None
-    for key in keys:
-        if any(k == key for k in item):
-            return item[key]
-    return None
 
 
 @dataclass(frozen=True)
