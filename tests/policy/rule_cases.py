@@ -1090,6 +1090,36 @@ TWINS: list[Twin] = [
         ),
     ),
     twin(
+        # ephemeral containers too; a name's '_' and '-' do not hide the word (PASS_WORD, API-TO-KEN)
+        "kv-no-plaintext",
+        "secret-named-env-with-separators-in-an-ephemeral-container",
+        "kubernetes:apps/v1:Deployment",
+        _deployment(
+            [{"name": "PASS_WORD", "value": "orders"}, {"name": "API-TO-KEN", "value": "abc"}],
+            group="ephemeralContainers",
+        ),
+        _deployment(
+            [{"name": "PASS_WORD_FILE", "value": "/vault/secrets/p"}, {"name": "API-TO-KEN-PATH", "value": "/t"}],
+            group="ephemeralContainers",
+        ),
+    ),
+    twin(
+        # a malformed container before the real one does not end the search; a nameless variable still shows
+        "kv-no-plaintext",
+        "token-after-a-malformed-container",
+        t.POD,
+        {"metadata": {"name": "debug"}, "spec": {"containers": ["not-a-map", {"env": [{"value": CONSUL_TOKEN}]}]}},
+        {"metadata": {"name": "debug"}, "spec": {"containers": ["not-a-map", {"env": [{"value": "1"}]}]}},
+    ),
+    twin(
+        # a workload's pod template annotations are read by content
+        "kv-no-plaintext",
+        "token-in-a-pod-template-annotation",
+        "kubernetes:apps/v1:Deployment",
+        {"spec": {"template": {"metadata": {"annotations": {"note": CONSUL_TOKEN}}, "spec": {"containers": []}}}},
+        {"spec": {"template": {"metadata": {"annotations": {"note": "rotated"}}, "spec": {"containers": []}}}},
+    ),
+    twin(
         "kv-no-plaintext",
         "secret-named-env-in-an-init-container",
         "kubernetes:apps/v1:Deployment",
