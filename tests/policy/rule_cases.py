@@ -1089,6 +1089,25 @@ TWINS: list[Twin] = [
             ]
         ),
     ),
+    *(
+        # on a KV mount of any flavour, anything but version metadata is a secret field to the audit log
+        twin(
+            "kv-no-plaintext-audit",
+            f"a-{kind}-mount-logging-a-custom-field-in-clear",
+            t.MOUNT,
+            {"path": "consul/kv", "type": kind, "auditNonHmacResponseKeys": ["owner"]},
+            {"path": "consul/kv", "type": kind, "auditNonHmacResponseKeys": ["version"]},
+        )
+        for kind in ("kv", "kv-v2", "generic")
+    ),
+    twin(
+        # an auth method is no KV mount: only secret-named fields count there
+        "kv-no-plaintext-audit",
+        "an-auth-method-logging-a-password-in-clear",
+        t.AUTH_BACKEND,
+        {"path": "userpass", "type": "userpass", "tune": [{"auditNonHmacRequestKeys": ["owner", "password"]}]},
+        {"path": "userpass", "type": "userpass", "tune": [{"auditNonHmacRequestKeys": ["owner"]}]},
+    ),
     twin(
         # ephemeral containers too; a name's '_' and '-' do not hide the word (PASS_WORD, API-TO-KEN)
         "kv-no-plaintext",
