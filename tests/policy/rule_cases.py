@@ -782,6 +782,23 @@ TWINS: list[Twin] = [
         good_k8s_role(tokenTtl=3600.0),
     ),
     twin(
+        # a threshold configured as 0 means the default hour
+        "k8s-ttl",
+        "token-ttl-one-second-over-the-default-under-a-zero-threshold",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenTtl=3601.0),
+        good_k8s_role(tokenTtl=3600.0),
+        config={"maxTokenTtlSeconds": 0},
+    ),
+    twin(
+        # zero is Vault's "unset": the system defaults apply, and the finding shows the 0 that was written
+        "k8s-ttl",
+        "token-ttls-written-as-zero",
+        t.K8S_AUTH_ROLE,
+        good_k8s_role(tokenTtl=0.0, tokenMaxTtl=0.0),
+        good_k8s_role(tokenTtl=600.0, tokenMaxTtl=3600.0),
+    ),
+    twin(
         "k8s-ttl",
         "token-ttl-over-a-configured-limit",
         t.K8S_AUTH_ROLE,
