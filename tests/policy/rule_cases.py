@@ -435,6 +435,13 @@ def _secondary_datacenter(with_mesh: bool) -> Callable[[], list[Subject]]:
 
 RBAC = "rbac.authorization.k8s.io"
 REVIEW_RULE = {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]}
+SUBJECT_ACCESS_REVIEW_RULE = {
+    "apiGroups": ["authorization.k8s.io"],
+    "resources": ["subjectaccessreviews"],
+    "verbs": ["create"],
+}
+"""With REVIEW_RULE, what system:auth-delegator grants (one rule per API group: a rule grants the product of its
+groups and resources)."""
 
 
 def _rbac(
@@ -471,6 +478,12 @@ def _rbac(
         return found
 
     return build
+
+
+def _aggregated(build: Callable[[], list[Subject]]) -> Callable[[], list[Subject]]:
+    """The same stack with the ClusterRole ``reviews`` made an aggregated role."""
+    selectors = {"clusterRoleSelectors": [{"matchLabels": {"a": "b"}}]}
+    return lambda: set_props(build(), "reviews", aggregationRule=selectors)
 
 
 def reviewer(id: str, bad: Callable[[], list[Subject]], good: Callable[[], list[Subject]]) -> Twin:
@@ -699,6 +712,28 @@ TWINS: list[Twin] = [
             [OTHER_SA, SERVER_SA],
         ),
         _rbac(("reviews-plus", [REVIEW_RULE]), ("ClusterRole", "reviews-plus"), [OTHER_SA, SERVER_SA]),
+    ),
+    reviewer(
+        # creating both review kinds is what system:auth-delegator grants; deleting them is more
+        "custom-review-role-that-also-deletes",
+        _rbac(("reviews", [{**REVIEW_RULE, "verbs": ["create", "delete"]}]), ("ClusterRole", "reviews"), [SERVER_SA]),
+        _rbac(("reviews", [REVIEW_RULE, SUBJECT_ACCESS_REVIEW_RULE]), ("ClusterRole", "reviews"), [SERVER_SA]),
+    ),
+    reviewer(
+        # an aggregated role gathers other roles' rules: it is never "only reviews", whatever its own rules say
+        "aggregated-review-role",
+        _aggregated(_rbac(("reviews", [REVIEW_RULE]), ("ClusterRole", "reviews"), [SERVER_SA])),
+        _rbac(("reviews", [REVIEW_RULE]), ("ClusterRole", "reviews"), [SERVER_SA]),
+    ),
+    reviewer(
+        # a non-resource URL rule is more than reviews too
+        "review-role-with-a-non-resource-url",
+        _rbac(
+            ("reviews", [REVIEW_RULE, {"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]),
+            ("ClusterRole", "reviews"),
+            [SERVER_SA],
+        ),
+        _rbac(("reviews", [REVIEW_RULE]), ("ClusterRole", "reviews"), [SERVER_SA]),
     ),
     reviewer(
         "wildcard-role-for-a-reviewer",
