@@ -726,6 +726,16 @@ TWINS: list[Twin] = [
         _rbac(("reviews", [REVIEW_RULE]), ("ClusterRole", "reviews"), [SERVER_SA]),
     ),
     reviewer(
+        # a rule naming no resource at all is not a review rule either
+        "review-role-with-an-empty-rule",
+        _rbac(
+            ("reviews", [REVIEW_RULE, {"apiGroups": [], "resources": [], "verbs": ["create"]}]),
+            ("ClusterRole", "reviews"),
+            [SERVER_SA],
+        ),
+        _rbac(("reviews", [REVIEW_RULE]), ("ClusterRole", "reviews"), [SERVER_SA]),
+    ),
+    reviewer(
         # a non-resource URL rule is more than reviews too
         "review-role-with-a-non-resource-url",
         _rbac(
