@@ -435,6 +435,8 @@ def _secondary_datacenter(with_mesh: bool) -> Callable[[], list[Subject]]:
 
 RBAC = "rbac.authorization.k8s.io"
 REVIEW_RULE = {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]}
+POD_READER_RULE = {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}
+GROUP = {"kind": "Group", "name": "system:authenticated"}
 SUBJECT_ACCESS_REVIEW_RULE = {
     "apiGroups": ["authorization.k8s.io"],
     "resources": ["subjectaccessreviews"],
@@ -686,6 +688,13 @@ TWINS: list[Twin] = [
     # -------------------------------------------------------------------------------------- auth.py
     weaker(
         "k8s-reviewer-rbac", "auth-delegator-to-a-group", _group_reviewer, blame=AUTH_DELEGATOR_BINDING, stack="prod"
+    ),
+    reviewer(
+        # a custom role is a review role when one of its rules creates tokenreviews, even after a malformed rule;
+        # a role reading pods is none, so granting it to a group grants no token review (the twin)
+        "custom-review-role-to-a-group",
+        _rbac(("reviews", ["not-a-rule", REVIEW_RULE]), ("ClusterRole", "reviews"), [GROUP]),
+        _rbac(("reviews", ["not-a-rule", POD_READER_RULE]), ("ClusterRole", "reviews"), [GROUP]),
     ),
     reviewer(
         # the reviewer named without a namespace takes the RoleBinding's
