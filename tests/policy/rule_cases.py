@@ -435,7 +435,13 @@ def _secondary_datacenter(with_mesh: bool) -> Callable[[], list[Subject]]:
 
 RBAC = "rbac.authorization.k8s.io"
 REVIEW_RULE = {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]}
-POD_READER_RULE = {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}
+NEAR_REVIEW_RULES = [
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]},
+    {"apiGroups": ["authentication.k8s.io"], "resources": ["pods"], "verbs": ["create"]},
+    {"apiGroups": ["apps"], "resources": ["tokenreviews"], "verbs": ["create"]},
+    {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["get"]},
+]
+"""Rules that each lack one part of creating tokenreviews (the group, the resource or the verb)."""
 GROUP = {"kind": "Group", "name": "system:authenticated"}
 SUBJECT_ACCESS_REVIEW_RULE = {
     "apiGroups": ["authorization.k8s.io"],
@@ -691,10 +697,11 @@ TWINS: list[Twin] = [
     ),
     reviewer(
         # a custom role is a review role when one of its rules creates tokenreviews, even after a malformed rule;
-        # a role reading pods is none, so granting it to a group grants no token review (the twin)
+        # rules missing any one of the three (group, resource, verb) are none, so granting them to a group grants
+        # no token review (the twin)
         "custom-review-role-to-a-group",
         _rbac(("reviews", ["not-a-rule", REVIEW_RULE]), ("ClusterRole", "reviews"), [GROUP]),
-        _rbac(("reviews", ["not-a-rule", POD_READER_RULE]), ("ClusterRole", "reviews"), [GROUP]),
+        _rbac(("reviews", ["not-a-rule", *NEAR_REVIEW_RULES]), ("ClusterRole", "reviews"), [GROUP]),
     ),
     reviewer(
         # the reviewer named without a namespace takes the RoleBinding's
