@@ -315,6 +315,11 @@ def extra_config(id: str, agent: str, bad: Mapping[str, Any], good: Mapping[str,
     )
 
 
+def _ca_config(key: str, value: bool) -> str:
+    """The Connect CA's ``additionalConfig`` (a JSON string) with one TLS-verification key set."""
+    return json.dumps({"connect": [{"ca_config": [{key: value}]}]})
+
+
 def consul_release(id: str, policy: str, bad: Mapping[str, Any], good: Mapping[str, Any], **kw: Any) -> Twin:
     """The Consul release with values changed (``release`` keys: dotted with ``__``, None deletes)."""
     return twin(policy, id, t.HELM_RELEASE, release(**bad), release(**good), **kw)
@@ -1421,6 +1426,20 @@ TWINS: list[Twin] = [
         "consul",
     ),
     # ----------------------------------------------------------------------------- consul_values.py
+    consul_release(
+        # the legacy top-level spelling of the ACL default policy counts as well as acl.default_policy
+        "acl-default-allow-in-the-legacy-spelling",
+        "csl-acl",
+        {"server__extraConfig": json.dumps({"acl_default_policy": "allow"})},
+        {"server__extraConfig": json.dumps({"acl_default_policy": "deny"})},
+    ),
+    consul_release(
+        # the Connect CA config's API spelling of tls_skip_verify counts too
+        "connect-ca-skips-verify-in-the-api-spelling",
+        "csl-vault-ca",
+        {"global__secretsBackend__vault__connectCA__additionalConfig": _ca_config("TLSSkipVerify", True)},
+        {"global__secretsBackend__vault__connectCA__additionalConfig": _ca_config("TLSSkipVerify", False)},
+    ),
     twin(
         "csl-acl",
         "acls-disabled-in-client-extra-config",
