@@ -1192,6 +1192,22 @@ TWINS: list[Twin] = [
         {"path": "userpass", "type": "userpass", "tune": [{"auditNonHmacRequestKeys": ["owner"]}]},
     ),
     twin(
+        # a ConfigMap's annotations are read by content only: a secret-named annotation with a harmless value passes
+        "kv-no-plaintext",
+        "token-in-a-config-map-annotation",
+        t.CONFIG_MAP,
+        {"metadata": {"name": "notes", "annotations": {"note": CONSUL_TOKEN}}, "data": {}},
+        {"metadata": {"name": "notes", "annotations": {"db-password": "in Vault at consul/kv"}}, "data": {}},
+    ),
+    twin(
+        # a Secret's data is secret in state, its labels are not (read by content, not by name)
+        "kv-no-plaintext",
+        "token-in-a-secrets-label",
+        t.K8S_SECRET,
+        {"metadata": {"name": "acl", "labels": {"token": CONSUL_TOKEN}}, "stringData": {"token": CONSUL_TOKEN}},
+        {"metadata": {"name": "acl", "labels": {"token": "acl"}}, "stringData": {"token": CONSUL_TOKEN}},
+    ),
+    twin(
         # ephemeral containers too; a name's '_' and '-' do not hide the word (PASS_WORD, API-TO-KEN)
         "kv-no-plaintext",
         "secret-named-env-with-separators-in-an-ephemeral-container",
