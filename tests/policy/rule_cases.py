@@ -576,6 +576,13 @@ def _l7_generic_entry(kind: str, name: str, config: Mapping[str, Any]) -> Callab
     ]
 
 
+def _gossip_from_random_id(subjects: list[Subject], prop: str, byte_length: int) -> list[Subject]:
+    """The stack's gossip secret computed (its ``prop``) from a ``random.RandomId`` of ``byte_length`` bytes only."""
+    random_id = subject(t.RANDOM_ID, "gossip-id", {"byteLength": float(byte_length)})
+    named(subjects, "secure-mesh-secrets-gossip").property_dependencies = {prop: [random_id.urn]}
+    return [*subjects, random_id]
+
+
 def _generic_allow(destination: str, source: str) -> dict[str, Any]:
     """A generic ``service-intentions`` config entry allowing one source at L4."""
     data = {"Sources": [{"Name": source, "Action": "allow"}]}
@@ -1440,6 +1447,17 @@ TWINS: list[Twin] = [
         _consul_annotations(f'"{AGENT}tls-skip-verify": "true"'),
         _consul_annotations(f'- "{AGENT}tls-skip-verify"'),
         "consul",
+    ),
+    *(
+        # the gossip key may come from a random.RandomId of 32 bytes too, and through the write-only dataJsonWo
+        twin_of_stack(
+            "kv-gossip-format",
+            f"gossip-key-from-a-short-random-id-{prop}",
+            lambda s, prop=prop: _gossip_from_random_id(s, prop, 16),  # type: ignore[misc]
+            lambda s, prop=prop: _gossip_from_random_id(s, prop, 32),  # type: ignore[misc]
+            blame="secure-mesh-secrets-gossip",
+        )
+        for prop in ("dataJson", "dataJsonWo")
     ),
     # ----------------------------------------------------------------------------- consul_values.py
     consul_release(
