@@ -22,7 +22,7 @@ from typing import Any
 
 from . import types as t
 from .documents import parse_json_text
-from .framework import Res, StackView, as_list, resource_rule, stack_rule
+from .framework import Res, StackView, as_int, as_list, resource_rule, stack_rule
 from .intentions import _get, _reaches  # the same field lookup and dependency walk as the intention rules
 
 Finding = tuple[str, str | None]
@@ -233,13 +233,6 @@ def int_jwt_order(view: StackView, config: Mapping[str, Any]) -> Iterator[Findin
                         )
 
 
-def _seconds(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 @resource_rule(
     "VLT-OIDC",
     part="key",
@@ -257,8 +250,8 @@ def vlt_oidc_key(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
         yield res.finding(
             "allowedClientIds", allowed, "every role (or none) may sign with the key", "allow the provider's audience"
         )
-    rotation = _seconds(res.get("rotationPeriod", 86400))
-    verification = _seconds(res.get("verificationTtl", 86400))
+    rotation = as_int(res.get("rotationPeriod", 86400))
+    verification = as_int(res.get("verificationTtl", 86400))
     if rotation is not None and rotation < MIN_ROTATION_PERIOD_S:
         yield res.finding(
             "rotationPeriod", rotation, "below Vault's minimum of 60 seconds", "set 60 seconds or more"
@@ -282,7 +275,7 @@ def vlt_oidc_role(view: StackView, config: Mapping[str, Any]) -> Iterator[Findin
     """Roles issue short-lived tokens their key can sign and verify."""
     keys = {str(res.get("name") or res.name): res for res in view.of(t.OIDC_KEY)}
     for role in view.of(t.OIDC_ROLE):
-        ttl = _seconds(role.get("ttl", 86400))
+        ttl = as_int(role.get("ttl", 86400))
         if ttl is not None and ttl > MAX_TOKEN_TTL_S:
             yield role.finding("ttl", ttl, "tokens live longer than an hour", "set ttl to 3600 or less"), role.urn
         key = keys.get(str(role.get("key", "")))
@@ -294,7 +287,7 @@ def vlt_oidc_role(view: StackView, config: Mapping[str, Any]) -> Iterator[Findin
                 role.finding("clientId", client, f"not allowed by its key '{key.name}'", "use an id the key allows"),
                 role.urn,
             )
-        verification = _seconds(key.get("verificationTtl", 86400))
+        verification = as_int(key.get("verificationTtl", 86400))
         if ttl is not None and verification is not None and ttl > verification:
             yield (
                 role.finding("ttl", ttl, f"longer than its key's verification_ttl ({verification} s)", "shorten it"),
