@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from pydantic.alias_generators import to_camel
+
 from ..vocabulary import JWT_NAMESPACE_CLAIM, JWT_SERVICE_ACCOUNT_CLAIM, IntentionsRendering, JwtProviderKind
 from .durations import duration_seconds
 from .errors import Problem
@@ -35,19 +37,14 @@ MIN_KEY_ROTATION_S = 60
 MAX_VERIFICATION_ROTATIONS = 10
 """Vault: "verification_ttl cannot be longer than 10x rotation_period"."""
 MIN_TOKEN_TTL_S = 600
-"""Ten minutes: an app's Vault agent re-reads a secret without a lease every 5 minutes (its static secret render
-interval), so a token always has at least 5 minutes left when the app reads it."""
+"""Ten minutes: an app's Vault agent re-reads a secret without a lease on its static secret render interval (5 minutes
+by default; the program's annotations leave it so), so a token always has at least 5 minutes left when read."""
 MAX_TOKEN_TTL_S = 3600
 """An hour: the tokens are bearer credentials presented on every request; short-lived like the mesh's leaves."""
 MAX_JWKS_CACHE_S = 3600
 """An hour: a key removed from the key set stays trusted by a proxy for as long as it caches the set."""
 RESERVED_CLAIMS = (JWT_SERVICE_ACCOUNT_CLAIM, JWT_NAMESPACE_CLAIM)
 """The claims a ``vault-identity`` provider's roles set from the caller's Kubernetes identity."""
-
-
-def _camel(field: str) -> str:
-    head, *rest = field.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def jwt_problems(settings: Settings) -> Iterator[Problem]:
@@ -93,10 +90,10 @@ def _providers(settings: Settings) -> Iterator[Problem]:
 def _remote(provider: JwtProviderSettings, base: str) -> Iterator[Problem]:
     for field in VAULT_ONLY:
         if field in provider.model_fields_set:
-            yield Problem(f"{base}.{_camel(field)}", "applies to kind 'vault-identity' only")
+            yield Problem(f"{base}.{to_camel(field)}", "applies to kind 'vault-identity' only")
     for field in ("issuer", "jwks_uri", "jwks_ca_cert_pem"):
         if getattr(provider, field) is None:
-            yield Problem(f"{base}.{_camel(field)}", "is required for kind 'remote'")
+            yield Problem(f"{base}.{to_camel(field)}", "is required for kind 'remote'")
     if not provider.audiences:
         yield Problem(
             f"{base}.audiences",
@@ -109,7 +106,7 @@ def _vault_identity(settings: Settings, provider: JwtProviderSettings, base: str
     for field in REMOTE_ONLY:
         if field in provider.model_fields_set:
             yield Problem(
-                f"{base}.{_camel(field)}",
+                f"{base}.{to_camel(field)}",
                 "applies to kind 'remote' only: a 'vault-identity' provider's key set is Vault's and its audience "
                 "is derived",
             )
@@ -151,7 +148,7 @@ def _vault_identity(settings: Settings, provider: JwtProviderSettings, base: str
         yield Problem(
             f"{base}.tokenTtl",
             f"'{provider.token_ttl}' is outside 10m to 1h: tokens are bearer credentials (at most an hour) that an "
-            "app's Vault agent renews every 5 minutes (at least ten)",
+            "app's Vault agent re-reads every 5 minutes by default (at least ten)",
         )
     if duration_seconds(provider.jwks_cache_duration) >= rotation:
         yield Problem(

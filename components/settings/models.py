@@ -670,8 +670,8 @@ class JwtProviderSettings(SettingsModel):
     audiences: list[Annotated[str, Field(pattern=r"^\S+$", max_length=256)]] = []
     """`remote` only (required): the `aud` values accepted. A `vault-identity` provider's audience is derived."""
     token_ttl: Duration = "15m"
-    """`vault-identity` only: how long a token lives (10m to 1h; the apps' Vault agents fetch a new one at least
-    every 5 minutes)."""
+    """`vault-identity` only: how long a token lives (10m to 1h; the apps' Vault agents re-read it every 5 minutes by
+    default)."""
     key_rotation_period: Duration = "24h"
     """`vault-identity` only: how often Vault rotates the OIDC signing key (at least 1m)."""
     key_verification_ttl: Duration = "24h"
