@@ -363,6 +363,74 @@ def _consul_ca(subjects: list[Subject], **ca_config: str) -> list[Subject]:
     return set_value(subjects, "global.secretsBackend.vault.connectCA.additionalConfig", json.dumps(document))
 
 
+def _release_without_connect_ca_first(subjects: list[Subject]) -> list[Subject]:
+    """A second Consul release, without a Vault Connect CA, registered before the stack's own."""
+    release = named(subjects, "secure-mesh-consul-release")
+    values = json.loads(json.dumps(release.props["values"]))
+    del values["global"]["secretsBackend"]["vault"]["connectCA"]
+    other = subject(t.HELM_RELEASE, "secure-mesh-consul-other-release", {**release.props, "values": values})
+    return [other, *subjects]
+
+
+def _config_pair(
+    policy: str,
+    id: str,
+    bad: Change,
+    good: Change,
+    *,
+    blame: str,
+    config: Mapping[str, Any],
+    stack: str = "dev",
+) -> Twin:
+    """A checked-in stack with one change, its twin the harmless variant, both under the rule's ``config``."""
+    return Twin(
+        policy,
+        id,
+        weakened(bad, blame=blame, stack=stack, config=config),
+        weakened(good, blame=blame, stack=stack, config=config),
+    )
+
+
+def _consul_ca_exactly(subjects: list[Subject], **ca_config: str) -> list[Subject]:
+    """The Consul release with its Connect CA's ca_config (in additionalConfig) exactly ``ca_config``."""
+    document = {"connect": [{"ca_config": [dict(ca_config)]}]}
+    return set_value(subjects, "global.secretsBackend.vault.connectCA.additionalConfig", json.dumps(document))
+
+
+TIDY = {
+    "backend": "b",
+    "enabled": True,
+    "tidyCertStore": True,
+    "tidyRevokedCerts": True,
+    "tidyExpiredIssuers": True,
+    "intervalDuration": "12h",
+}
+"""A compliant auto-tidy configuration."""
+SERVER_L1_CA_URL = "https://vault.vault.svc.cluster.local:8200/v1/consul/server/pki_int1/ca"
+"""The dev stack's server level 1's issuing-certificate URL."""
+
+
+def _federated_as(subjects: list[Subject], primary: str) -> list[Subject]:
+    """The Consul release in a WAN federation whose primary is ``primary``, its own datacenter left to the chart."""
+    subjects = set_value(subjects, "global.federation", {"enabled": True, "primaryDatacenter": primary})
+    return set_value(subjects, "global.datacenter", None)
+
+
+def _without_prop(subjects: list[Subject], resource: str, prop: str) -> list[Subject]:
+    """The resource ``resource`` without its property ``prop``."""
+    target = named(subjects, resource)
+    target.props = {k: v for k, v in target.props.items() if k != prop}
+    return subjects
+
+
+def _without_metadata_name(subjects: list[Subject], resource: str) -> list[Subject]:
+    """The custom resource ``resource`` without metadata.name."""
+    target = named(subjects, resource)
+    metadata = {k: v for k, v in target.props["metadata"].items() if k != "name"}
+    target.props = {**target.props, "metadata": metadata}
+    return subjects
+
+
 def _onboarding(stack: str) -> list[Subject]:
     """A private copy of the onboarding stack (apps with a database) as the policy engine sees it."""
     return private_subjects(onboarding_run(stack).resources)
@@ -553,6 +621,23 @@ def _secondary_role_as(subjects: list[Subject], name: str, datacenter_domain: st
     """fed-primary with its role for dc2 renamed and given another datacenter's name."""
     role = named(subjects, f"{P}-server-role-consul-server-dc2")
     role.props = {**role.props, "name": name, "allowedDomains": [datacenter_domain, *FEDERATED_SERVER_NAMES]}
+    return subjects
+
+
+def _primary_as(subjects: list[Subject], datacenter: str | None, domain: str | None, secondary: str) -> list[Subject]:
+    """fed-primary as datacenter ``datacenter`` of ``domain`` (None: the chart's default, the key removed), its
+    server role's names following, and its role for dc2 allowing ``secondary`` as the datacenter name."""
+    subjects = set_value(set_value(subjects, "global.datacenter", datacenter), "global.domain", domain)
+    own = f"{datacenter or 'dc1'}.{domain or 'consul'}"
+    set_props(subjects, f"{P}-server-role", allowedDomains=[own, *FEDERATED_SERVER_NAMES])
+    secondary_names = [secondary, *FEDERATED_SERVER_NAMES]
+    return set_props(subjects, f"{P}-server-role-consul-server-dc2", allowedDomains=secondary_names)
+
+
+def _role_named(subjects: list[Subject], resource: str, role: str) -> list[Subject]:
+    """The PKI role registered as ``resource`` renamed ``role`` in Vault."""
+    target = named(subjects, resource)
+    target.props = {**target.props, "name": role}
     return subjects
 
 
@@ -934,6 +1019,251 @@ TWINS: list[Twin] = [
         lambda s: set_props(s, f"{P}-gateway-role", maxTtl=str(17520 * 3600)),
         blame=f"{P}-gateway-role",
         config={"maxLeafTtl": "20000h"},
+    ),
+    _config_pair(
+        # a raised production limit is the one applied: one hour over it fires, exactly at it does not
+        "pki-ttl-cascade",
+        "prod-level1-over-a-raised-maximum",
+        lambda s: set_props(s, f"{P}-gateway-l1-signed", ttl=str((20000 + 1) * 3600)),
+        lambda s: set_props(s, f"{P}-gateway-l1-signed", ttl=str(20000 * 3600)),
+        blame=f"{P}-gateway-l1-signed",
+        config={"environment": "prod", "maxLevel1Ttl": "20000h"},
+    ),
+    _config_pair(
+        # a limit written empty (no duration) falls back to the two years of the setting's default
+        "pki-ttl-cascade",
+        "prod-level1-over-an-empty-maximum",
+        lambda s: set_props(s, f"{P}-gateway-l1-signed", ttl=str((17520 + 1) * 3600)),
+        lambda s: s,
+        blame=f"{P}-gateway-l1-signed",
+        config={"environment": "prod", "maxLevel1Ttl": ""},
+    ),
+    _config_pair(
+        # an empty leaf limit falls back to 720h: a role one hour over it fires, one at it does not
+        "pki-ttl-cascade",
+        "role-over-an-empty-leaf-maximum",
+        lambda s: set_props(s, f"{P}-gateway-role", maxTtl=str((720 + 1) * 3600)),
+        lambda s: set_props(s, f"{P}-gateway-role", maxTtl=str(720 * 3600)),
+        blame=f"{P}-gateway-role",
+        config={"maxLeafTtl": ""},
+    ),
+    weaker(
+        # a TTL that is no duration is shown as written
+        "pki-ttl-cascade",
+        "root-ttl-empty",
+        lambda s: set_props(s, f"{P}-root-ca", ttl=""),
+        blame=f"{P}-root-ca",
+    ),
+    weaker(
+        # a level whose TTL is no duration (shown as written), and a later level as long as its signer: the rule
+        # goes on past the first
+        "pki-ttl-cascade",
+        "level-ttl-empty-then-a-level-as-long-as-its-signer",
+        lambda s: set_props(
+            set_props(s, f"{P}-server-l1-signed", ttl=""), f"{P}-connect-l2-signed", ttl=str(17520 * 3600)
+        ),
+        blame=P,
+    ),
+    weaker(
+        # a role without max_ttl (skipped), then a role as long as its CA: the rule goes on past the first
+        "pki-ttl-cascade",
+        "role-without-max-ttl-then-one-as-long-as-its-ca",
+        lambda s: set_props(
+            set_props(s, f"{P}-gateway-role", maxTtl=None),
+            f"{P}-server-role",
+            maxTtl=str(13140 * 3600),
+        ),
+        blame=f"{P}-server-role",
+        config={"maxLeafTtl": "20000h"},
+    ),
+    twin_of_stack(
+        # Consul's intermediate exactly as long as its root path (the mesh chain's level 2, 13140h) is too long
+        "pki-ttl-cascade",
+        "consul-intermediate-as-long-as-its-root-path",
+        lambda s: _consul_ca(s, intermediate_cert_ttl="13140h"),
+        lambda s: _consul_ca(s, intermediate_cert_ttl="13139h"),
+        blame="secure-mesh-consul-release",
+    ),
+    twin_of_stack(
+        # Consul's leaf as long as its intermediate (both under the leaf limit) is too long
+        "pki-ttl-cascade",
+        "consul-leaf-as-long-as-its-intermediate",
+        lambda s: _consul_ca(s, intermediate_cert_ttl="720h", leaf_cert_ttl="720h"),
+        lambda s: _consul_ca(s, intermediate_cert_ttl="720h", leaf_cert_ttl="719h"),
+        blame="secure-mesh-consul-release",
+    ),
+    weaker(
+        # a Consul release without a Vault Connect CA (skipped) before the one whose leaf is too long
+        "pki-ttl-cascade",
+        "consul-release-without-connect-ca-first",
+        lambda s: _consul_ca(_release_without_connect_ca_first(s), leaf_cert_ttl="721h"),
+        blame="secure-mesh-consul-release",
+    ),
+    twin(
+        # a lease ceiling of 0 is Vault's unset (the 32-day system maximum); one second is set
+        "pki-mount-ttl",
+        "mount-lease-ceiling-zero",
+        t.MOUNT,
+        {"path": "consul/pki_x", "type": "pki", "maxLeaseTtlSeconds": 0.0},
+        {"path": "consul/pki_x", "type": "pki", "maxLeaseTtlSeconds": 1.0},
+    ),
+    twin(
+        # a TTL of 0 is Vault's unset; an empty max_ttl is no duration: both shown as written
+        "pki-mount-ttl",
+        "role-ttl-zero-and-max-ttl-empty",
+        t.PKI_ROLE,
+        good_role(ttl=0.0, maxTtl=""),
+        good_role(),
+    ),
+    twin(
+        "pki-mount-ttl",
+        "role-ttl-empty-and-max-ttl-zero",
+        t.PKI_ROLE,
+        good_role(ttl="", maxTtl=0.0),
+        good_role(),
+    ),
+    twin_of_stack(
+        # the issuing mount's ceiling one hour below its role's max_ttl (720h); at it passes
+        "pki-mount-ttl-stack",
+        "issuing-mount-below-its-roles-max-ttl",
+        lambda s: set_props(s, f"{P}-server-l2-mount", maxLeaseTtlSeconds=float(719 * 3600)),
+        lambda s: set_props(s, f"{P}-server-l2-mount", maxLeaseTtlSeconds=float(720 * 3600)),
+        blame=f"{P}-server-l2-mount",
+    ),
+    twin_of_stack(
+        # Consul signs its intermediate (8760h) on the mesh root path: that mount's ceiling must cover it
+        "pki-mount-ttl-stack",
+        "mesh-root-path-below-consuls-intermediate",
+        lambda s: set_props(s, f"{P}-connect-l2-mount", maxLeaseTtlSeconds=float(8759 * 3600)),
+        lambda s: set_props(s, f"{P}-connect-l2-mount", maxLeaseTtlSeconds=float(8760 * 3600)),
+        blame=f"{P}-connect-l2-mount",
+    ),
+    twin_of_stack(
+        # a ceiling of one second is one second; 0 is Vault's unset, the 32-day system maximum (above 720h)
+        "pki-mount-ttl-stack",
+        "issuing-mount-ceiling-one-second",
+        lambda s: set_props(s, f"{P}-server-l2-mount", maxLeaseTtlSeconds=1.0),
+        lambda s: set_props(s, f"{P}-server-l2-mount", maxLeaseTtlSeconds=0.0),
+        blame=f"{P}-server-l2-mount",
+    ),
+    twin_of_stack(
+        # 'permit' on the root's issuer passes and the rule goes on: 'permit' on an intermediate after it fires;
+        # the twin's intermediates use 'truncate' and leave the field unset (Vault's default, 'err')
+        "pki-not-after",
+        "root-permits-then-an-intermediate-permits",
+        lambda s: set_props(
+            set_props(s, f"{P}-root-issuer", leafNotAfterBehavior="permit"),
+            f"{P}-server-l1-issuer",
+            leafNotAfterBehavior="permit",
+        ),
+        lambda s: set_props(
+            set_props(
+                set_props(s, f"{P}-root-issuer", leafNotAfterBehavior="permit"),
+                f"{P}-server-l1-issuer",
+                leafNotAfterBehavior=None,
+            ),
+            f"{P}-gateway-l1-issuer",
+            leafNotAfterBehavior="truncate",
+        ),
+        blame=f"{P}-server-l1-issuer",
+    ),
+    twin(
+        # flags written false and an empty expiry are shown as written
+        "pki-crl",
+        "auto-rebuild-false-and-expiry-empty",
+        t.PKI_CRL_CONFIG,
+        {"backend": "b", "autoRebuild": False, "enableDelta": True, "expiry": ""},
+        {"backend": "b", "autoRebuild": True, "enableDelta": True, "expiry": "72h"},
+    ),
+    twin(
+        "pki-tidy",
+        "every-flag-written-false",
+        t.PKI_AUTO_TIDY,
+        {**TIDY, "enabled": False, "tidyCertStore": False, "tidyRevokedCerts": False, "tidyExpiredIssuers": False},
+        TIDY,
+    ),
+    twin(
+        # exactly 48h is allowed, one hour more is not
+        "pki-tidy",
+        "interval-one-hour-over-48h",
+        t.PKI_AUTO_TIDY,
+        {**TIDY, "intervalDuration": "49h"},
+        {**TIDY, "intervalDuration": "48h"},
+    ),
+    twin_of_stack(
+        # a CA mount without its own URL configuration is covered by its issuer's URLs (both lists); an issuer
+        # with only one of them does not cover it
+        "pki-urls-stack",
+        "mount-covered-only-by-an-issuer-with-one-url-list",
+        lambda s: set_props(
+            drop(s, f"{P}-server-l1-urls"), f"{P}-server-l1-issuer", issuingCertificates=[SERVER_L1_CA_URL]
+        ),
+        lambda s: set_props(
+            drop(s, f"{P}-server-l1-urls"),
+            f"{P}-server-l1-issuer",
+            issuingCertificates=[SERVER_L1_CA_URL],
+            crlDistributionPoints=[SERVER_L1_CA_URL.removesuffix("/ca") + "/crl"],
+        ),
+        blame=f"{P}-server-l1-mount",
+    ),
+    weaker(
+        # a CSR, a certificate and a signature made in the root's mount: each is reported
+        "pki-root-offline-stack",
+        "csr-certificate-and-signature-in-the-root-mount",
+        lambda s: [
+            *s,
+            subject(t.PKI_INT_REQUEST, "root-mount-csr", {"backend": "consul/pki_root", "type": "internal"}),
+            subject(t.PKI_CERT, "root-mount-cert", {"backend": "consul/pki_root", "name": "r", "commonName": "x"}),
+            subject(t.PKI_SIGN, "root-mount-sign", {"backend": "/consul/pki_root/", "name": "r", "csr": "x"}),
+        ],
+        blame="root-mount-",
+    ),
+    weaker(
+        # Consul's Connect CA pointed at the root's mount
+        "pki-root-offline-stack",
+        "consul-connect-root-path-is-the-root-mount",
+        lambda s: set_value(s, "global.secretsBackend.vault.connectCA.rootPKIPath", "consul/pki_root"),
+        blame="secure-mesh-consul-release",
+    ),
+    twin_of_stack(
+        # Consul's CA configuration in the API's spelling (IntermediateCertTTL, LeafCertTTL) is read the same
+        "pki-ttl-cascade",
+        "consul-ttls-in-the-api-spelling",
+        lambda s: _consul_ca_exactly(s, IntermediateCertTTL="720h", LeafCertTTL="720h"),
+        lambda s: _consul_ca_exactly(s, IntermediateCertTTL="720h", LeafCertTTL="719h"),
+        blame="secure-mesh-consul-release",
+    ),
+    twin_of_stack(
+        # a primary that names itself in global.federation.primaryDatacenter and leaves global.datacenter to the
+        # chart (dc1) owns the mesh-wide entries; naming dc2 as the primary makes it a secondary, which may not
+        "mesh-entry",
+        "federation-member-with-the-charts-default-datacenter",
+        lambda s: _federated_as(s, "dc2"),
+        lambda s: _federated_as(s, "dc1"),
+        blame="secure-mesh-intentions-",
+    ),
+    weaker(
+        # a mesh config entry without a name is not the one Consul uses (named mesh); shown as written
+        "mesh-entry",
+        "mesh-config-entry-without-a-name",
+        lambda s: _without_prop(s, "secure-mesh-intentions-mesh", "name"),
+        blame="secure-mesh-intentions-mesh",
+        stack="peer-east",
+    ),
+    weaker(
+        # a Mesh custom resource without metadata.name
+        "mesh-entry",
+        "mesh-resource-without-a-name",
+        lambda s: _without_metadata_name(s, "secure-mesh-intentions-mesh"),
+        blame="secure-mesh-intentions-mesh",
+    ),
+    twin(
+        # a boolean written as a string is read as Consul reads it: ' True ' is true, 'false' is not
+        "mesh-mtls-strict",
+        "mesh-allows-permissive-as-a-string",
+        t.CRD_MESH,
+        _crd("Mesh", "mesh", {"allowEnablingPermissiveMutualTLS": " True "}),
+        _crd("Mesh", "mesh", {"allowEnablingPermissiveMutualTLS": "false"}),
     ),
     # --------------------------------------------------------------------------------- pki_scope.py
     twin(
@@ -1852,11 +2182,12 @@ TWINS: list[Twin] = [
         ),
         _meshed("kubernetes:apps/v1:StatefulSet", ("spec", "template"), **{f"{TPROXY}-exclude-outbound-cidrs": ""}),
     ),
-    weaker(
-        # one hour over the maximum leaf TTL (720h, the intermediate is 8760h); the checked-in leaf is 72h
+    twin_of_stack(
+        # one hour over the maximum leaf TTL (720h, the intermediate is 8760h); exactly at it passes
         "pki-ttl-cascade",
         "consul-leaf-one-hour-over-the-maximum",
         lambda s: _consul_ca(s, leaf_cert_ttl="721h"),
+        lambda s: _consul_ca(s, leaf_cert_ttl="720h"),
         blame="secure-mesh-consul-release",
     ),
     twin(
@@ -2788,6 +3119,33 @@ TWINS: list[Twin] = [
         "a-secondary-role-with-an-invalid-datacenter-label",
         lambda s: _secondary_role_as(s, "consul-server-dc2.evil", "dc2.evil.consul"),
         blame=f"{P}-server-role-consul-server-dc2",
+        stack="fed-primary",
+    ),
+    twin_of_stack(
+        # a primary named east in domain mesh: its secondary's role carries dc2.mesh (twin), not dc3.mesh; the
+        # names are read from the release's global.datacenter and global.domain, not assumed
+        "pki-role-hygiene-stack",
+        "federation-primary-east-in-domain-mesh",
+        lambda s: _primary_as(s, "east", "mesh", "dc3.mesh"),
+        lambda s: _primary_as(s, "east", "mesh", "dc2.mesh"),
+        blame=f"{P}-server-role-consul-server-dc2",
+        stack="fed-primary",
+    ),
+    twin_of_stack(
+        # a primary that leaves global.datacenter and global.domain to the chart (dc1, consul)
+        "pki-role-hygiene-stack",
+        "federation-primary-with-the-charts-default-names",
+        lambda s: _primary_as(s, None, None, "dc3.consul"),
+        lambda s: _primary_as(s, None, None, "dc2.consul"),
+        blame=f"{P}-server-role-consul-server-dc2",
+        stack="fed-primary",
+    ),
+    weaker(
+        # the chart's server role is not on the mount (renamed): no per-secondary role may borrow its exception
+        "pki-role-hygiene-stack",
+        "federation-primary-without-the-charts-server-role",
+        lambda s: _role_named(s, f"{P}-server-role", "consul-server-renamed"),
+        blame=f"{P}-server-role",
         stack="fed-primary",
     ),
     weaker(
