@@ -27,6 +27,7 @@ import pulumi
 import pulumi_vault as vault
 
 from ..args import ArgsError, coerce_args
+from ..rotation.documents import check_version_step
 from ..vocabulary import ChainName, KeyType, RootCustody
 from .certificates import (
     CertificateCheckError,
@@ -190,6 +191,13 @@ class CaChainArgs:
     secondary_roles: Sequence[PkiRoleArgs] = ()
     """More roles on the deepest CA, for other clusters' servers: a WAN-federation primary's server chain holds one
     per secondary datacenter (``consul-server-<dc>``), since the federation's servers share one server CA."""
+    issuing_generation: int = 1
+    """The generation of the deepest CA (the one that signs leaves). Raising it by one rotates that CA without
+    downtime: generation N gets a new key, CSR, signature and issuer (resources ``…-l<k>-g<N>-…``, issuer
+    ``<issuer_name>-g<N>``) and becomes the mount's default issuer; generation N−1 stays registered, unprotected,
+    so its leaves keep verifying; older generations leave the program but stay in Vault (every generation's
+    resources are ``retain_on_delete``) until auto-tidy removes their expired issuers. Needs the deepest CA signed
+    inside Vault (two levels or more, or a Vault-held root); not on the connect chain."""
 
 
 @dataclass(frozen=True)
@@ -264,6 +272,25 @@ class CertificateAuthorityArgs:
     output for the Consul component). Empty when the CA serves no Consul mesh."""
     protect: bool = True
     """Protect the mounts, CAs and issuers from deletion (what a lost CA key cannot bring back)."""
+    deployed: pulumi.Input[Mapping[str, int]] | None = None
+    """The stack's previous ``rotationVersions`` output (see ``secure_mesh.rotation.component.deployed_versions``):
+    a chain's ``issuing_generation`` may only stay or rise by one from what it records under
+    ``<chain>TlsGeneration``. None: never deployed (any generation starts the record)."""
+
+
+def generation_key(chain: ChainName | str) -> str:
+    """The key a chain's issuing generation is recorded under in ``rotationVersions`` (``serverTlsGeneration``)."""
+    return f"{ChainName(chain).value}TlsGeneration"
+
+
+def generation_names(prefix: str, issuer_name: str, generation: int) -> tuple[str, str]:
+    """A generation's resource-name prefix and issuer (and key) name: generation 1 keeps the level's own
+    (``…-server-l2``, ``server-level2``) so a stack that never rotated replaces nothing; generation N ≥ 2 is
+    ``…-server-l2-g<N>`` and ``server-level2-g<N>``.
+    """
+    if generation == 1:
+        return prefix, issuer_name
+    return f"{prefix}-g{generation}", f"{issuer_name}-g{generation}"
 
 
 def validate_args(args: CertificateAuthorityArgs) -> None:
@@ -279,6 +306,24 @@ def validate_args(args: CertificateAuthorityArgs) -> None:
         if (chain.role is not None or chain.secondary_roles) and chain.name == ChainName.CONNECT:
             raise ArgsError(
                 f"args.chains[{index}].role: the connect chain holds no role; Consul signs with its deepest CA"
+            )
+        if chain.issuing_generation < 1:
+            raise ArgsError(
+                f"args.chains[{index}].issuing_generation: {chain.issuing_generation} is not a generation "
+                "(allowed: 1 or more)"
+            )
+        if chain.issuing_generation > 1 and chain.name == ChainName.CONNECT:
+            raise ArgsError(
+                f"args.chains[{index}].issuing_generation: the connect chain's deepest CA signs Consul's own "
+                "intermediate, not leaves; rotate it with the connect root plan (docs/operations.md)"
+            )
+        if chain.issuing_generation > 1 and len(chain.levels) < 2 and RootCustody(args.root.custody) is not (
+            RootCustody.VAULT
+        ):
+            raise ArgsError(
+                f"args.chains[{index}].issuing_generation: generations rotate a CA signed inside Vault; this "
+                f"chain's only level is signed by the offline root (custody '{RootCustody(args.root.custody).value}'):"
+                " give the chain a second level or keep generation 1"
             )
         role_names = [role.name for role in (chain.role, *chain.secondary_roles) if role is not None]
         for name in sorted({n for n in role_names if role_names.count(n) > 1}):
@@ -398,6 +443,9 @@ class CertificateAuthority(pulumi.ComponentResource):
         """Per role of ``secondary_roles`` (by role name), its issue path, resolving once the role exists."""
         self.root_not_after: pulumi.Output[str] | None = None
         """The root certificate's notAfter (None while an external root's certificate is not given)."""
+        self.issuing_generations: dict[ChainName, pulumi.Output[int]] = {}
+        """Per signed chain, its issuing CA's generation once checked against the deployed record and made the
+        mount's default issuer (what ``rotationVersions`` records)."""
         self.chain_not_afters: dict[ChainName, pulumi.Output[str]] = {}
         """Per signed chain, the earliest notAfter of its Vault-held levels: the date the chain stops issuing."""
 
@@ -507,26 +555,68 @@ class CertificateAuthority(pulumi.ComponentResource):
         )
         return mount, [urls, crl, tidy]
 
+    def _generation_opts(
+        self, depends_on: Sequence[pulumi.Resource], newest: bool, retain: bool
+    ) -> pulumi.ResourceOptions:
+        """Options of a CA generation's resources: protected while it is the newest (in production), and kept in
+        Vault when the program drops them (``retain_on_delete``) while a chain rotates its issuing CA.
+        """
+        return pulumi.ResourceOptions(
+            parent=self, depends_on=list(depends_on), protect=newest and self._args.protect, retain_on_delete=retain
+        )
+
     def _issuer(
         self, prefix: str, path: str, issuer_ref: pulumi.Input[str], issuer_name: str, after: Sequence[pulumi.Resource]
     ) -> list[pulumi.Resource]:
         """Name the mount's CA issuer, make it refuse leaves past its expiry, and make it the explicit default."""
-        issuer = vault.pkisecret.SecretBackendIssuer(
+        issuer = self._named_issuer(prefix, path, issuer_ref, issuer_name, self._opts(after, keep=True))
+        return [issuer, self._default_issuer(prefix, path, issuer)]
+
+    def _named_issuer(
+        self, prefix: str, path: str, issuer_ref: pulumi.Input[str], issuer_name: str, opts: pulumi.ResourceOptions
+    ) -> vault.pkisecret.SecretBackendIssuer:
+        """Name a CA issuer in its mount and make it refuse leaves past its own expiry."""
+        return vault.pkisecret.SecretBackendIssuer(
             f"{prefix}-issuer",
             backend=path,
             issuer_ref=issuer_ref,
             issuer_name=issuer_name,
             leaf_not_after_behavior=LEAF_NOT_AFTER_BEHAVIOR,
-            opts=self._opts(after, keep=True),
+            opts=opts,
         )
-        default = vault.pkisecret.SecretBackendConfigIssuers(
+
+    def _default_issuer(
+        self,
+        prefix: str,
+        path: str,
+        issuer: vault.pkisecret.SecretBackendIssuer,
+        checked: pulumi.Output[int] | None = None,
+    ) -> vault.pkisecret.SecretBackendConfigIssuers:
+        """Make ``issuer`` the mount's explicit default (what roles without an issuer_ref issue from); on a chain's
+        issuing mount only once its generation is ``checked``, so a lowered generation fails the run before the
+        default moves (and a failed program deletes nothing).
+        """
+        return vault.pkisecret.SecretBackendConfigIssuers(
             f"{prefix}-default-issuer",
             backend=path,
-            default=issuer.issuer_id,
+            default=issuer.issuer_id if checked is None else _after_check(checked, issuer.issuer_id),
             default_follows_latest_issuer=False,
             opts=self._opts([issuer], keep=True),
         )
-        return [issuer, default]
+
+    def _checked_generation(self, chain: CaChainArgs) -> pulumi.Output[int]:
+        """The chain's issuing generation once checked against the deployed record (raises
+        ``RotationVersionError`` when it lowers or skips one); the newest generation's CSR waits for it.
+        """
+        key = generation_key(chain.name)
+        requested = chain.issuing_generation
+        return pulumi.Output.from_input(self._args.deployed).apply(
+            lambda deployed: check_version_step(
+                f"rotation.{key}",
+                (deployed or {}).get(key) if isinstance(deployed, Mapping) else deployed,
+                requested,
+            )
+        )
 
     # --------------------------------------------------------------------------------- root
     def _root(self) -> tuple[pulumi.Output[str] | None, list[pulumi.Resource], pulumi.Output[str]]:
@@ -589,44 +679,66 @@ class CertificateAuthority(pulumi.ComponentResource):
             path = level.mount.path
             mount, hygiene = self._mount(prefix, level.mount)
             self.ready.extend(hygiene)
-            csr = vault.pkisecret.SecretBackendIntermediateCertRequest(
-                f"{prefix}-csr",
-                backend=path,
-                type="internal",
-                common_name=level.common_name,
-                organization=self._args.organization,
-                key_type=str(self._args.key_type),
-                key_bits=self._args.key_bits,
-                key_name=level.issuer_name,
-                add_basic_constraints=True,
-                exclude_cn_from_sans=True,
-                opts=self._opts([mount], keep=True),
-            )
-            if signer_path is not None:
-                signed: tuple[pulumi.Output[str], list[pulumi.Resource]] | None = self._sign_in_vault(
-                    prefix, chain, level, signer_path, csr, parent_ready
+            deepest = number == len(chain.levels)
+            rotating = deepest and chain.issuing_generation > 1
+            generations = (chain.issuing_generation - 1, chain.issuing_generation) if rotating else (1,)
+            checked = self._checked_generation(chain) if deepest else None
+            newest_issuer: vault.pkisecret.SecretBackendIssuer | None = None
+            newest_bundle: pulumi.Output[str] | None = None
+            for generation in generations:
+                newest = generation == generations[-1]
+                gen_prefix, gen_issuer_name = generation_names(prefix, level.issuer_name, generation)
+                common_name: pulumi.Input[str] = level.common_name
+                if rotating and newest and checked is not None:  # nothing of it exists before its number is checked
+                    common_name = _after_check(checked, level.common_name)
+                csr = vault.pkisecret.SecretBackendIntermediateCertRequest(
+                    f"{gen_prefix}-csr",
+                    backend=path,
+                    type="internal",
+                    common_name=common_name,
+                    organization=self._args.organization,
+                    key_type=str(self._args.key_type),
+                    key_bits=self._args.key_bits,
+                    key_name=gen_issuer_name,
+                    add_basic_constraints=True,
+                    exclude_cn_from_sans=True,
+                    opts=self._generation_opts([mount], newest, rotating),
                 )
-            else:
-                signed = self._sign_level1_outside(prefix, chain, level, csr, parent_chain)
-            if signed is None:
-                self.level1_csrs[chain_name] = csr.csr
-                return None
-            certificate, sign_resources = signed
-            not_afters.append(_not_after(certificate, f"the CA certificate signed for {path}"))
-            assert parent_chain is not None  # a signed level always has its issuers' chain
-            bundle = pulumi.Output.all(certificate, parent_chain).apply(lambda pems: _bundle(pems[0], pems[1]))
-            set_signed = vault.pkisecret.SecretBackendIntermediateSetSigned(
-                f"{prefix}-set-signed",
-                backend=path,
-                certificate=bundle,
-                opts=self._opts([csr, *sign_resources], keep=True),
-            )
-            # The bundle lists this level's certificate first, so it is the first issuer Vault imports.
-            issuer_ref = set_signed.imported_issuers.apply(lambda ids: ids[0])
-            issuer = self._issuer(prefix, path, issuer_ref, level.issuer_name, [set_signed])
-            self.ready.extend(issuer)
-            parent_chain = bundle
-            parent_ready = [*hygiene, *issuer]
+                if signer_path is not None:
+                    signed: tuple[pulumi.Output[str], list[pulumi.Resource]] | None = self._sign_in_vault(
+                        gen_prefix, chain, level, signer_path, csr, parent_ready, newest=newest, retain=rotating
+                    )
+                else:
+                    signed = self._sign_level1_outside(prefix, chain, level, csr, parent_chain)
+                if signed is None:
+                    self.level1_csrs[chain_name] = csr.csr
+                    return None
+                certificate, sign_resources = signed
+                assert parent_chain is not None  # a signed level always has its issuers' chain
+                bundle = pulumi.Output.all(certificate, parent_chain).apply(lambda pems: _bundle(pems[0], pems[1]))
+                set_signed = vault.pkisecret.SecretBackendIntermediateSetSigned(
+                    f"{gen_prefix}-set-signed",
+                    backend=path,
+                    certificate=bundle,
+                    opts=self._generation_opts([csr, *sign_resources], newest, rotating),
+                )
+                # The bundle lists this level's certificate first, so it is the first issuer Vault imports (the
+                # chain above it is already there from the generation before).
+                issuer_ref = set_signed.imported_issuers.apply(lambda ids: ids[0])
+                issuer = self._named_issuer(
+                    gen_prefix, path, issuer_ref, gen_issuer_name, self._generation_opts([set_signed], newest, rotating)
+                )
+                self.ready.append(issuer)
+                if newest:
+                    not_afters.append(_not_after(certificate, f"the CA certificate signed for {path}"))
+                    newest_issuer, newest_bundle = issuer, bundle
+            assert newest_issuer is not None and newest_bundle is not None
+            default = self._default_issuer(prefix, path, newest_issuer, checked)
+            self.ready.append(default)
+            if checked is not None:
+                self.issuing_generations[chain_name] = _after([default], checked)
+            parent_chain = newest_bundle
+            parent_ready = [*hygiene, newest_issuer, default]
             signer_path = path
         self._issuing_ready[chain_name] = parent_ready
         self.chain_not_afters[chain_name] = _earliest(not_afters)
@@ -640,8 +752,13 @@ class CertificateAuthority(pulumi.ComponentResource):
         signer_path: str,
         csr: vault.pkisecret.SecretBackendIntermediateCertRequest,
         parent_ready: list[pulumi.Resource],
+        *,
+        newest: bool = True,
+        retain: bool = False,
     ) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
-        """Have the level's CSR signed by the CA above it, inside Vault."""
+        """Have the level's CSR signed by the CA above it, inside Vault (``newest``/``retain``: see
+        :meth:`_generation_opts`).
+        """
         constraints = chain.name_constraints
         signed = vault.pkisecret.SecretBackendRootSignIntermediate(
             f"{prefix}-signed",
@@ -661,7 +778,7 @@ class CertificateAuthority(pulumi.ComponentResource):
             exclude_cn_from_sans=True,
             use_csr_values=False,
             revoke=False,
-            opts=self._opts([csr, *parent_ready], keep=True),
+            opts=self._generation_opts([csr, *parent_ready], newest, retain),
         )
         return signed.certificate, [signed]
 
@@ -786,6 +903,11 @@ class CertificateAuthority(pulumi.ComponentResource):
             organizations=[self._args.organization],
             opts=self._opts(self._issuing_ready[chain_name]),
         )
+
+
+def _after_check(checked: pulumi.Output[int], value: pulumi.Input[str]) -> pulumi.Output[str]:
+    """``value``, once ``checked`` resolved (its failure fails every resource that takes the value)."""
+    return pulumi.Output.all(checked, value).apply(lambda both: cast(str, both[1]))
 
 
 def _bundle(certificate: str, parent_chain: str) -> str:

@@ -628,6 +628,22 @@ SERVER, CONNECT = ARGS.chains
             "args.root: custody 'aws-kms' needs aws_kms (key_id, region) and certificate_pem",
         ),
         (
+            _with_chains(dataclasses.replace(SERVER, issuing_generation=0)),
+            "args.chains[0].issuing_generation: 0 is not a generation (allowed: 1 or more)",
+        ),
+        (
+            _with_chains(SERVER, dataclasses.replace(CONNECT, issuing_generation=2)),
+            "args.chains[1].issuing_generation: the connect chain's deepest CA signs Consul's own intermediate",
+        ),
+        (
+            dataclasses.replace(
+                _replace_root(custody=RootCustody.EXTERNAL, in_vault=None, certificate_pem="pem"),
+                chains=(dataclasses.replace(SERVER, levels=SERVER.levels[:1], issuing_generation=2),),
+            ),
+            "args.chains[0].issuing_generation: generations rotate a CA signed inside Vault; this chain's only level "
+            "is signed by the offline root (custody 'external')",
+        ),
+        (
             _replace_root(in_vault=dataclasses.replace(ARGS.root.in_vault, max_path_length=1)),  # type: ignore[arg-type]
             "args.root.in_vault.max_path_length: 1 is too short; the chains' level 1 needs a root allowing 2",
         ),
@@ -679,3 +695,18 @@ def test_the_component_module_lists_exactly_its_outputs_at_class_level() -> None
     }
     hints = inspect.get_annotations(CertificateAuthority, eval_str=True)
     assert all(typing.get_origin(hint) is pulumi.Output for hint in hints.values())
+
+
+def test_a_single_level_chain_under_a_vault_root_rotates_its_level_one() -> None:
+    """With the root in Vault even level 1 is signed inside Vault, so it can rotate: generation 2 is signed on the
+    root's mount, generation 1 is kept unprotected, both retained; the record is read from ``deployed``."""
+    single = dataclasses.replace(SERVER, levels=SERVER.levels[1:], issuing_generation=2)
+    run, _ = run_alone(lambda: build(dataclasses.replace(ARGS, chains=(single, CONNECT), deployed={}, protect=True)))
+    by_name = {r.name: r for r in run.resources}
+    signed = by_name["ca-server-l1-g2-signed"]
+    assert signed.inputs["backend"] == ARGS.root.in_vault.mount.path  # type: ignore[union-attr]
+    assert by_name["ca-server-l1-g2-csr"].inputs["keyName"] == "server-level2-g2"
+    assert (signed.protect, signed.retain_on_delete) == (True, True)
+    old = by_name["ca-server-l1-signed"]
+    assert (old.protect, old.retain_on_delete) == (False, True)
+    assert not [name for name in by_name if "-connect-" in name and (by_name[name].retain_on_delete or "-g" in name)]
