@@ -18,6 +18,7 @@ from .identities.roles import workload_audience
 from .jwt.plan import app_token_paths
 from .layout import Layout
 from .onboarding.plan import all_agent_annotations, all_token_volumes
+from .pki.component import generation_key
 from .rotation.documents import BOOTSTRAP_TOKEN_VERSION_KEY, GOSSIP_VERSION_KEY, REPLICATION_TOKEN_VERSION_KEY
 from .settings import ChainName
 from .topology.documents import peer_upstream_annotations
@@ -153,10 +154,10 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput(
         "rotationVersions",
         "map",
-        "Rotation → the version the last successful `up` reached (`gossipKeyVersion`, `bootstrapTokenVersion`, and "
-        "in a WAN federation `replicationTokenVersion`; a secondary has only the last); empty without the Consul "
-        "secrets engine outside a federation secondary. The next run reads it back to refuse lowering or skipping "
-        "a version.",
+        "Rotation → the version the last successful `up` reached: `serverTlsGeneration` (the server chain's issuing "
+        "CA) in every stack whose chain of trust is complete; with the Consul secrets engine `gossipKeyVersion` and "
+        "`bootstrapTokenVersion`; in a WAN federation `replicationTokenVersion` (a secondary has no gossip or "
+        "bootstrap token version). The next run reads it back to refuse lowering or skipping a version.",
     ),
 )
 
@@ -168,7 +169,11 @@ def rotation_versions(platform: SecureMeshPlatform) -> dict[str, pulumi.Output[i
         BOOTSTRAP_TOKEN_VERSION_KEY: platform.bootstrap_token_rotation,
         REPLICATION_TOKEN_VERSION_KEY: platform.replication_token_rotation,
     }
-    return {key: rotation.version for key, rotation in rotations.items() if rotation is not None}
+    versions = {key: rotation.version for key, rotation in rotations.items() if rotation is not None}
+    server_generation = platform.pki.issuing_generations.get(ChainName.SERVER)
+    if server_generation is not None:  # resolved once the generation is the server mount's default issuer
+        versions[generation_key(ChainName.SERVER)] = server_generation
+    return versions
 
 
 def _by_chain(values: dict[ChainName, Any]) -> dict[str, Any]:

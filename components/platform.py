@@ -91,8 +91,12 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         # --- Vault's audit trail (issue 13 item 11): on by default in prod ------------------------
         self.audit = VaultAudit(f"{name}-audit", audit_args(settings, layout), child)
 
+        # --- What the last successful `up` recorded (issue 17): one StackReference to this stack -----
+        self.deployed_versions = deployed_versions()
+        """This stack's previous ``rotationVersions``: every declared version is checked against it."""
+
         # --- PKI (issue 3) ---------------------------------------------------------------------
-        self.pki = CertificateAuthority(f"{name}-pki", pki_args(settings, layout), child)
+        self.pki = CertificateAuthority(f"{name}-pki", pki_args(settings, layout, self.deployed_versions), child)
         if self.pki.pending_chains:
             pulumi.log.warn(external_next_steps(self.pki.pending_chains), resource=self.pki)
 
@@ -266,7 +270,7 @@ class SecureMeshPlatform(pulumi.ComponentResource):
             engine_roles=(
                 {EngineRole(role): resource.name for role, resource in engine.roles.items()} if engine else {}
             ),
-            deployed=deployed_versions(),  # one StackReference to this stack, read by every rotation
+            deployed=self.deployed_versions,
         )
         if engine is not None:
             self.gossip_rotation = GossipKeyRotation(

@@ -7,7 +7,9 @@ root custody's inputs, and words what an operator does while an offline root has
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+import pulumi
 
 from ..layout import Layout
 from ..pki.component import (
@@ -28,9 +30,15 @@ from ..settings.images import Image, image_reference
 from ..settings.models import MAX_PRODUCTION_LEVEL1_TTL
 
 
-def pki_args(settings: Settings, layout: Layout) -> CertificateAuthorityArgs:
-    """The stack's certificate authority: every chain of the plan, the root's custody, protect in production."""
+def pki_args(
+    settings: Settings, layout: Layout, deployed: pulumi.Input[Mapping[str, int]] | None = None
+) -> CertificateAuthorityArgs:
+    """The stack's certificate authority: every chain of the plan, the root's custody, protect in production, and
+    the server chain's issuing generation (``rotation.serverTlsGeneration``) checked against ``deployed`` (this
+    stack's previous ``rotationVersions``).
+    """
     plan = build_plan(settings, layout)
+    generations = {ChainName.SERVER: settings.rotation.server_tls_generation}
     roles: dict[ChainName, list[RoleSpec]] = {}
     for role in plan.roles:
         roles.setdefault(role.chain, []).append(role)
@@ -39,9 +47,13 @@ def pki_args(settings: Settings, layout: Layout) -> CertificateAuthorityArgs:
         key_type=settings.pki.key_type,
         key_bits=settings.pki.key_bits,
         root=_root_args(settings, plan.root),
-        chains=tuple(_chain_args(chain, levels, roles.get(chain, [])) for chain, levels in plan.chains.items()),
+        chains=tuple(
+            _chain_args(chain, levels, roles.get(chain, []), generations.get(chain, 1))
+            for chain, levels in plan.chains.items()
+        ),
         connect_intermediate_pki_path=layout.connect_intermediate_pki_path,
         protect=settings.is_production,
+        deployed=deployed,
     )
 
 
@@ -99,7 +111,9 @@ def _mount_args(mount: MountPlan) -> CaMountArgs:
     )
 
 
-def _chain_args(chain: ChainName, levels: Sequence[LevelPlan], roles: Sequence[RoleSpec]) -> CaChainArgs:
+def _chain_args(
+    chain: ChainName, levels: Sequence[LevelPlan], roles: Sequence[RoleSpec], generation: int
+) -> CaChainArgs:
     """A chain's Args: its levels and constraints; its first role is the chain's own, the rest a federation
     primary's roles for its secondaries' servers (:func:`secure_mesh.pki.plan.server_roles`).
     """
@@ -124,6 +138,7 @@ def _chain_args(chain: ChainName, levels: Sequence[LevelPlan], roles: Sequence[R
         ),
         role=_role_args(roles[0]) if roles else None,
         secondary_roles=tuple(_role_args(role) for role in roles[1:]),
+        issuing_generation=generation,
     )
 
 

@@ -749,9 +749,31 @@ def _image_digests(settings: Settings) -> Iterator[Problem]:
             )
 
 
+def _server_tls_generation(settings: Settings) -> Iterator[Problem]:
+    """A server-TLS generation above 1 rotates a CA Vault signs, in the stack that keeps the servers' role."""
+    generation = settings.rotation.server_tls_generation
+    if generation == 1:
+        return
+    custody = settings.pki.root_custody
+    if settings.pki.chains.server.levels < 2 and custody is not RootCustody.VAULT:
+        yield Problem(
+            "rotation.serverTlsGeneration",
+            f"{generation} needs the server chain's issuing CA signed inside Vault, but its only level is signed "
+            f"by the offline root (pki.rootCustody {custody.value!r}); set pki.chains.server.levels to 2 or more, "
+            "or keep 1 (allowed here: 1)",
+        )
+    if settings.topology.mode is TopologyMode.FEDERATION_SECONDARY:
+        yield Problem(
+            "rotation.serverTlsGeneration",
+            f"{generation} is not allowed in a federation secondary: its servers' certificates come from the "
+            "primary's server chain; raise rotation.serverTlsGeneration in the primary (allowed here: 1)",
+        )
+
+
 def _rotation(settings: Settings) -> Iterator[Problem]:
     """Rotations need the secrets engine, and the engine needs the Consul provider and ordered TTLs."""
     rotation = settings.rotation
+    yield from _server_tls_generation(settings)
     engine = rotation.consul_secrets_engine
     key = "rotation.consulSecretsEngine"
     engine_versions = [

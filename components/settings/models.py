@@ -616,6 +616,11 @@ class RotationSettings(SettingsModel):
     `replication-token-rotate-v<N>` creates the new token, writes KV, waits for every secondary, deletes the old
     one; needs `rotation.consulSecretsEngine.enabled`) and in each secondary (its Job restarts its servers and
     acknowledges); lowering or skipping is refused."""
+    server_tls_generation: Annotated[int, Field(ge=1, le=9999)] = 1
+    """The generation of the server chain's issuing CA (the one that signs the Consul servers' certificates):
+    raise it by exactly one to rotate that CA without downtime (a new key and issuer, made the mount's default;
+    the previous generation kept until its leaves expire, then tidied by Vault). Needs that CA signed inside Vault:
+    `pki.chains.server.levels` of 2 or more, or `pki.rootCustody: vault`; lowering or skipping is refused."""
     consul_secrets_engine: ConsulSecretsEngineSettings = ConsulSecretsEngineSettings()
     """Vault's Consul secrets engine, the source of every rotation Job's short-lived Consul token."""
 

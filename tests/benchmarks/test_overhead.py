@@ -116,8 +116,9 @@ def test_graph_replay_registers_exactly_the_recorded_graph(mesh: str, tmp_path: 
         config, secrets = load_stack_config("dev"), {}
     else:
         config, secrets = generate_config(10)
-    recorded = run_program(config, secrets, stack=BENCH_STACK).resources
-    write_plan(recorded, tmp_path / "plan.json")
+    run = run_program(config, secrets, stack=BENCH_STACK)
+    recorded = run.resources
+    write_plan(recorded, tmp_path / "plan.json", run.reads)
     replayed = _replay(tmp_path / "plan.json", config, secrets)  # a fresh engine, the plan read from the file
 
     # the engine's order varies between runs: compare the multisets of whole registrations

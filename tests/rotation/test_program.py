@@ -32,7 +32,8 @@ ROTATION_TYPES = {
     "kubernetes:rbac.authorization.k8s.io/v1:Role",
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
 }
-BOTH_AT_ONE = {"gossipKeyVersion": 1, "bootstrapTokenVersion": 1}
+BOTH_AT_ONE = {"gossipKeyVersion": 1, "bootstrapTokenVersion": 1, "serverTlsGeneration": 1}
+"""Every version the dev stack with the engine records (the server chain's issuing generation in every stack)."""
 
 
 def config(version: int | None = None, key: str = "gossipKeyVersion") -> dict[str, Any]:
@@ -144,7 +145,7 @@ def test_raising_to_two_creates_exactly_the_key_the_secret_the_script_and_the_jo
         ("vault:kubernetes/authBackendRole:AuthBackendRole", "secure-mesh-gossip-rotation-auth-role"),
         ("vault:kv/secretV2:SecretV2", "secure-mesh-gossip-rotation-next"),
     ]
-    assert second.outputs["rotationVersions"] == {"gossipKeyVersion": 2, "bootstrapTokenVersion": 1}
+    assert second.outputs["rotationVersions"] == {**BOTH_AT_ONE, "gossipKeyVersion": 2}
 
 
 def test_the_job_depends_on_everything_it_reads(second: ProgramRun) -> None:
@@ -244,7 +245,7 @@ def test_raising_the_token_version_creates_exactly_its_identity_role_secret_id_s
         ("vault:kubernetes/authBackendRole:AuthBackendRole", f"{prefix}-auth-role"),
         ("vault:kv/secretV2:SecretV2", f"{prefix}-next"),
     ]
-    assert token_second.outputs["rotationVersions"] == {"gossipKeyVersion": 1, TOKEN: 2}
+    assert token_second.outputs["rotationVersions"] == {**BOTH_AT_ONE, TOKEN: 2}
 
 
 def test_the_token_job_is_the_stacks_document_and_waits_for_everything_it_uses(token_second: ProgramRun) -> None:

@@ -168,6 +168,7 @@ CASES: dict[str, Case] = {
         "fed-secondary",
         {"pki.chains.server": {"levels": 1}, "pki.chains.connect": {"levels": 1}},
     ),
+    "federation secondary rotating its server tls ca": Case("fed-secondary", {"rotation.serverTlsGeneration": 2}),
     "federation secondary rotating the gossip key": Case(
         "fed-secondary", {"rotation.gossipKeyVersion": 2}
     ),
@@ -634,6 +635,11 @@ CONSISTENCY: dict[str, Case] = {
     "replication token rotation outside a federation": Case("dev", {"rotation.replicationTokenVersion": 2}),
     "replication token rotation in a primary without the engine": Case(
         "fed-primary", {"rotation.replicationTokenVersion": 2}
+    ),
+    "server tls generation of a level the offline root signs": Case(
+        "prod",
+        {"rotation.serverTlsGeneration": 2},
+        variant={"pki.chains.server.levels": 1, "pki.chains.server.intermediateTtls": ["17520h"]},
     ),
     "engine without a consul address": Case("dev", {f"{ENGINE}.enabled": True}),
     "engine with an external vault and no engine address": Case(
