@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -20,6 +21,36 @@ REQUIRE_PROTECT = Setting(
 PROTECTED_TYPES = (t.AUTH_BACKEND, t.KV_BACKEND_V2, t.KV_SECRET_V2, *t.CA_RESOURCES)
 
 
+_GENERATION = re.compile(r"^(?P<level>.+-l\d+)(?:-g(?P<generation>[1-9]\d*))?-(?P<part>[a-z-]+)$")
+"""A CA resource's name as the certificate authority component writes it: ``<component>-<chain>-l<level>`` and, from
+generation 2 of a chain's issuing CA on, ``-g<N>``, then the part (``csr``, ``signed``, ``set-signed``, ``issuer``)."""
+
+
+def _generation(res: Res) -> tuple[str, str, int] | None:
+    """(level, part, generation) of a CA resource named by generation; None for other names."""
+    found = _GENERATION.match(res.name)
+    if found is None:
+        return None
+    return found["level"], found["part"], int(found["generation"] or 1)
+
+
+def superseded(view: StackView, res: Res) -> bool:
+    """A CA resource of an older generation of its level while a newer generation of the same resource is
+    protected: the generation a rotation keeps registered, unprotected, so the next rotation can let it go
+    (``retain_on_delete`` keeps it in Vault for the leaves it signed; the policy SDK does not show that option,
+    so the newer protected generation is what makes it safe).
+    """
+    mine = _generation(res)
+    if mine is None:
+        return False
+    level, part, generation = mine
+    for other in view.of(res.type):
+        theirs = _generation(other)
+        if other.protect and theirs is not None and theirs[:2] == (level, part) and theirs[2] > generation:
+            return True
+    return False
+
+
 def must_protect(res: Res) -> bool:
     """PKI and KV mounts, auth mounts, the KV settings and secrets, and every CA resource."""
     if res.type == t.MOUNT:
@@ -31,7 +62,8 @@ def must_protect(res: Res) -> bool:
     "KV-SOFT-DELETE",
     part="protect",
     checks="Production stacks protect what must not be lost: PKI and KV mounts, auth mounts, KV secrets and every "
-    "CA resource (roots, CSRs/keys, signed intermediates, issuers).",
+    "CA resource (roots, CSRs/keys, signed intermediates, issuers), except an issuing CA's previous generation "
+    "while the same resource of a newer generation (…-l<k>-g<N>-…) is protected.",
     why="Design (production stacks protect CA mounts and issuers, the KV mount and its secrets, auth mounts); "
     "deleting a CA mount or KV secret is unrecoverable.",
     fix="Pass protect=True (the platform sets it from settings.is_production) for these resources.",
@@ -43,7 +75,7 @@ def kv_soft_delete_protect(view: StackView, config: Mapping[str, Any]) -> Iterat
     if mode == "never":
         return
     for res in view.resources:
-        if not must_protect(res) or res.protect:
+        if not must_protect(res) or res.protect or superseded(view, res):
             continue
         if mode == "always" or is_production(config, res.urn):
             yield (

@@ -431,6 +431,19 @@ def _without_metadata_name(subjects: list[Subject], resource: str) -> list[Subje
     return subjects
 
 
+G = "secure-mesh-pki-server"
+"""The server chain's resource names (``<component>-<chain>``)."""
+GENERATION_TYPES = {"csr": t.PKI_INT_REQUEST, "issuer": t.PKI_ISSUER}
+
+
+def _generations(*parts: tuple[str, bool]) -> list[Subject]:
+    """Server-chain CA resources ``<G>-<suffix>``, each protected or not."""
+    return [
+        subject(GENERATION_TYPES[suffix.rsplit("-", 1)[-1]], f"{G}-{suffix}", {"backend": "b"}, protect=protected)
+        for suffix, protected in parts
+    ]
+
+
 def _onboarding(stack: str) -> list[Subject]:
     """A private copy of the onboarding stack (apps with a database) as the policy engine sees it."""
     return private_subjects(onboarding_run(stack).resources)
@@ -1264,6 +1277,25 @@ TWINS: list[Twin] = [
         t.CRD_MESH,
         _crd("Mesh", "mesh", {"allowEnablingPermissiveMutualTLS": " True "}),
         _crd("Mesh", "mesh", {"allowEnablingPermissiveMutualTLS": "false"}),
+    ),
+    stack_twin(
+        # an issuing CA's previous generation may be unprotected while the newer one is protected (a rotation by
+        # rotation.serverTlsGeneration); the newer one unprotected beside a protected older one may not
+        "kv-soft-delete-protect",
+        "newer-generation-unprotected-beside-a-protected-older-one",
+        lambda: _generations(("l2-csr", True), ("l2-g2-csr", False)),
+        lambda: _generations(("l2-csr", False), ("l2-g2-csr", True)),
+        blame=f"{G}-l2-g2-csr",
+        config=PROD,
+    ),
+    stack_twin(
+        # a protected generation exempts only the same resource of its own level: not another level, not another part
+        "kv-soft-delete-protect",
+        "older-generation-of-another-level-or-part",
+        lambda: _generations(("l1-csr", False), ("l2-issuer", False), ("l2-g3-csr", True)),
+        lambda: _generations(("l2-g2-csr", False), ("l2-csr", False), ("l2-g3-csr", True)),
+        blame=f"{G}-l",
+        config=PROD,
     ),
     # --------------------------------------------------------------------------------- pki_scope.py
     twin(

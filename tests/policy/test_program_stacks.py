@@ -15,11 +15,26 @@ from pulumi_policy import EnforcementLevel
 from tests import harness
 from tests.conftest import stack_run
 from tests.harness import STACKS, ProgramRun
+from tests.pki.test_generations import run as run_generation
 from tests.policy.support import RULES, Subject, from_run, mandatory, private_subjects, run_rules
 
 
 def test_checked_in_stack_passes_every_mandatory_rule(any_stack: ProgramRun) -> None:
     violations, unknowns = run_rules(from_run(any_stack.resources))
+    blocking = mandatory(violations)
+    assert not blocking, "mandatory violations:\n" + "\n".join(map(str, blocking))
+    assert not unknowns
+
+
+@pytest.mark.parametrize(("stack", "generation", "deployed"), [("prod", 2, 1), ("prod", 3, 2), ("dev", 2, 1)])
+def test_a_stack_rotating_its_server_tls_ca_passes_every_mandatory_rule(
+    stack: str, generation: int, deployed: int
+) -> None:
+    """The previous generation is unprotected beside the protected newest (KV-SOFT-DELETE's exemption), two
+    issuers share the issuing mount, and every TTL, URL and constraint rule still holds for both generations."""
+    rotating = run_generation(stack, generation, deployed)
+    assert any(r.name.endswith(f"-l2-g{generation}-csr") for r in rotating.resources)
+    violations, unknowns = run_rules(from_run(rotating.resources))
     blocking = mandatory(violations)
     assert not blocking, "mandatory violations:\n" + "\n".join(map(str, blocking))
     assert not unknowns
