@@ -574,6 +574,29 @@ def _rbac(
     return build
 
 
+DEPLOYMENTS = {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]}
+"""A narrow, harmless rule."""
+
+
+def _namespaced_role_binding(rule: dict[str, Any]) -> Callable[[], list[Subject]]:
+    """The prod stack plus a Role in consul (metadata name ``ops``, resource name ``ops-role``) with ``rule``,
+    bound to the server's service account by a RoleBinding naming it ``Role/ops``."""
+
+    def build() -> list[Subject]:
+        found = stack_subjects("prod")
+        role = {"metadata": {"name": "ops", "namespace": "consul"}, "rules": [rule]}
+        found.append(subject(t.ROLE, "ops-role", role, "prod"))
+        binding = {
+            "metadata": {"name": "extra-binding", "namespace": "consul"},
+            "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": "ops"},
+            "subjects": [{"kind": "ServiceAccount", "name": "consul-consul-server"}],
+        }
+        found.append(subject(t.ROLE_BINDING, "extra-binding", binding, "prod"))
+        return found
+
+    return build
+
+
 def _aggregated(build: Callable[[], list[Subject]]) -> Callable[[], list[Subject]]:
     """The same stack with the ClusterRole ``reviews`` made an aggregated role."""
     selectors = {"clusterRoleSelectors": [{"matchLabels": {"a": "b"}}]}
@@ -895,6 +918,34 @@ TWINS: list[Twin] = [
             ("ClusterRole", "ops"),
             [OTHER_SA, SERVER_SA],
         ),
+    ),
+    reviewer(
+        # a wildcard in a rule's verbs is a wildcard rule as much as one in its resources
+        "wildcard-verbs-role-for-a-reviewer",
+        _rbac(("ops", [{**DEPLOYMENTS, "verbs": ["*"]}]), ("ClusterRole", "ops"), [SERVER_SA]),
+        _rbac(("ops", [DEPLOYMENTS]), ("ClusterRole", "ops"), [SERVER_SA]),
+    ),
+    reviewer(
+        # and in its API groups
+        "wildcard-api-group-role-for-a-reviewer",
+        _rbac(("ops", [{**DEPLOYMENTS, "apiGroups": ["*"]}]), ("ClusterRole", "ops"), [SERVER_SA]),
+        _rbac(("ops", [DEPLOYMENTS]), ("ClusterRole", "ops"), [SERVER_SA]),
+    ),
+    reviewer(
+        # an aggregated role holds whatever the roles it selects grant: as broad as a wildcard
+        "aggregated-role-for-a-reviewer",
+        lambda: set_props(
+            _rbac(("ops", [DEPLOYMENTS]), ("ClusterRole", "ops"), [SERVER_SA])(),
+            "ops",
+            aggregationRule={"clusterRoleSelectors": [{"matchLabels": {"a": "b"}}]},
+        ),
+        _rbac(("ops", [DEPLOYMENTS]), ("ClusterRole", "ops"), [SERVER_SA]),
+    ),
+    reviewer(
+        # a namespaced Role is found by the name in its metadata (not the resource's), and by kind Role
+        "namespaced-wildcard-role-for-a-reviewer",
+        _namespaced_role_binding({**DEPLOYMENTS, "resources": ["*"]}),
+        _namespaced_role_binding(DEPLOYMENTS),
     ),
     reviewer(
         # the long-lived reviewer is known from its JWT's subject; without the JWT the account reviews nothing
