@@ -315,3 +315,20 @@ def test_a_role_ordered_after_its_key_through_another_resource_passes() -> None:
     assert [m for m, _ in check_stack("vlt-oidc-role", [key, between, unordered])] == [
         "OidcRole 'r': dependencies = 'k': not ordered after its key. Fix: depend on 'k'"
     ]
+
+
+def test_a_remote_key_set_without_a_uri_is_shown_as_empty() -> None:
+    type_token, props = _provider("crd", {"trustedCA": {"inlineString": CA}})
+    del props["spec"]["jsonWebKeySet"]["remote"]["uri"]
+    assert check(POLICY, type_token, props) == [
+        "JWTProvider 'subject': spec.jsonWebKeySet.remote.uri = '': the key set is not fetched over https. Fix: use "
+        "an https URI"
+    ]
+
+
+def test_only_service_intentions_entries_are_read_for_requirements() -> None:
+    """A config entry of another kind holding the same fields is not an intentions entry: nothing is required."""
+    document = {"Sources": [{"Name": "web", "Permissions": [{"JWT": {"Providers": [{"Name": "idp"}]}}]}]}
+    other = {"kind": "jwt-provider", "name": "api", "configJson": json.dumps(document)}
+    assert check("int-jwt-claims", ENTRY, other) == []
+    assert len(check("int-jwt-claims", ENTRY, {**other, "kind": "service-intentions"})) == 1
