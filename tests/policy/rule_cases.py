@@ -444,6 +444,14 @@ def _generations(*parts: tuple[str, bool]) -> list[Subject]:
     ]
 
 
+def _with_kv_policy(paths: dict[str, list[str]]) -> Callable[[], list[Subject]]:
+    """The KV-v2 mount consul/kv and one policy ``kv-reader`` with ``paths``."""
+    return lambda: [
+        subject(t.MOUNT, "kv", {"path": "consul/kv", "type": "kv-v2"}),
+        subject(t.POLICY, "kv-reader", {"name": "kv-reader", "policy": policy_doc(paths)}),
+    ]
+
+
 def _onboarding(stack: str) -> list[Subject]:
     """A private copy of the onboarding stack (apps with a database) as the policy engine sees it."""
     return private_subjects(onboarding_run(stack).resources)
@@ -918,6 +926,23 @@ TWINS: list[Twin] = [
             ("ClusterRole", "ops"),
             [OTHER_SA, SERVER_SA],
         ),
+    ),
+    stack_twin(
+        # Vault strips a policy path's leading slash: /consul/kv/config is outside data/ as much as without it;
+        # metadata/ may be read, listed and denied (all three at once) but nothing more
+        "pol-kv-data-stack",
+        "slash-led-path-outside-data",
+        _with_kv_policy({"/consul/kv/config/x": ["read"], "consul/kv/metadata/x": ["read", "list", "deny"]}),
+        _with_kv_policy({"/consul/kv/data/x": ["read"], "consul/kv/metadata/x": ["read", "list", "deny"]}),
+        blame="kv-reader",
+    ),
+    twin(
+        # the write-only reviewer JWT is as long-lived as the plain one
+        "k8s-reviewer",
+        "in-cluster-write-only-reviewer-jwt",
+        t.K8S_AUTH_CONFIG,
+        {"backend": "k", "kubernetesHost": "https://kubernetes.default.svc", "tokenReviewerJwtWo": "eyJ"},
+        {"backend": "k", "kubernetesHost": "https://kubernetes.default.svc"},
     ),
     reviewer(
         # a wildcard in a rule's verbs is a wildcard rule as much as one in its resources
