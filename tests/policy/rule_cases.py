@@ -452,6 +452,24 @@ def _with_kv_policy(paths: dict[str, list[str]]) -> Callable[[], list[Subject]]:
     ]
 
 
+CA_READER_ROLE = "secure-mesh-identities-ca-reader-role"
+"""The dev stack's Kubernetes-auth role for every service account (it may only read CAs)."""
+
+
+def _ca_reader_of(mount: str, readable: str) -> Callable[[], list[Subject]]:
+    """A PKI mount at ``mount`` and a wildcard Kubernetes-auth role whose one policy reads ``readable``."""
+    return lambda: [
+        subject(t.MOUNT, "pki", {"path": mount, "type": "pki"}),
+        subject(t.POLICY, "ca-read", {"name": "ca-read", "policy": policy_doc({readable: ["read"]})}),
+        subject(
+            t.K8S_AUTH_ROLE,
+            "ca-reader",
+            {"backend": "kubernetes", "roleName": "ca-reader", "boundServiceAccountNames": ["*"],
+             "boundServiceAccountNamespaces": ["*"], "tokenPolicies": ["ca-read"]},
+        ),
+    ]
+
+
 def _onboarding(stack: str) -> list[Subject]:
     """A private copy of the onboarding stack (apps with a database) as the policy engine sees it."""
     return private_subjects(onboarding_run(stack).resources)
@@ -943,6 +961,24 @@ TWINS: list[Twin] = [
         t.K8S_AUTH_CONFIG,
         {"backend": "k", "kubernetesHost": "https://kubernetes.default.svc", "tokenReviewerJwtWo": "eyJ"},
         {"backend": "k", "kubernetesHost": "https://kubernetes.default.svc"},
+    ),
+    twin_of_stack(
+        # Vault's built-in "default" policy is not one the stack declares (skipped); every other undeclared policy is
+        # reported, each one
+        "k8s-names-stack",
+        "wildcard-role-with-two-undeclared-policies",
+        lambda s: set_props(s, CA_READER_ROLE, tokenPolicies=["default", "ops-a", "consul-dc1-ca-reader", "ops-b"]),
+        lambda s: set_props(s, CA_READER_ROLE, tokenPolicies=["default", "consul-dc1-ca-reader"]),
+        blame=CA_READER_ROLE,
+    ),
+    stack_twin(
+        # a PKI mount whose own path holds "/cert/": its CA is read at <mount>/cert/ca, split at the last /cert/;
+        # the wildcard role may read it, but not a certificate by serial
+        "k8s-names-stack",
+        "pki-mount-path-holding-cert",
+        _ca_reader_of("team/cert/pki", "team/cert/pki/cert/0a-1b"),
+        _ca_reader_of("team/cert/pki", "team/cert/pki/cert/ca"),
+        blame="ca-reader",
     ),
     reviewer(
         # a wildcard in a rule's verbs is a wildcard rule as much as one in its resources
