@@ -33,6 +33,7 @@ from tests.pki.helpers import OfflineRoot
 from tests.policy.support import Subject, private_subjects, subject, urn_of
 from tests.policy.test_resource_rules import (
     PEERED,
+    TIDY,
     VAULT_PKI_SECRET,
     crd,
     db_connection,
@@ -397,15 +398,6 @@ def _consul_ca_exactly(subjects: list[Subject], **ca_config: str) -> list[Subjec
     return set_value(subjects, "global.secretsBackend.vault.connectCA.additionalConfig", json.dumps(document))
 
 
-TIDY = {
-    "backend": "b",
-    "enabled": True,
-    "tidyCertStore": True,
-    "tidyRevokedCerts": True,
-    "tidyExpiredIssuers": True,
-    "intervalDuration": "12h",
-}
-"""A compliant auto-tidy configuration."""
 SERVER_L1_CA_URL = "https://vault.vault.svc.cluster.local:8200/v1/consul/server/pki_int1/ca"
 """The dev stack's server level 1's issuing-certificate URL."""
 

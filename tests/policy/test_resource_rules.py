@@ -27,6 +27,17 @@ def policy_doc(paths: dict[str, list[str]]) -> str:
     return json.dumps({"path": {p: {"capabilities": c} for p, c in paths.items()}})
 
 
+TIDY = {
+    "backend": "b",
+    "enabled": True,
+    "tidyCertStore": True,
+    "tidyRevokedCerts": True,
+    "tidyExpiredIssuers": True,
+    "intervalDuration": "12h",
+}
+"""A compliant auto-tidy configuration."""
+
+
 def good_role(**over: Any) -> dict[str, Any]:
     props = {
         "backend": "consul/gateway/pki_int1",
@@ -391,14 +402,7 @@ CASES = [
     ok(
         "pki-tidy",
         t.PKI_AUTO_TIDY,
-        {
-            "backend": "b",
-            "enabled": True,
-            "tidyCertStore": True,
-            "tidyRevokedCerts": True,
-            "tidyExpiredIssuers": True,
-            "intervalDuration": "12h",
-        },
+        TIDY,
         "tidy",
     ),
     bad(
