@@ -972,6 +972,22 @@ TWINS: list[Twin] = [
         _ca_reader_of("team/cert/pki", "team/cert/pki/cert/ca"),
         blame="ca-reader",
     ),
+    twin(
+        # a deny-only path reaches nothing, however broad its glob
+        "pol-least",
+        "top-level-glob-denied-only",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"*": ["read"]})},
+        {"name": "p", "policy": policy_doc({"*": ["deny"]})},
+    ),
+    twin(
+        # a glob after a segment stays under that segment, whatever the segment ends with
+        "pol-least",
+        "top-level-glob-beside-a-segment-ending-in-x",
+        t.POLICY,
+        {"name": "p", "policy": policy_doc({"X*": ["read"]})},
+        {"name": "p", "policy": policy_doc({"consul/X*": ["read"]})},
+    ),
     reviewer(
         # a wildcard in a rule's verbs is a wildcard rule as much as one in its resources
         "wildcard-verbs-role-for-a-reviewer",
