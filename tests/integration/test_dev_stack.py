@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import os
 import ssl
 import time
@@ -233,3 +234,47 @@ def test_unlisted_service_pair_is_denied(deployed: Deployed) -> None:
             assert time.monotonic() < deadline, f"declared allow {source} -> {destination} never took effect"
             time.sleep(5)
         assert not allowed(*denied_pair), f"unlisted pair {denied_pair[0]} -> {denied_pair[1]} is allowed"
+
+
+def test_raising_the_server_tls_generation_switches_the_issuing_ca(deployed: Deployed) -> None:
+    """Last in the file: it changes the deployment (``rotation.serverTlsGeneration`` 1 → 2, one more ``up``).
+
+    Vault's multi-issuer PKI (1.11+): the server chain's issuing mount then holds both generations' issuers, its
+    default issuer (``config/issuers``) is the new one, a fresh server certificate is issued by it and still
+    verifies to the root, and the old issuer is still there for the leaves it signed. The stack records the
+    generation in ``rotationVersions`` (what the next run checks).
+    """
+    mount = deployed.layout.server_pki_issue_path.split("/issue/", 1)[0]
+    before = deployed.vault.read(f"{mount}/config/issuers")
+    assert before.status == 200, f"GET {mount}/config/issuers: {before.status} {before.body}"
+    old_default = before.body["data"]["default"]
+
+    # Structured config as the program reads it: Pulumi hands objects over as JSON text.
+    deployed.stack.set_config("secure-mesh:rotation", auto.ConfigValue(json.dumps({"serverTlsGeneration": 2})))
+    result = deployed.stack.up(policy_packs=[str(REPO_ROOT / "policy")], on_output=print, color="never")
+    assert result.summary.result == "succeeded", f"pulumi up with serverTlsGeneration 2: {result.summary.result}"
+
+    after = deployed.vault.read(f"{mount}/config/issuers")
+    assert after.status == 200, f"GET {mount}/config/issuers: {after.status} {after.body}"
+    new_default = after.body["data"]["default"]
+    assert new_default != old_default, f"{mount}: the default issuer did not move"
+    new_issuer = deployed.vault.read(f"{mount}/issuer/{new_default}")
+    assert new_issuer.status == 200, f"GET {mount}/issuer/{new_default}: {new_issuer.status} {new_issuer.body}"
+    assert new_issuer.body["data"]["issuer_name"].endswith("-g2"), new_issuer.body["data"]["issuer_name"]
+    kept = deployed.vault.read(f"{mount}/issuer/{old_default}")
+    assert kept.status == 200, f"{mount}: generation 1's issuer {old_default} is gone: {kept.status} {kept.body}"
+
+    reply = _issue_server_certificate(deployed)
+    assert reply.status == 200, f"POST {deployed.layout.server_pki_issue_path}: {reply.status} {reply.body}"
+    issuing = x509.load_pem_x509_certificate(reply.body["data"]["issuing_ca"].encode())
+    assert issuing == x509.load_pem_x509_certificate(new_issuer.body["data"]["certificate"].encode())
+    leaf = x509.load_pem_x509_certificate(reply.body["data"]["certificate"].encode())
+    intermediates = [c for c in _pem_list(reply.body["data"].get("ca_chain")) if not _is_self_signed(c)]
+    verifier = (
+        PolicyBuilder()
+        .store(Store([_root_certificate(deployed)]))
+        .time(datetime.datetime.now(datetime.UTC))
+        .build_server_verifier(DNSName(deployed.layout.server_common_name))
+    )
+    verifier.verify(leaf, intermediates)
+    assert deployed.stack.outputs()["rotationVersions"].value == {"serverTlsGeneration": 2}
