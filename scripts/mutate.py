@@ -280,6 +280,7 @@ import asyncio
 from tests.conftest import stack_run
 from tests.harness import STACKS
 from tests.onboarding.stacks import csi_run, onboarding_run
+from tests.pki.test_generations import ROTATING_RUNS, run as generation_run
 
 for stack in STACKS:
     stack_run(stack)
@@ -287,6 +288,8 @@ for stack in STACKS:
 for base in ("dev", "prod"):
     onboarding_run(base)
     csi_run(base)
+for rotating in ROTATING_RUNS:  # the stacks rotating their server CA, which the pack must pass too
+    generation_run(*rotating)
 
 # The SDK runs its RPCs through the event loop's default thread pool; a forked process has none of its threads, so
 # a program run there would wait forever on work queued to them. Each mutant's process gets a fresh loop instead.

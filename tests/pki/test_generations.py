@@ -41,6 +41,9 @@ def _mocks(deployed: int | None) -> dict[str, Any]:
 
 
 _RUNS: dict[tuple[str, int | None, int | None], ProgramRun] = {}
+ROTATING_RUNS: tuple[tuple[str, int, int], ...] = (("prod", 2, 1), ("prod", 3, 2), ("dev", 2, 1))
+"""(stack, generation, deployed generation) of the rotating runs the policy pack is checked on too (the
+mutation runs' fork server computes them once: scripts/mutate.py)."""
 
 
 def run(stack: str, generation: int | None, deployed: int | None) -> ProgramRun:

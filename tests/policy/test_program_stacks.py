@@ -15,6 +15,7 @@ from pulumi_policy import EnforcementLevel
 from tests import harness
 from tests.conftest import stack_run
 from tests.harness import STACKS, ProgramRun
+from tests.pki.test_generations import ROTATING_RUNS
 from tests.pki.test_generations import run as run_generation
 from tests.policy.support import RULES, Subject, from_run, mandatory, private_subjects, run_rules
 
@@ -26,7 +27,7 @@ def test_checked_in_stack_passes_every_mandatory_rule(any_stack: ProgramRun) -> 
     assert not unknowns
 
 
-@pytest.mark.parametrize(("stack", "generation", "deployed"), [("prod", 2, 1), ("prod", 3, 2), ("dev", 2, 1)])
+@pytest.mark.parametrize(("stack", "generation", "deployed"), ROTATING_RUNS)
 def test_a_stack_rotating_its_server_tls_ca_passes_every_mandatory_rule(
     stack: str, generation: int, deployed: int
 ) -> None:
