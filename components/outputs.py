@@ -155,7 +155,8 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
         "rotationVersions",
         "map",
         "Rotation → the version the last successful `up` reached: `serverTlsGeneration` (the server chain's issuing "
-        "CA) in every stack whose chain of trust is complete; with the Consul secrets engine `gossipKeyVersion` and "
+        "CA) once the chain of trust is complete, in every stack but a federation secondary (which has no server "
+        "chain); with the Consul secrets engine `gossipKeyVersion` and "
         "`bootstrapTokenVersion`; in a WAN federation `replicationTokenVersion` (a secondary has no gossip or "
         "bootstrap token version). The next run reads it back to refuse lowering or skipping a version.",
     ),
