@@ -462,6 +462,18 @@ def _ca_reader_of(mount: str, readable: str) -> Callable[[], list[Subject]]:
     ]
 
 
+def _kv_mounts(*mounts: tuple[str, bool | None]) -> list[Subject]:
+    """KV-v2 mounts ``kv-<n>`` by path, each with (True/False: cas_required set so, or left unset) or without (None)
+    a settings resource ``kv-settings-<n>``."""
+    found = []
+    for index, (path, cas) in enumerate(mounts):
+        found.append(subject(t.MOUNT, f"kv-{index}", {"path": path, "type": "kv-v2"}))
+        if cas is not None:
+            settings = {"mount": path, **({"casRequired": True} if cas else {})}
+            found.append(subject(t.KV_BACKEND_V2, f"kv-settings-{index}", settings))
+    return found
+
+
 def _onboarding(stack: str) -> list[Subject]:
     """A private copy of the onboarding stack (apps with a database) as the policy engine sees it."""
     return private_subjects(onboarding_run(stack).resources)
@@ -987,6 +999,49 @@ TWINS: list[Twin] = [
         t.POLICY,
         {"name": "p", "policy": policy_doc({"X*": ["read"]})},
         {"name": "p", "policy": policy_doc({"consul/X*": ["read"]})},
+    ),
+    weaker(
+        # the chart writes the replication token into KV at runtime (no identity of the stack does): Pulumi must not
+        # read it back
+        "kv-no-plaintext-readback",
+        "chart-written-replication-token-read-back",
+        lambda s: set_props(s, "secure-mesh-secrets-replication-token", disableRead=False),
+        blame="secure-mesh-secrets-replication-token",
+        stack="fed-primary",
+    ),
+    weaker(
+        # and an admin partition token the chart is told to keep there
+        "kv-no-plaintext-readback",
+        "chart-written-partition-token-read-back",
+        lambda s: add(
+            set_value(
+                s,
+                "global.acls.partitionToken",
+                {"secretName": "consul-dc1/kv/data/consul/partition-token", "secretKey": "token"},
+            ),
+            t.KV_SECRET_V2,
+            "partition-token",
+            {"mount": "consul-dc1/kv", "name": "consul/partition-token", "dataJson": "{}"},
+        ),
+        blame="partition-token",
+        stack="fed-primary",
+    ),
+    stack_twin(
+        # KV-v2 mounts only Pulumi writes, in path order: one requiring check-and-set (skipped), one without any
+        # settings resource, one whose settings leave cas_required unset (Vault's default: off)
+        "kv-cas",
+        "mounts-after-one-that-requires-cas",
+        lambda: _kv_mounts(("a/kv", True), ("b/kv", None), ("c/kv", False)),
+        lambda: _kv_mounts(("a/kv", True), ("b/kv", True), ("c/kv", True)),
+        blame="kv-",
+    ),
+    twin(
+        # one second is already automatic deletion; 0 keeps versions forever
+        "kv-versions",
+        "delete-version-after-one-second",
+        t.KV_BACKEND_V2,
+        {"mount": "consul/kv", "maxVersions": 10.0, "deleteVersionAfter": 1.0},
+        {"mount": "consul/kv", "maxVersions": 10.0, "deleteVersionAfter": 0.0},
     ),
     reviewer(
         # a wildcard in a rule's verbs is a wildcard rule as much as one in its resources
