@@ -27,7 +27,7 @@ import pulumi
 import pulumi_vault as vault
 
 from ..args import ArgsError, coerce_args
-from ..rotation.documents import check_version_step
+from ..rotation.documents import check_recorded_step
 from ..vocabulary import ChainName, KeyType, RootCustody
 from .certificates import (
     CertificateCheckError,
@@ -317,13 +317,12 @@ def validate_args(args: CertificateAuthorityArgs) -> None:
                 f"args.chains[{index}].issuing_generation: the connect chain's deepest CA signs Consul's own "
                 "intermediate, not leaves; rotate it with the connect root plan (docs/operations.md)"
             )
-        if chain.issuing_generation > 1 and len(chain.levels) < 2 and RootCustody(args.root.custody) is not (
-            RootCustody.VAULT
-        ):
+        custody = RootCustody(args.root.custody)
+        if chain.issuing_generation > 1 and len(chain.levels) < 2 and custody is not RootCustody.VAULT:
             raise ArgsError(
                 f"args.chains[{index}].issuing_generation: generations rotate a CA signed inside Vault; this "
-                f"chain's only level is signed by the offline root (custody '{RootCustody(args.root.custody).value}'):"
-                " give the chain a second level or keep generation 1"
+                f"chain's only level is signed by the offline root (custody '{custody.value}'): give the chain a "
+                "second level or keep generation 1"
             )
         role_names = [role.name for role in (chain.role, *chain.secondary_roles) if role is not None]
         for name in sorted({n for n in role_names if role_names.count(n) > 1}):
@@ -611,11 +610,7 @@ class CertificateAuthority(pulumi.ComponentResource):
         key = generation_key(chain.name)
         requested = chain.issuing_generation
         return pulumi.Output.from_input(self._args.deployed).apply(
-            lambda deployed: check_version_step(
-                f"rotation.{key}",
-                (deployed or {}).get(key) if isinstance(deployed, Mapping) else deployed,
-                requested,
-            )
+            lambda record: check_recorded_step(key, record, requested)
         )
 
     # --------------------------------------------------------------------------------- root

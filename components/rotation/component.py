@@ -52,7 +52,7 @@ from .documents import (
     RotationJobArgs,
     bootstrap_token_job,
     bootstrap_token_job_name,
-    check_version_step,
+    check_recorded_step,
     gossip_job,
     gossip_job_name,
     replication_roll_job,
@@ -376,11 +376,7 @@ class _VersionedRotation(pulumi.ComponentResource):
         requested = args.version
         key = kind.version_key
         checked: pulumi.Output[int] = pulumi.Output.from_input(args.deployed).apply(
-            lambda deployed: check_version_step(
-                f"rotation.{key}",
-                (deployed or {}).get(key) if isinstance(deployed, Mapping) else deployed,
-                requested,
-            )
+            lambda record: check_recorded_step(key, record, requested)
         )
         self.job: kubernetes.batch.v1.Job | None = None
         self.version = checked

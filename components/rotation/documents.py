@@ -10,7 +10,7 @@ and policies needs ``acl = "write"``, which is as powerful as a management token
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -108,6 +108,15 @@ def check_version_step(key: str, deployed: object, requested: int) -> int:
             f"version {previous}; raise it by one per `pulumi up` (allowed: {previous} or {previous + 1})"
         )
     return requested
+
+
+def check_recorded_step(key: str, record: object, requested: int) -> int:
+    """:func:`check_version_step` for the version recorded under ``key`` in ``record`` (the stack's previous
+    ``rotationVersions``: a mapping, or None before the first ``up`` that exported it); errors name
+    ``rotation.<key>``.
+    """
+    deployed = record.get(key) if isinstance(record, Mapping) else record
+    return check_version_step(f"rotation.{key}", deployed, requested)
 
 
 def gossip_job_name(version: int) -> str:

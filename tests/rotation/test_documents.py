@@ -11,6 +11,7 @@ from secure_mesh.rotation.documents import (
     RotationJobArgs,
     RotationVersionError,
     bootstrap_token_job,
+    check_recorded_step,
     check_version_step,
     server_restart_rules,
 )
@@ -50,6 +51,21 @@ def test_lowering_skipping_or_a_garbled_record_is_refused(deployed: Any, request
     with pytest.raises(RotationVersionError) as caught:
         check_version_step(KEY, deployed, requested)
     assert text in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("record", "requested"),
+    [(None, 5), ({}, 5), ({"bootstrapTokenVersion": 9}, 5), ({"gossipKeyVersion": 4}, 5)],
+    ids=["never-deployed", "empty-record", "another-key-only", "one-step-up"],
+)
+def test_a_version_is_checked_against_its_own_key_in_the_record(record: Any, requested: int) -> None:
+    assert check_recorded_step("gossipKeyVersion", record, requested) == requested
+
+
+def test_a_recorded_version_is_refused_under_its_key() -> None:
+    with pytest.raises(RotationVersionError) as caught:
+        check_recorded_step("serverTlsGeneration", {"serverTlsGeneration": 3, "gossipKeyVersion": 1}, 1)
+    assert "secure-mesh:rotation.serverTlsGeneration: 1 is lower than the deployed version 3" in str(caught.value)
 
 
 def settings_with(override: dict[str, Any]) -> Any:
