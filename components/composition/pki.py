@@ -52,6 +52,7 @@ def pki_args(
             for chain, levels in plan.chains.items()
         ),
         connect_intermediate_pki_path=layout.connect_intermediate_pki_path,
+        connect_intermediate_ttl_seconds=duration_seconds(settings.pki.consul_intermediate_ttl),
         protect=settings.is_production,
         deployed=deployed,
     )

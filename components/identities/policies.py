@@ -5,7 +5,7 @@ Each document grants exactly the paths and capabilities of the chart contract (Â
 values: KV-v2 paths always with ``/data/``, PKI issue endpoints ``create``+``update``, CA endpoints
 ``read``. Nothing grants ``sudo``, ``delete`` on KV, ``root`` or a glob that spans purposes; the only
 ``sys/`` paths are the mesh CA provider's documented mount reads and tune, and the only glob is
-Consul's own intermediate mount (which Consul creates and owns). Every document also grants the token
+Consul's own intermediate mount (which the program declares empty and Consul fills). Every document also grants the token
 self-endpoints (:data:`TOKEN_SELF`), because roles no longer attach Vault's ``default`` policy.
 
 The document classes live in the layout-free :mod:`.documents` (re-exported here).

@@ -268,8 +268,14 @@ class CertificateAuthorityArgs:
     chains: Sequence[CaChainArgs]
     """The chains under the root, one per purpose."""
     connect_intermediate_pki_path: str = ""
-    """Consul's ``connectCA.intermediatePKIPath`` (Consul creates and owns that mount; passed through as an
-    output for the Consul component). Empty when the CA serves no Consul mesh."""
+    """Consul's ``connectCA.intermediatePKIPath``: the component declares the empty PKI mount there, and Consul
+    generates, renews and signs with its intermediate inside it. The servers' "Vault-managed paths" policy may only
+    read ``sys/mounts/<path>``, so Consul cannot mount it itself (consul ``agent/connect/ca/provider_vault.go``
+    ``setupIntermediatePKIPath`` POSTs ``sys/mounts/<path>`` when ``<path>/ca/pem`` answers 404). Nothing else is
+    declared inside it: Consul writes its role and issuers. Empty when the CA serves no Consul mesh."""
+    connect_intermediate_ttl_seconds: int = 0
+    """Consul's ``IntermediateCertTTL``: the intermediate mount's lease ceiling (Consul tunes it to the same);
+    required with ``connect_intermediate_pki_path``."""
     protect: bool = True
     """Protect the mounts, CAs and issuers from deletion (what a lost CA key cannot bring back)."""
     deployed: pulumi.Input[Mapping[str, int]] | None = None
@@ -327,6 +333,16 @@ def validate_args(args: CertificateAuthorityArgs) -> None:
         role_names = [role.name for role in (chain.role, *chain.secondary_roles) if role is not None]
         for name in sorted({n for n in role_names if role_names.count(n) > 1}):
             raise ArgsError(f"args.chains[{index}].secondary_roles: role '{name}' is defined more than once")
+    if args.connect_intermediate_pki_path and args.connect_intermediate_ttl_seconds <= 0:
+        raise ArgsError(
+            "args.connect_intermediate_ttl_seconds: the intermediate mount's lease ceiling (Consul's "
+            f"IntermediateCertTTL) is {args.connect_intermediate_ttl_seconds}; allowed: 1 second or more"
+        )
+    if args.connect_intermediate_pki_path in {level.mount.path for chain in args.chains for level in chain.levels}:
+        raise ArgsError(
+            f"args.connect_intermediate_pki_path: '{args.connect_intermediate_pki_path}' is a chain's mount; "
+            "Consul's intermediate needs a mount of its own"
+        )
     root = args.root
     custody = RootCustody(root.custody)
     allowed = {
@@ -410,7 +426,7 @@ class CertificateAuthority(pulumi.ComponentResource):
     connect_root_pki_path: pulumi.Output[str]
     """Consul's ``connectCA.rootPKIPath``: the connect chain's deepest mount once it can sign ("" without one)."""
     connect_intermediate_pki_path: pulumi.Output[str]
-    """Consul's ``connectCA.intermediatePKIPath`` (Consul creates and owns it), from the Args."""
+    """Consul's ``connectCA.intermediatePKIPath`` once its (empty) mount exists ("" without one)."""
     level1_csr_pems: pulumi.Output[Mapping[str, str]]
     """Custody ``external``: per chain still waiting, its level-1 CSR for the operator to sign offline."""
     pending_chain_names: pulumi.Output[Sequence[str]]
@@ -482,7 +498,15 @@ class CertificateAuthority(pulumi.ComponentResource):
         self.ca_paths = _by_name({c: p.apply(lambda path: f"{path}/cert/ca") for c, p in self.issuing_paths.items()})
         self.ca_chains = _by_name(self.ca_chain_pems)
         self.connect_root_pki_path = self.issuing_paths.get(ChainName.CONNECT, pulumi.Output.from_input(""))
+        self.connect_intermediate_mount: vault.Mount | None = None
+        """The empty PKI mount Consul keeps its own intermediate in (``connect_intermediate_pki_path``)."""
         self.connect_intermediate_pki_path = pulumi.Output.from_input(args.connect_intermediate_pki_path)
+        if args.connect_intermediate_pki_path and self.complete:  # Consul waits for the chain of trust too
+            self.connect_intermediate_mount = self._connect_intermediate_mount(args)
+            self.ready.append(self.connect_intermediate_mount)
+            self.connect_intermediate_pki_path = _after(
+                [self.connect_intermediate_mount], args.connect_intermediate_pki_path
+            )
         self.level1_csr_pems = _by_name(self.level1_csrs)
         self.pending_chain_names = pulumi.Output.from_input([c.value for c in pending])
         not_after = {c.value: d for c, d in self.chain_not_afters.items() if c not in pending}
@@ -510,6 +534,22 @@ class CertificateAuthority(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on), protect=keep and self._args.protect)
 
     # ------------------------------------------------------------------------------- mounts
+    def _connect_intermediate_mount(self, args: CertificateAuthorityArgs) -> vault.Mount:
+        """The mount Consul's Vault CA provider keeps its intermediate in: declared here, empty, as Consul would
+        mount it (type ``pki``, lease ceiling ``IntermediateCertTTL``); Consul tunes it, writes its ``leaf-cert``
+        role and generates, renews and tidies its issuers inside it.
+        """
+        ttl = args.connect_intermediate_ttl_seconds
+        return vault.Mount(
+            f"{self._name}-connect-intermediate-mount",
+            path=args.connect_intermediate_pki_path,
+            type="pki",
+            description="Consul's connect intermediate CA (Consul generates and renews its CA inside)",
+            default_lease_ttl_seconds=ttl,
+            max_lease_ttl_seconds=ttl,
+            opts=self._opts(keep=True),
+        )
+
     def _mount(self, prefix: str, plan: CaMountArgs) -> tuple[vault.Mount, list[pulumi.Resource]]:
         """A CA's mount with URLs, CRL config and auto-tidy, all configured before anything is issued."""
         mount = vault.Mount(

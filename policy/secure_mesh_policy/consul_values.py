@@ -235,13 +235,16 @@ def csl_vault_ca(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
     "CSL-VAULT-CA",
     part="stack",
     checks="The mesh CA's rootPKIPath is a declared PKI mount holding a signed intermediate (not a root; in a "
-    "federation secondary it may be the primary's, outside this stack's mounts); the program "
-    "declares no mount, role or tidy inside intermediatePKIPath; the agents' and the CA provider's auth mount is a "
-    "declared Kubernetes auth method.",
-    why="Chart contract §2–§3: Consul signs with rootPKIPath and owns intermediatePKIPath; a non-default auth mount "
-    "needs the auth-path annotation.",
-    fix="Point rootPKIPath at the mesh chain's deepest intermediate; leave intermediatePKIPath to Consul; set "
-    "vault.hashicorp.com/auth-path and connectCA.authMethodPath to the Kubernetes auth mount.",
+    "federation secondary it may be the primary's, outside this stack's mounts); intermediatePKIPath is a declared, "
+    "empty PKI mount (no role, tidy, URL or CRL config inside: Consul writes those); the agents' and the CA "
+    "provider's auth mount is a declared Kubernetes auth method.",
+    why="Chart contract §2–§3: Consul signs with rootPKIPath and owns what is inside intermediatePKIPath; with the "
+    "Vault-managed paths policy (sys/mounts/<path> read only) Consul cannot mount it itself (consul "
+    "agent/connect/ca/provider_vault.go setupIntermediatePKIPath); a non-default auth mount needs the auth-path "
+    "annotation.",
+    fix="Point rootPKIPath at the mesh chain's deepest intermediate; declare an empty pki mount at "
+    "intermediatePKIPath and nothing inside it; set vault.hashicorp.com/auth-path and connectCA.authMethodPath to "
+    "the Kubernetes auth mount.",
 )
 def csl_vault_ca_stack(view: StackView, config: Mapping[str, Any]) -> Iterator[Finding]:
     """The chart's Vault paths line up with the declared Vault."""
@@ -282,16 +285,27 @@ def csl_vault_ca_stack(view: StackView, config: Mapping[str, Any]) -> Iterator[F
                     ),
                     release.urn,
                 )
-    for res in view.of(t.MOUNT, t.PKI_ROLE, t.PKI_AUTO_TIDY, t.PKI_CONFIG_URLS, t.PKI_CRL_CONFIG):
-        path = norm_path(res.get("path") if res.type == t.MOUNT else res.get("backend"))
+        intermediate = values.intermediate_pki_path
+        if intermediate and intermediate not in mounts:
+            yield (
+                release.finding(
+                    f"{prefix}.connectCA.intermediatePKIPath",
+                    intermediate,
+                    "no PKI mount is declared there, and the servers' policy (sys/mounts/<path> read only) does "
+                    "not let Consul mount it: the Connect CA fails to initialise",
+                    "declare an empty pki mount at intermediatePKIPath",
+                ),
+                release.urn,
+            )
+    for res in view.of(t.PKI_ROLE, t.PKI_AUTO_TIDY, t.PKI_CONFIG_URLS, t.PKI_CRL_CONFIG):
+        path = norm_path(res.get("backend"))
         if path in owned:
-            prop = "path" if res.type == t.MOUNT else "backend"
             yield (
                 res.finding(
-                    prop,
+                    "backend",
                     path,
-                    "declared inside intermediatePKIPath, which Consul creates and owns",
-                    "remove it; Consul manages that mount",
+                    "declared inside intermediatePKIPath, whose role, issuers and tidy Consul writes and owns",
+                    "remove it; Consul manages what is inside that mount",
                 ),
                 res.urn,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from secure_mesh.settings import duration_seconds
 from tests.conftest import stack_run
 from tests.harness import ProgramRun, deep_merge, layout_of_run, load_stack_config, run_program
 
@@ -87,8 +88,10 @@ def test_one_pki_mount_per_ca_with_exact_paths_and_lease_limits(
     stack: str, expected: dict[str, int], dev_run: ProgramRun, prod_run: ProgramRun
 ) -> None:
     run = dev_run if stack == "dev" else prod_run
+    consul_path = layout_of_run(run).connect_intermediate_pki_path
     mounts = {r.inputs["path"]: r for r in run.of_type(MOUNT) if r.inputs["type"] == "pki"}
-    assert sorted(mounts) == sorted(expected)
+    assert sorted(mounts) == sorted([*expected, consul_path])
+    mounts.pop(consul_path)
     for path, ca_ttl in expected.items():
         mount = mounts[path]
         assert mount.inputs["maxLeaseTtlSeconds"] == ca_ttl, f"{mount.name}: max lease must equal the CA TTL"
@@ -99,7 +102,7 @@ def test_one_pki_mount_per_ca_with_exact_paths_and_lease_limits(
 def test_mount_counts_follow_levels(levels_run: tuple[int, ProgramRun]) -> None:
     levels, run = levels_run
     paths = sorted(r.inputs["path"] for r in run.of_type(MOUNT) if r.inputs["type"] == "pki")
-    expected = ["consul/pki_root"] + [
+    expected = ["consul/pki_root", "consul/connect/pki_consul_dc1"] + [
         f"consul/{chain}/pki_int{level}"
         for chain in ("connect", "gateway", "server", "webhook")
         for level in range(1, levels + 1)
@@ -108,7 +111,9 @@ def test_mount_counts_follow_levels(levels_run: tuple[int, ProgramRun]) -> None:
 
 
 def test_every_vault_held_ca_mount_has_urls_crl_tidy_and_a_default_issuer(any_stack: ProgramRun) -> None:
+    consul_path = layout_of_run(any_stack).connect_intermediate_pki_path
     mounts = [r.inputs["path"] for r in any_stack.of_type(MOUNT) if r.inputs["type"] == "pki"]
+    mounts.remove(consul_path)  # Consul's own: below
     urls, crls = by_backend(any_stack, URLS), by_backend(any_stack, CRL)
     tidies, defaults = by_backend(any_stack, TIDY), by_backend(any_stack, DEFAULT_ISSUER)
     issuers = by_backend(any_stack, ISSUER)
@@ -130,12 +135,26 @@ def test_every_vault_held_ca_mount_has_urls_crl_tidy_and_a_default_issuer(any_st
         assert defaults[path].inputs["default"] == issuers[path].inputs["issuerRef"], (
             f"{defaults[path].name}: the default issuer must be the mount's own CA"
         )
-    # Consul's own intermediate mount is never declared, so nothing tidies or tunes it behind Consul's back.
-    consul_path = (
-        "consul/connect/pki_consul_dc1" if "consul/pki_root" in mounts else "consul/connect/pki_consul_eu_west_1"
-    )
-    for resource in pki_resources(any_stack):
-        assert consul_path not in (resource.inputs.get("path"), resource.inputs.get("backend")), resource.name
+    # Consul's own intermediate mount is declared empty, so nothing tidies or configures it behind Consul's back.
+    inside = [r.name for r in pki_resources(any_stack) if consul_path == r.inputs.get("backend")]
+    assert inside == [], f"{inside}: Consul writes the role, issuers and tidy of its intermediate mount"
+
+
+def test_consuls_intermediate_mount_is_declared_empty_as_consul_would_mount_it(any_stack: ProgramRun) -> None:
+    # consul agent/connect/ca/provider_vault.go setupIntermediatePKIPath: when <path>/ca/pem answers 404 the
+    # provider POSTs sys/mounts/<path> {type: pki, max_lease_ttl: IntermediateCertTTL}; the servers' policy only
+    # reads sys/mounts/<path> (Vault-managed paths), so the mount must already be there.
+    layout = layout_of_run(any_stack)
+    ttl = duration_seconds(layout.settings.pki.consul_intermediate_ttl)
+    (mount,) = [r for r in any_stack.of_type(MOUNT) if r.inputs["path"] == layout.connect_intermediate_pki_path]
+    assert mount.inputs == {
+        "path": layout.connect_intermediate_pki_path,
+        "type": "pki",
+        "description": "Consul's connect intermediate CA (Consul generates and renews its CA inside)",
+        "defaultLeaseTtlSeconds": ttl,
+        "maxLeaseTtlSeconds": ttl,
+    }, mount.name
+    assert mount.protect is layout.settings.is_production, mount.name
 
 
 def test_hygiene_is_configured_before_the_mount_signs_or_issues(dev_run: ProgramRun) -> None:
@@ -435,7 +454,7 @@ def test_prod_role_ttls_are_seconds_from_the_chain_leaf_ttls(prod_run: ProgramRu
 def test_prod_protects_mounts_and_ca_resources_dev_protects_nothing(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
     must_protect = (MOUNT, CSR, SIGN, SET_SIGNED, ISSUER, DEFAULT_ISSUER, KMS_SIGNED, ROOT_CERT)
     prod = [r for r in pki_resources(prod_run) if r.type in must_protect]
-    assert len(prod) == 7 + 7 + 3 + 7 + 7 + 7 + 4
+    assert len(prod) == 8 + 7 + 3 + 7 + 7 + 7 + 4  # 8 mounts: 7 CAs and Consul's intermediate
     assert [r.name for r in prod if not r.protect] == []
     assert [r.name for r in pki_resources(dev_run) if r.protect] == []
 

@@ -131,6 +131,7 @@ ARGS = CertificateAuthorityArgs(
         ),
     ),
     connect_intermediate_pki_path="pki/connect/consul",
+    connect_intermediate_ttl_seconds=YEAR,
     protect=False,
 )
 
@@ -213,6 +214,7 @@ WIRE: dict[str, Any] = {
         },
     ],
     "connect_intermediate_pki_path": "pki/connect/consul",
+    "connect_intermediate_ttl_seconds": YEAR,
     "protect": False,
 }
 
@@ -233,6 +235,9 @@ def build(args: Any) -> CertificateAuthority:
         "server-issue", name="server-issue", policy=ca.role_issue_paths[ChainName.SERVER], opts=_with(provider)
     )
     vault.Policy("mesh-ca", name="mesh-ca", policy=ca.connect_root_pki_path, opts=_with(provider))
+    vault.Policy(
+        "mesh-intermediate", name="mesh-intermediate", policy=ca.connect_intermediate_pki_path, opts=_with(provider)
+    )
     vault.Policy("root-reader", name="root-reader", policy=ca.root_mount_path, opts=_with(provider))
     vault.Policy("mounts", name="mounts", policy=ca.mount_paths.apply(json.dumps), opts=_with(provider))
     vault.Policy("chains", name="chains", policy=ca.ca_chains.apply(lambda c: c["connect"]), opts=_with(provider))
@@ -254,7 +259,17 @@ def build(args: Any) -> CertificateAuthority:
     return ca
 
 
-CONSUMERS = {"issuer-user", "ca-reader", "server-issuing", "server-issue", "mesh-ca", "root-reader", "mounts", "chains"}
+CONSUMERS = {
+    "issuer-user",
+    "ca-reader",
+    "server-issuing",
+    "server-issue",
+    "mesh-ca",
+    "mesh-intermediate",
+    "root-reader",
+    "mounts",
+    "chains",
+}
 """The test's own resources that take the CA's outputs as inputs."""
 
 
@@ -326,6 +341,7 @@ def test_every_resource_is_registered_once_under_the_component(alone: ProgramRun
         else:
             expected += [(CSR, f"{prefix}-csr"), (SIGN, f"{prefix}-signed"), (SET_SIGNED, f"{prefix}-set-signed")]
     expected.append((ROLE, "ca-server-role"))
+    expected.append((MOUNT, "ca-connect-intermediate-mount"))  # Consul's, empty: Consul writes inside it
     assert children == sorted(expected)
     # Nothing else: the provider and the test's own consumers are the only other resources.
     others = {r.name for r in alone.resources if r.parent != ca.urn} - {"ca"}
@@ -355,6 +371,19 @@ def test_mounts_and_hygiene_whole_inputs(alone: ProgramRun) -> None:
             suffix = {URLS: "urls", CRL: "crl", TIDY: "tidy"}[token]
             assert _inputs(alone, token, f"{prefix}-{suffix}") == inputs
             assert dependency_names(alone, alone.one(token, f"{prefix}-{suffix}")) == {f"{prefix}-mount"}
+
+
+def test_consuls_intermediate_mount_whole_inputs(alone: ProgramRun) -> None:
+    # Vault-managed paths: the servers may only read sys/mounts/<path>, so the mount is declared (consul
+    # agent/connect/ca/provider_vault.go setupIntermediatePKIPath mounts it only when it can).
+    assert _inputs(alone, MOUNT, "ca-connect-intermediate-mount") == {
+        "path": "pki/connect/consul",
+        "type": "pki",
+        "description": "Consul's connect intermediate CA (Consul generates and renews its CA inside)",
+        "defaultLeaseTtlSeconds": YEAR,
+        "maxLeaseTtlSeconds": YEAR,
+    }
+    assert dependency_names(alone, alone.one(MOUNT, "ca-connect-intermediate-mount")) == set()
 
 
 def test_root_and_its_issuer_whole_inputs(alone: ProgramRun) -> None:
@@ -542,6 +571,7 @@ def test_outputs_carry_what_their_consumers_must_wait_for(alone: ProgramRun) -> 
     assert waits_for("server-issuing") == server
     assert waits_for("server-issue") == {"ca-server-role"}
     assert waits_for("mesh-ca") == connect
+    assert waits_for("mesh-intermediate") == {"ca-connect-intermediate-mount"}
     assert waits_for("root-reader") == {f"ca-root-{kind}" for kind in issuing}
     assert waits_for("mounts") == {
         f"{prefix}-mount" for prefix in ("ca-root", "ca-server-l1", "ca-server-l2", "ca-connect-l1")
@@ -646,6 +676,16 @@ SERVER, CONNECT = ARGS.chains
         (
             _replace_root(in_vault=dataclasses.replace(ARGS.root.in_vault, max_path_length=1)),  # type: ignore[arg-type]
             "args.root.in_vault.max_path_length: 1 is too short; the chains' level 1 needs a root allowing 2",
+        ),
+        (
+            dataclasses.replace(ARGS, connect_intermediate_ttl_seconds=0),
+            "args.connect_intermediate_ttl_seconds: the intermediate mount's lease ceiling (Consul's "
+            "IntermediateCertTTL) is 0; allowed: 1 second or more",
+        ),
+        (
+            dataclasses.replace(ARGS, connect_intermediate_pki_path="pki/connect/int1"),
+            "args.connect_intermediate_pki_path: 'pki/connect/int1' is a chain's mount; Consul's intermediate "
+            "needs a mount of its own",
         ),
     ],
 )

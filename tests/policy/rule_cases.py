@@ -3415,6 +3415,42 @@ TWINS: list[Twin] = [
         blame=ROLE.format("server"),
         stack="fed-secondary",
     ),
+    twin_of_stack(
+        # the servers' policy only reads sys/mounts/<intermediate>: Consul cannot mount it, the program must
+        "csl-vault-ca-stack",
+        "intermediate-mount-undeclared",
+        lambda s: drop(s, "secure-mesh-pki-connect-intermediate-mount"),
+        lambda s: s,
+        blame="secure-mesh-consul-release",
+    ),
+    twin_of_stack(
+        # a secondary's intermediate is its own mount, declared in its own stack
+        "csl-vault-ca-stack",
+        "a-secondarys-intermediate-mount-undeclared",
+        lambda s: drop(s, "secure-mesh-pki-connect-intermediate-mount"),
+        lambda s: s,
+        blame="secure-mesh-consul-release",
+        stack="fed-secondary",
+    ),
+    twin_of_stack(
+        "csl-vault-ca-stack",
+        "intermediate-mount-not-pki",
+        lambda s: set_props(s, "secure-mesh-pki-connect-intermediate-mount", type="kv"),
+        lambda s: set_props(s, "secure-mesh-pki-connect-intermediate-mount", description="Consul's"),
+        blame="secure-mesh-consul-release",
+    ),
+    twin_of_stack(
+        # Consul writes its own leaf-cert role, URLs and tidy there; a declared one fights it
+        "csl-vault-ca-stack",
+        "urls-inside-consul-mount",
+        lambda s: add(
+            s, t.PKI_CONFIG_URLS, "consul-mount-urls", {"backend": "consul/connect/pki_consul_dc1"}
+        ),
+        lambda s: add(
+            s, t.PKI_CONFIG_URLS, "consul-mount-urls", {"backend": "consul/connect/pki_consul_dc1_other"}
+        ),
+        blame="consul-mount-urls",
+    ),
 ]
 """Further cases, in catalogue order by module; ``policy:id`` keys are unique."""
 

@@ -723,7 +723,7 @@ CASES = [
         lambda s: add(
             s, t.PKI_ROLE, "consul-mount-role", {"backend": "consul/connect/pki_consul_dc1", "name": "leaf-cert"}
         ),
-        "Consul creates and owns",
+        "whose role, issuers and tidy Consul writes and owns",
         "consul-mount-role",
     ),
     StackCase(

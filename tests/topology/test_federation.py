@@ -188,10 +188,16 @@ def test_secondary_trusts_the_primarys_server_ca_and_exports_its_own_gateway(sec
         "replication-token": recorded["consulKvPaths"]["replication-token"],
     }
     assert secondary.outputs["secondaryServerIssuePaths"] == {}
-    # Its own chains only: no server or connect mount, no server role, no Consul secret of its own.
+    # Its own chains only: no server or connect CA mount, no server role, no Consul secret of its own; and its own
+    # (empty) intermediate mount, in which its Consul keeps the intermediate the primary signs.
     pki = [r for r in secondary.of_type("vault:index/mount:Mount") if r.inputs["type"] == "pki"]
     mounts = sorted(r.inputs["path"] for r in pki)
-    assert mounts == ["consul-dc2/gateway/pki_int1", "consul-dc2/pki_root", "consul-dc2/webhook/pki_int1"]
+    assert mounts == [
+        "consul-dc2/connect/pki_consul_dc2",
+        "consul-dc2/gateway/pki_int1",
+        "consul-dc2/pki_root",
+        "consul-dc2/webhook/pki_int1",
+    ]
     assert not secondary.of_type(KV)
 
 
