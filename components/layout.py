@@ -231,10 +231,36 @@ class Layout:
         if chain not in self.local_chains:
             return ()
         levels = self.settings.pki.chains.by_name(chain).levels
-        return tuple(
+        mounts = [
             PkiMount(chain=chain, level=level, path=f"{self.mount_prefix}/{chain.value}/pki_int{level}")
             for level in range(1, levels + 1)
-        )
+        ]
+        if chain is ChainName.CONNECT:  # Consul rotates its root only when rootPKIPath names another mount
+            mounts[-1] = self.connect_root_mount(self.connect_root_generation)
+        return tuple(mounts)
+
+    @cached_property
+    def connect_root_generation(self) -> int:
+        """The generation of the connect chain's deepest CA (``rotation.connectRootGeneration``)."""
+        return self.settings.rotation.connect_root_generation
+
+    def connect_root_mount(self, generation: int) -> PkiMount:
+        """Generation ``generation`` of the connect chain's deepest mount (Consul's ``rootPKIPath``): generation 1
+        is ``…/connect/pki_int<L>``, generation N ≥ 2 its own mount ``…/connect/pki_int<L>_g<N>``.
+        """
+        level = self.settings.pki.chains.connect.levels
+        base = f"{self.mount_prefix}/{ChainName.CONNECT.value}/pki_int{level}"
+        return PkiMount(chain=ChainName.CONNECT, level=level, path=base if generation == 1 else f"{base}_g{generation}")
+
+    @cached_property
+    def superseded_connect_root_mount(self) -> PkiMount | None:
+        """The connect root's previous generation while a later one is declared (None at generation 1, and in a
+        stack without the connect chain): Consul cross-signs the new root with it, and it stays until the raise
+        after.
+        """
+        if ChainName.CONNECT not in self.local_chains or self.connect_root_generation == 1:
+            return None
+        return self.connect_root_mount(self.connect_root_generation - 1)
 
     def issuing_mount(self, chain: ChainName) -> PkiMount:
         """The deepest Vault-held CA of a chain: where its roles live (and, for connect, Consul's root path); the

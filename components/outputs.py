@@ -156,7 +156,8 @@ STACK_OUTPUTS: tuple[StackOutput, ...] = (
         "map",
         "Rotation → the version the last successful `up` reached: `serverTlsGeneration` (the server chain's issuing "
         "CA) once the chain of trust is complete, in every stack but a federation secondary (which has no server "
-        "chain); with the Consul secrets engine `gossipKeyVersion` and "
+        "chain); `connectRootGeneration` (Consul's root path) wherever the program writes the Connect CA's "
+        "configuration through Consul's API; with the Consul secrets engine `gossipKeyVersion` and "
         "`bootstrapTokenVersion`; in a WAN federation `replicationTokenVersion` (a secondary has no gossip or "
         "bootstrap token version). The next run reads it back to refuse lowering or skipping a version.",
     ),
@@ -174,6 +175,13 @@ def rotation_versions(platform: SecureMeshPlatform) -> dict[str, pulumi.Output[i
     server_generation = platform.pki.issuing_generations.get(ChainName.SERVER)
     if server_generation is not None:  # resolved once the generation is the server mount's default issuer
         versions[generation_key(ChainName.SERVER)] = server_generation
+    connect_generation = platform.pki.issuing_generations.get(ChainName.CONNECT)
+    if connect_generation is not None and platform.connect_ca is not None:
+        # Resolved once Consul took the generation's rootPKIPath (and cross-signed it with the old root): the next
+        # run then drops the cross-sign grant and may raise again.
+        versions[generation_key(ChainName.CONNECT)] = pulumi.Output.all(
+            platform.connect_ca.id, connect_generation
+        ).apply(lambda values: int(values[1]))
     return versions
 
 

@@ -22,6 +22,7 @@ from .composition.consul import (
 )
 from .composition.pki import expiry_check_args, external_next_steps, pki_args
 from .composition.vault import (
+    MESH_CA_POLICY_KEY,
     RotationWiring,
     audit_args,
     bootstrap_token_rotation_args,
@@ -114,7 +115,9 @@ class SecureMeshPlatform(pulumi.ComponentResource):
             secrets_args(settings, layout, license=args.secrets.consul_license),
             child,
         )
-        self.identities = VaultIdentities(f"{name}-identities", identities_args(settings, layout), child)
+        self.identities = VaultIdentities(
+            f"{name}-identities", identities_args(settings, layout, self.deployed_versions), child
+        )
 
         # --- JWT-authorized intentions (issue 17 item 5): Vault identity tokens as a provider's issuer ----
         self.jwt_issuers: dict[str, VaultJwtIssuer] = {
@@ -132,6 +135,8 @@ class SecureMeshPlatform(pulumi.ComponentResource):
         """``host:port`` of the mesh gateway of a peering member or a federation primary (what others dial)."""
         """This cluster's side of each peering (topology.mode 'peering'), after the mesh entry."""
         self.secrets_engine: ConsulSecretsEngine | None = None
+        self.connect_ca: pulumi.CustomResource | None = None
+        """The Connect CA's configuration written through Consul's API (``consul.CertificateAuthority``)."""
         self.gossip_rotation: GossipKeyRotation | None = None
         self.bootstrap_token_rotation: BootstrapTokenRotation | None = None
         self.replication_token_rotation: ReplicationTokenRotation | None = None
@@ -217,12 +222,21 @@ class SecureMeshPlatform(pulumi.ComponentResource):
             if self.consul_provider is not None and not layout.is_federation_secondary:
                 import pulumi_consul as consul_api
 
+                # A new rootPKIPath makes Consul cross-sign the new root with the old one inside this PUT, under the
+                # mesh CA policy's temporary grant (composition/vault.py cross_sign_grant): named by no property of
+                # the configuration, so an explicit dependency, as is the new root's mount being able to sign.
                 self.connect_ca = consul_api.CertificateAuthority(
                     f"{name}-connect-ca",
                     connect_provider="vault",
                     config_json=connect_ca_config_json(settings, layout),
                     opts=pulumi.ResourceOptions(
-                        parent=self, provider=self.consul_provider, depends_on=self.consul.ready
+                        parent=self,
+                        provider=self.consul_provider,
+                        depends_on=[
+                            *self.consul.ready,
+                            self.identities.policies[MESH_CA_POLICY_KEY],
+                            *self.pki.issuing_ready(ChainName.CONNECT),
+                        ],
                     ),
                 )
 

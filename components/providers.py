@@ -55,7 +55,8 @@ def needs_consul_provider(settings: Settings) -> bool:
     peering = settings.topology.mode is TopologyMode.PEERING  # the token and the peering go through Consul's API
     config_entries = settings.consul.intentions_rendering is IntentionsRendering.CONFIG_ENTRIES
     engine = settings.rotation.consul_secrets_engine.enabled  # the engine's own token is created through the API
-    return config_entries or uses_catalog or peering or engine
+    connect_root = settings.rotation.connect_root_generation > 1  # Consul takes a new root path only through its API
+    return config_entries or uses_catalog or peering or engine or connect_root
 
 
 def build_providers(settings: Settings, layout: Layout, project_dir: Path) -> Providers:

@@ -281,6 +281,7 @@ from tests.conftest import stack_run
 from tests.harness import STACKS
 from tests.onboarding.stacks import csi_run, onboarding_run
 from tests.pki.test_generations import ROTATING_RUNS, run as generation_run
+from tests.pki import test_connect_generations as connect_generations
 
 for stack in STACKS:
     stack_run(stack)
@@ -290,6 +291,8 @@ for base in ("dev", "prod"):
     csi_run(base)
 for rotating in ROTATING_RUNS:  # the stacks rotating their server CA, which the pack must pass too
     generation_run(*rotating)
+for rotating_root in connect_generations.ROTATING_RUNS:  # and those rotating Consul's root
+    connect_generations.run(*rotating_root)
 
 # The SDK runs its RPCs through the event loop's default thread pool; a forked process has none of its threads, so
 # a program run there would wait forever on work queued to them. Each mutant's process gets a fresh loop instead.

@@ -38,7 +38,10 @@ def pki_args(
     stack's previous ``rotationVersions``).
     """
     plan = build_plan(settings, layout)
-    generations = {ChainName.SERVER: settings.rotation.server_tls_generation}
+    generations = {
+        ChainName.SERVER: settings.rotation.server_tls_generation,
+        ChainName.CONNECT: settings.rotation.connect_root_generation,
+    }
     roles: dict[ChainName, list[RoleSpec]] = {}
     for role in plan.roles:
         roles.setdefault(role.chain, []).append(role)
@@ -48,7 +51,7 @@ def pki_args(
         key_bits=settings.pki.key_bits,
         root=_root_args(settings, plan.root),
         chains=tuple(
-            _chain_args(chain, levels, roles.get(chain, []), generations.get(chain, 1))
+            _chain_args(chain, levels, roles.get(chain, []), generations.get(chain, 1), plan.superseded.get(chain))
             for chain, levels in plan.chains.items()
         ),
         connect_intermediate_pki_path=layout.connect_intermediate_pki_path,
@@ -112,25 +115,32 @@ def _mount_args(mount: MountPlan) -> CaMountArgs:
     )
 
 
+def _level_args(level: LevelPlan) -> CaLevelArgs:
+    return CaLevelArgs(
+        mount=_mount_args(level.mount),
+        common_name=level.common_name,
+        ttl_seconds=level.ttl_seconds,
+        max_path_length=level.max_path_length,
+        issuer_name=level.issuer_name,
+    )
+
+
 def _chain_args(
-    chain: ChainName, levels: Sequence[LevelPlan], roles: Sequence[RoleSpec], generation: int
+    chain: ChainName,
+    levels: Sequence[LevelPlan],
+    roles: Sequence[RoleSpec],
+    generation: int,
+    superseded: LevelPlan | None,
 ) -> CaChainArgs:
-    """A chain's Args: its levels and constraints; its first role is the chain's own, the rest a federation
-    primary's roles for its secondaries' servers (:func:`secure_mesh.pki.plan.server_roles`).
+    """A chain's Args: its levels and constraints (and the connect root's previous generation while a later one is
+    declared); its first role is the chain's own, the rest a federation primary's roles for its secondaries'
+    servers (:func:`secure_mesh.pki.plan.server_roles`).
     """
     constraints = levels[0].constraints  # every level of a chain carries the chain's constraints
     return CaChainArgs(
         name=chain,
-        levels=tuple(
-            CaLevelArgs(
-                mount=_mount_args(level.mount),
-                common_name=level.common_name,
-                ttl_seconds=level.ttl_seconds,
-                max_path_length=level.max_path_length,
-                issuer_name=level.issuer_name,
-            )
-            for level in levels
-        ),
+        levels=tuple(_level_args(level) for level in levels),
+        superseded_issuing_level=_level_args(superseded) if superseded is not None else None,
         name_constraints=NameConstraintsArgs(
             permitted_dns_domains=constraints.permitted_dns_domains,
             permitted_uri_domains=constraints.permitted_uri_domains,

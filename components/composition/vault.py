@@ -10,7 +10,8 @@ the layout; every document from the pure modules next to each component (:mod:`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +26,16 @@ from ..identities.component import (
     VaultIdentitiesArgs,
     VaultPolicyArgs,
 )
-from ..identities.policies import PolicyDocument, identity_policies, mesh_ca_policy
+from ..identities.policies import (
+    PolicyDocument,
+    connect_root_cross_sign_grants,
+    identity_policies,
+    mesh_ca_policy,
+)
 from ..identities.reviewers import vault_login_service_accounts
 from ..identities.roles import RoleSpec, role_specs
 from ..layout import Layout
+from ..pki.component import generation_key
 from ..rotation.component import (
     BootstrapTokenRotationArgs,
     ConsulSecretsEngineArgs,
@@ -45,7 +52,7 @@ from ..rotation.plan import (
     role_ttls,
 )
 from ..secrets.component import ConsulSecretsArgs, KvSecretArgs, SnapshotAgentArgs
-from ..settings import Settings, VaultPlacement
+from ..settings import ChainName, Settings, VaultPlacement
 from ..vocabulary import KvSecret, TokenReviewer
 
 MESH_CA_POLICY_KEY = "mesh-ca"
@@ -125,8 +132,33 @@ def role_args(spec: RoleSpec) -> KubernetesAuthRoleArgs:
     )
 
 
-def identities_args(settings: Settings, layout: Layout) -> VaultIdentitiesArgs:
-    """The Kubernetes auth mount of this datacenter, its reviewer, and a policy and role per Consul identity."""
+def cross_sign_grant(
+    layout: Layout, deployed: pulumi.Input[Mapping[str, int]] | None
+) -> pulumi.Input[Mapping[str, Sequence[str]]] | None:
+    """The mesh CA policy's temporary grant on the connect root's previous generation: held until this stack's
+    record (``deployed``, its previous ``rotationVersions``) shows Consul switched to the declared generation, so
+    the ``up`` that raises ``rotation.connectRootGeneration`` grants it and the next ``up`` takes it away. None at
+    generation 1 (nothing to cross-sign).
+    """
+    grants = connect_root_cross_sign_grants(layout)
+    if not grants:
+        return None
+    paths = {path: tuple(sorted(capabilities)) for path, capabilities in grants.items()}
+    if deployed is None:
+        return paths
+    key, requested = generation_key(ChainName.CONNECT), layout.connect_root_generation
+    return pulumi.Output.from_input(deployed).apply(
+        lambda record: {} if (record or {}).get(key) == requested else paths
+    )
+
+
+def identities_args(
+    settings: Settings, layout: Layout, deployed: pulumi.Input[Mapping[str, int]] | None = None
+) -> VaultIdentitiesArgs:
+    """The Kubernetes auth mount of this datacenter, its reviewer, and a policy and role per Consul identity (the
+    mesh CA policy with the connect root's cross-sign grant while ``deployed`` does not yet record the declared
+    generation).
+    """
     vault_settings = settings.vault
     client_jwt: ClientJwtReviewArgs | None = None
     reviewer: ReviewerSecretArgs | None = None
@@ -147,7 +179,8 @@ def identities_args(settings: Settings, layout: Layout) -> VaultIdentitiesArgs:
                 secret_name=layout.token_reviewer_secret_name,
             )
     policies = [policy_args(identity.value, document) for identity, document in identity_policies(layout).items()]
-    policies.append(policy_args(MESH_CA_POLICY_KEY, mesh_ca_policy(layout)))
+    mesh_ca = policy_args(MESH_CA_POLICY_KEY, mesh_ca_policy(layout))
+    policies.append(dataclasses.replace(mesh_ca, temporary_paths=cross_sign_grant(layout, deployed)))
     return VaultIdentitiesArgs(
         auth_path=layout.kubernetes_auth_path,
         auth_description=f"Kubernetes auth for Consul datacenter {layout.datacenter}",

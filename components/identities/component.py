@@ -67,6 +67,10 @@ class VaultPolicyArgs:
     """The policy's name in Vault."""
     paths: Mapping[str, Sequence[str]]
     """Path (exact, or with Vault's ``*``/``+`` globs) → capabilities; rendered as Vault's JSON policy syntax."""
+    temporary_paths: pulumi.Input[Mapping[str, Sequence[str]]] | None = None
+    """More grants, held only while this resolves to them: an output that resolves to ``{}`` once they are no
+    longer needed rewrites the same policy without them (the connect root's cross-sign grant, which must reach the
+    token Consul already holds). A path also in ``paths`` is refused."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,27 @@ def check_identities_args(args: VaultIdentitiesArgs) -> None:
             )
 
 
+def with_temporary_paths(
+    policy: VaultPolicyArgs, temporary: Mapping[str, Sequence[str]]
+) -> Mapping[str, Sequence[str]]:
+    """A policy's paths with its temporary grants as they resolved; a path in both is refused (one would hide the
+    other's capabilities).
+    """
+    both = sorted(set(policy.paths) & set(temporary))
+    if both:
+        raise ValueError(f"VaultIdentitiesArgs.policies[{policy.key}].temporary_paths: {both} already in paths")
+    return {**policy.paths, **temporary}
+
+
+def _policy_text(policy: VaultPolicyArgs) -> pulumi.Input[str]:
+    """The policy's JSON text: its paths, plus its temporary grants while they resolve to any."""
+    if policy.temporary_paths is None:
+        return render_policy(policy.paths)
+    return pulumi.Output.from_input(policy.temporary_paths).apply(
+        lambda temporary: render_policy(with_temporary_paths(policy, temporary or {}))
+    )
+
+
 def reviewer_jwt_from_secret_data(secret_name: str, data: Mapping[str, str] | None) -> str:
     """The reviewer JWT from a service-account-token secret's ``data`` (base64, as the API returns it)."""
     token = (data or {}).get("token")
@@ -226,7 +251,7 @@ class VaultIdentities(pulumi.ComponentResource):
             policy.key: vault.Policy(
                 f"{name}-{policy.key}-policy",
                 name=policy.name,
-                policy=render_policy(policy.paths),
+                policy=_policy_text(policy),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for policy in args.policies

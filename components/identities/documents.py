@@ -20,13 +20,16 @@ from typing import Any
 
 
 class Capability(StrEnum):
-    """The Vault capabilities Consul's identities may hold (``sudo``, ``deny``, ``patch`` are never granted)."""
+    """The Vault capabilities Consul's identities may hold (``deny`` and ``patch`` are never granted; ``sudo`` only
+    in the connect root's temporary cross-sign grant, :data:`CROSS_SIGN`).
+    """
 
     CREATE = "create"
     READ = "read"
     UPDATE = "update"
     DELETE = "delete"
     LIST = "list"
+    SUDO = "sudo"
 
 
 READ = frozenset({Capability.READ})
@@ -42,8 +45,12 @@ TOKEN_SELF: tuple[tuple[str, frozenset[Capability]], ...] = (
 two come from the identity's own policy instead of Vault's ``default`` policy. Nothing else of ``default`` is
 granted: without ``sys/leases/renew`` the Vault API client treats a lease as non-renewable on "permission
 denied" and the agent fetches a fresh secret before the lease ends (vault ``api/lifetime_watcher.go``)."""
-OWN_MOUNT = frozenset(Capability)
-"""Full control (create, read, update, delete, list) inside a mount Consul owns: its mesh intermediate."""
+OWN_MOUNT = frozenset({Capability.CREATE, Capability.READ, Capability.UPDATE, Capability.DELETE, Capability.LIST})
+"""Full control (create, read, update, delete, list; no sudo) inside a mount Consul owns: its mesh intermediate."""
+CROSS_SIGN = frozenset({Capability.SUDO, Capability.UPDATE})
+"""What ``<old root>/root/sign-self-issued`` takes (a root-protected endpoint): Consul's Vault provider cross-signs
+the new root with the old one there when ``RootPKIPath`` changes (consul ``agent/connect/ca/provider_vault.go``
+``CrossSignCA``; Consul docs, Vault CA, "Additional Vault ACL policies for sensitive operations")."""
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 Each document grants exactly the paths and capabilities of the chart contract (§3 of
 ``consul-k8s-vault-contract.md``), built from the layout so the paths cannot drift from the Helm
 values: KV-v2 paths always with ``/data/``, PKI issue endpoints ``create``+``update``, CA endpoints
-``read``. Nothing grants ``sudo``, ``delete`` on KV, ``root`` or a glob that spans purposes; the only
-``sys/`` paths are the mesh CA provider's documented mount reads and tune, and the only glob is
-Consul's own intermediate mount (which the program declares empty and Consul fills). Every document also grants the token
+``read``. Nothing grants ``delete`` on KV, ``root`` or a glob that spans purposes, and ``sudo`` only on the
+connect root's previous generation while Consul cross-signs the new one (:func:`connect_root_cross_sign_grants`);
+the only ``sys/`` paths are the mesh CA provider's documented mount reads and tune, and the only glob is Consul's
+own intermediate mount (which the program declares empty and Consul fills). Every document also grants the token
 self-endpoints (:data:`TOKEN_SELF`), because roles no longer attach Vault's ``default`` policy.
 
 The document classes live in the layout-free :mod:`.documents` (re-exported here).
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..layout import Identity, KvSecret, Layout
+from .documents import CROSS_SIGN as CROSS_SIGN
 from .documents import ISSUE as ISSUE
 from .documents import OWN_MOUNT as OWN_MOUNT
 from .documents import READ as READ
@@ -102,6 +104,29 @@ def mesh_ca_policy(layout: Layout) -> PolicyDocument:
             *TOKEN_SELF,  # Consul's CA provider renews its own token (it has no Vault agent)
         ],
     )
+
+
+def connect_root_cross_sign_grants(layout: Layout) -> dict[str, frozenset[Capability]]:
+    """What the servers' mesh CA policy holds on the connect root's previous generation only while Consul switches
+    to the new one (``rotation.connectRootGeneration`` above what the stack recorded); empty at generation 1.
+
+    Until the ``PUT /v1/connect/ca/configuration`` that names the new ``rootPKIPath`` returns, Consul's provider
+    still signs and renews its intermediate with the old root (the same reads and ``sign-intermediate`` as
+    :func:`mesh_ca_policy` grants the new one); within that request it cross-signs the new root with the old one at
+    ``<old>/root/sign-self-issued``, a root-protected endpoint that needs ``sudo`` and ``update`` (consul
+    ``agent/consul/leader_connect_ca.go`` ``primaryUpdateRootCA``, ``agent/connect/ca/provider_vault.go``
+    ``CrossSignCA``). Consul's token keeps the policies it logged in with, so these paths are added to the mesh CA
+    policy it already holds, never to another policy.
+    """
+    old = layout.superseded_connect_root_mount
+    if old is None:
+        return {}
+    return {
+        f"sys/mounts/{old.path}": READ,
+        f"{old.path}/": READ,
+        f"{old.path}/root/sign-intermediate": UPDATE,
+        f"{old.path}/root/sign-self-issued": CROSS_SIGN,
+    }
 
 
 def identity_policies(layout: Layout) -> dict[Identity, PolicyDocument]:

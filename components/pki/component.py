@@ -197,7 +197,16 @@ class CaChainArgs:
     ``<issuer_name>-g<N>``) and becomes the mount's default issuer; generation N−1 stays registered, unprotected,
     so its leaves keep verifying; older generations leave the program but stay in Vault (every generation's
     resources are ``retain_on_delete``) until auto-tidy removes their expired issuers. Needs the deepest CA signed
-    inside Vault (two levels or more, or a Vault-held root); not on the connect chain."""
+    inside Vault (two levels or more, or a Vault-held root).
+
+    On the connect chain a generation is a whole mount, since Consul rotates its root only when ``rootPKIPath``
+    names another one: generation N is the deepest level (``levels[-1]``, its path the new mount's) with its own
+    mount, hygiene, key, signature, issuer and default issuer; generation N−1 is ``superseded_issuing_level``,
+    registered unprotected beside it (Consul cross-signs the new root with it) and deleted, mount and all, by the
+    raise after."""
+    superseded_issuing_level: CaLevelArgs | None = None
+    """Connect chain, ``issuing_generation`` ≥ 2 only (and required there): generation N−1 of the deepest level,
+    as it was built (its own mount path)."""
 
 
 @dataclass(frozen=True)
@@ -285,8 +294,11 @@ class CertificateAuthorityArgs:
 
 
 def generation_key(chain: ChainName | str) -> str:
-    """The key a chain's issuing generation is recorded under in ``rotationVersions`` (``serverTlsGeneration``)."""
-    return f"{ChainName(chain).value}TlsGeneration"
+    """The key a chain's issuing generation is recorded under in ``rotationVersions``: ``serverTlsGeneration``
+    (and likewise per chain), ``connectRootGeneration`` for the connect chain, whose deepest CA is Consul's root.
+    """
+    name = ChainName(chain)
+    return "connectRootGeneration" if name == ChainName.CONNECT else f"{name.value}TlsGeneration"
 
 
 def generation_names(prefix: str, issuer_name: str, generation: int) -> tuple[str, str]:
@@ -318,10 +330,23 @@ def validate_args(args: CertificateAuthorityArgs) -> None:
                 f"args.chains[{index}].issuing_generation: {chain.issuing_generation} is not a generation "
                 "(allowed: 1 or more)"
             )
-        if chain.issuing_generation > 1 and chain.name == ChainName.CONNECT:
+        mount_generations = chain.name == ChainName.CONNECT and chain.issuing_generation > 1
+        superseded = chain.superseded_issuing_level
+        if mount_generations and superseded is None:
             raise ArgsError(
-                f"args.chains[{index}].issuing_generation: the connect chain's deepest CA signs Consul's own "
-                "intermediate, not leaves; rotate it with the connect root plan (docs/operations.md)"
+                f"args.chains[{index}].superseded_issuing_level: connect generation {chain.issuing_generation} "
+                "is a new mount beside generation "
+                f"{chain.issuing_generation - 1}, which Consul cross-signs it with: give that level as it was built"
+            )
+        if superseded is not None and not mount_generations:
+            raise ArgsError(
+                f"args.chains[{index}].superseded_issuing_level: only the connect chain keeps a previous "
+                "generation in its own mount, and only from issuing_generation 2 (allowed: None here)"
+            )
+        if superseded is not None and superseded.mount.path == chain.levels[-1].mount.path:
+            raise ArgsError(
+                f"args.chains[{index}].superseded_issuing_level.mount.path: '{superseded.mount.path}' is the new "
+                "generation's mount; Consul switches roots only to another path"
             )
         custody = RootCustody(args.root.custody)
         if chain.issuing_generation > 1 and len(chain.levels) < 2 and custody is not RootCustody.VAULT:
@@ -338,7 +363,9 @@ def validate_args(args: CertificateAuthorityArgs) -> None:
             "args.connect_intermediate_ttl_seconds: the intermediate mount's lease ceiling (Consul's "
             f"IntermediateCertTTL) is {args.connect_intermediate_ttl_seconds}; allowed: 1 second or more"
         )
-    if args.connect_intermediate_pki_path in {level.mount.path for chain in args.chains for level in chain.levels}:
+    chain_paths = {level.mount.path for chain in args.chains for level in chain.levels}
+    chain_paths |= {c.superseded_issuing_level.mount.path for c in args.chains if c.superseded_issuing_level}
+    if args.connect_intermediate_pki_path in chain_paths:
         raise ArgsError(
             f"args.connect_intermediate_pki_path: '{args.connect_intermediate_pki_path}' is a chain's mount; "
             "Consul's intermediate needs a mount of its own"
@@ -528,6 +555,12 @@ class CertificateAuthority(pulumi.ComponentResource):
             }
         )
 
+    def issuing_ready(self, chain: ChainName) -> list[pulumi.Resource]:
+        """What must exist before a chain's deepest CA can sign (its hygiene, issuer and default issuer); empty
+        for a chain this component does not hold or that waits for the offline root.
+        """
+        return list(self._issuing_ready.get(chain, []))
+
     # ------------------------------------------------------------------------------ options
     def _opts(self, depends_on: Sequence[pulumi.Resource] = (), keep: bool = False) -> pulumi.ResourceOptions:
         """Child options: parent (so providers flow down), ordering, and protect for what must not be lost."""
@@ -550,16 +583,26 @@ class CertificateAuthority(pulumi.ComponentResource):
             opts=self._opts(keep=True),
         )
 
-    def _mount(self, prefix: str, plan: CaMountArgs) -> tuple[vault.Mount, list[pulumi.Resource]]:
-        """A CA's mount with URLs, CRL config and auto-tidy, all configured before anything is issued."""
+    def _mount(
+        self,
+        prefix: str,
+        plan: CaMountArgs,
+        *,
+        keep: bool = True,
+        checked: pulumi.Output[int] | None = None,
+    ) -> tuple[vault.Mount, list[pulumi.Resource]]:
+        """A CA's mount with URLs, CRL config and auto-tidy, all configured before anything is issued (``keep``:
+        protected in production; ``checked``: the mount waits for its generation's check, so a refused generation
+        registers nothing).
+        """
         mount = vault.Mount(
             f"{prefix}-mount",
-            path=plan.path,
+            path=plan.path if checked is None else _after_check(checked, plan.path),
             type="pki",
             description=plan.description,
             default_lease_ttl_seconds=plan.default_lease_ttl_seconds,
             max_lease_ttl_seconds=plan.max_lease_ttl_seconds,
-            opts=self._opts(keep=True),
+            opts=self._opts(keep=keep),
         )
         self._mounts.append(mount)
         urls = vault.pkisecret.SecretBackendConfigUrls(
@@ -630,6 +673,7 @@ class CertificateAuthority(pulumi.ComponentResource):
         path: str,
         issuer: vault.pkisecret.SecretBackendIssuer,
         checked: pulumi.Output[int] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> vault.pkisecret.SecretBackendConfigIssuers:
         """Make ``issuer`` the mount's explicit default (what roles without an issuer_ref issue from); on a chain's
         issuing mount only once its generation is ``checked``, so a lowered generation fails the run before the
@@ -640,7 +684,7 @@ class CertificateAuthority(pulumi.ComponentResource):
             backend=path,
             default=issuer.issuer_id if checked is None else _after_check(checked, issuer.issuer_id),
             default_follows_latest_issuer=False,
-            opts=self._opts([issuer], keep=True),
+            opts=opts if opts is not None else self._opts([issuer], keep=True),
         )
 
     def _checked_generation(self, chain: CaChainArgs) -> pulumi.Output[int]:
@@ -711,18 +755,31 @@ class CertificateAuthority(pulumi.ComponentResource):
         not_afters: list[pulumi.Output[str]] = []
         for number, level in enumerate(chain.levels, start=1):
             prefix = f"{self._name}-{chain_name.value}-l{number}"
-            path = level.mount.path
-            mount, hygiene = self._mount(prefix, level.mount)
-            self.ready.extend(hygiene)
             deepest = number == len(chain.levels)
             rotating = deepest and chain.issuing_generation > 1
+            # Consul's root rotates only to another mount: there a generation is a mount of its own.
+            own_mounts = rotating and chain_name == ChainName.CONNECT
             generations = (chain.issuing_generation - 1, chain.issuing_generation) if rotating else (1,)
             checked = self._checked_generation(chain) if deepest else None
+            shared = None if own_mounts else self._mount(prefix, level.mount)
             newest_issuer: vault.pkisecret.SecretBackendIssuer | None = None
             newest_bundle: pulumi.Output[str] | None = None
+            newest_ready: list[pulumi.Resource] = []
+            gen_default: vault.pkisecret.SecretBackendConfigIssuers | None = None
             for generation in generations:
                 newest = generation == generations[-1]
                 gen_prefix, gen_issuer_name = generation_names(prefix, level.issuer_name, generation)
+                superseded = chain.superseded_issuing_level
+                gen_level = level if newest or superseded is None else superseded
+                path = gen_level.mount.path
+                if shared is None:
+                    mount, hygiene = self._mount(
+                        gen_prefix, gen_level.mount, keep=newest, checked=checked if newest else None
+                    )
+                else:
+                    mount, hygiene = shared
+                if newest or shared is None:
+                    self.ready.extend(hygiene)
                 common_name: pulumi.Input[str] = level.common_name
                 if rotating and newest and checked is not None:  # nothing of it exists before its number is checked
                     common_name = _after_check(checked, level.common_name)
@@ -764,17 +821,29 @@ class CertificateAuthority(pulumi.ComponentResource):
                     gen_prefix, path, issuer_ref, gen_issuer_name, self._generation_opts([set_signed], newest, rotating)
                 )
                 self.ready.append(issuer)
+                if shared is None:  # each generation's mount has its own default issuer
+                    gen_default = self._default_issuer(
+                        gen_prefix,
+                        path,
+                        issuer,
+                        checked if newest else None,
+                        self._generation_opts([issuer], newest, rotating),
+                    )
+                    self.ready.append(gen_default)
                 if newest:
                     not_afters.append(_not_after(certificate, f"the CA certificate signed for {path}"))
-                    newest_issuer, newest_bundle = issuer, bundle
+                    newest_issuer, newest_bundle, newest_ready = issuer, bundle, hygiene
             assert newest_issuer is not None and newest_bundle is not None
-            default = self._default_issuer(prefix, path, newest_issuer, checked)
-            self.ready.append(default)
+            if gen_default is not None:
+                default = gen_default
+            else:
+                default = self._default_issuer(prefix, level.mount.path, newest_issuer, checked)
+                self.ready.append(default)
             if checked is not None:
                 self.issuing_generations[chain_name] = _after([default], checked)
             parent_chain = newest_bundle
-            parent_ready = [*hygiene, newest_issuer, default]
-            signer_path = path
+            parent_ready = [*newest_ready, newest_issuer, default]
+            signer_path = level.mount.path
         self._issuing_ready[chain_name] = parent_ready
         self.chain_not_afters[chain_name] = _earliest(not_afters)
         return parent_chain

@@ -8,7 +8,7 @@ without Pulumi.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..layout import Layout, PkiMount
@@ -190,6 +190,9 @@ class PkiPlan:
     chains: dict[ChainName, tuple[LevelPlan, ...]]
     roles: tuple[RoleSpec, ...]
     root_common_name: str
+    superseded: dict[ChainName, LevelPlan] = field(default_factory=dict)
+    """Per chain rotating its deepest CA into a new mount (connect), that CA's previous generation: kept, in its own
+    mount, beside the new one (``rotation.connectRootGeneration``)."""
 
     def level(self, chain: ChainName, level: int) -> LevelPlan:
         """One level of one chain (1-based)."""
@@ -321,9 +324,7 @@ def build_chain(settings: Settings, layout: Layout, chain: ChainName) -> tuple[L
             LevelPlan(
                 chain=chain,
                 level=level,
-                mount=_mount_plan(
-                    settings, layout, mount, seconds, f"{chain.value} chain, intermediate CA level {level}"
-                ),
+                mount=_mount_plan(settings, layout, mount, seconds, _level_description(chain, level, mount, layout)),
                 common_name=level_common_name(settings, chain, level),
                 organization=pki.organization,
                 ttl=ttls[index],
@@ -449,12 +450,38 @@ def server_roles(layout: Layout) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return own + secondaries
 
 
+def _level_description(chain: ChainName, level: int, mount: PkiMount, layout: Layout) -> str:
+    """A level's mount description; a later generation of the connect root says which it is."""
+    description = f"{chain.value} chain, intermediate CA level {level}"
+    for generation in range(2, layout.connect_root_generation + 1):
+        if chain is ChainName.CONNECT and mount == layout.connect_root_mount(generation):
+            return f"{description}, generation {generation}"
+    return description
+
+
+def build_superseded(settings: Settings, layout: Layout, deepest: LevelPlan) -> dict[ChainName, LevelPlan]:
+    """The connect root's previous generation while a later one is declared: the deepest level as it was, in its
+    own mount (same key type, constraints and TTL, so Consul's old root can cross-sign the new one).
+    """
+    mount = layout.superseded_connect_root_mount
+    if mount is None:
+        return {}
+    plan = _mount_plan(
+        settings, layout, mount, deepest.ttl_seconds, _level_description(deepest.chain, deepest.level, mount, layout)
+    )
+    return {ChainName.CONNECT: replace(deepest, mount=plan)}
+
+
 def build_plan(settings: Settings, layout: Layout) -> PkiPlan:
     """The PKI plan of a stack (pure; cheap)."""
+    chains = {chain: build_chain(settings, layout, chain) for chain in layout.local_chains}
     return PkiPlan(
         custody=settings.pki.root_custody,
         root=build_root(settings, layout),
-        chains={chain: build_chain(settings, layout, chain) for chain in layout.local_chains},
+        chains=chains,
         roles=build_roles(settings, layout),
         root_common_name=root_common_name(settings),
+        superseded=(
+            build_superseded(settings, layout, chains[ChainName.CONNECT][-1]) if ChainName.CONNECT in chains else {}
+        ),
     )

@@ -770,10 +770,40 @@ def _server_tls_generation(settings: Settings) -> Iterator[Problem]:
         )
 
 
+def _connect_root_generation(settings: Settings) -> Iterator[Problem]:
+    """A connect-root generation above 1 is a new Vault-signed mount Consul switches to through its API."""
+    generation = settings.rotation.connect_root_generation
+    if generation == 1:
+        return
+    key = "rotation.connectRootGeneration"
+    custody = settings.pki.root_custody
+    if settings.pki.chains.connect.levels < 2 and custody is not RootCustody.VAULT:
+        yield Problem(
+            key,
+            f"{generation} needs the connect chain's deepest CA (Consul's rootPKIPath) signed inside Vault, but its "
+            f"only level is signed by the offline root (pki.rootCustody {custody.value!r}); set "
+            "pki.chains.connect.levels to 2 or more, or keep 1 (allowed here: 1)",
+        )
+    if settings.consul.address is None:
+        yield Problem(
+            key,
+            f"{generation} needs consul.address: a running Consul only takes a new rootPKIPath through "
+            "PUT /v1/connect/ca/configuration (the Helm values bootstrap the CA once), or keep 1 (allowed here: 1)",
+        )
+    if settings.topology.mode in (TopologyMode.FEDERATION_PRIMARY, TopologyMode.FEDERATION_SECONDARY):
+        yield Problem(
+            key,
+            f"{generation} is not supported in a WAN federation yet: every datacenter's stack derives the "
+            "federation's rootPKIPath from its settings, so a secondary would refuse the primary's new path; "
+            "rotate the federation's connect root with the manual plan in docs/operations.md (allowed here: 1)",
+        )
+
+
 def _rotation(settings: Settings) -> Iterator[Problem]:
     """Rotations need the secrets engine, and the engine needs the Consul provider and ordered TTLs."""
     rotation = settings.rotation
     yield from _server_tls_generation(settings)
+    yield from _connect_root_generation(settings)
     engine = rotation.consul_secrets_engine
     key = "rotation.consulSecretsEngine"
     engine_versions = [

@@ -621,6 +621,13 @@ class RotationSettings(SettingsModel):
     raise it by exactly one to rotate that CA without downtime (a new key and issuer, made the mount's default;
     the previous generation kept until its leaves expire, then tidied by Vault). Needs that CA signed inside Vault:
     `pki.chains.server.levels` of 2 or more, or `pki.rootCustody: vault`; lowering or skipping is refused."""
+    connect_root_generation: Annotated[int, Field(ge=1, le=9999)] = 1
+    """The generation of the connect chain's deepest CA, Consul's `rootPKIPath`: raise it by exactly one to
+    rotate the mesh's root without downtime (a new mount `<path>_g<N>` with its own key, signed by the level above;
+    Consul switches to it through its API and cross-signs the new root with the old one under a temporary grant,
+    which the next `up` removes; the previous mount is kept until the raise after). Needs `consul.address` and that
+    CA signed inside Vault (`pki.chains.connect.levels` of 2 or more, or `pki.rootCustody: vault`); not in a WAN
+    federation; lowering or skipping is refused."""
     consul_secrets_engine: ConsulSecretsEngineSettings = ConsulSecretsEngineSettings()
     """Vault's Consul secrets engine, the source of every rotation Job's short-lived Consul token."""
 

@@ -16,6 +16,7 @@ from .chart import consul_values
 from .documents import CAPABILITIES, REACH, acl_of, duration_seconds, human, literal_prefix, names, parse_policy
 from .framework import UNSET, Res, Setting, StackView, as_bool, as_list, resource_rule, stack_rule
 from .index import identities, kv2_mounts, pki_mounts, policies_by_name
+from .pki import cross_sign_exception
 from .vaultpaths import Pattern, one_per_rule, reach, target
 
 Finding = tuple[str, str | None]
@@ -34,7 +35,9 @@ def _sys_allowed(pattern: str, capabilities: frozenset[str]) -> bool:
 
 @resource_rule(
     "POL-LEAST",
-    checks="Vault policies parse as JSON, use only known capabilities, never grant sudo, never glob from the top, "
+    checks="Vault policies parse as JSON, use only known capabilities, never grant sudo (but for the connect root's "
+    "cross-sign shape, <R>/root/sign-self-issued beside a sys/mounts/<R> read, whose R PKI-SENSITIVE-PATHS checks), "
+    "never glob from the top, "
     "and touch sys/ and auth/ only in the mesh CA's shapes (an exact sys/mounts/<path> read, an exact "
     "sys/mounts/<path>/tune update; which mounts, and for whom, pol-least-sys decides) and the token self-endpoints.",
     why="Vault policy docs and the chart contract §3: each identity gets exactly the paths it needs.",
@@ -60,7 +63,7 @@ def pol_least(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
                 f"unknown capabilities {sorted(unknown)} are ignored by Vault",
                 "use create, read, update, patch, delete, list or deny",
             )
-        if "sudo" in capabilities:
+        if "sudo" in capabilities and cross_sign_exception(pattern, capabilities, parsed.rules) is None:
             yield res.finding(prop, sorted(capabilities), "sudo reaches root-protected endpoints", "remove sudo")
         if not capabilities & REACH:
             continue

@@ -14,6 +14,7 @@ from typing import Any
 from . import types as t
 from .documents import effective, value_at
 from .framework import Res, StackView, norm_path
+from .index import previous_generation_mount
 
 VAULT = "global.secretsBackend.vault"
 
@@ -190,6 +191,20 @@ class ConsulValues:
 def consul_values(view: StackView) -> list[ConsulValues]:
     """Every Consul release in the stack, read."""
     return [ConsulValues.of(r) for r in view.resources if is_consul_release(r)]
+
+
+def previous_connect_roots(view: StackView) -> dict[str, str]:
+    """Previous connect root → the rootPKIPath that replaced it: for each Consul release whose root is a later
+    generation of its level's mount (``rotation.connectRootGeneration``), the mount of the generation before,
+    which Consul cross-signs the new root with while it switches (consul provider_vault.go ``CrossSignCA``).
+    """
+    previous: dict[str, str] = {}
+    for values in consul_values(view):
+        root = values.root_pki_path
+        before = previous_generation_mount(view, root) if root else None
+        if root and before is not None:
+            previous[before] = root
+    return previous
 
 
 def mesh_intermediate_paths(view: StackView) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -14,6 +15,35 @@ from .vaultpaths import Acl
 def pki_mounts(view: StackView) -> dict[str, Res]:
     """Declared PKI mounts by path."""
     return {norm_path(m.get("path")): m for m in view.of(t.MOUNT) if m.get("type") == "pki"}
+
+
+GENERATION_NAME = re.compile(r"^(?P<level>.+-l\d+)(?:-g(?P<generation>[1-9]\d*))?-(?P<part>[a-z-]+)$")
+"""A CA resource's name as the certificate authority component writes it: ``<component>-<chain>-l<level>`` and, from
+generation 2 of a chain's issuing CA on, ``-g<N>``, then the part (``mount``, ``csr``, ``signed``, ``set-signed``,
+``issuer``, …)."""
+
+
+def generation_of(res: Res) -> tuple[str, str, int] | None:
+    """(level, part, generation) of a CA resource named by generation; None for other names."""
+    found = GENERATION_NAME.match(res.name)
+    if found is None:
+        return None
+    return found["level"], found["part"], int(found["generation"] or 1)
+
+
+def previous_generation_mount(view: StackView, path: str) -> str | None:
+    """The declared PKI mount holding the generation before the one at ``path`` (the same level's ``…-l<k>-mount``
+    or ``…-l<k>-g<N-1>-mount`` beside ``…-l<k>-g<N>-mount``); None when ``path`` is no later generation's mount.
+    """
+    mounts = pki_mounts(view)
+    mine = generation_of(mounts[path]) if path in mounts else None
+    if mine is None or mine[1] != "mount" or mine[2] < 2:
+        return None
+    level, _, generation = mine
+    for other_path, other in mounts.items():
+        if generation_of(other) == (level, "mount", generation - 1):
+            return other_path
+    return None
 
 
 def is_kv2_mount(mount: Res) -> bool:

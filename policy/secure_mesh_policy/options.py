@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from . import types as t
 from .framework import ENVIRONMENT_SETTING, Res, Setting, StackView, is_production, stack_rule
+from .index import generation_of as _generation
 
 Finding = tuple[str, str | None]
 
@@ -20,18 +20,6 @@ REQUIRE_PROTECT = Setting(
 
 PROTECTED_TYPES = (t.AUTH_BACKEND, t.KV_BACKEND_V2, t.KV_SECRET_V2, *t.CA_RESOURCES)
 
-
-_GENERATION = re.compile(r"^(?P<level>.+-l\d+)(?:-g(?P<generation>[1-9]\d*))?-(?P<part>[a-z-]+)$")
-"""A CA resource's name as the certificate authority component writes it: ``<component>-<chain>-l<level>`` and, from
-generation 2 of a chain's issuing CA on, ``-g<N>``, then the part (``csr``, ``signed``, ``set-signed``, ``issuer``)."""
-
-
-def _generation(res: Res) -> tuple[str, str, int] | None:
-    """(level, part, generation) of a CA resource named by generation; None for other names."""
-    found = _GENERATION.match(res.name)
-    if found is None:
-        return None
-    return found["level"], found["part"], int(found["generation"] or 1)
 
 
 def superseded(view: StackView, res: Res) -> bool:

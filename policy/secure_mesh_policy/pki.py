@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import types as t
-from .chart import ConsulValues, consul_values, is_consul_release, mesh_intermediate_paths, split_issue
+from .chart import (
+    ConsulValues,
+    consul_values,
+    is_consul_release,
+    mesh_intermediate_paths,
+    previous_connect_roots,
+    split_issue,
+)
 from .documents import (
     REACH,
     duration_seconds,
@@ -983,10 +990,28 @@ def _mesh_ca_exception(pattern: str, rules: Mapping[str, frozenset[str]]) -> str
     return root if "read" in rules.get(f"sys/mounts/{root}", frozenset()) else None
 
 
+CROSS_SIGN = frozenset({"sudo", "update"})
+"""What Consul's provider needs on ``<old root>/root/sign-self-issued`` to cross-sign a new root (a root-protected
+endpoint: consul provider_vault.go ``CrossSignCA``; Consul docs, Vault CA, "Additional Vault ACL policies for
+sensitive operations")."""
+
+
+def cross_sign_exception(pattern: str, capabilities: frozenset[str], rules: Mapping[str, frozenset[str]]) -> str | None:
+    """``<R>/root/sign-self-issued`` with at most sudo and update, exact, in a policy shaped like Consul's mesh CA
+    policy (it reads ``sys/mounts/<R>``): the connect root's temporary cross-sign grant. Which ``R`` it may name
+    (only a previous connect root) is the stack rule's to decide.
+    """
+    if not pattern.endswith("/root/sign-self-issued") or is_glob(pattern) or not capabilities <= CROSS_SIGN:
+        return None
+    root = pattern[: -len("/root/sign-self-issued")]
+    return root if "read" in rules.get(f"sys/mounts/{root}", frozenset()) else None
+
+
 @resource_rule(
     "PKI-SENSITIVE-PATHS",
     checks="No policy reaches sign-verbatim, root/sign-*, issuers/generate or root/generate, except Consul's mesh CA "
-    "policy on its own root path (root/sign-intermediate, with its sys/mounts read).",
+    "policy on its own root path (root/sign-intermediate, with its sys/mounts read) and, while it rotates, on the "
+    "previous root (also root/sign-self-issued with sudo and update: the cross-sign).",
     why="Vault health-check policy_allow_endpoints: these endpoints mint CAs or sign anything.",
     fix="Grant only <mount>/issue/<role> (create, update) and <mount>/cert/ca (read).",
     types=(t.POLICY,),
@@ -1000,6 +1025,8 @@ def pki_sensitive_paths(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
         endpoint = _reaches_endpoint(pattern)
         if endpoint is None or _mesh_ca_exception(pattern, parsed.rules):
             continue
+        if cross_sign_exception(pattern, capabilities, parsed.rules):
+            continue
         yield res.finding(
             f"policy.path[{pattern!r}]",
             sorted(capabilities),
@@ -1012,7 +1039,9 @@ def pki_sensitive_paths(res: Res, config: Mapping[str, Any]) -> Iterator[str]:
     "PKI-SENSITIVE-PATHS",
     part="stack",
     checks="No policy globs over a whole PKI mount (which reaches its sensitive endpoints) except Consul's own "
-    "intermediate mount, and the mesh CA exception names the chart's connectCA.rootPKIPath.",
+    "intermediate mount; the mesh CA exception names the chart's connectCA.rootPKIPath or, while Consul's root "
+    "rotates, the previous generation's mount, and the cross-sign exception (root/sign-self-issued) only that "
+    "previous mount.",
     why="Vault health-check policy_allow_endpoints; chart contract §3 (mesh CA paths).",
     fix="Replace the glob with the exact issue/<role> and cert/ca paths.",
 )
@@ -1021,6 +1050,7 @@ def pki_sensitive_paths_stack(view: StackView, config: Mapping[str, Any]) -> Ite
     mounts = set(pki_mounts(view))
     owned = mesh_intermediate_paths(view)
     roots = {v.root_pki_path for v in consul_values(view) if v.root_pki_path}
+    previous = previous_connect_roots(view)
     for declared in policies_by_name(view).values():
         res, rules = declared.res, declared.parsed.rules
         for pattern, capabilities in rules.items():
@@ -1040,13 +1070,25 @@ def pki_sensitive_paths_stack(view: StackView, config: Mapping[str, Any]) -> Ite
                             res.urn,
                         )
             root = _mesh_ca_exception(pattern, rules)
-            if root is not None and root not in roots:
+            if root is not None and root not in roots and root not in previous:
                 yield (
                     res.finding(
                         f"policy.path[{pattern!r}]",
                         sorted(capabilities),
                         f"grants root/sign-intermediate on {root}, which is not the chart's connectCA.rootPKIPath",
                         "grant root/sign-intermediate only on the mesh CA's root path",
+                    ),
+                    res.urn,
+                )
+            crossed = cross_sign_exception(pattern, capabilities, rules)
+            if crossed is not None and crossed not in previous:
+                yield (
+                    res.finding(
+                        f"policy.path[{pattern!r}]",
+                        sorted(capabilities),
+                        f"grants the cross-sign on {crossed}, which is not the previous generation of a "
+                        "connectCA.rootPKIPath",
+                        "grant root/sign-self-issued only on the connect root's previous generation, while it rotates",
                     ),
                     res.urn,
                 )

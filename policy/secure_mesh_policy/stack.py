@@ -12,7 +12,15 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from . import types as t
-from .chart import CA_PATHS, ISSUE_PATHS, KV_SECRETS, ConsulValues, consul_values, mesh_intermediate_paths
+from .chart import (
+    CA_PATHS,
+    ISSUE_PATHS,
+    KV_SECRETS,
+    ConsulValues,
+    consul_values,
+    mesh_intermediate_paths,
+    previous_connect_roots,
+)
 from .consumers import APP_ROLE_PREFIX, app_of_kv_path, database_mounts, declared_uses
 from .documents import REACH, capabilities_on, is_glob, literal_prefix
 from .framework import Res, StackView, norm_path, stack_rule
@@ -314,6 +322,8 @@ def pol_least_purpose(view: StackView, config: Mapping[str, Any]) -> Iterator[Fi
 
 
 WRITE = frozenset({"create", "update", "patch"})
+CROSS_SIGN_PATHS = ("root/sign-intermediate", "root/sign-self-issued")
+"""What Consul's server role may write on the previous connect root while it rotates."""
 SIGNING = ("issue/", "sign/", "sign-verbatim", "root/sign-", "issuer/", "intermediate/", "root/generate", "issuers/")
 
 
@@ -324,7 +334,8 @@ SIGNING = ("issue/", "sign/", "sign-verbatim", "root/sign-", "issuer/", "interme
     "root/sign-self-issued, issuer/<ref>/sign-*, generate, roles, config) except: issue/<role> where a declared "
     "consumer (the Consul chart's values, a CSI SecretProviderClass, Vault agent annotations) uses that role with "
     "this identity; and Consul's server role inside its own mesh intermediate mount and on its root's "
-    "sign-intermediate. Decided with Vault's path matching, so globs and '+' segments count.",
+    "sign-intermediate (and, while its root rotates, the previous root's sign-intermediate and sign-self-issued). "
+    "Decided with Vault's path matching, so globs and '+' segments count.",
     why="Cross-purpose issuance: an identity that can issue on the gateway's, the servers' or the webhook's role "
     "(or sign verbatim, or sign a CA) can impersonate that purpose; chart contract §3; Vault PKI API.",
     fix="Grant create/update on exactly <mount>/issue/<role> for the role the identity's consumer names; nothing "
@@ -334,6 +345,7 @@ def pol_least_issue(view: StackView, config: Mapping[str, Any]) -> Iterator[Find
     """Each identity issues only from its own purpose's role, through the mount that serves it."""
     mounts = set(pki_mounts(view))
     servers: dict[str, tuple[str | None, str | None]] = {}
+    previous = previous_connect_roots(view)
     for values in consul_values(view):
         mounts |= {p for p in (values.root_pki_path, values.intermediate_pki_path) if p}
         mounts |= {path.rsplit("/issue/", 1)[0] for path in values.issue_paths().values() if "/issue/" in path}
@@ -360,6 +372,9 @@ def pol_least_issue(view: StackView, config: Mapping[str, Any]) -> Iterator[Find
                 rest = found.path[len(mount) + 1 :]
                 if found.rule.pattern.raw in reported or (mount == root and rest == "root/sign-intermediate"):
                     continue
+                # while Consul's root rotates: the previous root keeps signing until the switch, then cross-signs
+                if root is not None and previous.get(mount) == root and rest in CROSS_SIGN_PATHS:
+                    continue
                 if rest.startswith("issue/") and found.path in exact and identity.name in uses.get(found.path, set()):
                     continue
                 if rest.startswith("issue/") and found.path in uses:
@@ -376,7 +391,8 @@ def pol_least_issue(view: StackView, config: Mapping[str, Any]) -> Iterator[Find
     part="sys",
     checks="Nothing under sys/ is reachable (read or tune of any mount, auth tune, policies, audit) except what "
     "Consul's Vault CA provider needs, and only by the chart's consulServerRole: read sys/mounts/<rootPKIPath> and "
-    "sys/mounts/<intermediatePKIPath>, update sys/mounts/<intermediatePKIPath>/tune.",
+    "sys/mounts/<intermediatePKIPath>, update sys/mounts/<intermediatePKIPath>/tune (and, while the root rotates, "
+    "read sys/mounts/<the previous root>).",
     why="Consul's Vault CA provider docs (the only documented sys/ paths); tuning any other mount can change TTLs, "
     "audit HMAC settings or listing visibility of another purpose's secrets.",
     fix="Drop sys/ paths; keep only the mesh CA policy's sys/mounts reads and its own intermediate's tune.",
@@ -389,7 +405,8 @@ def pol_least_sys(view: StackView, config: Mapping[str, Any]) -> Iterator[Findin
         if server is None:
             continue
         paths = allowed.setdefault(server, {})
-        for mount in (values.root_pki_path, values.intermediate_pki_path):
+        rotated_from = [old for old, new in previous_connect_roots(view).items() if new == values.root_pki_path]
+        for mount in (values.root_pki_path, values.intermediate_pki_path, *rotated_from):
             if mount:
                 paths[f"sys/mounts/{mount}"] = frozenset({"read"})
         if values.intermediate_pki_path:

@@ -319,8 +319,9 @@ def test_allows_needs_a_matching_path_and_the_capability() -> None:
     assert document.allows("pki/issue/web", "update") and document.allows("pki/issue/web", "create")
     assert not document.allows("pki/issue/web", "read")
     assert not document.allows("pki/issue/webhook", "update")
+    assert not document.allows("pki/issue/web", "sudo")  # only the connect root's cross-sign grant holds sudo
     with pytest.raises(ValueError):
-        document.allows("pki/issue/web", "sudo")  # not a capability any identity may hold
+        document.allows("pki/issue/web", "patch")  # not a capability any identity may hold
 
 
 def test_parse_reads_back_exactly_what_render_wrote() -> None:

@@ -70,6 +70,7 @@ def _watcher(names: CatalogWatcherNames) -> dict[str, Any]:
 
 
 SCALARS = (
+    "connect_root_generation",
     "mount_prefix",
     "name_prefix",
     "datacenter",
@@ -135,6 +136,8 @@ SCALARS = (
 """Every name-valued attribute of ``Layout`` (test_the_document_lists_every_public_name keeps this complete)."""
 
 LISTED_ELSEWHERE = {
+    "connect_root_mount",
+    "superseded_connect_root_mount",
     "federation_primary",
     "secondary_server_role",
     "secondary_server_domains",
@@ -170,6 +173,9 @@ def document(layout: Layout) -> dict[str, Any]:
     doc["chain_mounts"] = {c.value: [m.path for m in layout.chain_mounts(c)] for c in ChainName}
     doc["issuing_mount"] = {c.value: layout.issuing_mount(c).path for c in ChainName}
     doc["all_pki_mounts"] = [_mount(layout, m) for m in layout.all_pki_mounts]
+    doc["connect_root_mount"] = {g: layout.connect_root_mount(g).path for g in (1, 2, 3)}
+    superseded = layout.superseded_connect_root_mount
+    doc["superseded_connect_root_mount"] = superseded.path if superseded is not None else None
     doc["kv_secrets"] = [s.value for s in layout.kv_secrets]
     doc["consul_kv_secrets"] = [s.value for s in layout.consul_kv_secrets]
     doc["federation_primary"] = layout.primary.datacenter if layout.primary is not None else None
@@ -270,6 +276,24 @@ def test_the_document_lists_every_public_name() -> None:
     # (mutmut's copies of the methods, named "xǁLayoutǁ<method>__mutmut_<n>", exist only under `make mutate`)
     public = {name for name in dir(Layout) if not name.startswith("_") and "ǁ" not in name}
     assert public == set(SCALARS) | LISTED_ELSEWHERE
+
+
+def test_a_later_connect_root_generation_is_a_mount_of_its_own_and_keeps_the_one_before() -> None:
+    # Consul rotates its root only when rootPKIPath names another mount (leader_connect_ca.go
+    # primaryUpdateRootCA); every consumer of the path takes it from the layout.
+    layout = Layout(settings_for("dev", {"rotation": {"connectRootGeneration": 3}, "consul": {"address": "https://localhost:8501"}}))
+    assert layout.chain_mounts(ChainName.CONNECT) == (
+        PkiMount(ChainName.CONNECT, 1, "consul/connect/pki_int1"),
+        PkiMount(ChainName.CONNECT, 2, "consul/connect/pki_int2_g3"),
+    )
+    assert layout.connect_root_pki_path == layout.issuing_mount(ChainName.CONNECT).path == "consul/connect/pki_int2_g3"
+    assert layout.superseded_connect_root_mount == PkiMount(ChainName.CONNECT, 2, "consul/connect/pki_int2_g2")
+    assert layout.connect_intermediate_pki_path == "consul/connect/pki_consul_dc1"  # Consul's, across generations
+    paths = [m.path for m in layout.all_pki_mounts]
+    assert "consul/connect/pki_int2_g3" in paths and "consul/connect/pki_int2_g2" not in paths
+    assert "consul/connect/pki_int2" not in paths
+    at_one = Layout(settings_for("dev", {}))
+    assert at_one.superseded_connect_root_mount is None and at_one.connect_root_pki_path == "consul/connect/pki_int2"
 
 
 def test_dev_stack_with_its_apps_names_everything_as_expected() -> None:

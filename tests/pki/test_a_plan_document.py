@@ -42,6 +42,11 @@ STACKS: dict[str, tuple[str, dict[str, Any]]] = {
     # its gateway and webhook chains (its server role and connect root are the primary's).
     "fed-primary": ("fed-primary", {}),
     "fed-secondary": ("fed-secondary", {}),
+    # The connect root's generation 2: its deepest level in a mount of its own, generation 1 kept as superseded.
+    "connect-g2": (
+        "dev",
+        {"rotation": {"connectRootGeneration": 2}, "consul": {"address": "https://localhost:8501"}},
+    ),
 }
 
 

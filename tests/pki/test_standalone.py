@@ -620,6 +620,12 @@ def _with_chains(*chains: CaChainArgs) -> CertificateAuthorityArgs:
 SERVER, CONNECT = ARGS.chains
 
 
+def _connect_level(path: str) -> CaLevelArgs:
+    """The connect chain's only level in another mount (a later generation of Consul's root)."""
+    level = CONNECT.levels[-1]
+    return dataclasses.replace(level, mount=dataclasses.replace(level.mount, path=path))
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -663,7 +669,42 @@ SERVER, CONNECT = ARGS.chains
         ),
         (
             _with_chains(SERVER, dataclasses.replace(CONNECT, issuing_generation=2)),
-            "args.chains[1].issuing_generation: the connect chain's deepest CA signs Consul's own intermediate",
+            "args.chains[1].superseded_issuing_level: connect generation 2 is a new mount beside generation 1, "
+            "which Consul cross-signs it with: give that level as it was built",
+        ),
+        (
+            _with_chains(dataclasses.replace(SERVER, superseded_issuing_level=SERVER.levels[-1]), CONNECT),
+            "args.chains[0].superseded_issuing_level: only the connect chain keeps a previous generation in its "
+            "own mount, and only from issuing_generation 2 (allowed: None here)",
+        ),
+        (
+            _with_chains(SERVER, dataclasses.replace(CONNECT, superseded_issuing_level=CONNECT.levels[-1])),
+            "args.chains[1].superseded_issuing_level: only the connect chain keeps a previous generation in its "
+            "own mount, and only from issuing_generation 2 (allowed: None here)",
+        ),
+        (
+            _with_chains(
+                SERVER,
+                dataclasses.replace(CONNECT, issuing_generation=2, superseded_issuing_level=CONNECT.levels[-1]),
+            ),
+            "args.chains[1].superseded_issuing_level.mount.path: 'pki/connect/int1' is the new generation's mount; "
+            "Consul switches roots only to another path",
+        ),
+        (
+            dataclasses.replace(
+                _with_chains(
+                    SERVER,
+                    dataclasses.replace(
+                        CONNECT,
+                        issuing_generation=2,
+                        levels=(_connect_level("pki/connect/int1_g2"),),
+                        superseded_issuing_level=CONNECT.levels[-1],
+                    ),
+                ),
+                connect_intermediate_pki_path="pki/connect/int1",
+            ),
+            "args.connect_intermediate_pki_path: 'pki/connect/int1' is a chain's mount; Consul's intermediate needs "
+            "a mount of its own",
         ),
         (
             dataclasses.replace(

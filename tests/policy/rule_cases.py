@@ -29,6 +29,7 @@ from secure_mesh_policy.transport import VAULT_CONNECTION
 from secure_mesh.pki.certificates import NameConstraints
 from tests.mocks import pki as pki_mocks
 from tests.onboarding.stacks import onboarding_run
+from tests.pki import test_connect_generations as connect_generations
 from tests.pki.helpers import OfflineRoot
 from tests.policy.support import Subject, private_subjects, subject, urn_of
 from tests.policy.test_resource_rules import (
@@ -119,6 +120,28 @@ def weaker(
 def twin_of_stack(policy: str, id: str, bad: Change, good: Change, *, blame: str, stack: str = "dev") -> Twin:
     """A checked-in stack with one change, and as its twin the same stack with the harmless variant of it."""
     return Twin(policy, id, weakened(bad, blame=blame, stack=stack), weakened(good, blame=blame, stack=stack))
+
+
+def _rotating_root() -> list[Subject]:
+    """The dev stack while Consul's root switches to generation 2 (``rotation.connectRootGeneration``; the record
+    shows 1, so the mesh CA policy holds the cross-sign grant on generation 1's mount)."""
+    return private_subjects(connect_generations.run("dev", 2, 1).resources)
+
+
+def rotating_root_twin(policy: str, id: str, bad: Change, good: Change, *, blame: str) -> Twin:
+    """The stack switching Consul's root with one change, and as its twin the same stack with the harmless variant."""
+    return Twin(
+        policy, id, Violating(lambda: bad(_rotating_root()), blame), Violating(lambda: good(_rotating_root()), blame)
+    )
+
+
+MESH_CA = "secure-mesh-identities-mesh-ca-policy"
+OLD_ROOT, NEW_ROOT = "consul/connect/pki_int2", "consul/connect/pki_int2_g2"
+"""The connect root's generation 1 and 2 mounts in the dev stack."""
+
+
+def _unchanged(subjects: list[Subject]) -> list[Subject]:
+    return subjects
 
 
 SERVER_ISSUE = "consul/server/pki_int2/issue/consul-server"
@@ -3414,6 +3437,75 @@ TWINS: list[Twin] = [
         ),
         blame=ROLE.format("server"),
         stack="fed-secondary",
+    ),
+    rotating_root_twin(
+        # the cross-sign grant belongs on the root being replaced, never on the one Consul switches to
+        "pki-sensitive-paths-stack",
+        "cross-sign-on-the-new-root",
+        lambda s: edit_policy(
+            s,
+            MESH_CA,
+            add={f"{NEW_ROOT}/root/sign-self-issued": ["sudo", "update"]},
+            remove=(f"{OLD_ROOT}/root/sign-self-issued",),
+        ),
+        _unchanged,
+        blame=MESH_CA,
+    ),
+    twin_of_stack(
+        # without a later generation declared there is nothing to cross-sign: the grant is refused on the root
+        "pki-sensitive-paths-stack",
+        "cross-sign-without-a-rotation",
+        lambda s: edit_policy(s, MESH_CA, add={f"{OLD_ROOT}/root/sign-self-issued": ["sudo", "update"]}),
+        lambda s: s,
+        blame=POLICY.format("mesh-ca"),
+    ),
+    rotating_root_twin(
+        # the cross-sign shape is exactly sudo and update: more is a sensitive endpoint again
+        "pki-sensitive-paths",
+        "cross-sign-with-create",
+        lambda s: edit_policy(s, MESH_CA, add={f"{OLD_ROOT}/root/sign-self-issued": ["create", "sudo", "update"]}),
+        _unchanged,
+        blame=MESH_CA,
+    ),
+    rotating_root_twin(
+        "pol-least",
+        "sudo-beyond-the-cross-sign-shape",
+        lambda s: edit_policy(s, MESH_CA, add={f"{OLD_ROOT}/root/sign-self-issued": ["create", "sudo", "update"]}),
+        _unchanged,
+        blame=MESH_CA,
+    ),
+    rotating_root_twin(
+        # a policy not shaped like Consul's mesh CA policy (no sys/mounts read of that root) gets no sudo at all
+        "pol-least",
+        "cross-sign-without-the-mounts-read",
+        lambda s: edit_policy(s, MESH_CA, remove=(f"sys/mounts/{OLD_ROOT}",)),
+        _unchanged,
+        blame=MESH_CA,
+    ),
+    rotating_root_twin(
+        # only the servers' CA provider cross-signs: another identity on the old root signs a CA
+        "pol-least-issue",
+        "cross-sign-by-another-identity",
+        lambda s: edit_policy(
+            s, POLICY.format("connect-injector"), add={f"{OLD_ROOT}/root/sign-self-issued": ["update"]}
+        ),
+        _unchanged,
+        blame=ROLE.format("connect-injector"),
+    ),
+    rotating_root_twin(
+        "pol-least-sys",
+        "old-root-mount-read-by-another-identity",
+        lambda s: edit_policy(s, POLICY.format("connect-injector"), add={f"sys/mounts/{OLD_ROOT}": ["read"]}),
+        _unchanged,
+        blame=ROLE.format("connect-injector"),
+    ),
+    rotating_root_twin(
+        # the rotation opens the previous root's mount read, not any other mount's
+        "pol-least-sys",
+        "rotation-reading-another-mount",
+        lambda s: edit_policy(s, MESH_CA, add={"sys/mounts/consul/connect/pki_int1": ["read"]}),
+        _unchanged,
+        blame=ROLE.format("server"),
     ),
     twin_of_stack(
         # the servers' policy only reads sys/mounts/<intermediate>: Consul cannot mount it, the program must

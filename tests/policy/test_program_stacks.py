@@ -15,6 +15,7 @@ from pulumi_policy import EnforcementLevel
 from tests import harness
 from tests.conftest import stack_run
 from tests.harness import STACKS, ProgramRun
+from tests.pki import test_connect_generations as connect_generations
 from tests.pki.test_generations import ROTATING_RUNS
 from tests.pki.test_generations import run as run_generation
 from tests.policy.support import RULES, Subject, from_run, mandatory, private_subjects, run_rules
@@ -35,6 +36,21 @@ def test_a_stack_rotating_its_server_tls_ca_passes_every_mandatory_rule(
     issuers share the issuing mount, and every TTL, URL and constraint rule still holds for both generations."""
     rotating = run_generation(stack, generation, deployed)
     assert any(r.name.endswith(f"-l2-g{generation}-csr") for r in rotating.resources)
+    violations, unknowns = run_rules(from_run(rotating.resources))
+    blocking = mandatory(violations)
+    assert not blocking, "mandatory violations:\n" + "\n".join(map(str, blocking))
+    assert not unknowns
+
+
+@pytest.mark.parametrize(("stack", "generation", "deployed"), connect_generations.ROTATING_RUNS)
+def test_a_stack_rotating_its_connect_root_passes_every_mandatory_rule(
+    stack: str, generation: int, deployed: int | None
+) -> None:
+    """The previous root's mount is unprotected beside the protected newest (KV-SOFT-DELETE's exemption), and while
+    Consul switches the servers' policy holds sudo on exactly the old root's sign-self-issued (POL-LEAST's one
+    exception, POL-CROSS-SIGN); every mount, TTL and Consul rule still holds for both roots."""
+    rotating = connect_generations.run(stack, generation, deployed)
+    assert any(r.name.endswith(f"-connect-l2-g{generation}-mount") for r in rotating.resources)
     violations, unknowns = run_rules(from_run(rotating.resources))
     blocking = mandatory(violations)
     assert not blocking, "mandatory violations:\n" + "\n".join(map(str, blocking))

@@ -32,7 +32,7 @@ ROTATION_TYPES = {
     "kubernetes:rbac.authorization.k8s.io/v1:Role",
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
 }
-BOTH_AT_ONE = {"gossipKeyVersion": 1, "bootstrapTokenVersion": 1, "serverTlsGeneration": 1}
+BOTH_AT_ONE = {"gossipKeyVersion": 1, "bootstrapTokenVersion": 1, "serverTlsGeneration": 1, "connectRootGeneration": 1}
 """Every version the dev stack with the engine records (the server chain's issuing generation in every stack)."""
 
 
