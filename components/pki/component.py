@@ -290,7 +290,8 @@ class CertificateAuthorityArgs:
     deployed: pulumi.Input[Mapping[str, int]] | None = None
     """The stack's previous ``rotationVersions`` output (see ``secure_mesh.rotation.component.deployed_versions``):
     a chain's ``issuing_generation`` may only stay or rise by one from what it records under
-    ``<chain>TlsGeneration``. None: never deployed (any generation starts the record)."""
+    :func:`generation_key` (``serverTlsGeneration``, ``connectRootGeneration``). None: never deployed (any
+    generation starts the record)."""
 
 
 def generation_key(chain: ChainName | str) -> str:

@@ -16,6 +16,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -237,7 +238,7 @@ def test_unlisted_service_pair_is_denied(deployed: Deployed) -> None:
 
 
 def test_raising_the_server_tls_generation_switches_the_issuing_ca(deployed: Deployed) -> None:
-    """Last in the file: it changes the deployment (``rotation.serverTlsGeneration`` 1 → 2, one more ``up``).
+    """Next to last in the file: it changes the deployment (``rotation.serverTlsGeneration`` 1 → 2, one more ``up``).
 
     Vault's multi-issuer PKI (1.11+): the server chain's issuing mount then holds both generations' issuers, its
     default issuer (``config/issuers``) is the new one, a fresh server certificate is issued by it and still
@@ -278,3 +279,68 @@ def test_raising_the_server_tls_generation_switches_the_issuing_ca(deployed: Dep
     )
     verifier.verify(leaf, intermediates)
     assert deployed.stack.outputs()["rotationVersions"].value == {"serverTlsGeneration": 2}
+
+
+def test_raising_the_connect_root_generation_switches_consuls_root(deployed: Deployed) -> None:
+    """Last in the file: it changes the deployment (``consul.address`` through a port-forward and
+    ``rotation.connectRootGeneration`` 1 → 2, then one more ``up``).
+
+    Consul rotates its Connect root when the CA configuration names another ``RootPKIPath`` and has the old root
+    cross-sign the new one at ``<old>/root/sign-self-issued`` (consul ``leader_connect_ca.go``, ``provider_vault.go``
+    ``CrossSignCA``); ``/v1/connect/ca/roots`` needs no token ("ACL Required: none") and lists both roots until the
+    old one is pruned. The servers' mesh CA policy holds the ``sudo`` grant only until the next ``up``.
+    """
+    layout = deployed.layout
+    issued = _issue_server_certificate(deployed)
+    assert issued.status == 200, f"POST {layout.server_pki_issue_path}: {issued.status} {issued.body}"
+    pems = _pem_list(issued.body["data"].get("ca_chain") or issued.body["data"]["issuing_ca"])
+    tls = ssl.create_default_context(
+        cadata="".join(c.public_bytes(Encoding.PEM).decode() for c in [*pems, _root_certificate(deployed)])
+    )
+    context = deployed.environment.kube_context
+    policy_path = f"sys/policies/acl/{layout.mesh_ca_policy_name}"
+    old_root = layout.connect_root_pki_path
+    with port_forward(context, layout.consul_namespace, layout.consul_server_service, CONSUL_HTTPS_PORT) as port:
+
+        def roots() -> dict[str, Any]:
+            reply = https_get(f"https://127.0.0.1:{port}/v1/connect/ca/roots", headers={}, context=tls)
+            assert reply.status == 200, f"GET /v1/connect/ca/roots: {reply.status} {reply.body}"
+            return dict(reply.body)
+
+        before = roots()
+        old_id = before["ActiveRootID"]
+        consul = json.loads(deployed.stack.get_config("secure-mesh:consul").value)
+        consul["address"] = f"https://localhost:{port}"  # a name in the servers' certificate (chart SANs)
+        deployed.stack.set_config("secure-mesh:consul", auto.ConfigValue(json.dumps(consul)))
+        rotation = {"serverTlsGeneration": 2, "connectRootGeneration": 2}
+        deployed.stack.set_config("secure-mesh:rotation", auto.ConfigValue(json.dumps(rotation)))
+        result = deployed.stack.up(policy_packs=[str(REPO_ROOT / "policy")], on_output=print, color="never")
+        assert result.summary.result == "succeeded", f"pulumi up with connectRootGeneration 2: {result.summary.result}"
+
+        new_mount = f"{old_root}_g2"
+        granted = deployed.vault.read(policy_path)
+        assert granted.status == 200, f"GET {policy_path}: {granted.status} {granted.body}"
+        assert f"{old_root}/root/sign-self-issued" in granted.body["data"]["policy"], "the cross-sign grant is missing"
+
+        after = roots()
+        assert after["ActiveRootID"] != old_id, "Consul did not switch roots"
+        listed = {str(r["ID"]): r for r in after["Roots"]}
+        assert old_id in listed, "the old root must stay listed (trusted) until Consul prunes it"
+        active = listed[str(after["ActiveRootID"])]
+        new_ca = deployed.vault.read(f"{new_mount}/cert/ca")
+        assert new_ca.status == 200, f"GET {new_mount}/cert/ca: {new_ca.status} {new_ca.body}"
+        new_certificate = x509.load_pem_x509_certificate(new_ca.body["data"]["certificate"].encode())
+        assert _pem_list(active["RootCert"])[0] == new_certificate, "the active root is not the new mount's CA"
+        old_certificate = _pem_list(listed[str(old_id)]["RootCert"])[0]
+        crossed = [c for c in _pem_list(active.get("IntermediateCerts") or []) if c.subject == new_certificate.subject]
+        assert crossed, "no cross-signed certificate of the new root"
+        crossed[0].verify_directly_issued_by(old_certificate)
+
+        again = deployed.stack.up(policy_packs=[str(REPO_ROOT / "policy")], on_output=print, color="never")
+        assert again.summary.result == "succeeded", f"pulumi up after the switch: {again.summary.result}"
+        dropped = deployed.vault.read(policy_path)
+        assert dropped.status == 200, f"GET {policy_path}: {dropped.status} {dropped.body}"
+        assert "sign-self-issued" not in dropped.body["data"]["policy"], "the cross-sign grant outlived the switch"
+        assert "sudo" not in dropped.body["data"]["policy"]
+        recorded = deployed.stack.outputs()["rotationVersions"].value
+        assert recorded == {"serverTlsGeneration": 2, "connectRootGeneration": 2}

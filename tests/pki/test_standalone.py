@@ -791,3 +791,37 @@ def test_a_single_level_chain_under_a_vault_root_rotates_its_level_one() -> None
     old = by_name["ca-server-l1-signed"]
     assert (old.protect, old.retain_on_delete) == (False, True)
     assert not [name for name in by_name if "-connect-" in name and (by_name[name].retain_on_delete or "-g" in name)]
+
+
+def test_the_connect_chain_rotates_its_deepest_ca_into_a_mount_of_its_own() -> None:
+    """Consul switches roots only to another rootPKIPath: generation 2 of the connect chain's level is the same
+    level in a new mount (its own hygiene, key, signature on the root's mount, issuer and default), generation 1 is
+    kept beside it, unprotected, its CA resources retained and its mount not (the raise after deletes it); the
+    component's connect root output is the new mount's path once it can sign."""
+    rotating = dataclasses.replace(
+        CONNECT,
+        levels=(_connect_level("pki/connect/int1_g2"),),
+        issuing_generation=2,
+        superseded_issuing_level=CONNECT.levels[-1],
+    )
+    run, _ = run_alone(lambda: build(dataclasses.replace(ARGS, chains=(SERVER, rotating), deployed={}, protect=True)))
+    before, _ = run_alone(lambda: build(dataclasses.replace(ARGS, protect=True)))
+    added = {r.name for r in run.resources} - {r.name for r in before.resources}
+    parts = ("mount", "urls", "crl", "tidy", "csr", "signed", "set-signed", "issuer", "default-issuer")
+    assert added == {f"ca-connect-l1-g2-{part}" for part in parts}
+    assert {r.name for r in before.resources} <= {r.name for r in run.resources}
+    by_name = {r.name: r for r in run.resources}
+    assert by_name["ca-connect-l1-g2-mount"].inputs["path"] == "pki/connect/int1_g2"
+    assert by_name["ca-connect-l1-mount"].inputs["path"] == "pki/connect/int1"
+    assert by_name["ca-connect-l1-g2-signed"].inputs["backend"] == "pki/root"
+    assert by_name["ca-connect-l1-g2-default-issuer"].inputs["backend"] == "pki/connect/int1_g2"
+    for part in parts:
+        new, old = by_name[f"ca-connect-l1-g2-{part}"], by_name[f"ca-connect-l1-{part}"]
+        hygiene = part in ("urls", "crl", "tidy")
+        assert new.protect is not hygiene and old.protect is False, part
+        ca = part not in ("mount", "urls", "crl", "tidy")
+        assert new.retain_on_delete is ca and old.retain_on_delete is ca, part
+    outputs = run.outputs["outputs"]
+    assert outputs["connectRootPkiPath"] == "pki/connect/int1_g2"
+    assert outputs["mountPaths"]["connect"] == ["pki/connect/int1_g2"]
+    assert outputs["caPaths"]["connect"] == "pki/connect/int1_g2/cert/ca"

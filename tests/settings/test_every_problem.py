@@ -641,6 +641,22 @@ CONSISTENCY: dict[str, Case] = {
         {"rotation.serverTlsGeneration": 2},
         variant={"pki.chains.server.levels": 1, "pki.chains.server.intermediateTtls": ["17520h"]},
     ),
+    "connect root generation of a level the offline root signs": Case(
+        "prod",
+        {"rotation.connectRootGeneration": 2},
+        variant={
+            "pki.chains.connect.levels": 1,
+            "pki.chains.connect.intermediateTtls": ["17520h"],
+            "consul.address": "https://localhost:8501",
+        },
+    ),
+    "connect root generation without consul's api": Case("dev", {"rotation.connectRootGeneration": 2}),
+    "connect root generation in a federation primary": Case(
+        "fed-primary", {"rotation.connectRootGeneration": 2}, variant={"consul.address": "https://localhost:8501"}
+    ),
+    "connect root generation in a federation secondary": Case(
+        "fed-secondary", {"rotation.connectRootGeneration": 2}, variant={"consul.address": "https://localhost:8501"}
+    ),
     "engine without a consul address": Case("dev", {f"{ENGINE}.enabled": True}),
     "engine with an external vault and no engine address": Case(
         "peer-east",
