@@ -790,12 +790,12 @@ def _connect_root_generation(settings: Settings) -> Iterator[Problem]:
             f"{generation} needs consul.address: a running Consul only takes a new rootPKIPath through "
             "PUT /v1/connect/ca/configuration (the Helm values bootstrap the CA once), or keep 1 (allowed here: 1)",
         )
-    if settings.topology.mode in (TopologyMode.FEDERATION_PRIMARY, TopologyMode.FEDERATION_SECONDARY):
+    if settings.topology.mode is TopologyMode.FEDERATION_SECONDARY:
         yield Problem(
             key,
-            f"{generation} is not supported in a WAN federation yet: every datacenter's stack derives the "
-            "federation's rootPKIPath from its settings, so a secondary would refuse the primary's new path; "
-            "rotate the federation's connect root with the manual plan in docs/operations.md (allowed here: 1)",
+            f"{generation} is not allowed in a federation secondary: the federation's connect root is the "
+            "primary's; raise rotation.connectRootGeneration in the primary's stack (topology.primaryStack), and "
+            "this stack follows on its next up (allowed here: 1)",
         )
 
 

@@ -626,8 +626,9 @@ class RotationSettings(SettingsModel):
     rotate the mesh's root without downtime (a new mount `<path>_g<N>` with its own key, signed by the level above;
     Consul switches to it through its API and cross-signs the new root with the old one under a temporary grant,
     which the next `up` removes; the previous mount is kept until the raise after). Needs `consul.address` and that
-    CA signed inside Vault (`pki.chains.connect.levels` of 2 or more, or `pki.rootCustody: vault`); not in a WAN
-    federation; lowering or skipping is refused."""
+    CA signed inside Vault (`pki.chains.connect.levels` of 2 or more, or `pki.rootCustody: vault`); in a WAN
+    federation raise it in the primary (each secondary follows from the primary's stack file); lowering or skipping
+    is refused."""
     consul_secrets_engine: ConsulSecretsEngineSettings = ConsulSecretsEngineSettings()
     """Vault's Consul secrets engine, the source of every rotation Job's short-lived Consul token."""
 

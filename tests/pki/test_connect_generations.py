@@ -20,15 +20,20 @@ Upstream behaviour relied on:
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from secure_mesh.composition.consul import federation_secondary_args
+from secure_mesh.consul.helm_values import build_consul_values
 from secure_mesh.identities.policies import connect_root_cross_sign_grants, mesh_ca_policy
 from secure_mesh.layout import Layout
 from secure_mesh.offline import program_run as engine
 from secure_mesh.pki.component import generation_key
-from secure_mesh.settings import load_settings
+from secure_mesh.settings import ChainName, load_settings
+from secure_mesh.settings.federation import primary_settings
 from tests.harness import PROJECT_DIR, ProgramRun, _collect_mock_outputs, _main, deep_merge, load_stack_config
 from tests.pki.helpers import CRL, CSR, DEFAULT_ISSUER, ISSUER, MOUNT, SET_SIGNED, SIGN, TIDY, URLS, settle_failed_run
 
@@ -72,7 +77,13 @@ def _mocks(deployed: int | None) -> dict[str, Any]:
 
 
 _RUNS: dict[tuple[str, int | None, int | None], ProgramRun] = {}
-ROTATING_RUNS: tuple[tuple[str, int, int | None], ...] = (("prod", 2, 1), ("prod", 2, 2), ("prod", 3, 2), ("dev", 2, 1))
+ROTATING_RUNS: tuple[tuple[str, int, int | None], ...] = (
+    ("prod", 2, 1),
+    ("prod", 2, 2),
+    ("prod", 3, 2),
+    ("dev", 2, 1),
+    ("fed-primary", 2, 1),
+)
 """(stack, generation, deployed generation) of the runs rotating Consul's root that the policy pack is checked on
 too: while switching (the cross-sign grant), switched (no grant), and the raise after (the mutation runs' fork
 server computes them once: scripts/mutate.py)."""
@@ -272,3 +283,27 @@ def test_lowering_or_skipping_is_refused_before_the_new_mount(requested: int, de
     assert CONNECT_CA not in registered_names, "Consul is not switched"
     if requested > 1:
         assert generation_resources(requested)["mount"] not in registered_names, "the new mount waits for the check"
+
+
+def test_a_federation_secondary_follows_its_primarys_connect_root_from_the_primarys_stack_file(
+    tmp_path: Path,
+) -> None:
+    """A WAN federation shares one connect root: the primary raises its generation; each secondary computes the
+    primary's names from the primary's stack file, so its Helm values and its check of the primary's outputs name the
+    new mount on its next ``up`` (Consul's secondaries re-sign their intermediates themselves: leader_connect_ca.go
+    ``secondaryUpdateRoots``)."""
+    primary_file = yaml.safe_load((PROJECT_DIR / "Pulumi.fed-primary.yaml").read_text())
+    primary_file["config"]["secure-mesh:consul"]["address"] = "https://localhost:8501"
+    primary_file["config"]["secure-mesh:rotation"] = {KEY: 2}
+    (tmp_path / "Pulumi.fed-primary.yaml").write_text(yaml.safe_dump(primary_file))
+    secondary = load_settings(load_stack_config("fed-secondary"))
+    at_one = Layout(secondary, primary_settings(secondary, PROJECT_DIR))
+    rotated = Layout(secondary, primary_settings(secondary, tmp_path))
+    assert at_one.connect_root_pki_path == "consul-dc1/connect/pki_int2"
+    assert rotated.connect_root_pki_path == "consul-dc1/connect/pki_int2_g2"
+    assert federation_secondary_args(rotated).expected.connect_root_pki_path == "consul-dc1/connect/pki_int2_g2"
+    values = build_consul_values(secondary, rotated)["global"]["secretsBackend"]["vault"]["connectCA"]
+    assert values["rootPKIPath"] == "consul-dc1/connect/pki_int2_g2"
+    assert values["intermediatePKIPath"] == at_one.connect_intermediate_pki_path, "its own intermediate is kept"
+    assert rotated.superseded_connect_root_mount is None, "the secondary holds no connect chain of its own"
+    assert rotated.chain_mounts(ChainName.CONNECT) == ()

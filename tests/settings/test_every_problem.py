@@ -651,9 +651,6 @@ CONSISTENCY: dict[str, Case] = {
         },
     ),
     "connect root generation without consul's api": Case("dev", {"rotation.connectRootGeneration": 2}),
-    "connect root generation in a federation primary": Case(
-        "fed-primary", {"rotation.connectRootGeneration": 2}, variant={"consul.address": "https://localhost:8501"}
-    ),
     "connect root generation in a federation secondary": Case(
         "fed-secondary", {"rotation.connectRootGeneration": 2}, variant={"consul.address": "https://localhost:8501"}
     ),
