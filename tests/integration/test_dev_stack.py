@@ -106,6 +106,16 @@ def _issue_server_certificate(deployed: Deployed) -> Response:
     )
 
 
+def _server_tls(deployed: Deployed) -> ssl.SSLContext:
+    """A TLS context trusting exactly the program's server CA chain (a fresh issue's chain plus the root)."""
+    issued = _issue_server_certificate(deployed)
+    assert issued.status == 200, f"POST {deployed.layout.server_pki_issue_path}: {issued.status} {issued.body}"
+    pems = _pem_list(issued.body["data"].get("ca_chain") or issued.body["data"]["issuing_ca"])
+    return ssl.create_default_context(
+        cadata="".join(c.public_bytes(Encoding.PEM).decode() for c in [*pems, _root_certificate(deployed)])
+    )
+
+
 def _root_certificate(deployed: Deployed) -> x509.Certificate:
     root_mount = deployed.layout.root_mount
     assert root_mount is not None, "the dev stack keeps its root in Vault (pki.rootCustody: vault)"
@@ -207,13 +217,7 @@ def test_unlisted_service_pair_is_denied(deployed: Deployed) -> None:
             time.sleep(5)
     assert token, f"no ACL bootstrap token at {token_path.data_path} (field {token_path.field})"
 
-    # Trust exactly the program's server CA chain: the issued chain plus the root.
-    issued = _issue_server_certificate(deployed)
-    assert issued.status == 200, f"POST {layout.server_pki_issue_path}: {issued.status} {issued.body}"
-    pems = _pem_list(issued.body["data"].get("ca_chain") or issued.body["data"]["issuing_ca"])
-    tls = ssl.create_default_context(
-        cadata="".join(c.public_bytes(Encoding.PEM).decode() for c in [*pems, _root_certificate(deployed)])
-    )
+    tls = _server_tls(deployed)
 
     context = deployed.environment.kube_context
     with port_forward(context, layout.consul_namespace, layout.consul_server_service, CONSUL_HTTPS_PORT) as port:
@@ -291,12 +295,7 @@ def test_raising_the_connect_root_generation_switches_consuls_root(deployed: Dep
     old one is pruned. The servers' mesh CA policy holds the ``sudo`` grant only until the next ``up``.
     """
     layout = deployed.layout
-    issued = _issue_server_certificate(deployed)
-    assert issued.status == 200, f"POST {layout.server_pki_issue_path}: {issued.status} {issued.body}"
-    pems = _pem_list(issued.body["data"].get("ca_chain") or issued.body["data"]["issuing_ca"])
-    tls = ssl.create_default_context(
-        cadata="".join(c.public_bytes(Encoding.PEM).decode() for c in [*pems, _root_certificate(deployed)])
-    )
+    tls = _server_tls(deployed)
     context = deployed.environment.kube_context
     policy_path = f"sys/policies/acl/{layout.mesh_ca_policy_name}"
     old_root = layout.connect_root_pki_path

@@ -30,12 +30,12 @@ from secure_mesh.composition.consul import federation_secondary_args
 from secure_mesh.consul.helm_values import build_consul_values
 from secure_mesh.identities.policies import connect_root_cross_sign_grants, mesh_ca_policy
 from secure_mesh.layout import Layout
-from secure_mesh.offline import program_run as engine
 from secure_mesh.pki.component import generation_key
 from secure_mesh.settings import ChainName, load_settings
 from secure_mesh.settings.federation import primary_settings
-from tests.harness import PROJECT_DIR, ProgramRun, _collect_mock_outputs, _main, deep_merge, load_stack_config
+from tests.harness import PROJECT_DIR, ProgramRun, deep_merge, load_stack_config
 from tests.pki.helpers import CRL, CSR, DEFAULT_ISSUER, ISSUER, MOUNT, SET_SIGNED, SIGN, TIDY, URLS, settle_failed_run
+from tests.pki.recorded import RecordedRuns, dependency_names, names, one
 
 KEY = "connectRootGeneration"
 L2 = "secure-mesh-pki-connect-l2"
@@ -64,19 +64,11 @@ API = {
 secrets engine's token is created through it), so the runs compare like for like."""
 
 
-def _config(stack: str, generation: int | None) -> dict[str, Any]:
-    rotation = {} if generation is None else {"rotation": {KEY: generation}}
-    return deep_merge(deep_merge(load_stack_config(stack), API), rotation)
+def _with_api(stack: str) -> dict[str, Any]:
+    return deep_merge(load_stack_config(stack), API)
 
 
-def _mocks(deployed: int | None) -> dict[str, Any]:
-    outputs = dict(_collect_mock_outputs())
-    recorded = {} if deployed is None else {"rotationVersions": {KEY: deployed}}
-    outputs["pulumi:pulumi:StackReference"] = lambda name, inputs: {"outputs": recorded}
-    return outputs
-
-
-_RUNS: dict[tuple[str, int | None, int | None], ProgramRun] = {}
+RUNS = RecordedRuns(KEY, _with_api)
 ROTATING_RUNS: tuple[tuple[str, int, int | None], ...] = (
     ("prod", 2, 1),
     ("prod", 2, 2),
@@ -91,34 +83,17 @@ server computes them once: scripts/mutate.py)."""
 
 def run(stack: str, generation: int | None, deployed: int | None) -> ProgramRun:
     """The program with ``rotation.connectRootGeneration`` and a deployed record (computed once per file)."""
-    key = (stack, generation, deployed)
-    if key not in _RUNS:
-        _RUNS[key] = engine.run_program(
-            _main, PROJECT_DIR, _config(stack, generation), None, stack, False, _mocks(deployed)
-        )
-    return _RUNS[key]
+    return RUNS.run(stack, generation, deployed)
 
 
 def layout(stack: str, generation: int) -> Layout:
-    return Layout(load_settings(_config(stack, generation)))
+    return Layout(load_settings(RUNS.config(stack, generation)))
 
 
-def names(run_: ProgramRun) -> set[str]:
-    return {r.name for r in run_.resources}
 
 
-def one(run_: ProgramRun, name: str) -> Any:
-    found = [r for r in run_.resources if r.name == name]
-    assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
-    return found[0]
 
 
-def dependency_names(run_: ProgramRun, resource: Any) -> set[str]:
-    urns = set(resource.dependencies)
-    for values in resource.property_dependencies.values():
-        urns.update(values)
-    registered = {r.urn: r.name for r in run_.resources}
-    return {registered.get(urn, urn.rsplit("::", 1)[-1]) for urn in urns}
 
 
 def generation_resources(generation: int) -> dict[str, str]:
@@ -275,8 +250,7 @@ def test_rerunning_the_deployed_generation_changes_only_the_policy() -> None:
     ],
 )
 def test_lowering_or_skipping_is_refused_before_the_new_mount(requested: int, deployed: int, message: str) -> None:
-    config = _config("dev", requested)
-    error, registered = engine.run_program_expecting_failure(_main, PROJECT_DIR, config, None, _mocks(deployed))
+    error, registered = RUNS.failure("dev", requested, deployed)
     settle_failed_run()
     assert f"RotationVersionError: {message}" in str(error)
     registered_names = {r.name for r in registered}

@@ -11,15 +11,13 @@ protected resource cannot be deleted at all; a program that fails deletes nothin
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from secure_mesh.offline import program_run as engine
 from secure_mesh.pki.component import generation_key, generation_names
 from secure_mesh.rotation.documents import RotationVersionError
-from tests.harness import PROJECT_DIR, ProgramRun, _collect_mock_outputs, _main, deep_merge, load_stack_config
+from tests.harness import ProgramRun
 from tests.pki.helpers import CSR, DEFAULT_ISSUER, ISSUER, ROLE, SET_SIGNED, SIGN, settle_failed_run
+from tests.pki.recorded import RecordedRuns, dependency_names, names, one
 
 KEY = "serverTlsGeneration"
 L2 = "secure-mesh-pki-server-l2"
@@ -28,19 +26,7 @@ PARTS = {"csr": CSR, "signed": SIGN, "set-signed": SET_SIGNED, "issuer": ISSUER}
 """A generation's resources: its key and CSR, the signature by level 1, the import, the named issuer."""
 
 
-def _config(stack: str, generation: int | None) -> dict[str, Any]:
-    rotation = {} if generation is None else {"rotation": {KEY: generation}}
-    return deep_merge(load_stack_config(stack), rotation)
-
-
-def _mocks(deployed: int | None) -> dict[str, Any]:
-    outputs = dict(_collect_mock_outputs())
-    recorded = {} if deployed is None else {"rotationVersions": {KEY: deployed}}
-    outputs["pulumi:pulumi:StackReference"] = lambda name, inputs: {"outputs": recorded}
-    return outputs
-
-
-_RUNS: dict[tuple[str, int | None, int | None], ProgramRun] = {}
+RUNS = RecordedRuns(KEY)
 ROTATING_RUNS: tuple[tuple[str, int, int], ...] = (("prod", 2, 1), ("prod", 3, 2), ("dev", 2, 1))
 """(stack, generation, deployed generation) of the rotating runs the policy pack is checked on too (the
 mutation runs' fork server computes them once: scripts/mutate.py)."""
@@ -48,31 +34,7 @@ mutation runs' fork server computes them once: scripts/mutate.py)."""
 
 def run(stack: str, generation: int | None, deployed: int | None) -> ProgramRun:
     """The program with ``rotation.serverTlsGeneration`` and a deployed record (computed once per file)."""
-    key = (stack, generation, deployed)
-    if key not in _RUNS:
-        _RUNS[key] = engine.run_program(
-            _main, PROJECT_DIR, _config(stack, generation), None, stack, False, _mocks(deployed)
-        )
-    return _RUNS[key]
-
-
-def names(run_: ProgramRun) -> set[str]:
-    return {r.name for r in run_.resources}
-
-
-def one(run_: ProgramRun, name: str) -> Any:
-    found = [r for r in run_.resources if r.name == name]
-    assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
-    return found[0]
-
-
-def dependency_names(run_: ProgramRun, resource: Any) -> set[str]:
-    """Names of what a resource depends on, explicitly or through its inputs (a StackReference read by its name)."""
-    urns = set(resource.dependencies)
-    for values in resource.property_dependencies.values():
-        urns.update(values)
-    registered = {r.urn: r.name for r in run_.resources}
-    return {registered.get(urn, urn.rsplit("::", 1)[-1]) for urn in urns}
+    return RUNS.run(stack, generation, deployed)
 
 
 def generation_resources(generation: int) -> dict[str, str]:
@@ -177,8 +139,7 @@ def test_rerunning_the_deployed_generation_registers_the_same_resources() -> Non
 def test_lowering_or_skipping_is_refused_before_the_default_issuer_moves(
     requested: int, deployed: int, message: str
 ) -> None:
-    config = _config("dev", requested)
-    error, registered = engine.run_program_expecting_failure(_main, PROJECT_DIR, config, None, _mocks(deployed))
+    error, registered = RUNS.failure("dev", requested, deployed)
     settle_failed_run()
     assert f"RotationVersionError: {message}" in str(error)
     assert str(RotationVersionError(message)) == f"RotationVersionError: {message}"

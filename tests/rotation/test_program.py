@@ -22,6 +22,7 @@ from tests.harness import (
     load_stack_config,
 )
 from tests.pki.helpers import settle_failed_run
+from tests.pki.recorded import recorded_mocks
 
 ENGINE = {"enabled": True}
 ROTATION_TYPES = {
@@ -47,10 +48,7 @@ def config(version: int | None = None, key: str = "gossipKeyVersion") -> dict[st
 
 
 def _mocks(deployed: dict[str, Any] | None) -> dict[str, Any]:
-    outputs = dict(_collect_mock_outputs())
-    stack_outputs = {} if deployed is None else {"rotationVersions": deployed}
-    outputs["pulumi:pulumi:StackReference"] = lambda name, inputs: {"outputs": stack_outputs}
-    return outputs
+    return recorded_mocks(deployed)
 
 
 _RUNS: dict[tuple[Any, ...], ProgramRun] = {}
