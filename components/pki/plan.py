@@ -316,6 +316,8 @@ def build_chain(settings: Settings, layout: Layout, chain: ChainName) -> tuple[L
     levels: list[LevelPlan] = []
     for index, mount in enumerate(mounts):
         level = index + 1
+        # the connect chain's deepest mount is its root generation's (layout.chain_mounts), every other the first
+        generation = layout.connect_root_generation if chain is ChainName.CONNECT and level == len(mounts) else 1
         seconds = duration_seconds(ttls[index])
         # Level 1 is signed by the Vault-held root (if any); deeper levels by the level above.
         above = mounts[index - 1] if index > 0 else root_mount
@@ -324,7 +326,7 @@ def build_chain(settings: Settings, layout: Layout, chain: ChainName) -> tuple[L
             LevelPlan(
                 chain=chain,
                 level=level,
-                mount=_mount_plan(settings, layout, mount, seconds, _level_description(chain, level, mount, layout)),
+                mount=_mount_plan(settings, layout, mount, seconds, _level_description(chain, level, generation)),
                 common_name=level_common_name(settings, chain, level),
                 organization=pki.organization,
                 ttl=ttls[index],
@@ -450,13 +452,10 @@ def server_roles(layout: Layout) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return own + secondaries
 
 
-def _level_description(chain: ChainName, level: int, mount: PkiMount, layout: Layout) -> str:
-    """A level's mount description; a later generation of the connect root says which it is."""
+def _level_description(chain: ChainName, level: int, generation: int) -> str:
+    """A level's mount description; a later generation of a mount (the connect root's) says which it is."""
     description = f"{chain.value} chain, intermediate CA level {level}"
-    for generation in range(2, layout.connect_root_generation + 1):
-        if chain is ChainName.CONNECT and mount == layout.connect_root_mount(generation):
-            return f"{description}, generation {generation}"
-    return description
+    return description if generation == 1 else f"{description}, generation {generation}"
 
 
 def build_superseded(settings: Settings, layout: Layout, deepest: LevelPlan) -> dict[ChainName, LevelPlan]:
@@ -466,8 +465,9 @@ def build_superseded(settings: Settings, layout: Layout, deepest: LevelPlan) -> 
     mount = layout.superseded_connect_root_mount
     if mount is None:
         return {}
+    generation = layout.connect_root_generation - 1
     plan = _mount_plan(
-        settings, layout, mount, deepest.ttl_seconds, _level_description(deepest.chain, deepest.level, mount, layout)
+        settings, layout, mount, deepest.ttl_seconds, _level_description(deepest.chain, deepest.level, generation)
     )
     return {ChainName.CONNECT: replace(deepest, mount=plan)}
 

@@ -11,6 +11,7 @@ from secure_mesh.identities.policies import (
     Grant,
     PolicyDocument,
     attached_policies,
+    connect_root_cross_sign_grants,
     documents_by_name,
     identity_policies,
     identity_policy,
@@ -355,3 +356,29 @@ def test_render_sorts_paths_even_for_a_document_built_out_of_order() -> None:
         "p", (Grant("b/x", frozenset({Capability.READ})), Grant("a/y", frozenset({Capability.READ})))
     )
     assert list(json.loads(document.render())["path"]) == ["a/y", "b/x"]
+
+
+def test_temporary_paths_join_a_policy_and_may_not_shadow_its_own() -> None:
+    from secure_mesh.identities.component import VaultPolicyArgs, with_temporary_paths
+
+    policy = VaultPolicyArgs(key="mesh-ca", name="consul-dc1-mesh-ca", paths={"a/": ("read",)})
+    grant = {"b/root/sign-self-issued": ("sudo", "update")}
+    assert with_temporary_paths(policy, grant) == {"a/": ("read",), "b/root/sign-self-issued": ("sudo", "update")}
+    assert with_temporary_paths(policy, {}) == {"a/": ("read",)}
+    with pytest.raises(ValueError, match=r"policies\[mesh-ca\]\.temporary_paths: \['a/'\] already in paths"):
+        with_temporary_paths(policy, {"a/": ("read", "update")})
+
+
+def test_the_cross_sign_grant_names_exactly_the_previous_connect_root() -> None:
+    rotating = layout_for(
+        "dev", {"rotation": {"connectRootGeneration": 3}, "consul": {"address": "https://localhost:8501"}}
+    )
+    old = "consul/connect/pki_int2_g2"
+    assert connect_root_cross_sign_grants(rotating) == {
+        f"sys/mounts/{old}": frozenset({Capability.READ}),
+        f"{old}/": frozenset({Capability.READ}),
+        f"{old}/root/sign-intermediate": frozenset({Capability.UPDATE}),
+        f"{old}/root/sign-self-issued": frozenset({Capability.SUDO, Capability.UPDATE}),
+    }
+    assert connect_root_cross_sign_grants(layout_for("dev")) == {}
+    assert not any(Capability.SUDO in caps for caps in mesh_ca_policy(rotating).paths.values())

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from secure_mesh.layout import Layout
-from secure_mesh.pki.plan import build_plan
+from secure_mesh.pki.plan import build_plan, mount_hygiene
+from secure_mesh.settings import ChainName
 from secure_mesh.settings.federation import primary_settings
 from tests.harness import PROJECT_DIR
 from tests.identities.variants import settings_for
@@ -97,3 +98,39 @@ def test_role_resource_args_hold_lists_not_tuples() -> None:
             "organizations",
         ]
         assert not any(isinstance(v, tuple) for v in args.values())
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3])
+@pytest.mark.parametrize("generation", [2, 3])
+def test_the_superseded_connect_root_is_the_deepest_level_in_the_previous_generations_mount(
+    levels: int, generation: int
+) -> None:
+    ttls = ["43800h", "26280h", "17520h"][:levels]
+    settings = settings_for(
+        "dev",
+        {
+            "rotation": {"connectRootGeneration": generation},
+            "consul": {"address": "https://localhost:8501"},
+            "pki": {"chains": {"connect": {"levels": levels, "intermediateTtls": ttls}}},
+        },
+    )
+    layout = Layout(settings)
+    plan = build_plan(settings, layout)
+    deepest = plan.chains[ChainName.CONNECT][-1]
+    previous = layout.connect_root_mount(generation - 1)
+    assert deepest.level == levels and deepest.path == layout.connect_root_mount(generation).path
+    assert deepest.mount.description == f"connect chain, intermediate CA level {levels}, generation {generation}"
+    superseded = plan.superseded[ChainName.CONNECT]
+    suffix = "" if generation == 2 else f", generation {generation - 1}"
+    assert superseded == dataclasses.replace(
+        deepest,
+        mount=dataclasses.replace(
+            deepest.mount,
+            mount=previous,
+            description=f"connect chain, intermediate CA level {levels}{suffix}",
+            hygiene=mount_hygiene(settings, layout, previous),
+        ),
+    )
+    assert [level.path for level in plan.chains[ChainName.CONNECT][:-1]] == [
+        f"consul/connect/pki_int{n}" for n in range(1, levels)
+    ]
