@@ -184,3 +184,31 @@ def test_the_expiry_threshold_stays_below_half_of_the_consul_intermediate(
         f"{threshold} is not below half of pki.consulIntermediateTtl ('{consul_intermediate}'), which Consul renews "
         f"at half life, so every run would fail; {allowed}"
     ]
+
+
+@pytest.mark.parametrize(
+    ("stack", "key", "chain", "levels"),
+    [
+        # two levels under an offline root: the deepest is signed inside Vault by level 1
+        ("prod", "serverTlsGeneration", "server", 2),
+        ("prod", "connectRootGeneration", "connect", 2),
+        # one level under a root Vault holds: Vault signs it too
+        ("dev", "serverTlsGeneration", "server", 1),
+        ("dev", "connectRootGeneration", "connect", 1),
+    ],
+)
+def test_a_generation_is_accepted_wherever_vault_signs_the_rotated_ca(
+    stack: str, key: str, chain: str, levels: int
+) -> None:
+    ttls = ["17520h", "13140h"][:levels]
+    config = deep_merge(
+        load_stack_config(stack),
+        {
+            "pki": {"chains": {chain: {"levels": levels, "intermediateTtls": ttls}}},
+            "consul": {"address": "https://localhost:8501"},
+            "rotation": {key: 2},
+        },
+    )
+    settings = load_settings(config)
+    assert settings.rotation.model_dump(by_alias=True)[key] == 2
+    assert settings.pki.chains.by_name(ChainName(chain)).levels == levels
