@@ -106,6 +106,21 @@ def _issue_server_certificate(deployed: Deployed) -> Response:
     )
 
 
+def _bootstrap_token(deployed: Deployed) -> str:
+    """Consul's bootstrap (management) token, once server-acl-init has written it back into Vault."""
+    token_path = deployed.layout.kv(KvSecret.BOOTSTRAP_TOKEN)
+    token = ""
+    deadline = time.monotonic() + 180
+    while not token and time.monotonic() < deadline:
+        reply = deployed.vault.read(token_path.data_path)
+        if reply.status == 200:
+            token = (reply.body.get("data", {}).get("data") or {}).get(token_path.field, "")
+        if not token:
+            time.sleep(5)
+    assert token, f"no ACL bootstrap token at {token_path.data_path} (field {token_path.field})"
+    return str(token)
+
+
 def _server_tls(deployed: Deployed) -> ssl.SSLContext:
     """A TLS context trusting exactly the program's server CA chain (a fresh issue's chain plus the root)."""
     issued = _issue_server_certificate(deployed)
@@ -206,16 +221,7 @@ def test_unlisted_service_pair_is_denied(deployed: Deployed) -> None:
     allowed_pairs = [pair for pair, access in graph.matrix().items() if access.kind is AccessKind.ALLOW]
     assert allowed_pairs, "the dev stack declares no allowed pair (needed as the positive control)"
 
-    token_path = layout.kv(KvSecret.BOOTSTRAP_TOKEN)
-    token = ""
-    deadline = time.monotonic() + 180  # server-acl-init writes the bootstrapped token back into Vault
-    while not token and time.monotonic() < deadline:
-        reply = deployed.vault.read(token_path.data_path)
-        if reply.status == 200:
-            token = (reply.body.get("data", {}).get("data") or {}).get(token_path.field, "")
-        if not token:
-            time.sleep(5)
-    assert token, f"no ACL bootstrap token at {token_path.data_path} (field {token_path.field})"
+    token = _bootstrap_token(deployed)
 
     tls = _server_tls(deployed)
 
@@ -310,6 +316,8 @@ def test_raising_the_connect_root_generation_switches_consuls_root(deployed: Dep
         old_id = before["ActiveRootID"]
         consul = json.loads(deployed.stack.get_config("secure-mesh:consul").value)
         consul["address"] = f"https://localhost:{port}"  # a name in the servers' certificate (chart SANs)
+        # The Consul provider's token (operator = "write" for the CA configuration), as docs/consul.md says.
+        deployed.stack.workspace.env_vars["CONSUL_HTTP_TOKEN"] = _bootstrap_token(deployed)
         deployed.stack.set_config("secure-mesh:consul", auto.ConfigValue(json.dumps(consul)))
         rotation = {"serverTlsGeneration": 2, "connectRootGeneration": 2}
         deployed.stack.set_config("secure-mesh:rotation", auto.ConfigValue(json.dumps(rotation)))
