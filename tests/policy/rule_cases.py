@@ -3532,6 +3532,20 @@ TWINS: list[Twin] = [
         blame="secure-mesh-consul-release",
     ),
     twin_of_stack(
+        "csl-vault-ca-stack",
+        "tidy-inside-consul-mount",
+        lambda s: add(s, t.PKI_AUTO_TIDY, "consul-mount-tidy", {"backend": "consul/connect/pki_consul_dc1"}),
+        lambda s: add(s, t.PKI_AUTO_TIDY, "consul-mount-tidy", {"backend": "consul/connect/pki_consul_dc1_other"}),
+        blame="consul-mount-tidy",
+    ),
+    twin_of_stack(
+        "csl-vault-ca-stack",
+        "crl-inside-consul-mount",
+        lambda s: add(s, t.PKI_CRL_CONFIG, "consul-mount-crl", {"backend": "consul/connect/pki_consul_dc1"}),
+        lambda s: add(s, t.PKI_CRL_CONFIG, "consul-mount-crl", {"backend": "consul/connect/pki_consul_dc1_other"}),
+        blame="consul-mount-crl",
+    ),
+    twin_of_stack(
         # Consul writes its own leaf-cert role, URLs and tidy there; a declared one fights it
         "csl-vault-ca-stack",
         "urls-inside-consul-mount",
